@@ -1,0 +1,1 @@
+"""Everything that touches a library, the network, the disk or the clock."""

@@ -1,0 +1,1 @@
+"""SQL storage: SQLModel tables, the batching database runner, and the ledger/job repositories."""

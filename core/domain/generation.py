@@ -1,0 +1,57 @@
+"""Value types shared by the generation use cases and the generator/audio adapters."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PreparedClip:
+    """A user's input after intake: normalised audio ready to send to a generator.
+
+    `audio` is a mono WAV (PCM 16-bit) at `sample_rate`, trimmed to the longest allowed length;
+    `seconds` is its measured duration.
+    """
+
+    audio: bytes
+    sample_rate: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    job_id: str
+    clip: PreparedClip
+    style: str
+    seconds: int
+    seed: int
+
+
+class PredictionState(enum.StrEnum):
+    STARTING = "starting"
+    PROCESSING = "processing"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+    CANCELED = "canceled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (PredictionState.SUCCEEDED, PredictionState.FAILED, PredictionState.CANCELED)
+
+
+@dataclass(frozen=True)
+class PredictionStatus:
+    prediction_id: str
+    state: PredictionState
+    output_url: str | None = None
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class GeneratedClip:
+    """The delivered result: encoded audio (MP3 by default) and its format/extension."""
+
+    audio: bytes
+    format: str  # "mp3" | "ogg" | "wav"
+    seconds: float

@@ -1,0 +1,38 @@
+"""What to offer a person whose balance ran low: the same for every chat adapter."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from core.domain.ledger import Balance
+from core.domain.pricing import Pack
+from core.domain.rules import CreditRules
+
+
+@dataclass(frozen=True)
+class Offer:
+    """Shown after an operation that leaves `available` at or below the threshold."""
+
+    available: int
+    out_of_credits: bool
+    packs: tuple[Pack, ...]
+    next_daily_at: dt.datetime | None  # when the next free daily credit can be claimed
+    contact_support: bool = True
+
+
+def offer_for(balance: Balance, rules: CreditRules, next_daily_at: dt.datetime | None = None) -> Offer | None:
+    available = balance.available
+    if available > rules.low_balance_threshold:
+        return None
+    return Offer(
+        available=max(available, 0),
+        out_of_credits=available <= 0,
+        packs=rules.packs.packs,
+        next_daily_at=next_daily_at,
+    )
+
+
+def next_utc_midnight(now: dt.datetime) -> dt.datetime:
+    day = now.astimezone(dt.UTC).date() + dt.timedelta(days=1)
+    return dt.datetime(day.year, day.month, day.day, tzinfo=dt.UTC)

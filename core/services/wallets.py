@@ -1,0 +1,137 @@
+"""Use cases around a person's wallet: first contact, balance, history, operator grants."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from core.domain.identity import Identity, Person
+from core.domain.ledger import AccountStats, Balance, Entry, Grant, LotKind, Outcome, Reason, checked_amount
+from core.domain.offers import Offer, offer_for
+from core.domain.rules import CreditRules
+from core.errors import NotPermitted, UnknownIdentity
+from core.ports import Clock, LedgerStore
+
+
+@dataclass(frozen=True)
+class Welcome:
+    person: Person
+    balance: Balance
+    welcome_credits: int  # granted by this call (0 for a returning person)
+
+
+@dataclass(frozen=True)
+class BalanceView:
+    balance: Balance
+    plan: str
+    stats: AccountStats
+    offer: Offer | None
+
+
+@dataclass(frozen=True)
+class Moved:
+    """The result of a movement, with what to offer if the balance is now low."""
+
+    outcome: Outcome
+    offer: Offer | None
+
+
+class WalletService:
+    def __init__(self, store: LedgerStore, rules: CreditRules, clock: Clock) -> None:
+        self.store = store
+        self.rules = rules
+        self.clock = clock
+
+    async def person(self, identity: Identity) -> Person:
+        """The person behind `identity`, created (with the welcome grant) on first contact."""
+        welcome = None
+        if self.rules.welcome_credits > 0:
+            welcome = Grant(
+                key="welcome:{person}",
+                account_id=0,  # filled in by the store once the wallet exists
+                amount=self.rules.welcome_credits,
+                reason=Reason.WELCOME,
+                lot_kind=LotKind.FREE,
+                expires_at=self._free_expiry(),
+            )
+        return await self.store.ensure_person(identity.key, welcome=welcome, now=self.clock.now())
+
+    async def start(self, identity: Identity) -> Welcome:
+        person = await self.person(identity)
+        balance = await self.store.balance(person.wallet_id)
+        return Welcome(person, balance, self.rules.welcome_credits if person.created else 0)
+
+    async def balance(self, identity: Identity) -> BalanceView:
+        person = await self.person(identity)
+        balance = await self.store.balance(person.wallet_id)
+        stats = await self.store.stats(person.wallet_id)
+        return BalanceView(balance, self.plan(stats), stats, offer_for(balance, self.rules))
+
+    async def history(self, identity: Identity, limit: int = 10) -> list[Entry]:
+        person = await self.person(identity)
+        return await self.store.history(person.wallet_id, limit=limit)
+
+    def plan(self, stats: AccountStats) -> str:
+        """`free` until the first purchase, then the largest pack bought."""
+        known = [p for p in stats.packs_bought if p in self.rules.packs.ids]
+        if not known:
+            return "free"
+        return max(known, key=self.rules.packs.rank)
+
+    # --- operators --------------------------------------------------------------------------
+
+    async def operator_grant(
+        self, actor: Identity, target: str, amount: object, note: str, request_id: str
+    ) -> Moved:
+        wallet = await self._operator_target(actor, target)
+        credits = checked_amount(amount)
+        outcome = await self.store.grant(
+            Grant(
+                key=f"operator:{actor.key}:{request_id}",
+                account_id=wallet,
+                amount=credits,
+                reason=Reason.OPERATOR,
+                memo=f"{actor.key}: {note}".strip(),
+            ),
+            now=self.clock.now(),
+        )
+        return Moved(outcome, None)
+
+    async def operator_take(
+        self, actor: Identity, target: str, amount: object, note: str, request_id: str
+    ) -> Moved:
+        wallet = await self._operator_target(actor, target)
+        credits = checked_amount(amount)
+        outcome = await self.store.take(
+            f"operator_take:{actor.key}:{request_id}",
+            wallet,
+            credits,
+            Reason.OPERATOR_TAKE,
+            now=self.clock.now(),
+            memo=f"{actor.key}: {note}".strip(),
+        )
+        return Moved(outcome, None)
+
+    async def operator_unfreeze(self, actor: Identity, target: str) -> Balance:
+        wallet = await self._operator_target(actor, target)
+        return await self.store.set_frozen(wallet, False)
+
+    async def operator_view(self, actor: Identity, target: str) -> BalanceView:
+        wallet = await self._operator_target(actor, target)
+        balance = await self.store.balance(wallet)
+        stats = await self.store.stats(wallet)
+        return BalanceView(balance, self.plan(stats), stats, None)
+
+    async def _operator_target(self, actor: Identity, target: str) -> int:
+        if not self.rules.is_operator(actor.key):
+            raise NotPermitted("operator")
+        identity = Identity.parse(target)
+        person = await self.store.find_person(identity.key)
+        if person is None:
+            raise UnknownIdentity(identity.key)
+        return person.wallet_id
+
+    def _free_expiry(self) -> dt.datetime | None:
+        ttl = self.rules.free_credit_ttl
+        return None if ttl is None else self.clock.now() + ttl
+
