@@ -4,8 +4,13 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
-from adapters.storage.ledger_sql import accounts, holds, lots, transfers
+from adapters.storage.tables import AccountRow, HoldRow, LotRow, TransferRow
 from core.domain.ledger import HoldState, Reason
+
+accounts = AccountRow.__table__  # type: ignore[attr-defined]
+transfers = TransferRow.__table__  # type: ignore[attr-defined]
+holds = HoldRow.__table__  # type: ignore[attr-defined]
+lots = LotRow.__table__  # type: ignore[attr-defined]
 
 
 def audit(conn: Connection) -> list[str]:

@@ -32,6 +32,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
+from adapters.storage.sql import Savepoint
 from core.errors import BotError
 from core.errors import SystemError as CoreSystemError
 
@@ -173,7 +174,7 @@ class Database:
         """Each unit of work in its own SAVEPOINT: a refusal rolls back that one alone."""
         results: list[tuple[bool, Any]] = []
         for item in batch:
-            savepoint = conn.begin_nested()
+            savepoint = Savepoint(conn)
             try:
                 value = item.work(conn)
             except BotError as error:

@@ -1,21 +1,21 @@
-"""The ledger's units of work: synchronous SQLAlchemy Core over one `Connection`.
+"""The ledger's units of work: plain SQL over one `Connection` (see `adapters.storage.sql`).
 
-Each public function here is run by `Database.write` inside its own SAVEPOINT of a batched
+Each public function is run by `Database.write` inside its own SAVEPOINT of a batched
 transaction. The rules they keep:
 - check and reserve in one guarded UPDATE (`... WHERE available >= n`), never read-then-write;
 - every movement is one transfer row whose unique `key` makes a repeat "already done";
-- a hold resolves once: capture and release only change it while it is still `held`.
+- a hold resolves once: capture and release only change it while it is still `held`;
+- the lots of a wallet always sum to max(posted balance, 0).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
-from sqlalchemy import Connection, case, func, insert, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection
 
-from adapters.storage.tables import AccountRow, HoldRow, IdentityRow, LotRow, PersonRow, TransferRow
+from adapters.storage.sql import Statement as S
+from adapters.storage.sql import Savepoint, every, from_db_time, one, run, scalar, to_db_time
 from core.domain.identity import Person
 from core.domain.ledger import (
     AccountStats,
@@ -37,39 +37,34 @@ from core.errors import (
     WalletFrozen,
 )
 
-accounts = AccountRow.__table__  # type: ignore[attr-defined]
-transfers = TransferRow.__table__  # type: ignore[attr-defined]
-holds = HoldRow.__table__  # type: ignore[attr-defined]
-lots = LotRow.__table__  # type: ignore[attr-defined]
-persons = PersonRow.__table__  # type: ignore[attr-defined]
-identities = IdentityRow.__table__  # type: ignore[attr-defined]
-
-_available = accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending
-
-
-def insert_ignore(conn: Connection, table: Any) -> Any:
-    """INSERT ... ON CONFLICT DO NOTHING for either backend."""
-    dialect = sqlite if conn.dialect.name == "sqlite" else postgresql
-    return dialect.insert(table).on_conflict_do_nothing()
-
-
-def utc(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands datetimes back naive; everything we store is UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
-
-
-def _naive(value: dt.datetime) -> dt.datetime:
-    """Store UTC without tzinfo on SQLite so that string comparison orders correctly."""
-    return value.astimezone(dt.UTC).replace(tzinfo=None)
-
-
-def _ts(conn: Connection, value: dt.datetime) -> dt.datetime:
-    return _naive(value) if conn.dialect.name == "sqlite" else value.astimezone(dt.UTC)
-
+AVAILABLE = "credits_posted - debits_posted - debits_pending"
 
 # --- accounts ----------------------------------------------------------------------------
+
+_INSERT_ACCOUNT = S("""
+    INSERT INTO accounts (kind, owner_key, credits_posted, debits_posted, debits_pending, frozen, created_at)
+    VALUES (:kind, :owner_key, 0, 0, 0, :frozen, :now) ON CONFLICT (owner_key) DO NOTHING""")
+_ACCOUNT_ID = S("SELECT id FROM accounts WHERE owner_key = :owner_key")
+_BALANCE = S("""
+    SELECT a.credits_posted - a.debits_posted, a.debits_pending, a.frozen,
+        COALESCE((SELECT SUM(remaining) FROM lots WHERE account_id = a.id AND kind = 'free'), 0),
+        COALESCE((SELECT SUM(remaining) FROM lots WHERE account_id = a.id AND kind = 'paid'), 0)
+    FROM accounts a WHERE a.id = :id""")
+_POSTED = S("SELECT credits_posted - debits_posted FROM accounts WHERE id = :id")
+_DEBIT_GUARDED = S(f"""
+    UPDATE accounts SET debits_posted = debits_posted + :amount
+    WHERE id = :id AND NOT frozen AND {AVAILABLE} >= :amount""")
+_DEBIT = S("UPDATE accounts SET debits_posted = debits_posted + :amount WHERE id = :id")
+_CREDIT = S("UPDATE accounts SET credits_posted = credits_posted + :amount WHERE id = :id")
+_RESERVE = S(f"""
+    UPDATE accounts SET debits_pending = debits_pending + :amount
+    WHERE id = :id AND NOT frozen AND {AVAILABLE} >= :amount""")
+_UNRESERVE = S("UPDATE accounts SET debits_pending = debits_pending - :amount WHERE id = :id")
+_POST_RESERVED = S("""
+    UPDATE accounts SET debits_pending = debits_pending - :amount, debits_posted = debits_posted + :amount
+    WHERE id = :id""")
+_SET_FROZEN = S("UPDATE accounts SET frozen = :frozen WHERE id = :id")
+_AVAILABLE_OF = S(f"SELECT {AVAILABLE} FROM accounts WHERE id = :id")
 
 
 class SystemAccounts:
@@ -87,42 +82,23 @@ class SystemAccounts:
 
 
 def ensure_account(conn: Connection, kind: str, owner_key: str, now: dt.datetime) -> int:
-    conn.execute(
-        insert_ignore(conn, accounts).values(
-            kind=kind,
-            owner_key=owner_key,
-            credits_posted=0,
-            debits_posted=0,
-            debits_pending=0,
-            frozen=False,
-            created_at=_ts(conn, now),
-        )
-    )
-    return int(conn.execute(select(accounts.c.id).where(accounts.c.owner_key == owner_key)).scalar_one())
+    run(conn, _INSERT_ACCOUNT, kind=kind, owner_key=owner_key, frozen=False, now=to_db_time(conn, now))
+    return int(scalar(conn, _ACCOUNT_ID, owner_key=owner_key))
 
 
 def balance(conn: Connection, account_id: int) -> Balance:
-    row = conn.execute(
-        select(
-            accounts.c.credits_posted - accounts.c.debits_posted,
-            accounts.c.debits_pending,
-            accounts.c.frozen,
-        ).where(accounts.c.id == account_id)
-    ).one_or_none()
+    row = one(conn, _BALANCE, id=account_id)
     if row is None:
         raise OperationFailed("unknown_account")
-    posted, pending, frozen = int(row[0]), int(row[1]), bool(row[2])
-    free = paid = 0
-    for kind, remaining in conn.execute(
-        select(lots.c.kind, func.coalesce(func.sum(lots.c.remaining), 0))
-        .where(lots.c.account_id == account_id, lots.c.remaining > 0)
-        .group_by(lots.c.kind)
-    ):
-        if kind == LotKind.FREE:
-            free = int(remaining)
-        else:
-            paid = int(remaining)
-    return Balance(account_id, free=free, paid=paid, held=pending, frozen=frozen, debt=max(0, -posted))
+    posted, pending, frozen, free, paid = row
+    return Balance(
+        account_id,
+        free=int(free),
+        paid=int(paid),
+        held=int(pending),
+        frozen=bool(frozen),
+        debt=max(0, -int(posted)),
+    )
 
 
 def _refuse_debit(conn: Connection, account_id: int, amount: int) -> None:
@@ -133,21 +109,18 @@ def _refuse_debit(conn: Connection, account_id: int, amount: int) -> None:
     raise InsufficientCredits(required=amount, available=max(0, current.available))
 
 
-def _debit_posted(conn: Connection, account_id: int, amount: int, *, guarded: bool) -> None:
-    stmt = update(accounts).where(accounts.c.id == account_id)
-    if guarded:
-        stmt = stmt.where(accounts.c.frozen.is_(False), _available >= amount)
-    result = conn.execute(stmt.values(debits_posted=accounts.c.debits_posted + amount))
-    if result.rowcount != 1:
+def _debit_guarded(conn: Connection, account_id: int, amount: int) -> None:
+    if run(conn, _DEBIT_GUARDED, id=account_id, amount=amount).rowcount != 1:
         _refuse_debit(conn, account_id, amount)
 
 
-def _credit_posted(conn: Connection, account_id: int, amount: int) -> None:
-    conn.execute(
-        update(accounts)
-        .where(accounts.c.id == account_id)
-        .values(credits_posted=accounts.c.credits_posted + amount)
-    )
+# --- transfers ---------------------------------------------------------------------------
+
+_INSERT_TRANSFER = S("""
+    INSERT INTO transfers (key, debit_account_id, credit_account_id, amount, reason, order_ref, memo, created_at)
+    VALUES (:key, :debit, :credit, :amount, :reason, :order_ref, :memo, :now)
+    ON CONFLICT (key) DO NOTHING""")
+_TRANSFER_AMOUNT = S("SELECT amount FROM transfers WHERE key = :key")
 
 
 def _record_transfer(
@@ -163,34 +136,63 @@ def _record_transfer(
     memo: str = "",
 ) -> bool:
     """Insert the movement; False when its key was already applied."""
-    result = conn.execute(
-        insert_ignore(conn, transfers).values(
-            key=key,
-            debit_account_id=debit,
-            credit_account_id=credit,
-            amount=amount,
-            reason=str(reason),
-            order_ref=order_ref,
-            memo=memo[:300],
-            created_at=_ts(conn, now),
-        )
+    cursor = run(
+        conn,
+        _INSERT_TRANSFER,
+        key=key,
+        debit=debit,
+        credit=credit,
+        amount=amount,
+        reason=str(reason),
+        order_ref=order_ref,
+        memo=memo[:300],
+        now=to_db_time(conn, now),
     )
-    return result.rowcount == 1
+    return bool(cursor.rowcount == 1)
 
 
 def _duplicate(conn: Connection, key: str, account_id: int) -> Outcome:
-    amount = conn.execute(select(transfers.c.amount).where(transfers.c.key == key)).scalar_one()
-    return Outcome(key, int(amount), balance(conn, account_id), duplicate=True)
+    amount = scalar(conn, _TRANSFER_AMOUNT, key=key)
+    return Outcome(key, int(amount or 0), balance(conn, account_id), duplicate=True)
+
+
+def _move(
+    conn: Connection,
+    key: str,
+    debit: int,
+    credit: int,
+    amount: int,
+    reason: Reason,
+    now: dt.datetime,
+    *,
+    guarded: bool,
+    order_ref: str | None = None,
+    memo: str = "",
+) -> bool:
+    """Record a posted transfer and apply it to both accounts; False if already applied."""
+    if not _record_transfer(conn, key, debit, credit, amount, reason, now, order_ref=order_ref, memo=memo):
+        return False
+    if guarded:
+        _debit_guarded(conn, debit, amount)
+    else:
+        run(conn, _DEBIT, id=debit, amount=amount)
+    run(conn, _CREDIT, id=credit, amount=amount)
+    return True
 
 
 # --- lots --------------------------------------------------------------------------------
 
-_spend_order = (
-    case((lots.c.kind == LotKind.FREE.value, 0), else_=1),
-    case((lots.c.expires_at.is_(None), 1), else_=0),
-    lots.c.expires_at,
-    lots.c.id,
-)
+_INSERT_LOT = S("""
+    INSERT INTO lots (account_id, kind, granted, remaining, transfer_key, pack_id, order_ref, expires_at, created_at)
+    VALUES (:account_id, :kind, :granted, :remaining, :key, :pack_id, :order_ref, :expires_at, :now)""")
+_SPENDABLE_LOTS = S("""
+    SELECT id, kind, remaining FROM lots WHERE account_id = :account_id AND remaining > 0
+    ORDER BY CASE WHEN order_ref = :first_order_ref THEN 0 ELSE 1 END,
+        CASE WHEN kind = 'free' THEN 0 ELSE 1 END,
+        CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, id""")
+_TAKE_FROM_LOT = S("UPDATE lots SET remaining = remaining - :amount WHERE id = :id")
+_UNSPENT_OF_ORDER = S("""
+    SELECT COALESCE(SUM(remaining), 0) FROM lots WHERE account_id = :account_id AND order_ref = :order_ref""")
 
 
 def _add_lot(
@@ -205,26 +207,21 @@ def _add_lot(
     order_ref: str | None = None,
     expires_at: dt.datetime | None = None,
 ) -> None:
-    """Record where new posted credits came from. Credits that pay off a dispute debt first
-    do not become spendable, so the lots always sum to max(posted balance, 0)."""
-    posted = int(
-        conn.execute(
-            select(accounts.c.credits_posted - accounts.c.debits_posted).where(accounts.c.id == account_id)
-        ).scalar_one()
-    )
-    remaining = min(amount, max(posted, 0))
-    conn.execute(
-        insert(lots).values(
-            account_id=account_id,
-            kind=str(kind),
-            granted=amount,
-            remaining=remaining,
-            transfer_key=key,
-            pack_id=pack_id,
-            order_ref=order_ref,
-            expires_at=_ts(conn, expires_at) if expires_at else None,
-            created_at=_ts(conn, now),
-        )
+    """Record where new posted credits came from. Credits that pay off a dispute debt first do
+    not become spendable, so the lots always sum to max(posted balance, 0)."""
+    posted = int(scalar(conn, _POSTED, id=account_id))
+    run(
+        conn,
+        _INSERT_LOT,
+        account_id=account_id,
+        kind=str(kind),
+        granted=amount,
+        remaining=min(amount, max(posted, 0)),
+        key=key,
+        pack_id=pack_id,
+        order_ref=order_ref,
+        expires_at=to_db_time(conn, expires_at),
+        now=to_db_time(conn, now),
     )
 
 
@@ -233,21 +230,15 @@ def _consume_lots(
 ) -> list[tuple[LotKind, int]]:
     """Take `amount` from the wallet's lots: free first (earliest expiry first), then paid
     (oldest first); `first_order_ref` puts that purchase's lot ahead of all others."""
-    order = _spend_order
-    if first_order_ref is not None:
-        order = (case((lots.c.order_ref == first_order_ref, 0), else_=1), *_spend_order)
     taken: list[tuple[LotKind, int]] = []
     left = amount
-    rows = conn.execute(
-        select(lots.c.id, lots.c.kind, lots.c.remaining)
-        .where(lots.c.account_id == account_id, lots.c.remaining > 0)
-        .order_by(*order)
-    ).all()
-    for lot_id, kind, remaining in rows:
+    for lot_id, kind, remaining in every(
+        conn, _SPENDABLE_LOTS, account_id=account_id, first_order_ref=first_order_ref or ""
+    ):
         if left == 0:
             break
         take = min(left, int(remaining))
-        conn.execute(update(lots).where(lots.c.id == lot_id).values(remaining=lots.c.remaining - take))
+        run(conn, _TAKE_FROM_LOT, id=lot_id, amount=take)
         taken.append((LotKind(kind), take))
         left -= take
     return taken
@@ -255,18 +246,21 @@ def _consume_lots(
 
 # --- persons -----------------------------------------------------------------------------
 
-
-def _person_wallet(conn: Connection, person_id: int) -> int:
-    return int(
-        conn.execute(select(accounts.c.id).where(accounts.c.owner_key == f"person:{person_id}")).scalar_one()
-    )
+_PERSON_OF = S("SELECT person_id FROM identities WHERE key = :key")
+_INSERT_PERSON = S("INSERT INTO persons (created_at) VALUES (:now) RETURNING id")
+_DELETE_PERSON = S("DELETE FROM persons WHERE id = :id")
+_INSERT_IDENTITY = S("""
+    INSERT INTO identities (key, person_id, created_at) VALUES (:key, :person_id, :now)
+    ON CONFLICT (key) DO NOTHING""")
+_IDENTITIES_OF = S("SELECT key FROM identities WHERE person_id = :person_id ORDER BY created_at")
 
 
 def find_person(conn: Connection, identity: str) -> Person | None:
-    person_id = conn.execute(select(identities.c.person_id).where(identities.c.key == identity)).scalar()
+    person_id = scalar(conn, _PERSON_OF, key=identity)
     if person_id is None:
         return None
-    return Person(int(person_id), _person_wallet(conn, int(person_id)), created=False)
+    wallet = scalar(conn, _ACCOUNT_ID, owner_key=f"person:{person_id}")
+    return Person(int(person_id), int(wallet), created=False)
 
 
 def ensure_person(
@@ -275,23 +269,20 @@ def ensure_person(
     found = find_person(conn, identity)
     if found is not None:
         return found
-    person_id = int(conn.execute(insert(persons).values(created_at=_ts(conn, now))).inserted_primary_key[0])
-    inserted = conn.execute(
-        insert_ignore(conn, identities).values(key=identity, person_id=person_id, created_at=_ts(conn, now))
-    )
-    if inserted.rowcount != 1:
+    person_id = int(scalar(conn, _INSERT_PERSON, now=to_db_time(conn, now)))
+    if run(conn, _INSERT_IDENTITY, key=identity, person_id=person_id, now=to_db_time(conn, now)).rowcount != 1:
         # Another process won the race for this identity: theirs is the person.
-        conn.execute(persons.delete().where(persons.c.id == person_id))
+        run(conn, _DELETE_PERSON, id=person_id)
         winner = find_person(conn, identity)
         assert winner is not None
         return winner
     wallet_id = ensure_account(conn, "person", f"person:{person_id}", now)
     if welcome is not None and welcome.amount > 0:
-        grant(conn, system, _with_account(welcome, wallet_id, person_id), now)
+        grant(conn, system, _for_new_wallet(welcome, wallet_id, person_id), now)
     return Person(person_id, wallet_id, created=True)
 
 
-def _with_account(welcome: Grant, wallet_id: int, person_id: int) -> Grant:
+def _for_new_wallet(welcome: Grant, wallet_id: int, person_id: int) -> Grant:
     return Grant(
         key=welcome.key.replace("{person}", str(person_id)),
         account_id=wallet_id,
@@ -304,20 +295,25 @@ def _with_account(welcome: Grant, wallet_id: int, person_id: int) -> Grant:
 
 
 def identities_of(conn: Connection, person_id: int) -> list[str]:
-    return list(conn.execute(select(identities.c.key).where(identities.c.person_id == person_id)).scalars())
+    return [str(row[0]) for row in every(conn, _IDENTITIES_OF, person_id=person_id)]
 
 
-# --- operations --------------------------------------------------------------------------
+def require_person(conn: Connection, identity: str) -> Person:
+    found = find_person(conn, identity)
+    if found is None:
+        raise UnknownIdentity(identity)
+    return found
+
+
+# --- grants, holds, captures -------------------------------------------------------------
 
 
 def grant(conn: Connection, system: SystemAccounts, g: Grant, now: dt.datetime) -> Outcome:
     source = system.id(conn, str(g.reason), now)
-    if not _record_transfer(
-        conn, g.key, source, g.account_id, g.amount, g.reason, now, order_ref=g.order_ref, memo=g.memo
+    if not _move(
+        conn, g.key, source, g.account_id, g.amount, g.reason, now, guarded=False, order_ref=g.order_ref, memo=g.memo
     ):
         return _duplicate(conn, g.key, g.account_id)
-    _debit_posted(conn, source, g.amount, guarded=False)
-    _credit_posted(conn, g.account_id, g.amount)
     _add_lot(
         conn,
         g.account_id,
@@ -332,136 +328,106 @@ def grant(conn: Connection, system: SystemAccounts, g: Grant, now: dt.datetime) 
     return Outcome(g.key, g.amount, balance(conn, g.account_id))
 
 
+_INSERT_HOLD = S("""
+    INSERT INTO holds (key, account_id, amount, state, expires_at, created_at)
+    VALUES (:key, :account_id, :amount, 'held', :expires_at, :now)
+    ON CONFLICT (key) DO NOTHING""")
+_HOLD = S("SELECT key, account_id, amount, state, expires_at FROM holds WHERE key = :key")
+_RESOLVE_HOLD = S("""
+    UPDATE holds SET state = :state, resolved_at = :now WHERE key = :key AND state = 'held'
+    RETURNING account_id, amount""")
+_EXPIRED_HOLDS = S("""
+    SELECT key FROM holds WHERE state = 'held' AND expires_at < :now ORDER BY expires_at LIMIT :limit""")
+_SPEND_EXISTS = S("SELECT 1 FROM transfers WHERE key = :key")
+
+
 def hold(
     conn: Connection, key: str, account_id: int, amount: int, expires_at: dt.datetime, now: dt.datetime
 ) -> Outcome:
-    inserted = conn.execute(
-        insert_ignore(conn, holds).values(
-            key=key,
-            account_id=account_id,
-            amount=amount,
-            state=HoldState.HELD.value,
-            expires_at=_ts(conn, expires_at),
-            created_at=_ts(conn, now),
-        )
+    inserted = run(
+        conn,
+        _INSERT_HOLD,
+        key=key,
+        account_id=account_id,
+        amount=amount,
+        expires_at=to_db_time(conn, expires_at),
+        now=to_db_time(conn, now),
     )
     if inserted.rowcount != 1:
         existing = get_hold(conn, key)
         assert existing is not None
         return Outcome(key, existing.amount, balance(conn, existing.account_id), duplicate=True)
-    reserved = conn.execute(
-        update(accounts)
-        .where(accounts.c.id == account_id, accounts.c.frozen.is_(False), _available >= amount)
-        .values(debits_pending=accounts.c.debits_pending + amount)
-    )
-    if reserved.rowcount != 1:
+    if run(conn, _RESERVE, id=account_id, amount=amount).rowcount != 1:
         _refuse_debit(conn, account_id, amount)  # raises; the savepoint drops the hold row
     return Outcome(key, amount, balance(conn, account_id))
 
 
 def get_hold(conn: Connection, key: str) -> Hold | None:
-    row = conn.execute(
-        select(holds.c.key, holds.c.account_id, holds.c.amount, holds.c.state, holds.c.expires_at).where(
-            holds.c.key == key
-        )
-    ).one_or_none()
+    row = one(conn, _HOLD, key=key)
     if row is None:
         return None
-    expires_at = utc(row.expires_at)
+    expires_at = from_db_time(row[4])
     assert expires_at is not None
-    return Hold(row.key, int(row.account_id), int(row.amount), HoldState(row.state), expires_at)
+    return Hold(str(row[0]), int(row[1]), int(row[2]), HoldState(row[3]), expires_at)
 
 
-def _resolve_hold(conn: Connection, key: str, to_state: HoldState, now: dt.datetime) -> Hold | None:
-    """Move a held hold to `to_state`; None when it was no longer held (someone resolved it)."""
-    current = get_hold(conn, key)
-    if current is None:
-        raise HoldNotFound(key)
-    if current.state != HoldState.HELD:
-        return None
-    changed = conn.execute(
-        update(holds)
-        .where(holds.c.key == key, holds.c.state == HoldState.HELD.value)
-        .values(state=to_state.value, resolved_at=_ts(conn, now))
-    )
-    if changed.rowcount != 1:
-        return None
-    conn.execute(
-        update(accounts)
-        .where(accounts.c.id == current.account_id)
-        .values(debits_pending=accounts.c.debits_pending - current.amount)
-    )
-    return current
+def _resolve(conn: Connection, key: str, state: HoldState, now: dt.datetime) -> tuple[int, int] | None:
+    """Move a held hold to `state`: (account, amount), or None when it was no longer held."""
+    row = one(conn, _RESOLVE_HOLD, key=key, state=state.value, now=to_db_time(conn, now))
+    return None if row is None else (int(row[0]), int(row[1]))
 
 
 def capture(conn: Connection, system: SystemAccounts, key: str, now: dt.datetime) -> Outcome:
     spend_key = f"spend:{key}"
-    resolved = _resolve_hold(conn, key, HoldState.CAPTURED, now)
-    if resolved is None:
-        current = get_hold(conn, key)
-        assert current is not None
-        if current.state == HoldState.CAPTURED:
-            return _duplicate(conn, spend_key, current.account_id)
-        if current.state == HoldState.RELEASED:
-            raise HoldAlreadyResolved(key, current.state.value)
-        # Expired: the clip was delivered late. Charge it only if the balance still allows.
-        if conn.execute(select(transfers.c.id).where(transfers.c.key == spend_key)).first():
-            return _duplicate(conn, spend_key, current.account_id)
-        try:
-            return _spend(conn, system, spend_key, current.account_id, current.amount, now, guarded=True)
-        except (InsufficientCredits, WalletFrozen):
-            return Outcome(spend_key, 0, balance(conn, current.account_id))
-    return _spend(conn, system, spend_key, resolved.account_id, resolved.amount, now, guarded=False)
-
-
-def _spend(
-    conn: Connection,
-    system: SystemAccounts,
-    key: str,
-    account_id: int,
-    amount: int,
-    now: dt.datetime,
-    *,
-    guarded: bool,
-) -> Outcome:
+    resolved = _resolve(conn, key, HoldState.CAPTURED, now)
+    if resolved is not None:
+        account_id, amount = resolved
+        run(conn, _POST_RESERVED, id=account_id, amount=amount)  # pending debit becomes posted
+        sink = system.id(conn, Reason.SPEND.value, now)
+        run(conn, _CREDIT, id=sink, amount=amount)
+        _record_transfer(conn, spend_key, account_id, sink, amount, Reason.SPEND, now)
+        _consume_lots(conn, account_id, amount)
+        return Outcome(spend_key, amount, balance(conn, account_id))
+    current = get_hold(conn, key)
+    if current is None:
+        raise HoldNotFound(key)
+    if current.state == HoldState.CAPTURED or scalar(conn, _SPEND_EXISTS, key=spend_key):
+        return _duplicate(conn, spend_key, current.account_id)
+    if current.state == HoldState.RELEASED:
+        raise HoldAlreadyResolved(key, current.state.value)
+    # Expired before the clip was delivered: charge it only if the balance still allows.
     sink = system.id(conn, Reason.SPEND.value, now)
-    if guarded:
-        _debit_posted(conn, account_id, amount, guarded=True)
-    else:  # the hold already reserved it: the pending debit becomes a posted one
-        conn.execute(
-            update(accounts)
-            .where(accounts.c.id == account_id)
-            .values(debits_posted=accounts.c.debits_posted + amount)
-        )
-    _credit_posted(conn, sink, amount)
-    _record_transfer(conn, key, account_id, sink, amount, Reason.SPEND, now)
-    _consume_lots(conn, account_id, amount)
-    return Outcome(key, amount, balance(conn, account_id))
+    attempt = Savepoint(conn)  # a refused late charge must leave no transfer row behind
+    try:
+        _move(conn, spend_key, current.account_id, sink, current.amount, Reason.SPEND, now, guarded=True)
+    except (InsufficientCredits, WalletFrozen):
+        attempt.rollback()
+        return Outcome(spend_key, 0, balance(conn, current.account_id))
+    attempt.commit()
+    _consume_lots(conn, current.account_id, current.amount)
+    return Outcome(spend_key, current.amount, balance(conn, current.account_id))
 
 
 def release(conn: Connection, key: str, now: dt.datetime, *, state: HoldState = HoldState.RELEASED) -> Outcome:
-    resolved = _resolve_hold(conn, key, state, now)
-    if resolved is None:
-        current = get_hold(conn, key)
-        assert current is not None
-        if current.state == HoldState.CAPTURED:
-            raise HoldAlreadyResolved(key, current.state.value)
-        return Outcome(key, current.amount, balance(conn, current.account_id), duplicate=True)
-    return Outcome(key, resolved.amount, balance(conn, resolved.account_id))
+    resolved = _resolve(conn, key, state, now)
+    if resolved is not None:
+        account_id, amount = resolved
+        run(conn, _UNRESERVE, id=account_id, amount=amount)
+        return Outcome(key, amount, balance(conn, account_id))
+    current = get_hold(conn, key)
+    if current is None:
+        raise HoldNotFound(key)
+    if current.state == HoldState.CAPTURED:
+        raise HoldAlreadyResolved(key, current.state.value)
+    return Outcome(key, current.amount, balance(conn, current.account_id), duplicate=True)
 
 
 def sweep_expired_holds(conn: Connection, now: dt.datetime, limit: int) -> int:
-    keys = conn.execute(
-        select(holds.c.key)
-        .where(holds.c.state == HoldState.HELD.value, holds.c.expires_at < _ts(conn, now))
-        .order_by(holds.c.expires_at)
-        .limit(limit)
-    ).scalars()
-    count = 0
-    for key in list(keys):
-        if not release(conn, key, now, state=HoldState.EXPIRED).duplicate:
-            count += 1
-    return count
+    keys = [row[0] for row in every(conn, _EXPIRED_HOLDS, now=to_db_time(conn, now), limit=limit)]
+    return sum(1 for key in keys if not release(conn, key, now, state=HoldState.EXPIRED).duplicate)
+
+
+# --- transfers between wallets and take-backs --------------------------------------------
 
 
 def transfer(
@@ -476,10 +442,8 @@ def transfer(
 ) -> Outcome:
     if from_account == to_account:
         raise OperationFailed("same_account")
-    if not _record_transfer(conn, key, from_account, to_account, amount, reason, now, memo=memo):
+    if not _move(conn, key, from_account, to_account, amount, reason, now, guarded=True, memo=memo):
         return _duplicate(conn, key, from_account)
-    _debit_posted(conn, from_account, amount, guarded=True)
-    _credit_posted(conn, to_account, amount)
     for kind, taken in _consume_lots(conn, from_account, amount):
         # A gift is free to whoever receives it; moving one's own credits keeps their kind.
         _add_lot(conn, to_account, taken, LotKind.FREE if reason == Reason.GIFT else kind, key, now)
@@ -497,12 +461,15 @@ def take(
     memo: str,
 ) -> Outcome:
     sink = system.id(conn, str(reason), now)
-    if not _record_transfer(conn, key, account_id, sink, amount, reason, now, memo=memo):
+    if not _move(conn, key, account_id, sink, amount, reason, now, guarded=True, memo=memo):
         return _duplicate(conn, key, account_id)
-    _debit_posted(conn, account_id, amount, guarded=True)
-    _credit_posted(conn, sink, amount)
     _consume_lots(conn, account_id, amount)
     return Outcome(key, amount, balance(conn, account_id))
+
+
+_TAKEN_FOR_ORDER = S("""
+    SELECT COALESCE(SUM(amount), 0) FROM transfers
+    WHERE order_ref = :order_ref AND debit_account_id = :account_id AND reason IN ('refund', 'dispute')""")
 
 
 def take_back(
@@ -515,90 +482,60 @@ def take_back(
     reason: Reason,
     now: dt.datetime,
 ) -> Outcome:
-    if conn.execute(select(transfers.c.id).where(transfers.c.key == key)).first():
+    if scalar(conn, _SPEND_EXISTS, key=key):
         return _duplicate(conn, key, account_id)
-    already = int(
-        conn.execute(
-            select(func.coalesce(func.sum(transfers.c.amount), 0)).where(
-                transfers.c.order_ref == order_ref,
-                transfers.c.debit_account_id == account_id,
-                transfers.c.reason.in_([Reason.REFUND.value, Reason.DISPUTE.value]),
-            )
-        ).scalar_one()
-    )
-    wanted = target_total - already
     dispute = reason == Reason.DISPUTE
     if dispute:
-        conn.execute(update(accounts).where(accounts.c.id == account_id).values(frozen=True))
+        run(conn, _SET_FROZEN, id=account_id, frozen=True)
+    already = int(scalar(conn, _TAKEN_FOR_ORDER, order_ref=order_ref, account_id=account_id))
+    wanted = target_total - already
     if wanted <= 0:
         return Outcome(key, 0, balance(conn, account_id))
     if dispute:
         amount = wanted  # may leave the wallet below zero: it is frozen until an operator clears it
     else:
-        unspent = int(
-            conn.execute(
-                select(func.coalesce(func.sum(lots.c.remaining), 0)).where(
-                    lots.c.account_id == account_id, lots.c.order_ref == order_ref
-                )
-            ).scalar_one()
-        )
-        available = max(0, balance(conn, account_id).available)
-        amount = min(wanted, unspent, available)
+        unspent = int(scalar(conn, _UNSPENT_OF_ORDER, account_id=account_id, order_ref=order_ref))
+        available = int(scalar(conn, _AVAILABLE_OF, id=account_id))
+        amount = min(wanted, unspent, max(available, 0))
         if amount <= 0:
             return Outcome(key, 0, balance(conn, account_id))
     sink = system.id(conn, str(reason), now)
-    _record_transfer(conn, key, account_id, sink, amount, reason, now, order_ref=order_ref)
-    _debit_posted(conn, account_id, amount, guarded=False)
-    _credit_posted(conn, sink, amount)
+    _move(conn, key, account_id, sink, amount, reason, now, guarded=False, order_ref=order_ref)
     _consume_lots(conn, account_id, amount, first_order_ref=order_ref)
     return Outcome(key, amount, balance(conn, account_id))
 
 
 def set_frozen(conn: Connection, account_id: int, frozen: bool) -> Balance:
-    if not frozen:
-        row = conn.execute(select(_available).where(accounts.c.id == account_id)).scalar_one_or_none()
-        if row is not None and int(row) < 0:
-            raise OperationFailed("wallet_in_debt")
-    result = conn.execute(update(accounts).where(accounts.c.id == account_id).values(frozen=frozen))
-    if result.rowcount != 1:
+    available = scalar(conn, _AVAILABLE_OF, id=account_id)
+    if available is None:
         raise OperationFailed("unknown_account")
+    if not frozen and int(available) < 0:
+        raise OperationFailed("wallet_in_debt")
+    run(conn, _SET_FROZEN, id=account_id, frozen=frozen)
     return balance(conn, account_id)
 
 
 # --- reads -------------------------------------------------------------------------------
 
+_PACKS_BOUGHT = S("SELECT DISTINCT pack_id FROM lots WHERE account_id = :id AND pack_id IS NOT NULL")
+_SPENT = S("""
+    SELECT COALESCE(SUM(amount), 0), COUNT(id) FROM transfers WHERE debit_account_id = :id AND reason = 'spend'""")
+_HISTORY = S("""
+    SELECT created_at, CASE WHEN credit_account_id = :id THEN amount ELSE -amount END, reason, key, memo
+    FROM transfers WHERE debit_account_id = :id OR credit_account_id = :id
+    ORDER BY id DESC LIMIT :limit""")
+
 
 def stats(conn: Connection, account_id: int) -> AccountStats:
-    packs = conn.execute(
-        select(lots.c.pack_id).where(lots.c.account_id == account_id, lots.c.pack_id.is_not(None)).distinct()
-    ).scalars()
-    spent, generations = conn.execute(
-        select(func.coalesce(func.sum(transfers.c.amount), 0), func.count(transfers.c.id)).where(
-            transfers.c.debit_account_id == account_id, transfers.c.reason == Reason.SPEND.value
-        )
-    ).one()
-    return AccountStats(account_id, tuple(sorted(packs)), int(spent), int(generations))
+    packs = sorted(str(row[0]) for row in every(conn, _PACKS_BOUGHT, id=account_id))
+    spent, generations = one(conn, _SPENT, id=account_id) or (0, 0)
+    return AccountStats(account_id, tuple(packs), int(spent), int(generations))
 
 
 def history(conn: Connection, account_id: int, limit: int) -> list[Entry]:
-    signed = case((transfers.c.credit_account_id == account_id, transfers.c.amount), else_=-transfers.c.amount)
-    rows = conn.execute(
-        select(transfers.c.created_at, signed, transfers.c.reason, transfers.c.key, transfers.c.memo)
-        .where(or_(transfers.c.debit_account_id == account_id, transfers.c.credit_account_id == account_id))
-        .order_by(transfers.c.id.desc())
-        .limit(limit)
-    ).all()
     entries = []
-    for at, amount, reason, key, memo in rows:
-        stamp = utc(at)
+    for at, amount, reason, key, memo in every(conn, _HISTORY, id=account_id, limit=limit):
+        stamp = from_db_time(at)
         assert stamp is not None
         entries.append(Entry(stamp, int(amount), str(reason), str(key), str(memo or "")))
     return entries
-
-
-def require_person(conn: Connection, identity: str) -> Person:
-    found = find_person(conn, identity)
-    if found is None:
-        raise UnknownIdentity(identity)
-    return found
-

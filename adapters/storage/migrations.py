@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from adapters.storage.database import is_sqlite, sqlite_path
-from adapters.storage.tables import metadata
+from adapters.storage.schema import metadata
 
 ROOT = Path(__file__).resolve().parents[2]
 

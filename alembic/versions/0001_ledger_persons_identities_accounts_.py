@@ -8,7 +8,7 @@ Create Date: 2026-11-21 23:39:37.632230
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-import sqlmodel
+import sqlmodel  # noqa: F401
 from alembic import op
 
 

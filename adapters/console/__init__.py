@@ -1,0 +1,1 @@
+"""The console chat: the embedded default when no chat token is configured."""

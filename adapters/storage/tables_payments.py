@@ -1,0 +1,3 @@
+"""Tables of the payments area (SQLModel). Their migration: alembic/versions/*_payments.py."""
+
+from __future__ import annotations
