@@ -1,0 +1,34 @@
+"""Two OS processes racing the same wallet on PostgreSQL never overdraw it."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from pathlib import Path
+
+import pytest
+
+from core.domain.ledger import Grant, Reason
+
+ROOT = Path(__file__).resolve().parents[2]
+NOW = __import__("datetime").datetime(2026, 4, 1, tzinfo=__import__("datetime").UTC)
+
+
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])
+async def test_two_processes_racing_one_wallet_never_overdraw_it(store, db_url, backend):
+    person = await store.ensure_person("console:racer", welcome=Grant("welcome:{person}", 0, 50, Reason.WELCOME), now=NOW)
+
+    async def worker(prefix: str) -> int:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tests.integration.race_worker", db_url, str(person.wallet_id), prefix, "100",
+            cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await proc.communicate()
+        assert proc.returncode == 0, err.decode()
+        return int(out.decode().strip().splitlines()[-1])
+
+    won = await asyncio.gather(worker("a"), worker("b"))
+    assert sum(won) == 50
+    balance = await store.balance(person.wallet_id)
+    assert (balance.available, balance.held) == (0, 50)
+    assert await store.audit() == []
