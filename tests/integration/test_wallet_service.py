@@ -1,0 +1,79 @@
+"""WalletService: first contact, balances, and operator commands refusing bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.clock import ManualClock
+from core.domain.identity import Identity
+from core.domain.pricing import Pack, PackTable, Pricing
+from core.domain.rules import CreditRules
+from core.errors import InvalidAmount, InvalidIdentity, NotPermitted, UnknownIdentity
+from core.services.wallets import WalletService
+
+OPERATOR = Identity("telegram", "1")
+MEMBER = Identity("telegram", "2")
+
+
+@pytest.fixture
+def wallets(store) -> WalletService:
+    rules = CreditRules(
+        pricing=Pricing({5: 1, 10: 2}),
+        packs=PackTable((Pack("starter", 100, 500), Pack("pro", 1000, 3500))),
+        operators=frozenset({OPERATOR.key}),
+    )
+    return WalletService(store, rules, ManualClock())
+
+
+async def test_first_contact_welcomes_once_and_then_says_welcome_back(wallets):
+    first = await wallets.start(MEMBER)
+    again = await wallets.start(MEMBER)
+    assert (first.welcome_credits, first.balance.available) == (10, 10)
+    assert (again.welcome_credits, again.balance.available) == (0, 10)
+    view = await wallets.balance(MEMBER)
+    assert view.plan == "free" and view.offer is None
+
+
+@pytest.mark.parametrize("amount", ["-5", "0", "1.5", "abc", "", "10000000000", -1, 0, 2.5, True, None])
+async def test_operator_grant_refuses_bad_amounts_and_changes_nothing(wallets, store, amount):
+    await wallets.start(MEMBER)
+    with pytest.raises(InvalidAmount):
+        await wallets.operator_grant(OPERATOR, MEMBER.key, amount, "oops", "req-1")
+    assert (await wallets.balance(MEMBER)).balance.available == 10
+    assert await store.audit() == []
+
+
+async def test_operator_commands_refuse_unknown_and_malformed_identities(wallets):
+    with pytest.raises(UnknownIdentity):
+        await wallets.operator_grant(OPERATOR, "discord:999", 5, "x", "r")
+    for text in ("bob", "discord:abc", "slack:1", "telegram:", ""):
+        with pytest.raises(InvalidIdentity):
+            await wallets.operator_grant(OPERATOR, text, 5, "x", "r")
+
+
+async def test_only_operators_grant_and_take(wallets):
+    await wallets.start(MEMBER)
+    with pytest.raises(NotPermitted):
+        await wallets.operator_grant(MEMBER, MEMBER.key, 5, "self-service", "r")
+    with pytest.raises(NotPermitted):
+        await wallets.operator_take(MEMBER, MEMBER.key, 5, "x", "r")
+    assert (await wallets.balance(MEMBER)).balance.available == 10
+
+
+async def test_an_operator_grant_is_applied_once_per_request(wallets, store):
+    await wallets.start(MEMBER)
+    first = await wallets.operator_grant(OPERATOR, MEMBER.key, "5", "support ticket 7", "req-7")
+    again = await wallets.operator_grant(OPERATOR, MEMBER.key, "5", "support ticket 7", "req-7")
+    assert (first.outcome.duplicate, again.outcome.duplicate) == (False, True)
+    assert (await wallets.balance(MEMBER)).balance.available == 15
+    taken = await wallets.operator_take(OPERATOR, MEMBER.key, 3, "mistake", "req-8")
+    assert taken.outcome.balance.available == 12
+    assert await store.audit() == []
+
+
+async def test_low_balance_view_offers_the_packs(wallets):
+    await wallets.start(MEMBER)
+    await wallets.operator_take(OPERATOR, MEMBER.key, 8, "test", "t1")
+    view = await wallets.balance(MEMBER)
+    assert view.offer is not None and not view.offer.out_of_credits
+    assert [p.pack_id for p in view.offer.packs] == ["starter", "pro"]
