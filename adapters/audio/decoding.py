@@ -1,0 +1,161 @@
+"""Decode any audio PyAV can read into one mono float32 array, with a bounded appetite.
+
+The decode stops once it holds `limit_seconds` of output, so a small file that declares hours
+of audio never costs more than the limit in memory or time.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import struct
+from dataclasses import dataclass
+
+import av
+import numpy as np
+
+from core.errors import NoAudioStream, NotAudio
+
+logger = logging.getLogger(__name__)
+
+# A damaged packet here and there is skipped (FFmpeg conceals it); this many means "give up".
+_MAX_BAD_PACKETS = 32
+
+
+@dataclass(frozen=True)
+class Decoded:
+    samples: np.ndarray  # float32, mono, in [-1, 1]
+    sample_rate: int
+    declared_seconds: float | None  # what the container header says, when it says anything
+    reached_limit: bool  # decoding stopped because `limit_seconds` was reached
+    bad_packets: int
+    container_format: str
+    codec: str
+
+    @property
+    def seconds(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+def decode_pcm(data: bytes, *, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
+    """Decode `data` to (mono float32 samples, sample rate); native rate unless `sample_rate`.
+
+    Raises `NotAudio` / `NoAudioStream` like the intake does.
+    """
+    decoded = decode_mono(data, sample_rate=sample_rate)
+    return decoded.samples, decoded.sample_rate
+
+
+def decode_mono(
+    data: bytes, *, sample_rate: int | None = None, limit_seconds: float | None = None
+) -> Decoded:
+    """Decode the first audio stream of `data`, mixed to mono and resampled to `sample_rate`."""
+    try:
+        container = av.open(io.BytesIO(data), mode="r", metadata_errors="ignore")
+    except (av.FFmpegError, ValueError, OSError) as exc:
+        raise NotAudio() from exc
+    with container:
+        if not container.streams.audio:
+            kinds = sorted({s.type for s in container.streams})
+            logger.info("no audio stream in %s (streams: %s)", container.format.name, kinds)
+            raise NoAudioStream()
+        stream = container.streams.audio[0]
+        rate = sample_rate or stream.codec_context.sample_rate or stream.rate or 48_000
+        declared = _declared_seconds(data, container, stream)
+        limit = None if limit_seconds is None else int(limit_seconds * rate)
+        samples, reached, bad = _decode_stream(container, stream, rate, limit)
+        if len(samples) == 0 and bad:
+            raise NotAudio()
+        return Decoded(
+            samples=samples,
+            sample_rate=rate,
+            declared_seconds=declared,
+            reached_limit=reached,
+            bad_packets=bad,
+            container_format=container.format.name,
+            codec=stream.codec_context.name,
+        )
+
+
+def _decode_stream(
+    container: av.container.InputContainer,
+    stream: av.audio.stream.AudioStream,
+    rate: int,
+    limit: int | None,
+) -> tuple[np.ndarray, bool, int]:
+    resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+    chunks: list[np.ndarray] = []
+    total = 0
+    bad = 0
+    reached = False
+
+    def keep(frames: list[av.AudioFrame]) -> None:
+        nonlocal total
+        for out in frames:
+            chunk = out.to_ndarray().reshape(-1)
+            chunks.append(chunk)
+            total += len(chunk)
+
+    try:
+        for packet in container.demux(stream):
+            try:
+                frames = packet.decode()
+            except av.FFmpegError:
+                # A damaged packet: skip it, like a player would; too many means corrupt.
+                bad += 1
+                if bad > _MAX_BAD_PACKETS:
+                    break
+                continue
+            for frame in frames:
+                keep(resampler.resample(frame))
+            if limit is not None and total >= limit:
+                reached = True
+                break
+    except (av.FFmpegError, ValueError) as exc:
+        # The container itself broke off (cut file, garbage after the header): keep what we have.
+        bad += 1
+        logger.info("decode stopped early: %s", exc)
+    try:
+        keep(resampler.resample(None))
+    except (av.FFmpegError, ValueError):
+        pass
+    samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
+    if limit is not None:
+        samples = samples[:limit]
+    return samples.astype(np.float32, copy=False), reached, bad
+
+
+def _declared_seconds(
+    data: bytes, container: av.container.InputContainer, stream: av.audio.stream.AudioStream
+) -> float | None:
+    """The duration the file claims. FFmpeg clamps a WAV's to the bytes present, so a WAV's
+    own header is read directly; otherwise the stream's, then the container's."""
+    wav = _wav_declared_seconds(data)
+    if wav is not None:
+        return wav
+    if stream.duration is not None and stream.time_base is not None and stream.duration > 0:
+        return float(stream.duration * stream.time_base)
+    if container.duration is not None and container.duration > 0:
+        return container.duration / av.time_base
+    return None
+
+
+def _wav_declared_seconds(data: bytes) -> float | None:
+    """Seconds promised by a RIFF/WAVE header's `data` chunk size, or None."""
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        return None
+    offset = 12
+    byte_rate = 0
+    while offset + 8 <= len(data):
+        chunk_id = data[offset : offset + 4]
+        (size,) = struct.unpack_from("<I", data, offset + 4)
+        body = offset + 8
+        if chunk_id == b"fmt " and body + 12 <= len(data):
+            (byte_rate,) = struct.unpack_from("<I", data, body + 8)
+        elif chunk_id == b"data":
+            # 0 and 0xFFFFFFFF are what streaming writers put when they do not know the size.
+            if byte_rate <= 0 or size in (0, 0xFFFFFFFF):
+                return None
+            return size / byte_rate
+        offset = body + size + (size & 1)
+    return None
