@@ -14,13 +14,13 @@ from core.domain.ledger import AccountStats, Balance, Entry, Grant, Hold, Outcom
 class SqlLedgerStore:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._system = sql.SystemAccounts()
+        self.system = sql.SystemAccounts()  # shared with stores that compose ledger operations
 
     async def ensure_person(self, identity: str, *, welcome: Grant | None, now: dt.datetime) -> Person:
         found = await self.db.read(lambda c: sql.find_person(c, identity))
         if found is not None:  # the common case never queues behind the writer
             return found
-        return await self.db.write(lambda c: sql.ensure_person(c, self._system, identity, welcome, now))
+        return await self.db.write(lambda c: sql.ensure_person(c, self.system, identity, welcome, now))
 
     async def find_person(self, identity: str) -> Person | None:
         return await self.db.read(lambda c: sql.find_person(c, identity))
@@ -29,7 +29,7 @@ class SqlLedgerStore:
         return await self.db.write(lambda c: sql.ensure_account(c, "server", server_key, now))
 
     async def grant(self, grant: Grant, *, now: dt.datetime) -> Outcome:
-        return await self.db.write(lambda c: sql.grant(c, self._system, grant, now))
+        return await self.db.write(lambda c: sql.grant(c, self.system, grant, now))
 
     async def hold(
         self, key: str, account_id: int, amount: int, *, expires_at: dt.datetime, now: dt.datetime
@@ -37,7 +37,7 @@ class SqlLedgerStore:
         return await self.db.write(lambda c: sql.hold(c, key, account_id, amount, expires_at, now))
 
     async def capture(self, key: str, *, now: dt.datetime) -> Outcome:
-        return await self.db.write(lambda c: sql.capture(c, self._system, key, now))
+        return await self.db.write(lambda c: sql.capture(c, self.system, key, now))
 
     async def release(self, key: str, *, now: dt.datetime) -> Outcome:
         return await self.db.write(lambda c: sql.release(c, key, now))
@@ -71,13 +71,13 @@ class SqlLedgerStore:
         now: dt.datetime,
     ) -> Outcome:
         return await self.db.write(
-            lambda c: sql.take_back(c, self._system, key, account_id, order_ref, target_total, reason, now)
+            lambda c: sql.take_back(c, self.system, key, account_id, order_ref, target_total, reason, now)
         )
 
     async def take(
         self, key: str, account_id: int, amount: int, reason: Reason, *, now: dt.datetime, memo: str = ""
     ) -> Outcome:
-        return await self.db.write(lambda c: sql.take(c, self._system, key, account_id, amount, reason, now, memo))
+        return await self.db.write(lambda c: sql.take(c, self.system, key, account_id, amount, reason, now, memo))
 
     async def set_frozen(self, account_id: int, frozen: bool) -> Balance:
         return await self.db.write(lambda c: sql.set_frozen(c, account_id, frozen))
