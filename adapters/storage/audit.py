@@ -16,11 +16,24 @@ lots = LotRow.__table__  # type: ignore[attr-defined]
 def audit(conn: Connection) -> list[str]:
     """Every broken invariant, in words; an empty list means the books are sound."""
     problems: list[str] = []
-    credits, debits = conn.execute(
-        select(func.coalesce(func.sum(accounts.c.credits_posted), 0), func.coalesce(func.sum(accounts.c.debits_posted), 0))
-    ).one()
-    if credits != debits:
-        problems.append(f"books do not balance: credits {credits} != debits {debits}")
+    # Every transfer debits one account and credits another, so the derived balances of all
+    # accounts sum to zero; wallets keep running totals, system accounts are derived only.
+    total = conn.execute(
+        select(func.coalesce(func.sum(accounts.c.credits_posted - accounts.c.debits_posted), 0)).where(
+            accounts.c.kind != "system"
+        )
+    ).scalar_one()
+    system_net = conn.execute(
+        select(func.coalesce(func.sum(transfers.c.amount), 0)).where(
+            transfers.c.credit_account_id.in_(select(accounts.c.id).where(accounts.c.kind == "system"))
+        )
+    ).scalar_one() - conn.execute(
+        select(func.coalesce(func.sum(transfers.c.amount), 0)).where(
+            transfers.c.debit_account_id.in_(select(accounts.c.id).where(accounts.c.kind == "system"))
+        )
+    ).scalar_one()
+    if total + system_net != 0:
+        problems.append(f"books do not balance: wallets {total} + system {system_net} != 0")
 
     credited = dict(
         conn.execute(select(transfers.c.credit_account_id, func.sum(transfers.c.amount)).group_by(transfers.c.credit_account_id)).all()
@@ -38,14 +51,16 @@ def audit(conn: Connection) -> list[str]:
     lot_sums = dict(conn.execute(select(lots.c.account_id, func.sum(lots.c.remaining)).group_by(lots.c.account_id)).all())
     for acc in conn.execute(select(accounts)).mappings():
         aid = acc["id"]
+        if acc["kind"] == "system":
+            if acc["credits_posted"] or acc["debits_posted"] or acc["debits_pending"]:
+                problems.append(f"system account {aid} keeps running totals (they are derived)")
+            continue
         if acc["credits_posted"] != int(credited.get(aid, 0)):
             problems.append(f"account {aid}: credits_posted {acc['credits_posted']} != transfers {credited.get(aid, 0)}")
         if acc["debits_posted"] != int(debited.get(aid, 0)):
             problems.append(f"account {aid}: debits_posted {acc['debits_posted']} != transfers {debited.get(aid, 0)}")
         if acc["debits_pending"] != int(pending.get(aid, 0)):
             problems.append(f"account {aid}: pending {acc['debits_pending']} != open holds {pending.get(aid, 0)}")
-        if acc["kind"] == "system":
-            continue
         posted = acc["credits_posted"] - acc["debits_posted"]
         if posted - acc["debits_pending"] < 0 and not acc["frozen"]:
             problems.append(f"account {aid} ({acc['owner_key']}) is below zero: {posted - acc['debits_pending']}")

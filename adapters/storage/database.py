@@ -42,6 +42,8 @@ T = TypeVar("T")
 Work = Callable[[Connection], Any]
 
 MAX_BATCH = 256
+# Smaller batches on PostgreSQL so that the parallel writers share the queue.
+MAX_POSTGRES_BATCH = 32
 BATCH_RETRIES = 5
 # PostgreSQL SQLSTATEs that mean "run the whole transaction again".
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
@@ -66,10 +68,13 @@ class _Pending:
 class Database:
     """Runs units of work; `write` batches them, `read` runs them on their own connection."""
 
-    def __init__(self, url: str, *, pool_size: int = 5) -> None:
+    def __init__(self, url: str, *, pool_size: int = 5, postgres_writers: int = 4) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
         self._pool_size = pool_size
+        # SQLite has one writer by nature; PostgreSQL commits batches from a few connections in
+        # parallel (wallet rows are the only contended rows; system accounts keep no totals).
+        self._postgres_writers = max(1, postgres_writers)
         self._started = False
         self._closed = False
         # SQLite
@@ -81,7 +86,7 @@ class Database:
         # PostgreSQL
         self.async_engine: AsyncEngine | None = None
         self._aqueue: asyncio.Queue[_Pending | None] | None = None
-        self._writer_task: asyncio.Task[None] | None = None
+        self._writer_tasks: list[asyncio.Task[None]] = []
         self.batches = 0  # for benchmarks: how many transactions carried the writes
         self.operations = 0
 
@@ -103,10 +108,16 @@ class Database:
             self._thread.start()
         else:
             self.async_engine = create_async_engine(
-                self.url, pool_size=self._pool_size, max_overflow=self._pool_size, pool_pre_ping=True
+                self.url,
+                pool_size=self._pool_size + self._postgres_writers,
+                max_overflow=self._pool_size,
+                pool_pre_ping=True,
             )
             self._aqueue = asyncio.Queue()
-            self._writer_task = asyncio.create_task(self._postgres_writer(), name="db-writer")
+            self._writer_tasks = [
+                asyncio.create_task(self._postgres_writer(), name=f"db-writer-{i}")
+                for i in range(self._postgres_writers)
+            ]
 
     async def close(self) -> None:
         if not self._started or self._closed:
@@ -122,9 +133,10 @@ class Database:
                 if engine is not None:
                     engine.dispose()
         else:
-            assert self._aqueue is not None and self._writer_task is not None
-            await self._aqueue.put(None)
-            await self._writer_task
+            assert self._aqueue is not None
+            for _ in self._writer_tasks:
+                await self._aqueue.put(None)
+            await asyncio.gather(*self._writer_tasks)
             assert self.async_engine is not None
             await self.async_engine.dispose()
 
@@ -242,7 +254,7 @@ class Database:
             if first is None:
                 break
             batch = [first]
-            while len(batch) < MAX_BATCH and not self._aqueue.empty():
+            while len(batch) < MAX_POSTGRES_BATCH and not self._aqueue.empty():
                 item = self._aqueue.get_nowait()
                 if item is None:
                     stop = True

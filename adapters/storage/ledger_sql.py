@@ -68,16 +68,31 @@ _AVAILABLE_OF = S(f"SELECT {AVAILABLE} FROM accounts WHERE id = :id")
 
 
 class SystemAccounts:
-    """Ids of the system sources and sinks, created on first use and cached (they never change)."""
+    """Ids of the system sources and sinks (one per `Reason`).
+
+    Only ids known to be committed are cached (`remember`, after `prepare` committed): an id
+    created inside a batch that is later rolled back, or not yet committed while another
+    writer already uses it, would break a foreign key.
+    """
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
 
+    @property
+    def ready(self) -> bool:
+        return all(reason.value in self._ids for reason in Reason)
+
+    @staticmethod
+    def prepare(conn: Connection, now: dt.datetime) -> dict[str, int]:
+        return {r.value: ensure_account(conn, "system", f"system:{r.value}", now) for r in Reason}
+
+    def remember(self, ids: dict[str, int]) -> None:
+        self._ids.update(ids)
+
     def id(self, conn: Connection, name: str, now: dt.datetime) -> int:
         found = self._ids.get(name)
-        if found is None:
+        if found is None:  # not prepared yet: find or create it in this transaction, uncached
             found = ensure_account(conn, "system", f"system:{name}", now)
-            self._ids[name] = found
         return found
 
 
@@ -166,17 +181,23 @@ def _move(
     now: dt.datetime,
     *,
     guarded: bool,
+    system_side: str | None = None,
     order_ref: str | None = None,
     memo: str = "",
 ) -> bool:
-    """Record a posted transfer and apply it to both accounts; False if already applied."""
+    """Record a posted transfer and apply it to the wallets on either side; False if already
+    applied. `system_side` ("debit" or "credit") names a system account, whose totals are not
+    kept on its row: every writer would contend for that one row, and a system account has no
+    limit to enforce. Its totals are the sums of its transfers (see the auditor)."""
     if not _record_transfer(conn, key, debit, credit, amount, reason, now, order_ref=order_ref, memo=memo):
         return False
-    if guarded:
-        _debit_guarded(conn, debit, amount)
-    else:
-        run(conn, _DEBIT, id=debit, amount=amount)
-    run(conn, _CREDIT, id=credit, amount=amount)
+    if system_side != "debit":
+        if guarded:
+            _debit_guarded(conn, debit, amount)
+        else:
+            run(conn, _DEBIT, id=debit, amount=amount)
+    if system_side != "credit":
+        run(conn, _CREDIT, id=credit, amount=amount)
     return True
 
 
@@ -311,7 +332,17 @@ def require_person(conn: Connection, identity: str) -> Person:
 def grant(conn: Connection, system: SystemAccounts, g: Grant, now: dt.datetime) -> Outcome:
     source = system.id(conn, str(g.reason), now)
     if not _move(
-        conn, g.key, source, g.account_id, g.amount, g.reason, now, guarded=False, order_ref=g.order_ref, memo=g.memo
+        conn,
+        g.key,
+        source,
+        g.account_id,
+        g.amount,
+        g.reason,
+        now,
+        guarded=False,
+        system_side="debit",
+        order_ref=g.order_ref,
+        memo=g.memo,
     ):
         return _duplicate(conn, g.key, g.account_id)
     _add_lot(
@@ -384,7 +415,6 @@ def capture(conn: Connection, system: SystemAccounts, key: str, now: dt.datetime
         account_id, amount = resolved
         run(conn, _POST_RESERVED, id=account_id, amount=amount)  # pending debit becomes posted
         sink = system.id(conn, Reason.SPEND.value, now)
-        run(conn, _CREDIT, id=sink, amount=amount)
         _record_transfer(conn, spend_key, account_id, sink, amount, Reason.SPEND, now)
         _consume_lots(conn, account_id, amount)
         return Outcome(spend_key, amount, balance(conn, account_id))
@@ -399,7 +429,9 @@ def capture(conn: Connection, system: SystemAccounts, key: str, now: dt.datetime
     sink = system.id(conn, Reason.SPEND.value, now)
     attempt = Savepoint(conn)  # a refused late charge must leave no transfer row behind
     try:
-        _move(conn, spend_key, current.account_id, sink, current.amount, Reason.SPEND, now, guarded=True)
+        _move(
+            conn, spend_key, current.account_id, sink, current.amount, Reason.SPEND, now, guarded=True, system_side="credit"
+        )
     except (InsufficientCredits, WalletFrozen):
         attempt.rollback()
         return Outcome(spend_key, 0, balance(conn, current.account_id))
@@ -461,7 +493,7 @@ def take(
     memo: str,
 ) -> Outcome:
     sink = system.id(conn, str(reason), now)
-    if not _move(conn, key, account_id, sink, amount, reason, now, guarded=True, memo=memo):
+    if not _move(conn, key, account_id, sink, amount, reason, now, guarded=True, system_side="credit", memo=memo):
         return _duplicate(conn, key, account_id)
     _consume_lots(conn, account_id, amount)
     return Outcome(key, amount, balance(conn, account_id))
@@ -500,7 +532,7 @@ def take_back(
         if amount <= 0:
             return Outcome(key, 0, balance(conn, account_id))
     sink = system.id(conn, str(reason), now)
-    _move(conn, key, account_id, sink, amount, reason, now, guarded=False, order_ref=order_ref)
+    _move(conn, key, account_id, sink, amount, reason, now, guarded=False, system_side="credit", order_ref=order_ref)
     _consume_lots(conn, account_id, amount, first_order_ref=order_ref)
     return Outcome(key, amount, balance(conn, account_id))
 

@@ -16,10 +16,17 @@ class SqlLedgerStore:
         self.db = db
         self.system = sql.SystemAccounts()  # shared with stores that compose ledger operations
 
+    async def prepare(self) -> None:
+        """Create the system accounts once, committed, before any movement names them."""
+        if not self.system.ready:
+            now = dt.datetime.now(dt.UTC)
+            self.system.remember(await self.db.write(lambda c: sql.SystemAccounts.prepare(c, now)))
+
     async def ensure_person(self, identity: str, *, welcome: Grant | None, now: dt.datetime) -> Person:
         found = await self.db.read(lambda c: sql.find_person(c, identity))
         if found is not None:  # the common case never queues behind the writer
             return found
+        await self.prepare()
         return await self.db.write(lambda c: sql.ensure_person(c, self.system, identity, welcome, now))
 
     async def find_person(self, identity: str) -> Person | None:
@@ -29,6 +36,7 @@ class SqlLedgerStore:
         return await self.db.write(lambda c: sql.ensure_account(c, "server", server_key, now))
 
     async def grant(self, grant: Grant, *, now: dt.datetime) -> Outcome:
+        await self.prepare()
         return await self.db.write(lambda c: sql.grant(c, self.system, grant, now))
 
     async def hold(
@@ -37,6 +45,7 @@ class SqlLedgerStore:
         return await self.db.write(lambda c: sql.hold(c, key, account_id, amount, expires_at, now))
 
     async def capture(self, key: str, *, now: dt.datetime) -> Outcome:
+        await self.prepare()
         return await self.db.write(lambda c: sql.capture(c, self.system, key, now))
 
     async def release(self, key: str, *, now: dt.datetime) -> Outcome:
@@ -70,6 +79,7 @@ class SqlLedgerStore:
         reason: Reason,
         now: dt.datetime,
     ) -> Outcome:
+        await self.prepare()
         return await self.db.write(
             lambda c: sql.take_back(c, self.system, key, account_id, order_ref, target_total, reason, now)
         )
@@ -77,6 +87,7 @@ class SqlLedgerStore:
     async def take(
         self, key: str, account_id: int, amount: int, reason: Reason, *, now: dt.datetime, memo: str = ""
     ) -> Outcome:
+        await self.prepare()
         return await self.db.write(lambda c: sql.take(c, self.system, key, account_id, amount, reason, now, memo))
 
     async def set_frozen(self, account_id: int, frozen: bool) -> Balance:
