@@ -8,10 +8,20 @@ from adapters.chat.catalogue import Catalogue
 from adapters.storage.database import Database
 from adapters.storage.ledger_store import SqlLedgerStore
 from bot.config import Settings
+from bot.payments import build_payments  # payments (issue 4)
+from bot.rewards import RewardsParts, build_rewards, connect_generation, connect_offers  # rewards (issue 7)
 from core.clock import SystemClock
 from core.domain.rules import CreditRules
 from core.ports import Clock
 from core.services.wallets import WalletService
+from core.services.payments import PaymentService  # payments (issue 4)
+from adapters.stripe import StripeCheckout  # payments (issue 4)
+from adapters.web import WebHooks  # payments (issue 4)
+from bot.generation import build_generation, replicate_webhook  # generation jobs (issue 3)
+from core.services.generation import GenerationService  # generation jobs (issue 3)
+from adapters.localsynth import LocalSynthGenerator  # generation jobs (issue 3)
+from adapters.replicate import ReplicateGenerator  # generation jobs (issue 3)
+from core.services.server_wallets import ServerWalletService  # server wallets (issue 6)
 
 
 @dataclass
@@ -23,8 +33,25 @@ class App:
     rules: CreditRules
     catalogue: Catalogue
     wallets: WalletService
+    # payments (issue 4): `stripe` is None when STRIPE_* are unset; `web_hooks` is what the web
+    # server calls: set `on_replicate_webhook` / `on_telegram_update` on it to plug those in.
+    payments: PaymentService
+    stripe: StripeCheckout | None
+    web_hooks: WebHooks
+    # rewards (issue 7): daily, referrals, email, share, linking, support, stats (bot/rewards.py)
+    rewards: RewardsParts
+    # generation jobs (issue 3): chat adapters call `generation` (register their notifier before
+    # `generation.start()`, which runtime's background components do).
+    generation: GenerationService
+    generator: ReplicateGenerator | LocalSynthGenerator
+    # server wallets (issue 6): Discord /gift and /server-wallet, Telegram group wallets
+    server_wallets: ServerWalletService | None = None
 
     async def close(self) -> None:
+        await self.generation.stop()  # generation jobs (issue 3): unfinished jobs resume next start
+        await self.generator.aclose()
+        if self.stripe is not None:  # payments (issue 4)
+            await self.stripe.aclose()
         await self.database.close()
 
 
@@ -34,13 +61,31 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     database = Database(settings.database_url)
     await database.start()
     ledger = SqlLedgerStore(database)
+    await ledger.prepare()  # system accounts exist (committed) before any movement names them
     rules = settings.credit_rules()
+    wallets = WalletService(ledger, rules, clock)
+    catalogue = Catalogue()
+    paying = build_payments(settings, database, ledger, wallets, rules, clock, catalogue)  # payments (issue 4)
+    rewards = build_rewards(settings, database, ledger, wallets, clock, catalogue)  # rewards (issue 7)
+    generating = build_generation(settings, database, ledger, wallets, rules, clock)  # generation jobs (issue 3)
+    paying.web_hooks.on_replicate_webhook = replicate_webhook(generating.service, settings)
+    connect_generation(rewards, generating.service)  # rewards (issue 7): referral payouts, shares, tickets
+    connect_offers(rewards, paying.payments.offers)  # rewards (issue 7): next daily credit in offers
     return App(
         settings=settings,
         database=database,
         ledger=ledger,
         clock=clock,
         rules=rules,
-        catalogue=Catalogue(),
-        wallets=WalletService(ledger, rules, clock),
+        catalogue=catalogue,
+        wallets=wallets,
+        payments=paying.payments,  # payments (issue 4)
+        stripe=paying.stripe,
+        web_hooks=paying.web_hooks,
+        rewards=rewards,  # rewards (issue 7)
+        generation=generating.service,  # generation jobs (issue 3)
+        generator=generating.generator,
+        server_wallets=ServerWalletService(  # server wallets (issue 6)
+            ledger, wallets, clock, can_receive_gift=rewards.bonuses.ensure_can_receive_gift, buy=paying.payments.buy
+        ),
     )

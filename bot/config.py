@@ -10,12 +10,15 @@ import datetime as dt
 from typing import Annotated, Any
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import ValidationInfo  # rewards (issue 7)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.domain.identity import Identity
 from core.domain.pricing import Pack, PackTable, Pricing
 from core.domain.rules import CreditRules
+from core.domain.rewards import RewardRules  # rewards (issue 7)
 from core.errors import InvalidIdentity
+from core.domain.prompts import DEFAULT_BLOCKLIST  # generation jobs (issue 3)
 
 SUPPORTED_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
@@ -67,7 +70,10 @@ def parse_packs(text: str, currency: str) -> tuple[Pack, ...]:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # An empty value (`DISCORD_DEV_GUILD_ID=` copied from .env.example) means "not set".
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
+    )
 
     # --- core -------------------------------------------------------------------------------
     database_url: str = "sqlite+aiosqlite:///./data/bot.db"
@@ -107,6 +113,7 @@ class Settings(BaseSettings):
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
     stripe_api_base: str = "https://api.stripe.com"
+    checkout_expiry_minutes: int = Field(60, ge=35, le=1440)  # payments (issue 4): Stripe: 30 min to 24 h, measured on its clock
 
     # --- generation ---------------------------------------------------------------------------
     replicate_api_token: SecretStr | None = None
@@ -114,11 +121,57 @@ class Settings(BaseSettings):
     replicate_model_version: str = "671ac645ce5e552cc63a54a2bbff63fcf798043055d2dac5fc9e36a837eedcfb"
     replicate_model_variant: str = "stereo-melody-large"
     replicate_webhook_secret: SecretStr | None = None
+    # generation jobs (issue 3)
+    max_input_bytes: int = Field(20_000_000, ge=1_000, le=500_000_000)
+    max_input_seconds: int = Field(30, ge=1, le=300)
+    job_deadline_seconds: int = Field(600, ge=10, le=86_400)
+    max_concurrent_jobs: int = Field(10, ge=1, le=10_000)
+    max_jobs_per_person: int = Field(2, ge=1, le=1_000)
+    prompt_blocklist: Annotated[tuple[str, ...], NoDecode] = DEFAULT_BLOCKLIST
+    poll_interval_seconds: float = Field(2.0, gt=0, le=60)
+    max_output_bytes: int = Field(50_000_000, ge=1_000, le=2_000_000_000)
+    worker_id: str | None = Field(None, max_length=100)
+    input_retention_hours: int = Field(24, ge=0, le=720)
 
     # --- web server ---------------------------------------------------------------------------
     web_host: str = "127.0.0.1"
     web_port: int = Field(8080, ge=0, le=65535)
     public_base_url: str | None = None
+
+    # --- rewards, email verification, support (issue 7) -------------------------------------
+    daily_plans: Annotated[tuple[str, ...], NoDecode] = ("free",)
+    referral_credits: int = Field(10, ge=0, le=100_000)
+    referral_monthly_cap: int = Field(20, ge=0, le=100_000)
+    referral_window_days: int = Field(7, ge=0, le=365)
+    email_credits: int = Field(5, ge=0, le=100_000)
+    email_code_ttl_minutes: int = Field(15, ge=1, le=1440)
+    email_max_attempts: int = Field(5, ge=1, le=100)
+    email_lock_minutes: int = Field(60, ge=1, le=10_080)
+    share_credits: int = Field(2, ge=0, le=100_000)
+    link_code_ttl_minutes: int = Field(10, ge=1, le=1440)
+    max_free_credits_per_day: int = Field(20, ge=0, le=1_000_000)
+    new_account_cooldown_minutes: int = Field(10, ge=0, le=525_600)
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str | None = None
+    smtp_starttls: bool = True
+    support_discord_channel_id: int | None = None
+    support_telegram_chat_id: int | None = None
+    support_tickets_per_hour: int = Field(5, ge=0, le=1000)
+
+    @field_validator("prompt_blocklist", mode="before")
+    @classmethod
+    def _blocklist(cls, value: Any) -> tuple[str, ...]:  # generation jobs (issue 3)
+        if isinstance(value, tuple | list):
+            return tuple(str(v).strip().lower() for v in value if str(v).strip())
+        text = str(value or "").strip()
+        if not text:
+            return DEFAULT_BLOCKLIST  # an empty line in .env keeps the default list
+        if text.lower() == "none":
+            return ()
+        return tuple(term.strip().lower() for term in text.split(",") if term.strip())
 
     @field_validator("database_url")
     @classmethod
@@ -189,6 +242,50 @@ class Settings(BaseSettings):
     @property
     def stars_pack_table(self) -> PackTable:
         return PackTable(self.stars_packs)
+
+    # --- rewards (issue 7) ------------------------------------------------------------------
+
+    @field_validator("daily_plans", mode="before")
+    @classmethod
+    def _daily_plans(cls, value: Any) -> tuple[str, ...]:
+        items = value if isinstance(value, tuple | list) else str(value or "").split(",")
+        return tuple(item.strip().lower() for item in items if item.strip())
+
+    @field_validator(
+        "smtp_host", "smtp_user", "smtp_password", "smtp_from",
+        "support_discord_channel_id", "support_telegram_chat_id", mode="before",
+    )
+    @classmethod
+    def _blank_is_unset(cls, value: Any) -> Any:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("max_free_credits_per_day")
+    @classmethod
+    def _free_allowance(cls, value: int, info: ValidationInfo) -> int:
+        # A bonus is paid whole or not at all, so an allowance below one bonus would never pay it.
+        names = ("daily_credits", "referral_credits", "email_credits", "share_credits")
+        largest = max((int(info.data.get(name) or 0) for name in names), default=0)
+        if 0 < value < largest:
+            raise ValueError(f"must be 0 (no limit) or at least the largest bonus ({largest})")
+        return value
+
+    def reward_rules(self) -> RewardRules:
+        return RewardRules(
+            daily_credits=self.daily_credits,
+            daily_plans=frozenset(self.daily_plans),
+            referral_credits=self.referral_credits,
+            referral_monthly_cap=self.referral_monthly_cap,
+            referral_window=dt.timedelta(days=self.referral_window_days),
+            email_credits=self.email_credits,
+            email_code_ttl=dt.timedelta(minutes=self.email_code_ttl_minutes),
+            email_max_attempts=self.email_max_attempts,
+            email_lock=dt.timedelta(minutes=self.email_lock_minutes),
+            share_credits=self.share_credits,
+            link_code_ttl=dt.timedelta(minutes=self.link_code_ttl_minutes),
+            max_free_per_day=self.max_free_credits_per_day,
+            new_account_cooldown=dt.timedelta(minutes=self.new_account_cooldown_minutes),
+            support_tickets_per_hour=self.support_tickets_per_hour,
+        )
 
 
 def load_settings(**overrides: Any) -> Settings:

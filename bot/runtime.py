@@ -8,12 +8,22 @@ import contextlib
 import getpass
 import logging
 import signal
+import sys  # generation jobs (issue 3)
+from pathlib import Path  # generation jobs (issue 3)
 from collections.abc import AsyncIterator
 from typing import Protocol
 
 from adapters.chat.render import Renderer
 from adapters.console.chat import ConsoleChat, Handler
 from adapters.console.commands_wallet import wallet_commands
+from adapters.console.commands_generation import PLATFORM, ConsoleNotifier, generation_commands  # issue 3
+from adapters.chat.generation_text import GenerationText  # generation jobs (issue 3)
+from adapters.chat.render_rewards import RewardRenderer  # rewards (issue 7)
+from adapters.console.commands_rewards import ConsoleSupportDesk, reward_commands  # rewards (issue 7)
+from bot.rewards import ReferralSweeper  # rewards (issue 7)
+from adapters.chat.render_payments import PaymentsRenderer  # payments (issue 4)
+from adapters.console.commands_payments import payment_commands  # payments (issue 4)
+from bot.payments import web_component  # payments (issue 4)
 from adapters.storage.migrations import upgrade
 from bot.bootstrap import App, build_app
 from bot.config import Settings
@@ -35,6 +45,11 @@ def console_identity() -> Identity:
     return Identity("console", name[:64])
 
 
+def _print_line(text: str) -> None:  # generation jobs (issue 3): progress lines in the console
+    sys.stdout.write(text.rstrip() + "\n")
+    sys.stdout.flush()
+
+
 def console_commands(app: App, identity: Identity) -> dict[str, Handler]:
     """Every console command, gathered from the per-area modules."""
     render = Renderer(app.catalogue)
@@ -42,18 +57,42 @@ def console_commands(app: App, identity: Identity) -> dict[str, Handler]:
     commands.update(
         wallet_commands(app.wallets, app.rules.pricing, identity, render, lambda: " ".join(sorted(commands)))
     )
+    # generation jobs (issue 3): clips are "delivered" to <DATA_DIR>/clips, progress printed
+    notifier = ConsoleNotifier(GenerationText(render), Path(app.settings.data_dir) / "clips", _print_line)
+    app.generation.register_notifier(PLATFORM, notifier)
+    commands.update(generation_commands(app.generation, identity, notifier))
+    # rewards (issue 7): /daily /share /refer /verify-email /link /support, /admin reply|tickets|stats
+    reward_render = RewardRenderer(app.catalogue)
+    desk = ConsoleSupportDesk(_print_line, reward_render)
+    app.rewards.support.add_platform(identity.platform, desk, desk)
+    commands.update(reward_commands(app.rewards, identity, reward_render, commands.get("/admin")))
+    commands.update(payment_commands(app.payments, identity, PaymentsRenderer(app.catalogue), app.clock))  # payments (issue 4): /buy
     return commands
 
 
 def background_components(app: App) -> list[Component]:
     """Always-on parts (job workers; the web server when a payment or webhook setting is set)."""
     components: list[Component] = []
+    components.append(app.generation)  # generation jobs (issue 3): resume, dispatch, sweep
+    components.append(ReferralSweeper(app.rewards.referrals))  # rewards (issue 7): waiting referral rewards
+    if (web := web_component(app)) is not None:  # payments (issue 4): webhooks, health, checkout pages
+        components.append(web)
     return components
 
 
 def chat_components(app: App) -> list[Component]:
     """The chat adapters whose token is configured (Telegram, Discord)."""
     components: list[Component] = []
+    if app.settings.telegram_bot_token:  # telegram (issue 5): polling, or webhook via the web server
+        from adapters.telegram import TelegramRunner
+
+        components.append(TelegramRunner.from_app(app))
+    if app.settings.discord_bot_token:  # discord (issue 6): built now, so its job notifier is
+        from adapters.discord import DiscordRunner  # registered before the job workers start
+        from bot.payments import public_base_url, web_enabled
+
+        clip_base = public_base_url(app.settings) if web_enabled(app.settings) else None
+        components.append(DiscordRunner.from_app(app, clip_base_url=clip_base))
     return components
 
 

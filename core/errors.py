@@ -263,6 +263,80 @@ class OutputUnavailable(GenerationFailed):
         super().__init__("output_unavailable", detail, retryable=False)
 
 
+# --- generation jobs (core/services/generation.py) -----------------------------------------
+
+
+class DeliveryFailed(GenerationFailed):
+    """The clip was made but the chat platform did not accept it (or no adapter can send it)."""
+
+    code = "delivery_failed"
+
+    def __init__(self, detail: str = "") -> None:
+        super().__init__("delivery_failed", detail, retryable=False)
+
+
+class InvalidStyle(BotError):
+    """The style text is empty or too long."""
+
+    code = "invalid_style"
+
+    def __init__(self, max_chars: int) -> None:
+        self.max_chars = max_chars
+        super().__init__(max_chars=max_chars)
+
+
+class JobNotFound(BotError):
+    """No such job, or not one of the asking person's jobs (the same answer, on purpose)."""
+
+    code = "job_not_found"
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(job_id=job_id)
+
+
+class JobFinished(BotError):
+    """The job already ended (`state`: succeeded, failed, canceled or expired)."""
+
+    code = "job_finished"
+
+    def __init__(self, job_id: str, state: str) -> None:
+        self.job_id = job_id
+        self.state = state
+        super().__init__(job_id=job_id, state=state)
+
+
+class JobNotCancelable(BotError):
+    """Too late to cancel: the clip is being delivered."""
+
+    code = "job_not_cancelable"
+
+    def __init__(self, job_id: str, state: str) -> None:
+        self.job_id = job_id
+        self.state = state
+        super().__init__(job_id=job_id, state=state)
+
+
+class JobCanceled(BotError):
+    """Reported to the notifier when the person canceled the job (credits released)."""
+
+    code = "job_canceled"
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(job_id=job_id)
+
+
+class ClipExpired(BotError):
+    """'Again' or 'Other style' on a job whose input clip is no longer kept."""
+
+    code = "clip_expired"
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(job_id=job_id)
+
+
 # --- payments ------------------------------------------------------------------------------
 
 
@@ -278,3 +352,196 @@ class InvalidWebhook(BotError):
     def __init__(self, reason: str) -> None:
         self.reason = reason
         super().__init__(reason=reason)
+
+
+# --- rewards, linking, support (issue 7) ----------------------------------------------------
+# Times are aware UTC datetimes; the catalogue formats them ("{next_at:%Y-%m-%d %H:%M} UTC").
+
+
+class DailyNotDue(BotError):
+    """Today's daily credit was already claimed; the next one is due at `next_at`."""
+
+    code = "daily_not_due"
+
+    def __init__(self, next_at: object) -> None:
+        self.next_at = next_at
+        super().__init__(next_at=next_at)
+
+
+class DailyNotAvailable(BotError):
+    """The person's plan does not get the daily credit (paid plans, or the daily credit is off)."""
+
+    code = "daily_not_available"
+
+    def __init__(self, plan: str) -> None:
+        self.plan = plan
+        super().__init__(plan=plan)
+
+
+class FreeCreditLimitReached(BotError):
+    """Today's free-credit allowance (all bonuses together) would be exceeded."""
+
+    code = "free_credit_limit"
+
+    def __init__(self, limit: int, next_at: object) -> None:
+        self.limit = limit
+        self.next_at = next_at
+        super().__init__(limit=limit, next_at=next_at)
+
+
+class AccountTooNew(BotError):
+    """A person this new cannot receive gifts or referral rewards until `until`."""
+
+    code = "account_too_new"
+
+    def __init__(self, until: object) -> None:
+        self.until = until
+        super().__init__(until=until)
+
+
+class ReferralRefused(BotError):
+    """`reason`: unknown_code, self_referral, mutual_referral, already_referred, referral_too_late."""
+
+    code = "referral_refused"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason=reason)
+
+
+class NotYourClip(BotError):
+    code = "not_your_clip"
+
+    def __init__(self, job_id: str) -> None:
+        self.job_id = job_id
+        super().__init__(job_id=job_id)
+
+
+class InvalidEmail(BotError):
+    code = "invalid_email"
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+        super().__init__(address=address)
+
+
+class EmailNotConfigured(BotError):
+    code = "email_not_configured"
+
+
+class EmailAlreadyVerified(BotError):
+    code = "email_already_verified"
+
+
+class EmailTaken(BotError):
+    """Another person already verified this address."""
+
+    code = "email_taken"
+
+
+class EmailCodeWrong(BotError):
+    code = "email_code_wrong"
+
+    def __init__(self, tries_left: int) -> None:
+        self.tries_left = tries_left
+        super().__init__(tries_left=tries_left)
+
+
+class EmailCodeExpired(BotError):
+    code = "email_code_expired"
+
+
+class NoEmailCode(BotError):
+    code = "email_no_code"
+
+
+class EmailLocked(BotError):
+    """Too many wrong codes: no codes are accepted or sent until `until`."""
+
+    code = "email_locked"
+
+    def __init__(self, until: object) -> None:
+        self.until = until
+        super().__init__(until=until)
+
+
+class EmailResendTooSoon(BotError):
+    code = "email_resend_too_soon"
+
+    def __init__(self, retry_at: object) -> None:
+        self.retry_at = retry_at
+        super().__init__(retry_at=retry_at)
+
+
+class EmailNotSent(BotError):
+    """The mail server did not take the message; `reason` is for the logs."""
+
+    code = "email_not_sent"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason=reason)
+
+
+class LinkCodeInvalid(BotError):
+    """Unknown, already used or expired link code."""
+
+    code = "link_code_invalid"
+
+
+class LinkRefused(BotError):
+    """`reason`: already_linked, platform_taken, jobs_running, wallet_frozen_link."""
+
+    code = "link_refused"
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason=reason)
+
+
+class UnknownTicket(BotError):
+    code = "unknown_ticket"
+
+    def __init__(self, ticket_id: object) -> None:
+        self.ticket_id = ticket_id
+        super().__init__(ticket_id=ticket_id)
+
+
+class InvalidSupportText(BotError):
+    code = "invalid_support_text"
+
+    def __init__(self, max_length: int) -> None:
+        self.max_length = max_length
+        super().__init__(max_length=max_length)
+
+
+class TooManyTickets(BotError):
+    code = "too_many_tickets"
+
+    def __init__(self, retry_at: object) -> None:
+        self.retry_at = retry_at
+        super().__init__(retry_at=retry_at)
+
+
+# --- server wallets (issue 6) -----------------------------------------------------------------
+
+
+class NotServerAdmin(BotError):
+    """Only a server's admins (Discord: Manage Server; Telegram: group admins) may do this."""
+
+    code = "not_server_admin"
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+        super().__init__(action=action)
+
+
+class ServerWalletTooLow(BotError):
+    """A gift larger than what the server wallet holds."""
+
+    code = "server_wallet_too_low"
+
+    def __init__(self, required: int, available: int) -> None:
+        self.required = required
+        self.available = available
+        super().__init__(required=required, available=available)

@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable  # payments (issue 4)
 from typing import Protocol
 
 from core.domain.generation import GenerationRequest, PredictionStatus, PreparedClip
 from core.domain.identity import Person
 from core.domain.ledger import AccountStats, Balance, Entry, Grant, Hold, Outcome, Reason
+from core.domain.orders import Effect, Order, PaymentResult  # payments (issue 4)
+from core.domain.payments import CheckoutRequest, CheckoutSession, CheckoutSessionRecord, PaymentEvent  # payments
+from core.domain.generation import GeneratedClip  # generation jobs (issue 3)
+from core.domain.jobs import Concluded, Created, Job, JobProgress, JobState, JobView, NewJob  # jobs
+from core.domain.offers import Offer  # generation jobs (issue 3)
+from core.errors import BotError  # generation jobs (issue 3)
 
 
 class Clock(Protocol):
@@ -119,3 +126,300 @@ class LedgerStore(Protocol):
     async def history(self, account_id: int, *, limit: int = 10) -> list[Entry]: ...
 
     async def get_hold(self, key: str) -> Hold | None: ...
+
+
+# --- payments (issue 4) ------------------------------------------------------------------
+
+
+class PaymentGateway(Protocol):
+    """A hosted checkout provider (Stripe Checkout). Webhook verification is not here: the web
+    adapter verifies and parses, and hands the core a `PaymentEvent`."""
+
+    @property
+    def configured(self) -> bool:
+        """False when no API key is set: `buy` answers `PaymentsNotConfigured`."""
+        ...
+
+    async def create_checkout(self, req: CheckoutRequest) -> CheckoutSession:
+        """Open a checkout page; idempotent per `req.order_id`."""
+        ...
+
+    async def list_recent_sessions(self, created_after_unix: int) -> list[CheckoutSessionRecord]: ...
+
+    async def resolve_order_id(self, event: PaymentEvent) -> PaymentEvent:
+        """Fill a refund's/dispute's missing `order_id` from the provider (a network call)."""
+        ...
+
+
+class PaymentStore(Protocol):
+    """Orders and processed payment events. `apply` is the one write that matters: it records
+    the event (unique key), reads the order, asks `decide` what to do and applies the effect
+    (order fields and ledger movements) in one transaction."""
+
+    async def create_order(self, order: Order) -> Order:
+        """Insert `order`, or return the order already made for its `request_key`."""
+        ...
+
+    async def set_checkout(self, order_id: str, session_id: str, url: str, *, now: dt.datetime) -> Order: ...
+
+    async def get_order(self, order_id: str) -> Order | None: ...
+
+    async def order_by_payment_intent(self, payment_intent_id: str) -> Order | None: ...
+
+    async def order_by_telegram_charge(self, charge_id: str) -> Order | None: ...
+
+    async def event_seen(self, event_key: str) -> bool: ...
+
+    async def pre_checkout_facts(self, order_id: str, payer: str) -> tuple[Order | None, int | None, bool]:
+        """(the order, the payer's person id or None, whether the order's wallet is frozen)."""
+        ...
+
+    async def apply(
+        self,
+        order_id: str | None,
+        decide: Callable[[Order | None], Effect],
+        *,
+        event_key: str | None,
+        event_type: str,
+        now: dt.datetime,
+    ) -> PaymentResult:
+        """Record `event_key` (a repeat returns `DUPLICATE` and changes nothing), then apply
+        `decide(order)`; an error rolls all of it back."""
+        ...
+
+
+# --- generation jobs (issue 3) -------------------------------------------------------------
+
+
+class JobStore(Protocol):
+    """Job rows. Every step is a guarded UPDATE (applied only while the row is in one of the
+    `source` states), so racing workers, webhooks and pollers apply it once. `create` and
+    `conclude` compose the ledger: a job and its hold, or a terminal step and its capture or
+    release, are one transaction."""
+
+    async def create(self, job: NewJob, clip: PreparedClip, *, now: dt.datetime) -> Created:
+        """Insert the job, its input clip and the hold of `job.cost` credits (key `hold:<job_id>`).
+        A repeated `request_key` returns the existing job with `duplicate=True`.
+        Raises `InsufficientCredits` / `WalletFrozen`, leaving nothing behind."""
+        ...
+
+    async def get(self, job_id: str) -> Job | None: ...
+
+    async def find_by_request(self, request_key: str) -> Job | None: ...
+
+    async def find_by_prediction(self, prediction_id: str) -> Job | None: ...
+
+    async def clip(self, job_id: str) -> PreparedClip | None:
+        """The job's prepared input, while it is kept (see `purge_inputs`)."""
+        ...
+
+    async def claim(
+        self, *, worker_id: str, slots: int, global_limit: int, per_person: int,
+        now: dt.datetime, lease_until: dt.datetime,
+    ) -> list[Job]:
+        """Move up to `slots` queued jobs to `submitted` for this worker: oldest first, skipping
+        persons already at `per_person` active jobs, never past `global_limit` active jobs."""
+        ...
+
+    async def advance(
+        self, job_id: str, source: frozenset[JobState], target: JobState, *, now: dt.datetime,
+        worker_id: str, lease_until: dt.datetime | None,
+        prediction_id: str | None = None, output_url: str | None = None,
+    ) -> Job | None:
+        """A non-terminal step; None when the job was no longer in `source`."""
+        ...
+
+    async def conclude(
+        self, job_id: str, source: frozenset[JobState], target: JobState, *, now: dt.datetime,
+        error: str | None = None, error_detail: str | None = None,
+    ) -> Concluded | None:
+        """A terminal step with its ledger operation (succeeded → capture, else release), in one
+        transaction; None when the job was no longer in `source`."""
+        ...
+
+    async def position(self, job: Job) -> int | None:
+        """1 + the queued jobs ahead of it; None when it is not queued."""
+        ...
+
+    async def queued(self, *, limit: int = 1000) -> list[JobView]:
+        """The queue, oldest first, with positions."""
+        ...
+
+    async def unfinished_of(self, person_id: int) -> list[JobView]: ...
+
+    async def recent_of(self, person_id: int, *, limit: int = 10) -> list[Job]: ...
+
+    async def adopt(
+        self, *, worker_id: str, now: dt.datetime, lease_until: dt.datetime
+    ) -> list[Job]:
+        """Take over every started job (submitted, running, delivering) that is this worker's
+        from an earlier life or whose worker's lease ran out; return them."""
+        ...
+
+    async def renew(self, worker_id: str, *, lease_until: dt.datetime) -> None:
+        """Extend the lease of every started job this worker holds."""
+        ...
+
+    async def overdue(self, *, now: dt.datetime, states: frozenset[JobState]) -> list[Job]:
+        """Jobs in `states` whose deadline passed."""
+        ...
+
+    async def with_expired_holds(self) -> list[Job]:
+        """Unfinished jobs whose hold the ledger's sweep already expired."""
+        ...
+
+    async def purge_inputs(self, *, before: dt.datetime) -> int:
+        """Forget the input clips of finished jobs created before `before`."""
+        ...
+
+
+class JobNotifier(Protocol):
+    """A chat adapter's side of a job, one per platform (`GenerationService.register_notifier`).
+    Failures of `progress`, `finished` and `failed` are logged and never stop the job."""
+
+    async def progress(self, job: Job, progress: JobProgress) -> None:
+        """Queued (with position), started, generating, delivering: edit the status message."""
+        ...
+
+    async def deliver(self, job: Job, clip: GeneratedClip) -> bool:
+        """Send the clip to `job.reply_to`; True only once the platform accepted it. The hold is
+        captured only after True (a crash right after may deliver it again, never charge twice)."""
+        ...
+
+    async def finished(self, job: Job, charged: int, balance: Balance, offer: Offer | None) -> None:
+        """After delivery and capture: "−2 credits · 5 left", plus the offer when low."""
+        ...
+
+    async def failed(self, job: Job, error: BotError, balance: Balance) -> None:
+        """The job ended without a clip (failed, canceled, expired); its credits were released."""
+        ...
+
+
+# --- rewards, linking, support, stats (issue 7) ---------------------------------------------
+# Imported here rather than at the top so this section stays one block that others need not touch.
+from collections.abc import Awaitable, Callable  # noqa: E402
+
+from core.domain.rewards import (  # noqa: E402
+    Bonus,
+    BonusKind,
+    BonusResult,
+    EmailConfirmation,
+    EmailStart,
+    LinkResult,
+    ReferralPayout,
+    ReferralRecord,
+    ReferralSummary,
+    RewardRules,
+    Window,
+)
+from core.domain.stats import WindowStats  # noqa: E402
+from core.domain.support import Ticket, TicketReply  # noqa: E402
+
+# Does this person own this job (a clip they made)? Given by the jobs area.
+OwnsJob = Callable[[int, str], Awaitable[bool]]
+# A one-line summary of the person's last job for a support ticket, or None.
+LastJob = Callable[[int], Awaitable[str | None]]
+
+
+class CodeSource(Protocol):
+    def code(self, length: int, alphabet: str) -> str:
+        """A random code (`secrets` in production; predictable in tests)."""
+        ...
+
+
+class BonusStore(Protocol):
+    async def grant_bonus(self, identity: str, bonus: Bonus, rules: RewardRules, *, now: dt.datetime) -> BonusResult:
+        """Pay `bonus` to the person behind `identity` once per day (or once ever), if it fits
+        today's free allowance; one transaction, race-safe across processes."""
+        ...
+
+    async def bonus_claimed(self, person_id: int, kind: BonusKind, day: str) -> bool: ...
+
+    async def wallet_of(self, person_id: int) -> int:
+        """The wallet of the person `person_id` is now (after any account linking)."""
+        ...
+
+    async def person_created_at(self, person_id: int) -> dt.datetime | None: ...
+
+
+class ReferralStore(Protocol):
+    async def referral_code(self, identity: str, new_code: Callable[[], str], *, now: dt.datetime) -> ReferralSummary: ...
+
+    async def record_referral(self, identity: str, code: str, rules: RewardRules, *, now: dt.datetime) -> ReferralRecord: ...
+
+    async def has_open_referral(self, person_id: int) -> bool:
+        """A referral of `person_id` (the referred one) with a side not yet settled."""
+        ...
+
+    async def settle_referral(
+        self, person_id: int, rules: RewardRules, *, now: dt.datetime, qualify: bool
+    ) -> ReferralPayout | None:
+        """Pay what is due on the referral of `person_id` (the referred one); `qualify` marks
+        their first success first. None when there is no referral to settle."""
+        ...
+
+    async def due_referrals(self, *, limit: int) -> list[int]:
+        """Referred persons whose qualified referral still has a side waiting."""
+        ...
+
+
+class EmailStore(Protocol):
+    async def begin_email(
+        self, identity: str, address: str, code: str, rules: RewardRules, *, now: dt.datetime
+    ) -> EmailStart:
+        """Persist the code's hash and expiry (before anything is sent)."""
+        ...
+
+    async def email_send_failed(self, person_id: int) -> None: ...
+
+    async def confirm_email(
+        self, identity: str, code: str, bonus: Bonus, rules: RewardRules, *, now: dt.datetime
+    ) -> EmailConfirmation: ...
+
+
+class LinkStore(Protocol):
+    async def create_link_code(self, identity: str, code: str, *, expires_at: dt.datetime, now: dt.datetime) -> None: ...
+
+    async def redeem_link(self, identity: str, code: str, *, now: dt.datetime) -> LinkResult: ...
+
+
+class SupportStore(Protocol):
+    async def open_ticket(
+        self, identity: str, text: str, last_job: str | None, rules: RewardRules, *, now: dt.datetime
+    ) -> Ticket: ...
+
+    async def mark_forwarded(self, ticket_id: int, *, now: dt.datetime) -> None: ...
+
+    async def get_ticket(self, ticket_id: int) -> Ticket | None: ...
+
+    async def open_tickets(self, *, limit: int) -> list[Ticket]: ...
+
+    async def tickets_of(self, person_id: int, *, limit: int) -> list[Ticket]: ...
+
+    async def record_reply(
+        self, ticket_id: int, request_id: str, operator: str, text: str, grant: int, *, now: dt.datetime
+    ) -> TicketReply: ...
+
+    async def mark_reply_delivered(self, reply_id: int, *, now: dt.datetime) -> None: ...
+
+
+class StatsStore(Protocol):
+    async def window_stats(self, window: Window, *, cheapest_clip: int) -> WindowStats: ...
+
+
+class EmailSender(Protocol):
+    async def send_code(self, to: str, code: str, valid_minutes: int) -> None:
+        """Hand the verification code to the mail server; `EmailNotSent` when it refuses."""
+        ...
+
+
+class SupportInbox(Protocol):
+    """Where tickets go: each chat adapter forwards to its operators' channel or chat."""
+
+    async def forward(self, ticket: Ticket) -> None: ...
+
+
+class SupportReplies(Protocol):
+    """Delivers an operator's answer to the person, on the platform of `reply.ticket.identity`."""
+
+    async def deliver(self, reply: TicketReply) -> None: ...

@@ -8,6 +8,7 @@ Stripe objects/events into `core.domain.payments` values.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import replace
@@ -138,19 +139,25 @@ class StripeCheckout:
             raise PaymentsNotConfigured()
         if not signature_header:
             raise InvalidWebhook("missing_signature")
+        # The SDK's own check of the raw bytes, then plain json: `construct_event` would also
+        # build a StripeObject tree we only turn back into dicts (~10x the cost per event).
         try:
-            event = self._client.construct_event(
+            stripe.WebhookSignature.verify_header(
                 raw_body, signature_header, self._webhook_secret, tolerance=self._tolerance
             )
+            event = json.loads(raw_body)
         except stripe.SignatureVerificationError as exc:
             reason = _signature_failure_reason(signature_header, self._tolerance)
             logger.warning("stripe webhook rejected: %s", reason)
             raise InvalidWebhook(reason) from exc
-        except (ValueError, TypeError, AttributeError) as exc:
-            # Signed but not a JSON object event (UnicodeDecodeError is a ValueError too).
+        except (ValueError, TypeError) as exc:
+            # Signed but not JSON (UnicodeDecodeError is a ValueError too).
             logger.warning("stripe webhook rejected: malformed body (%s)", type(exc).__name__)
             raise InvalidWebhook("malformed_body") from exc
-        return translate_event(event.to_dict())
+        if not isinstance(event, dict):
+            logger.warning("stripe webhook rejected: malformed body (not an object)")
+            raise InvalidWebhook("malformed_body")
+        return translate_event(event)
 
     async def resolve_order_id(self, event: PaymentEvent) -> PaymentEvent:
         """Fill `order_id` of a refund/dispute from its payment intent's metadata.

@@ -19,9 +19,16 @@ class Offer:
     packs: tuple[Pack, ...]
     next_daily_at: dt.datetime | None  # when the next free daily credit can be claimed
     contact_support: bool = True
+    stars_packs: tuple[Pack, ...] = ()  # the same packs priced in Telegram Stars (when sold)
 
 
-def offer_for(balance: Balance, rules: CreditRules, next_daily_at: dt.datetime | None = None) -> Offer | None:
+def offer_for(
+    balance: Balance,
+    rules: CreditRules,
+    next_daily_at: dt.datetime | None = None,
+    *,
+    stars_packs: tuple[Pack, ...] = (),
+) -> Offer | None:
     available = balance.available
     if available > rules.low_balance_threshold:
         return None
@@ -30,6 +37,7 @@ def offer_for(balance: Balance, rules: CreditRules, next_daily_at: dt.datetime |
         out_of_credits=available <= 0,
         packs=rules.packs.packs,
         next_daily_at=next_daily_at,
+        stars_packs=stars_packs,
     )
 
 

@@ -82,3 +82,10 @@ def test_the_cli_prints_config_errors_without_a_traceback(monkeypatch, capsys):
     assert main(["migrate"]) == 2
     err = capsys.readouterr().err
     assert "config error: DATABASE_URL: unsupported scheme 'mysql'" in err and "Traceback" not in err
+
+
+def test_a_copy_of_env_example_loads_as_it_is(tmp_path):
+    (tmp_path / ".env").write_text((ROOT / ".env.example").read_text())
+    settings = load_settings()
+    assert settings.discord_bot_token is None and settings.telegram_payments is None
+    assert settings.database_url == "sqlite+aiosqlite:///./data/bot.db"

@@ -1,0 +1,87 @@
+"""`DiscordRunner`: the Discord client as a component of the shared event loop.
+
+`start()` logs in over REST (so job notifications work at once) and runs the gateway connection
+as a task; `stop()` closes the client. DISCORD_API_BASE_URL points discord.py's REST calls at a
+proxy or a test fake (it is a process-wide setting of discord.py).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+from typing import Any
+
+import discord
+from discord.http import Route
+
+from adapters.discord.client import MusicBot
+from adapters.discord.clip_links import ClipShelf
+from adapters.discord.services import DiscordOptions, DiscordServices
+
+logger = logging.getLogger(__name__)
+
+
+def use_api_base(url: str | None) -> None:
+    if url:
+        Route.BASE = url.rstrip("/")
+
+
+class DiscordRunner:
+    def __init__(self, services: DiscordServices, options: DiscordOptions) -> None:
+        if not options.token:
+            raise ValueError("DISCORD_BOT_TOKEN is not set")
+        self.options = options
+        self.bot = MusicBot(services, options)
+        self.bot.attach()  # now: the job workers may start (and resume jobs) before we log in
+        self._gateway: asyncio.Task[None] | None = None
+
+    @classmethod
+    def from_app(cls, app: Any, *, clip_base_url: str | None = None) -> DiscordRunner:
+        """From the composition root's `App` (read by attribute). With `clip_base_url` (the web
+        server's public address), clips too big to upload are linked from there."""
+        clips = None
+        if clip_base_url:
+            clips = ClipShelf(Path(app.settings.data_dir) / "discord-clips", clip_base_url)
+            app.web_hooks.clip = clips.fetch
+        services = DiscordServices.from_app(app, clips=clips)
+        return cls(services, DiscordOptions.from_settings(app.settings))
+
+    async def start(self) -> None:
+        use_api_base(self.options.api_base_url)
+        await self.bot.login(self.options.token)
+        self._gateway = asyncio.create_task(self._connect(), name="discord-gateway")
+        logger.info("discord: logged in as %s", self.bot.user)
+
+    async def _connect(self) -> None:
+        try:
+            await self.bot.connect(reconnect=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("discord gateway stopped")
+
+    async def stop(self) -> None:
+        await self.bot.close()
+        if self._gateway is not None:
+            self._gateway.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._gateway
+
+
+async def sync_commands(
+    services: DiscordServices, options: DiscordOptions, guild_id: int | None = None
+) -> int:
+    """`python -m bot sync-commands`: publish the slash commands (globally, or to one server)."""
+    use_api_base(options.api_base_url)
+    bot = MusicBot(services, DiscordOptions(token=options.token, api_base_url=options.api_base_url))
+    try:
+        await bot.login(options.token)
+        if guild_id:
+            guild = discord.Object(guild_id)
+            bot.tree.copy_global_to(guild=guild)
+            return len(await bot.tree.sync(guild=guild))
+        return len(await bot.sync_global())
+    finally:
+        await bot.close()

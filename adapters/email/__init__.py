@@ -1,0 +1,1 @@
+"""Sending email (verification codes) over SMTP with aiosmtplib."""

@@ -1,0 +1,145 @@
+"""Small helpers every handler module uses: who is talking, in which language, long texts,
+button ownership, and the recording a message carries."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
+from telegram.error import BadRequest
+
+from adapters.telegram.deps import BotContext
+from adapters.telegram.keyboards import Press, parse
+from core.domain.identity import Identity
+from core.errors import AudioTooLarge
+
+logger = logging.getLogger(__name__)
+
+MAX_TEXT = 4096
+AUDIO_EXTENSIONS = (".ogg", ".oga", ".opus", ".mp3", ".wav", ".m4a", ".aac", ".webm", ".flac", ".mp4")
+
+
+def identity_of(user: User) -> Identity:
+    return Identity("telegram", str(user.id))
+
+
+def locale_of(update: object) -> str | None:
+    user = update.effective_user if isinstance(update, Update) else None
+    return user.language_code if user is not None else None
+
+
+def me(update: Update) -> tuple[Identity, str | None]:
+    """The person behind an update and their language."""
+    assert update.effective_user is not None
+    return identity_of(update.effective_user), update.effective_user.language_code
+
+
+def split_text(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """Telegram refuses texts over 4,096 characters: cut at line ends where possible."""
+    chunks: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        cut = rest.rfind("\n", 0, limit + 1)
+        if cut <= 0:
+            cut = rest.rfind(" ", 0, limit + 1)
+        if cut <= 0:
+            cut = limit
+        chunks.append(rest[:cut])
+        rest = rest[cut:].lstrip("\n")
+    if rest or not chunks:
+        chunks.append(rest)
+    return chunks
+
+
+async def reply(
+    message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None, **kwargs: Any
+) -> Message:
+    """Reply with `text`, split when too long; the keyboard goes under the last part."""
+    chunks = split_text(text)
+    for chunk in chunks[:-1]:
+        await message.reply_text(chunk, **kwargs)
+    return await message.reply_text(chunks[-1], reply_markup=reply_markup, **kwargs)
+
+
+async def send(
+    context: BotContext, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None, **kwargs: Any
+) -> Message:
+    chunks = split_text(text)
+    for chunk in chunks[:-1]:
+        await context.bot.send_message(chat_id, chunk, **kwargs)
+    return await context.bot.send_message(chat_id, chunks[-1], reply_markup=reply_markup, **kwargs)
+
+
+async def own_press(update: Update, context: BotContext) -> Press | None:
+    """The parsed button press, or None after answering a stale button or someone else's."""
+    query = update.callback_query
+    assert query is not None
+    press = parse(query.data)
+    locale = query.from_user.language_code
+    if press is None:
+        await query.answer(context.deps.t("tg.stale", locale), show_alert=True)
+        return None
+    if press.owner != query.from_user.id:
+        await query.answer(context.deps.t("tg.not_yours", locale), show_alert=True)
+        return None
+    return press
+
+
+async def answer_quietly(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
+    """Answer a button press; a press already answered (or too old) is not worth an error."""
+    try:
+        await query.answer(text[:200] if text else None, show_alert=alert)
+    except BadRequest as error:
+        logger.debug("callback answer refused: %s", error)
+
+
+# --- the recording a message carries ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Recording:
+    file_id: str
+    size: int | None  # as Telegram declares it; None when unknown
+    name: str
+
+
+def recording_of(message: Message | None) -> Recording | None:
+    """A voice note, an audio file, a video note or an audio-looking document; None otherwise."""
+    if message is None:
+        return None
+    if message.voice is not None:
+        return Recording(message.voice.file_id, message.voice.file_size, "voice.ogg")
+    if message.audio is not None:
+        return Recording(message.audio.file_id, message.audio.file_size, message.audio.file_name or "audio")
+    if message.video_note is not None:
+        return Recording(message.video_note.file_id, message.video_note.file_size, "note.mp4")
+    document = message.document
+    if document is not None:
+        mime = (document.mime_type or "").lower()
+        name = (document.file_name or "").lower()
+        if mime.startswith(("audio/", "video/")) or name.endswith(AUDIO_EXTENSIONS):
+            return Recording(document.file_id, document.file_size, document.file_name or "file")
+    return None
+
+
+def refuse_if_too_big(recording: Recording, limit: int) -> None:
+    """Refuse before anything is downloaded or held (Telegram's 20 MB download limit)."""
+    if recording.size is not None and recording.size > limit:
+        raise AudioTooLarge(size_bytes=recording.size, limit_bytes=limit)
+
+
+async def download(context: BotContext, recording: Recording) -> bytes:
+    """The file's bytes (the download URL carries the bot token: it never leaves this function)."""
+    limit = context.deps.config.max_download_bytes
+    refuse_if_too_big(recording, limit)
+    try:
+        file = await context.bot.get_file(recording.file_id)
+    except BadRequest as error:
+        if "too big" in str(error).lower():
+            raise AudioTooLarge(size_bytes=recording.size or limit + 1, limit_bytes=limit) from None
+        raise
+    if file.file_size is not None and file.file_size > limit:
+        raise AudioTooLarge(size_bytes=file.file_size, limit_bytes=limit)
+    return bytes(await file.download_as_bytearray())

@@ -1,0 +1,6 @@
+"""The bot's web server (aiohttp): payment and generation webhooks, health, checkout pages."""
+
+from adapters.web.hooks import WebHooks
+from adapters.web.server import WebServer
+
+__all__ = ["WebHooks", "WebServer"]

@@ -1,0 +1,61 @@
+"""`WebServer`: one aiohttp application on WEB_HOST:WEB_PORT, sharing the bot's event loop."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+
+from adapters.web import pages, webhooks
+from adapters.web.hooks import WebHooks
+
+logger = logging.getLogger(__name__)
+
+MAX_BODY_BYTES = 1024 * 1024  # webhooks are small; refuse anything bigger before reading it
+
+
+def application(hooks: WebHooks) -> web.Application:
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app[webhooks.HOOKS] = hooks
+    app.router.add_post("/webhooks/stripe", webhooks.stripe_webhook)
+    app.router.add_post("/webhooks/replicate", webhooks.replicate_webhook)
+    app.router.add_post("/webhooks/telegram", webhooks.telegram_webhook)
+    app.router.add_get("/healthz", pages.healthz)
+    app.router.add_get("/checkout/success", pages.checkout_success)
+    app.router.add_get("/checkout/cancel", pages.checkout_cancel)
+    app.router.add_get("/clips/{name}", pages.clip)  # discord (issue 6): oversized clips
+    return app
+
+
+class WebServer:
+    """Start with `await server.start()` (port 0 picks a free one: see `base_url`)."""
+
+    def __init__(self, hooks: WebHooks, host: str = "127.0.0.1", port: int = 8080) -> None:
+        self.hooks = hooks
+        self.host = host
+        self.port = port
+        self._runner: web.AppRunner | None = None
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{self.host}:{self.port}"
+
+    async def start(self) -> None:
+        self._runner = web.AppRunner(application(self.hooks), access_log=None, handle_signals=False)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port)
+        await site.start()
+        self.port = int(self._runner.addresses[0][1])
+        logger.info("web server listening on %s", self.base_url)
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> WebServer:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()

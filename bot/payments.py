@@ -1,0 +1,147 @@
+"""Wiring of the payments area: Stripe, the payment service, the web server and its hooks.
+
+Called from `bot.bootstrap.build_app` (the parts), `bot.runtime.run` (the web server) and
+`bot.cli` (`python -m bot reconcile-payments`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from adapters.chat.catalogue import Catalogue
+from adapters.storage.database import Database
+from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.payment_store import SqlPaymentStore
+from adapters.stripe import StripeCheckout
+from adapters.web import WebHooks, WebServer
+from bot.config import Settings
+from core.domain.rules import CreditRules
+from core.ports import Clock
+from core.services.offers import OfferService
+from core.services.payments import CheckoutUrls, PaymentService
+from core.services.wallets import WalletService
+
+if TYPE_CHECKING:
+    from bot.bootstrap import App
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class PaymentsParts:
+    payments: PaymentService
+    stripe: (
+        StripeCheckout | None
+    )  # None when neither STRIPE_SECRET_KEY nor the webhook secret is set
+    web_hooks: WebHooks
+
+
+def web_enabled(settings: Settings) -> bool:
+    """The web server runs whenever something may call it: a payment or webhook setting."""
+    return any(
+        (
+            settings.stripe_secret_key,
+            settings.stripe_webhook_secret,
+            settings.replicate_webhook_secret,
+            settings.telegram_webhook_url,
+            settings.public_base_url,
+        )
+    )
+
+
+def public_base_url(settings: Settings) -> str:
+    return (settings.public_base_url or f"http://{settings.web_host}:{settings.web_port}").rstrip(
+        "/"
+    )
+
+
+async def database_reachable(database: Database) -> bool:
+    await database.read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar())
+    return True
+
+
+def build_payments(
+    settings: Settings,
+    database: Database,
+    ledger: SqlLedgerStore,
+    wallets: WalletService,
+    rules: CreditRules,
+    clock: Clock,
+    catalogue: Catalogue,
+) -> PaymentsParts:
+    secret = settings.stripe_secret_key.get_secret_value() if settings.stripe_secret_key else None
+    webhook_secret = (
+        settings.stripe_webhook_secret.get_secret_value()
+        if settings.stripe_webhook_secret
+        else None
+    )
+    stripe = (
+        StripeCheckout(secret, webhook_secret, settings.stripe_api_base)
+        if secret or webhook_secret
+        else None
+    )
+    base = public_base_url(settings)
+    stars = settings.stars_pack_table
+    payments = PaymentService(
+        SqlPaymentStore(database, ledger),
+        wallets,
+        rules,
+        clock,
+        gateway=stripe,
+        urls=CheckoutUrls(f"{base}/checkout/success", f"{base}/checkout/cancel"),
+        stars_packs=stars,
+        offers=OfferService(rules, stars_packs=stars),
+        checkout_ttl=dt.timedelta(minutes=settings.checkout_expiry_minutes),
+    )
+    telegram_secret = settings.telegram_webhook_secret
+    hooks = WebHooks(
+        health=lambda: database_reachable(database),
+        text=catalogue.text,
+        parse_stripe=stripe.parse_webhook if stripe is not None else None,
+        on_stripe_event=payments.handle_stripe_event if stripe is not None else None,
+        telegram_secret=telegram_secret.get_secret_value() if telegram_secret else None,
+    )
+    return PaymentsParts(payments, stripe, hooks)
+
+
+def web_component(app: App) -> WebServer | None:
+    """The web server on WEB_HOST:WEB_PORT when a payment or webhook setting is set (a runtime
+    component: started and stopped with the others)."""
+    if not web_enabled(app.settings):
+        return None
+    return WebServer(app.web_hooks, app.settings.web_host, app.settings.web_port)
+
+
+async def start_web(app: App) -> WebServer | None:
+    """Build and start the web server (see `web_component`)."""
+    server = web_component(app)
+    if server is not None:
+        await server.start()
+    return server
+
+
+async def reconcile_payments(settings: Settings, hours: float) -> int:
+    """`python -m bot reconcile-payments`: fulfil paid sessions whose webhook was missed."""
+    from bot.bootstrap import build_app  # here: bootstrap imports this module
+
+    app = await build_app(settings)
+    try:
+        since = app.clock.now() - dt.timedelta(hours=hours)
+        report = await app.payments.reconcile(since)
+    finally:
+        await app.close()
+    print(f"checked {report.sessions} Checkout sessions created since {since:%Y-%m-%d %H:%M} UTC")
+    print(f"fulfilled now: {len(report.fulfilled)} {' '.join(report.fulfilled)}".rstrip())
+    print(f"closed now: {len(report.closed)} {' '.join(report.closed)}".rstrip())
+    print(f"already fulfilled: {report.already}")
+    for session_id, reason in report.ignored:
+        print(f"ignored {session_id}: {reason}")
+    return 0
+
+
+def run_reconcile(settings: Settings, hours: float) -> int:
+    return asyncio.run(reconcile_payments(settings, hours))

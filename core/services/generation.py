@@ -1,0 +1,356 @@
+"""Generation use cases: quote, submit, "again", cancel and the person's jobs.
+
+The API the chat adapters call. The money rule: everything is validated (length, style, audio)
+before `cost` credits are held for a new job; the hold is captured only after the adapter's
+notifier reports the clip delivered, and released on any failure, cancel or deadline (the
+`JobRunner` does that part). Adapters:
+
+    service.register_notifier("telegram", notifier)    # before start()
+    await service.start()                               # resume unfinished jobs, run workers
+    quote = await service.quote(identity, 10)           # "10 s clip: 2 credits · you have 7"
+    accepted = await service.submit(identity, audio, "warm piano", 10, platform="telegram",
+                                    reply_to={"chat_id": 1, "message_id": 2}, request_id=update_id)
+    await service.cancel(identity, job_id)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from core.domain.generation import PredictionStatus, PreparedClip
+from core.domain.identity import Identity, Person
+from core.domain.jobs import CANCELABLE, Job, JobState, JobView, NewJob
+from core.domain.ledger import Balance
+from core.domain.prompts import PromptPolicy
+from core.domain.rules import CreditRules
+from core.errors import (
+    ClipExpired,
+    InsufficientCredits,
+    JobCanceled,
+    JobFinished,
+    JobNotCancelable,
+    JobNotFound,
+    WalletFrozen,
+)
+from core.ports import AudioIntake, Clock, JobNotifier, JobStore, LedgerStore, MusicGenerator
+from core.services.job_runner import FirstSuccessHook, GenerationSettings, JobRunner
+from core.services.wallets import WalletService
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["Accepted", "Canceled", "GenerationService", "GenerationSettings", "Quote"]
+
+
+def new_job_id() -> str:
+    return secrets.token_hex(8)
+
+
+def new_seed() -> int:
+    return secrets.randbelow(2**31 - 1)
+
+
+@dataclass(frozen=True)
+class Quote:
+    """What a clip costs and what the person has: '10 s clip: 2 credits · you have 7'."""
+
+    seconds: int
+    cost: int
+    available: int
+    allowed_lengths: tuple[int, ...]
+    frozen: bool = False
+
+    @property
+    def affordable(self) -> bool:
+        return not self.frozen and self.available >= self.cost
+
+
+@dataclass(frozen=True)
+class Accepted:
+    job: Job
+    cost: int
+    balance: Balance  # after the hold
+    queue_position: int | None  # None once a worker has already taken it
+    duplicate: bool = False  # the same request id again: this is the first request's job
+
+    @property
+    def job_id(self) -> str:
+        return self.job.job_id
+
+
+@dataclass(frozen=True)
+class Canceled:
+    job: Job
+    released: int
+    balance: Balance
+
+
+class GenerationService:
+    def __init__(
+        self,
+        *,
+        store: JobStore,
+        ledger: LedgerStore,
+        wallets: WalletService,
+        intake: AudioIntake,
+        generator: MusicGenerator,
+        rules: CreditRules,
+        clock: Clock,
+        settings: GenerationSettings | None = None,
+        prompts: PromptPolicy | None = None,
+        ids: Callable[[], str] = new_job_id,
+        seeds: Callable[[], int] = new_seed,
+        on_first_success: FirstSuccessHook | None = None,
+    ) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.wallets = wallets
+        self.intake = intake
+        self.rules = rules
+        self.clock = clock
+        self.settings = settings or GenerationSettings()
+        self.prompts = prompts or PromptPolicy()
+        self.ids = ids
+        self.seeds = seeds
+        self.runner = JobRunner(
+            store=store,
+            ledger=ledger,
+            generator=generator,
+            rules=rules,
+            clock=clock,
+            settings=self.settings,
+            on_first_success=on_first_success,
+        )
+        self._intake_slots = asyncio.Semaphore(self.settings.intake_workers)
+
+    # --- wiring and lifecycle (delegated to the runner) ----------------------------------------
+
+    def register_notifier(self, platform: str, notifier: JobNotifier) -> None:
+        """One notifier per platform; register before `start()` (resumed jobs use it)."""
+        self.runner.register_notifier(platform, notifier)
+
+    def on_first_success(self, hook: FirstSuccessHook | None) -> None:
+        """Set the hook called with a person id after their first job succeeded (referrals)."""
+        self.runner.on_first_success = hook
+
+    async def start(self) -> None:
+        """Resume or resolve every unfinished job, then run the dispatcher and the sweep."""
+        await self.runner.start()
+
+    async def stop(self, grace_seconds: float | None = None) -> None:
+        """Let jobs in flight finish for a while (setting), then leave the rest to `resume()`."""
+        await self.runner.stop(grace_seconds)
+
+    async def resume(self) -> list[str]:
+        return await self.runner.resume()
+
+    async def sweep(self) -> None:
+        await self.runner.sweep()
+
+    async def on_prediction_update(self, status: PredictionStatus) -> bool:
+        """A verified Replicate webhook (`POST /webhooks/replicate`): applied once, whichever of
+        webhook or poller comes first. False for an unknown prediction or a repeat."""
+        return await self.runner.on_prediction_update(status)
+
+    # --- the use cases the chat adapters call ------------------------------------------------
+
+    async def quote(self, identity: Identity, seconds: object) -> Quote:
+        pricing = self.rules.pricing
+        cost = pricing.cost_for(seconds)
+        person = await self.wallets.person(identity)
+        balance = await self.ledger.balance(person.wallet_id)
+        return Quote(
+            pricing.parse_length(seconds),
+            cost,
+            max(balance.available, 0),
+            pricing.lengths,
+            balance.frozen,
+        )
+
+    async def submit(
+        self,
+        identity: Identity,
+        audio: bytes,
+        style: str,
+        seconds: object,
+        *,
+        platform: str,
+        reply_to: Mapping[str, Any],
+        request_id: str,
+        max_input_bytes: int | None = None,
+    ) -> Accepted:
+        """Validate everything (length, style, audio) before holding `cost` credits for a new job.
+
+        Raises `InvalidLength`, `InvalidStyle`, `PromptBlocked`, an `AudioRejected` subclass,
+        `InsufficientCredits(required, available)` or `WalletFrozen`; none of them holds or
+        changes anything. The same `request_id` again returns the first job (`duplicate`).
+        """
+        cost = self.rules.pricing.cost_for(seconds)
+        length = self.rules.pricing.parse_length(seconds)
+        clean_style = self.prompts.clean(style)
+        person = await self.wallets.person(identity)
+        request_key = f"{identity.key}:{request_id}"
+        existing = await self.store.find_by_request(request_key)
+        if existing is not None:
+            return await self._accepted_again(existing)
+        await self._refuse_unaffordable(person, cost)  # before the CPU work of the intake
+        limit = min(max_input_bytes or self.settings.max_input_bytes, self.settings.max_input_bytes)
+        clip = await self._prepare(audio, limit)
+        return await self._create(
+            identity, person, clip, clean_style, length, cost, platform, reply_to, request_key
+        )
+
+    async def again(
+        self,
+        identity: Identity,
+        source_job_id: str,
+        *,
+        style: str | None = None,
+        seconds: object = None,
+        platform: str,
+        reply_to: Mapping[str, Any],
+        request_id: str,
+    ) -> Accepted:
+        """'Again' / 'Other style' / 'Longer': a new job on the input clip of one of the person's
+        jobs (kept for `input_retention`; `ClipExpired` after that)."""
+        person = await self.wallets.person(identity)
+        source = await self._own_job(person, source_job_id)
+        length_asked = source.seconds if seconds is None else seconds
+        cost = self.rules.pricing.cost_for(length_asked)
+        length = self.rules.pricing.parse_length(length_asked)
+        clean_style = self.prompts.clean(source.style if style is None else style)
+        request_key = f"{identity.key}:{request_id}"
+        existing = await self.store.find_by_request(request_key)
+        if existing is not None:
+            return await self._accepted_again(existing)
+        clip = await self.store.clip(source.job_id)
+        if clip is None:
+            raise ClipExpired(source.job_id)
+        return await self._create(
+            identity,
+            person,
+            clip,
+            clean_style,
+            length,
+            cost,
+            platform,
+            reply_to,
+            request_key,
+            source.job_id,
+        )
+
+    async def cancel(self, identity: Identity, job_id: str) -> Canceled:
+        """Cancel one of the person's jobs and release its credits (until it is delivering)."""
+        person = await self.wallets.person(identity)
+        job = await self._own_job(person, job_id)
+        self._refuse_cancel(job)
+        concluded = await self.store.conclude(
+            job.job_id, CANCELABLE, JobState.CANCELED, now=self.clock.now(), error=JobCanceled.code
+        )
+        if concluded is None:  # it moved on meanwhile (delivering, or ended)
+            self._refuse_cancel(await self._own_job(person, job_id))
+            raise JobNotCancelable(job_id, job.state.value)
+        await self.runner.canceled(concluded)
+        return Canceled(concluded.job, concluded.released, concluded.balance)
+
+    async def jobs(self, identity: Identity) -> list[JobView]:
+        """The person's queued and running jobs, oldest first, with queue positions."""
+        person = await self.wallets.person(identity)
+        return await self.store.unfinished_of(person.person_id)
+
+    async def recent(self, identity: Identity, limit: int = 10) -> list[Job]:
+        """The person's last jobs, newest first (for /history)."""
+        person = await self.wallets.person(identity)
+        return await self.store.recent_of(person.person_id, limit=limit)
+
+    async def job(self, job_id: str) -> JobView | None:
+        job = await self.store.get(job_id)
+        if job is None:
+            return None
+        return JobView(job, await self.store.position(job))
+
+    # --- events from outside -------------------------------------------------------------------
+
+    # --- accepting ---------------------------------------------------------------------------
+
+    async def _refuse_unaffordable(self, person: Person, cost: int) -> None:
+        balance = await self.ledger.balance(person.wallet_id)
+        if balance.frozen:
+            raise WalletFrozen(person.wallet_id)
+        if balance.available < cost:
+            raise InsufficientCredits(required=cost, available=max(balance.available, 0))
+
+    async def _prepare(self, audio: bytes, limit: int) -> PreparedClip:
+        async with self._intake_slots:  # CPU work: a thread each, no more than the cores
+            return await asyncio.to_thread(
+                self.intake.prepare,
+                audio,
+                max_bytes=limit,
+                max_seconds=self.settings.max_input_seconds,
+            )
+
+    async def _create(
+        self,
+        identity: Identity,
+        person: Person,
+        clip: PreparedClip,
+        style: str,
+        seconds: int,
+        cost: int,
+        platform: str,
+        reply_to: Mapping[str, Any],
+        request_key: str,
+        source_job_id: str | None = None,
+    ) -> Accepted:
+        now = self.clock.now()
+        deadline = now + self.settings.deadline
+        new = NewJob(
+            job_id=self.ids(),
+            request_key=request_key,
+            person_id=person.person_id,
+            wallet_id=person.wallet_id,
+            identity=identity.key,
+            platform=platform,
+            reply_to=dict(reply_to),
+            style=style,
+            seconds=seconds,
+            cost=cost,
+            seed=self.seeds(),
+            deadline_at=deadline,
+            hold_expires_at=max(now + self.rules.hold_ttl, deadline + self.settings.hold_slack),
+            source_job_id=source_job_id,
+        )
+        created = await self.store.create(new, clip, now=now)
+        if not created.duplicate:
+            self.runner.accepted(new.job_id, clip)
+            logger.info(
+                "job %s accepted: %s, %d s, %d credits held",
+                new.job_id,
+                identity.key,
+                seconds,
+                cost,
+            )
+        return Accepted(
+            created.job, created.job.cost, created.balance, created.position, created.duplicate
+        )
+
+    async def _accepted_again(self, job: Job) -> Accepted:
+        balance = await self.ledger.balance(job.wallet_id)
+        return Accepted(job, job.cost, balance, await self.store.position(job), duplicate=True)
+
+    async def _own_job(self, person: Person, job_id: str) -> Job:
+        job = await self.store.get(str(job_id).strip())
+        if job is None or job.person_id != person.person_id:
+            raise JobNotFound(str(job_id))
+        return job
+
+    @staticmethod
+    def _refuse_cancel(job: Job) -> None:
+        if job.state.finished:
+            raise JobFinished(job.job_id, job.state.value)
+        if job.state not in CANCELABLE:
+            raise JobNotCancelable(job.job_id, job.state.value)

@@ -1,0 +1,569 @@
+"""The job workers: they run accepted jobs to an end without losing a credit.
+
+One dispatcher per process claims queued jobs (oldest first; a person at their limit does not
+hold up the others) while there is room under the global limit, and one task drives each claimed
+job: submit → poll (or be woken by the Replicate webhook) → download → deliver → capture. Each
+step is a guarded update of the job row; the terminal one carries the capture (delivered) or the
+release (failed, canceled, expired) in the same transaction, so a job ends either captured with
+a delivered clip or released. No transaction is open while the network is called: a step is
+persisted, then the service calls out, then the outcome is recorded.
+
+Jobs carry a lease. A process that dies leaves jobs behind; another process adopts them when the
+lease runs out, and the same process (same `worker_id`) takes them back at once on `resume()`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import math
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from core.domain.generation import (
+    GeneratedClip,
+    GenerationRequest,
+    PredictionState,
+    PredictionStatus,
+    PreparedClip,
+)
+from core.domain.jobs import EXPIRABLE, UNFINISHED, Concluded, Job, JobProgress, JobState, Stage
+from core.domain.offers import offer_for
+from core.domain.rules import CreditRules
+from core.errors import BotError, DeliveryFailed, GenerationFailed, GenerationTimedOut, JobCanceled
+from core.ports import Clock, JobNotifier, JobStore, LedgerStore, MusicGenerator
+
+logger = logging.getLogger(__name__)
+
+FirstSuccessHook = Callable[[int], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class GenerationSettings:
+    max_input_bytes: int = 20_000_000
+    max_input_seconds: float = 30.0
+    deadline: dt.timedelta = dt.timedelta(minutes=10)  # from acceptance to a finished job
+    max_concurrent: int = 10  # jobs started at once (global, counted in the database)
+    per_person: int = 2
+    poll_interval_seconds: float = 2.0
+    max_output_bytes: int = 50_000_000
+    webhook_url: str | None = None  # <PUBLIC_BASE_URL>/webhooks/replicate
+    worker_id: str = "main"  # a restarted process with the same id takes its jobs back at once
+    lease: dt.timedelta = dt.timedelta(minutes=2)
+    sweep_interval_seconds: float = 30.0
+    dispatch_interval_seconds: float = 1.0  # how often the queue is checked without a nudge
+    input_retention: dt.timedelta = dt.timedelta(hours=24)  # for "Again" / "Other style"
+    deliver_timeout_seconds: float = 300.0
+    notify_timeout_seconds: float = 30.0
+    # A job to deliver on a platform whose adapter has not registered yet (start-up order) waits
+    # this long for it, then fails and is released.
+    notifier_wait_seconds: float = 60.0
+    shutdown_grace_seconds: float = 10.0  # jobs in flight may finish while the bot stops
+    hold_slack: dt.timedelta = dt.timedelta(minutes=5)  # a hold outlives the deadline by this
+    intake_workers: int = max(1, os.cpu_count() or 1)
+
+
+@dataclass
+class _Run:
+    """A job this process is driving."""
+
+    job: Job
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    status: PredictionStatus | None = None  # a finished status handed over by the webhook
+    canceled: bool = False
+    task: asyncio.Task[None] | None = None
+
+
+class JobRunner:
+    def __init__(
+        self,
+        *,
+        store: JobStore,
+        ledger: LedgerStore,
+        generator: MusicGenerator,
+        rules: CreditRules,
+        clock: Clock,
+        settings: GenerationSettings,
+        on_first_success: FirstSuccessHook | None = None,
+    ) -> None:
+        self.store = store
+        self.ledger = ledger
+        self.generator = generator
+        self.rules = rules
+        self.clock = clock
+        self.settings = settings
+        # Called with the person id after their FIRST job succeeded (referral rewards). Must be
+        # idempotent: a crash right after the capture may call it again after a restart.
+        self.on_first_success = on_first_success
+        self._notifiers: dict[str, JobNotifier] = {}
+        self._registered: dict[str, asyncio.Event] = {}
+        self._active: dict[str, _Run] = {}
+        self._clips: dict[
+            str, PreparedClip
+        ] = {}  # accepted here: the worker need not read them back
+        self._dispatch_wake = asyncio.Event()
+        self._background: list[asyncio.Task[None]] = []
+        self._queue_positions: dict[str, int] = {}  # last position shown per queued job
+        self._run_seconds: float | None = None  # a moving average, for the ETA
+        self._running = False
+
+    def register_notifier(self, platform: str, notifier: JobNotifier) -> None:
+        """One per platform. Resumed jobs wait a little for theirs (`notifier_wait_seconds`)."""
+        self._notifiers[platform] = notifier
+        self._registered.setdefault(platform, asyncio.Event()).set()
+
+    async def start(self) -> None:
+        """Resume or resolve every unfinished job, then run the dispatcher and the sweep."""
+        if self._running:
+            return
+        self._running = True
+        await self.resume()
+        self._background = [
+            asyncio.create_task(self._dispatch_loop(), name="jobs-dispatch"),
+            asyncio.create_task(self._sweep_loop(), name="jobs-sweep"),
+        ]
+
+    async def stop(self, grace_seconds: float | None = None) -> None:
+        """Stop taking jobs, give the ones in flight `grace_seconds` to finish, then stop the
+        rest where they are: their rows stay, and `resume()` finishes them on the next start."""
+        self._running = False
+        for task in self._background:
+            task.cancel()
+        await asyncio.gather(*self._background, return_exceptions=True)
+        self._background = []
+        grace = self.settings.shutdown_grace_seconds if grace_seconds is None else grace_seconds
+        in_flight = [run.task for run in self._active.values() if run.task]
+        if in_flight and grace > 0:
+            await asyncio.wait(in_flight, timeout=grace)
+        for task in in_flight:
+            task.cancel()
+        await asyncio.gather(*in_flight, return_exceptions=True)
+        self._active.clear()
+
+    # --- what the use cases tell the runner ---------------------------------------------------
+
+    def accepted(self, job_id: str, clip: PreparedClip) -> None:
+        """A new job is queued: keep its clip at hand and wake the dispatcher."""
+        self._clips[job_id] = clip
+        self._nudge()
+
+    async def canceled(self, concluded: Concluded) -> None:
+        """The person canceled (credits already released): stop driving it and tell them."""
+        run = self._active.get(concluded.job.job_id)
+        if run is not None:
+            run.canceled = True
+            run.wake.set()
+        if concluded.job.prediction_id:
+            await self._cancel_prediction(concluded.job.prediction_id)
+        self._nudge()
+        await self._notify_failed(concluded, JobCanceled(concluded.job.job_id))
+
+    # --- events and the backstop ----------------------------------------------------------------
+
+    async def on_prediction_update(self, status: PredictionStatus) -> bool:
+        """A verified Replicate webhook. Applied once, whichever of webhook or poller comes
+        first; returns False for an unknown prediction, an unfinished status or a repeat."""
+        if not status.state.finished:
+            return False
+        job = await self.store.find_by_prediction(status.prediction_id)
+        if job is None or job.state != JobState.RUNNING:
+            return False
+        run = self._active.get(job.job_id)
+        if run is not None:
+            if run.status is not None:
+                return False
+            run.status = status
+            run.wake.set()
+            return True
+        self._start(job, status)  # not driven here (another process, or a restart): take it on
+        return True
+
+    async def resume(self) -> list[str]:
+        """Take back every started job of this worker (or of a worker whose lease ran out) and
+        drive it to an end; expire queued jobs past their deadline. Returns the adopted ids."""
+        now = self.clock.now()
+        adopted = await self.store.adopt(
+            worker_id=self.settings.worker_id, now=now, lease_until=now + self.settings.lease
+        )
+        started = []
+        for job in adopted:
+            if job.job_id not in self._active:
+                logger.info("resuming job %s (%s)", job.job_id, job.state)
+                self._start(job)
+                started.append(job.job_id)
+        await self._expire_queued(now)
+        await self._expire_with_expired_holds()
+        self._nudge()
+        return started
+
+    async def sweep(self) -> None:
+        """The periodic backstop: renew leases, expire overdue queued jobs, adopt orphans,
+        release expired holds, end jobs whose hold expired, forget old inputs."""
+        now = self.clock.now()
+        await self.store.renew(self.settings.worker_id, lease_until=now + self.settings.lease)
+        await self.resume()
+        released = await self.ledger.sweep_expired_holds(now=now)
+        if released:
+            logger.warning("hold sweep released %d expired holds", released)
+            await self._expire_with_expired_holds()
+        await self.store.purge_inputs(before=now - self.settings.input_retention)
+        await self._show_queue_positions()
+
+    async def wait_idle(self) -> None:
+        """Wait until no job is driven here (tests, benchmarks, shutdown)."""
+        while self._active:
+            tasks = [run.task for run in self._active.values() if run.task]
+            if tasks:
+                await asyncio.wait(tasks)
+            else:
+                await asyncio.sleep(0)
+
+    @property
+    def active_jobs(self) -> int:
+        return len(self._active)
+
+    # --- the dispatcher ----------------------------------------------------------------------
+
+    def _nudge(self) -> None:
+        self._dispatch_wake.set()
+
+    async def _dispatch_loop(self) -> None:
+        while True:
+            self._dispatch_wake.clear()
+            try:
+                await self.dispatch()
+            except Exception:  # noqa: BLE001 - the loop must outlive a bad moment of the database
+                logger.exception("job dispatch failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self._dispatch_wake.wait(), self.settings.dispatch_interval_seconds
+                )
+
+    async def dispatch(self) -> int:
+        """Start as many queued jobs as the limits allow; returns how many were started."""
+        free = self.settings.max_concurrent - len(self._active)
+        if free <= 0:
+            return 0
+        now = self.clock.now()
+        claimed = await self.store.claim(
+            worker_id=self.settings.worker_id,
+            slots=free,
+            global_limit=self.settings.max_concurrent,
+            per_person=self.settings.per_person,
+            now=now,
+            lease_until=now + self.settings.lease,
+        )
+        for job in claimed:
+            self._start(job)
+        return len(claimed)
+
+    def _start(self, job: Job, status: PredictionStatus | None = None) -> None:
+        run = _Run(job, status=status)
+        self._active[job.job_id] = run
+        self._queue_positions.pop(job.job_id, None)
+        run.task = asyncio.create_task(self._drive(run), name=f"job-{job.job_id}")
+        run.task.add_done_callback(
+            lambda _t, job_id=job.job_id: self._finished_driving(job_id, run)
+        )
+
+    def _finished_driving(self, job_id: str, run: _Run) -> None:
+        if self._active.get(job_id) is run:
+            del self._active[job_id]
+        self._clips.pop(job_id, None)
+        self._nudge()
+
+    # --- driving one job ---------------------------------------------------------------------
+
+    async def _drive(self, run: _Run) -> None:
+        job: Job | None = run.job
+        try:
+            if job is not None and job.state == JobState.SUBMITTED:
+                job = await self._submit(run, job)
+            if job is not None and job.state == JobState.RUNNING:
+                job = await self._await_prediction(run, job)
+            if job is not None and job.state == JobState.DELIVERING:
+                await self._deliver(job)
+        except asyncio.CancelledError:
+            raise  # shutdown: the row stays as it is and is resumed on the next start
+        except Exception:  # noqa: BLE001 - left for the sweep to adopt and finish
+            logger.exception(
+                "job %s stopped unexpectedly; the sweep will pick it up", run.job.job_id
+            )
+
+    async def _submit(self, run: _Run, job: Job) -> Job | None:
+        if self._past_deadline(job):
+            await self._expire(job)
+            return None
+        await self._progress(job, JobProgress(Stage.STARTED))
+        clip = self._clips.pop(job.job_id, None) or await self.store.clip(job.job_id)
+        if clip is None:
+            await self._end(
+                job,
+                JobState.FAILED,
+                GenerationFailed("input_missing"),
+                frozenset({JobState.SUBMITTED}),
+            )
+            return None
+        request = GenerationRequest(job.job_id, clip, job.style, job.seconds, job.seed)
+        try:
+            async with asyncio.timeout(max(self._remaining(job), 0.001)):
+                prediction_id = await self.generator.submit(
+                    request, webhook_url=self.settings.webhook_url
+                )
+        except TimeoutError:
+            await self._expire(job)
+            return None
+        except GenerationFailed as error:
+            logger.warning("job %s: submit failed: %s", job.job_id, error)
+            await self._end(job, JobState.FAILED, error, frozenset({JobState.SUBMITTED}))
+            return None
+        moved = await self._advance(
+            job, frozenset({JobState.SUBMITTED}), JobState.RUNNING, prediction_id=prediction_id
+        )
+        if moved is None:  # canceled or expired while the generator was answering
+            await self._cancel_prediction(prediction_id)
+            return None
+        await self._progress(moved, JobProgress(Stage.GENERATING))
+        return moved
+
+    async def _await_prediction(self, run: _Run, job: Job) -> Job | None:
+        """Poll until the prediction finishes (or the webhook says so), the person cancels, or
+        the deadline passes."""
+        assert job.prediction_id is not None
+        while True:
+            run.wake.clear()  # before looking: a webhook or cancel from now on wakes the wait below
+            if run.canceled:
+                return None
+            status = run.status
+            if status is None:
+                if self._past_deadline(job):
+                    await self._expire(job)
+                    return None
+                try:
+                    status = await self.generator.status(job.prediction_id)
+                except GenerationFailed as error:
+                    if not error.retryable:
+                        await self._end(job, JobState.FAILED, error, frozenset({JobState.RUNNING}))
+                        return None
+                    logger.warning("job %s: polling failed, will retry: %s", job.job_id, error)
+                    status = None
+            if status is not None and status.state.finished:
+                return await self._prediction_finished(job, status)
+            wait = min(self.settings.poll_interval_seconds, max(self._remaining(job), 0.0))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(run.wake.wait(), wait)
+
+    async def _prediction_finished(self, job: Job, status: PredictionStatus) -> Job | None:
+        if status.state == PredictionState.SUCCEEDED:
+            moved = await self._advance(
+                job,
+                frozenset({JobState.RUNNING}),
+                JobState.DELIVERING,
+                output_url=status.output_url or "",
+            )
+            if moved is not None and job.started_at is not None:
+                self._observe_run(job.started_at)
+            return moved  # None: a webhook elsewhere or a cancel got there first
+        reason = "model_failed" if status.state == PredictionState.FAILED else "canceled_by_host"
+        await self._end(
+            job,
+            JobState.FAILED,
+            GenerationFailed(reason, status.error or ""),
+            frozenset({JobState.RUNNING}),
+        )
+        return None
+
+    async def _deliver(self, job: Job) -> None:
+        """Download at once, hand the clip to the chat adapter, and capture only once it says
+        the platform accepted it."""
+        delivering = frozenset({JobState.DELIVERING})
+        notifier = await self._notifier_for(job.platform)
+        if notifier is None:
+            logger.error("job %s: no notifier for platform %s", job.job_id, job.platform)
+            await self._end(job, JobState.FAILED, DeliveryFailed(job.platform), delivering)
+            return
+        await self._progress(job, JobProgress(Stage.DELIVERING))
+        status = PredictionStatus(
+            job.prediction_id or "", PredictionState.SUCCEEDED, output_url=job.output_url
+        )
+        try:
+            audio = await self.generator.download(status, max_bytes=self.settings.max_output_bytes)
+        except GenerationFailed as error:
+            logger.warning("job %s: download failed: %s", job.job_id, error)
+            await self._end(job, JobState.FAILED, error, delivering)
+            return
+        clip = GeneratedClip(audio=audio, format="mp3", seconds=float(job.seconds))
+        delivered = False
+        try:
+            async with asyncio.timeout(self.settings.deliver_timeout_seconds):
+                delivered = bool(await notifier.deliver(job, clip))
+        except Exception:  # noqa: BLE001 - any failure to deliver means: do not charge
+            logger.exception("job %s: delivery failed", job.job_id)
+        if not delivered:
+            await self._end(job, JobState.FAILED, DeliveryFailed(job.platform), delivering)
+            return
+        concluded = await self.store.conclude(
+            job.job_id, delivering, JobState.SUCCEEDED, now=self.clock.now()
+        )
+        if concluded is None:
+            logger.warning("job %s was delivered but had already been ended elsewhere", job.job_id)
+            return
+        logger.info("job %s succeeded: %d credits charged", job.job_id, concluded.charged)
+        offer = offer_for(concluded.balance, self.rules)
+        await self._call_notifier(
+            "finished",
+            job,
+            notifier.finished(concluded.job, concluded.charged, concluded.balance, offer),
+        )
+        if concluded.first_success and self.on_first_success is not None:
+            try:
+                await self.on_first_success(concluded.job.person_id)
+            except Exception:  # noqa: BLE001 - a reward hook never undoes a delivered job
+                logger.exception("first-success hook failed for person %s", concluded.job.person_id)
+
+    # --- ending jobs -------------------------------------------------------------------------
+
+    async def _expire(self, job: Job) -> None:
+        concluded = await self._end(
+            job, JobState.EXPIRED, GenerationTimedOut(f"deadline {job.deadline_at}"), EXPIRABLE
+        )
+        prediction_id = concluded.job.prediction_id if concluded else job.prediction_id
+        if prediction_id:
+            await self._cancel_prediction(prediction_id)
+
+    async def _end(
+        self, job: Job, target: JobState, error: BotError, source: frozenset[JobState]
+    ) -> Concluded | None:
+        """A failed, canceled or expired end: the hold is released with the step; tell them."""
+        detail = str(error.data.get("detail") or error.data.get("reason") or "")
+        concluded = await self.store.conclude(
+            job.job_id, source, target, now=self.clock.now(), error=error.code, error_detail=detail
+        )
+        if concluded is None:
+            return None
+        logger.info(
+            "job %s %s (%s): %d credits released",
+            job.job_id,
+            target,
+            error.code,
+            concluded.released,
+        )
+        await self._notify_failed(concluded, error)
+        return concluded
+
+    async def _expire_queued(self, now: dt.datetime) -> None:
+        queued = frozenset({JobState.QUEUED})
+        for job in await self.store.overdue(now=now, states=queued):
+            await self._end(
+                job,
+                JobState.EXPIRED,
+                GenerationTimedOut("waited in the queue past the deadline"),
+                queued,
+            )
+
+    async def _expire_with_expired_holds(self) -> None:
+        """End the jobs whose hold the ledger's sweep expired (nothing is left to release).
+
+        A hold expires only after the job's deadline plus slack, when a live worker would long
+        have ended the job; so whoever still holds the row is stuck or gone. Its later steps
+        then fail their guard: at worst a clip arrives that is not charged.
+        """
+        for job in await self.store.with_expired_holds():
+            if job.job_id not in self._active:
+                await self._end(
+                    job, JobState.EXPIRED, GenerationTimedOut("hold expired"), UNFINISHED
+                )
+
+    # --- helpers -----------------------------------------------------------------------------
+
+    async def _advance(
+        self, job: Job, source: frozenset[JobState], target: JobState, **values: str
+    ) -> Job | None:
+        now = self.clock.now()
+        return await self.store.advance(
+            job.job_id,
+            source,
+            target,
+            now=now,
+            worker_id=self.settings.worker_id,
+            lease_until=now + self.settings.lease,
+            **values,
+        )
+
+    def _remaining(self, job: Job) -> float:
+        if job.deadline_at is None:
+            return math.inf
+        return (job.deadline_at - self.clock.now()).total_seconds()
+
+    def _past_deadline(self, job: Job) -> bool:
+        return self._remaining(job) <= 0
+
+    async def _cancel_prediction(self, prediction_id: str) -> None:
+        try:
+            await self.generator.cancel(prediction_id)
+        except Exception:  # noqa: BLE001 - best effort: the credits are already released
+            logger.warning("cancel of prediction %s failed", prediction_id, exc_info=True)
+
+    def _observe_run(self, started_at: dt.datetime) -> None:
+        seconds = max((self.clock.now() - started_at).total_seconds(), 0.0)
+        previous = self._run_seconds
+        self._run_seconds = seconds if previous is None else 0.8 * previous + 0.2 * seconds
+
+    def _eta(self, position: int) -> int | None:
+        if self._run_seconds is None:
+            return None
+        waves = math.ceil(position / max(self.settings.max_concurrent, 1)) + 1
+        return int(round(waves * self._run_seconds))
+
+    async def _show_queue_positions(self) -> None:
+        """Tell queued jobs their position when it changed since last shown."""
+        for view in await self.store.queued():
+            if view.position is None or self._queue_positions.get(view.job.job_id) == view.position:
+                continue
+            if view.job.platform in self._notifiers:
+                self._queue_positions[view.job.job_id] = view.position
+                await self._progress(
+                    view.job, JobProgress(Stage.QUEUED, view.position, self._eta(view.position))
+                )
+
+    async def _notifier_for(self, platform: str) -> JobNotifier | None:
+        notifier = self._notifiers.get(platform)
+        if notifier is None:
+            registered = self._registered.setdefault(platform, asyncio.Event())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(registered.wait(), self.settings.notifier_wait_seconds)
+            notifier = self._notifiers.get(platform)
+        return notifier
+
+    async def _progress(self, job: Job, progress: JobProgress) -> None:
+        notifier = self._notifiers.get(job.platform)
+        if notifier is not None:
+            await self._call_notifier("progress", job, notifier.progress(job, progress))
+
+    async def _notify_failed(self, concluded: Concluded, error: BotError) -> None:
+        notifier = self._notifiers.get(concluded.job.platform)
+        if notifier is not None:
+            await self._call_notifier(
+                "failed", concluded.job, notifier.failed(concluded.job, error, concluded.balance)
+            )
+
+    async def _call_notifier(self, what: str, job: Job, call: Awaitable[None]) -> None:
+        """Notifier failures are logged; they never break the job machine."""
+        try:
+            async with asyncio.timeout(self.settings.notify_timeout_seconds):
+                await call
+        except Exception:  # noqa: BLE001
+            logger.exception("notifier %s failed for job %s", what, job.job_id)
+
+    # --- background loops --------------------------------------------------------------------
+
+    async def _sweep_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.sweep_interval_seconds)
+            try:
+                await self.sweep()
+            except Exception:  # noqa: BLE001
+                logger.exception("job sweep failed")

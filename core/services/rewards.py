@@ -1,0 +1,145 @@
+"""Daily credit and share bonus, plus the anti-abuse check other areas ask (gifts).
+
+Both bonuses are free credits paid at most once per UTC day and only within the person's free
+allowance for the day (`RewardRules.max_free_per_day`, all bonuses together).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from core.domain.identity import Identity
+from core.domain.ledger import Balance, Reason
+from core.domain.offers import next_utc_midnight
+from core.domain.rewards import (
+    Bonus,
+    BonusKind,
+    BonusStatus,
+    RewardRules,
+    cooldown_ends,
+    daily_qualifies,
+    old_enough,
+    utc_day,
+)
+from core.errors import (
+    AccountTooNew,
+    DailyNotAvailable,
+    DailyNotDue,
+    FreeCreditLimitReached,
+    NotYourClip,
+)
+from core.ports import BonusStore, Clock, OwnsJob
+from core.services.wallets import WalletService
+
+
+@dataclass(frozen=True)
+class DailyClaimed:
+    amount: int
+    balance: Balance
+    next_at: dt.datetime  # when the next daily credit is due (next UTC midnight)
+
+
+@dataclass(frozen=True)
+class ShareRewarded:
+    """The outcome of a share: `granted` is 0 when today's share bonus was already paid
+    (`status` "already") or would pass today's free allowance ("limit"). Sharing itself is
+    never refused for those reasons; only a clip that is not the person's own is."""
+
+    granted: int
+    balance: Balance
+    status: str  # granted | already | limit
+    next_at: dt.datetime  # when a share earns a bonus again
+
+
+class RewardService:
+    def __init__(
+        self,
+        store: BonusStore,
+        wallets: WalletService,
+        rules: RewardRules,
+        clock: Clock,
+        *,
+        owns_job: OwnsJob | None = None,
+    ) -> None:
+        self.store = store
+        self.wallets = wallets
+        self.rules = rules
+        self.clock = clock
+        self.owns_job = owns_job  # the jobs area tells whether a job is the person's own clip
+
+    # --- daily credit --------------------------------------------------------------------------
+
+    async def claim_daily(self, identity: Identity) -> DailyClaimed:
+        """`/daily`. Raises DailyNotAvailable(plan), DailyNotDue(next_at) or
+        FreeCreditLimitReached(limit, next_at). Two claims racing → one grant."""
+        person = await self.wallets.person(identity)
+        plan = await self._plan(person.wallet_id)
+        if not daily_qualifies(plan, self.rules):
+            raise DailyNotAvailable(plan)
+        now = self.clock.now()
+        result = await self.store.grant_bonus(
+            identity.key,
+            self._bonus(BonusKind.DAILY, self.rules.daily_credits, Reason.DAILY),
+            self.rules,
+            now=now,
+        )
+        if result.status == BonusStatus.ALREADY:
+            raise DailyNotDue(next_utc_midnight(now))
+        if result.status == BonusStatus.LIMIT:
+            raise FreeCreditLimitReached(self.rules.max_free_per_day, next_utc_midnight(now))
+        return DailyClaimed(result.granted, result.balance, next_utc_midnight(now))
+
+    async def next_daily_at(self, identity: Identity) -> dt.datetime | None:
+        """When `identity` can next claim the daily credit: now, next UTC midnight, or None when
+        their plan does not get it. For the zero-balance offer."""
+        person = await self.wallets.person(identity)
+        return await self.next_daily_for_person(person.person_id)
+
+    async def next_daily_for_person(self, person_id: int) -> dt.datetime | None:
+        """The same by person id (the `NextDaily` callable `OfferService` takes)."""
+        wallet = await self.store.wallet_of(person_id)
+        if not daily_qualifies(await self._plan(wallet), self.rules):
+            return None
+        now = self.clock.now()
+        claimed = await self.store.bonus_claimed(person_id, BonusKind.DAILY, utc_day(now))
+        return next_utc_midnight(now) if claimed else now
+
+    # --- share bonus ---------------------------------------------------------------------------
+
+    async def record_share(self, identity: Identity, job_id: str) -> ShareRewarded:
+        """Call after the clip was shared (Discord: the Share button posted it; Telegram: the
+        chosen inline result). Raises NotYourClip when `job_id` is not this person's clip."""
+        person = await self.wallets.person(identity)
+        if self.owns_job is None or not await self.owns_job(person.person_id, job_id):
+            raise NotYourClip(job_id)
+        now = self.clock.now()
+        bonus = self._bonus(
+            BonusKind.SHARE, self.rules.share_credits, Reason.SHARE, memo=f"shared {job_id}"[:300]
+        )
+        result = await self.store.grant_bonus(identity.key, bonus, self.rules, now=now)
+        return ShareRewarded(
+            result.granted, result.balance, str(result.status), next_utc_midnight(now)
+        )
+
+    # --- anti-abuse, for other areas ----------------------------------------------------------
+
+    async def ensure_can_receive_gift(self, person_id: int) -> None:
+        """Raise AccountTooNew(until) for a person created less than NEW_ACCOUNT_COOLDOWN ago.
+        The gifts use case calls this before moving credits from a server wallet."""
+        created = await self.store.person_created_at(person_id)
+        now = self.clock.now()
+        if created is not None and not old_enough(created, now, self.rules):
+            raise AccountTooNew(cooldown_ends(created, self.rules))
+
+    # --- helpers -------------------------------------------------------------------------------
+
+    async def _plan(self, wallet_id: int) -> str:
+        return self.wallets.plan(await self.wallets.store.stats(wallet_id))
+
+    def _bonus(self, kind: BonusKind, amount: int, reason: Reason, memo: str = "") -> Bonus:
+        ttl = self.wallets.rules.free_credit_ttl
+        expires_at = None if ttl is None else self.clock.now() + ttl
+        return Bonus(
+            kind, amount, reason, per_day=kind != BonusKind.EMAIL, memo=memo, expires_at=expires_at
+        )

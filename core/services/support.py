@@ -1,0 +1,147 @@
+"""Support inbox: `/support <text>` opens a ticket that every registered `SupportInbox`
+(each chat adapter: the operators' Discord channel, Telegram chat, console) receives; operators
+answer with `/admin reply <ticket> <text> [grant <n>]`, delivered through the `SupportReplies`
+of the platform the person wrote from.
+
+The ticket (and a reply with its optional grant) is stored first; forwarding and delivery come
+after the transaction, and a failure there is logged and reported, never undoes the ticket.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from core.domain.identity import Identity
+from core.domain.ledger import checked_amount
+from core.domain.rewards import RewardRules
+from core.domain.support import Ticket, TicketReply
+from core.errors import InvalidSupportText, NotPermitted, UnknownIdentity, UnknownTicket
+from core.ports import Clock, LastJob, SupportInbox, SupportReplies, SupportStore
+from core.services.wallets import WalletService
+
+logger = logging.getLogger(__name__)
+
+
+def parse_ticket_id(text: object) -> int:
+    value = str(text).strip().removeprefix("#")
+    if not value.isdigit() or not 0 < int(value) < 2**31:
+        raise UnknownTicket(str(text))
+    return int(value)
+
+
+class SupportService:
+    def __init__(
+        self,
+        store: SupportStore,
+        wallets: WalletService,
+        rules: RewardRules,
+        clock: Clock,
+        *,
+        inboxes: Mapping[str, SupportInbox] | None = None,
+        replies: Mapping[str, SupportReplies] | None = None,
+        last_job: LastJob | None = None,
+    ) -> None:
+        self.store = store
+        self.wallets = wallets
+        self.rules = rules
+        self.clock = clock
+        self.inboxes: dict[str, SupportInbox] = dict(inboxes or {})  # platform -> inbox
+        self.replies: dict[str, SupportReplies] = dict(replies or {})
+        self.last_job = last_job  # the jobs area's one-line summary of a person's last job
+
+    def add_platform(
+        self, platform: str, inbox: SupportInbox | None, replies: SupportReplies | None
+    ) -> None:
+        """Each chat adapter registers itself when it starts (again: replaces its earlier one).
+        `inbox` forwards tickets to that platform's operators (SUPPORT_DISCORD_CHANNEL_ID /
+        SUPPORT_TELEGRAM_CHAT_ID); `replies` delivers answers to persons on that platform."""
+        if inbox is not None:
+            self.inboxes[platform] = inbox
+        if replies is not None:
+            self.replies[platform] = replies
+
+    async def open_ticket(self, identity: Identity, text: str) -> Ticket:
+        """Raises InvalidSupportText(max_length) or TooManyTickets(retry_at)."""
+        text = text.strip()
+        if not text or len(text) > self.rules.support_text_max:
+            raise InvalidSupportText(self.rules.support_text_max)
+        person = await self.wallets.person(identity)
+        last_job = await self._last_job(person.person_id)
+        ticket = await self.store.open_ticket(
+            identity.key, text, last_job, self.rules, now=self.clock.now()
+        )
+        forwarded = False
+        for inbox in self.inboxes.values():
+            try:
+                await inbox.forward(ticket)
+                forwarded = True
+            except Exception:  # one broken inbox must not lose the ticket or the others
+                logger.exception("forwarding support ticket #%d failed", ticket.ticket_id)
+        if forwarded:
+            await self.store.mark_forwarded(ticket.ticket_id, now=self.clock.now())
+        return ticket
+
+    async def reply(
+        self, actor: Identity, ticket: object, text: str, grant: object | None, request_id: str
+    ) -> TicketReply:
+        """An operator's answer, with optional credits in the same step. The same `request_id`
+        again is "already done" (`duplicate=True`), delivered again only if it was not before."""
+        self._require_operator(actor)
+        ticket_id = parse_ticket_id(ticket)
+        text = text.strip()
+        if not text or len(text) > self.rules.support_text_max:
+            raise InvalidSupportText(self.rules.support_text_max)
+        credits = 0 if grant is None else checked_amount(grant)
+        reply = await self.store.record_reply(
+            ticket_id, request_id, actor.key, text, credits, now=self.clock.now()
+        )
+        if reply.delivered:
+            return reply
+        platform = reply.ticket.identity.split(":", 1)[0]
+        deliverer = self.replies.get(platform)
+        if deliverer is None:
+            logger.warning("no way to deliver a reply on %s (ticket #%d)", platform, ticket_id)
+            return reply
+        try:
+            await deliverer.deliver(reply)
+        except Exception:
+            logger.exception("delivering the reply to ticket #%d failed", ticket_id)
+            return reply
+        await self.store.mark_reply_delivered(reply.reply_id, now=self.clock.now())
+        return TicketReply(
+            reply.reply_id,
+            reply.ticket,
+            reply.operator,
+            reply.text,
+            reply.granted,
+            reply.available,
+            duplicate=reply.duplicate,
+            delivered=True,
+        )
+
+    async def open_tickets(self, actor: Identity, limit: int = 20) -> list[Ticket]:
+        self._require_operator(actor)
+        return await self.store.open_tickets(limit=limit)
+
+    async def tickets_of(self, actor: Identity, target: str, limit: int = 5) -> list[Ticket]:
+        """An operator's look at one person's latest tickets (for `/admin user`)."""
+        self._require_operator(actor)
+        identity = Identity.parse(target)
+        person = await self.wallets.store.find_person(identity.key)
+        if person is None:
+            raise UnknownIdentity(identity.key)
+        return await self.store.tickets_of(person.person_id, limit=limit)
+
+    def _require_operator(self, actor: Identity) -> None:
+        if not self.wallets.rules.is_operator(actor.key):
+            raise NotPermitted("operator")
+
+    async def _last_job(self, person_id: int) -> str | None:
+        if self.last_job is None:
+            return None
+        try:
+            return await self.last_job(person_id)
+        except Exception:  # the ticket matters more than this detail
+            logger.exception("could not read the last job of person %d", person_id)
+            return None

@@ -1,0 +1,234 @@
+"""The whole bot on Telegram for tests: the real composition root (`build_app`, SQLite, the local
+melody synthesizer), the real `TelegramRunner` (PTB `Application`, long polling or webhook mode
+through our own web server) and the fake Bot API on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from adapters.telegram import TelegramConfig, TelegramRunner, TelegramServices
+from adapters.web import WebServer
+from bot.bootstrap import App, build_app
+from bot.config import load_settings
+from core.domain.generation import GenerationRequest, PredictionState, PredictionStatus
+from core.domain.identity import Identity
+from tests.fakes.telegram_fake import FakeBotAPI
+
+JSON = dict[str, Any]
+WEBHOOK_SECRET = "s3cret-token_for-tests"
+OPERATOR_ID = 4242
+
+
+class GatedGenerator:
+    """Wraps the real generator; while the gate is closed every prediction stays "processing"
+    (a slow model, without sleeping)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.gate = asyncio.Event()
+        self.gate.set()
+        self.submitted = 0
+
+    def close(self) -> None:
+        self.gate.clear()
+
+    def open(self) -> None:
+        self.gate.set()
+
+    async def submit(self, request: GenerationRequest, *, webhook_url: str | None) -> str:
+        self.submitted += 1
+        return await self.inner.submit(request, webhook_url=webhook_url)
+
+    async def status(self, prediction_id: str) -> PredictionStatus:
+        if not self.gate.is_set():
+            return PredictionStatus(prediction_id, PredictionState.PROCESSING)
+        return await self.inner.status(prediction_id)
+
+    async def cancel(self, prediction_id: str) -> None:
+        await self.inner.cancel(prediction_id)
+
+    async def download(self, status: PredictionStatus, *, max_bytes: int) -> bytes:
+        return await self.inner.download(status, max_bytes=max_bytes)
+
+    async def aclose(self) -> None:
+        await self.inner.aclose()
+
+
+class ErrorLog(logging.Handler):
+    """Collects ERROR records (unexpected handler errors are logged with a reference)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@dataclass
+class Stack:
+    fake: FakeBotAPI
+    app: App
+    runner: TelegramRunner
+    generator: GatedGenerator
+    web: WebServer | None = None
+    errors: ErrorLog = field(default_factory=ErrorLog)
+
+    # --- people -------------------------------------------------------------------------------
+
+    def user(self, first_name: str = "Ada", **kwargs: Any) -> JSON:
+        return self.fake.new_user(first_name=first_name, **kwargs)
+
+    async def available(self, user: JSON | int) -> int:
+        user_id = user if isinstance(user, int) else user["id"]
+        view = await self.app.wallets.balance(Identity("telegram", str(user_id)))
+        return view.balance.available
+
+    async def audit(self) -> list[str]:
+        return await self.app.ledger.audit()
+
+    # --- talking to the bot -------------------------------------------------------------------
+
+    async def send(self, update: JSON) -> None:
+        await self.fake.push_update(update)
+
+    async def command(self, user: JSON, command: str, args: str = "", **kwargs: Any) -> JSON:
+        """Send `/command args`; return the bot's next message in that chat."""
+        chat = kwargs.get("chat") or self.fake.chats[user["id"]]
+        before = len(self.fake.calls("sendMessage", chat_id=chat["id"]))
+        await self.send(self.fake.build.command(user, command, args, **kwargs))
+        return await self.fake.wait_for("sendMessage", chat_id=chat["id"], count=before + 1, timeout=10)
+
+    async def voice(self, user: JSON, data: bytes, **kwargs: Any) -> JSON:
+        """Send a voice note; return the bot's reply (the style × length keyboard)."""
+        update = self.fake.build.voice(user, data, **kwargs)
+        return await self._reply_to(update, user, kwargs.get("chat"))
+
+    async def audio(self, user: JSON, data: bytes, **kwargs: Any) -> JSON:
+        update = self.fake.build.audio(user, data, **kwargs)
+        return await self._reply_to(update, user, kwargs.get("chat"))
+
+    async def _reply_to(self, update: JSON, user: JSON, chat: JSON | None) -> JSON:
+        message_id = update["message"]["message_id"]
+        chat_id = (chat or self.fake.chats[user["id"]])["id"]
+        await self.send(update)
+        sent = await self.fake.wait_for(
+            "sendMessage", lambda p: (p.get("reply_parameters") or {}).get("message_id") == message_id,
+            chat_id=chat_id, timeout=10,
+        )
+        return self.bot_message(chat_id, sent)
+
+    def bot_message(self, chat_id: int, params: JSON) -> JSON:
+        """The message the fake stored for an accepted send call (found by its text)."""
+        for message in reversed(self.fake.chat_messages(chat_id, from_bot=True)):
+            if message.get("text") == params.get("text") or message.get("caption") == params.get("caption"):
+                return message
+        raise AssertionError(f"no bot message for {params}")
+
+    async def press(self, user: JSON, message: JSON, data: str, *, chat: JSON | None = None) -> str:
+        """Press a button; returns the callback query id (answered: see `answer`)."""
+        update = self.fake.build.callback_query(user, data, message_id=message["message_id"], chat=chat or message["chat"])
+        await self.send(update)
+        return str(update["callback_query"]["id"])
+
+    async def answer(self, query_id: str) -> JSON:
+        return await self.fake.wait_for("answerCallbackQuery", lambda p: str(p["callback_query_id"]) == query_id, timeout=10)
+
+    def edits(self, chat_id: int, message_id: int) -> list[JSON]:
+        return [p for p in self.fake.calls("editMessageText", chat_id=chat_id) if p.get("message_id") == message_id]
+
+    async def wait_edit(self, chat_id: int, message_id: int, contains: str, timeout: float = 10) -> JSON:  # noqa: ASYNC109
+        return await self.fake.wait_for(
+            "editMessageText",
+            lambda p: p.get("message_id") == message_id and contains in p.get("text", ""),
+            chat_id=chat_id,
+            timeout=timeout,
+        )
+
+    async def wait_audio(self, chat_id: int, count: int = 1, timeout: float = 20) -> JSON:  # noqa: ASYNC109
+        return await self.fake.wait_for("sendAudio", chat_id=chat_id, count=count, timeout=timeout)
+
+    def unexpected_errors(self) -> list[str]:
+        return [r.getMessage() for r in self.errors.records]
+
+
+def buttons(message: JSON) -> list[JSON]:
+    markup = message.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+def button(message: JSON, text_part: str) -> JSON:
+    found = [b for b in buttons(message) if text_part in b["text"]]
+    assert found, f"no button with {text_part!r} in {[b['text'] for b in buttons(message)]}"
+    return found[0]
+
+
+def markup_of(params: JSON) -> list[JSON]:
+    markup = params.get("reply_markup") or {}
+    return [b for row in markup.get("inline_keyboard", []) for b in row]
+
+
+@asynccontextmanager
+async def telegram_stack(
+    db_url: str,
+    *,
+    webhook: bool = False,
+    configure: Callable[[TelegramConfig], TelegramConfig] | None = None,
+    **overrides: Any,
+) -> AsyncIterator[Stack]:
+    """The bot, started as `bot.runtime` starts it, against a fresh fake Bot API."""
+    async with FakeBotAPI() as fake:
+        values: dict[str, Any] = {
+            "database_url": db_url,
+            "telegram_bot_token": fake.token,
+            "telegram_api_base_url": fake.base_url,
+            "operator_ids": (f"telegram:{OPERATOR_ID}",),
+            "poll_interval_seconds": 0.05,
+            "new_account_cooldown_minutes": 0,
+            "_env_file": None,
+        }
+        if webhook:
+            values["telegram_webhook_secret"] = WEBHOOK_SECRET
+        values.update(overrides)
+        settings = load_settings(**values)
+        app = await build_app(settings)
+        web: WebServer | None = None
+        errors = ErrorLog()
+        logging.getLogger().addHandler(errors)
+        try:
+            generator = GatedGenerator(app.generation.runner.generator)
+            app.generation.runner.generator = generator
+            if webhook:
+                web = WebServer(app.web_hooks, "127.0.0.1", 0)
+                await web.start()
+                settings.telegram_webhook_url = f"{web.base_url}/webhooks/telegram"
+            config = dataclasses.replace(TelegramConfig.from_settings(settings), chat_action_interval=0.05)
+            if configure is not None:
+                config = configure(config)
+            runner = TelegramRunner(config, TelegramServices.from_app(app), web_hooks=app.web_hooks)
+            await app.generation.start()
+            await runner.start()
+            stack = Stack(fake, app, runner, generator, web, errors)
+            try:
+                yield stack
+            finally:
+                generator.open()
+                await runner.stop()
+        finally:
+            logging.getLogger().removeHandler(errors)
+            if web is not None:
+                await web.stop()
+            await app.close()
+
+
+@pytest.fixture
+def sqlite_db(sqlite_url: str) -> str:
+    return sqlite_url

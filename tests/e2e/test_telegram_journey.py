@@ -1,0 +1,65 @@
+"""A person's whole way through the bot on Telegram, with the real PTB Application against the
+fake Bot API: by long polling and by webhook through our own web server."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.audio_samples import tone_clip
+from tests.e2e.telegram_stack import button, buttons, markup_of, telegram_stack
+
+HUM = tone_clip((440.0, 494.0, 523.0, 587.0), seconds=2.0)
+
+
+@pytest.mark.parametrize("webhook", [False, True], ids=["polling", "webhook"])
+async def test_a_new_user_hums_picks_a_style_and_gets_a_clip_charged_once(sqlite_url, webhook):
+    # One worker slot, held by someone else's slow job: the new user's job shows its place in line.
+    async with telegram_stack(sqlite_url, webhook=webhook, max_concurrent_jobs=1) as stack:
+        fake = stack.fake
+        assert [c["command"] for c in fake.commands[next(iter(fake.commands))]][:2] == ["start", "balance"]
+        ada, other = stack.user("Ada"), stack.user("Bob")
+
+        welcome = await stack.command(ada, "start")
+        assert "Welcome! You have 10 free credits." in welcome["text"]
+
+        stack.generator.close()
+        blocker = await stack.voice(other, HUM)
+        await stack.press(other, blocker, button(blocker, "🎹 5s")["callback_data"])
+        await stack.wait_edit(other["id"], blocker["message_id"], "Generating")
+
+        keyboard = await stack.voice(ada, HUM)
+        assert "You have 10 credits" in keyboard["text"]
+        labels = [b["text"] for b in buttons(keyboard)]
+        assert len(labels) == 20 and "🎹 5s · 1" in labels and "🎸 10s · 2" in labels and "🔊 30s · 5" in labels
+
+        query = await stack.press(ada, keyboard, button(keyboard, "🎹 10s")["callback_data"])
+        await stack.answer(query)
+        status_id = keyboard["message_id"]
+        queued = await stack.wait_edit(ada["id"], status_id, "Queued: #1 in line")
+        assert [b["text"] for b in markup_of(queued)] == ["✖ Cancel"]
+        assert "2 credits held" in queued["text"]
+        assert await stack.available(ada) == 8  # held, not yet charged
+
+        stack.generator.open()
+        generating = await stack.wait_edit(ada["id"], status_id, "Generating")
+        assert [b["text"] for b in markup_of(generating)] == ["✖ Cancel"]
+        await stack.wait_edit(ada["id"], status_id, "Uploading")
+        audio = await stack.wait_audio(ada["id"])
+        assert audio["caption"] == "−2 credits · 8 left"
+        assert audio["title"] == "Warm solo piano (10 s)" and audio["performer"] == "MusicGen bot"
+        assert audio["duration"] == 10
+        assert [b["text"] for b in markup_of(audio)] == ["🔁 Again", "🎨 Other style", "➕ Longer (15 s)", "📤 Share"]
+        await stack.wait_edit(ada["id"], status_id, "Done")
+        actions = [p["action"] for p in fake.calls("sendChatAction", chat_id=ada["id"])]
+        assert actions.count("record_voice") >= 2 and "upload_voice" in actions
+
+        balance = await stack.command(ada, "balance")
+        assert "Credits: 8 (8 free, 0 paid)" in balance["text"]
+        assert "Generations: 1 · credits spent: 2" in balance["text"]
+        assert await stack.audit() == []
+        assert stack.unexpected_errors() == []
+        if webhook:  # every update came through our web server, none by getUpdates
+            assert fake.webhook_deliveries and all(d.status == 200 for d in fake.webhook_deliveries)
+            assert fake.requests("getUpdates") == []
+        else:
+            assert fake.webhook_deliveries == [] and fake.requests("getUpdates")

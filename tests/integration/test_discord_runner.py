@@ -1,0 +1,90 @@
+"""`python -m bot sync-commands` and the runtime's `DiscordRunner`, against the fake Discord."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+from discord.http import Route
+
+from adapters.discord import DiscordRunner
+from bot.bootstrap import build_app
+from bot.config import load_settings
+from bot.runtime import chat_components
+from tests.fakes.discord_fake import FakeDiscordAPI
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def test_sync_commands_publishes_the_slash_commands_globally(sqlite_url, tmp_path) -> None:
+    async with FakeDiscordAPI() as fake:
+        env = {k: v for k, v in os.environ.items() if not k.endswith("_TOKEN")}
+        env.update(
+            PYTHONPATH=str(ROOT),
+            DATABASE_URL=sqlite_url,
+            DATA_DIR=str(tmp_path),
+            DISCORD_BOT_TOKEN=fake.token,
+            DISCORD_API_BASE_URL=fake.api_base,
+            LOG_LEVEL="WARNING",
+        )
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "sync-commands",
+            cwd=tmp_path,
+            env=env,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(process.communicate(), 120)
+        assert process.returncode == 0, err.decode()
+        names = {c["name"] for c in fake.global_commands}
+        assert f"synced {len(names)} commands globally" in out.decode()
+        assert {
+            "generate",
+            "balance",
+            "history",
+            "buy",
+            "gift",
+            "server-wallet",
+            "admin",
+            "daily",
+        } <= names
+        assert fake.guild_commands == {}
+
+
+async def test_the_runtime_builds_the_discord_runner_which_logs_in_and_stops(
+    sqlite_url, tmp_path
+) -> None:
+    original = Route.BASE
+    async with FakeDiscordAPI() as fake:
+        settings = load_settings(
+            database_url=sqlite_url,
+            data_dir=str(tmp_path),
+            discord_bot_token=fake.token,
+            discord_api_base_url=fake.api_base,
+            discord_dev_guild_id=42,
+            telegram_bot_token=None,
+            public_base_url="https://bot.example",
+        )
+        app = await build_app(settings)
+        try:
+            runners = [c for c in chat_components(app) if isinstance(c, DiscordRunner)]
+            assert len(runners) == 1
+            runner = runners[0]
+            assert runner.bot.services.clips is not None and app.web_hooks.clip is not None
+            await runner.start()
+            assert runner.bot.user is not None and runner.bot.user.id == fake.application_id
+            assert {c["name"] for c in fake.guild_commands[42]} >= {
+                "generate",
+                "gift",
+            }  # dev server
+            assert fake.global_commands == []  # global sync is the CLI's job
+            await runner.stop()
+            assert runner.bot.is_closed()
+        finally:
+            await app.close()
+            Route.BASE = original
