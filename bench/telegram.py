@@ -54,7 +54,7 @@ def telegram_side(conn: Connection, users: int, timeout: float) -> None:
     asyncio.run(_telegram_side(conn, users, timeout))
 
 
-async def _telegram_side(conn: Connection, users: int, timeout: float) -> None:
+async def _telegram_side(conn: Connection, users: int, timeout: float) -> None:  # noqa: ASYNC109
     from tests.audio_samples import tone_clip
     from tests.fakes.telegram_fake import FakeBotAPI
 
@@ -77,9 +77,13 @@ async def _telegram_side(conn: Connection, users: int, timeout: float) -> None:
 
         presses = []
         for person in people:
-            keyboard = next(m for m in fake.chat_messages(person["id"], from_bot=True) if m.get("reply_markup"))
+            keyboard = next(
+                m for m in fake.chat_messages(person["id"], from_bot=True) if m.get("reply_markup")
+            )
             data = keyboard["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-            presses.append(fake.build.callback_query(person, data, message_id=keyboard["message_id"]))
+            presses.append(
+                fake.build.callback_query(person, data, message_id=keyboard["message_id"])
+            )
         pressed_at = time.monotonic()
         await fake.push_updates(presses)
         await fake.wait_until(counted(fake, "sendAudio", users), timeout=timeout)
@@ -92,7 +96,9 @@ async def _telegram_side(conn: Connection, users: int, timeout: float) -> None:
                 clips.setdefault(int(request.params["chat_id"]), []).append(request.at)
         conn.send(
             {
-                "first_reply_ms": [(first[p["id"]] - sent_at) * 1000 for p in people if p["id"] in first],
+                "first_reply_ms": [
+                    (first[p["id"]] - sent_at) * 1000 for p in people if p["id"] in first
+                ],
                 "burst_seconds": keyboards_at - sent_at,
                 "delivery_ms": [(min(times) - pressed_at) * 1000 for times in clips.values()],
                 "clips": {chat: len(times) for chat, times in clips.items()},
@@ -115,10 +121,16 @@ class ErrorCount(logging.Handler):
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))] if ordered else float("nan")
+    return (
+        ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
+        if ordered
+        else float("nan")
+    )
 
 
-async def bot_side(conn: Connection, users: int, concurrency: int | None = None) -> dict[str, float | int]:
+async def bot_side(
+    conn: Connection, users: int, concurrency: int | None = None
+) -> dict[str, float | int]:
     from adapters.storage.migrations import upgrade
     from adapters.telegram import TelegramConfig, TelegramRunner, TelegramServices
     from bot.bootstrap import build_app
@@ -142,7 +154,9 @@ async def bot_side(conn: Connection, users: int, concurrency: int | None = None)
         app = await build_app(settings)
         config = TelegramConfig.from_settings(settings)
         if concurrency:
-            config = dataclasses.replace(config, concurrency=concurrency, connection_pool_size=concurrency + 16)
+            config = dataclasses.replace(
+                config, concurrency=concurrency, connection_pool_size=concurrency + 16
+            )
         runner = TelegramRunner(config, TelegramServices.from_app(app), web_hooks=app.web_hooks)
         await app.generation.start()
         await runner.start()
@@ -169,7 +183,8 @@ async def bot_side(conn: Connection, users: int, concurrency: int | None = None)
     logging.getLogger().removeHandler(errors)
     print(
         f"bot CPU: {(cpu_keyboards - cpu_start) * 1000 / users:.1f} ms per voice note (keyboard), "
-        f"{(cpu_clips - cpu_keyboards) * 1000 / users:.1f} ms per clip (press → sendAudio, synth included)"
+        f"{(cpu_clips - cpu_keyboards) * 1000 / users:.1f} ms per clip "
+        "(press → sendAudio, intake and synth included)"
     )
     return {
         "users": users,
@@ -186,12 +201,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--users", type=int, default=200)
     parser.add_argument("--timeout", type=float, default=600.0)
-    parser.add_argument("--concurrency", type=int, default=None, help="updates handled at once (default: the setting)")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=None,
+        help="updates handled at once (default: the setting)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     context = multiprocessing.get_context("spawn")
     here, there = context.Pipe()
-    telegram = context.Process(target=telegram_side, args=(there, args.users, args.timeout), name="fake-telegram")
+    telegram = context.Process(
+        target=telegram_side, args=(there, args.users, args.timeout), name="fake-telegram"
+    )
     telegram.start()
     try:
         figures = asyncio.run(bot_side(here, args.users, args.concurrency))

@@ -17,7 +17,7 @@ from core.services.wallets import WalletService
 from core.services.payments import PaymentService  # payments (issue 4)
 from adapters.stripe import StripeCheckout  # payments (issue 4)
 from adapters.web import WebHooks  # payments (issue 4)
-from bot.generation import build_generation, replicate_webhook  # generation jobs (issue 3)
+from bot.generation import GenerationParts, build_generation, replicate_webhook  # generation jobs (issue 3)
 from core.services.generation import GenerationService  # generation jobs (issue 3)
 from adapters.localsynth import LocalSynthGenerator  # generation jobs (issue 3)
 from adapters.replicate import ReplicateGenerator  # generation jobs (issue 3)
@@ -44,12 +44,12 @@ class App:
     # `generation.start()`, which runtime's background components do).
     generation: GenerationService
     generator: ReplicateGenerator | LocalSynthGenerator
+    generation_parts: GenerationParts  # the generator and the intake processes, to close
     # server wallets (issue 6): Discord /gift and /server-wallet, Telegram group wallets
     server_wallets: ServerWalletService | None = None
 
     async def close(self) -> None:
-        await self.generation.stop()  # generation jobs (issue 3): unfinished jobs resume next start
-        await self.generator.aclose()
+        await self.generation_parts.aclose()  # generation jobs (issue 3): unfinished jobs resume next start
         if self.stripe is not None:  # payments (issue 4)
             await self.stripe.aclose()
         await self.database.close()
@@ -85,6 +85,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         rewards=rewards,  # rewards (issue 7)
         generation=generating.service,  # generation jobs (issue 3)
         generator=generating.generator,
+        generation_parts=generating,
         server_wallets=ServerWalletService(  # server wallets (issue 6)
             ledger, wallets, clock, can_receive_gift=rewards.bonuses.ensure_can_receive_gift, buy=paying.payments.buy
         ),

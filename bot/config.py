@@ -108,6 +108,8 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_payments: str | None = None  # stripe | stars | both; default: both with Stripe, else stars
+    telegram_concurrency: int = Field(32, ge=1, le=1024)  # telegram (issue 5): updates handled at once
+    telegram_max_messages_per_second: float = Field(0, ge=0, le=1000)  # telegram (issue 5): 0 = only obey 429s
 
     # --- payments -----------------------------------------------------------------------------
     stripe_secret_key: SecretStr | None = None
@@ -132,6 +134,7 @@ class Settings(BaseSettings):
     max_output_bytes: int = Field(50_000_000, ge=1_000, le=2_000_000_000)
     worker_id: str | None = Field(None, max_length=100)
     input_retention_hours: int = Field(24, ge=0, le=720)
+    intake_processes: int | None = Field(None, ge=0, le=64)
 
     # --- web server ---------------------------------------------------------------------------
     web_host: str = "127.0.0.1"

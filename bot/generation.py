@@ -6,9 +6,12 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import multiprocessing
+import os
 import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from adapters.audio import PyAVIntake
@@ -34,10 +37,24 @@ RawWebhook = Callable[[bytes, Mapping[str, str]], Awaitable[None]]
 class GenerationParts:
     service: GenerationService
     generator: ReplicateGenerator | LocalSynthGenerator
+    intake_pool: ProcessPoolExecutor | None = None
 
     async def aclose(self) -> None:
         await self.service.stop()
         await self.generator.aclose()
+        if self.intake_pool is not None:
+            self.intake_pool.shutdown(wait=False, cancel_futures=True)
+
+
+def intake_pool(settings: Settings) -> ProcessPoolExecutor | None:
+    """Recordings are decoded in worker processes so the event loop keeps its GIL; `forkserver`
+    because forking a process that runs threads (the database writer) is unsafe."""
+    processes = settings.intake_processes
+    if processes is None:
+        processes = max(1, (os.cpu_count() or 2) - 1)
+    if processes == 0:
+        return None
+    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("forkserver"))
 
 
 def webhook_url(settings: Settings) -> str | None:
@@ -87,7 +104,10 @@ def build_generation(
     clock: Clock,
 ) -> GenerationParts:
     generator = build_generator(settings)
+    pool = intake_pool(settings)
     job_settings = generation_settings(settings)
+    if pool is not None:
+        job_settings = dataclasses.replace(job_settings, intake_workers=pool._max_workers)
     if isinstance(generator, LocalSynthGenerator):  # asking an in-process generator is free
         job_settings = dataclasses.replace(
             job_settings, poll_interval_seconds=min(job_settings.poll_interval_seconds, 0.2)
@@ -102,8 +122,9 @@ def build_generation(
         clock=clock,
         settings=job_settings,
         prompts=PromptPolicy(blocked=settings.prompt_blocklist),
+        intake_executor=pool,
     )
-    return GenerationParts(service, generator)
+    return GenerationParts(service, generator, pool)
 
 
 def replicate_webhook(service: GenerationService, settings: Settings) -> RawWebhook:

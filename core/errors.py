@@ -19,6 +19,18 @@ class BotError(Exception):
         self.data = data
         super().__init__(f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in data.items())})")
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # generation jobs (issue 3): errors cross process boundaries (intake in a process pool);
+        # subclasses' __init__ signatures differ, so rebuild from the state, not from args.
+        return (_rebuild_error, (type(self), self.args, self.__dict__))
+
+
+def _rebuild_error(cls: type[BotError], args: tuple[object, ...], state: dict[str, object]) -> BotError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, *args)
+    error.__dict__.update(state)
+    return error
+
 
 # --- the three the original design names -------------------------------------------------
 

@@ -309,6 +309,8 @@ ENGLISH: dict[str, str] = {
     "tg.next_daily": "Next free daily credit: {when}",
     "tg.now": "now (use /daily)",
     "tg.recent_jobs": "Your last clips:",
+    "tg.sent_privately": "I sent it to you in a private message.",
+    "tg.dm_first": "Open a private chat with me first (https://t.me/{bot}) and send /start, then ask again.",
     "tg.continue_free": "Keep creating!",
     "tg.support_how": "Write /support followed by your message; we answer here.",
     "tg.buy_pick": "Tap a pack to buy it.",

@@ -40,7 +40,11 @@ class MusicBot(discord.Client):
     def __init__(self, services: DiscordServices, options: DiscordOptions | None = None) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # slash commands need no privileged intents
-        super().__init__(intents=intents)
+        # Styles and notes are typed by people: they may ping users, never @everyone or roles.
+        mentions = discord.AllowedMentions(
+            everyone=False, roles=False, users=True, replied_user=False
+        )
+        super().__init__(intents=intents, allowed_mentions=mentions)
         self.services = services
         self.options = options or DiscordOptions()
         self.text = DiscordText(services.catalogue)

@@ -139,21 +139,37 @@ class DiscordNotifier:
                 return False
             message = {"content": linked}
         try:
-            await self._webhook(job).send(
-                **message,
-                file=clip_file(job, clip.audio, clip.format) if fits else discord.utils.MISSING,
-                view=view or discord.utils.MISSING,
-                ephemeral=bool(reply.get("private")),
-                wait=True,
-            )
+            await self._followup(job, message, clip if fits else None, view)
             return True
         except TokenExpired:
             pass
         except discord.HTTPException as error:
+            if fits and error.code == TOO_LARGE:  # the limit was smaller than the payload said
+                linked = await self._link(job, clip, locale)
+                if linked is not None:
+                    await self._followup(job, {"content": linked}, None, view)
+                    return True
             if not self._token_gone(job, error):
                 logger.warning("job %s: Discord refused the clip: %s", job.job_id, error)
                 return False
         return await self._deliver_late(job, clip, fits, view, locale)
+
+    async def _followup(
+        self,
+        job: Job,
+        message: dict[str, Any],
+        clip: GeneratedClip | None,
+        view: discord.ui.View | None,
+    ) -> None:
+        await self._webhook(job).send(
+            **message,
+            file=clip_file(job, clip.audio, clip.format)
+            if clip is not None
+            else discord.utils.MISSING,
+            view=view or discord.utils.MISSING,
+            ephemeral=bool(job.reply_to.get("private")),
+            wait=True,
+        )
 
     async def finished(self, job: Job, charged: int, balance: Balance, offer: Offer | None) -> None:
         if not await self._wait_ready():

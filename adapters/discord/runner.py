@@ -21,6 +21,7 @@ from adapters.discord.clip_links import ClipShelf
 from adapters.discord.services import DiscordOptions, DiscordServices
 
 logger = logging.getLogger(__name__)
+CLIP_SWEEP_SECONDS = 3600.0
 
 
 def use_api_base(url: str | None) -> None:
@@ -36,6 +37,7 @@ class DiscordRunner:
         self.bot = MusicBot(services, options)
         self.bot.attach()  # now: the job workers may start (and resume jobs) before we log in
         self._gateway: asyncio.Task[None] | None = None
+        self._sweeper: asyncio.Task[None] | None = None
 
     @classmethod
     def from_app(cls, app: Any, *, clip_base_url: str | None = None) -> DiscordRunner:
@@ -52,6 +54,8 @@ class DiscordRunner:
         use_api_base(self.options.api_base_url)
         await self.bot.login(self.options.token)
         self._gateway = asyncio.create_task(self._connect(), name="discord-gateway")
+        if self.bot.services.clips is not None:
+            self._sweeper = asyncio.create_task(self._sweep_clips(), name="discord-clip-sweep")
         logger.info("discord: logged in as %s", self.bot.user)
 
     async def _connect(self) -> None:
@@ -62,12 +66,23 @@ class DiscordRunner:
         except Exception:
             logger.exception("discord gateway stopped")
 
+    async def _sweep_clips(self) -> None:
+        """Delete expired clip links' files now and then (a request for one deletes it too)."""
+        shelf = self.bot.services.clips
+        while shelf is not None:
+            try:
+                await asyncio.to_thread(shelf.sweep)
+            except OSError:
+                logger.warning("sweeping old clip links failed", exc_info=True)
+            await asyncio.sleep(CLIP_SWEEP_SECONDS)
+
     async def stop(self) -> None:
         await self.bot.close()
-        if self._gateway is not None:
-            self._gateway.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._gateway
+        for task in (self._gateway, self._sweeper):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 async def sync_commands(

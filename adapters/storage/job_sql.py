@@ -21,6 +21,7 @@ from adapters.storage.sql import every, from_db_time, one, run, scalar, to_db_ti
 from core.domain.generation import PreparedClip
 from core.domain.jobs import (
     ACTIVE,
+    GENERATING,
     TERMINAL,
     UNFINISHED,
     Concluded,
@@ -39,6 +40,7 @@ def _states(states: frozenset[JobState]) -> str:
 
 
 ACTIVE_SQL = _states(ACTIVE)
+GENERATING_SQL = _states(GENERATING)  # what the limits count
 TERMINAL_SQL = _states(TERMINAL)
 UNFINISHED_SQL = _states(UNFINISHED)
 
@@ -251,14 +253,15 @@ def create(conn: Connection, new: NewJob, prepared: PreparedClip, now: dt.dateti
 
 _CLAIMABLE = S(f"""
     WITH active AS (
-        SELECT person_id, COUNT(*) AS n FROM jobs WHERE state IN ({ACTIVE_SQL}) GROUP BY person_id
+        SELECT person_id, COUNT(*) AS n FROM jobs WHERE state IN ({GENERATING_SQL})
+        GROUP BY person_id
     ), ranked AS (
         SELECT id, person_id, seq, ROW_NUMBER() OVER (PARTITION BY person_id ORDER BY seq) AS rn
         FROM jobs WHERE state = 'queued' AND deadline_at > :now
     )
     SELECT r.id FROM ranked r LEFT JOIN active a ON a.person_id = r.person_id
     WHERE r.rn + COALESCE(a.n, 0) <= :per_person ORDER BY r.seq LIMIT :limit""")
-_ACTIVE_COUNT = S(f"SELECT COUNT(*) FROM jobs WHERE state IN ({ACTIVE_SQL})")
+_GENERATING_COUNT = S(f"SELECT COUNT(*) FROM jobs WHERE state IN ({GENERATING_SQL})")
 _CLAIM = S(f"""
     UPDATE jobs SET state = 'submitted', worker_id = :worker_id, lease_until = :lease_until,
         started_at = :now, updated_at = :now
@@ -275,7 +278,7 @@ def claim(
     lease_until: dt.datetime,
 ) -> list[Job]:
     """Oldest queued jobs first, but a person at their limit does not hold up the others."""
-    room = min(slots, global_limit - int(scalar(conn, _ACTIVE_COUNT)))
+    room = min(slots, global_limit - int(scalar(conn, _GENERATING_COUNT)))
     if room <= 0:
         return []
     db_now = to_db_time(conn, now)

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
-from telegram.error import BadRequest
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden
 
 from adapters.telegram.deps import BotContext
 from adapters.telegram.keyboards import Press, parse
@@ -18,7 +19,18 @@ from core.errors import AudioTooLarge
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 4096
-AUDIO_EXTENSIONS = (".ogg", ".oga", ".opus", ".mp3", ".wav", ".m4a", ".aac", ".webm", ".flac", ".mp4")
+AUDIO_EXTENSIONS = (
+    ".ogg",
+    ".oga",
+    ".opus",
+    ".mp3",
+    ".wav",
+    ".m4a",
+    ".aac",
+    ".webm",
+    ".flac",
+    ".mp4",
+)
 
 
 def identity_of(user: User) -> Identity:
@@ -63,8 +75,31 @@ async def reply(
     return await message.reply_text(chunks[-1], reply_markup=reply_markup, **kwargs)
 
 
+async def reply_privately(
+    update: Update, context: BotContext, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Answer in the person's private chat: at once in a DM; asked in a group, by DM (with a
+    pointer in the group), or a request to open the DM first when Telegram refuses."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    if message.chat.type == ChatType.PRIVATE:
+        await reply(message, text, reply_markup)
+        return
+    locale = user.language_code
+    try:
+        await send(context, user.id, text, reply_markup)
+    except Forbidden:
+        await reply(message, context.deps.t("tg.dm_first", locale, bot=context.bot.username))
+        return
+    await reply(message, context.deps.t("tg.sent_privately", locale))
+
+
 async def send(
-    context: BotContext, chat_id: int, text: str, reply_markup: InlineKeyboardMarkup | None = None, **kwargs: Any
+    context: BotContext,
+    chat_id: int,
+    text: str,
+    reply_markup: InlineKeyboardMarkup | None = None,
+    **kwargs: Any,
 ) -> Message:
     chunks = split_text(text)
     for chunk in chunks[:-1]:
@@ -78,16 +113,29 @@ async def own_press(update: Update, context: BotContext) -> Press | None:
     assert query is not None
     press = parse(query.data)
     locale = query.from_user.language_code
-    if press is None:
+    if press is None or (press.owner is None and press.verb != "g"):
         await query.answer(context.deps.t("tg.stale", locale), show_alert=True)
         return None
-    if press.owner != query.from_user.id:
+    owner = press.owner
+    if owner is None:  # a generate keyboard belongs to whoever sent the recording it answers
+        message = query.message if isinstance(query.message, Message) else None
+        answered = message.reply_to_message if message is not None else None
+        owner = (
+            answered.from_user.id
+            if answered is not None and answered.from_user is not None
+            else None
+        )
+        if owner is None:
+            return press  # the recording is gone: the handler says so
+    if owner != query.from_user.id:
         await query.answer(context.deps.t("tg.not_yours", locale), show_alert=True)
         return None
     return press
 
 
-async def answer_quietly(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
+async def answer_quietly(
+    query: CallbackQuery, text: str | None = None, *, alert: bool = False
+) -> None:
     """Answer a button press; a press already answered (or too old) is not worth an error."""
     try:
         await query.answer(text[:200] if text else None, show_alert=alert)
@@ -112,7 +160,9 @@ def recording_of(message: Message | None) -> Recording | None:
     if message.voice is not None:
         return Recording(message.voice.file_id, message.voice.file_size, "voice.ogg")
     if message.audio is not None:
-        return Recording(message.audio.file_id, message.audio.file_size, message.audio.file_name or "audio")
+        return Recording(
+            message.audio.file_id, message.audio.file_size, message.audio.file_name or "audio"
+        )
     if message.video_note is not None:
         return Recording(message.video_note.file_id, message.video_note.file_size, "note.mp4")
     document = message.document

@@ -14,9 +14,9 @@ from telegram.ext import CallbackContext, ExtBot
 
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.generation_text import GenerationText
-from adapters.chat.render_rewards import RewardRenderer
 from adapters.chat.render import Renderer
 from adapters.chat.render_payments import PaymentsRenderer
+from adapters.chat.render_rewards import RewardRenderer
 from adapters.telegram.keyboards import Keyboards
 from core.domain.pricing import Pack
 from core.domain.rules import CreditRules
@@ -52,7 +52,9 @@ class TelegramConfig:
     webhook_secret: str | None = None
     payments: str | None = None  # stripe | stars | both; None: both with Stripe, else stars
     support_chat_id: int | None = None  # the operators' chat that receives /support tickets
-    concurrency: int = 32  # updates handled at once (bounded: see NOTES, ~5x the throughput)
+    concurrency: int = (
+        32  # updates handled at once: bounded, so a burst queues instead of thrashing
+    )
     connection_pool_size: int = 48
     max_messages_per_second: float = 0  # 0: no pre-emptive limit; 429s are always obeyed
     max_retries: int = 3  # on 429, after waiting retry_after
@@ -67,21 +69,17 @@ class TelegramConfig:
 
         token = secret(settings.telegram_bot_token)
         assert token, "TELEGRAM_BOT_TOKEN is not set"
-        defaults = cls(token=token)
         return cls(
             token=token,
             api_base_url=str(settings.telegram_api_base_url).rstrip("/"),
             webhook_url=settings.telegram_webhook_url or None,
             webhook_secret=secret(settings.telegram_webhook_secret),
             payments=settings.telegram_payments,
-            support_chat_id=getattr(settings, "support_telegram_chat_id", None),
-            concurrency=getattr(settings, "telegram_concurrency", defaults.concurrency),
-            connection_pool_size=max(
-                getattr(settings, "telegram_concurrency", defaults.concurrency) + 16, 16
-            ),
-            max_messages_per_second=getattr(
-                settings, "telegram_max_messages_per_second", defaults.max_messages_per_second
-            ),
+            support_chat_id=settings.support_telegram_chat_id,
+            concurrency=settings.telegram_concurrency,
+            # room for the job notifier's sends beside the handlers' own
+            connection_pool_size=settings.telegram_concurrency + 16,
+            max_messages_per_second=settings.telegram_max_messages_per_second,
         )
 
 

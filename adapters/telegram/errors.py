@@ -34,14 +34,19 @@ async def on_error(update: object, context: BotContext) -> None:
         logger.error("telegram error outside an update", exc_info=error)
         return
     if isinstance(error, Forbidden):
-        logger.info("telegram refused to reach %s: %s", update.effective_chat and update.effective_chat.id, error)
+        logger.info(
+            "telegram refused to reach %s: %s",
+            update.effective_chat and update.effective_chat.id,
+            error,
+        )
         return
     if isinstance(error, TelegramError) and not isinstance(error, BadRequest):
         logger.warning("telegram API trouble while handling update %s: %s", update.update_id, error)
     assert error is not None
     user = update.effective_user
     locale = user.language_code if user is not None else None
-    text = error_reply(context.deps.services.catalogue, error, locale)  # logs the unexpected with a ref
+    # Expected errors become words; anything else is logged here with the reference shown.
+    text = error_reply(context.deps.services.catalogue, error, locale)
     markup = None
     if isinstance(error, InsufficientCredits) and user is not None:
         text, markup = await with_offer(context, text, user.id, locale)
@@ -52,7 +57,11 @@ async def on_error(update: object, context: BotContext) -> None:
 
 
 async def tell(
-    update: Update, context: BotContext, error: BaseException, text: str, markup: InlineKeyboardMarkup | None
+    update: Update,
+    context: BotContext,
+    error: BaseException,
+    text: str,
+    markup: InlineKeyboardMarkup | None,
 ) -> None:
     query = update.callback_query
     if update.pre_checkout_query is not None:
@@ -64,7 +73,12 @@ async def tell(
     if query is not None:
         press = parse(query.data)
         message = query.message if isinstance(query.message, Message) else None
-        if message is not None and press is not None and press.verb == "g" and isinstance(error, AudioRejected):
+        if (
+            message is not None
+            and press is not None
+            and press.verb == "g"
+            and isinstance(error, AudioRejected)
+        ):
             # The recording is unusable: the keyboard under it becomes the reason.
             await answer_quietly(query)
             await message.edit_text(text)
@@ -86,7 +100,7 @@ async def tell(
 async def with_offer(
     context: BotContext, text: str, user_id: int, locale: str | None
 ) -> tuple[str, InlineKeyboardMarkup | None]:
-    """"That costs 2 credits and you have 1." + the offer (packs, daily, support)."""
+    """ "That costs 2 credits and you have 1." + the offer (packs, daily, support)."""
     deps = context.deps
     view = await deps.services.wallets.balance(Identity("telegram", str(user_id)))
     if view.offer is not None:

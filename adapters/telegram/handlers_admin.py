@@ -10,9 +10,8 @@ from telegram import Message, Update
 from telegram.constants import ChatMemberStatus
 from telegram.ext import Application, CommandHandler
 
-from adapters.telegram.common import me, reply
+from adapters.telegram.common import identity_of, me, reply
 from adapters.telegram.deps import BotContext
-from adapters.telegram.common import identity_of
 from core.errors import OperationFailed, UsageError
 from core.services.server_wallets import Server
 
@@ -38,7 +37,11 @@ async def gift(update: Update, context: BotContext) -> None:
         member_is_bot=member.is_bot,
     )
     text = context.deps.t(
-        "tg.gifted", locale, amount=gifted.amount, member=member.mention_html(), server=gifted.server_balance.available
+        "tg.gifted",
+        locale,
+        amount=gifted.amount,
+        member=member.mention_html(),
+        server=gifted.server_balance.available,
     )
     await reply(message, text, parse_mode="HTML")
 
@@ -54,8 +57,20 @@ async def group_wallet(update: Update, context: BotContext) -> None:
     admin = await is_group_admin(context, message)
     args = [a.lower() for a in context.args or []]
     if args[:1] == ["add"] and len(args) == 2:
-        moved = await service.deposit(server, identity, args[1], actor_is_admin=admin, request_id=f"{message.chat_id}:{message.message_id}")
-        text = context.deps.t("tg.group_deposited", locale, amount=moved.amount, server=moved.server_balance.available, available=moved.personal_balance.available)
+        moved = await service.deposit(
+            server,
+            identity,
+            args[1],
+            actor_is_admin=admin,
+            request_id=f"{message.chat_id}:{message.message_id}",
+        )
+        text = context.deps.t(
+            "tg.group_deposited",
+            locale,
+            amount=moved.amount,
+            server=moved.server_balance.available,
+            available=moved.personal_balance.available,
+        )
     elif not args:
         view = await service.balance(server, identity, actor_is_admin=admin)
         text = context.deps.t("tg.group_wallet", locale, server=view.balance.available)
@@ -74,59 +89,93 @@ async def admin(update: Update, context: BotContext) -> None:
     handler = ADMIN_ACTIONS.get(action)
     if handler is None:
         raise UsageError("tg_admin")
-    text = await handler(context, identity, args[1:], locale, f"{message.chat_id}:{message.message_id}")
+    text = await handler(
+        context, identity, args[1:], locale, f"{message.chat_id}:{message.message_id}"
+    )
     await reply(message, text)
 
 
 # --- /admin actions: (context, operator, args, locale, request id) → text ----------------------
 
 
-async def _grant_or_take(context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str, *, take: bool) -> str:
+async def _grant_or_take(
+    context: BotContext,
+    actor: Any,
+    args: list[str],
+    locale: str | None,
+    request_id: str,
+    *,
+    take: bool,
+) -> str:
     if len(args) < 3:
         raise UsageError("admin_take" if take else "admin_grant")
     wallets = context.deps.services.wallets
     call = wallets.operator_take if take else wallets.operator_grant
     moved = await call(actor, args[0], args[1], " ".join(args[2:]), request_id)
-    key = "admin_duplicate" if moved.outcome.duplicate else ("admin_taken" if take else "admin_granted")
-    return context.deps.render.operator_balance(key, args[0], moved.outcome.amount, moved.outcome.balance, locale)
+    key = (
+        "admin_duplicate"
+        if moved.outcome.duplicate
+        else ("admin_taken" if take else "admin_granted")
+    )
+    return context.deps.render.operator_balance(
+        key, args[0], moved.outcome.amount, moved.outcome.balance, locale
+    )
 
 
-async def _grant(context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str) -> str:
+async def _grant(
+    context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str
+) -> str:
     return await _grant_or_take(context, actor, args, locale, request_id, take=False)
 
 
-async def _take(context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str) -> str:
+async def _take(
+    context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str
+) -> str:
     return await _grant_or_take(context, actor, args, locale, request_id, take=True)
 
 
-async def _user(context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str) -> str:
+async def _user(
+    context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str
+) -> str:
     if len(args) != 1:
         raise UsageError("admin_target")
-    return context.deps.render.operator_user(args[0], await context.deps.services.wallets.operator_view(actor, args[0]), locale)
+    return context.deps.render.operator_user(
+        args[0], await context.deps.services.wallets.operator_view(actor, args[0]), locale
+    )
 
 
-async def _unfreeze(context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str) -> str:
+async def _unfreeze(
+    context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str
+) -> str:
     if len(args) != 1:
         raise UsageError("admin_target")
     balance = await context.deps.services.wallets.operator_unfreeze(actor, args[0])
     return context.deps.t("admin_unfrozen", locale, target=args[0], available=balance.available)
 
 
-async def _refund_stars(context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str) -> str:
+async def _refund_stars(
+    context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str
+) -> str:
     """Take the purchase's unspent credits back, then refund the Stars on Telegram."""
     payments = context.deps.services.payments
     if len(args) != 1 or payments is None:
         raise UsageError("tg_refund_stars")
     refund = await payments.refund_stars(actor, args[0])
     try:
-        await context.bot.refund_star_payment(refund.telegram_user_id, refund.telegram_payment_charge_id)
+        await context.bot.refund_star_payment(
+            refund.telegram_user_id, refund.telegram_payment_charge_id
+        )
     except Exception as error:  # the credits are back: say what is left to do
         if "ALREADY_REFUNDED" not in str(error).upper():
             raise OperationFailed("stars_refund_failed") from error
-    return context.deps.render_payments.stars_refund(refund, f"telegram:{refund.telegram_user_id}", locale)
+    return context.deps.render_payments.stars_refund(
+        refund, f"telegram:{refund.telegram_user_id}", locale
+    )
 
 
-async def _reply(context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str) -> str:
+async def _reply(
+    context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str
+) -> str:
     if len(args) < 2:
         raise UsageError("admin_reply")
     ticket, words, grant = args[0], args[1:], None
@@ -136,12 +185,20 @@ async def _reply(context: BotContext, actor: Any, args: list[str], locale: str |
     return context.deps.rewards_text.reply_for_operator(answer, locale)
 
 
-async def _tickets(context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str) -> str:
-    return context.deps.rewards_text.tickets(await rewards(context).support.open_tickets(actor), locale)
+async def _tickets(
+    context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str
+) -> str:
+    return context.deps.rewards_text.tickets(
+        await rewards(context).support.open_tickets(actor), locale
+    )
 
 
-async def _stats(context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str) -> str:
-    return context.deps.rewards_text.stats(await rewards(context).stats.report(actor), locale=locale)
+async def _stats(
+    context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str
+) -> str:
+    return context.deps.rewards_text.stats(
+        await rewards(context).stats.report(actor), locale=locale
+    )
 
 
 ADMIN_ACTIONS = {

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import logging
 
-from telegram import InlineQueryResultCachedAudio, InlineQueryResultsButton, Message, Update
+from telegram import (
+    CallbackQuery,
+    InlineQueryResultCachedAudio,
+    InlineQueryResultsButton,
+    Message,
+    Update,
+)
+from telegram.constants import ChatType
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -29,7 +36,7 @@ from adapters.telegram.common import (
 from adapters.telegram.deps import BotContext
 from adapters.telegram.errors import RecordingGone
 from adapters.telegram.keyboards import pattern
-from core.services.generation import Accepted
+from core.services.generation import Accepted, GenerationService
 
 logger = logging.getLogger(__name__)
 
@@ -43,15 +50,16 @@ async def on_recording(update: Update, context: BotContext) -> None:
     message = update.effective_message
     assert message is not None
     recording = recording_of(message)
-    if recording is None:
-        await reply(message, deps.t("tg.send_audio", locale))
+    if recording is None:  # some other document
+        if message.chat.type == ChatType.PRIVATE:
+            await reply(message, deps.t("tg.send_audio", locale))
         return
     refuse_if_too_big(recording, deps.config.max_download_bytes)
     welcome = await deps.services.wallets.start(identity)
     lines = [deps.render.welcome(welcome, locale)] if welcome.welcome_credits else []
     available = max(welcome.balance.available, 0)
     lines.append(deps.t("tg.pick", locale, available=available, plural=plural(available)))
-    keyboard = context.deps.keyboards.generate(identity_int(update), deps.services.rules.pricing, locale)
+    keyboard = deps.keyboards.generate(deps.services.rules.pricing, locale)
     await message.reply_text("\n".join(lines), reply_markup=keyboard, do_quote=True)
 
 
@@ -62,10 +70,10 @@ async def on_generate(update: Update, context: BotContext) -> None:
         return
     query = update.callback_query
     assert query is not None and isinstance(query.message, Message)
-    style, seconds = press.args[0], press.args[1]
-    keyboard = query.message
-    recording = recording_of(keyboard.reply_to_message)
-    if recording is None or style not in context.deps.config.styles:
+    style, seconds = (press.args + ("", ""))[:2]
+    keyboard, answered = query.message, query.message.reply_to_message
+    recording = recording_of(answered)
+    if answered is None or recording is None or style not in context.deps.config.styles:
         raise RecordingGone()
     audio = await download(context, recording)
     accepted = await generation(context).submit(
@@ -74,7 +82,7 @@ async def on_generate(update: Update, context: BotContext) -> None:
         context.deps.config.styles[style],
         seconds,
         platform="telegram",
-        reply_to=reply_to(query, status_message_id=keyboard.message_id, reply_to_message_id=keyboard.reply_to_message.message_id),  # type: ignore[union-attr]
+        reply_to=reply_to(query, answered.message_id, status_message_id=keyboard.message_id),
         request_id=f"kb:{keyboard.chat_id}:{keyboard.message_id}:{style}:{seconds}",
         max_input_bytes=context.deps.config.max_download_bytes,
     )
@@ -97,8 +105,9 @@ async def on_again(update: Update, context: BotContext) -> None:
         style=style,
         seconds=seconds,
         platform="telegram",
-        reply_to=reply_to(query, reply_to_message_id=query.message.message_id),
-        request_id=f"{press.verb}:{query.message.chat_id}:{query.message.message_id}:{':'.join(press.args)}",
+        reply_to=reply_to(query, query.message.message_id),
+        request_id=f"{press.verb}:{query.message.chat_id}:{query.message.message_id}:"
+        + ":".join(press.args),
     )
     await started(update, context, accepted)
 
@@ -116,7 +125,7 @@ async def started(update: Update, context: BotContext, accepted: Accepted) -> No
 
 
 async def on_other_style(update: Update, context: BotContext) -> None:
-    """"Other style": the styles for this clip's length, each showing its cost."""
+    """ "Other style": the styles for this clip's length, each showing its cost."""
     press = await own_press(update, context)
     if press is None:
         return
@@ -127,9 +136,13 @@ async def on_other_style(update: Update, context: BotContext) -> None:
     if view is None:
         raise RecordingGone()
     job = view.job
-    keyboard = context.deps.keyboards.other_styles(press.owner, job.job_id, job.style, job.seconds, job.cost, locale)
+    keyboard = context.deps.keyboards.other_styles(
+        press.owner, job.job_id, job.style, job.seconds, job.cost, locale
+    )
     await answer_quietly(query)
-    text = context.deps.t("tg.other_style", locale, seconds=job.seconds, cost=job.cost, plural=plural(job.cost))
+    text = context.deps.t(
+        "tg.other_style", locale, seconds=job.seconds, cost=job.cost, plural=plural(job.cost)
+    )
     await query.message.reply_text(text, reply_markup=keyboard)
 
 
@@ -152,10 +165,12 @@ async def on_share_query(update: Update, context: BotContext) -> None:
     job_id = query.query.removeprefix("clip").strip()
     shared = context.deps.notifier.shared.get(job_id)
     if shared is None or shared[0] != query.from_user.id:
-        button = InlineQueryResultsButton(context.deps.t("tg.share_missing", locale), start_parameter="share")
+        button = InlineQueryResultsButton(
+            context.deps.t("tg.share_missing", locale), start_parameter="share"
+        )
         await query.answer([], cache_time=0, is_personal=True, button=button)
         return
-    _, file_id, title = shared
+    _, file_id, _title = shared
     caption = context.deps.t("tg.share_caption", locale, bot=context.bot.username)
     result = InlineQueryResultCachedAudio(id=job_id, audio_file_id=file_id, caption=caption)
     await query.answer([result], cache_time=0, is_personal=True)
@@ -175,22 +190,22 @@ async def on_shared(update: Update, context: BotContext) -> None:
 # --- helpers --------------------------------------------------------------------------------
 
 
-def generation(context: BotContext):  # type: ignore[no-untyped-def]
+def generation(context: BotContext) -> GenerationService:
     service = context.deps.services.generation
     if service is None:
         raise RuntimeError("the generation service is not wired")
     return service
 
 
-def identity_int(update: Update) -> int:
-    assert update.effective_user is not None
-    return update.effective_user.id
-
-
-def reply_to(query, *, reply_to_message_id: int, status_message_id: int | None = None) -> dict[str, object]:  # type: ignore[no-untyped-def]
-    """Where the job's messages go (stored with the job, opaque to the core)."""
+def reply_to(
+    query: CallbackQuery, reply_to_message_id: int, *, status_message_id: int | None = None
+) -> dict[str, object]:
+    """Where the job's messages go (stored with the job, opaque to the core): the chat, the
+    message to answer, the status message to edit (if there is one yet), who and in which
+    language."""
+    assert query.message is not None
     target: dict[str, object] = {
-        "chat_id": query.message.chat_id,
+        "chat_id": query.message.chat.id,
         "user_id": query.from_user.id,
         "locale": query.from_user.language_code,
         "reply_to_message_id": reply_to_message_id,

@@ -4,7 +4,14 @@ answer, `successful_payment`, and /paysupport."""
 from __future__ import annotations
 
 from telegram import LabeledPrice, Message, Update
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler, MessageHandler, PreCheckoutQueryHandler, filters
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    PreCheckoutQueryHandler,
+    filters,
+)
 
 from adapters.telegram.common import answer_quietly, identity_of, me, own_press, reply
 from adapters.telegram.deps import BotContext
@@ -28,12 +35,24 @@ async def buy(update: Update, context: BotContext) -> None:
     on_sale = [(kind, pack) for kind, pack in deps.packs_on_sale() if pack.pack_id == wanted]
     if len(on_sale) == 1:
         kind, pack = on_sale[0]
-        await sell(context, update.effective_message, identity, kind, pack.pack_id, f"cmd:{update.effective_message.id}", locale)
+        await sell(
+            context,
+            update.effective_message,
+            identity,
+            kind,
+            pack.pack_id,
+            f"cmd:{update.effective_message.id}",
+            locale,
+        )
         return
     if not on_sale:
         known = tuple(dict.fromkeys(pack.pack_id for _, pack in deps.packs_on_sale()))
         raise UnknownPack(wanted, known) if known else PaymentsNotConfigured()
-    await reply(update.effective_message, deps.t("tg.buy_how_pay", locale), deps.keyboards.packs(owner, on_sale, locale))
+    await reply(
+        update.effective_message,
+        deps.t("tg.buy_how_pay", locale),
+        deps.keyboards.packs(owner, on_sale, locale),
+    )
 
 
 async def on_buy_button(update: Update, context: BotContext) -> None:
@@ -45,12 +64,26 @@ async def on_buy_button(update: Update, context: BotContext) -> None:
     assert query is not None and isinstance(query.message, Message)
     kind, pack_id = press.args[0], press.args[1]
     request_id = f"btn:{query.message.chat_id}:{query.message.message_id}:{kind}:{pack_id}"
-    await sell(context, query.message, identity_of(query.from_user), kind, pack_id, request_id, query.from_user.language_code)
+    await sell(
+        context,
+        query.message,
+        identity_of(query.from_user),
+        kind,
+        pack_id,
+        request_id,
+        query.from_user.language_code,
+    )
     await answer_quietly(query)
 
 
 async def sell(
-    context: BotContext, message: Message, identity: Identity, kind: str, pack_id: str, request_id: str, locale: str | None
+    context: BotContext,
+    message: Message,
+    identity: Identity,
+    kind: str,
+    pack_id: str,
+    request_id: str,
+    locale: str | None,
 ) -> None:
     """Open the order and show the way to pay (the price comes from the server's table)."""
     deps = context.deps
@@ -65,12 +98,18 @@ async def sell(
             description=deps.render_payments.stars_invoice_description(invoice, locale),
             payload=invoice.payload,
             currency=invoice.currency,
-            prices=[LabeledPrice(deps.render_payments.stars_invoice_title(invoice, locale), invoice.amount)],
+            prices=[
+                LabeledPrice(
+                    deps.render_payments.stars_invoice_title(invoice, locale), invoice.amount
+                )
+            ],
         )
         return
     link = await payments.buy(identity, pack_id, request_id=request_id)
     text = deps.render_payments.checkout_link(link, deps.services.clock.now(), locale)
-    await message.reply_text(text, reply_markup=deps.keyboards.pay_link(link.url, link.pack, locale))
+    await message.reply_text(
+        text, reply_markup=deps.keyboards.pay_link(link.url, link.pack, locale)
+    )
 
 
 async def pre_checkout(update: Update, context: BotContext) -> None:
@@ -80,12 +119,19 @@ async def pre_checkout(update: Update, context: BotContext) -> None:
     payments = context.deps.services.payments
     if payments is None:
         raise PaymentsNotConfigured()
-    verdict = await payments.pre_checkout(query.invoice_payload, query.total_amount, query.currency, identity_of(query.from_user))
+    verdict = await payments.pre_checkout(
+        query.invoice_payload, query.total_amount, query.currency, identity_of(query.from_user)
+    )
     if verdict.ok:
         await query.answer(ok=True)
     else:
         assert verdict.refusal is not None
-        await query.answer(ok=False, error_message=context.deps.render_payments.pre_checkout_refusal(verdict.refusal, query.from_user.language_code))
+        await query.answer(
+            ok=False,
+            error_message=context.deps.render_payments.pre_checkout_refusal(
+                verdict.refusal, query.from_user.language_code
+            ),
+        )
 
 
 async def successful_payment(update: Update, context: BotContext) -> None:
@@ -97,10 +143,18 @@ async def successful_payment(update: Update, context: BotContext) -> None:
     payments = context.deps.services.payments
     if payments is None:
         raise PaymentsNotConfigured()
-    result = await payments.stars_paid(paid.invoice_payload, paid.telegram_payment_charge_id, paid.total_amount, identity, paid.currency)
+    result = await payments.stars_paid(
+        paid.invoice_payload,
+        paid.telegram_payment_charge_id,
+        paid.total_amount,
+        identity,
+        paid.currency,
+    )
     text, markup = context.deps.render_payments.purchase(result, locale), None
     if result.offer is not None:
-        offer_text, markup = offer_message(context.deps, context.deps.keyboards, int(identity.user_id), result.offer, locale)
+        offer_text, markup = offer_message(
+            context.deps, context.deps.keyboards, int(identity.user_id), result.offer, locale
+        )
         text += "\n" + offer_text
     await reply(message, text, markup)
 

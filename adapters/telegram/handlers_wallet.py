@@ -9,34 +9,43 @@ from typing import Any
 from telegram import Update
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from adapters.telegram.common import answer_quietly, identity_of, me, own_press, reply
+from adapters.telegram.common import (
+    answer_quietly,
+    identity_of,
+    me,
+    own_press,
+    reply,
+    reply_privately,
+)
 from adapters.telegram.deps import BotContext
 from adapters.telegram.keyboards import pattern
 from adapters.telegram.offers import offer_message
+from adapters.telegram.texts import balance_text
 from core.domain.jobs import Job, JobView
 from core.errors import UsageError
 
 
 async def balance(update: Update, context: BotContext) -> None:
-    """Credits (free and paid), plan, next daily credit, jobs running, lifetime figures."""
+    """Credits (free and paid), plan, next daily credit, jobs running, lifetime figures; asked
+    in a group, the answer goes to the person's private chat."""
     identity, locale = me(update)
     deps = context.deps
     view, jobs, next_daily = await asyncio.gather(
         deps.services.wallets.balance(identity),
-        deps.services.generation.jobs(identity) if deps.services.generation else _nothing(),
-        deps.services.rewards.bonuses.next_daily_at(identity) if deps.services.rewards else _nothing(),
+        deps.services.generation.jobs(identity) if deps.services.generation else _nothing([]),
+        deps.services.rewards.bonuses.next_daily_at(identity)
+        if deps.services.rewards
+        else _nothing(),
     )
-    lines = [deps.render.balance(view, locale)]
-    if next_daily is not None:
-        lines.append(deps.t("tg.next_daily", locale, when=deps.t("tg.now", locale) if next_daily <= deps.services.clock.now() else f"{next_daily:%Y-%m-%d %H:%M} UTC"))
-    if jobs:
-        lines.append(deps.generation_text.jobs(jobs, locale))
+    text = balance_text(deps, view, jobs, next_daily, locale)
     markup = None
     if view.offer is not None:
-        offer_text, markup = offer_message(deps, deps.keyboards, identity_int(update), view.offer, locale)
-        lines.append(offer_text)
+        offer_text, markup = offer_message(
+            deps, deps.keyboards, int(identity.user_id), view.offer, locale
+        )
+        text += "\n" + offer_text
     assert update.effective_message is not None
-    await reply(update.effective_message, "\n".join(lines), markup)
+    await reply_privately(update, context, text, markup)
 
 
 async def history(update: Update, context: BotContext) -> None:
@@ -71,11 +80,15 @@ async def refer(update: Update, context: BotContext) -> None:
     credits = parts.referrals.rules.referral_credits
     assert update.effective_message is not None
     if context.args:
-        record = await parts.referrals.record_referral(identity, context.args[0].removeprefix("ref_"))
+        record = await parts.referrals.record_referral(
+            identity, context.args[0].removeprefix("ref_")
+        )
         text = context.deps.rewards_text.referral_recorded(record.duplicate, credits, locale)
     else:
         summary = await parts.referrals.my_code(identity)
-        text = context.deps.rewards_text.referral_code(summary, credits, locale, telegram_bot=context.bot.username)
+        text = context.deps.rewards_text.referral_code(
+            summary, credits, locale, telegram_bot=context.bot.username
+        )
     await reply(update.effective_message, text)
 
 
@@ -109,17 +122,19 @@ async def link(update: Update, context: BotContext) -> None:
 
 
 async def on_daily_button(update: Update, context: BotContext) -> None:
-    """"Claim daily credit" under an offer."""
+    """ "Claim daily credit" under an offer."""
     if await own_press(update, context) is None:
         return
     query = update.callback_query
     assert query is not None
     claimed = await rewards(context).bonuses.claim_daily(identity_of(query.from_user))
-    await answer_quietly(query, context.deps.rewards_text.daily(claimed, query.from_user.language_code), alert=True)
+    await answer_quietly(
+        query, context.deps.rewards_text.daily(claimed, query.from_user.language_code), alert=True
+    )
 
 
 async def on_free_button(update: Update, context: BotContext) -> None:
-    """"Continue with free": the offer's buttons go away."""
+    """ "Continue with free": the offer's buttons go away."""
     if await own_press(update, context) is None:
         return
     query = update.callback_query
@@ -129,12 +144,14 @@ async def on_free_button(update: Update, context: BotContext) -> None:
 
 
 async def on_support_button(update: Update, context: BotContext) -> None:
-    """"Contact support": how to write to us."""
+    """ "Contact support": how to write to us."""
     if await own_press(update, context) is None:
         return
     query = update.callback_query
     assert query is not None
-    await answer_quietly(query, context.deps.t("tg.support_how", query.from_user.language_code), alert=True)
+    await answer_quietly(
+        query, context.deps.t("tg.support_how", query.from_user.language_code), alert=True
+    )
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -153,11 +170,6 @@ async def _nothing(value: object = None) -> object:
 
 def _view(job: Job) -> JobView:
     return JobView(job)
-
-
-def identity_int(update: Update) -> int:
-    assert update.effective_user is not None
-    return update.effective_user.id
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

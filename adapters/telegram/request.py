@@ -9,12 +9,18 @@ idle connections in a list per host. Every Bot API call still goes through pytho
 
 from __future__ import annotations
 
-import asyncio
+import re
 
 import aiohttp
 from telegram._utils.defaultvalue import DefaultValue
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
+
+_TOKEN = re.compile(r"bot\d+:[A-Za-z0-9_-]+")
+
+
+def _redacted(text: str) -> str:
+    return _TOKEN.sub("bot<token>", text)
 
 
 def _seconds(value: object, default: float | None) -> float | None:
@@ -46,8 +52,12 @@ class AiohttpRequest(BaseRequest):
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=self._pool_size, ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(connector=connector, headers={"User-Agent": self.USER_AGENT})
+            connector = aiohttp.TCPConnector(
+                limit=self._pool_size, limit_per_host=self._pool_size, ttl_dns_cache=300
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector, headers={"User-Agent": self.USER_AGENT}
+            )
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
@@ -79,12 +89,15 @@ class AiohttpRequest(BaseRequest):
             sock_read=None if read is None or write is None else max(read, write),
         )
         try:
-            async with self._session.request(method, url, data=self._body(request_data), timeout=timeout) as response:
+            async with self._session.request(
+                method, url, data=self._body(request_data), timeout=timeout
+            ) as response:
                 return response.status, await response.read()
-        except (TimeoutError, asyncio.TimeoutError) as error:
-            raise TimedOut from error
+        except TimeoutError:
+            raise TimedOut from None
         except aiohttp.ClientError as error:
-            raise NetworkError(f"aiohttp.{type(error).__name__}: {error}") from error
+            # Some aiohttp errors quote the URL, which carries the bot token: never let it out.
+            raise NetworkError(f"aiohttp.{type(error).__name__}: {_redacted(str(error))}") from None
 
     @staticmethod
     def _body(request_data: RequestData | None) -> aiohttp.FormData | aiohttp.BytesPayload | None:

@@ -27,14 +27,18 @@ PLATFORM = "telegram"
 
 
 class TelegramRunner:
-    def __init__(self, config: TelegramConfig, services: TelegramServices, *, web_hooks: Any = None) -> None:
+    def __init__(
+        self, config: TelegramConfig, services: TelegramServices, *, web_hooks: Any = None
+    ) -> None:
         self.config = config
         self.services = services
         self.web_hooks = web_hooks  # `adapters.web.WebHooks`: needed in webhook mode
         self.notifier = TelegramNotifier()
         self.application: PTBApplication = build_application(config, services, self.notifier)
         self.deps: Deps = self.application.bot_data["deps"]
-        self.support_desk = TelegramSupportDesk(self.application.bot, self.deps.rewards_text, config.support_chat_id)
+        self.support_desk = TelegramSupportDesk(
+            self.application.bot, self.deps.rewards_text, config.support_chat_id
+        )
         # Registered now, before the job workers start: jobs resumed at start-up need us.
         if services.generation is not None:
             services.generation.register_notifier(PLATFORM, self.notifier)
@@ -45,7 +49,11 @@ class TelegramRunner:
     @classmethod
     def from_app(cls, app: Any) -> TelegramRunner:
         """From the composition root's `App` (settings and services read by attribute)."""
-        return cls(TelegramConfig.from_settings(app.settings), TelegramServices.from_app(app), web_hooks=app.web_hooks)
+        return cls(
+            TelegramConfig.from_settings(app.settings),
+            TelegramServices.from_app(app),
+            web_hooks=app.web_hooks,
+        )
 
     @property
     def webhook_mode(self) -> bool:
@@ -53,7 +61,9 @@ class TelegramRunner:
 
     async def start(self) -> None:
         if self.webhook_mode and (self.web_hooks is None or not self.config.webhook_secret):
-            raise RuntimeError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET and the web server")
+            raise RuntimeError(
+                "TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET and the web server"
+            )
         app = self.application
         await app.initialize()
         await set_commands(app, self.deps)
@@ -61,12 +71,16 @@ class TelegramRunner:
         if self.webhook_mode:
             self.web_hooks.on_telegram_update = self.on_webhook
             await app.bot.set_webhook(
-                self.config.webhook_url, secret_token=self.config.webhook_secret, allowed_updates=ALLOWED_UPDATES
+                self.config.webhook_url,
+                secret_token=self.config.webhook_secret,
+                allowed_updates=ALLOWED_UPDATES,
             )
             logger.info("telegram: receiving updates by webhook")
         else:
             assert app.updater is not None
-            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, error_callback=self._polling_error)
+            await app.updater.start_polling(
+                allowed_updates=ALLOWED_UPDATES, error_callback=self._polling_error
+            )
             logger.info("telegram: long polling")
         self.notifier.start()
 
@@ -74,7 +88,9 @@ class TelegramRunner:
         await self.notifier.stop()
         app = self.application
         if self.web_hooks is not None and self.web_hooks.on_telegram_update == self.on_webhook:
-            self.web_hooks.on_telegram_update = None  # the webhook stays set: updates wait at Telegram
+            self.web_hooks.on_telegram_update = (
+                None  # the webhook stays set: updates wait at Telegram
+            )
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:

@@ -35,7 +35,9 @@ class TelegramSupportDesk:
             await self.bot.send_message(self.operators_chat_id, chunk)
 
     async def deliver(self, answer: TicketReply) -> None:
-        user_id = int(Identity.parse(answer.ticket.identity).user_id)  # a private chat's id is the user's
+        user_id = int(
+            Identity.parse(answer.ticket.identity).user_id
+        )  # a private chat's id is the user's
         for chunk in split_text(self.render.reply_for_person(answer)):
             await self.bot.send_message(user_id, chunk)
 
@@ -58,15 +60,27 @@ async def operator_reply(update: Update, context: BotContext) -> None:
     assert message is not None and message.text is not None and message.from_user is not None
     original = message.reply_to_message
     found = TICKET_ID.search(original.text or "") if original is not None else None
-    if found is None or original is None or original.from_user is None or original.from_user.id != context.bot.id:
+    if (
+        found is None
+        or original is None
+        or original.from_user is None
+        or original.from_user.id != context.bot.id
+    ):
         return  # an ordinary conversation among operators
     words, grant = message.text.split(), None
     if len(words) >= 3 and words[-2].lower() == "grant":
         grant, words = words[-1], words[:-2]
     answer = await rewards(context).support.reply(
-        identity_of(message.from_user), found.group(1), " ".join(words), grant, f"{message.chat_id}:{message.message_id}"
+        identity_of(message.from_user),
+        found.group(1),
+        " ".join(words),
+        grant,
+        f"{message.chat_id}:{message.message_id}",
     )
-    await reply(message, context.deps.rewards_text.reply_for_operator(answer, message.from_user.language_code))
+    await reply(
+        message,
+        context.deps.rewards_text.reply_for_operator(answer, message.from_user.language_code),
+    )
 
 
 def rewards(context: BotContext) -> Any:
@@ -79,5 +93,7 @@ def rewards(context: BotContext) -> Any:
 def register(app: Application, operators_chat_id: int | None) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("support", support))
     if operators_chat_id is not None:
-        in_operators_chat = filters.Chat(operators_chat_id) & filters.REPLY & filters.TEXT & ~filters.COMMAND
+        in_operators_chat = (
+            filters.Chat(operators_chat_id) & filters.REPLY & filters.TEXT & ~filters.COMMAND
+        )
         app.add_handler(MessageHandler(in_operators_chat, operator_reply))

@@ -43,12 +43,20 @@ class JobState(enum.StrEnum):
 
     @property
     def active(self) -> bool:
-        """Taking a worker slot (counts toward the concurrency limits)."""
+        """Started and not finished (a worker holds its lease)."""
         return self in ACTIVE
+
+    @property
+    def generating(self) -> bool:
+        """Counted by the concurrency limits."""
+        return self in GENERATING
 
 
 TERMINAL = frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELED, JobState.EXPIRED})
 ACTIVE = frozenset({JobState.SUBMITTED, JobState.RUNNING, JobState.DELIVERING})
+# What the concurrency limits count: jobs that occupy the generator. A job that is delivering
+# (download, upload to the chat) frees its slot for the next one.
+GENERATING = frozenset({JobState.SUBMITTED, JobState.RUNNING})
 UNFINISHED = frozenset(JobState) - TERMINAL
 # The person may cancel until the clip is on its way.
 CANCELABLE = frozenset({JobState.QUEUED, JobState.SUBMITTED, JobState.RUNNING})

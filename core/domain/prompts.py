@@ -3,6 +3,7 @@ song names (MusicGen should not be asked to imitate a named artist or song)."""
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -54,6 +55,7 @@ _SPACES = re.compile(r"\s+")
 _NOT_WORD = re.compile(r"[^0-9a-z]+")
 
 
+@functools.lru_cache(maxsize=4096)  # the block list is folded once, not for every request
 def fold(text: str) -> str:
     """Lower case, accents dropped, punctuation as spaces: 'Beyoncé!' → 'beyonce'."""
     decomposed = unicodedata.normalize("NFKD", text.casefold())

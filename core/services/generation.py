@@ -16,9 +16,11 @@ notifier reports the clip delivered, and released on any failure, cancel or dead
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import secrets
 from collections.abc import Callable, Mapping
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,8 +107,10 @@ class GenerationService:
         ids: Callable[[], str] = new_job_id,
         seeds: Callable[[], int] = new_seed,
         on_first_success: FirstSuccessHook | None = None,
+        intake_executor: Executor | None = None,
     ) -> None:
         self.store = store
+        self.intake_executor = intake_executor
         self.ledger = ledger
         self.wallets = wallets
         self.intake = intake
@@ -285,13 +289,15 @@ class GenerationService:
             raise InsufficientCredits(required=cost, available=max(balance.available, 0))
 
     async def _prepare(self, audio: bytes, limit: int) -> PreparedClip:
-        async with self._intake_slots:  # CPU work: a thread each, no more than the cores
-            return await asyncio.to_thread(
-                self.intake.prepare,
-                audio,
-                max_bytes=limit,
-                max_seconds=self.settings.max_input_seconds,
-            )
+        """The intake is CPU work: off the event loop, in `intake_executor` (a process pool in
+        production, so decoding does not hold this process's GIL) or else in a thread."""
+        call = functools.partial(
+            self.intake.prepare, audio, max_bytes=limit, max_seconds=self.settings.max_input_seconds
+        )
+        async with self._intake_slots:
+            if self.intake_executor is None:
+                return await asyncio.to_thread(call)
+            return await asyncio.get_running_loop().run_in_executor(self.intake_executor, call)
 
     async def _create(
         self,

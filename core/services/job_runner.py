@@ -41,6 +41,14 @@ logger = logging.getLogger(__name__)
 FirstSuccessHook = Callable[[int], Awaitable[None]]
 
 
+async def wait_for_event(event: asyncio.Event, seconds: float) -> None:
+    """Wait until `event` is set or `seconds` pass. Not `asyncio.wait_for`: on Python 3.11 it
+    swallows a cancellation that lands as the event fires, and a stopping loop never stops."""
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(seconds):
+            await event.wait()
+
+
 @dataclass(frozen=True)
 class GenerationSettings:
     max_input_bytes: int = 20_000_000
@@ -75,6 +83,7 @@ class _Run:
     status: PredictionStatus | None = None  # a finished status handed over by the webhook
     canceled: bool = False
     task: asyncio.Task[None] | None = None
+    generating: bool = True  # holds a slot of the concurrency limit (until it is delivering)
 
 
 class JobRunner:
@@ -108,6 +117,7 @@ class JobRunner:
         self._background: list[asyncio.Task[None]] = []
         self._queue_positions: dict[str, int] = {}  # last position shown per queued job
         self._run_seconds: float | None = None  # a moving average, for the ETA
+        self._prediction_seconds: float | None = None  # a moving average, for the first poll
         self._running = False
 
     def register_notifier(self, platform: str, notifier: JobNotifier) -> None:
@@ -237,14 +247,13 @@ class JobRunner:
                 await self.dispatch()
             except Exception:  # noqa: BLE001 - the loop must outlive a bad moment of the database
                 logger.exception("job dispatch failed")
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    self._dispatch_wake.wait(), self.settings.dispatch_interval_seconds
-                )
+            await wait_for_event(self._dispatch_wake, self.settings.dispatch_interval_seconds)
 
     async def dispatch(self) -> int:
         """Start as many queued jobs as the limits allow; returns how many were started."""
-        free = self.settings.max_concurrent - len(self._active)
+        free = self.settings.max_concurrent - sum(
+            1 for run in self._active.values() if run.generating
+        )
         if free <= 0:
             return 0
         now = self.clock.now()
@@ -261,7 +270,7 @@ class JobRunner:
         return len(claimed)
 
     def _start(self, job: Job, status: PredictionStatus | None = None) -> None:
-        run = _Run(job, status=status)
+        run = _Run(job, status=status, generating=job.state.generating)
         self._active[job.job_id] = run
         self._queue_positions.pop(job.job_id, None)
         run.task = asyncio.create_task(self._drive(run), name=f"job-{job.job_id}")
@@ -285,6 +294,8 @@ class JobRunner:
             if job is not None and job.state == JobState.RUNNING:
                 job = await self._await_prediction(run, job)
             if job is not None and job.state == JobState.DELIVERING:
+                run.generating = False  # its generator slot is free: start the next job now
+                self._nudge()
                 await self._deliver(job)
         except asyncio.CancelledError:
             raise  # shutdown: the row stays as it is and is resumed on the next start
@@ -333,6 +344,15 @@ class JobRunner:
         """Poll until the prediction finishes (or the webhook says so), the person cancels, or
         the deadline passes."""
         assert job.prediction_id is not None
+        loop = asyncio.get_running_loop()
+        since = loop.time()
+        fresh = run.job.state == JobState.SUBMITTED  # submitted by this run: its timing is whole
+        # Polling costs requests (and Replicate's rate limit): the first look waits until about
+        # when recent predictions took to finish; then every `poll_interval_seconds`.
+        if fresh and self._prediction_seconds is not None and run.status is None:
+            await wait_for_event(
+                run.wake, min(0.9 * self._prediction_seconds, max(self._remaining(job), 0.0))
+            )
         while True:
             run.wake.clear()  # before looking: a webhook or cancel from now on wakes the wait below
             if run.canceled:
@@ -351,10 +371,11 @@ class JobRunner:
                     logger.warning("job %s: polling failed, will retry: %s", job.job_id, error)
                     status = None
             if status is not None and status.state.finished:
+                if fresh and status.state == PredictionState.SUCCEEDED:
+                    self._observe_prediction(loop.time() - since)
                 return await self._prediction_finished(job, status)
             wait = min(self.settings.poll_interval_seconds, max(self._remaining(job), 0.0))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(run.wake.wait(), wait)
+            await wait_for_event(run.wake, wait)
 
     async def _prediction_finished(self, job: Job, status: PredictionStatus) -> Job | None:
         if status.state == PredictionState.SUCCEEDED:
@@ -512,6 +533,10 @@ class JobRunner:
         previous = self._run_seconds
         self._run_seconds = seconds if previous is None else 0.8 * previous + 0.2 * seconds
 
+    def _observe_prediction(self, seconds: float) -> None:
+        previous = self._prediction_seconds
+        self._prediction_seconds = seconds if previous is None else 0.8 * previous + 0.2 * seconds
+
     def _eta(self, position: int) -> int | None:
         if self._run_seconds is None:
             return None
@@ -533,8 +558,7 @@ class JobRunner:
         notifier = self._notifiers.get(platform)
         if notifier is None:
             registered = self._registered.setdefault(platform, asyncio.Event())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(registered.wait(), self.settings.notifier_wait_seconds)
+            await wait_for_event(registered, self.settings.notifier_wait_seconds)
             notifier = self._notifiers.get(platform)
         return notifier
 

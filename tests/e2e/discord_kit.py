@@ -225,6 +225,7 @@ class World:
         """The process goes away (client and job workers) and a new one starts on the same
         database: the buttons it sent must keep working."""
         await self.harness.close_client(self.bot)
+        await self.app.generation.stop(0)  # no grace: jobs in flight stay where they are
         await self.app.close()
         self.app = await build_app(self.app.settings)
         self.bot = await self.new_bot()

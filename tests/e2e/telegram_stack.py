@@ -36,6 +36,7 @@ class GatedGenerator:
         self.gate = asyncio.Event()
         self.gate.set()
         self.submitted = 0
+        self.failing = False  # True: every prediction ends FAILED (the model broke)
 
     def close(self) -> None:
         self.gate.clear()
@@ -50,6 +51,10 @@ class GatedGenerator:
     async def status(self, prediction_id: str) -> PredictionStatus:
         if not self.gate.is_set():
             return PredictionStatus(prediction_id, PredictionState.PROCESSING)
+        if self.failing:
+            return PredictionStatus(
+                prediction_id, PredictionState.FAILED, error="CUDA out of memory"
+            )
         return await self.inner.status(prediction_id)
 
     async def cancel(self, prediction_id: str) -> None:
@@ -105,7 +110,9 @@ class Stack:
         chat = kwargs.get("chat") or self.fake.chats[user["id"]]
         before = len(self.fake.calls("sendMessage", chat_id=chat["id"]))
         await self.send(self.fake.build.command(user, command, args, **kwargs))
-        return await self.fake.wait_for("sendMessage", chat_id=chat["id"], count=before + 1, timeout=10)
+        return await self.fake.wait_for(
+            "sendMessage", chat_id=chat["id"], count=before + 1, timeout=10
+        )
 
     async def voice(self, user: JSON, data: bytes, **kwargs: Any) -> JSON:
         """Send a voice note; return the bot's reply (the style × length keyboard)."""
@@ -121,31 +128,49 @@ class Stack:
         chat_id = (chat or self.fake.chats[user["id"]])["id"]
         await self.send(update)
         sent = await self.fake.wait_for(
-            "sendMessage", lambda p: (p.get("reply_parameters") or {}).get("message_id") == message_id,
-            chat_id=chat_id, timeout=10,
+            "sendMessage",
+            lambda p: (p.get("reply_parameters") or {}).get("message_id") == message_id,
+            chat_id=chat_id,
+            timeout=10,
         )
         return self.bot_message(chat_id, sent)
 
     def bot_message(self, chat_id: int, params: JSON) -> JSON:
         """The message the fake stored for an accepted send call (found by its text)."""
         for message in reversed(self.fake.chat_messages(chat_id, from_bot=True)):
-            if message.get("text") == params.get("text") or message.get("caption") == params.get("caption"):
+            if message.get("text") == params.get("text") or message.get("caption") == params.get(
+                "caption"
+            ):
                 return message
         raise AssertionError(f"no bot message for {params}")
 
     async def press(self, user: JSON, message: JSON, data: str, *, chat: JSON | None = None) -> str:
         """Press a button; returns the callback query id (answered: see `answer`)."""
-        update = self.fake.build.callback_query(user, data, message_id=message["message_id"], chat=chat or message["chat"])
+        update = self.fake.build.callback_query(
+            user, data, message_id=message["message_id"], chat=chat or message["chat"]
+        )
         await self.send(update)
         return str(update["callback_query"]["id"])
 
     async def answer(self, query_id: str) -> JSON:
-        return await self.fake.wait_for("answerCallbackQuery", lambda p: str(p["callback_query_id"]) == query_id, timeout=10)
+        return await self.fake.wait_for(
+            "answerCallbackQuery", lambda p: str(p["callback_query_id"]) == query_id, timeout=10
+        )
 
     def edits(self, chat_id: int, message_id: int) -> list[JSON]:
-        return [p for p in self.fake.calls("editMessageText", chat_id=chat_id) if p.get("message_id") == message_id]
+        return [
+            p
+            for p in self.fake.calls("editMessageText", chat_id=chat_id)
+            if p.get("message_id") == message_id
+        ]
 
-    async def wait_edit(self, chat_id: int, message_id: int, contains: str, timeout: float = 10) -> JSON:  # noqa: ASYNC109
+    async def wait_edit(
+        self,
+        chat_id: int,
+        message_id: int,
+        contains: str,
+        timeout: float = 10,  # noqa: ASYNC109
+    ) -> JSON:
         return await self.fake.wait_for(
             "editMessageText",
             lambda p: p.get("message_id") == message_id and contains in p.get("text", ""),
@@ -155,6 +180,15 @@ class Stack:
 
     async def wait_audio(self, chat_id: int, count: int = 1, timeout: float = 20) -> JSON:  # noqa: ASYNC109
         return await self.fake.wait_for("sendAudio", chat_id=chat_id, count=count, timeout=timeout)
+
+    async def restart(self) -> None:
+        """Stop the Telegram adapter and start a new one (a new PTB Application, nothing kept in
+        memory) against the same database and Bot API: as after a redeploy."""
+        await self.runner.stop()
+        self.runner = TelegramRunner(
+            self.runner.config, TelegramServices.from_app(self.app), web_hooks=self.app.web_hooks
+        )
+        await self.runner.start()
 
     def unexpected_errors(self) -> list[str]:
         return [r.getMessage() for r in self.errors.records]
@@ -210,7 +244,9 @@ async def telegram_stack(
                 web = WebServer(app.web_hooks, "127.0.0.1", 0)
                 await web.start()
                 settings.telegram_webhook_url = f"{web.base_url}/webhooks/telegram"
-            config = dataclasses.replace(TelegramConfig.from_settings(settings), chat_action_interval=0.05)
+            config = dataclasses.replace(
+                TelegramConfig.from_settings(settings), chat_action_interval=0.05
+            )
             if configure is not None:
                 config = configure(config)
             runner = TelegramRunner(config, TelegramServices.from_app(app), web_hooks=app.web_hooks)
@@ -221,7 +257,7 @@ async def telegram_stack(
                 yield stack
             finally:
                 generator.open()
-                await runner.stop()
+                await stack.runner.stop()
         finally:
             logging.getLogger().removeHandler(errors)
             if web is not None:

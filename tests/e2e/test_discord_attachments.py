@@ -125,3 +125,23 @@ async def test_a_clip_finished_after_the_follow_up_window_goes_to_the_dms(world:
     assert await world.available(ALICE) == 9
     assert await world.audit() == []
     world.assert_no_errors()
+
+
+async def test_an_upload_discord_refuses_as_too_large_falls_back_to_a_link(world: World) -> None:
+    payload = world.generate(ALICE, length=5)
+    world.fake.fail(
+        "POST",
+        rf"/webhooks/\d+/{payload['token']}",
+        413,
+        {"message": "Request entity too large", "code": 40005},
+    )
+    world.dispatch(payload)
+    await world.status_text(payload, "−1 credit · 9 left")
+    sent = [
+        r for r in world.fake.requests_to("POST", r"/webhooks/.*") if payload["token"] in r.route
+    ]
+    assert [r.status for r in sent] == [413, 200]
+    assert "Download it" in sent[1].json["content"] and not sent[1].files
+    await world.idle()
+    assert await world.audit() == []
+    world.assert_no_errors()

@@ -111,3 +111,20 @@ async def test_offer_buttons_on_a_low_balance_clip_answer_after_a_restart(
         world.dispatch(free)
         assert (await world.callback(free)).json["data"]["content"].startswith("Keep creating!")
         world.assert_no_errors()
+
+
+async def test_a_job_cut_off_by_a_restart_is_answered_by_the_new_process(sqlite_url, tmp_path) -> None:
+    async with discord_world(sqlite_url, tmp_path) as world:
+        world.app.generator.extra_latency_seconds = 60.0
+        payload = world.generate(ALICE, length=10)
+        world.dispatch(payload)
+        await world.status_text(payload, "Generating your 10 s")
+        assert await world.available(ALICE) == 8  # held
+
+        await world.restart()  # the local synthesizer forgets its predictions: the job fails
+        status = await world.status_text(payload, "not charged")  # through the stored token
+        assert status["content"] == "The music generator failed. Your 2 credits were not charged."
+        await world.idle()
+        assert await world.available(ALICE) == 10
+        assert await world.audit() == []
+        world.assert_no_errors()

@@ -176,3 +176,12 @@ async def test_an_unexpected_error_is_logged_and_answered_with_a_reference(
     logged = [r for r in world.errors.records if ref.group(1) in r.getMessage()]
     assert len(logged) == 1 and isinstance(logged[0].exc_info[1], RuntimeError)
     world.harness.assert_no_errors()  # handled by our boundary, not left to discord.py
+
+
+async def test_verify_email_says_so_when_mail_is_not_set_up(world: World) -> None:
+    answer = await ask(
+        world, "verify-email", [option("address_or_code", "me@example.com")], ALICE, guild=False
+    )
+    assert answer["content"] == "Email verification isn't set up on this bot."
+    assert answer["flags"] == FLAG_EPHEMERAL
+    world.assert_no_errors()

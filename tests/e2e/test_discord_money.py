@@ -143,7 +143,8 @@ async def gifts_journey(world: World) -> None:
         f"🎁 <@{ALICE['id']}> gifted 5 credits to <@{CAROL['id']}>: “welcome!”. "
         "The server wallet has 3 left."
     )
-    assert not public.get("flags", 0) & FLAG_EPHEMERAL  # the member sees it
+    assert not public.get("flags", 0) & FLAG_EPHEMERAL  # the member sees it (and is pinged)
+    assert public["allowed_mentions"]["parse"] == ["users"]  # a note can't ping @everyone
 
     too_much = gift(world, CAROL, 4, by=ALICE, admin=True)
     world.dispatch(too_much)
@@ -196,6 +197,11 @@ async def test_commands_sync_with_descriptions_costs_and_admin_permissions(world
         assert fake.command(name)["default_member_permissions"] == "32"  # Manage Server
         assert fake.command(name)["contexts"] == [0]  # servers only
     assert fake.command("admin")["default_member_permissions"] == "8"
+    def texts(item: dict) -> list[str]:  # Discord refuses descriptions over 100 characters
+        found = [item["description"]] + [c["name"] for c in item.get("choices") or []]
+        return found + [t for o in item.get("options") or [] for t in texts(o)]
+
+    assert all(0 < len(t) <= 100 for c in fake.global_commands for t in texts(c))
     names = {c["name"] for c in fake.global_commands}
     assert {
         "generate",

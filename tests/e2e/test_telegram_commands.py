@@ -3,7 +3,10 @@
 
 from __future__ import annotations
 
+import re
+
 from tests.e2e.telegram_stack import OPERATOR_ID, telegram_stack
+from tests.integration.test_email_smtp import Mailbox, serve
 
 OPERATORS_CHAT = -1009999
 
@@ -13,7 +16,9 @@ async def test_help_history_daily_and_the_command_menu(sqlite_url):
         fake = stack.fake
         ada = stack.user("Ada")
         help_text = (await stack.command(ada, "help"))["text"]
-        assert "10 s → 2 credits" in help_text and "/buy" in help_text and "/paysupport" in help_text
+        assert (
+            "10 s → 2 credits" in help_text and "/buy" in help_text and "/paysupport" in help_text
+        )
 
         daily = await stack.command(ada, "daily")
         assert "+1 daily credit! You have 11 credits." in daily["text"]
@@ -32,7 +37,18 @@ async def test_help_history_daily_and_the_command_menu(sqlite_url):
 
         menus = {key: [c["command"] for c in commands] for key, commands in fake.commands.items()}
         private = next(v for v in menus.values() if "paysupport" in v)
-        assert {"start", "balance", "daily", "buy", "history", "refer", "support", "paysupport", "verify", "help"} <= set(private)
+        assert {
+            "start",
+            "balance",
+            "daily",
+            "buy",
+            "history",
+            "refer",
+            "support",
+            "paysupport",
+            "verify",
+            "help",
+        } <= set(private)
         assert any(v == ["gift", "balance", "help"] for v in menus.values())
         assert await stack.audit() == []
         assert stack.unexpected_errors() == []
@@ -64,21 +80,40 @@ async def test_support_ticket_reaches_the_operators_and_their_reply_comes_back(s
         opened = await stack.command(ada, "support", "my clip never arrived")
         assert opened["text"].startswith("Ticket #1 sent to support.")
         forwarded = await fake.wait_for("sendMessage", chat_id=OPERATORS_CHAT)
-        assert "Ticket #1 from telegram:" in forwarded["text"] and "my clip never arrived" in forwarded["text"]
+        assert (
+            "Ticket #1 from telegram:" in forwarded["text"]
+            and "my clip never arrived" in forwarded["text"]
+        )
         assert "10 credits" in forwarded["text"]
 
         ticket = stack.bot_message(OPERATORS_CHAT, forwarded)
-        await stack.send(fake.build.text(olga, "Sorry! Here are some credits grant 3", chat=operators, reply_to=ticket))
-        answer = await fake.wait_for("sendMessage", lambda p: "Support answered" in p["text"], chat_id=ada["id"])
+        await stack.send(
+            fake.build.text(
+                olga, "Sorry! Here are some credits grant 3", chat=operators, reply_to=ticket
+            )
+        )
+        answer = await fake.wait_for(
+            "sendMessage", lambda p: "Support answered" in p["text"], chat_id=ada["id"]
+        )
         assert "Sorry! Here are some credits" in answer["text"] and "+3 credits" in answer["text"]
-        done = await fake.wait_for("sendMessage", lambda p: "Reply to ticket #1 delivered" in p["text"], chat_id=OPERATORS_CHAT)
+        done = await fake.wait_for(
+            "sendMessage",
+            lambda p: "Reply to ticket #1 delivered" in p["text"],
+            chat_id=OPERATORS_CHAT,
+        )
         assert "Granted 3 credits" in done["text"]
         assert await stack.available(ada) == 13
 
         # A member of the operators' chat who is not an operator cannot answer for us.
         eve = fake.new_user(777, "Eve")
-        await stack.send(fake.build.text(eve, "free credits for all grant 100", chat=operators, reply_to=ticket))
-        await fake.wait_for("sendMessage", lambda p: p["text"] == "You are not allowed to do that.", chat_id=OPERATORS_CHAT)
+        await stack.send(
+            fake.build.text(eve, "free credits for all grant 100", chat=operators, reply_to=ticket)
+        )
+        await fake.wait_for(
+            "sendMessage",
+            lambda p: p["text"] == "You are not allowed to do that.",
+            chat_id=OPERATORS_CHAT,
+        )
         assert await stack.available(ada) == 13
         assert await stack.audit() == []
         assert stack.unexpected_errors() == []
@@ -96,8 +131,12 @@ async def test_group_admins_gift_from_the_group_wallet_checked_with_telegram(sql
         await stack.send(hello)
 
         filled = await stack.command(admin, "groupwallet", "add 6", chat=group)
-        assert "Moved 6 of your credits into the group wallet: it has 6. You have 4." in filled["text"]
-        gift = await stack.command(admin, "gift", "4 great solo", chat=group, reply_to=hello["message"])
+        assert (
+            "Moved 6 of your credits into the group wallet: it has 6. You have 4." in filled["text"]
+        )
+        gift = await stack.command(
+            admin, "gift", "4 great solo", chat=group, reply_to=hello["message"]
+        )
         assert "4 credits for" in gift["text"] and "has 2 left" in gift["text"]
         assert await stack.available(member) == 14
 
@@ -133,3 +172,52 @@ async def test_operator_admin_commands(sqlite_url):
         assert await stack.available(ada) == 15
         assert await stack.audit() == []
         assert stack.unexpected_errors() == []
+
+
+async def test_balance_asked_in_a_group_is_answered_privately(sqlite_url):
+    async with telegram_stack(sqlite_url) as stack:
+        fake = stack.fake
+        group = fake.new_group("Band room")
+        ada, bob = stack.user("Ada"), stack.user("Bob")
+        pointer = await stack.command(ada, "balance", chat=group, mention_bot=True)
+        assert pointer["text"] == "I sent it to you in a private message."
+        private = await fake.wait_for("sendMessage", chat_id=ada["id"])
+        assert private["text"].startswith("Credits: 10 (10 free, 0 paid)")
+        fake.block(bob["id"])  # Bob never opened a private chat with the bot
+        refused = await stack.command(bob, "balance", chat=group)
+        assert refused["text"].startswith(
+            "Open a private chat with me first (https://t.me/musicgen_test_bot)"
+        )
+        assert stack.unexpected_errors() == []
+
+
+async def test_verify_email_sends_a_code_and_pays_once(sqlite_url):
+    mailbox = Mailbox()
+    server, port = await serve(mailbox)
+    try:
+        smtp = {
+            "smtp_host": "127.0.0.1",
+            "smtp_port": port,
+            "smtp_starttls": False,
+            "smtp_from": "bot@example.com",
+        }
+        async with telegram_stack(sqlite_url, **smtp) as stack:
+            ada = stack.user("Ada")
+            usage = await stack.command(ada, "verify")
+            assert usage["text"] == "Usage: /verify <address> · then /verify <6-digit code>"
+            sent = await stack.command(ada, "verify", "ada@example.com")
+            assert sent["text"].startswith("I sent a 6-digit code to ada@example.com.")
+            [mail] = mailbox.messages
+            code = re.search(r"\b(\d{6})\b", mail.get_payload()).group(1)  # type: ignore[union-attr]
+            wrong = await stack.command(ada, "verify", "000000" if code != "000000" else "111111")
+            assert wrong["text"].startswith("That code is wrong.")
+            done = await stack.command(ada, "verify", code)
+            assert done["text"] == "Email ada@example.com verified: +5 credits! You have 15."
+            again = await stack.command(ada, "verify", code)
+            assert "already verified" in again["text"]
+            assert await stack.available(ada) == 15
+            assert await stack.audit() == []
+            assert stack.unexpected_errors() == []
+    finally:
+        server.close()
+        await server.wait_closed()

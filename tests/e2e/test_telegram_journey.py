@@ -3,10 +3,11 @@ fake Bot API: by long polling and by webhook through our own web server."""
 
 from __future__ import annotations
 
+import aiohttp
 import pytest
 
 from tests.audio_samples import tone_clip
-from tests.e2e.telegram_stack import button, buttons, markup_of, telegram_stack
+from tests.e2e.telegram_stack import WEBHOOK_SECRET, button, buttons, markup_of, telegram_stack
 
 HUM = tone_clip((440.0, 494.0, 523.0, 587.0), seconds=2.0)
 
@@ -16,7 +17,10 @@ async def test_a_new_user_hums_picks_a_style_and_gets_a_clip_charged_once(sqlite
     # One worker slot, held by someone else's slow job: the new user's job shows its place in line.
     async with telegram_stack(sqlite_url, webhook=webhook, max_concurrent_jobs=1) as stack:
         fake = stack.fake
-        assert [c["command"] for c in fake.commands[next(iter(fake.commands))]][:2] == ["start", "balance"]
+        assert [c["command"] for c in fake.commands[next(iter(fake.commands))]][:2] == [
+            "start",
+            "balance",
+        ]
         ada, other = stack.user("Ada"), stack.user("Bob")
 
         welcome = await stack.command(ada, "start")
@@ -30,7 +34,12 @@ async def test_a_new_user_hums_picks_a_style_and_gets_a_clip_charged_once(sqlite
         keyboard = await stack.voice(ada, HUM)
         assert "You have 10 credits" in keyboard["text"]
         labels = [b["text"] for b in buttons(keyboard)]
-        assert len(labels) == 20 and "🎹 5s · 1" in labels and "🎸 10s · 2" in labels and "🔊 30s · 5" in labels
+        assert (
+            len(labels) == 20
+            and "🎹 5s · 1" in labels
+            and "🎸 10s · 2" in labels
+            and "🔊 30s · 5" in labels
+        )
 
         query = await stack.press(ada, keyboard, button(keyboard, "🎹 10s")["callback_data"])
         await stack.answer(query)
@@ -40,6 +49,11 @@ async def test_a_new_user_hums_picks_a_style_and_gets_a_clip_charged_once(sqlite
         assert "2 credits held" in queued["text"]
         assert await stack.available(ada) == 8  # held, not yet charged
 
+        # While a job runs its chat shows "recording a voice…", repeated (a chat action lasts 5 s).
+        await fake.wait_for(
+            "sendChatAction", lambda p: p["action"] == "record_voice", chat_id=other["id"], count=2
+        )
+        assert fake.calls("sendChatAction", chat_id=ada["id"]) == []  # queued: no action yet
         stack.generator.open()
         generating = await stack.wait_edit(ada["id"], status_id, "Generating")
         assert [b["text"] for b in markup_of(generating)] == ["✖ Cancel"]
@@ -48,10 +62,16 @@ async def test_a_new_user_hums_picks_a_style_and_gets_a_clip_charged_once(sqlite
         assert audio["caption"] == "−2 credits · 8 left"
         assert audio["title"] == "Warm solo piano (10 s)" and audio["performer"] == "MusicGen bot"
         assert audio["duration"] == 10
-        assert [b["text"] for b in markup_of(audio)] == ["🔁 Again", "🎨 Other style", "➕ Longer (15 s)", "📤 Share"]
+        assert [b["text"] for b in markup_of(audio)] == [
+            "🔁 Again",
+            "🎨 Other style",
+            "➕ Longer (15 s)",
+            "📤 Share",
+        ]
         await stack.wait_edit(ada["id"], status_id, "Done")
-        actions = [p["action"] for p in fake.calls("sendChatAction", chat_id=ada["id"])]
-        assert actions.count("record_voice") >= 2 and "upload_voice" in actions
+        await fake.wait_for(
+            "sendChatAction", lambda p: p["action"] == "upload_voice", chat_id=ada["id"]
+        )
 
         balance = await stack.command(ada, "balance")
         assert "Credits: 8 (8 free, 0 paid)" in balance["text"]
@@ -63,3 +83,25 @@ async def test_a_new_user_hums_picks_a_style_and_gets_a_clip_charged_once(sqlite
             assert fake.requests("getUpdates") == []
         else:
             assert fake.webhook_deliveries == [] and fake.requests("getUpdates")
+
+
+async def test_webhook_mode_refuses_updates_without_the_secret_token(sqlite_url):
+    async with telegram_stack(sqlite_url, webhook=True) as stack:
+        fake = stack.fake
+        ada = stack.user("Ada")
+        url = stack.runner.config.webhook_url
+        assert (
+            url is not None and (await stack.runner.application.bot.get_webhook_info()).url == url
+        )
+        forged = fake.build.command(ada, "start")
+        async with aiohttp.ClientSession() as http:
+            for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):
+                async with http.post(url, json=forged, headers=headers) as response:
+                    assert response.status == 403
+            good = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+            async with http.post(url, data=b"{not json", headers=good) as response:
+                assert response.status == 400
+        assert fake.calls("sendMessage") == []
+        reply = await stack.command(ada, "start")  # Telegram's own delivery, with the secret
+        assert reply["text"].startswith("Welcome!")
+        assert await stack.available(ada) == 10
