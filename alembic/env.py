@@ -10,12 +10,12 @@ from __future__ import annotations
 import asyncio
 import os
 
-from alembic import context
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from adapters.storage.schema import metadata
+from alembic import context
 
 config = context.config
 

@@ -51,9 +51,7 @@ class FakeThread:
 
     def __init__(self) -> None:
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(
-            target=self.loop.run_forever, name="fake-discord", daemon=True
-        )
+        self.thread = threading.Thread(target=self.loop.run_forever, name="fake-discord", daemon=True)
         self.fake = FakeDiscordAPI()
 
     def __enter__(self) -> FakeThread:
@@ -158,11 +156,7 @@ async def run(users: int, timeout: float) -> dict[str, float | int]:  # noqa: AS
                 parse(payload)
 
             def all_delivered() -> bool:
-                clips = {
-                    token_of(r.route)
-                    for r in fake.requests
-                    if r.method == "POST" and r.files and r.status == 200
-                }
+                clips = {token_of(r.route) for r in fake.requests if r.method == "POST" and r.files and r.status == 200}
                 return len(clips & sent_at.keys()) >= users
 
             await fake_thread.acall(fake.wait_until(all_delivered, timeout=timeout))
@@ -173,11 +167,7 @@ async def run(users: int, timeout: float) -> dict[str, float | int]:  # noqa: AS
             for request in requests:
                 if request.route.endswith("/callback") and request.status in (200, 204):
                     acks.setdefault(token_of(request.route), request.received_at)
-                elif (
-                    request.method == "POST"
-                    and request.route.startswith("/webhooks/")
-                    and request.files
-                ):
+                elif request.method == "POST" and request.route.startswith("/webhooks/") and request.files:
                     if request.status == 200:
                         clips.setdefault(token_of(request.route), []).append(request.received_at)
             ack_ms = [(acks[t] - s) * 1000 for t, s in sent_at.items() if t in acks]
@@ -188,10 +178,7 @@ async def run(users: int, timeout: float) -> dict[str, float | int]:  # noqa: AS
             wrong = 0
             for person, payload in zip(people, payloads, strict=True):
                 view = await app.wallets.balance(Identity("discord", person["id"]))
-                if (
-                    len(clips.get(payload["token"], [])) != 1
-                    or view.balance.available != WELCOME - COST
-                ):
+                if len(clips.get(payload["token"], [])) != 1 or view.balance.available != WELCOME - COST:
                     wrong += 1
             late = sum(1 for ms in ack_ms if ms > ACK_LIMIT_MS) + (users - len(ack_ms))
         finally:

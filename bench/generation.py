@@ -2,10 +2,15 @@
 
 1. the intake of a 30 s voice note (OGG/Opus, decoded, checked, resampled to mono WAV);
 2. the local melody synthesizer, in milliseconds per second of output;
-3. end to end: 500 concurrent requests from 100 persons (real voice notes, real intake) against
-   the fake Replicate on loopback in real-time mode (each prediction takes ~1 s), through the
-   real `replicate` client, with a global limit of 50 jobs and 2 per person; the total time
-   against the ideal (500 / 50 × 1 s), the peak RSS and the ledger audit.
+3. end to end: 500 concurrent requests from 100 persons against the fake Replicate in real-time
+   mode (each prediction takes ~1 s), through the real `replicate` client, with a global limit
+   of 50 jobs and 2 per person; the total time against the ideal (500 / 50 × 1 s), the peak RSS
+   and the ledger audit. The requests go through the whole `submit` (validation, intake, the
+   job and its hold in one transaction); the 8 distinct voice notes are decoded once each
+   (`--fresh-intake` decodes all 500, in a process pool as the bot does). The fake Replicate
+   runs in a process of its own, as Replicate is another machine. Two runs: polling only (no
+   PUBLIC_BASE_URL), then Replicate's webhook with polling as the fallback; the last line
+   reports the second (`--mode` picks one).
 
 Last line: `generation intake_30s_ms=<n> synth_ms_per_audio_s=<n> e2e_s=<n> ideal_s=<n>
 ratio=<r> peak_rss_mb=<n> violations=<k>`.
@@ -15,8 +20,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
 import contextlib
+import hashlib
 import multiprocessing
 import os
 import statistics
@@ -27,9 +32,11 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
+from aiohttp import web
+
 from adapters.audio import PyAVIntake
 from adapters.localsynth import render_mp3
-from adapters.replicate import ReplicateGenerator
+from adapters.replicate import ReplicateGenerator, verify_replicate_webhook
 from adapters.storage.database import Database
 from adapters.storage.job_store import SqlJobStore
 from adapters.storage.ledger_store import SqlLedgerStore
@@ -115,7 +122,7 @@ def _serve_fake(latency: float, pipe: Connection) -> None:
     async def serve() -> None:
         fake = FakeReplicate(latency_seconds=latency)
         await fake.start()
-        pipe.send((fake.base_url, fake.api_token, fake.model_version_id))
+        pipe.send((fake.base_url, fake.api_token, fake.model_version_id, fake.webhook_secret))
         await asyncio.get_running_loop().run_in_executor(None, pipe.recv)  # "stop"
         pipe.send(len(fake.requests_to("GET", "/v1/predictions/")))
         await fake.stop()
@@ -128,6 +135,7 @@ class RemoteFake:
     base_url: str
     api_token: str
     model_version_id: str
+    webhook_secret: str
     pipe: Connection
     process: BaseProcess
 
@@ -142,17 +150,42 @@ class RemoteFake:
 @contextlib.contextmanager
 def fake_replicate(latency: float) -> Iterator[RemoteFake]:
     ours, theirs = multiprocessing.get_context("spawn").Pipe()
-    process = multiprocessing.get_context("spawn").Process(
-        target=_serve_fake, args=(latency, theirs), daemon=True
-    )
+    process = multiprocessing.get_context("spawn").Process(target=_serve_fake, args=(latency, theirs), daemon=True)
     process.start()
-    base_url, token, version = ours.recv()
-    remote = RemoteFake(base_url, token, version, ours, process)
+    base_url, token, version, secret = ours.recv()
+    remote = RemoteFake(base_url, token, version, secret, ours, process)
     try:
         yield remote
     finally:
         if process.is_alive():
             process.terminate()
+
+
+class WebhookReceiver:
+    """`POST /webhooks/replicate` as the bot's web server answers it: verify, then apply."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+        self.service: GenerationService | None = None
+        self._runner: web.AppRunner | None = None
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_post("/webhooks/replicate", self._receive)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        return f"http://127.0.0.1:{self._runner.addresses[0][1]}/webhooks/replicate"
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    async def _receive(self, request: web.Request) -> web.Response:
+        status = verify_replicate_webhook(await request.read(), request.headers, self.secret, now=time.time())
+        if self.service is not None:
+            await self.service.on_prediction_update(status)
+        return web.json_response({"ok": True})
 
 
 @dataclass(frozen=True)
@@ -165,6 +198,8 @@ class Load:
     poll: float = 0.1  # seconds between two polls of one prediction
     intake_processes: int = max(1, (os.cpu_count() or 2) - 1)
     fresh_intake: bool = False  # decode every request's note, not each distinct note once
+    connections: int = 100  # the Replicate client's HTTP connection pool
+    webhook: bool = False  # Replicate also calls our webhook (PUBLIC_BASE_URL set); polls fall back
 
 
 class RememberingIntake:
@@ -179,33 +214,30 @@ class RememberingIntake:
     def prepare(self, data: bytes, *, max_bytes: int, max_seconds: float) -> PreparedClip:
         key = hashlib.sha256(data).digest()
         if key not in self._seen:
-            self._seen[key] = self._intake.prepare(
-                data, max_bytes=max_bytes, max_seconds=max_seconds
-            )
+            self._seen[key] = self._intake.prepare(data, max_bytes=max_bytes, max_seconds=max_seconds)
         return self._seen[key]
 
 
-async def end_to_end(
-    url: str, load: Load
-) -> tuple[float, list[str], CountingNotifier, dict[str, int]]:
+async def end_to_end(url: str, load: Load) -> tuple[float, list[str], CountingNotifier, dict[str, int]]:
     with fake_replicate(load.latency) as fake:
         return await _run(fake, url, load)
 
 
-async def _run(
-    fake: RemoteFake, url: str, load: Load
-) -> tuple[float, list[str], CountingNotifier, dict[str, int]]:
+async def _run(fake: RemoteFake, url: str, load: Load) -> tuple[float, list[str], CountingNotifier, dict[str, int]]:
     pool = None
     if load.fresh_intake:  # as in production (bot/generation.py): decoded in worker processes
-        pool = ProcessPoolExecutor(
-            load.intake_processes, mp_context=multiprocessing.get_context("forkserver")
-        )
+        pool = ProcessPoolExecutor(load.intake_processes, mp_context=multiprocessing.get_context("forkserver"))
         await asyncio.get_running_loop().run_in_executor(pool, _warm_up)  # started before timing
+    hooks = WebhookReceiver(fake.webhook_secret) if load.webhook else None
+    webhook_url = await hooks.start() if hooks else None
     async with Database(url) as database:
         ledger = SqlLedgerStore(database)
         clock = SystemClock()
         generator = ReplicateGenerator(
-            api_token=fake.api_token, model_version_id=fake.model_version_id, base_url=fake.base_url
+            api_token=fake.api_token,
+            model_version_id=fake.model_version_id,
+            base_url=fake.base_url,
+            max_connections=load.connections,
         )
         notifier = CountingNotifier(expected=load.requests)
         service = GenerationService(
@@ -221,10 +253,14 @@ async def _run(
                 per_person=load.per_person,
                 poll_interval_seconds=load.poll,
                 intake_workers=load.intake_processes,
+                webhook_url=webhook_url,
+                webhook_poll_interval_seconds=5.0,
             ),
             intake_executor=pool,
         )
         service.register_notifier("bench", notifier)
+        if hooks:
+            hooks.service = service
         people = [Identity("telegram", str(100_000 + n)) for n in range(load.persons)]
         for person in people:  # first contact (10 welcome credits) outside the timed part
             await service.wallets.person(person)
@@ -248,6 +284,8 @@ async def _run(
         await asyncio.wait_for(notifier.done.wait(), timeout=load.requests * load.latency + 120)
         elapsed = time.perf_counter() - start
         await service.stop(grace_seconds=0)
+        if hooks:
+            await hooks.stop()
         await generator.aclose()
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -268,53 +306,65 @@ async def main(args: argparse.Namespace) -> None:
     synth_ms = synth_ms_per_audio_s()
     print(f"local synthesizer: {synth_ms:.1f} ms per second of output", flush=True)
     scratch = scratch_postgres if args.postgres else scratch_sqlite
-    load = Load(
-        args.requests,
-        args.persons,
-        args.limit,
-        args.per_person,
-        args.latency,
-        args.poll,
-        fresh_intake=args.fresh_intake,
-    )
-    async with scratch() as url:
-        elapsed, problems, notifier, counts = await end_to_end(url, load)
+    modes = {"polling only (no PUBLIC_BASE_URL)": False, "webhook + fallback polling": True}
+    if args.mode != "both":
+        modes = {k: v for k, v in modes.items() if v == (args.mode == "webhook")}
     ideal = args.requests / args.limit * args.latency
-    print(
-        f"end to end on {'PostgreSQL' if args.postgres else 'SQLite'}: {args.requests} requests from "
-        f"{args.persons} persons, limit {args.limit} (≤{args.per_person} each), predictions of "
-        f"{args.latency:g} s, polled every {args.poll:g} s: {elapsed:.2f} s (ideal {ideal:.1f} s); "
-        f"{notifier.delivered} delivered, {len(notifier.failures)} failed; jobs {counts}",
-        flush=True,
-    )
+    problems: list[str] = []
+    elapsed = 0.0
+    for name, webhook in modes.items():
+        load = Load(
+            args.requests,
+            args.persons,
+            args.limit,
+            args.per_person,
+            args.latency,
+            args.poll,
+            fresh_intake=args.fresh_intake,
+            connections=args.connections,
+            webhook=webhook,
+        )
+        async with scratch() as url:
+            elapsed, found, notifier, counts = await end_to_end(url, load)
+        problems += found
+        print(
+            f"end to end, {name}, {'PostgreSQL' if args.postgres else 'SQLite'}: {args.requests} "
+            f"requests from {args.persons} persons, limit {args.limit} (≤{args.per_person} each), "
+            f"predictions of {args.latency:g} s, poll interval {args.poll:g} s: {elapsed:.2f} s "
+            f"(ideal {ideal:.1f} s, ratio {elapsed / ideal:.3f}); {notifier.delivered} delivered, "
+            f"{len(notifier.failures)} failed; {counts}",
+            flush=True,
+        )
     for problem in problems:
         print(f"violation: {problem}")
+    # The last line reports the last mode run (webhook + polling unless --mode polling).
     print(
-        f"generation intake_30s_ms={intake_ms:.0f} synth_ms_per_audio_s={synth_ms:.1f} e2e_s={elapsed:.2f} "
-        f"ideal_s={ideal:.1f} ratio={elapsed / ideal:.3f} peak_rss_mb={peak_rss_mb():.0f} violations={len(problems)}"
+        f"generation intake_30s_ms={intake_ms:.0f} synth_ms_per_audio_s={synth_ms:.1f} "
+        f"e2e_s={elapsed:.2f} ideal_s={ideal:.1f} ratio={elapsed / ideal:.3f} "
+        f"peak_rss_mb={peak_rss_mb():.0f} violations={len(problems)}"
     )
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument(
         "--fresh-intake",
         action="store_true",
         help="decode every request's voice note (process pool)",
     )
+    parser.add_argument("--connections", type=int, default=100, help="Replicate client pool size")
+    parser.add_argument(
+        "--mode",
+        choices=("both", "polling", "webhook"),
+        default="both",
+        help="how predictions are followed: polling only, or Replicate's webhook with polling as "
+        "the fallback (PUBLIC_BASE_URL set); both by default, the webhook figures last",
+    )
     parser.add_argument("--requests", type=int, default=500)
     parser.add_argument("--persons", type=int, default=100)
     parser.add_argument("--limit", type=int, default=50)
     parser.add_argument("--per-person", type=int, default=2)
-    parser.add_argument(
-        "--latency", type=float, default=1.0, help="seconds each fake prediction takes"
-    )
-    parser.add_argument(
-        "--poll", type=float, default=0.1, help="seconds between two polls of a prediction"
-    )
-    parser.add_argument(
-        "--postgres", action="store_true", help="run the end-to-end part on PostgreSQL"
-    )
+    parser.add_argument("--latency", type=float, default=1.0, help="seconds each fake prediction takes")
+    parser.add_argument("--poll", type=float, default=0.1, help="seconds between two polls of a prediction")
+    parser.add_argument("--postgres", action="store_true", help="run the end-to-end part on PostgreSQL")
     asyncio.run(main(parser.parse_args()))

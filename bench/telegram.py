@@ -77,13 +77,9 @@ async def _telegram_side(conn: Connection, users: int, timeout: float) -> None: 
 
         presses = []
         for person in people:
-            keyboard = next(
-                m for m in fake.chat_messages(person["id"], from_bot=True) if m.get("reply_markup")
-            )
+            keyboard = next(m for m in fake.chat_messages(person["id"], from_bot=True) if m.get("reply_markup"))
             data = keyboard["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-            presses.append(
-                fake.build.callback_query(person, data, message_id=keyboard["message_id"])
-            )
+            presses.append(fake.build.callback_query(person, data, message_id=keyboard["message_id"]))
         pressed_at = time.monotonic()
         await fake.push_updates(presses)
         await fake.wait_until(counted(fake, "sendAudio", users), timeout=timeout)
@@ -96,9 +92,7 @@ async def _telegram_side(conn: Connection, users: int, timeout: float) -> None: 
                 clips.setdefault(int(request.params["chat_id"]), []).append(request.at)
         conn.send(
             {
-                "first_reply_ms": [
-                    (first[p["id"]] - sent_at) * 1000 for p in people if p["id"] in first
-                ],
+                "first_reply_ms": [(first[p["id"]] - sent_at) * 1000 for p in people if p["id"] in first],
                 "burst_seconds": keyboards_at - sent_at,
                 "delivery_ms": [(min(times) - pressed_at) * 1000 for times in clips.values()],
                 "clips": {chat: len(times) for chat, times in clips.items()},
@@ -121,16 +115,10 @@ class ErrorCount(logging.Handler):
 
 def percentile(values: list[float], share: float) -> float:
     ordered = sorted(values)
-    return (
-        ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))]
-        if ordered
-        else float("nan")
-    )
+    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))] if ordered else float("nan")
 
 
-async def bot_side(
-    conn: Connection, users: int, concurrency: int | None = None
-) -> dict[str, float | int]:
+async def bot_side(conn: Connection, users: int, concurrency: int | None = None) -> dict[str, float | int]:
     from adapters.storage.migrations import upgrade
     from adapters.telegram import TelegramConfig, TelegramRunner, TelegramServices
     from bot.bootstrap import build_app
@@ -154,9 +142,7 @@ async def bot_side(
         app = await build_app(settings)
         config = TelegramConfig.from_settings(settings)
         if concurrency:
-            config = dataclasses.replace(
-                config, concurrency=concurrency, connection_pool_size=concurrency + 16
-            )
+            config = dataclasses.replace(config, concurrency=concurrency, connection_pool_size=concurrency + 16)
         runner = TelegramRunner(config, TelegramServices.from_app(app), web_hooks=app.web_hooks)
         await app.generation.start()
         await runner.start()
@@ -211,9 +197,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     context = multiprocessing.get_context("spawn")
     here, there = context.Pipe()
-    telegram = context.Process(
-        target=telegram_side, args=(there, args.users, args.timeout), name="fake-telegram"
-    )
+    telegram = context.Process(target=telegram_side, args=(there, args.users, args.timeout), name="fake-telegram")
     telegram.start()
     try:
         figures = asyncio.run(bot_side(here, args.users, args.concurrency))

@@ -54,9 +54,7 @@ async def create_orders(payments: PaymentService, count: int) -> list[Order]:
 
     async def one(i: int) -> Order:
         async with semaphore:
-            link = await payments.buy(
-                Identity("console", f"buyer{i}"), packs[i % len(packs)].pack_id, request_id="b1"
-            )
+            link = await payments.buy(Identity("console", f"buyer{i}"), packs[i % len(packs)].pack_id, request_id="b1")
         order = await payments.store.get_order(link.order_id)
         assert order is not None
         return order
@@ -143,9 +141,7 @@ async def post_from_another_process(
 
 
 def client_main(url: str, path: str, clients: int) -> None:
-    signed = [
-        (body.encode(), sig) for body, sig in map(json.loads, Path(path).read_text().splitlines())
-    ]
+    signed = [(body.encode(), sig) for body, sig in map(json.loads, Path(path).read_text().splitlines())]
     elapsed, latencies, answers = asyncio.run(post_all(url, signed, clients))
     print(json.dumps({"elapsed": elapsed, "latencies": latencies, "answers": answers}))
 
@@ -157,18 +153,12 @@ async def granted_exactly_once(db: Database, orders: list[Order]) -> list[str]:
         problems = []
         grants = dict(
             conn.execute(
-                text(
-                    "SELECT order_ref, COUNT(*) FROM transfers"
-                    " WHERE reason = 'purchase' GROUP BY order_ref"
-                )
+                text("SELECT order_ref, COUNT(*) FROM transfers WHERE reason = 'purchase' GROUP BY order_ref")
             ).all()
         )
         paid = dict(
             conn.execute(
-                text(
-                    "SELECT account_id, SUM(granted) FROM lots"
-                    " WHERE kind = 'paid' GROUP BY account_id"
-                )
+                text("SELECT account_id, SUM(granted) FROM lots WHERE kind = 'paid' GROUP BY account_id")
             ).all()
         )
         states = dict(conn.execute(text("SELECT id, state FROM orders")).all())
@@ -176,9 +166,7 @@ async def granted_exactly_once(db: Database, orders: list[Order]) -> list[str]:
             if grants.get(order.order_id) != 1:
                 problems.append(f"order {order.order_id}: {grants.get(order.order_id, 0)} grants")
             if paid.get(order.wallet_id) != order.credits:
-                problems.append(
-                    f"order {order.order_id}: wallet has {paid.get(order.wallet_id)} paid credits"
-                )
+                problems.append(f"order {order.order_id}: wallet has {paid.get(order.wallet_id)} paid credits")
             if states.get(order.order_id) != "paid":
                 problems.append(f"order {order.order_id}: state {states.get(order.order_id)}")
         return problems
@@ -186,9 +174,7 @@ async def granted_exactly_once(db: Database, orders: list[Order]) -> list[str]:
     return await db.read(check)
 
 
-async def main(
-    events: int, clients: int, orders_count: int, seed: int, client_process: bool = False
-) -> None:
+async def main(events: int, clients: int, orders_count: int, seed: int, client_process: bool = False) -> None:
     rng = random.Random(seed)
     async with scratch_sqlite() as url, FakeStripe() as fake, Database(url) as db:
         settings = Settings(  # type: ignore[call-arg]
@@ -209,8 +195,7 @@ async def main(
             started = time.perf_counter()
             orders = await create_orders(parts.payments, orders_count)
             print(
-                f"{len(orders)} orders created through PaymentService.buy"
-                f" in {time.perf_counter() - started:.1f} s",
+                f"{len(orders)} orders created through PaymentService.buy in {time.perf_counter() - started:.1f} s",
                 flush=True,
             )
 
@@ -220,32 +205,24 @@ async def main(
             rng.shuffle(batch)
             signed = [signed_event(e, fake.webhook_secret) for e in batch]
             print(
-                f"{len(signed)} events: {len(unique)} distinct + {duplicates} duplicates,"
-                f" {clients} clients",
+                f"{len(signed)} events: {len(unique)} distinct + {duplicates} duplicates, {clients} clients",
                 flush=True,
             )
 
             async with WebServer(parts.web_hooks, "127.0.0.1", 0) as server:
                 writes_before = (db.batches, db.operations)
                 post = post_from_another_process if client_process else post_all
-                elapsed, latencies, answers = await post(
-                    f"{server.base_url}/webhooks/stripe", signed, clients
-                )
+                elapsed, latencies, answers = await post(f"{server.base_url}/webhooks/stripe", signed, clients)
                 batches, operations = (
                     db.batches - writes_before[0],
                     db.operations - writes_before[1],
                 )
             for answer, count in sorted(answers.items()):
                 print(f"  {answer}: {count}")
-            print(
-                f"{operations} write units in {batches} transactions;"
-                f" peak RSS {peak_rss_mb():.0f} MB"
-            )
+            print(f"{operations} write units in {batches} transactions; peak RSS {peak_rss_mb():.0f} MB")
 
             problems = await granted_exactly_once(db, orders)
-            all_ok = all(answer.startswith("200 ") for answer in answers) and answers[
-                "200 granted"
-            ] == len(orders)
+            all_ok = all(answer.startswith("200 ") for answer in answers) and answers["200 granted"] == len(orders)
             for problem in problems[:10]:
                 print(f"not granted once: {problem}")
             violations = await ledger.audit()
@@ -266,9 +243,7 @@ async def main(
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--orders", type=int, default=500)
@@ -278,9 +253,7 @@ if __name__ == "__main__":
         action="store_true",
         help="run the 50 clients in a child process instead of on the server's own event loop",
     )
-    parser.add_argument(
-        "--client", nargs=3, metavar=("URL", "EVENTS_FILE", "CLIENTS"), help=argparse.SUPPRESS
-    )
+    parser.add_argument("--client", nargs=3, metavar=("URL", "EVENTS_FILE", "CLIENTS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.client:
         client_main(args.client[0], args.client[1], int(args.client[2]))

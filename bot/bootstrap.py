@@ -5,23 +5,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapters.chat.catalogue import Catalogue
+from adapters.localsynth import LocalSynthGenerator  # generation jobs (issue 3)
+from adapters.replicate import ReplicateGenerator  # generation jobs (issue 3)
 from adapters.storage.database import Database
 from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.stripe import StripeCheckout  # payments (issue 4)
+from adapters.web import WebHooks  # payments (issue 4)
 from bot.config import Settings
+from bot.generation import (  # generation jobs (issue 3)
+    GenerationParts,
+    build_generation,
+    replicate_webhook,
+)
 from bot.payments import build_payments  # payments (issue 4)
-from bot.rewards import RewardsParts, build_rewards, connect_generation, connect_offers  # rewards (issue 7)
+from bot.rewards import (  # rewards (issue 7)
+    RewardsParts,
+    build_rewards,
+    connect_generation,
+    connect_offers,
+)
 from core.clock import SystemClock
 from core.domain.rules import CreditRules
 from core.ports import Clock
-from core.services.wallets import WalletService
-from core.services.payments import PaymentService  # payments (issue 4)
-from adapters.stripe import StripeCheckout  # payments (issue 4)
-from adapters.web import WebHooks  # payments (issue 4)
-from bot.generation import GenerationParts, build_generation, replicate_webhook  # generation jobs (issue 3)
 from core.services.generation import GenerationService  # generation jobs (issue 3)
-from adapters.localsynth import LocalSynthGenerator  # generation jobs (issue 3)
-from adapters.replicate import ReplicateGenerator  # generation jobs (issue 3)
+from core.services.payments import PaymentService  # payments (issue 4)
 from core.services.server_wallets import ServerWalletService  # server wallets (issue 6)
+from core.services.wallets import WalletService
 
 
 @dataclass

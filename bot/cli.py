@@ -17,8 +17,12 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("run", help="start every configured adapter (the default)")
     sub.add_parser("migrate", help="upgrade the database schema to the latest migration")
     # payments (issue 4)
-    reconcile = sub.add_parser("reconcile-payments", help="fulfil paid Stripe Checkout sessions whose webhook was missed")
-    reconcile.add_argument("--hours", type=float, default=72.0, help="look at sessions created in the last N hours (default 72)")
+    reconcile = sub.add_parser(
+        "reconcile-payments", help="fulfil paid Stripe Checkout sessions whose webhook was missed"
+    )
+    reconcile.add_argument(
+        "--hours", type=float, default=72.0, help="look at sessions created in the last N hours (default 72)"
+    )
     sub.add_parser("stats", help="print usage figures: today, 7 and 30 days")  # rewards (issue 7)
     sync = sub.add_parser("sync-commands", help="publish the Discord slash commands globally")  # discord (issue 6)
     sync.add_argument("--guild", type=int, default=None, help="only to this server id (shows at once; for testing)")
@@ -79,5 +83,7 @@ async def _sync_discord_commands(settings: Any, guild: int | None) -> int:  # di
         count = await sync_commands(DiscordServices.from_app(app), DiscordOptions.from_settings(settings), guild)
     finally:
         await app.close()
-    print(f"synced {count} commands {'to server ' + str(guild) if guild else 'globally (they may take a while to appear)'}")
+    print(
+        f"synced {count} commands {'to server ' + str(guild) if guild else 'globally (they may take a while to appear)'}"
+    )
     return 0

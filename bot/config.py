@@ -9,16 +9,21 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
-from pydantic import ValidationInfo  # rewards (issue 7)
+from pydantic import (
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidationInfo,  # rewards (issue 7)
+    field_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.domain.identity import Identity
 from core.domain.pricing import Pack, PackTable, Pricing
-from core.domain.rules import CreditRules
-from core.domain.rewards import RewardRules  # rewards (issue 7)
-from core.errors import InvalidIdentity
 from core.domain.prompts import DEFAULT_BLOCKLIST  # generation jobs (issue 3)
+from core.domain.rewards import RewardRules  # rewards (issue 7)
+from core.domain.rules import CreditRules
+from core.errors import InvalidIdentity
 
 SUPPORTED_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
 
@@ -71,9 +76,7 @@ def parse_packs(text: str, currency: str) -> tuple[Pack, ...]:
 
 class Settings(BaseSettings):
     # An empty value (`DISCORD_DEV_GUILD_ID=` copied from .env.example) means "not set".
-    model_config = SettingsConfigDict(
-        env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True
-    )
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     # --- core -------------------------------------------------------------------------------
     database_url: str = "sqlite+aiosqlite:///./data/bot.db"
@@ -86,14 +89,10 @@ class Settings(BaseSettings):
         default_factory=lambda: parse_costs("5:1,10:2,15:3,30:5")
     )
     credit_packs: Annotated[tuple[Pack, ...], NoDecode] = Field(
-        default_factory=lambda: parse_packs(
-            "starter:100:500,popular:400:1500,pro:1000:3500,creator:2500:7500", "usd"
-        )
+        default_factory=lambda: parse_packs("starter:100:500,popular:400:1500,pro:1000:3500,creator:2500:7500", "usd")
     )
     stars_packs: Annotated[tuple[Pack, ...], NoDecode] = Field(
-        default_factory=lambda: parse_packs(
-            "starter:100:250,popular:400:750,pro:1000:1750,creator:2500:3750", "XTR"
-        )
+        default_factory=lambda: parse_packs("starter:100:250,popular:400:750,pro:1000:1750,creator:2500:3750", "XTR")
     )
     hold_ttl_seconds: int = Field(1200, ge=60, le=86_400)
     free_credit_ttl_days: int = Field(0, ge=0, le=3650)
@@ -115,7 +114,9 @@ class Settings(BaseSettings):
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
     stripe_api_base: str = "https://api.stripe.com"
-    checkout_expiry_minutes: int = Field(60, ge=35, le=1440)  # payments (issue 4): Stripe: 30 min to 24 h, measured on its clock
+    checkout_expiry_minutes: int = Field(
+        60, ge=35, le=1440
+    )  # payments (issue 4): Stripe: 30 min to 24 h, measured on its clock
 
     # --- generation ---------------------------------------------------------------------------
     replicate_api_token: SecretStr | None = None
@@ -255,8 +256,13 @@ class Settings(BaseSettings):
         return tuple(item.strip().lower() for item in items if item.strip())
 
     @field_validator(
-        "smtp_host", "smtp_user", "smtp_password", "smtp_from",
-        "support_discord_channel_id", "support_telegram_chat_id", mode="before",
+        "smtp_host",
+        "smtp_user",
+        "smtp_password",
+        "smtp_from",
+        "support_discord_channel_id",
+        "support_telegram_chat_id",
+        mode="before",
     )
     @classmethod
     def _blank_is_unset(cls, value: Any) -> Any:

@@ -59,11 +59,7 @@ def intake_pool(settings: Settings) -> ProcessPoolExecutor | None:
 
 def webhook_url(settings: Settings) -> str | None:
     """Replicate is asked to call us only when we can be reached and can verify the call."""
-    if (
-        settings.public_base_url
-        and settings.replicate_webhook_secret
-        and settings.replicate_api_token
-    ):
+    if settings.public_base_url and settings.replicate_webhook_secret and settings.replicate_api_token:
         return settings.public_base_url.rstrip("/") + "/webhooks/replicate"
     return None
 

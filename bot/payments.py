@@ -34,9 +34,7 @@ logger = logging.getLogger(__name__)
 @dataclass
 class PaymentsParts:
     payments: PaymentService
-    stripe: (
-        StripeCheckout | None
-    )  # None when neither STRIPE_SECRET_KEY nor the webhook secret is set
+    stripe: StripeCheckout | None  # None when neither STRIPE_SECRET_KEY nor the webhook secret is set
     web_hooks: WebHooks
 
 
@@ -54,9 +52,7 @@ def web_enabled(settings: Settings) -> bool:
 
 
 def public_base_url(settings: Settings) -> str:
-    return (settings.public_base_url or f"http://{settings.web_host}:{settings.web_port}").rstrip(
-        "/"
-    )
+    return (settings.public_base_url or f"http://{settings.web_host}:{settings.web_port}").rstrip("/")
 
 
 async def database_reachable(database: Database) -> bool:
@@ -74,16 +70,8 @@ def build_payments(
     catalogue: Catalogue,
 ) -> PaymentsParts:
     secret = settings.stripe_secret_key.get_secret_value() if settings.stripe_secret_key else None
-    webhook_secret = (
-        settings.stripe_webhook_secret.get_secret_value()
-        if settings.stripe_webhook_secret
-        else None
-    )
-    stripe = (
-        StripeCheckout(secret, webhook_secret, settings.stripe_api_base)
-        if secret or webhook_secret
-        else None
-    )
+    webhook_secret = settings.stripe_webhook_secret.get_secret_value() if settings.stripe_webhook_secret else None
+    stripe = StripeCheckout(secret, webhook_secret, settings.stripe_api_base) if secret or webhook_secret else None
     base = public_base_url(settings)
     stars = settings.stars_pack_table
     payments = PaymentService(

@@ -121,10 +121,7 @@ def connect_generation(parts: RewardsParts, generation: GenerationService) -> No
         job = jobs[0]
         when = f"{job.created_at:%Y-%m-%d %H:%M} UTC" if job.created_at else ""
         failed = f" ({job.error})" if job.error else ""
-        return (
-            f"{job.job_id} {job.state}{failed} · {job.seconds} s '{job.style}'"
-            f" · {job.cost} credits · {when}"
-        )
+        return f"{job.job_id} {job.state}{failed} · {job.seconds} s '{job.style}' · {job.cost} credits · {when}"
 
     generation.on_first_success(first_success)
     parts.bonuses.owns_job = owns_job
@@ -140,9 +137,7 @@ class ReferralSweeper:
     """A runtime component: pays referral rewards that were waiting (new-account cooldown,
     today's free allowance) once a minute."""
 
-    def __init__(
-        self, referrals: ReferralService, interval: float = SWEEP_INTERVAL_SECONDS
-    ) -> None:
+    def __init__(self, referrals: ReferralService, interval: float = SWEEP_INTERVAL_SECONDS) -> None:
         self.referrals = referrals
         self.interval = interval
         self._task: asyncio.Task[None] | None = None

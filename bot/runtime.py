@@ -9,24 +9,31 @@ import getpass
 import logging
 import signal
 import sys  # generation jobs (issue 3)
-from pathlib import Path  # generation jobs (issue 3)
 from collections.abc import AsyncIterator
+from pathlib import Path  # generation jobs (issue 3)
 from typing import Protocol
 
-from adapters.chat.render import Renderer
-from adapters.console.chat import ConsoleChat, Handler
-from adapters.console.commands_wallet import wallet_commands
-from adapters.console.commands_generation import PLATFORM, ConsoleNotifier, generation_commands  # issue 3
 from adapters.chat.generation_text import GenerationText  # generation jobs (issue 3)
-from adapters.chat.render_rewards import RewardRenderer  # rewards (issue 7)
-from adapters.console.commands_rewards import ConsoleSupportDesk, reward_commands  # rewards (issue 7)
-from bot.rewards import ReferralSweeper  # rewards (issue 7)
+from adapters.chat.render import Renderer
 from adapters.chat.render_payments import PaymentsRenderer  # payments (issue 4)
+from adapters.chat.render_rewards import RewardRenderer  # rewards (issue 7)
+from adapters.console.chat import ConsoleChat, Handler
+from adapters.console.commands_generation import (  # issue 3
+    PLATFORM,
+    ConsoleNotifier,
+    generation_commands,
+)
 from adapters.console.commands_payments import payment_commands  # payments (issue 4)
-from bot.payments import web_component  # payments (issue 4)
+from adapters.console.commands_rewards import (  # rewards (issue 7)
+    ConsoleSupportDesk,
+    reward_commands,
+)
+from adapters.console.commands_wallet import wallet_commands
 from adapters.storage.migrations import upgrade
 from bot.bootstrap import App, build_app
 from bot.config import Settings
+from bot.payments import web_component  # payments (issue 4)
+from bot.rewards import ReferralSweeper  # rewards (issue 7)
 from core.domain.identity import Identity
 
 logger = logging.getLogger(__name__)
@@ -66,7 +73,9 @@ def console_commands(app: App, identity: Identity) -> dict[str, Handler]:
     desk = ConsoleSupportDesk(_print_line, reward_render)
     app.rewards.support.add_platform(identity.platform, desk, desk)
     commands.update(reward_commands(app.rewards, identity, reward_render, commands.get("/admin")))
-    commands.update(payment_commands(app.payments, identity, PaymentsRenderer(app.catalogue), app.clock))  # payments (issue 4): /buy
+    commands.update(
+        payment_commands(app.payments, identity, PaymentsRenderer(app.catalogue), app.clock)
+    )  # payments (issue 4): /buy
     return commands
 
 
@@ -126,11 +135,15 @@ async def run(settings: Settings) -> None:
     app = await build_app(settings)
     try:
         chats = chat_components(app)
-        async with running(background_components(app) + chats):
-            if chats:
+        # Built before anything starts, so every job notifier is registered before resumed jobs run.
+        console = None if chats else ConsoleChat(console_commands(app, console_identity()), app.catalogue)
+        # Chat adapters start first and stop last: resumed jobs can deliver, and jobs finishing
+        # during shutdown still have a way to reach their person.
+        async with running(chats + background_components(app)):
+            if console is None:
                 logger.info("running %s; stop with Ctrl-C", ", ".join(type(c).__name__ for c in chats))
                 await until_signalled()
             else:
-                await ConsoleChat(console_commands(app, console_identity()), app.catalogue).run()
+                await console.run()
     finally:
         await app.close()

@@ -168,7 +168,6 @@ class HoldAlreadyResolved(BotError):
         super().__init__(key=key, state=state)
 
 
-
 # --- audio intake (raised before any credit is held) ------------------------------------
 
 

@@ -3,18 +3,32 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable  # payments (issue 4)
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
-from core.domain.generation import GenerationRequest, PredictionStatus, PreparedClip
+from core.domain.generation import GeneratedClip, GenerationRequest, PredictionStatus, PreparedClip
 from core.domain.identity import Person
+from core.domain.jobs import Concluded, Created, Job, JobProgress, JobState, JobView, NewJob
 from core.domain.ledger import AccountStats, Balance, Entry, Grant, Hold, Outcome, Reason
-from core.domain.orders import Effect, Order, PaymentResult  # payments (issue 4)
-from core.domain.payments import CheckoutRequest, CheckoutSession, CheckoutSessionRecord, PaymentEvent  # payments
-from core.domain.generation import GeneratedClip  # generation jobs (issue 3)
-from core.domain.jobs import Concluded, Created, Job, JobProgress, JobState, JobView, NewJob  # jobs
-from core.domain.offers import Offer  # generation jobs (issue 3)
-from core.errors import BotError  # generation jobs (issue 3)
+from core.domain.offers import Offer
+from core.domain.orders import Effect, Order, PaymentResult
+from core.domain.payments import CheckoutRequest, CheckoutSession, CheckoutSessionRecord, PaymentEvent
+from core.domain.rewards import (
+    Bonus,
+    BonusKind,
+    BonusResult,
+    EmailConfirmation,
+    EmailStart,
+    LinkResult,
+    ReferralPayout,
+    ReferralRecord,
+    ReferralSummary,
+    RewardRules,
+    Window,
+)
+from core.domain.stats import WindowStats
+from core.domain.support import Ticket, TicketReply
+from core.errors import BotError
 
 
 class Clock(Protocol):
@@ -54,9 +68,7 @@ class LedgerStore(Protocol):
     idempotency key under a unique constraint, and a repeated key returns the first outcome
     with `duplicate=True` instead of moving credits twice."""
 
-    async def ensure_person(
-        self, identity: str, *, welcome: Grant | None, now: dt.datetime
-    ) -> Person:
+    async def ensure_person(self, identity: str, *, welcome: Grant | None, now: dt.datetime) -> Person:
         """The person behind `identity`, created on first contact together with its wallet and
         the welcome grant (whose `account_id` is filled in here), exactly once even under races."""
         ...
@@ -214,24 +226,43 @@ class JobStore(Protocol):
         ...
 
     async def claim(
-        self, *, worker_id: str, slots: int, global_limit: int, per_person: int,
-        now: dt.datetime, lease_until: dt.datetime,
+        self,
+        *,
+        worker_id: str,
+        slots: int,
+        global_limit: int,
+        per_person: int,
+        now: dt.datetime,
+        lease_until: dt.datetime,
     ) -> list[Job]:
         """Move up to `slots` queued jobs to `submitted` for this worker: oldest first, skipping
         persons already at `per_person` active jobs, never past `global_limit` active jobs."""
         ...
 
     async def advance(
-        self, job_id: str, source: frozenset[JobState], target: JobState, *, now: dt.datetime,
-        worker_id: str, lease_until: dt.datetime | None,
-        prediction_id: str | None = None, output_url: str | None = None,
+        self,
+        job_id: str,
+        source: frozenset[JobState],
+        target: JobState,
+        *,
+        now: dt.datetime,
+        worker_id: str,
+        lease_until: dt.datetime | None,
+        prediction_id: str | None = None,
+        output_url: str | None = None,
     ) -> Job | None:
         """A non-terminal step; None when the job was no longer in `source`."""
         ...
 
     async def conclude(
-        self, job_id: str, source: frozenset[JobState], target: JobState, *, now: dt.datetime,
-        error: str | None = None, error_detail: str | None = None,
+        self,
+        job_id: str,
+        source: frozenset[JobState],
+        target: JobState,
+        *,
+        now: dt.datetime,
+        error: str | None = None,
+        error_detail: str | None = None,
     ) -> Concluded | None:
         """A terminal step with its ledger operation (succeeded → capture, else release), in one
         transaction; None when the job was no longer in `source`."""
@@ -249,9 +280,7 @@ class JobStore(Protocol):
 
     async def recent_of(self, person_id: int, *, limit: int = 10) -> list[Job]: ...
 
-    async def adopt(
-        self, *, worker_id: str, now: dt.datetime, lease_until: dt.datetime
-    ) -> list[Job]:
+    async def adopt(self, *, worker_id: str, now: dt.datetime, lease_until: dt.datetime) -> list[Job]:
         """Take over every started job (submitted, running, delivering) that is this worker's
         from an earlier life or whose worker's lease ran out; return them."""
         ...
@@ -296,25 +325,6 @@ class JobNotifier(Protocol):
 
 
 # --- rewards, linking, support, stats (issue 7) ---------------------------------------------
-# Imported here rather than at the top so this section stays one block that others need not touch.
-from collections.abc import Awaitable, Callable  # noqa: E402
-
-from core.domain.rewards import (  # noqa: E402
-    Bonus,
-    BonusKind,
-    BonusResult,
-    EmailConfirmation,
-    EmailStart,
-    LinkResult,
-    ReferralPayout,
-    ReferralRecord,
-    ReferralSummary,
-    RewardRules,
-    Window,
-)
-from core.domain.stats import WindowStats  # noqa: E402
-from core.domain.support import Ticket, TicketReply  # noqa: E402
-
 # Does this person own this job (a clip they made)? Given by the jobs area.
 OwnsJob = Callable[[int, str], Awaitable[bool]]
 # A one-line summary of the person's last job for a support ticket, or None.
@@ -343,9 +353,13 @@ class BonusStore(Protocol):
 
 
 class ReferralStore(Protocol):
-    async def referral_code(self, identity: str, new_code: Callable[[], str], *, now: dt.datetime) -> ReferralSummary: ...
+    async def referral_code(
+        self, identity: str, new_code: Callable[[], str], *, now: dt.datetime
+    ) -> ReferralSummary: ...
 
-    async def record_referral(self, identity: str, code: str, rules: RewardRules, *, now: dt.datetime) -> ReferralRecord: ...
+    async def record_referral(
+        self, identity: str, code: str, rules: RewardRules, *, now: dt.datetime
+    ) -> ReferralRecord: ...
 
     async def has_open_referral(self, person_id: int) -> bool:
         """A referral of `person_id` (the referred one) with a side not yet settled."""
@@ -378,7 +392,9 @@ class EmailStore(Protocol):
 
 
 class LinkStore(Protocol):
-    async def create_link_code(self, identity: str, code: str, *, expires_at: dt.datetime, now: dt.datetime) -> None: ...
+    async def create_link_code(
+        self, identity: str, code: str, *, expires_at: dt.datetime, now: dt.datetime
+    ) -> None: ...
 
     async def redeem_link(self, identity: str, code: str, *, now: dt.datetime) -> LinkResult: ...
 

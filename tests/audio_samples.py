@@ -42,9 +42,7 @@ DEFAULT_RATE = 48_000
 # --- raw signals (float32, mono unless stated) ------------------------------------------------
 
 
-def sine(
-    freq: float, seconds: float, *, sample_rate: int = DEFAULT_RATE, amplitude: float = 0.3
-) -> np.ndarray:
+def sine(freq: float, seconds: float, *, sample_rate: int = DEFAULT_RATE, amplitude: float = 0.3) -> np.ndarray:
     t = np.arange(int(round(seconds * sample_rate))) / sample_rate
     return (amplitude * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
@@ -98,14 +96,10 @@ def encode(samples: np.ndarray, sample_rate: int = DEFAULT_RATE, fmt: str = "ogg
     planar = np.atleast_2d(np.asarray(samples, dtype=np.float32))
     layout = {1: "mono", 2: "stereo"}[planar.shape[0]]
     buffer = io.BytesIO()
-    with av.open(
-        buffer, "w", format=container_format, container_options={"fflags": "+bitexact"}
-    ) as out:
+    with av.open(buffer, "w", format=container_format, container_options={"fflags": "+bitexact"}) as out:
         stream = out.add_stream(codec, rate=codec_rate or sample_rate, layout=layout)
         if planar.shape[1]:
-            frame = av.AudioFrame.from_ndarray(
-                np.ascontiguousarray(planar), format="fltp", layout=layout
-            )
+            frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(planar), format="fltp", layout=layout)
             frame.sample_rate = sample_rate
             for packet in stream.encode(frame):
                 out.mux(packet)
@@ -143,9 +137,7 @@ def melody_clip(notes: Sequence[tuple[float, float]], fmt: str = "ogg", **kwargs
     return encode(melody(notes, **kwargs), sample_rate, fmt)  # type: ignore[arg-type]
 
 
-def hum_clip(
-    notes: Sequence[tuple[float, float]] = ((A4, 1.0), (C5, 1.0)), fmt: str = "ogg", seed: int = 0
-) -> bytes:
+def hum_clip(notes: Sequence[tuple[float, float]] = ((A4, 1.0), (C5, 1.0)), fmt: str = "ogg", seed: int = 0) -> bytes:
     """A hummed-sounding melody: overtones, 20-cent vibrato and a little breath noise."""
     signal = melody(notes, harmonics=6, vibrato_cents=20.0, noise=0.005, seed=seed)
     return encode(signal, DEFAULT_RATE, fmt)
@@ -161,16 +153,11 @@ def stereo_clip(
 ) -> bytes:
     """Two channels with a tone (or silence, for None) in each."""
     n = int(seconds * sample_rate)
-    channels = [
-        sine(f, seconds, sample_rate=sample_rate) if f else np.zeros(n, np.float32)
-        for f in (left, right)
-    ]
+    channels = [sine(f, seconds, sample_rate=sample_rate) if f else np.zeros(n, np.float32) for f in (left, right)]
     return encode(np.stack(channels), sample_rate, fmt)
 
 
-def silence_clip(
-    seconds: float = 3.0, fmt: str = "ogg", *, sample_rate: int = DEFAULT_RATE
-) -> bytes:
+def silence_clip(seconds: float = 3.0, fmt: str = "ogg", *, sample_rate: int = DEFAULT_RATE) -> bytes:
     return encode(np.zeros(int(seconds * sample_rate), np.float32), sample_rate, fmt)
 
 
@@ -197,9 +184,7 @@ def truncated_clip(
     return data[: int(len(data) * keep)]
 
 
-def mislabelled_clip(
-    name: str = "voice.ogg", fmt: str = "mp3", seconds: float = 2.0
-) -> tuple[str, bytes]:
+def mislabelled_clip(name: str = "voice.ogg", fmt: str = "mp3", seconds: float = 2.0) -> tuple[str, bytes]:
     """(file name, bytes) whose extension lies: e.g. MP3 bytes called voice.ogg."""
     return name, tone_clip([A4], seconds, fmt)
 
@@ -208,21 +193,11 @@ def png_bytes(width: int = 8, height: int = 8) -> bytes:
     """A valid, tiny red PNG (a media file FFmpeg opens, with no audio stream)."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
-        return (
-            struct.pack(">I", len(body))
-            + kind
-            + body
-            + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
-        )
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body) & 0xFFFFFFFF)
 
     raw = b"".join(b"\x00" + bytes([255, 0, 0]) * width for _ in range(height))
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
 
 
 def garbage_bytes(size: int = 4096, seed: int = 0) -> bytes:

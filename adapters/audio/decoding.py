@@ -46,9 +46,7 @@ def decode_pcm(data: bytes, *, sample_rate: int | None = None) -> tuple[np.ndarr
     return decoded.samples, decoded.sample_rate
 
 
-def decode_mono(
-    data: bytes, *, sample_rate: int | None = None, limit_seconds: float | None = None
-) -> Decoded:
+def decode_mono(data: bytes, *, sample_rate: int | None = None, limit_seconds: float | None = None) -> Decoded:
     """Decode the first audio stream of `data`, mixed to mono and resampled to `sample_rate`."""
     try:
         container = av.open(io.BytesIO(data), mode="r", metadata_errors="ignore")

@@ -18,17 +18,13 @@ logger = logging.getLogger(__name__)
 _BITEXACT = {"fflags": "+bitexact"}
 
 
-def encode_mp3(
-    samples: np.ndarray, sample_rate: int, *, bitrate: int = 128_000, quality: int = 5
-) -> bytes:
+def encode_mp3(samples: np.ndarray, sample_rate: int, *, bitrate: int = 128_000, quality: int = 5) -> bytes:
     """MP3 (LAME, CBR). LAME only takes the MPEG rates; others are resampled to the nearest.
 
     `quality` is LAME's algorithm quality, 0 (best, slowest) to 9: 5 costs ~0.4 s of CPU per
     30 s of audio here, against ~0.6 s for LAME's default and ~1.9 s for 2.
     """
-    return _encode(
-        samples, sample_rate, "mp3", "libmp3lame", bitrate, {"compression_level": str(quality)}
-    )
+    return _encode(samples, sample_rate, "mp3", "libmp3lame", bitrate, {"compression_level": str(quality)})
 
 
 def encode_opus_ogg(samples: np.ndarray, sample_rate: int, *, bitrate: int = 64_000) -> bytes:

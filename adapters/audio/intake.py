@@ -48,9 +48,7 @@ class PyAVIntake:
         if size > max_bytes:
             raise AudioTooLarge(size_bytes=size, limit_bytes=max_bytes)
 
-        decoded = decode_mono(
-            data, sample_rate=self.sample_rate, limit_seconds=max_seconds + self.overrun_seconds
-        )
+        decoded = decode_mono(data, sample_rate=self.sample_rate, limit_seconds=max_seconds + self.overrun_seconds)
         if len(decoded.samples) == 0 and not decoded.declared_seconds:
             raise AudioEmpty()
         self._refuse_truncated(decoded, max_seconds)
@@ -85,13 +83,7 @@ class PyAVIntake:
             return  # nothing promised, or we already have all we need
         expected = min(declared, max_seconds)
         missing = expected - decoded.seconds
-        tolerance = max(
-            self.truncation_tolerance_seconds, self.truncation_tolerance_ratio * expected
-        )
+        tolerance = max(self.truncation_tolerance_seconds, self.truncation_tolerance_ratio * expected)
         if missing > tolerance:
-            logger.info(
-                "truncated clip: decoded %.2f s of a declared %.2f s", decoded.seconds, declared
-            )
-            raise AudioTruncated(
-                seconds=round(decoded.seconds, 3), declared_seconds=round(declared, 3)
-            )
+            logger.info("truncated clip: decoded %.2f s of a declared %.2f s", decoded.seconds, declared)
+            raise AudioTruncated(seconds=round(decoded.seconds, 3), declared_seconds=round(declared, 3))

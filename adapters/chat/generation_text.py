@@ -49,25 +49,15 @@ class GenerationText:
         if progress.stage == Stage.QUEUED:
             eta = ""
             if progress.eta_seconds is not None:
-                eta = self.render.t(
-                    "gen_eta_part", locale, minutes=max(1, round(progress.eta_seconds / 60))
-                )
-            return self.render.t(
-                "gen_progress.queued", locale, position=progress.position or 1, eta_part=eta
-            )
-        return self.render.t(
-            f"gen_progress.{progress.stage.value}", locale, seconds=job.seconds, style=job.style
-        )
+                eta = self.render.t("gen_eta_part", locale, minutes=max(1, round(progress.eta_seconds / 60)))
+            return self.render.t("gen_progress.queued", locale, position=progress.position or 1, eta_part=eta)
+        return self.render.t(f"gen_progress.{progress.stage.value}", locale, seconds=job.seconds, style=job.style)
 
-    def charged(
-        self, charged: int, balance: Balance, offer: Offer | None, locale: str | None = None
-    ) -> str:
+    def charged(self, charged: int, balance: Balance, offer: Offer | None, locale: str | None = None) -> str:
         """'−2 credits · 5 left', and the offer when the balance is low."""
         available = max(balance.available, 0)
         if charged:
-            text = self.render.t(
-                "gen_charged", locale, charged=charged, plural=plural(charged), available=available
-            )
+            text = self.render.t("gen_charged", locale, charged=charged, plural=plural(charged), available=available)
         else:
             text = self.render.t("gen_charged_nothing", locale, available=available)
         if offer is not None:
@@ -79,9 +69,7 @@ class GenerationText:
         return f"{self.render.catalogue.error(error, locale)} {self.not_charged(job.cost, locale)}"
 
     def not_charged(self, cost: int, locale: str | None = None) -> str:
-        return self.render.t(
-            "gen_not_charged_one" if cost == 1 else "gen_not_charged", locale, cost=cost
-        )
+        return self.render.t("gen_not_charged_one" if cost == 1 else "gen_not_charged", locale, cost=cost)
 
     def canceled(self, canceled: Canceled, locale: str | None = None) -> str:
         job = canceled.job

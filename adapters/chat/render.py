@@ -37,7 +37,8 @@ class Renderer:
 
     def help(self, pricing: Pricing, commands: str, locale: str | None = None) -> str:
         costs = ", ".join(
-            self.t("cost_item", locale, seconds=s, credits=c, plural=plural(c)) for s, c in sorted(pricing.costs.items())
+            self.t("cost_item", locale, seconds=s, credits=c, plural=plural(c))
+            for s, c in sorted(pricing.costs.items())
         )
         return self.t("help", locale, costs=costs, commands=commands)
 
@@ -72,7 +73,9 @@ class Renderer:
                     date=e.at.strftime("%Y-%m-%d %H:%M"),
                     sign="+" if e.amount > 0 else "−",
                     amount=abs(e.amount),
-                    reason=self.t(f"reason.{e.reason}", locale) if self.catalogue.has(f"reason.{e.reason}") else e.reason,
+                    reason=self.t(f"reason.{e.reason}", locale)
+                    if self.catalogue.has(f"reason.{e.reason}")
+                    else e.reason,
                 )
             )
         return "\n".join(lines)

@@ -46,11 +46,7 @@ class PaymentsRenderer:
         return "\n".join(lines)
 
     def checkout_link(self, link: CheckoutLink, now: dt.datetime, locale: str | None = None) -> str:
-        minutes = (
-            60
-            if link.expires_at is None
-            else max(1, int((link.expires_at - now).total_seconds() // 60))
-        )
+        minutes = 60 if link.expires_at is None else max(1, int((link.expires_at - now).total_seconds() // 60))
         return self.t(
             "buy_link",
             locale,
@@ -75,9 +71,7 @@ class PaymentsRenderer:
         chat to answer in; the user sees them in /balance)."""
         available = 0 if result.balance is None else max(result.balance.available, 0)
         if result.outcome == PaymentOutcome.GRANTED:
-            return self.t(
-                "purchase_thanks", locale, credits=f"{result.credits:,}", available=available
-            )
+            return self.t("purchase_thanks", locale, credits=f"{result.credits:,}", available=available)
         if result.outcome in (PaymentOutcome.ALREADY_DONE, PaymentOutcome.DUPLICATE):
             return self.t("purchase_already", locale, available=available)
         return self.t("purchase_not_granted", locale)

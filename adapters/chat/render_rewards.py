@@ -34,9 +34,7 @@ class RewardRenderer:
 
     def share(self, shared: ShareRewarded, locale: str | None = None) -> str:
         if shared.granted:
-            return self.t(
-                "share_rewarded", locale, amount=shared.granted, available=shared.balance.available
-            )
+            return self.t("share_rewarded", locale, amount=shared.granted, available=shared.balance.available)
         return self.t("share_no_bonus", locale, next_at=shared.next_at)
 
     # --- referrals -----------------------------------------------------------------------------
@@ -57,15 +55,11 @@ class RewardRenderer:
             rewarded=summary.rewarded,
         )
         if telegram_bot:
-            text += "\n" + self.t(
-                "referral_link_telegram", locale, bot=telegram_bot, code=summary.code
-            )
+            text += "\n" + self.t("referral_link_telegram", locale, bot=telegram_bot, code=summary.code)
         return text
 
     def referral_recorded(self, duplicate: bool, credits: int, locale: str | None = None) -> str:
-        return self.t(
-            "referral_already" if duplicate else "referral_recorded", locale, credits=credits
-        )
+        return self.t("referral_already" if duplicate else "referral_recorded", locale, credits=credits)
 
     def referral_paid(self, payout: ReferralPayout, side: str, locale: str | None = None) -> str:
         credits = payout.referrer_credits if side == "referrer" else payout.referred_credits
@@ -73,9 +67,7 @@ class RewardRenderer:
 
     # --- email ---------------------------------------------------------------------------------
 
-    def email(
-        self, result: EmailCodeSent | EmailVerified, minutes: int, locale: str | None = None
-    ) -> str:
+    def email(self, result: EmailCodeSent | EmailVerified, minutes: int, locale: str | None = None) -> str:
         if isinstance(result, EmailCodeSent):
             return self.t("email_code_sent", locale, address=result.address, minutes=minutes)
         return self.t(
@@ -88,9 +80,7 @@ class RewardRenderer:
 
     def email_message(self, code: str, minutes: int, locale: str | None = None) -> tuple[str, str]:
         """(subject, body) of the verification mail, for the SMTP sender."""
-        return self.t("email_code_subject", locale), self.t(
-            "email_code_body", locale, code=code, minutes=minutes
-        )
+        return self.t("email_code_subject", locale), self.t("email_code_body", locale, code=code, minutes=minutes)
 
     # --- linking -------------------------------------------------------------------------------
 
@@ -126,9 +116,7 @@ class RewardRenderer:
             text=ticket.text,
         )
 
-    def tickets(
-        self, tickets: list[Ticket], locale: str | None = None, header: bool = False
-    ) -> str:
+    def tickets(self, tickets: list[Ticket], locale: str | None = None, header: bool = False) -> str:
         if not tickets:
             return self.t("tickets_none", locale)
         lines = [self.t("tickets_header", locale)] if header else []
@@ -159,9 +147,7 @@ class RewardRenderer:
             return self.t("admin_duplicate", locale)
         granted = ""
         if reply.granted:
-            granted = self.t(
-                "admin_reply_granted", locale, granted=reply.granted, available=reply.available
-            )
+            granted = self.t("admin_reply_granted", locale, granted=reply.granted, available=reply.available)
         state = self.t("admin_reply_delivered" if reply.delivered else "admin_reply_saved", locale)
         return self.t(
             "admin_replied",
@@ -173,9 +159,7 @@ class RewardRenderer:
 
     # --- stats ---------------------------------------------------------------------------------
 
-    def stats(
-        self, report: StatsReport, packs: tuple[Pack, ...] = (), locale: str | None = None
-    ) -> str:
+    def stats(self, report: StatsReport, packs: tuple[Pack, ...] = (), locale: str | None = None) -> str:
         lines = [self.t("stats_header", locale, at=report.at)]
         lines += [self._window(w, locale) for w in report.windows]
         return "\n".join(lines)
@@ -183,14 +167,10 @@ class RewardRenderer:
     def _window(self, report: WindowReport, locale: str | None) -> str:
         s = report.stats
         none = self.t("stats_none", locale)
-        granted = (
-            ", ".join(f"{reason} {total}" for reason, total in sorted(s.granted_by_reason.items()))
-            or none
-        )
+        granted = ", ".join(f"{reason} {total}" for reason, total in sorted(s.granted_by_reason.items())) or none
         revenue = (
             ", ".join(
-                f"{r.pack_id} ×{r.purchases} = "
-                f"{price_text(Pack(r.pack_id, 0, r.amount, r.currency))}"
+                f"{r.pack_id} ×{r.purchases} = {price_text(Pack(r.pack_id, 0, r.amount, r.currency))}"
                 for r in report.revenue
             )
             or none

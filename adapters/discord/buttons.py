@@ -67,9 +67,7 @@ def guarded(callback: C) -> C:
     return run  # type: ignore[return-value]
 
 
-def _button(
-    label: str, custom_id: str, style: discord.ButtonStyle = discord.ButtonStyle.secondary
-) -> ui.Button[Any]:
+def _button(label: str, custom_id: str, style: discord.ButtonStyle = discord.ButtonStyle.secondary) -> ui.Button[Any]:
     return ui.Button(label=label[:80], custom_id=custom_id, style=style)
 
 
@@ -85,9 +83,7 @@ async def start_from(
     generation = bot.need(bot.services.generation)
     is_private = private(interaction)
     callback = await interaction.response.defer(ephemeral=is_private, thinking=True)
-    reply_to = reply_target(
-        interaction, getattr(callback, "message_id", None), is_private=is_private
-    )
+    reply_to = reply_target(interaction, getattr(callback, "message_id", None), is_private=is_private)
     accepted = await generation.again(
         identity_of(interaction.user),
         job_id,
@@ -109,9 +105,7 @@ class CancelButton(ui.DynamicItem[ui.Button[Any]], template=rf"gen:cancel:{JOB}"
         self.job_id = job_id
 
     @classmethod
-    async def from_custom_id(
-        cls, interaction: Any, item: Any, match: re.Match[str], /
-    ) -> CancelButton:
+    async def from_custom_id(cls, interaction: Any, item: Any, match: re.Match[str], /) -> CancelButton:
         return cls(match["job"])
 
     @guarded
@@ -130,9 +124,7 @@ class AgainButton(ui.DynamicItem[ui.Button[Any]], template=rf"gen:again:{JOB}"):
         self.job_id = job_id
 
     @classmethod
-    async def from_custom_id(
-        cls, interaction: Any, item: Any, match: re.Match[str], /
-    ) -> AgainButton:
+    async def from_custom_id(cls, interaction: Any, item: Any, match: re.Match[str], /) -> AgainButton:
         return cls(match["job"])
 
     @guarded
@@ -146,25 +138,19 @@ class OtherStyleButton(ui.DynamicItem[ui.Button[Any]], template=rf"gen:styles:{J
         self.job_id = job_id
 
     @classmethod
-    async def from_custom_id(
-        cls, interaction: Any, item: Any, match: re.Match[str], /
-    ) -> OtherStyleButton:
+    async def from_custom_id(cls, interaction: Any, item: Any, match: re.Match[str], /) -> OtherStyleButton:
         return cls(match["job"])
 
     @guarded
     async def callback(self, interaction: discord.Interaction[Any]) -> None:
         bot = bot_of(interaction)
         locale = locale_of(interaction)
-        menu = StyleSelect(
-            self.job_id, bot.options.styles, bot.text.t("discord.style_placeholder", locale)
-        )
+        menu = StyleSelect(self.job_id, bot.options.styles, bot.text.t("discord.style_placeholder", locale))
         await answer(interaction, bot.text.t("discord.pick_style", locale), view=frozen(menu))
 
 
 class StyleSelect(ui.DynamicItem[ui.Select[Any]], template=rf"gen:style:{JOB}"):
-    def __init__(
-        self, job_id: str, styles: tuple[str, ...] = (), placeholder: str | None = None
-    ) -> None:
+    def __init__(self, job_id: str, styles: tuple[str, ...] = (), placeholder: str | None = None) -> None:
         options = [discord.SelectOption(label=s[:100], value=s[:100]) for s in styles[:25]]
         super().__init__(
             ui.Select(
@@ -178,9 +164,7 @@ class StyleSelect(ui.DynamicItem[ui.Select[Any]], template=rf"gen:style:{JOB}"):
         self.job_id = job_id
 
     @classmethod
-    async def from_custom_id(
-        cls, interaction: Any, item: Any, match: re.Match[str], /
-    ) -> StyleSelect:
+    async def from_custom_id(cls, interaction: Any, item: Any, match: re.Match[str], /) -> StyleSelect:
         made = cls(match["job"])
         made.item.options = list(item.options)  # keep what the message showed
         return made
@@ -191,18 +175,14 @@ class StyleSelect(ui.DynamicItem[ui.Select[Any]], template=rf"gen:style:{JOB}"):
         await start_from(interaction, self.job_id, style=values[0] if values else None)
 
 
-class LongerButton(
-    ui.DynamicItem[ui.Button[Any]], template=rf"gen:longer:{JOB}:(?P<seconds>\d{{1,3}})"
-):
+class LongerButton(ui.DynamicItem[ui.Button[Any]], template=rf"gen:longer:{JOB}:(?P<seconds>\d{{1,3}})"):
     def __init__(self, job_id: str, seconds: int, label: str = "Longer") -> None:
         super().__init__(_button(label, f"gen:longer:{job_id}:{seconds}"))
         self.job_id = job_id
         self.seconds = seconds
 
     @classmethod
-    async def from_custom_id(
-        cls, interaction: Any, item: Any, match: re.Match[str], /
-    ) -> LongerButton:
+    async def from_custom_id(cls, interaction: Any, item: Any, match: re.Match[str], /) -> LongerButton:
         return cls(match["job"], int(match["seconds"]))
 
     @guarded
@@ -216,9 +196,7 @@ class ShareButton(ui.DynamicItem[ui.Button[Any]], template=rf"gen:share:{JOB}"):
         self.job_id = job_id
 
     @classmethod
-    async def from_custom_id(
-        cls, interaction: Any, item: Any, match: re.Match[str], /
-    ) -> ShareButton:
+    async def from_custom_id(cls, interaction: Any, item: Any, match: re.Match[str], /) -> ShareButton:
         return cls(match["job"])
 
     @guarded
@@ -229,23 +207,17 @@ class ShareButton(ui.DynamicItem[ui.Button[Any]], template=rf"gen:share:{JOB}"):
         await interaction.response.defer(ephemeral=True, thinking=True)
         identity = identity_of(interaction.user)
         if bot.services.rewards is not None:  # checks the clip is theirs and pays the bonus
-            thanks = bot.text.rewards.share(
-                await bot.services.rewards.record_share(identity, self.job_id), locale
-            )
+            thanks = bot.text.rewards.share(await bot.services.rewards.record_share(identity, self.job_id), locale)
         else:
             job = await bot.need(bot.services.generation).job(self.job_id)
             if job is None or job.job.identity != identity.key:
                 raise JobNotFound(self.job_id)
             thanks = bot.text.t("discord.shared", locale)
         await interaction.edit_original_response(content=thanks)
-        await interaction.followup.send(
-            **await shared_clip(bot, interaction, self.job_id), ephemeral=False
-        )
+        await interaction.followup.send(**await shared_clip(bot, interaction, self.job_id), ephemeral=False)
 
 
-async def shared_clip(
-    bot: MusicBot, interaction: discord.Interaction[Any], job_id: str
-) -> dict[str, Any]:
+async def shared_clip(bot: MusicBot, interaction: discord.Interaction[Any], job_id: str) -> dict[str, Any]:
     """The public post of a clip: the attachment of the message the button sits on, re-uploaded
     (or its link when it was too big to upload)."""
     locale = locale_of(interaction)
@@ -272,9 +244,7 @@ class BuyButton(ui.DynamicItem[ui.Button[Any]], template=r"buy:(?P<pack>[a-z0-9_
         self.pack_id = pack_id
 
     @classmethod
-    async def from_custom_id(
-        cls, interaction: Any, item: Any, match: re.Match[str], /
-    ) -> BuyButton:
+    async def from_custom_id(cls, interaction: Any, item: Any, match: re.Match[str], /) -> BuyButton:
         return cls(match["pack"])
 
     @guarded
@@ -292,9 +262,7 @@ class ContinueFreeButton(ui.DynamicItem[ui.Button[Any]], template=r"offer:free")
         super().__init__(_button(label, "offer:free"))
 
     @classmethod
-    async def from_custom_id(
-        cls, interaction: Any, item: Any, match: re.Match[str], /
-    ) -> ContinueFreeButton:
+    async def from_custom_id(cls, interaction: Any, item: Any, match: re.Match[str], /) -> ContinueFreeButton:
         return cls()
 
     @guarded
@@ -308,9 +276,7 @@ class SupportButton(ui.DynamicItem[ui.Button[Any]], template=r"offer:support"):
         super().__init__(_button(label, "offer:support"))
 
     @classmethod
-    async def from_custom_id(
-        cls, interaction: Any, item: Any, match: re.Match[str], /
-    ) -> SupportButton:
+    async def from_custom_id(cls, interaction: Any, item: Any, match: re.Match[str], /) -> SupportButton:
         return cls()
 
     @guarded
@@ -354,17 +320,13 @@ class Views:
         ]
         longer = [s for s in self.pricing.lengths if s > job.seconds]
         if longer:
-            items.append(
-                LongerButton(job.job_id, longer[0], t("discord.longer", locale, seconds=longer[0]))
-            )
+            items.append(LongerButton(job.job_id, longer[0], t("discord.longer", locale, seconds=longer[0])))
         if in_server and self.can_share:
             items.append(ShareButton(job.job_id, t("discord.share", locale)))
         return frozen(*items)
 
     def offer(self, offer: Offer, locale: str | None) -> discord.ui.View | None:
-        items: list[ui.Item[Any]] = [
-            BuyButton(p.pack_id, self.text.pack_button(p, locale)) for p in offer.packs[:5]
-        ]
+        items: list[ui.Item[Any]] = [BuyButton(p.pack_id, self.text.pack_button(p, locale)) for p in offer.packs[:5]]
         if not offer.out_of_credits:
             items.append(ContinueFreeButton(self.text.t("continue_free", locale)))
         if offer.contact_support:
@@ -381,9 +343,7 @@ class Views:
         return view
 
 
-async def send_checkout(
-    interaction: discord.Interaction[Any], bot: MusicBot, link: CheckoutLink
-) -> None:
+async def send_checkout(interaction: discord.Interaction[Any], bot: MusicBot, link: CheckoutLink) -> None:
     locale = locale_of(interaction)
     text = bot.text.payments.checkout_link(link, bot.services.clock.now(), locale)
     await answer(interaction, text, view=bot.views.checkout(link, locale))

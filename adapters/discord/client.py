@@ -41,9 +41,7 @@ class MusicBot(discord.Client):
         intents = discord.Intents.none()
         intents.guilds = True  # slash commands need no privileged intents
         # Styles and notes are typed by people: they may ping users, never @everyone or roles.
-        mentions = discord.AllowedMentions(
-            everyone=False, roles=False, users=True, replied_user=False
-        )
+        mentions = discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False)
         super().__init__(intents=intents, allowed_mentions=mentions)
         self.services = services
         self.options = options or DiscordOptions()
@@ -94,9 +92,7 @@ class MusicBot(discord.Client):
         welcome = await self.services.wallets.start(identity_of(interaction.user))
         if not welcome.welcome_credits:
             return None
-        return self.text.t(
-            "discord.welcome", locale_of(interaction), credits=welcome.welcome_credits
-        )
+        return self.text.t("discord.welcome", locale_of(interaction), credits=welcome.welcome_credits)
 
     @staticmethod
     def join(*parts: str | None) -> str:
@@ -121,20 +117,14 @@ class MusicBot(discord.Client):
     def operator_moved(self, key: str, target: str, moved: Moved, locale: str | None) -> str:
         if moved.outcome.duplicate:
             return self.text.t("admin_duplicate", locale)
-        return self.text.render.operator_balance(
-            key, target, moved.outcome.amount, moved.outcome.balance, locale
-        )
+        return self.text.render.operator_balance(key, target, moved.outcome.amount, moved.outcome.balance, locale)
 
     # --- the error boundary ----------------------------------------------------------------
 
-    async def _on_tree_error(
-        self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError
-    ) -> None:
+    async def _on_tree_error(self, interaction: discord.Interaction[Any], error: app_commands.AppCommandError) -> None:
         await self.report_error(interaction, error)
 
-    async def report_error(
-        self, interaction: discord.Interaction[Any], error: BaseException
-    ) -> None:
+    async def report_error(self, interaction: discord.Interaction[Any], error: BaseException) -> None:
         """Expected errors → an ephemeral, friendly text from the catalogue (the offer when out of
         credits); anything else is logged with a reference the person is shown."""
         if isinstance(error, app_commands.CommandInvokeError):
@@ -147,9 +137,7 @@ class MusicBot(discord.Client):
             text = self.text.t("discord.need_manage_server", locale)
         elif isinstance(error, app_commands.CheckFailure):
             text = self.text.t("error.not_permitted", locale)
-        elif isinstance(
-            error, app_commands.TransformerError | app_commands.CommandSignatureMismatch
-        ):
+        elif isinstance(error, app_commands.TransformerError | app_commands.CommandSignatureMismatch):
             logger.warning(
                 "options of /%s could not be read: %s",
                 getattr(interaction.command, "name", "?"),
@@ -179,7 +167,5 @@ class MusicBot(discord.Client):
                 logger.exception("next daily credit unknown")
         packs = payments.packs() if payments is not None and self.selling else ()
         offer = Offer(error.available, error.available <= 0, packs, next_daily)
-        text = self.join(
-            self.services.catalogue.error(error, locale), self.text.render.offer(offer, locale)
-        )
+        text = self.join(self.services.catalogue.error(error, locale), self.text.render.offer(offer, locale))
         return text, self.views.offer(offer, locale)

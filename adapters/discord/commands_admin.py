@@ -43,9 +43,7 @@ def add_server_commands(bot: MusicBot) -> None:
     @bot.tree.command(name="gift")
     @app_commands.guild_only()
     @app_commands.default_permissions(manage_guild=True)
-    @app_commands.describe(
-        member="Who gets the credits", amount="How many credits", note="A note they will see"
-    )
+    @app_commands.describe(member="Who gets the credits", amount="How many credits", note="A note they will see")
     async def gift(
         interaction: discord.Interaction[Any],
         member: discord.User,
@@ -64,9 +62,7 @@ def add_server_commands(bot: MusicBot) -> None:
             note=note,
             member_is_bot=bool(getattr(member, "bot", False)),
         )
-        text = bot.text.gifted(
-            gifted, interaction.user.mention, member.mention, note, locale_of(interaction)
-        )
+        text = bot.text.gifted(gifted, interaction.user.mention, member.mention, note, locale_of(interaction))
         await answer(interaction, text, ephemeral=gifted.duplicate)
 
     wallet = app_commands.Group(
@@ -90,9 +86,7 @@ def add_server_commands(bot: MusicBot) -> None:
 
     @wallet.command(name="deposit")
     @app_commands.describe(amount="How many of your own credits to move into the server wallet")
-    async def deposit(
-        interaction: discord.Interaction[Any], amount: app_commands.Range[int, 1, 1_000_000]
-    ) -> None:
+    async def deposit(interaction: discord.Interaction[Any], amount: app_commands.Range[int, 1, 1_000_000]) -> None:
         """Move some of your own credits into this server's wallet."""
         bot = bot_of(interaction)
         moved = await servers.deposit(
@@ -106,10 +100,7 @@ def add_server_commands(bot: MusicBot) -> None:
 
     payments = bot.services.payments
     if payments is not None:
-        packs = [
-            Choice(name=bot.text.pack_button(p, None), value=p.pack_id)
-            for p in payments.packs()[:25]
-        ]
+        packs = [Choice(name=bot.text.pack_button(p, None), value=p.pack_id) for p in payments.packs()[:25]]
 
         @wallet.command(name="buy")
         @app_commands.describe(pack="The credit pack to buy for this server")
@@ -158,12 +149,8 @@ def add_operator_commands(bot: MusicBot) -> None:
         """Add credits to someone's wallet."""
         bot = bot_of(interaction)
         target = target_of(user, identity)
-        moved = await wallets.operator_grant(
-            identity_of(interaction.user), target, amount, reason, str(interaction.id)
-        )
-        await answer(
-            interaction, bot.operator_moved("admin_granted", target, moved, locale_of(interaction))
-        )
+        moved = await wallets.operator_grant(identity_of(interaction.user), target, amount, reason, str(interaction.id))
+        await answer(interaction, bot.operator_moved("admin_granted", target, moved, locale_of(interaction)))
 
     @admin.command(name="take")
     @app_commands.describe(amount="Credits to take", reason="Why (kept in the ledger)", **who)
@@ -177,12 +164,8 @@ def add_operator_commands(bot: MusicBot) -> None:
         """Take credits from someone's wallet (never below zero)."""
         bot = bot_of(interaction)
         target = target_of(user, identity)
-        moved = await wallets.operator_take(
-            identity_of(interaction.user), target, amount, reason, str(interaction.id)
-        )
-        await answer(
-            interaction, bot.operator_moved("admin_taken", target, moved, locale_of(interaction))
-        )
+        moved = await wallets.operator_take(identity_of(interaction.user), target, amount, reason, str(interaction.id))
+        await answer(interaction, bot.operator_moved("admin_taken", target, moved, locale_of(interaction)))
 
     @admin.command(name="user")
     @app_commands.describe(**who)
@@ -195,9 +178,7 @@ def add_operator_commands(bot: MusicBot) -> None:
         bot = bot_of(interaction)
         target = target_of(user, identity)
         view = await wallets.operator_view(identity_of(interaction.user), target)
-        await answer(
-            interaction, bot.text.render.operator_user(target, view, locale_of(interaction))
-        )
+        await answer(interaction, bot.text.render.operator_user(target, view, locale_of(interaction)))
 
     if stats is not None:
 
@@ -209,17 +190,13 @@ def add_operator_commands(bot: MusicBot) -> None:
             report = await stats.report(identity_of(interaction.user))
             await answer(
                 interaction,
-                bot.text.rewards.stats(
-                    report, bot.services.rules.packs.packs, locale_of(interaction)
-                ),
+                bot.text.rewards.stats(report, bot.services.rules.packs.packs, locale_of(interaction)),
             )
 
     if support is not None:
 
         @admin.command(name="reply")
-        @app_commands.describe(
-            ticket="Ticket number", message="Your answer", grant="Credits to add with it"
-        )
+        @app_commands.describe(ticket="Ticket number", message="Your answer", grant="Credits to add with it")
         async def reply(
             interaction: discord.Interaction[Any],
             ticket: int,
@@ -229,11 +206,7 @@ def add_operator_commands(bot: MusicBot) -> None:
             """Answer a support ticket (delivered on the person's platform)."""
             bot = bot_of(interaction)
             await interaction.response.defer(ephemeral=True, thinking=True)
-            answered = await support.reply(
-                identity_of(interaction.user), ticket, message, grant, str(interaction.id)
-            )
-            await answer(
-                interaction, bot.text.rewards.reply_for_operator(answered, locale_of(interaction))
-            )
+            answered = await support.reply(identity_of(interaction.user), ticket, message, grant, str(interaction.id))
+            await answer(interaction, bot.text.rewards.reply_for_operator(answered, locale_of(interaction)))
 
     bot.tree.add_command(admin)

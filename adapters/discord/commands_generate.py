@@ -19,13 +19,10 @@ def add_generate_commands(bot: MusicBot) -> None:
     if generation is None:
         return
     lengths = [
-        Choice(name=name, value=seconds)
-        for name, seconds in bot.text.length_choices(bot.services.rules.pricing)
+        Choice(name=name, value=seconds) for name, seconds in bot.text.length_choices(bot.services.rules.pricing)
     ]
 
-    async def suggest_styles(
-        interaction: discord.Interaction[Any], current: str
-    ) -> list[Choice[str]]:
+    async def suggest_styles(interaction: discord.Interaction[Any], current: str) -> list[Choice[str]]:
         typed = current.strip()[:100]
         shown = [s for s in bot.options.styles if typed.lower() in s.lower()]
         if typed and typed not in shown:
@@ -50,9 +47,7 @@ def add_generate_commands(bot: MusicBot) -> None:
         async with bot.intake:
             welcome = await bot.welcome(interaction)
             data = await download(audio, bot.options.max_download_bytes)
-            reply_to = reply_target(
-                interaction, getattr(callback, "message_id", None), is_private=is_private
-            )
+            reply_to = reply_target(interaction, getattr(callback, "message_id", None), is_private=is_private)
             accepted = await generation.submit(
                 identity_of(interaction.user),
                 data,

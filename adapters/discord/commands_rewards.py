@@ -47,37 +47,27 @@ def add_reward_commands(bot: MusicBot) -> None:
                 await answer(interaction, bot.text.rewards.referral_code(summary, credits, locale))
                 return
             record = await referrals.record_referral(identity_of(interaction.user), code)
-            await answer(
-                interaction, bot.text.rewards.referral_recorded(record.duplicate, credits, locale)
-            )
+            await answer(interaction, bot.text.rewards.referral_recorded(record.duplicate, credits, locale))
 
     if support is not None:
 
         @bot.tree.command(name="support")
         @app_commands.describe(message="What happened? The operators answer here, in a DM.")
-        async def support_(
-            interaction: discord.Interaction[Any], message: app_commands.Range[str, 1, 2000]
-        ) -> None:
+        async def support_(interaction: discord.Interaction[Any], message: app_commands.Range[str, 1, 2000]) -> None:
             """Send a message to the people who run this bot."""
             bot = bot_of(interaction)
             await interaction.response.defer(ephemeral=True, thinking=True)
             ticket = await support.open_ticket(identity_of(interaction.user), message)
-            await answer(
-                interaction, bot.text.rewards.ticket_opened(ticket, locale_of(interaction))
-            )
+            await answer(interaction, bot.text.rewards.ticket_opened(ticket, locale_of(interaction)))
 
     if email is not None:
 
         @bot.tree.command(name="verify-email")
-        @app_commands.describe(
-            address_or_code="Your email address, then the 6-digit code we mail you"
-        )
+        @app_commands.describe(address_or_code="Your email address, then the 6-digit code we mail you")
         async def verify_email(interaction: discord.Interaction[Any], address_or_code: str) -> None:
             """Verify your email address for bonus credits."""
             bot = bot_of(interaction)
             await interaction.response.defer(ephemeral=True, thinking=True)
             result = await email.verify(identity_of(interaction.user), address_or_code)
             minutes = int(email.rules.email_code_ttl.total_seconds() // 60)
-            await answer(
-                interaction, bot.text.rewards.email(result, minutes, locale_of(interaction))
-            )
+            await answer(interaction, bot.text.rewards.email(result, minutes, locale_of(interaction)))

@@ -40,9 +40,7 @@ def add_wallet_commands(bot: MusicBot) -> None:
     payments = bot.services.payments
     if payments is None:
         return
-    packs = [
-        Choice(name=bot.text.pack_button(p, None), value=p.pack_id) for p in payments.packs()[:25]
-    ]
+    packs = [Choice(name=bot.text.pack_button(p, None), value=p.pack_id) for p in payments.packs()[:25]]
 
     @bot.tree.command(name="buy")
     @app_commands.describe(pack="The credit pack to buy (leave empty to see them all)")
@@ -57,7 +55,5 @@ def add_wallet_commands(bot: MusicBot) -> None:
             await answer(interaction, text, view=bot.views.packs(shown, locale))
             return
         await interaction.response.defer(ephemeral=True, thinking=True)
-        link = await payments.buy(
-            identity_of(interaction.user), pack, request_id=str(interaction.id)
-        )
+        link = await payments.buy(identity_of(interaction.user), pack, request_id=str(interaction.id))
         await send_checkout(interaction, bot, link)

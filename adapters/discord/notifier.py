@@ -94,11 +94,7 @@ class DiscordNotifier:
         if prefix:
             text = f"{prefix}\n{text}"
         self._headers.put(job.job_id, text)
-        view = (
-            None
-            if accepted.duplicate or job.state.finished
-            else self.bot.views.status(job.job_id, locale)
-        )
+        view = None if accepted.duplicate or job.state.finished else self.bot.views.status(job.job_id, locale)
         await self._status(job, RANK[Stage.QUEUED], text, view)
 
     # --- JobNotifier ---------------------------------------------------------------------------
@@ -163,9 +159,7 @@ class DiscordNotifier:
     ) -> None:
         await self._webhook(job).send(
             **message,
-            file=clip_file(job, clip.audio, clip.format)
-            if clip is not None
-            else discord.utils.MISSING,
+            file=clip_file(job, clip.audio, clip.format) if clip is not None else discord.utils.MISSING,
             view=view or discord.utils.MISSING,
             ephemeral=bool(job.reply_to.get("private")),
             wait=True,
@@ -226,11 +220,7 @@ class DiscordNotifier:
         reply = job.reply_to
         token = str(reply.get("token") or "")
         age = time.time() - float(reply.get("at") or 0)
-        if (
-            not token
-            or token in self._expired
-            or age > self.bot.options.followup_window.total_seconds()
-        ):
+        if not token or token in self._expired or age > self.bot.options.followup_window.total_seconds():
             raise TokenExpired()
         data: Any = {"id": int(reply["app"]), "type": 3, "token": token}
         return discord.Webhook.from_state(data=data, state=self.bot._connection)
@@ -270,9 +260,7 @@ class DiscordNotifier:
                 if await send(job, message):
                     return True
             except discord.HTTPException as error:
-                logger.info(
-                    "job %s: late delivery via %s refused: %s", job.job_id, send.__name__, error
-                )
+                logger.info("job %s: late delivery via %s refused: %s", job.job_id, send.__name__, error)
         return False
 
     async def _dm(self, job: Job, message: dict[str, Any]) -> bool:

@@ -85,9 +85,7 @@ class DiscordRunner:
                     await task
 
 
-async def sync_commands(
-    services: DiscordServices, options: DiscordOptions, guild_id: int | None = None
-) -> int:
+async def sync_commands(services: DiscordServices, options: DiscordOptions, guild_id: int | None = None) -> int:
     """`python -m bot sync-commands`: publish the slash commands (globally, or to one server)."""
     use_api_base(options.api_base_url)
     bot = MusicBot(services, DiscordOptions(token=options.token, api_base_url=options.api_base_url))

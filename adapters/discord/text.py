@@ -55,33 +55,25 @@ class DiscordText:
     # --- generation ----------------------------------------------------------------------------
 
     def length_choice(self, seconds: int, cost: int) -> str:
-        return self.t(
-            "discord.length_choice", None, seconds=seconds, cost=cost, plural=plural(cost)
-        )
+        return self.t("discord.length_choice", None, seconds=seconds, cost=cost, plural=plural(cost))
 
     def length_choices(self, pricing: Pricing) -> list[tuple[str, int]]:
         return [(self.length_choice(s, c), s) for s, c in sorted(pricing.costs.items())]
 
-    def progress(
-        self, job: Job, progress: JobProgress, now: dt.datetime, locale: str | None
-    ) -> str:
+    def progress(self, job: Job, progress: JobProgress, now: dt.datetime, locale: str | None) -> str:
         if progress.stage == Stage.QUEUED:
             eta = ""
             if progress.eta_seconds is not None:
                 ready = now + dt.timedelta(seconds=progress.eta_seconds)
                 eta = self.t("discord.eta_part", locale, when=timestamp(ready))
-            return self.t(
-                "gen_progress.queued", locale, position=progress.position or 1, eta_part=eta
-            )
+            return self.t("gen_progress.queued", locale, position=progress.position or 1, eta_part=eta)
         return self.generation.progress(job, progress, locale)
 
     def clip_caption(self, job: Job, locale: str | None, mention: str | None = None) -> str:
         text = self.t("discord.clip_caption", locale, seconds=job.seconds, style=job.style)
         return f"{mention} {text}" if mention else text
 
-    def clip_link(
-        self, job: Job, url: str, until: dt.datetime, locale: str | None, mention: str | None = None
-    ) -> str:
+    def clip_link(self, job: Job, url: str, until: dt.datetime, locale: str | None, mention: str | None = None) -> str:
         text = self.t(
             "discord.clip_link",
             locale,
@@ -108,14 +100,10 @@ class DiscordText:
 
     # --- server wallets ------------------------------------------------------------------------
 
-    def gifted(
-        self, gifted: Gifted, actor_mention: str, member_mention: str, note: str, locale: str | None
-    ) -> str:
+    def gifted(self, gifted: Gifted, actor_mention: str, member_mention: str, note: str, locale: str | None) -> str:
         if gifted.duplicate:
             return self.t("discord.gift_duplicate", locale)
-        note_part = (
-            self.t("discord.gift_note_part", locale, note=note.strip()) if note.strip() else ""
-        )
+        note_part = self.t("discord.gift_note_part", locale, note=note.strip()) if note.strip() else ""
         return self.t(
             "discord.gifted",
             locale,
@@ -129,9 +117,7 @@ class DiscordText:
 
     def server_wallet(self, view: ServerWalletView, locale: str | None) -> str:
         available = max(view.balance.available, 0)
-        return self.t(
-            "discord.server_wallet", locale, available=available, plural=plural(available)
-        )
+        return self.t("discord.server_wallet", locale, available=available, plural=plural(available))
 
     def deposited(self, moved: Deposited, locale: str | None) -> str:
         if moved.duplicate:

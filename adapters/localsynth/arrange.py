@@ -13,8 +13,7 @@ logger = logging.getLogger(__name__)
 # When no pitched note is found (noise, speech, drums) we still owe the user music: a plain
 # C-major figure, which any voice can play. Logged, so it is never silent about it.
 FALLBACK_MOTIF: tuple[Note, ...] = tuple(
-    Note(start=i * 0.4, duration=0.38, midi=m)
-    for i, m in enumerate((60, 64, 67, 64, 62, 65, 67, 60))
+    Note(start=i * 0.4, duration=0.38, midi=m) for i, m in enumerate((60, 64, 67, 64, 62, 65, 67, 60))
 )
 
 MIN_STRETCH = 0.75  # below this, time-compressing the melody would mangle it: truncate instead

@@ -81,18 +81,14 @@ class LocalSynthGenerator:
 
     async def submit(self, request: GenerationRequest, *, webhook_url: str | None) -> str:
         if not 0 < request.seconds <= self.max_seconds:
-            raise GenerationFailed(
-                "invalid_request", f"length {request.seconds} s is outside (0, {self.max_seconds}]"
-            )
+            raise GenerationFailed("invalid_request", f"length {request.seconds} s is outside (0, {self.max_seconds}]")
         if not request.clip.audio:
             raise GenerationFailed("invalid_request", "empty input clip")
         self._evict()
         prediction = _Prediction(id=f"local-{uuid.uuid4().hex}", created=self._clock())
         self._predictions[prediction.id] = prediction
         # No webhooks here: the job runner's poller sees the result through status().
-        prediction.task = asyncio.get_running_loop().create_task(
-            self._run(prediction, request), name=prediction.id
-        )
+        prediction.task = asyncio.get_running_loop().create_task(self._run(prediction, request), name=prediction.id)
         logger.info(
             "local prediction %s for job %s: %s, %d s",
             prediction.id,
@@ -129,9 +125,7 @@ class LocalSynthGenerator:
     async def download(self, status: PredictionStatus, *, max_bytes: int) -> bytes:
         prediction = self._predictions.get(status.prediction_id)
         if prediction is None or prediction.output is None:
-            raise OutputUnavailable(
-                f"no output held for {status.prediction_id} (expired or downloaded)"
-            )
+            raise OutputUnavailable(f"no output held for {status.prediction_id} (expired or downloaded)")
         size = len(prediction.output)
         if size > max_bytes:
             raise OutputUnavailable(f"output is {size} bytes, over the {max_bytes} byte limit")
@@ -194,9 +188,7 @@ class LocalSynthGenerator:
         except Exception as exc:
             logger.exception("local prediction %s failed", prediction.id)
             if not prediction.state.finished:
-                self._finish(
-                    prediction, PredictionState.FAILED, error=f"{type(exc).__name__}: {exc}"
-                )
+                self._finish(prediction, PredictionState.FAILED, error=f"{type(exc).__name__}: {exc}")
             return
         finally:
             prediction.task = None

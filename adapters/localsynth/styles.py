@@ -40,9 +40,7 @@ _INSTRUMENTS: dict[str, str] = {
         ),
         "strings",
     ),
-    **dict.fromkeys(
-        ("synth", "synths", "synthesizer", "lead", "chiptune", "8-bit", "8bit", "arpeggio"), "synth"
-    ),
+    **dict.fromkeys(("synth", "synths", "synthesizer", "lead", "chiptune", "8-bit", "8bit", "arpeggio"), "synth"),
     **dict.fromkeys(("bass", "bassline", "808"), "bass"),
 }
 # Genres and moods only hint at a voice; used when no instrument is named.

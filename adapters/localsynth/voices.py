@@ -30,16 +30,12 @@ class Voice:
 # --- building blocks -----------------------------------------------------------------------
 
 
-def _adsr(
-    hold: int, sample_rate: int, attack: float, decay: float, sustain: float, release: float
-) -> np.ndarray:
+def _adsr(hold: int, sample_rate: int, attack: float, decay: float, sustain: float, release: float) -> np.ndarray:
     """Attack (linear), decay (exponential) to `sustain` while held, then an exponential
     release tail of `release` seconds. Length: hold + release samples."""
     t = np.arange(hold) / sample_rate
     attack = max(attack, 1e-4)
-    env = np.where(
-        t < attack, t / attack, sustain + (1.0 - sustain) * np.exp(-(t - attack) / max(decay, 1e-4))
-    )
+    env = np.where(t < attack, t / attack, sustain + (1.0 - sustain) * np.exp(-(t - attack) / max(decay, 1e-4)))
     end = float(env[-1]) if hold else 0.0
     tail_t = np.arange(int(release * sample_rate)) / sample_rate
     tail = end * np.exp(-5.0 * tail_t / max(release, 1e-4)) * (1.0 - tail_t / max(release, 1e-4))
@@ -90,9 +86,7 @@ def _partials(freq: float, sample_rate: int, count: int) -> int:
 # --- voices --------------------------------------------------------------------------------
 
 
-def _piano(
-    freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float
-) -> np.ndarray:
+def _piano(freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float) -> np.ndarray:
     """Struck string: slightly stretched partials, each decaying faster the higher it is;
     the damper falls at note-off."""
     env = _adsr(hold, sample_rate, attack=0.004, decay=10.0, sustain=0.0, release=0.08)
@@ -113,9 +107,7 @@ def _piano(
     return out * env
 
 
-def _guitar(
-    freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float
-) -> np.ndarray:
+def _guitar(freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float) -> np.ndarray:
     """Karplus-Strong plucked string, computed one period at a time in the frequency domain.
 
     The delay line is exactly `period` samples at a virtual rate of freq × period; each trip
@@ -152,9 +144,7 @@ def _guitar(
     return 3.0 * out * mute * (0.6 + 0.4 * velocity)
 
 
-def _strings(
-    freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float
-) -> np.ndarray:
+def _strings(freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float) -> np.ndarray:
     """Bowed section / pad: three slightly detuned bright tones, slow attack, late vibrato."""
     env = _adsr(hold, sample_rate, attack=0.12, decay=0.4, sustain=0.85, release=0.25)
     n = len(env)
@@ -169,9 +159,7 @@ def _strings(
     return out / 3.0 * env * (0.6 + 0.4 * velocity)
 
 
-def _synth(
-    freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float
-) -> np.ndarray:
+def _synth(freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float) -> np.ndarray:
     """Synth lead: a saw whose filter closes after the attack (bright → mellow), vibrato."""
     env = _adsr(hold, sample_rate, attack=0.008, decay=0.25, sustain=0.75, release=0.08)
     n = len(env)
@@ -179,18 +167,14 @@ def _synth(
     k = np.arange(1, count + 1)
     bright = _wavetable(1.0 / k)
     mellow = _wavetable(1.0 / k**2.2)
-    cycles = _cycles(
-        freq, n, sample_rate, vibrato_cents=15.0, vibrato_delay=0.2, start_phase=rng.uniform()
-    )
+    cycles = _cycles(freq, n, sample_rate, vibrato_cents=15.0, vibrato_delay=0.2, start_phase=rng.uniform())
     t = np.arange(n) / sample_rate
     opening = 0.25 + 0.75 * np.exp(-t / 0.18)
     out = _play(mellow, cycles) + (_play(bright, cycles) - _play(mellow, cycles)) * opening
     return 0.8 * out * env * (0.6 + 0.4 * velocity)
 
 
-def _bass(
-    freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float
-) -> np.ndarray:
+def _bass(freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float) -> np.ndarray:
     """Electric-bass-like: a few strong low partials, plucky envelope, gentle saturation."""
     env = _adsr(hold, sample_rate, attack=0.005, decay=0.3, sustain=0.55, release=0.06)
     count = _partials(freq, sample_rate, 6)

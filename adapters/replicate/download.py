@@ -13,9 +13,7 @@ from core.errors import OutputUnavailable
 logger = logging.getLogger(__name__)
 
 
-async def fetch_bounded(
-    http: httpx.AsyncClient, url: str, *, max_bytes: int, timeout_seconds: float
-) -> bytes:
+async def fetch_bounded(http: httpx.AsyncClient, url: str, *, max_bytes: int, timeout_seconds: float) -> bytes:
     """GET `url` and return its body; `OutputUnavailable` on any failure or past `max_bytes`.
 
     The body is streamed so an oversized file is abandoned at the limit rather than read whole.

@@ -77,9 +77,7 @@ class ReplicateGenerator(MusicGenerator):
         self._max_retry_after = max_retry_after_seconds
         self._backoff = backoff_seconds
         self._sleep = sleep
-        limits = httpx.Limits(
-            max_connections=max_connections, max_keepalive_connections=max_connections
-        )
+        limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         # httpcore's pool rescans every queued request against every connection whenever one
         # frees up: with hundreds of jobs in flight that goes quadratic (500 jobs on the fake:
         # 81 s with 100 connections and no gate, ~10 s like this). So requests queue on these
@@ -120,9 +118,7 @@ class ReplicateGenerator(MusicGenerator):
         # clip. The clip goes up as bytes, so no URL of ours (and no bot token) reaches Replicate.
         audio_url = await self._with_rate_limit_retries("upload", lambda: self._upload(request))
         inputs = self._inputs(request, audio_url)
-        prediction_id = await self._with_rate_limit_retries(
-            "create", lambda: self._create(inputs, webhook_url)
-        )
+        prediction_id = await self._with_rate_limit_retries("create", lambda: self._create(inputs, webhook_url))
         logger.info("job %s submitted as prediction %s", request.job_id, prediction_id)
         return prediction_id
 
@@ -183,9 +179,7 @@ class ReplicateGenerator(MusicGenerator):
         if webhook_url:
             params = {"webhook": webhook_url, "webhook_events_filter": ["completed"]}
         prediction = await self._call(
-            lambda: self._client.predictions.async_create(
-                version=self._version_id, input=inputs, **params
-            )
+            lambda: self._client.predictions.async_create(version=self._version_id, input=inputs, **params)
         )
         return str(prediction.id)
 
@@ -219,9 +213,7 @@ class ReplicateGenerator(MusicGenerator):
                 await self._sleep(wait)
         raise AssertionError("unreachable")
 
-    async def _call(
-        self, start: Callable[[], Awaitable[Any]], *, within: float | None = None
-    ) -> Any:
+    async def _call(self, start: Callable[[], Awaitable[Any]], *, within: float | None = None) -> Any:
         """Run one SDK call (started only once a slot is free) with a time bound, translating
         its failures into core errors."""
         box: dict[str, float] = {}

@@ -39,9 +39,7 @@ def status_from_prediction(data: Mapping[str, Any]) -> PredictionStatus:
         return PredictionStatus(prediction_id, state, output_url=output_url(data.get("output")))
     if state is PredictionState.FAILED:
         error = data.get("error")
-        return PredictionStatus(
-            prediction_id, state, error=str(error) if error else "unknown error"
-        )
+        return PredictionStatus(prediction_id, state, error=str(error) if error else "unknown error")
     return PredictionStatus(prediction_id, state)
 
 

@@ -34,9 +34,7 @@ def parse_webhook_secret(secret: str) -> bytes:
     try:
         key = base64.b64decode(secret[len(SECRET_PREFIX) :], validate=True)
     except binascii.Error as error:
-        raise ValueError(
-            "the Replicate webhook secret is not valid base64 after 'whsec_'"
-        ) from error
+        raise ValueError("the Replicate webhook secret is not valid base64 after 'whsec_'") from error
     if not key:
         raise ValueError("the Replicate webhook secret is empty")
     return key

@@ -23,23 +23,30 @@ def audit(conn: Connection) -> list[str]:
             accounts.c.kind != "system"
         )
     ).scalar_one()
-    system_net = conn.execute(
-        select(func.coalesce(func.sum(transfers.c.amount), 0)).where(
-            transfers.c.credit_account_id.in_(select(accounts.c.id).where(accounts.c.kind == "system"))
-        )
-    ).scalar_one() - conn.execute(
-        select(func.coalesce(func.sum(transfers.c.amount), 0)).where(
-            transfers.c.debit_account_id.in_(select(accounts.c.id).where(accounts.c.kind == "system"))
-        )
-    ).scalar_one()
+    system_net = (
+        conn.execute(
+            select(func.coalesce(func.sum(transfers.c.amount), 0)).where(
+                transfers.c.credit_account_id.in_(select(accounts.c.id).where(accounts.c.kind == "system"))
+            )
+        ).scalar_one()
+        - conn.execute(
+            select(func.coalesce(func.sum(transfers.c.amount), 0)).where(
+                transfers.c.debit_account_id.in_(select(accounts.c.id).where(accounts.c.kind == "system"))
+            )
+        ).scalar_one()
+    )
     if total + system_net != 0:
         problems.append(f"books do not balance: wallets {total} + system {system_net} != 0")
 
     credited = dict(
-        conn.execute(select(transfers.c.credit_account_id, func.sum(transfers.c.amount)).group_by(transfers.c.credit_account_id)).all()
+        conn.execute(
+            select(transfers.c.credit_account_id, func.sum(transfers.c.amount)).group_by(transfers.c.credit_account_id)
+        ).all()
     )
     debited = dict(
-        conn.execute(select(transfers.c.debit_account_id, func.sum(transfers.c.amount)).group_by(transfers.c.debit_account_id)).all()
+        conn.execute(
+            select(transfers.c.debit_account_id, func.sum(transfers.c.amount)).group_by(transfers.c.debit_account_id)
+        ).all()
     )
     pending = dict(
         conn.execute(
@@ -48,7 +55,9 @@ def audit(conn: Connection) -> list[str]:
             .group_by(holds.c.account_id)
         ).all()
     )
-    lot_sums = dict(conn.execute(select(lots.c.account_id, func.sum(lots.c.remaining)).group_by(lots.c.account_id)).all())
+    lot_sums = dict(
+        conn.execute(select(lots.c.account_id, func.sum(lots.c.remaining)).group_by(lots.c.account_id)).all()
+    )
     for acc in conn.execute(select(accounts)).mappings():
         aid = acc["id"]
         if acc["kind"] == "system":
@@ -56,7 +65,9 @@ def audit(conn: Connection) -> list[str]:
                 problems.append(f"system account {aid} keeps running totals (they are derived)")
             continue
         if acc["credits_posted"] != int(credited.get(aid, 0)):
-            problems.append(f"account {aid}: credits_posted {acc['credits_posted']} != transfers {credited.get(aid, 0)}")
+            problems.append(
+                f"account {aid}: credits_posted {acc['credits_posted']} != transfers {credited.get(aid, 0)}"
+            )
         if acc["debits_posted"] != int(debited.get(aid, 0)):
             problems.append(f"account {aid}: debits_posted {acc['debits_posted']} != transfers {debited.get(aid, 0)}")
         if acc["debits_pending"] != int(pending.get(aid, 0)):

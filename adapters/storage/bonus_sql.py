@@ -27,13 +27,9 @@ from core.domain.rewards import (
     utc_day,
 )
 
-_CLAIMED_ON = S(
-    "SELECT 1 FROM reward_claims WHERE person_id = :person_id AND day = :day AND kind = :kind"
-)
+_CLAIMED_ON = S("SELECT 1 FROM reward_claims WHERE person_id = :person_id AND day = :day AND kind = :kind")
 _CLAIMED_EVER = S("SELECT 1 FROM reward_claims WHERE person_id = :person_id AND kind = :kind")
-_RECEIVED_ON = S(
-    "SELECT COALESCE(SUM(amount), 0) FROM reward_claims WHERE person_id = :person_id AND day = :day"
-)
+_RECEIVED_ON = S("SELECT COALESCE(SUM(amount), 0) FROM reward_claims WHERE person_id = :person_id AND day = :day")
 _INSERT_CLAIM = S("""
     INSERT INTO reward_claims (key, person_id, kind, day, amount, created_at)
     VALUES (:key, :person_id, :kind, :day, :amount, :now)""")
@@ -108,13 +104,9 @@ def check_and_pay(
     """Once per day (or ever), within today's allowance; the caller holds the person's lock."""
     day = utc_day(now)
     if claimed(conn, person.person_id, bonus.kind, day if bonus.per_day else None):
-        return BonusResult(
-            BonusStatus.ALREADY, person.person_id, ledger_sql.balance(conn, person.wallet_id)
-        )
+        return BonusResult(BonusStatus.ALREADY, person.person_id, ledger_sql.balance(conn, person.wallet_id))
     if not fits_allowance(received_on(conn, person.person_id, day), bonus.amount, rules):
-        return BonusResult(
-            BonusStatus.LIMIT, person.person_id, ledger_sql.balance(conn, person.wallet_id)
-        )
+        return BonusResult(BonusStatus.LIMIT, person.person_id, ledger_sql.balance(conn, person.wallet_id))
     return pay(conn, system, person, bonus_key(bonus.kind, person.person_id, day), bonus, now)
 
 

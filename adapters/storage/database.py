@@ -68,12 +68,14 @@ class _Pending:
 class Database:
     """Runs units of work; `write` batches them, `read` runs them on their own connection."""
 
-    def __init__(self, url: str, *, pool_size: int = 5, postgres_writers: int = 4) -> None:
+    def __init__(self, url: str, *, pool_size: int = 5, postgres_writers: int = 1) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
         self._pool_size = pool_size
-        # SQLite has one writer by nature; PostgreSQL commits batches from a few connections in
-        # parallel (wallet rows are the only contended rows; system accounts keep no totals).
+        # SQLite has one writer by nature. PostgreSQL can commit batches from several connections
+        # in parallel, but batches that touch the same wallets in another order deadlock (and
+        # each deadlock costs PostgreSQL's deadlock_timeout), so one writer is the default;
+        # deadlocks between processes are retried as a whole batch.
         self._postgres_writers = max(1, postgres_writers)
         self._started = False
         self._closed = False
@@ -192,12 +194,9 @@ class Database:
             except BotError as error:
                 savepoint.rollback()
                 results.append((False, error))
-            except DBAPIError as error:
-                if _retryable(error):
-                    raise  # the whole transaction is doomed: retry the batch
-                savepoint.rollback()
-                results.append((False, error))
             except Exception as error:  # a bug in one unit must not sink the others
+                if _retryable(error):
+                    raise  # a deadlock or serialization failure dooms the batch: run it again
                 savepoint.rollback()
                 results.append((False, error))
             else:
@@ -274,15 +273,13 @@ class Database:
                 self.batches += 1
                 self.operations += len(batch)
                 return results
-            except DBAPIError as exc:
-                error = exc
-                if not _retryable(exc) and not exc.connection_invalidated:
-                    break
-                logger.warning("write batch retry %d: %s", attempt + 1, exc.orig)
-                await asyncio.sleep(0.01 * 2**attempt)
             except Exception as exc:
                 error = exc
-                break
+                invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
+                if not _retryable(exc) and not invalidated:
+                    break
+                logger.warning("write batch retry %d: %s", attempt + 1, exc)
+                await asyncio.sleep(0.01 * 2**attempt)
         logger.error("write batch failed: %r", error)
         return [(False, CoreSystemError("database write failed"))] * len(batch)
 
@@ -296,9 +293,14 @@ def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
         future.set_exception(value)
 
 
-def _retryable(error: DBAPIError) -> bool:
-    sqlstate = getattr(error.orig, "sqlstate", None) or getattr(error.orig, "pgcode", None)
-    return sqlstate in RETRYABLE_SQLSTATES
+def _retryable(error: BaseException) -> bool:
+    """A deadlock or serialization failure, raised through SQLAlchemy or straight from the
+    driver (the hot-path statements use the driver's cursor)."""
+    for candidate in (error, getattr(error, "orig", None), error.__cause__):
+        sqlstate = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
+        if sqlstate in RETRYABLE_SQLSTATES:
+            return True
+    return False
 
 
 def _sqlite_engine(path: str, *, immediate: bool, pool_size: int) -> Engine:

@@ -50,9 +50,7 @@ _FIRST_CODE = S("""
         (person_id, address, code_digest, expires_at, sent_at, failed_attempts, locked_until,
         created_at)
     VALUES (:person_id, :address, :digest, :expires_at, :now, 0, NULL, :now)""")
-_SEND_FAILED = S(
-    "UPDATE email_verifications SET code_digest = NULL, sent_at = NULL WHERE person_id = :person_id"
-)
+_SEND_FAILED = S("UPDATE email_verifications SET code_digest = NULL, sent_at = NULL WHERE person_id = :person_id")
 _ATTEMPT = S("""
     UPDATE email_verifications SET failed_attempts = :attempts, locked_until = :locked_until,
         code_digest = CASE WHEN :kill = 1 THEN NULL ELSE code_digest END

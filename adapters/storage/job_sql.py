@@ -119,9 +119,7 @@ _UNFINISHED_OF = S(f"""
     SELECT {COLUMNS}, CASE WHEN j.state = 'queued'
         THEN (SELECT COUNT(*) + 1 FROM jobs q WHERE q.state = 'queued' AND q.seq < j.seq) END
     FROM jobs j WHERE j.person_id = :person_id AND j.state IN ({UNFINISHED_SQL}) ORDER BY j.seq""")
-_RECENT_OF = S(
-    f"SELECT {COLUMNS} FROM jobs WHERE person_id = :person_id ORDER BY seq DESC LIMIT :limit"
-)
+_RECENT_OF = S(f"SELECT {COLUMNS} FROM jobs WHERE person_id = :person_id ORDER BY seq DESC LIMIT :limit")
 _WITH_EXPIRED_HOLDS = S(f"""
     SELECT {", ".join("j." + c.strip() for c in COLUMNS.split(","))} FROM jobs j
     JOIN holds h ON h.key = 'hold:' || j.id
@@ -160,9 +158,7 @@ _QUEUED = S(f"SELECT {COLUMNS} FROM jobs WHERE state = 'queued' ORDER BY seq LIM
 
 
 def queued(conn: Connection, limit: int) -> list[JobView]:
-    return [
-        JobView(job_from_row(row), n) for n, row in enumerate(every(conn, _QUEUED, limit=limit), 1)
-    ]
+    return [JobView(job_from_row(row), n) for n, row in enumerate(every(conn, _QUEUED, limit=limit), 1)]
 
 
 def unfinished_of(conn: Connection, person_id: int) -> list[JobView]:
@@ -228,9 +224,7 @@ def create(conn: Connection, new: NewJob, prepared: PreparedClip, now: dt.dateti
     if inserted is None:  # the same request again (a double tap): the first job stands
         existing = find_by_request(conn, new.request_key)
         assert existing is not None
-        return Created(
-            existing, ledger_sql.balance(conn, existing.wallet_id), position(conn, existing), True
-        )
+        return Created(existing, ledger_sql.balance(conn, existing.wallet_id), position(conn, existing), True)
     run(
         conn,
         _INSERT_CLIP,
@@ -241,9 +235,7 @@ def create(conn: Connection, new: NewJob, prepared: PreparedClip, now: dt.dateti
         now=to_db_time(conn, now),
     )
     # Raises InsufficientCredits / WalletFrozen: the savepoint then drops the job row as well.
-    outcome = ledger_sql.hold(
-        conn, hold_key(new.job_id), new.wallet_id, new.cost, new.hold_expires_at, now
-    )
+    outcome = ledger_sql.hold(conn, hold_key(new.job_id), new.wallet_id, new.cost, new.hold_expires_at, now)
     job = get(conn, new.job_id)
     assert job is not None
     return Created(job, outcome.balance, position(conn, job))
@@ -336,9 +328,7 @@ def advance(
 
 
 _CONCLUDE: dict[tuple[frozenset[JobState], JobState], S] = {}
-_SUCCEEDED_COUNT = S(
-    "SELECT COUNT(*) FROM jobs WHERE person_id = :person_id AND state = 'succeeded'"
-)
+_SUCCEEDED_COUNT = S("SELECT COUNT(*) FROM jobs WHERE person_id = :person_id AND state = 'succeeded'")
 
 
 def conclude(
@@ -374,14 +364,10 @@ def conclude(
     if target == JobState.SUCCEEDED:
         outcome = ledger_sql.capture(conn, system, job.hold_key, now)
         first = int(scalar(conn, _SUCCEEDED_COUNT, person_id=job.person_id)) == 1
-        return Concluded(
-            job, charged=outcome.amount, released=0, balance=outcome.balance, first_success=first
-        )
+        return Concluded(job, charged=outcome.amount, released=0, balance=outcome.balance, first_success=first)
     outcome = ledger_sql.release(conn, job.hold_key, now)
     # A hold the sweep already expired gave its credits back then: nothing more to release.
-    return Concluded(
-        job, charged=0, released=0 if outcome.duplicate else outcome.amount, balance=outcome.balance
-    )
+    return Concluded(job, charged=0, released=0 if outcome.duplicate else outcome.amount, balance=outcome.balance)
 
 
 _ADOPT = S(f"""
@@ -398,9 +384,7 @@ _PURGE = S(f"""
         AND job_id IN (SELECT id FROM jobs WHERE state IN ({TERMINAL_SQL}))""")
 
 
-def adopt(
-    conn: Connection, worker_id: str, now: dt.datetime, lease_until: dt.datetime
-) -> list[Job]:
+def adopt(conn: Connection, worker_id: str, now: dt.datetime, lease_until: dt.datetime) -> list[Job]:
     rows = every(
         conn,
         _ADOPT,
@@ -408,9 +392,7 @@ def adopt(
         lease_until=to_db_time(conn, lease_until),
         now=to_db_time(conn, now),
     )
-    return sorted(
-        (job_from_row(row) for row in rows), key=lambda j: (j.created_at or now, j.job_id)
-    )
+    return sorted((job_from_row(row) for row in rows), key=lambda j: (j.created_at or now, j.job_id))
 
 
 def renew(conn: Connection, worker_id: str, lease_until: dt.datetime) -> None:

@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
+from collections.abc import Callable
+from typing import TypeVar
+
+from sqlalchemy import Connection
 
 from adapters.storage import job_sql as sql
 from adapters.storage.database import Database
@@ -10,16 +16,35 @@ from adapters.storage.ledger_sql import SystemAccounts
 from core.domain.generation import PreparedClip
 from core.domain.jobs import Concluded, Created, Job, JobState, JobView, NewJob
 
+logger = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# PostgreSQL: a deadlock or serialization failure between parallel writers. The unit was rolled
+# back to its savepoint, so running it again is safe. (The raw driver error reaches us because
+# the units use the DBAPI cursor; `Database` retries only SQLAlchemy-wrapped ones.)
+_RETRY_SQLSTATES = {"40P01", "40001"}
+_RETRIES = 5
+
 
 class SqlJobStore:
     def __init__(self, db: Database, system: SystemAccounts) -> None:
         self.db = db
-        self.system = (
-            system  # the ledger store's cache of system account ids (`SqlLedgerStore.system`)
-        )
+        self.system = system  # the ledger store's system account ids (`SqlLedgerStore.system`)
+
+    async def _write(self, work: Callable[[Connection], T]) -> T:
+        for attempt in range(1, _RETRIES + 1):
+            try:
+                return await self.db.write(work)
+            except Exception as error:
+                sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+                if sqlstate not in _RETRY_SQLSTATES or attempt == _RETRIES:
+                    raise
+                logger.warning("job write retry %d after %s", attempt, sqlstate)
+                await asyncio.sleep(0.005 * 2**attempt)
+        raise AssertionError("unreachable")
 
     async def create(self, job: NewJob, clip: PreparedClip, *, now: dt.datetime) -> Created:
-        return await self.db.write(lambda c: sql.create(c, job, clip, now))
+        return await self._write(lambda c: sql.create(c, job, clip, now))
 
     async def get(self, job_id: str) -> Job | None:
         return await self.db.read(lambda c: sql.get(c, job_id))
@@ -43,9 +68,7 @@ class SqlJobStore:
         now: dt.datetime,
         lease_until: dt.datetime,
     ) -> list[Job]:
-        return await self.db.write(
-            lambda c: sql.claim(c, worker_id, slots, global_limit, per_person, now, lease_until)
-        )
+        return await self._write(lambda c: sql.claim(c, worker_id, slots, global_limit, per_person, now, lease_until))
 
     async def advance(
         self,
@@ -59,10 +82,8 @@ class SqlJobStore:
         prediction_id: str | None = None,
         output_url: str | None = None,
     ) -> Job | None:
-        return await self.db.write(
-            lambda c: sql.advance(
-                c, job_id, source, target, now, worker_id, lease_until, prediction_id, output_url
-            )
+        return await self._write(
+            lambda c: sql.advance(c, job_id, source, target, now, worker_id, lease_until, prediction_id, output_url)
         )
 
     async def conclude(
@@ -75,7 +96,7 @@ class SqlJobStore:
         error: str | None = None,
         error_detail: str | None = None,
     ) -> Concluded | None:
-        return await self.db.write(
+        return await self._write(
             lambda c: sql.conclude(c, self.system, job_id, source, target, now, error, error_detail)
         )
 
@@ -91,13 +112,11 @@ class SqlJobStore:
     async def recent_of(self, person_id: int, *, limit: int = 10) -> list[Job]:
         return await self.db.read(lambda c: sql.recent_of(c, person_id, limit))
 
-    async def adopt(
-        self, *, worker_id: str, now: dt.datetime, lease_until: dt.datetime
-    ) -> list[Job]:
-        return await self.db.write(lambda c: sql.adopt(c, worker_id, now, lease_until))
+    async def adopt(self, *, worker_id: str, now: dt.datetime, lease_until: dt.datetime) -> list[Job]:
+        return await self._write(lambda c: sql.adopt(c, worker_id, now, lease_until))
 
     async def renew(self, worker_id: str, *, lease_until: dt.datetime) -> None:
-        await self.db.write(lambda c: sql.renew(c, worker_id, lease_until))
+        await self._write(lambda c: sql.renew(c, worker_id, lease_until))
 
     async def overdue(self, *, now: dt.datetime, states: frozenset[JobState]) -> list[Job]:
         return await self.db.read(lambda c: sql.overdue(c, now, states))
@@ -106,4 +125,4 @@ class SqlJobStore:
         return await self.db.read(sql.with_expired_holds)
 
     async def purge_inputs(self, *, before: dt.datetime) -> int:
-        return await self.db.write(lambda c: sql.purge_inputs(c, before))
+        return await self._write(lambda c: sql.purge_inputs(c, before))

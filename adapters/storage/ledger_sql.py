@@ -14,8 +14,8 @@ import datetime as dt
 
 from sqlalchemy import Connection
 
-from adapters.storage.sql import Statement as S
 from adapters.storage.sql import Savepoint, every, from_db_time, one, run, scalar, to_db_time
+from adapters.storage.sql import Statement as S
 from core.domain.identity import Person
 from core.domain.ledger import (
     AccountStats,
@@ -430,7 +430,15 @@ def capture(conn: Connection, system: SystemAccounts, key: str, now: dt.datetime
     attempt = Savepoint(conn)  # a refused late charge must leave no transfer row behind
     try:
         _move(
-            conn, spend_key, current.account_id, sink, current.amount, Reason.SPEND, now, guarded=True, system_side="credit"
+            conn,
+            spend_key,
+            current.account_id,
+            sink,
+            current.amount,
+            Reason.SPEND,
+            now,
+            guarded=True,
+            system_side="credit",
         )
     except (InsufficientCredits, WalletFrozen):
         attempt.rollback()

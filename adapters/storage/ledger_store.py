@@ -65,9 +65,7 @@ class SqlLedgerStore:
         now: dt.datetime,
         memo: str = "",
     ) -> Outcome:
-        return await self.db.write(
-            lambda c: sql.transfer(c, key, from_account, to_account, amount, reason, now, memo)
-        )
+        return await self.db.write(lambda c: sql.transfer(c, key, from_account, to_account, amount, reason, now, memo))
 
     async def take_back(
         self,

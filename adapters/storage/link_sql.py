@@ -29,9 +29,7 @@ _INSERT_CODE = S("""
     INSERT INTO link_codes (code_digest, person_id, expires_at, used_at, created_at)
     VALUES (:digest, :person_id, :expires_at, NULL, :now)""")
 _CODE = S("SELECT person_id, expires_at, used_at FROM link_codes WHERE code_digest = :digest")
-_USE_CODE = S(
-    "UPDATE link_codes SET used_at = :now WHERE code_digest = :digest AND used_at IS NULL"
-)
+_USE_CODE = S("UPDATE link_codes SET used_at = :now WHERE code_digest = :digest AND used_at IS NULL")
 _ATTACH = S("""
     INSERT INTO identities (key, person_id, created_at) VALUES (:key, :person_id, :now)
     ON CONFLICT (key) DO NOTHING""")
@@ -57,15 +55,10 @@ _REPOINT = [
     S("UPDATE verified_emails SET person_id = :survivor WHERE person_id = :absorbed"),
     S("UPDATE support_tickets SET person_id = :survivor WHERE person_id = :absorbed"),
     S("DELETE FROM link_codes WHERE person_id = :absorbed AND used_at IS NULL"),
-    S(
-        "UPDATE person_links SET survivor_person_id = :survivor"
-        " WHERE survivor_person_id = :absorbed"
-    ),
+    S("UPDATE person_links SET survivor_person_id = :survivor WHERE survivor_person_id = :absorbed"),
 ]
 _HAS_REFERRAL = S("SELECT 1 FROM referrals WHERE referred_person_id = :person_id")
-_MOVE_REFERRAL = S(
-    "UPDATE referrals SET referred_person_id = :survivor WHERE referred_person_id = :absorbed"
-)
+_MOVE_REFERRAL = S("UPDATE referrals SET referred_person_id = :survivor WHERE referred_person_id = :absorbed")
 _DROP_OPEN_REFERRAL = S("""
     DELETE FROM referrals WHERE referred_person_id = :person_id
     AND (referred_state IS NULL OR referrer_state IS NULL)""")
@@ -73,18 +66,14 @@ _DROP_SELF_REFERRAL = S("""
     DELETE FROM referrals WHERE referred_person_id = :person_id AND referrer_person_id = :person_id
     AND (referred_state IS NULL OR referrer_state IS NULL)""")
 _HAS_EMAIL_CODE = S("SELECT 1 FROM email_verifications WHERE person_id = :person_id")
-_MOVE_EMAIL_CODE = S(
-    "UPDATE email_verifications SET person_id = :survivor WHERE person_id = :absorbed"
-)
+_MOVE_EMAIL_CODE = S("UPDATE email_verifications SET person_id = :survivor WHERE person_id = :absorbed")
 _DROP_EMAIL_CODE = S("DELETE FROM email_verifications WHERE person_id = :person_id")
 _INSERT_LINK = S("""
     INSERT INTO person_links (absorbed_person_id, survivor_person_id, linked_at)
     VALUES (:absorbed, :survivor, :now)""")
 
 
-def create_link_code(
-    conn: Connection, identity: str, digest: str, expires_at: dt.datetime, now: dt.datetime
-) -> None:
+def create_link_code(conn: Connection, identity: str, digest: str, expires_at: dt.datetime, now: dt.datetime) -> None:
     """One live code per person: a new one replaces the unused ones."""
     person = ledger_sql.require_person(conn, identity)
     run(conn, _DROP_UNUSED, person_id=person.person_id)
@@ -121,10 +110,7 @@ def _attach(conn: Connection, identity: str, person_id: int, now: dt.datetime) -
     identities = ledger_sql.identities_of(conn, person_id)
     if platforms_clash(identities, [identity]):
         raise LinkRefused(LinkRefusal.PLATFORM_TAKEN)
-    if (
-        run(conn, _ATTACH, key=identity, person_id=person_id, now=to_db_time(conn, now)).rowcount
-        != 1
-    ):
+    if run(conn, _ATTACH, key=identity, person_id=person_id, now=to_db_time(conn, now)).rowcount != 1:
         # The identity became a person meanwhile (its first message raced the link): merge.
         found = ledger_sql.require_person(conn, identity)
         return _merge(conn, person_id, survivor(conn, found.person_id), now)
@@ -165,9 +151,7 @@ def _merge(conn: Connection, issuer: int, other: int, now: dt.datetime) -> LinkR
     )
 
 
-def _move_balance(
-    conn: Connection, gone: int, from_wallet: int, to_wallet: int, now: dt.datetime
-) -> dict[str, int]:
+def _move_balance(conn: Connection, gone: int, from_wallet: int, to_wallet: int, now: dt.datetime) -> dict[str, int]:
     """One `link` transfer per lot kind, then the lots themselves (with their pack, order and
     expiry) change wallet: lots and posted totals stay equal on both sides."""
     moved: dict[str, int] = {}

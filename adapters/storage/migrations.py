@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from alembic import command
+from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
-from alembic.autogenerate import compare_metadata
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 from sqlalchemy.pool import NullPool
 
 from adapters.storage.database import is_sqlite, sqlite_path
 from adapters.storage.schema import metadata
+from alembic import command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -56,9 +56,7 @@ async def schema_drift(url: str) -> list[object]:
         async with engine.connect() as conn:
 
             def compare(sync_conn: Connection) -> list[object]:
-                context = MigrationContext.configure(
-                    sync_conn, opts={"compare_type": True, "render_as_batch": True}
-                )
+                context = MigrationContext.configure(sync_conn, opts={"compare_type": True, "render_as_batch": True})
                 return list(compare_metadata(context, metadata))
 
             return await conn.run_sync(compare)

@@ -23,9 +23,7 @@ class SqlPaymentStore:
     async def create_order(self, order: Order) -> Order:
         return await self.db.write(lambda c: sql.create_order(c, order))
 
-    async def set_checkout(
-        self, order_id: str, session_id: str, url: str, *, now: dt.datetime
-    ) -> Order:
+    async def set_checkout(self, order_id: str, session_id: str, url: str, *, now: dt.datetime) -> Order:
         return await self.db.write(lambda c: sql.set_checkout(c, order_id, session_id, url, now))
 
     async def get_order(self, order_id: str) -> Order | None:
@@ -40,9 +38,7 @@ class SqlPaymentStore:
     async def event_seen(self, event_key: str) -> bool:
         return await self.db.read(lambda c: sql.event_seen(c, event_key))
 
-    async def pre_checkout_facts(
-        self, order_id: str, payer: str
-    ) -> tuple[Order | None, int | None, bool]:
+    async def pre_checkout_facts(self, order_id: str, payer: str) -> tuple[Order | None, int | None, bool]:
         return await self.db.read(lambda c: sql.pre_checkout_facts(c, order_id, payer))
 
     async def apply(
@@ -56,6 +52,4 @@ class SqlPaymentStore:
     ) -> PaymentResult:
         await self.ledger.prepare()
         system = self.ledger.system
-        return await self.db.write(
-            lambda c: sql.apply(c, system, order_id, decide, event_key, event_type, now)
-        )
+        return await self.db.write(lambda c: sql.apply(c, system, order_id, decide, event_key, event_type, now))

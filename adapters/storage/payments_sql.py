@@ -141,9 +141,7 @@ def create_order(conn: Connection, order: Order) -> Order:
     return stored
 
 
-def set_checkout(
-    conn: Connection, order_id: str, session_id: str, url: str, now: dt.datetime
-) -> Order:
+def set_checkout(conn: Connection, order_id: str, session_id: str, url: str, now: dt.datetime) -> Order:
     run(conn, _SET_CHECKOUT, id=order_id, session_id=session_id, url=url, now=to_db_time(conn, now))
     stored = get_order(conn, order_id)
     assert stored is not None
@@ -166,9 +164,7 @@ def event_seen(conn: Connection, event_key: str) -> bool:
     return scalar(conn, _EVENT_EXISTS, key=event_key) is not None
 
 
-def pre_checkout_facts(
-    conn: Connection, order_id: str, payer: str
-) -> tuple[Order | None, int | None, bool]:
+def pre_checkout_facts(conn: Connection, order_id: str, payer: str) -> tuple[Order | None, int | None, bool]:
     order = get_order(conn, order_id)
     person = ledger_sql.find_person(conn, payer)
     frozen = False

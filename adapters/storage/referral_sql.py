@@ -39,9 +39,7 @@ from core.domain.rewards import (
 )
 from core.errors import SystemError as CoreSystemError
 
-_CODE_OF = S(
-    "SELECT code FROM referral_codes WHERE person_id = :person_id ORDER BY created_at, code LIMIT 1"
-)
+_CODE_OF = S("SELECT code FROM referral_codes WHERE person_id = :person_id ORDER BY created_at, code LIMIT 1")
 _INSERT_CODE = S("""
     INSERT INTO referral_codes (code, person_id, created_at) VALUES (:code, :person_id, :now)
     ON CONFLICT (code) DO NOTHING""")
@@ -56,10 +54,7 @@ _INSERT_REFERRAL = S("""
 _REFERRAL = S("""
     SELECT referred_person_id, referrer_person_id, qualified_at, referred_state, referrer_state
     FROM referrals WHERE referred_person_id = :person_id""")
-_QUALIFY = S(
-    "UPDATE referrals SET qualified_at = :now"
-    " WHERE referred_person_id = :person_id AND qualified_at IS NULL"
-)
+_QUALIFY = S("UPDATE referrals SET qualified_at = :now WHERE referred_person_id = :person_id AND qualified_at IS NULL")
 _SETTLE_REFERRED = S("""
     UPDATE referrals SET referred_state = :state, referred_settled_at = :now
     WHERE referred_person_id = :person_id AND referred_state IS NULL""")
@@ -77,9 +72,7 @@ _DUE = S("""
 CODE_ATTEMPTS = 8
 
 
-def referral_code(
-    conn: Connection, identity: str, new_code: Callable[[], str], now: dt.datetime
-) -> ReferralSummary:
+def referral_code(conn: Connection, identity: str, new_code: Callable[[], str], now: dt.datetime) -> ReferralSummary:
     """The person's code, made on first ask (a random code; a clash just draws another)."""
     person = locked_person(conn, identity)
     code = scalar(conn, _CODE_OF, person_id=person.person_id)
@@ -104,9 +97,7 @@ def referral_code(
     return ReferralSummary(str(code), int(referred), int(rewarded))
 
 
-def record_referral(
-    conn: Connection, identity: str, code: str, rules: RewardRules, now: dt.datetime
-) -> ReferralRecord:
+def record_referral(conn: Connection, identity: str, code: str, rules: RewardRules, now: dt.datetime) -> ReferralRecord:
     person = locked_person(conn, identity)
     owner = scalar(conn, _OWNER_OF_CODE, code=code)
     referrer = None if owner is None else survivor(conn, int(owner))

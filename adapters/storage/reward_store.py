@@ -58,29 +58,21 @@ class SqlRewardStore:
 
     # --- bonuses -----------------------------------------------------------------------------
 
-    async def grant_bonus(
-        self, identity: str, bonus: Bonus, rules: RewardRules, *, now: dt.datetime
-    ) -> BonusResult:
-        return await self.db.write(
-            lambda c: bonus_sql.grant_bonus(c, self.system, identity, bonus, rules, now)
-        )
+    async def grant_bonus(self, identity: str, bonus: Bonus, rules: RewardRules, *, now: dt.datetime) -> BonusResult:
+        return await self.db.write(lambda c: bonus_sql.grant_bonus(c, self.system, identity, bonus, rules, now))
 
     async def bonus_claimed(self, person_id: int, kind: BonusKind, day: str) -> bool:
         return await self.db.read(lambda c: bonus_sql.claimed(c, survivor(c, person_id), kind, day))
 
     # --- referrals ---------------------------------------------------------------------------
 
-    async def referral_code(
-        self, identity: str, new_code: Callable[[], str], *, now: dt.datetime
-    ) -> ReferralSummary:
+    async def referral_code(self, identity: str, new_code: Callable[[], str], *, now: dt.datetime) -> ReferralSummary:
         return await self.db.write(lambda c: referral_sql.referral_code(c, identity, new_code, now))
 
     async def record_referral(
         self, identity: str, code: str, rules: RewardRules, *, now: dt.datetime
     ) -> ReferralRecord:
-        return await self.db.write(
-            lambda c: referral_sql.record_referral(c, identity, code, rules, now)
-        )
+        return await self.db.write(lambda c: referral_sql.record_referral(c, identity, code, rules, now))
 
     async def settle_referral(
         self, person_id: int, rules: RewardRules, *, now: dt.datetime, qualify: bool
@@ -94,18 +86,14 @@ class SqlRewardStore:
 
     async def has_open_referral(self, person_id: int) -> bool:
         """Cheap read for the common case: most successes have nothing to pay."""
-        return await self.db.read(
-            lambda c: referral_sql.has_open_referral(c, survivor(c, person_id))
-        )
+        return await self.db.read(lambda c: referral_sql.has_open_referral(c, survivor(c, person_id)))
 
     # --- email -------------------------------------------------------------------------------
 
     async def begin_email(
         self, identity: str, address: str, code: str, rules: RewardRules, *, now: dt.datetime
     ) -> EmailStart:
-        return await self.db.write(
-            lambda c: email_sql.begin_email(c, identity, address, code, rules, now)
-        )
+        return await self.db.write(lambda c: email_sql.begin_email(c, identity, address, code, rules, now))
 
     async def email_send_failed(self, person_id: int) -> None:
         await self.db.write(lambda c: email_sql.email_send_failed(c, person_id))
@@ -113,15 +101,11 @@ class SqlRewardStore:
     async def confirm_email(
         self, identity: str, code: str, bonus: Bonus, rules: RewardRules, *, now: dt.datetime
     ) -> EmailConfirmation:
-        return await self.db.write(
-            lambda c: email_sql.confirm_email(c, self.system, identity, code, bonus, rules, now)
-        )
+        return await self.db.write(lambda c: email_sql.confirm_email(c, self.system, identity, code, bonus, rules, now))
 
     # --- linking -----------------------------------------------------------------------------
 
-    async def create_link_code(
-        self, identity: str, code: str, *, expires_at: dt.datetime, now: dt.datetime
-    ) -> None:
+    async def create_link_code(self, identity: str, code: str, *, expires_at: dt.datetime, now: dt.datetime) -> None:
         await self.db.write(lambda c: link_sql.create_link_code(c, identity, code, expires_at, now))
 
     async def redeem_link(self, identity: str, code: str, *, now: dt.datetime) -> LinkResult:
@@ -138,9 +122,7 @@ class SqlRewardStore:
         *,
         now: dt.datetime,
     ) -> Ticket:
-        return await self.db.write(
-            lambda c: support_sql.open_ticket(c, identity, text, last_job, rules, now)
-        )
+        return await self.db.write(lambda c: support_sql.open_ticket(c, identity, text, last_job, rules, now))
 
     async def mark_forwarded(self, ticket_id: int, *, now: dt.datetime) -> None:
         await self.db.write(lambda c: support_sql.mark_forwarded(c, ticket_id, now))
@@ -165,9 +147,7 @@ class SqlRewardStore:
         now: dt.datetime,
     ) -> TicketReply:
         return await self.db.write(
-            lambda c: support_sql.record_reply(
-                c, self.system, ticket_id, request_id, operator, text, grant, now
-            )
+            lambda c: support_sql.record_reply(c, self.system, ticket_id, request_id, operator, text, grant, now)
         )
 
     async def mark_reply_delivered(self, reply_id: int, *, now: dt.datetime) -> None:

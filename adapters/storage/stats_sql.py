@@ -71,12 +71,8 @@ def window_stats(conn: Connection, window: Window, cheapest_clip: int) -> Window
         new_persons=int(scalar(conn, _NEW_PERSONS, **span)),
         generations=int(generations),
         credits_spent=int(spent),
-        granted_by_reason={
-            str(reason): int(total) for reason, total in every(conn, _GRANTED, **span)
-        },
-        purchases_by_pack={
-            str(pack): int(count) for pack, count in every(conn, _PURCHASES, **span)
-        },
+        granted_by_reason={str(reason): int(total) for reason, total in every(conn, _GRANTED, **span)},
+        purchases_by_pack={str(pack): int(count) for pack, count in every(conn, _PURCHASES, **span)},
         first_purchasers=int(first_in),
         free_base=max(persons_by_end - int(first_before), 0),
         ran_out=int(ran_out),

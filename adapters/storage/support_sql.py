@@ -26,10 +26,7 @@ _INSERT_TICKET = S("""
     VALUES (:person_id, :identity, :text, :available, :last_job, 'open', :now) RETURNING id""")
 _TICKET = S(f"SELECT {_COLUMNS} FROM support_tickets WHERE id = :id")
 _OPEN = S(f"SELECT {_COLUMNS} FROM support_tickets WHERE status = 'open' ORDER BY id LIMIT :limit")
-_OF_PERSON = S(
-    f"SELECT {_COLUMNS} FROM support_tickets"
-    " WHERE person_id = :person_id ORDER BY id DESC LIMIT :limit"
-)
+_OF_PERSON = S(f"SELECT {_COLUMNS} FROM support_tickets WHERE person_id = :person_id ORDER BY id DESC LIMIT :limit")
 _FORWARDED = S("UPDATE support_tickets SET forwarded_at = :now WHERE id = :id")
 _ANSWERED = S("UPDATE support_tickets SET status = 'answered', answered_at = :now WHERE id = :id")
 _REPLY = S("""
@@ -69,9 +66,7 @@ def open_ticket(
 ) -> Ticket:
     person = ledger_sql.require_person(conn, identity)
     hour_ago = now - dt.timedelta(hours=1)
-    count, oldest = one(
-        conn, _RECENT, person_id=person.person_id, since=to_db_time(conn, hour_ago)
-    ) or (0, None)
+    count, oldest = one(conn, _RECENT, person_id=person.person_id, since=to_db_time(conn, hour_ago)) or (0, None)
     if rules.support_tickets_per_hour > 0 and int(count) >= rules.support_tickets_per_hour:
         first = from_db_time(oldest) or now
         raise TooManyTickets(first + dt.timedelta(hours=1))
@@ -103,10 +98,7 @@ def open_tickets(conn: Connection, limit: int) -> list[Ticket]:
 
 
 def tickets_of(conn: Connection, person_id: int, limit: int) -> list[Ticket]:
-    return [
-        _ticket(row)
-        for row in every(conn, _OF_PERSON, person_id=survivor(conn, person_id), limit=limit)
-    ]
+    return [_ticket(row) for row in every(conn, _OF_PERSON, person_id=survivor(conn, person_id), limit=limit)]
 
 
 def record_reply(

@@ -84,9 +84,7 @@ class JobInputRow(SQLModel, table=True):
 
     __tablename__ = "job_inputs"
 
-    job_id: str = Field(
-        sa_column=Column(String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True)
-    )
+    job_id: str = Field(sa_column=Column(String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True))
     audio: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
     sample_rate: int
     seconds: float

@@ -20,9 +20,7 @@ class OrderRow(SQLModel, table=True):
     __tablename__ = "orders"
     __table_args__ = (
         CheckConstraint("credits > 0 AND amount > 0", name="positive"),
-        CheckConstraint(
-            "amount_refunded >= 0 AND amount_disputed >= 0", name="returns_not_negative"
-        ),
+        CheckConstraint("amount_refunded >= 0 AND amount_disputed >= 0", name="returns_not_negative"),
     )
 
     id: str = Field(primary_key=True, max_length=40)
@@ -44,12 +42,8 @@ class OrderRow(SQLModel, table=True):
     telegram_charge_id: str | None = Field(default=None, max_length=255, unique=True)
     amount_refunded: int = Field(default=0, sa_type=BigInteger)  # cumulative, as reported
     amount_disputed: int = Field(default=0, sa_type=BigInteger)
-    expires_at: dt.datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
-    paid_at: dt.datetime | None = Field(
-        default=None, sa_column=Column(DateTime(timezone=True), nullable=True)
-    )
+    expires_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    paid_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 

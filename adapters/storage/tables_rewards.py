@@ -72,9 +72,7 @@ class EmailVerificationRow(SQLModel, table=True):
 
     __tablename__ = "email_verifications"
 
-    person_id: int = Field(
-        primary_key=True, foreign_key="persons.id", sa_column_kwargs={"autoincrement": False}
-    )
+    person_id: int = Field(primary_key=True, foreign_key="persons.id", sa_column_kwargs={"autoincrement": False})
     address: str = Field(max_length=254)
     code_digest: str | None = Field(default=None, max_length=64)
     expires_at: dt.datetime | None = Field(default=None, sa_column=_utc_nullable())

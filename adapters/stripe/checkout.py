@@ -117,9 +117,7 @@ class StripeCheckout:
                 try:
                     records.append(session_record(session.to_dict()))
                 except MalformedObject as exc:
-                    logger.warning(
-                        "stripe session %s lacks %s; skipped", getattr(session, "id", "?"), exc
-                    )
+                    logger.warning("stripe session %s lacks %s; skipped", getattr(session, "id", "?"), exc)
         except stripe.StripeError as exc:
             raise map_stripe_error(exc, "list_sessions") from exc
         return records

@@ -27,15 +27,11 @@ def map_stripe_error(exc: stripe.StripeError, action: str) -> BotError:
     # Only safe fields: the class, the HTTP status, Stripe's code and request id.
     details = (type(exc).__name__, exc.http_status, exc.code, exc.request_id)
     if isinstance(exc, (stripe.AuthenticationError, stripe.PermissionError)):
-        logger.error(
-            "stripe %s refused our API key: %s status=%s code=%s request=%s", action, *details
-        )
+        logger.error("stripe %s refused our API key: %s status=%s code=%s request=%s", action, *details)
         return PaymentsNotConfigured()
     if isinstance(exc, stripe.IdempotencyError):
         # Same idempotency key, different parameters: our bug, retrying cannot fix it.
-        logger.error(
-            "stripe %s idempotency conflict: %s status=%s code=%s request=%s", action, *details
-        )
+        logger.error("stripe %s idempotency conflict: %s status=%s code=%s request=%s", action, *details)
         return SystemError("stripe_idempotency_conflict")
     if isinstance(exc, stripe.InvalidRequestError):
         logger.error(

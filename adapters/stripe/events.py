@@ -123,9 +123,7 @@ def _checkout_event(event_id: str, event_type: str, session: Mapping[str, Any]) 
     if payment_status == "unpaid":
         return CheckoutPending(event_id, session_id, order_id)
     # "no_payment_required" (a 100 % discount): the spec grants only on "paid".
-    logger.warning(
-        "stripe session %s completed with payment_status %r; ignored", session_id, payment_status
-    )
+    logger.warning("stripe session %s completed with payment_status %r; ignored", session_id, payment_status)
     reason = f"payment_status:{payment_status}"
     return IgnoredEvent(event_id=event_id, type=event_type, reason=reason)
 

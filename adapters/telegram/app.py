@@ -26,9 +26,7 @@ from adapters.telegram.errors import on_error
 from adapters.telegram.notifier import TelegramNotifier
 from adapters.telegram.request import AiohttpRequest
 
-PTBApplication = Application[
-    ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any
-]
+PTBApplication = Application[ExtBot[None], BotContext, dict[Any, Any], dict[Any, Any], dict[Any, Any], Any]
 
 # The updates the bot asks for (getUpdates / setWebhook).
 ALLOWED_UPDATES = [
@@ -40,9 +38,7 @@ ALLOWED_UPDATES = [
 ]
 
 
-def build_application(
-    config: TelegramConfig, services: TelegramServices, notifier: TelegramNotifier
-) -> PTBApplication:
+def build_application(config: TelegramConfig, services: TelegramServices, notifier: TelegramNotifier) -> PTBApplication:
     limiter = AIORateLimiter(
         overall_max_rate=config.max_messages_per_second,  # 0: off; 429s are obeyed regardless
         group_max_rate=20,  # Telegram: about 20 messages a minute in a group

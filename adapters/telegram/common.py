@@ -120,11 +120,7 @@ async def own_press(update: Update, context: BotContext) -> Press | None:
     if owner is None:  # a generate keyboard belongs to whoever sent the recording it answers
         message = query.message if isinstance(query.message, Message) else None
         answered = message.reply_to_message if message is not None else None
-        owner = (
-            answered.from_user.id
-            if answered is not None and answered.from_user is not None
-            else None
-        )
+        owner = answered.from_user.id if answered is not None and answered.from_user is not None else None
         if owner is None:
             return press  # the recording is gone: the handler says so
     if owner != query.from_user.id:
@@ -133,9 +129,7 @@ async def own_press(update: Update, context: BotContext) -> Press | None:
     return press
 
 
-async def answer_quietly(
-    query: CallbackQuery, text: str | None = None, *, alert: bool = False
-) -> None:
+async def answer_quietly(query: CallbackQuery, text: str | None = None, *, alert: bool = False) -> None:
     """Answer a button press; a press already answered (or too old) is not worth an error."""
     try:
         await query.answer(text[:200] if text else None, show_alert=alert)
@@ -160,9 +154,7 @@ def recording_of(message: Message | None) -> Recording | None:
     if message.voice is not None:
         return Recording(message.voice.file_id, message.voice.file_size, "voice.ogg")
     if message.audio is not None:
-        return Recording(
-            message.audio.file_id, message.audio.file_size, message.audio.file_name or "audio"
-        )
+        return Recording(message.audio.file_id, message.audio.file_size, message.audio.file_name or "audio")
     if message.video_note is not None:
         return Recording(message.video_note.file_id, message.video_note.file_size, "note.mp4")
     document = message.document

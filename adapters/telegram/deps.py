@@ -52,9 +52,7 @@ class TelegramConfig:
     webhook_secret: str | None = None
     payments: str | None = None  # stripe | stars | both; None: both with Stripe, else stars
     support_chat_id: int | None = None  # the operators' chat that receives /support tickets
-    concurrency: int = (
-        32  # updates handled at once: bounded, so a burst queues instead of thrashing
-    )
+    concurrency: int = 32  # updates handled at once: bounded, so a burst queues instead of thrashing
     connection_pool_size: int = 48
     max_messages_per_second: float = 0  # 0: no pre-emptive limit; 429s are always obeyed
     max_retries: int = 3  # on 429, after waiting retry_after

@@ -73,12 +73,7 @@ async def tell(
     if query is not None:
         press = parse(query.data)
         message = query.message if isinstance(query.message, Message) else None
-        if (
-            message is not None
-            and press is not None
-            and press.verb == "g"
-            and isinstance(error, AudioRejected)
-        ):
+        if message is not None and press is not None and press.verb == "g" and isinstance(error, AudioRejected):
             # The recording is unusable: the keyboard under it becomes the reason.
             await answer_quietly(query)
             await message.edit_text(text)

@@ -89,9 +89,7 @@ async def admin(update: Update, context: BotContext) -> None:
     handler = ADMIN_ACTIONS.get(action)
     if handler is None:
         raise UsageError("tg_admin")
-    text = await handler(
-        context, identity, args[1:], locale, f"{message.chat_id}:{message.message_id}"
-    )
+    text = await handler(context, identity, args[1:], locale, f"{message.chat_id}:{message.message_id}")
     await reply(message, text)
 
 
@@ -112,31 +110,19 @@ async def _grant_or_take(
     wallets = context.deps.services.wallets
     call = wallets.operator_take if take else wallets.operator_grant
     moved = await call(actor, args[0], args[1], " ".join(args[2:]), request_id)
-    key = (
-        "admin_duplicate"
-        if moved.outcome.duplicate
-        else ("admin_taken" if take else "admin_granted")
-    )
-    return context.deps.render.operator_balance(
-        key, args[0], moved.outcome.amount, moved.outcome.balance, locale
-    )
+    key = "admin_duplicate" if moved.outcome.duplicate else ("admin_taken" if take else "admin_granted")
+    return context.deps.render.operator_balance(key, args[0], moved.outcome.amount, moved.outcome.balance, locale)
 
 
-async def _grant(
-    context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str
-) -> str:
+async def _grant(context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str) -> str:
     return await _grant_or_take(context, actor, args, locale, request_id, take=False)
 
 
-async def _take(
-    context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str
-) -> str:
+async def _take(context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str) -> str:
     return await _grant_or_take(context, actor, args, locale, request_id, take=True)
 
 
-async def _user(
-    context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str
-) -> str:
+async def _user(context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str) -> str:
     if len(args) != 1:
         raise UsageError("admin_target")
     return context.deps.render.operator_user(
@@ -144,38 +130,28 @@ async def _user(
     )
 
 
-async def _unfreeze(
-    context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str
-) -> str:
+async def _unfreeze(context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str) -> str:
     if len(args) != 1:
         raise UsageError("admin_target")
     balance = await context.deps.services.wallets.operator_unfreeze(actor, args[0])
     return context.deps.t("admin_unfrozen", locale, target=args[0], available=balance.available)
 
 
-async def _refund_stars(
-    context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str
-) -> str:
+async def _refund_stars(context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str) -> str:
     """Take the purchase's unspent credits back, then refund the Stars on Telegram."""
     payments = context.deps.services.payments
     if len(args) != 1 or payments is None:
         raise UsageError("tg_refund_stars")
     refund = await payments.refund_stars(actor, args[0])
     try:
-        await context.bot.refund_star_payment(
-            refund.telegram_user_id, refund.telegram_payment_charge_id
-        )
+        await context.bot.refund_star_payment(refund.telegram_user_id, refund.telegram_payment_charge_id)
     except Exception as error:  # the credits are back: say what is left to do
         if "ALREADY_REFUNDED" not in str(error).upper():
             raise OperationFailed("stars_refund_failed") from error
-    return context.deps.render_payments.stars_refund(
-        refund, f"telegram:{refund.telegram_user_id}", locale
-    )
+    return context.deps.render_payments.stars_refund(refund, f"telegram:{refund.telegram_user_id}", locale)
 
 
-async def _reply(
-    context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str
-) -> str:
+async def _reply(context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str) -> str:
     if len(args) < 2:
         raise UsageError("admin_reply")
     ticket, words, grant = args[0], args[1:], None
@@ -185,20 +161,12 @@ async def _reply(
     return context.deps.rewards_text.reply_for_operator(answer, locale)
 
 
-async def _tickets(
-    context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str
-) -> str:
-    return context.deps.rewards_text.tickets(
-        await rewards(context).support.open_tickets(actor), locale
-    )
+async def _tickets(context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str) -> str:
+    return context.deps.rewards_text.tickets(await rewards(context).support.open_tickets(actor), locale)
 
 
-async def _stats(
-    context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str
-) -> str:
-    return context.deps.rewards_text.stats(
-        await rewards(context).stats.report(actor), locale=locale
-    )
+async def _stats(context: BotContext, actor: Any, args: list[str], locale: str | None, request_id: str) -> str:
+    return context.deps.rewards_text.stats(await rewards(context).stats.report(actor), locale=locale)
 
 
 ADMIN_ACTIONS = {

@@ -106,8 +106,7 @@ async def on_again(update: Update, context: BotContext) -> None:
         seconds=seconds,
         platform="telegram",
         reply_to=reply_to(query, query.message.message_id),
-        request_id=f"{press.verb}:{query.message.chat_id}:{query.message.message_id}:"
-        + ":".join(press.args),
+        request_id=f"{press.verb}:{query.message.chat_id}:{query.message.message_id}:" + ":".join(press.args),
     )
     await started(update, context, accepted)
 
@@ -136,13 +135,9 @@ async def on_other_style(update: Update, context: BotContext) -> None:
     if view is None:
         raise RecordingGone()
     job = view.job
-    keyboard = context.deps.keyboards.other_styles(
-        press.owner, job.job_id, job.style, job.seconds, job.cost, locale
-    )
+    keyboard = context.deps.keyboards.other_styles(press.owner, job.job_id, job.style, job.seconds, job.cost, locale)
     await answer_quietly(query)
-    text = context.deps.t(
-        "tg.other_style", locale, seconds=job.seconds, cost=job.cost, plural=plural(job.cost)
-    )
+    text = context.deps.t("tg.other_style", locale, seconds=job.seconds, cost=job.cost, plural=plural(job.cost))
     await query.message.reply_text(text, reply_markup=keyboard)
 
 
@@ -165,9 +160,7 @@ async def on_share_query(update: Update, context: BotContext) -> None:
     job_id = query.query.removeprefix("clip").strip()
     shared = context.deps.notifier.shared.get(job_id)
     if shared is None or shared[0] != query.from_user.id:
-        button = InlineQueryResultsButton(
-            context.deps.t("tg.share_missing", locale), start_parameter="share"
-        )
+        button = InlineQueryResultsButton(context.deps.t("tg.share_missing", locale), start_parameter="share")
         await query.answer([], cache_time=0, is_personal=True, button=button)
         return
     _, file_id, _title = shared

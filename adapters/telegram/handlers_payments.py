@@ -98,18 +98,12 @@ async def sell(
             description=deps.render_payments.stars_invoice_description(invoice, locale),
             payload=invoice.payload,
             currency=invoice.currency,
-            prices=[
-                LabeledPrice(
-                    deps.render_payments.stars_invoice_title(invoice, locale), invoice.amount
-                )
-            ],
+            prices=[LabeledPrice(deps.render_payments.stars_invoice_title(invoice, locale), invoice.amount)],
         )
         return
     link = await payments.buy(identity, pack_id, request_id=request_id)
     text = deps.render_payments.checkout_link(link, deps.services.clock.now(), locale)
-    await message.reply_text(
-        text, reply_markup=deps.keyboards.pay_link(link.url, link.pack, locale)
-    )
+    await message.reply_text(text, reply_markup=deps.keyboards.pay_link(link.url, link.pack, locale))
 
 
 async def pre_checkout(update: Update, context: BotContext) -> None:

@@ -40,11 +40,7 @@ async def start(update: Update, context: BotContext) -> None:
     if code.startswith("ref_") and rewards is not None:
         try:
             record = await rewards.referrals.record_referral(identity, code.removeprefix("ref_"))
-            lines.append(
-                deps.rewards_text.referral_recorded(
-                    record.duplicate, rewards.rules.referral_credits, locale
-                )
-            )
+            lines.append(deps.rewards_text.referral_recorded(record.duplicate, rewards.rules.referral_credits, locale))
         except BotError as error:  # a bad code never spoils the welcome
             lines.append(deps.services.catalogue.error(error, locale))
     assert update.effective_message is not None
@@ -57,9 +53,7 @@ async def help_command(update: Update, context: BotContext) -> None:
     deps = context.deps
     commands = " ".join(f"/{c}" for c in PRIVATE_COMMANDS)
     assert update.effective_message is not None
-    await reply(
-        update.effective_message, deps.render.help(deps.services.rules.pricing, commands, locale)
-    )
+    await reply(update.effective_message, deps.render.help(deps.services.rules.pricing, commands, locale))
 
 
 async def unknown_command(update: Update, context: BotContext) -> None:
@@ -80,9 +74,7 @@ async def stale_button(update: Update, context: BotContext) -> None:
     """A button this version of the bot does not know (an old message): say so, change nothing."""
     query = update.callback_query
     assert query is not None
-    await answer_quietly(
-        query, context.deps.t("tg.stale", query.from_user.language_code), alert=True
-    )
+    await answer_quietly(query, context.deps.t("tg.stale", query.from_user.language_code), alert=True)
 
 
 def register(app: Application) -> None:  # type: ignore[type-arg]

@@ -33,16 +33,12 @@ async def balance(update: Update, context: BotContext) -> None:
     view, jobs, next_daily = await asyncio.gather(
         deps.services.wallets.balance(identity),
         deps.services.generation.jobs(identity) if deps.services.generation else _nothing([]),
-        deps.services.rewards.bonuses.next_daily_at(identity)
-        if deps.services.rewards
-        else _nothing(),
+        deps.services.rewards.bonuses.next_daily_at(identity) if deps.services.rewards else _nothing(),
     )
     text = balance_text(deps, view, jobs, next_daily, locale)
     markup = None
     if view.offer is not None:
-        offer_text, markup = offer_message(
-            deps, deps.keyboards, int(identity.user_id), view.offer, locale
-        )
+        offer_text, markup = offer_message(deps, deps.keyboards, int(identity.user_id), view.offer, locale)
         text += "\n" + offer_text
     assert update.effective_message is not None
     await reply_privately(update, context, text, markup)
@@ -80,15 +76,11 @@ async def refer(update: Update, context: BotContext) -> None:
     credits = parts.referrals.rules.referral_credits
     assert update.effective_message is not None
     if context.args:
-        record = await parts.referrals.record_referral(
-            identity, context.args[0].removeprefix("ref_")
-        )
+        record = await parts.referrals.record_referral(identity, context.args[0].removeprefix("ref_"))
         text = context.deps.rewards_text.referral_recorded(record.duplicate, credits, locale)
     else:
         summary = await parts.referrals.my_code(identity)
-        text = context.deps.rewards_text.referral_code(
-            summary, credits, locale, telegram_bot=context.bot.username
-        )
+        text = context.deps.rewards_text.referral_code(summary, credits, locale, telegram_bot=context.bot.username)
     await reply(update.effective_message, text)
 
 
@@ -128,9 +120,7 @@ async def on_daily_button(update: Update, context: BotContext) -> None:
     query = update.callback_query
     assert query is not None
     claimed = await rewards(context).bonuses.claim_daily(identity_of(query.from_user))
-    await answer_quietly(
-        query, context.deps.rewards_text.daily(claimed, query.from_user.language_code), alert=True
-    )
+    await answer_quietly(query, context.deps.rewards_text.daily(claimed, query.from_user.language_code), alert=True)
 
 
 async def on_free_button(update: Update, context: BotContext) -> None:
@@ -149,9 +139,7 @@ async def on_support_button(update: Update, context: BotContext) -> None:
         return
     query = update.callback_query
     assert query is not None
-    await answer_quietly(
-        query, context.deps.t("tg.support_how", query.from_user.language_code), alert=True
-    )
+    await answer_quietly(query, context.deps.t("tg.support_how", query.from_user.language_code), alert=True)
 
 
 # --- helpers ------------------------------------------------------------------------------------

@@ -90,9 +90,7 @@ class Keyboards:
     def t(self, key: str, locale: str | None, **values: object) -> str:
         return self.catalogue.text(key, locale, **values)
 
-    def button(
-        self, key: str, locale: str | None, callback: str, **values: object
-    ) -> InlineKeyboardButton:
+    def button(self, key: str, locale: str | None, callback: str, **values: object) -> InlineKeyboardButton:
         return InlineKeyboardButton(self.t(key, locale, **values), callback_data=callback)
 
     def generate(self, pricing: Pricing, locale: str | None) -> InlineKeyboardMarkup:
@@ -120,9 +118,7 @@ class Keyboards:
         return cached
 
     def cancel(self, owner: int, job_id: str, locale: str | None) -> InlineKeyboardMarkup:
-        return InlineKeyboardMarkup(
-            [[self.button("tg.button.cancel", locale, data("c", owner, job_id))]]
-        )
+        return InlineKeyboardMarkup([[self.button("tg.button.cancel", locale, data("c", owner, job_id))]])
 
     def result(
         self, owner: int, job_id: str, seconds: int, pricing: Pricing, locale: str | None
@@ -142,15 +138,11 @@ class Keyboards:
                     seconds=longer[0],
                 )
             )
-        share = InlineKeyboardButton(
-            self.t("tg.button.share", locale), switch_inline_query=f"clip {job_id}"
-        )
+        share = InlineKeyboardButton(self.t("tg.button.share", locale), switch_inline_query=f"clip {job_id}")
         return InlineKeyboardMarkup([first, [share]])
 
     def try_again(self, owner: int, job_id: str, locale: str | None) -> InlineKeyboardMarkup:
-        return InlineKeyboardMarkup(
-            [[self.button("tg.button.try_again", locale, data("a", owner, job_id))]]
-        )
+        return InlineKeyboardMarkup([[self.button("tg.button.try_again", locale, data("a", owner, job_id))]])
 
     def other_styles(
         self, owner: int, job_id: str, current: str, seconds: int, cost: int, locale: str | None
@@ -204,11 +196,5 @@ class Keyboards:
 
     def pay_link(self, url: str, pack: Pack, locale: str | None) -> InlineKeyboardMarkup:
         return InlineKeyboardMarkup(
-            [
-                [
-                    InlineKeyboardButton(
-                        self.t("tg.button.pay_link", locale, price=price_text(pack)), url=url
-                    )
-                ]
-            ]
+            [[InlineKeyboardButton(self.t("tg.button.pay_link", locale, price=price_text(pack)), url=url)]]
         )

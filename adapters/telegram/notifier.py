@@ -80,9 +80,7 @@ class TelegramNotifier:
     def start(self) -> None:
         self._stopped = False
         self._ready.set()
-        self._ticker = asyncio.create_task(
-            self._repeat_chat_actions(), name="telegram-chat-actions"
-        )
+        self._ticker = asyncio.create_task(self._repeat_chat_actions(), name="telegram-chat-actions")
 
     async def stop(self) -> None:
         """New status updates are dropped; sends already under way may finish (briefly)."""
@@ -128,11 +126,7 @@ class TelegramNotifier:
     async def _progress(self, job: Job, progress: JobProgress) -> None:
         deps, kb, locale = self._parts(job)
         line = deps.generation_text.progress(job, progress, locale)
-        markup = (
-            None
-            if progress.stage == Stage.DELIVERING
-            else kb.cancel(self._owner(job), job.job_id, locale)
-        )
+        markup = None if progress.stage == Stage.DELIVERING else kb.cancel(self._owner(job), job.job_id, locale)
         # While it runs (not while queued: the queue may be long) the chat shows the bot busy.
         if progress.stage == Stage.DELIVERING:
             self._act(job, ChatAction.UPLOAD_VOICE)
@@ -151,9 +145,7 @@ class TelegramNotifier:
         deps, kb, locale = self._parts(job)
         available = await self._available_after(job)
         caption = self._caption(job, job.cost, available)
-        markup = kb.result(
-            self._owner(job), job.job_id, job.seconds, deps.services.rules.pricing, locale
-        )
+        markup = kb.result(self._owner(job), job.job_id, job.seconds, deps.services.rules.pricing, locale)
         title = deps.t("tg.audio_title", locale, style=job.style.capitalize(), seconds=job.seconds)
         reply_to = job.reply_to.get("reply_to_message_id")
         try:
@@ -166,9 +158,7 @@ class TelegramNotifier:
                 duration=int(round(clip.seconds)),
                 caption=caption,
                 reply_markup=markup,
-                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
-                if reply_to
-                else None,
+                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None,
                 write_timeout=120,
             )
         except TelegramError as error:
@@ -186,9 +176,7 @@ class TelegramNotifier:
         async with self._sending():
             await self._finished(job, charged, balance, offer)
 
-    async def _finished(
-        self, job: Job, charged: int, balance: Balance, offer: Offer | None
-    ) -> None:
+    async def _finished(self, job: Job, charged: int, balance: Balance, offer: Offer | None) -> None:
         deps, kb, locale = self._parts(job)
         await self._show(job, DONE, deps.t("tg.done", locale), None, create=False)
         await self._fix_caption(job, charged, max(balance.available, 0))
@@ -245,9 +233,7 @@ class TelegramNotifier:
             message_id = self._status.get(job.job_id) or job.reply_to.get("status_message_id")
             if message_id is not None:
                 try:
-                    await self.bot.edit_message_text(
-                        text, chat_id=chat_id, message_id=message_id, reply_markup=markup
-                    )
+                    await self.bot.edit_message_text(text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
                     return
                 except BadRequest as error:
                     if "not modified" in str(error).lower():
@@ -266,9 +252,7 @@ class TelegramNotifier:
                 chat_id,
                 text,
                 reply_markup=markup,
-                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True)
-                if reply_to
-                else None,
+                reply_parameters=ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None,
             )
             self._status.put(job.job_id, sent.message_id)
 
@@ -288,9 +272,7 @@ class TelegramNotifier:
     def _caption(self, job: Job, charged: int, available: int) -> str:
         deps, _, locale = self._parts(job)
         if charged:
-            return deps.t(
-                "gen_charged", locale, charged=charged, plural=plural(charged), available=available
-            )
+            return deps.t("gen_charged", locale, charged=charged, plural=plural(charged), available=available)
         return deps.t("gen_charged_nothing", locale, available=available)
 
     def _head(self, job: Job) -> str:
@@ -336,9 +318,7 @@ class TelegramNotifier:
             for job_id in [j for j, (_, _, since) in self._acting.items() if since < too_old]:
                 del self._acting[job_id]
             if self._acting:
-                await self._send_actions(
-                    {(chat, action) for chat, action, _ in self._acting.values()}
-                )
+                await self._send_actions({(chat, action) for chat, action, _ in self._acting.values()})
 
     async def _send_actions(self, actions: set[tuple[int, str]]) -> None:
         async def one(chat_id: int, action: str) -> None:

@@ -52,12 +52,8 @@ class AiohttpRequest(BaseRequest):
 
     async def initialize(self) -> None:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
-                limit=self._pool_size, limit_per_host=self._pool_size, ttl_dns_cache=300
-            )
-            self._session = aiohttp.ClientSession(
-                connector=connector, headers={"User-Agent": self.USER_AGENT}
-            )
+            connector = aiohttp.TCPConnector(limit=self._pool_size, limit_per_host=self._pool_size, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(connector=connector, headers={"User-Agent": self.USER_AGENT})
 
     async def shutdown(self) -> None:
         if self._session is not None and not self._session.closed:
@@ -89,9 +85,7 @@ class AiohttpRequest(BaseRequest):
             sock_read=None if read is None or write is None else max(read, write),
         )
         try:
-            async with self._session.request(
-                method, url, data=self._body(request_data), timeout=timeout
-            ) as response:
+            async with self._session.request(method, url, data=self._body(request_data), timeout=timeout) as response:
                 return response.status, await response.read()
         except TimeoutError:
             raise TimedOut from None

@@ -27,18 +27,14 @@ PLATFORM = "telegram"
 
 
 class TelegramRunner:
-    def __init__(
-        self, config: TelegramConfig, services: TelegramServices, *, web_hooks: Any = None
-    ) -> None:
+    def __init__(self, config: TelegramConfig, services: TelegramServices, *, web_hooks: Any = None) -> None:
         self.config = config
         self.services = services
         self.web_hooks = web_hooks  # `adapters.web.WebHooks`: needed in webhook mode
         self.notifier = TelegramNotifier()
         self.application: PTBApplication = build_application(config, services, self.notifier)
         self.deps: Deps = self.application.bot_data["deps"]
-        self.support_desk = TelegramSupportDesk(
-            self.application.bot, self.deps.rewards_text, config.support_chat_id
-        )
+        self.support_desk = TelegramSupportDesk(self.application.bot, self.deps.rewards_text, config.support_chat_id)
         # Registered now, before the job workers start: jobs resumed at start-up need us.
         if services.generation is not None:
             services.generation.register_notifier(PLATFORM, self.notifier)
@@ -61,9 +57,7 @@ class TelegramRunner:
 
     async def start(self) -> None:
         if self.webhook_mode and (self.web_hooks is None or not self.config.webhook_secret):
-            raise RuntimeError(
-                "TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET and the web server"
-            )
+            raise RuntimeError("TELEGRAM_WEBHOOK_URL needs TELEGRAM_WEBHOOK_SECRET and the web server")
         app = self.application
         await app.initialize()
         await set_commands(app, self.deps)
@@ -78,9 +72,7 @@ class TelegramRunner:
             logger.info("telegram: receiving updates by webhook")
         else:
             assert app.updater is not None
-            await app.updater.start_polling(
-                allowed_updates=ALLOWED_UPDATES, error_callback=self._polling_error
-            )
+            await app.updater.start_polling(allowed_updates=ALLOWED_UPDATES, error_callback=self._polling_error)
             logger.info("telegram: long polling")
         self.notifier.start()
 
@@ -88,9 +80,7 @@ class TelegramRunner:
         await self.notifier.stop()
         app = self.application
         if self.web_hooks is not None and self.web_hooks.on_telegram_update == self.on_webhook:
-            self.web_hooks.on_telegram_update = (
-                None  # the webhook stays set: updates wait at Telegram
-            )
+            self.web_hooks.on_telegram_update = None  # the webhook stays set: updates wait at Telegram
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
         if app.running:

@@ -35,9 +35,7 @@ class TelegramSupportDesk:
             await self.bot.send_message(self.operators_chat_id, chunk)
 
     async def deliver(self, answer: TicketReply) -> None:
-        user_id = int(
-            Identity.parse(answer.ticket.identity).user_id
-        )  # a private chat's id is the user's
+        user_id = int(Identity.parse(answer.ticket.identity).user_id)  # a private chat's id is the user's
         for chunk in split_text(self.render.reply_for_person(answer)):
             await self.bot.send_message(user_id, chunk)
 
@@ -60,12 +58,7 @@ async def operator_reply(update: Update, context: BotContext) -> None:
     assert message is not None and message.text is not None and message.from_user is not None
     original = message.reply_to_message
     found = TICKET_ID.search(original.text or "") if original is not None else None
-    if (
-        found is None
-        or original is None
-        or original.from_user is None
-        or original.from_user.id != context.bot.id
-    ):
+    if found is None or original is None or original.from_user is None or original.from_user.id != context.bot.id:
         return  # an ordinary conversation among operators
     words, grant = message.text.split(), None
     if len(words) >= 3 and words[-2].lower() == "grant":
@@ -93,7 +86,5 @@ def rewards(context: BotContext) -> Any:
 def register(app: Application, operators_chat_id: int | None) -> None:  # type: ignore[type-arg]
     app.add_handler(CommandHandler("support", support))
     if operators_chat_id is not None:
-        in_operators_chat = (
-            filters.Chat(operators_chat_id) & filters.REPLY & filters.TEXT & ~filters.COMMAND
-        )
+        in_operators_chat = filters.Chat(operators_chat_id) & filters.REPLY & filters.TEXT & ~filters.COMMAND
         app.add_handler(MessageHandler(in_operators_chat, operator_reply))

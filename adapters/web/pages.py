@@ -44,9 +44,7 @@ async def healthz(request: web.Request) -> web.Response:
 
 def _page(request: web.Request, name: str) -> web.Response:
     text = request.app[HOOKS].text
-    body = _PAGE.format(
-        title=html.escape(text(f"web.{name}_title")), body=html.escape(text(f"web.{name}_body"))
-    )
+    body = _PAGE.format(title=html.escape(text(f"web.{name}_title")), body=html.escape(text(f"web.{name}_body")))
     return web.Response(text=body, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 

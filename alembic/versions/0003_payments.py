@@ -47,9 +47,7 @@ def upgrade() -> None:
         sa.Column("stripe_session_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
         sa.Column("checkout_url", sqlmodel.sql.sqltypes.AutoString(length=2048), nullable=True),
         sa.Column("payment_intent_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-        sa.Column(
-            "telegram_charge_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True
-        ),
+        sa.Column("telegram_charge_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
         sa.Column("amount_refunded", sa.BigInteger(), nullable=False),
         sa.Column("amount_disputed", sa.BigInteger(), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=True),
@@ -61,12 +59,8 @@ def upgrade() -> None:
             name=op.f("ck_orders_returns_not_negative"),
         ),
         sa.CheckConstraint("credits > 0 AND amount > 0", name=op.f("ck_orders_positive")),
-        sa.ForeignKeyConstraint(
-            ["person_id"], ["persons.id"], name=op.f("fk_orders_person_id_persons")
-        ),
-        sa.ForeignKeyConstraint(
-            ["wallet_id"], ["accounts.id"], name=op.f("fk_orders_wallet_id_accounts")
-        ),
+        sa.ForeignKeyConstraint(["person_id"], ["persons.id"], name=op.f("fk_orders_person_id_persons")),
+        sa.ForeignKeyConstraint(["wallet_id"], ["accounts.id"], name=op.f("fk_orders_wallet_id_accounts")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_orders")),
         sa.UniqueConstraint("payment_intent_id", name=op.f("uq_orders_payment_intent_id")),
         sa.UniqueConstraint("request_key", name=op.f("uq_orders_request_key")),

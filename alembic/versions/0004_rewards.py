@@ -28,30 +28,22 @@ def upgrade() -> None:
         sa.Column("day", _str(length=10), nullable=False),
         sa.Column("amount", sa.BigInteger(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["person_id"], ["persons.id"], name=op.f("fk_reward_claims_person_id_persons")
-        ),
+        sa.ForeignKeyConstraint(["person_id"], ["persons.id"], name=op.f("fk_reward_claims_person_id_persons")),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_reward_claims")),
     )
     with op.batch_alter_table("reward_claims", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_reward_claims_person_day", ["person_id", "day", "kind"], unique=False
-        )
+        batch_op.create_index("ix_reward_claims_person_day", ["person_id", "day", "kind"], unique=False)
 
     op.create_table(
         "referral_codes",
         sa.Column("code", _str(length=16), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["person_id"], ["persons.id"], name=op.f("fk_referral_codes_person_id_persons")
-        ),
+        sa.ForeignKeyConstraint(["person_id"], ["persons.id"], name=op.f("fk_referral_codes_person_id_persons")),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_referral_codes")),
     )
     with op.batch_alter_table("referral_codes", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_referral_codes_person_id"), ["person_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_referral_codes_person_id"), ["person_id"], unique=False)
 
     op.create_table(
         "referrals",
@@ -77,9 +69,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("referred_person_id", name=op.f("pk_referrals")),
     )
     with op.batch_alter_table("referrals", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_referrals_referrer_person_id"), ["referrer_person_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_referrals_referrer_person_id"), ["referrer_person_id"], unique=False)
 
     op.create_table(
         "email_verifications",
@@ -91,9 +81,7 @@ def upgrade() -> None:
         sa.Column("failed_attempts", sa.Integer(), nullable=False),
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["person_id"], ["persons.id"], name=op.f("fk_email_verifications_person_id_persons")
-        ),
+        sa.ForeignKeyConstraint(["person_id"], ["persons.id"], name=op.f("fk_email_verifications_person_id_persons")),
         sa.PrimaryKeyConstraint("person_id", name=op.f("pk_email_verifications")),
     )
 
@@ -102,15 +90,11 @@ def upgrade() -> None:
         sa.Column("address", _str(length=254), nullable=False),
         sa.Column("person_id", sa.Integer(), nullable=False),
         sa.Column("verified_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["person_id"], ["persons.id"], name=op.f("fk_verified_emails_person_id_persons")
-        ),
+        sa.ForeignKeyConstraint(["person_id"], ["persons.id"], name=op.f("fk_verified_emails_person_id_persons")),
         sa.PrimaryKeyConstraint("address", name=op.f("pk_verified_emails")),
     )
     with op.batch_alter_table("verified_emails", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_verified_emails_person_id"), ["person_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_verified_emails_person_id"), ["person_id"], unique=False)
 
     op.create_table(
         "link_codes",
@@ -119,9 +103,7 @@ def upgrade() -> None:
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["person_id"], ["persons.id"], name=op.f("fk_link_codes_person_id_persons")
-        ),
+        sa.ForeignKeyConstraint(["person_id"], ["persons.id"], name=op.f("fk_link_codes_person_id_persons")),
         sa.PrimaryKeyConstraint("code_digest", name=op.f("pk_link_codes")),
     )
     with op.batch_alter_table("link_codes", schema=None) as batch_op:
@@ -145,9 +127,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("absorbed_person_id", name=op.f("pk_person_links")),
     )
     with op.batch_alter_table("person_links", schema=None) as batch_op:
-        batch_op.create_index(
-            batch_op.f("ix_person_links_survivor_person_id"), ["survivor_person_id"], unique=False
-        )
+        batch_op.create_index(batch_op.f("ix_person_links_survivor_person_id"), ["survivor_person_id"], unique=False)
 
     op.create_table(
         "support_tickets",
@@ -161,15 +141,11 @@ def upgrade() -> None:
         sa.Column("forwarded_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["person_id"], ["persons.id"], name=op.f("fk_support_tickets_person_id_persons")
-        ),
+        sa.ForeignKeyConstraint(["person_id"], ["persons.id"], name=op.f("fk_support_tickets_person_id_persons")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_support_tickets")),
     )
     with op.batch_alter_table("support_tickets", schema=None) as batch_op:
-        batch_op.create_index(
-            "ix_support_tickets_person_created", ["person_id", "created_at"], unique=False
-        )
+        batch_op.create_index("ix_support_tickets_person_created", ["person_id", "created_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_support_tickets_status"), ["status"], unique=False)
 
     op.create_table(

@@ -64,16 +64,12 @@ CANCELABLE = frozenset({JobState.QUEUED, JobState.SUBMITTED, JobState.RUNNING})
 EXPIRABLE = CANCELABLE
 
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
-    JobState.QUEUED: frozenset(
-        {JobState.SUBMITTED, JobState.FAILED, JobState.CANCELED, JobState.EXPIRED}
-    ),
+    JobState.QUEUED: frozenset({JobState.SUBMITTED, JobState.FAILED, JobState.CANCELED, JobState.EXPIRED}),
     JobState.SUBMITTED: frozenset(
         # back to queued: a worker died before the generator answered; it is sent again
         {JobState.RUNNING, JobState.QUEUED, JobState.FAILED, JobState.CANCELED, JobState.EXPIRED}
     ),
-    JobState.RUNNING: frozenset(
-        {JobState.DELIVERING, JobState.FAILED, JobState.CANCELED, JobState.EXPIRED}
-    ),
+    JobState.RUNNING: frozenset({JobState.DELIVERING, JobState.FAILED, JobState.CANCELED, JobState.EXPIRED}),
     JobState.DELIVERING: frozenset({JobState.SUCCEEDED, JobState.FAILED, JobState.EXPIRED}),
 }
 

@@ -355,11 +355,7 @@ def _returned(order: Order | None, channel: Channel, refunded: int, disputed: in
         return _ignore("wrong_channel")
     refunded = max(order.amount_refunded, refunded)
     disputed = max(order.amount_disputed, disputed)
-    if (
-        refunded == order.amount_refunded
-        and disputed == order.amount_disputed
-        and order.state.fulfilled
-    ):
+    if refunded == order.amount_refunded and disputed == order.amount_disputed and order.state.fulfilled:
         return Effect(PaymentOutcome.ALREADY_DONE)
     if not order.state.fulfilled:
         # Events arrive out of order: the grant will apply this as soon as the payment lands.

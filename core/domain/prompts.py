@@ -71,9 +71,7 @@ class PromptPolicy:
     def clean(self, style: str) -> str:
         """The style to send (whitespace collapsed, control characters dropped), or a typed
         refusal: `InvalidStyle` (empty, too long) or `PromptBlocked(term)`."""
-        text = "".join(
-            ch for ch in str(style) if unicodedata.category(ch)[0] != "C" or ch in " \t\n"
-        )
+        text = "".join(ch for ch in str(style) if unicodedata.category(ch)[0] != "C" or ch in " \t\n")
         text = _SPACES.sub(" ", text).strip()
         if not text or len(text) > self.max_chars:
             raise InvalidStyle(self.max_chars)

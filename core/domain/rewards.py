@@ -35,9 +35,7 @@ class RewardRules:
     daily_plans: frozenset[str] = frozenset({"free"})  # plans that may claim the daily credit
     referral_credits: int = 10  # to each side
     referral_monthly_cap: int = 20  # referrer rewards per referrer per UTC month; 0 = no cap
-    referral_window: dt.timedelta = dt.timedelta(
-        days=7
-    )  # a code is accepted this long after first contact
+    referral_window: dt.timedelta = dt.timedelta(days=7)  # a code is accepted this long after first contact
     email_credits: int = 5
     email_code_ttl: dt.timedelta = dt.timedelta(minutes=15)
     email_max_attempts: int = 5  # wrong codes in a row before the lock
@@ -46,9 +44,7 @@ class RewardRules:
     share_credits: int = 2
     link_code_ttl: dt.timedelta = dt.timedelta(minutes=10)
     max_free_per_day: int = 20  # 0 = no limit
-    new_account_cooldown: dt.timedelta = dt.timedelta(
-        0
-    )  # no gifts/referral rewards before this age
+    new_account_cooldown: dt.timedelta = dt.timedelta(0)  # no gifts/referral rewards before this age
     support_tickets_per_hour: int = 5
     support_text_max: int = 2000
 
@@ -83,11 +79,7 @@ class BonusResult:
 
     @property
     def granted(self) -> int:
-        return (
-            self.outcome.amount
-            if self.outcome is not None and self.status == BonusStatus.GRANTED
-            else 0
-        )
+        return self.outcome.amount if self.outcome is not None and self.status == BonusStatus.GRANTED else 0
 
 
 @dataclass(frozen=True)
@@ -305,9 +297,7 @@ def referral_side(
 
 # --- email verification ----------------------------------------------------------------------
 
-_EMAIL = re.compile(
-    r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$"
-)
+_EMAIL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@[A-Za-z0-9-]{1,63}(\.[A-Za-z0-9-]{1,63})+$")
 EMAIL_CODE = re.compile(r"^\d{6}$")
 
 
@@ -359,18 +349,14 @@ class CodeVerdict:
     tries_left: int = 0
 
 
-def check_email_code(
-    state: EmailCodeState | None, digest: str, now: dt.datetime, rules: RewardRules
-) -> CodeVerdict:
+def check_email_code(state: EmailCodeState | None, digest: str, now: dt.datetime, rules: RewardRules) -> CodeVerdict:
     """Judge one attempt. Wrong attempts count across codes (a new code does not reset them),
     so guessing is capped at `email_max_attempts` per `email_lock`."""
     if state is None:
         return CodeVerdict(CodeCheck.NO_CODE, 0, None)
     if state.locked_until is not None and now < state.locked_until:
         return CodeVerdict(CodeCheck.LOCKED, state.failed_attempts, state.locked_until)
-    attempts = (
-        0 if state.locked_until is not None else state.failed_attempts
-    )  # a lock that ran out starts afresh
+    attempts = 0 if state.locked_until is not None else state.failed_attempts  # a lock that ran out starts afresh
     if state.code_digest is None:
         return CodeVerdict(CodeCheck.NO_CODE, attempts, None)
     if state.expires_at is None or now >= state.expires_at:
@@ -380,9 +366,7 @@ def check_email_code(
     attempts += 1
     if attempts >= rules.email_max_attempts:
         return CodeVerdict(CodeCheck.LOCKED, 0, now + rules.email_lock)
-    return CodeVerdict(
-        CodeCheck.WRONG, attempts, None, tries_left=rules.email_max_attempts - attempts
-    )
+    return CodeVerdict(CodeCheck.WRONG, attempts, None, tries_left=rules.email_max_attempts - attempts)
 
 
 def email_send_refusal(

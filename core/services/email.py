@@ -84,13 +84,9 @@ class EmailVerificationService:
             raise InvalidEmail(address)
         await self.wallets.person(identity)
         code = self.codes.code(6, DIGITS)
-        started = await self.store.begin_email(
-            identity.key, address, code, self.rules, now=self.clock.now()
-        )
+        started = await self.store.begin_email(identity.key, address, code, self.rules, now=self.clock.now())
         try:
-            await self.sender.send_code(
-                address, code, int(self.rules.email_code_ttl.total_seconds() // 60)
-            )
+            await self.sender.send_code(address, code, int(self.rules.email_code_ttl.total_seconds() // 60))
         except Exception as error:
             await self.store.email_send_failed(started.person_id)
             if isinstance(error, EmailNotSent):
@@ -111,9 +107,7 @@ class EmailVerificationService:
             per_day=False,
             expires_at=None if ttl is None else self.clock.now() + ttl,
         )
-        result = await self.store.confirm_email(
-            identity.key, code, bonus, self.rules, now=self.clock.now()
-        )
+        result = await self.store.confirm_email(identity.key, code, bonus, self.rules, now=self.clock.now())
         verdict = result.verdict
         if verdict.check == CodeCheck.WRONG:
             raise EmailCodeWrong(verdict.tries_left)

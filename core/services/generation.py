@@ -204,9 +204,7 @@ class GenerationService:
         await self._refuse_unaffordable(person, cost)  # before the CPU work of the intake
         limit = min(max_input_bytes or self.settings.max_input_bytes, self.settings.max_input_bytes)
         clip = await self._prepare(audio, limit)
-        return await self._create(
-            identity, person, clip, clean_style, length, cost, platform, reply_to, request_key
-        )
+        return await self._create(identity, person, clip, clean_style, length, cost, platform, reply_to, request_key)
 
     async def again(
         self,
@@ -340,9 +338,7 @@ class GenerationService:
                 seconds,
                 cost,
             )
-        return Accepted(
-            created.job, created.job.cost, created.balance, created.position, created.duplicate
-        )
+        return Accepted(created.job, created.job.cost, created.balance, created.position, created.duplicate)
 
     async def _accepted_again(self, job: Job) -> Accepted:
         balance = await self.ledger.balance(job.wallet_id)

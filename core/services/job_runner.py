@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import functools
 import logging
 import math
 import os
@@ -41,6 +42,15 @@ logger = logging.getLogger(__name__)
 FirstSuccessHook = Callable[[int], Awaitable[None]]
 
 
+def _discard(future: asyncio.Future[bytes]) -> None:
+    """Drop a download nobody will use (and its error, so it is not reported as lost)."""
+    if future.done():
+        if not future.cancelled():
+            future.exception()
+    else:
+        future.cancel()
+
+
 async def wait_for_event(event: asyncio.Event, seconds: float) -> None:
     """Wait until `event` is set or `seconds` pass. Not `asyncio.wait_for`: on Python 3.11 it
     swallows a cancellation that lands as the event fires, and a stopping loop never stops."""
@@ -59,6 +69,8 @@ class GenerationSettings:
     poll_interval_seconds: float = 2.0
     max_output_bytes: int = 50_000_000
     webhook_url: str | None = None  # <PUBLIC_BASE_URL>/webhooks/replicate
+    # With the webhook set, polling is only the fallback (webhooks are retried only briefly).
+    webhook_poll_interval_seconds: float = 30.0
     worker_id: str = "main"  # a restarted process with the same id takes its jobs back at once
     lease: dt.timedelta = dt.timedelta(minutes=2)
     sweep_interval_seconds: float = 30.0
@@ -84,6 +96,8 @@ class _Run:
     canceled: bool = False
     task: asyncio.Task[None] | None = None
     generating: bool = True  # holds a slot of the concurrency limit (until it is delivering)
+    submitted_at: float | None = None  # loop time the generator accepted it (this run only)
+    download: asyncio.Future[bytes] | None = None  # started while the step to delivering is written
 
 
 class JobRunner:
@@ -104,15 +118,15 @@ class JobRunner:
         self.rules = rules
         self.clock = clock
         self.settings = settings
-        # Called with the person id after their FIRST job succeeded (referral rewards). Must be
-        # idempotent: a crash right after the capture may call it again after a restart.
+        # Called with the person id after their FIRST job succeeded (referral rewards), once,
+        # after the capture committed. A crash in between skips it: the rewards side should
+        # also reconcile from the job rows (a person with a succeeded job) to be exact.
         self.on_first_success = on_first_success
         self._notifiers: dict[str, JobNotifier] = {}
         self._registered: dict[str, asyncio.Event] = {}
         self._active: dict[str, _Run] = {}
-        self._clips: dict[
-            str, PreparedClip
-        ] = {}  # accepted here: the worker need not read them back
+        # Clips accepted in this process: the worker need not read them back.
+        self._clips: dict[str, PreparedClip] = {}
         self._dispatch_wake = asyncio.Event()
         self._background: list[asyncio.Task[None]] = []
         self._queue_positions: dict[str, int] = {}  # last position shown per queued job
@@ -251,9 +265,7 @@ class JobRunner:
 
     async def dispatch(self) -> int:
         """Start as many queued jobs as the limits allow; returns how many were started."""
-        free = self.settings.max_concurrent - sum(
-            1 for run in self._active.values() if run.generating
-        )
+        free = self.settings.max_concurrent - sum(1 for run in self._active.values() if run.generating)
         if free <= 0:
             return 0
         now = self.clock.now()
@@ -274,11 +286,9 @@ class JobRunner:
         self._active[job.job_id] = run
         self._queue_positions.pop(job.job_id, None)
         run.task = asyncio.create_task(self._drive(run), name=f"job-{job.job_id}")
-        run.task.add_done_callback(
-            lambda _t, job_id=job.job_id: self._finished_driving(job_id, run)
-        )
+        run.task.add_done_callback(functools.partial(self._finished_driving, job.job_id, run))
 
-    def _finished_driving(self, job_id: str, run: _Run) -> None:
+    def _finished_driving(self, job_id: str, run: _Run, _task: object = None) -> None:
         if self._active.get(job_id) is run:
             del self._active[job_id]
         self._clips.pop(job_id, None)
@@ -294,15 +304,14 @@ class JobRunner:
             if job is not None and job.state == JobState.RUNNING:
                 job = await self._await_prediction(run, job)
             if job is not None and job.state == JobState.DELIVERING:
-                run.generating = False  # its generator slot is free: start the next job now
-                self._nudge()
-                await self._deliver(job)
+                self._free_slot(run)
+                await self._deliver(job, run.download)
         except asyncio.CancelledError:
+            if run.download is not None:
+                _discard(run.download)
             raise  # shutdown: the row stays as it is and is resumed on the next start
         except Exception:  # noqa: BLE001 - left for the sweep to adopt and finish
-            logger.exception(
-                "job %s stopped unexpectedly; the sweep will pick it up", run.job.job_id
-            )
+            logger.exception("job %s stopped unexpectedly; the sweep will pick it up", run.job.job_id)
 
     async def _submit(self, run: _Run, job: Job) -> Job | None:
         if self._past_deadline(job):
@@ -321,9 +330,7 @@ class JobRunner:
         request = GenerationRequest(job.job_id, clip, job.style, job.seconds, job.seed)
         try:
             async with asyncio.timeout(max(self._remaining(job), 0.001)):
-                prediction_id = await self.generator.submit(
-                    request, webhook_url=self.settings.webhook_url
-                )
+                prediction_id = await self.generator.submit(request, webhook_url=self.settings.webhook_url)
         except TimeoutError:
             await self._expire(job)
             return None
@@ -331,9 +338,8 @@ class JobRunner:
             logger.warning("job %s: submit failed: %s", job.job_id, error)
             await self._end(job, JobState.FAILED, error, frozenset({JobState.SUBMITTED}))
             return None
-        moved = await self._advance(
-            job, frozenset({JobState.SUBMITTED}), JobState.RUNNING, prediction_id=prediction_id
-        )
+        run.submitted_at = asyncio.get_running_loop().time()  # the first poll counts from here
+        moved = await self._advance(job, frozenset({JobState.SUBMITTED}), JobState.RUNNING, prediction_id=prediction_id)
         if moved is None:  # canceled or expired while the generator was answering
             await self._cancel_prediction(prediction_id)
             return None
@@ -345,14 +351,18 @@ class JobRunner:
         the deadline passes."""
         assert job.prediction_id is not None
         loop = asyncio.get_running_loop()
-        since = loop.time()
-        fresh = run.job.state == JobState.SUBMITTED  # submitted by this run: its timing is whole
+        since = run.submitted_at  # None when resumed or taken over: its timing is not whole
         # Polling costs requests (and Replicate's rate limit): the first look waits until about
         # when recent predictions took to finish; then every `poll_interval_seconds`.
-        if fresh and self._prediction_seconds is not None and run.status is None:
-            await wait_for_event(
-                run.wake, min(0.9 * self._prediction_seconds, max(self._remaining(job), 0.0))
-            )
+        interval = self.settings.poll_interval_seconds
+        first: float | None = None  # None: look at once (a resumed job may long be done)
+        if self.settings.webhook_url:
+            interval = max(interval, self.settings.webhook_poll_interval_seconds)
+            first = interval if since is not None else None
+        elif since is not None and self._prediction_seconds is not None:
+            first = 0.9 * self._prediction_seconds - (loop.time() - since)
+        if first is not None and run.status is None:
+            await wait_for_event(run.wake, min(first, max(self._remaining(job), 0.0)))
         while True:
             run.wake.clear()  # before looking: a webhook or cancel from now on wakes the wait below
             if run.canceled:
@@ -371,23 +381,30 @@ class JobRunner:
                     logger.warning("job %s: polling failed, will retry: %s", job.job_id, error)
                     status = None
             if status is not None and status.state.finished:
-                if fresh and status.state == PredictionState.SUCCEEDED:
+                if since is not None and status.state == PredictionState.SUCCEEDED:
                     self._observe_prediction(loop.time() - since)
-                return await self._prediction_finished(job, status)
-            wait = min(self.settings.poll_interval_seconds, max(self._remaining(job), 0.0))
+                return await self._prediction_finished(run, job, status)
+            wait = min(interval, max(self._remaining(job), 0.0))
             await wait_for_event(run.wake, wait)
 
-    async def _prediction_finished(self, job: Job, status: PredictionStatus) -> Job | None:
+    async def _prediction_finished(self, run: _Run, job: Job, status: PredictionStatus) -> Job | None:
         if status.state == PredictionState.SUCCEEDED:
+            # The output is fetched while the step is written, and the generator slot freed
+            # (the dispatcher's claim is queued behind this step, so it sees the slot free).
+            run.download = asyncio.ensure_future(self._download(status))
+            self._free_slot(run)
             moved = await self._advance(
                 job,
                 frozenset({JobState.RUNNING}),
                 JobState.DELIVERING,
                 output_url=status.output_url or "",
             )
-            if moved is not None and job.started_at is not None:
+            if moved is None:  # a webhook elsewhere or a cancel got there first
+                _discard(run.download)
+                return None
+            if job.started_at is not None:
                 self._observe_run(job.started_at)
-            return moved  # None: a webhook elsewhere or a cancel got there first
+            return moved
         reason = "model_failed" if status.state == PredictionState.FAILED else "canceled_by_host"
         await self._end(
             job,
@@ -397,21 +414,30 @@ class JobRunner:
         )
         return None
 
-    async def _deliver(self, job: Job) -> None:
-        """Download at once, hand the clip to the chat adapter, and capture only once it says
-        the platform accepted it."""
+    async def _download(self, status: PredictionStatus) -> bytes:
+        return await self.generator.download(status, max_bytes=self.settings.max_output_bytes)
+
+    def _free_slot(self, run: _Run) -> None:
+        if run.generating:
+            run.generating = False
+            self._nudge()
+
+    async def _deliver(self, job: Job, download: asyncio.Future[bytes] | None = None) -> None:
+        """Download at once (unless already under way), hand the clip to the chat adapter, and
+        capture only once it says the platform accepted it."""
         delivering = frozenset({JobState.DELIVERING})
+        if download is None:
+            status = PredictionStatus(job.prediction_id or "", PredictionState.SUCCEEDED, output_url=job.output_url)
+            download = asyncio.ensure_future(self._download(status))
         notifier = await self._notifier_for(job.platform)
         if notifier is None:
+            _discard(download)
             logger.error("job %s: no notifier for platform %s", job.job_id, job.platform)
             await self._end(job, JobState.FAILED, DeliveryFailed(job.platform), delivering)
             return
         await self._progress(job, JobProgress(Stage.DELIVERING))
-        status = PredictionStatus(
-            job.prediction_id or "", PredictionState.SUCCEEDED, output_url=job.output_url
-        )
         try:
-            audio = await self.generator.download(status, max_bytes=self.settings.max_output_bytes)
+            audio = await download
         except GenerationFailed as error:
             logger.warning("job %s: download failed: %s", job.job_id, error)
             await self._end(job, JobState.FAILED, error, delivering)
@@ -426,9 +452,7 @@ class JobRunner:
         if not delivered:
             await self._end(job, JobState.FAILED, DeliveryFailed(job.platform), delivering)
             return
-        concluded = await self.store.conclude(
-            job.job_id, delivering, JobState.SUCCEEDED, now=self.clock.now()
-        )
+        concluded = await self.store.conclude(job.job_id, delivering, JobState.SUCCEEDED, now=self.clock.now())
         if concluded is None:
             logger.warning("job %s was delivered but had already been ended elsewhere", job.job_id)
             return
@@ -448,16 +472,12 @@ class JobRunner:
     # --- ending jobs -------------------------------------------------------------------------
 
     async def _expire(self, job: Job) -> None:
-        concluded = await self._end(
-            job, JobState.EXPIRED, GenerationTimedOut(f"deadline {job.deadline_at}"), EXPIRABLE
-        )
+        concluded = await self._end(job, JobState.EXPIRED, GenerationTimedOut(f"deadline {job.deadline_at}"), EXPIRABLE)
         prediction_id = concluded.job.prediction_id if concluded else job.prediction_id
         if prediction_id:
             await self._cancel_prediction(prediction_id)
 
-    async def _end(
-        self, job: Job, target: JobState, error: BotError, source: frozenset[JobState]
-    ) -> Concluded | None:
+    async def _end(self, job: Job, target: JobState, error: BotError, source: frozenset[JobState]) -> Concluded | None:
         """A failed, canceled or expired end: the hold is released with the step; tell them."""
         detail = str(error.data.get("detail") or error.data.get("reason") or "")
         concluded = await self.store.conclude(
@@ -494,15 +514,11 @@ class JobRunner:
         """
         for job in await self.store.with_expired_holds():
             if job.job_id not in self._active:
-                await self._end(
-                    job, JobState.EXPIRED, GenerationTimedOut("hold expired"), UNFINISHED
-                )
+                await self._end(job, JobState.EXPIRED, GenerationTimedOut("hold expired"), UNFINISHED)
 
     # --- helpers -----------------------------------------------------------------------------
 
-    async def _advance(
-        self, job: Job, source: frozenset[JobState], target: JobState, **values: str
-    ) -> Job | None:
+    async def _advance(self, job: Job, source: frozenset[JobState], target: JobState, **values: str) -> Job | None:
         now = self.clock.now()
         return await self.store.advance(
             job.job_id,
@@ -550,9 +566,7 @@ class JobRunner:
                 continue
             if view.job.platform in self._notifiers:
                 self._queue_positions[view.job.job_id] = view.position
-                await self._progress(
-                    view.job, JobProgress(Stage.QUEUED, view.position, self._eta(view.position))
-                )
+                await self._progress(view.job, JobProgress(Stage.QUEUED, view.position, self._eta(view.position)))
 
     async def _notifier_for(self, platform: str) -> JobNotifier | None:
         notifier = self._notifiers.get(platform)
@@ -570,9 +584,7 @@ class JobRunner:
     async def _notify_failed(self, concluded: Concluded, error: BotError) -> None:
         notifier = self._notifiers.get(concluded.job.platform)
         if notifier is not None:
-            await self._call_notifier(
-                "failed", concluded.job, notifier.failed(concluded.job, error, concluded.balance)
-            )
+            await self._call_notifier("failed", concluded.job, notifier.failed(concluded.job, error, concluded.balance))
 
     async def _call_notifier(self, what: str, job: Job, call: Awaitable[None]) -> None:
         """Notifier failures are logged; they never break the job machine."""

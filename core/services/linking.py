@@ -46,9 +46,7 @@ class LinkService:
         code = self.codes.code(LINK_CODE_LENGTH, CODE_ALPHABET)
         now = self.clock.now()
         expires_at = now + self.rules.link_code_ttl
-        await self.store.create_link_code(
-            identity.key, _digest(code), expires_at=expires_at, now=now
-        )
+        await self.store.create_link_code(identity.key, _digest(code), expires_at=expires_at, now=now)
         return LinkCode(code, expires_at)
 
     async def redeem(self, identity: Identity, code_text: str) -> LinkResult:

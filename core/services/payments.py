@@ -164,9 +164,7 @@ class PaymentService:
                 customer_ref=f"person:{order.person_id}",
             )
         )
-        order = await self.store.set_checkout(
-            order.order_id, session.session_id, session.url, now=self.clock.now()
-        )
+        order = await self.store.set_checkout(order.order_id, session.session_id, session.url, now=self.clock.now())
         return _link(order)
 
     async def handle_stripe_event(self, event: PaymentEvent) -> PaymentResult:
@@ -193,9 +191,7 @@ class PaymentService:
                 order_id, decide = None, lambda o: Effect(PaymentOutcome.IGNORED, event.reason)
             case _:
                 raise TypeError(f"not a payment event: {event!r}")
-        result = await self.store.apply(
-            order_id, decide, event_key=key, event_type=kind, now=self.clock.now()
-        )
+        result = await self.store.apply(order_id, decide, event_key=key, event_type=kind, now=self.clock.now())
         _log_result(
             f"stripe {kind} {event.event_id}",
             order_id,
@@ -228,9 +224,7 @@ class PaymentService:
                 event_type="reconcile",
                 now=self.clock.now(),
             )
-            _log_result(
-                f"reconcile {record.session_id}", record.order_id, result, money_in=record.is_paid
-            )
+            _log_result(f"reconcile {record.session_id}", record.order_id, result, money_in=record.is_paid)
             if result.outcome == PaymentOutcome.GRANTED:
                 fulfilled.append(record.order_id)
             elif result.outcome == PaymentOutcome.CLOSED:
@@ -239,15 +233,11 @@ class PaymentService:
                 already += 1
             elif result.outcome == PaymentOutcome.IGNORED:
                 ignored.append((record.session_id, result.detail))
-        return ReconcileReport(
-            len(records), tuple(fulfilled), tuple(closed), already, tuple(ignored)
-        )
+        return ReconcileReport(len(records), tuple(fulfilled), tuple(closed), already, tuple(ignored))
 
     # --- Telegram Stars -----------------------------------------------------------------------
 
-    async def stars_invoice(
-        self, identity: Identity, pack_id: str, *, request_id: str
-    ) -> StarsInvoice:
+    async def stars_invoice(self, identity: Identity, pack_id: str, *, request_id: str) -> StarsInvoice:
         """An order for a Stars pack; send `sendInvoice` with `payload=invoice.payload`,
         currency XTR and one price of `invoice.amount`."""
         if not self.stars_enabled:
@@ -265,9 +255,7 @@ class PaymentService:
             currency=order.currency,
         )
 
-    async def pre_checkout(
-        self, payload: str, amount: int, currency: str, identity: Identity
-    ) -> PreCheckout:
+    async def pre_checkout(self, payload: str, amount: int, currency: str, identity: Identity) -> PreCheckout:
         """Answer Telegram's `pre_checkout_query` (within 10 s; this is two indexed reads)."""
         order, payer, frozen = await self.store.pre_checkout_facts(payload, identity.key)
         refusal = pre_checkout_refusal(order, amount, currency, payer, frozen)
@@ -296,9 +284,7 @@ class PaymentService:
         )
         _log_result(f"stars payment {charge} from {identity.key}", payload, result, money_in=True)
         if result.balance is not None and result.order is not None:
-            result = replace(
-                result, offer=await self.offers.after(result.balance, result.order.person_id)
-            )
+            result = replace(result, offer=await self.offers.after(result.balance, result.order.person_id))
         return result
 
     async def refund_stars(self, operator: Identity, charge_id: str) -> StarsRefund:
@@ -388,9 +374,7 @@ def _link(order: Order) -> CheckoutLink:
     return CheckoutLink(order.checkout_url, _pack_of(order), order.order_id, order.expires_at)
 
 
-def _log_result(
-    what: str, order_id: str | None, result: PaymentResult, *, money_in: bool = False
-) -> None:
+def _log_result(what: str, order_id: str | None, result: PaymentResult, *, money_in: bool = False) -> None:
     if result.outcome == PaymentOutcome.IGNORED and money_in:
         # Money came in that we did not grant: an operator must look (and refund or grant).
         logger.error("%s for order %s ignored: %s", what, order_id, result.detail)

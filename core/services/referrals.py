@@ -66,9 +66,7 @@ class ReferralService:
         code = clean_code(code_text)
         if code is None:
             raise ReferralRefused(ReferralRefusal.UNKNOWN_CODE)
-        record = await self.store.record_referral(
-            identity.key, code, self.rules, now=self.clock.now()
-        )
+        record = await self.store.record_referral(identity.key, code, self.rules, now=self.clock.now())
         if record.refusal is not None:
             raise ReferralRefused(record.refusal)
         return record
@@ -78,18 +76,14 @@ class ReferralService:
         and cheap to call after every success: only the first pays, each side once."""
         if self.rules.referral_credits <= 0 or not await self.store.has_open_referral(person_id):
             return None
-        return await self.store.settle_referral(
-            person_id, self.rules, now=self.clock.now(), qualify=True
-        )
+        return await self.store.settle_referral(person_id, self.rules, now=self.clock.now(), qualify=True)
 
     async def pay_due_referrals(self, limit: int = 100) -> int:
         """Pay the sides that were waiting (new-account cooldown, daily allowance); returns how
         many credits were paid."""
         paid = 0
         for person_id in await self.store.due_referrals(limit=limit):
-            payout = await self.store.settle_referral(
-                person_id, self.rules, now=self.clock.now(), qualify=False
-            )
+            payout = await self.store.settle_referral(person_id, self.rules, now=self.clock.now(), qualify=False)
             if payout is not None:
                 paid += payout.referred_credits + payout.referrer_credits
         return paid

@@ -114,13 +114,9 @@ class RewardService:
         if self.owns_job is None or not await self.owns_job(person.person_id, job_id):
             raise NotYourClip(job_id)
         now = self.clock.now()
-        bonus = self._bonus(
-            BonusKind.SHARE, self.rules.share_credits, Reason.SHARE, memo=f"shared {job_id}"[:300]
-        )
+        bonus = self._bonus(BonusKind.SHARE, self.rules.share_credits, Reason.SHARE, memo=f"shared {job_id}"[:300])
         result = await self.store.grant_bonus(identity.key, bonus, self.rules, now=now)
-        return ShareRewarded(
-            result.granted, result.balance, str(result.status), next_utc_midnight(now)
-        )
+        return ShareRewarded(result.granted, result.balance, str(result.status), next_utc_midnight(now))
 
     # --- anti-abuse, for other areas ----------------------------------------------------------
 
@@ -140,6 +136,4 @@ class RewardService:
     def _bonus(self, kind: BonusKind, amount: int, reason: Reason, memo: str = "") -> Bonus:
         ttl = self.wallets.rules.free_credit_ttl
         expires_at = None if ttl is None else self.clock.now() + ttl
-        return Bonus(
-            kind, amount, reason, per_day=kind != BonusKind.EMAIL, memo=memo, expires_at=expires_at
-        )
+        return Bonus(kind, amount, reason, per_day=kind != BonusKind.EMAIL, memo=memo, expires_at=expires_at)

@@ -90,9 +90,7 @@ class ServerWalletService:
         self.buy_for_wallet = buy
         self._wallet_ids: dict[str, int] = {}  # account ids never change: one write per server
 
-    async def balance(
-        self, server: Server, actor: Identity, *, actor_is_admin: bool
-    ) -> ServerWalletView:
+    async def balance(self, server: Server, actor: Identity, *, actor_is_admin: bool) -> ServerWalletView:
         _require_admin(actor_is_admin, "server_wallet")
         wallet = await self._wallet(server)
         return ServerWalletView(server, await self.store.balance(wallet))
@@ -181,9 +179,7 @@ class ServerWalletService:
         if self.buy_for_wallet is None:
             raise PaymentsNotConfigured()
         wallet = await self._wallet(server)
-        return await self.buy_for_wallet(
-            actor, pack_id, request_id=f"server:{request_id}", wallet_id=wallet
-        )
+        return await self.buy_for_wallet(actor, pack_id, request_id=f"server:{request_id}", wallet_id=wallet)
 
     async def _wallet(self, server: Server) -> int:
         found = self._wallet_ids.get(server.key)

@@ -50,9 +50,7 @@ class SupportService:
         self.replies: dict[str, SupportReplies] = dict(replies or {})
         self.last_job = last_job  # the jobs area's one-line summary of a person's last job
 
-    def add_platform(
-        self, platform: str, inbox: SupportInbox | None, replies: SupportReplies | None
-    ) -> None:
+    def add_platform(self, platform: str, inbox: SupportInbox | None, replies: SupportReplies | None) -> None:
         """Each chat adapter registers itself when it starts (again: replaces its earlier one).
         `inbox` forwards tickets to that platform's operators (SUPPORT_DISCORD_CHANNEL_ID /
         SUPPORT_TELEGRAM_CHAT_ID); `replies` delivers answers to persons on that platform."""
@@ -68,9 +66,7 @@ class SupportService:
             raise InvalidSupportText(self.rules.support_text_max)
         person = await self.wallets.person(identity)
         last_job = await self._last_job(person.person_id)
-        ticket = await self.store.open_ticket(
-            identity.key, text, last_job, self.rules, now=self.clock.now()
-        )
+        ticket = await self.store.open_ticket(identity.key, text, last_job, self.rules, now=self.clock.now())
         forwarded = False
         for inbox in self.inboxes.values():
             try:
@@ -93,9 +89,7 @@ class SupportService:
         if not text or len(text) > self.rules.support_text_max:
             raise InvalidSupportText(self.rules.support_text_max)
         credits = 0 if grant is None else checked_amount(grant)
-        reply = await self.store.record_reply(
-            ticket_id, request_id, actor.key, text, credits, now=self.clock.now()
-        )
+        reply = await self.store.record_reply(ticket_id, request_id, actor.key, text, credits, now=self.clock.now())
         if reply.delivered:
             return reply
         platform = reply.ticket.identity.split(":", 1)[0]

@@ -80,9 +80,7 @@ class WalletService:
 
     # --- operators --------------------------------------------------------------------------
 
-    async def operator_grant(
-        self, actor: Identity, target: str, amount: object, note: str, request_id: str
-    ) -> Moved:
+    async def operator_grant(self, actor: Identity, target: str, amount: object, note: str, request_id: str) -> Moved:
         wallet = await self._operator_target(actor, target)
         credits = checked_amount(amount)
         outcome = await self.store.grant(
@@ -97,9 +95,7 @@ class WalletService:
         )
         return Moved(outcome, None)
 
-    async def operator_take(
-        self, actor: Identity, target: str, amount: object, note: str, request_id: str
-    ) -> Moved:
+    async def operator_take(self, actor: Identity, target: str, amount: object, note: str, request_id: str) -> Moved:
         wallet = await self._operator_target(actor, target)
         credits = checked_amount(amount)
         outcome = await self.store.take(
@@ -134,4 +130,3 @@ class WalletService:
     def _free_expiry(self) -> dt.datetime | None:
         ttl = self.rules.free_credit_ttl
         return None if ttl is None else self.clock.now() + ttl
-

@@ -111,13 +111,9 @@ class World:
     ) -> dict[str, Any]:
         where: dict[str, Any] = {"guild_id": GUILD, "channel_id": CHANNEL} if guild else {}
         permissions = MANAGER_PERMISSIONS if admin else MEMBER_PERMISSIONS
-        return self.harness.slash_command(
-            name, options, user=user, permissions=permissions, **where, **kwargs
-        )
+        return self.harness.slash_command(name, options, user=user, permissions=permissions, **where, **kwargs)
 
-    def press(
-        self, custom_id: str, message: dict[str, Any], user: dict[str, Any], **kwargs: Any
-    ) -> dict[str, Any]:
+    def press(self, custom_id: str, message: dict[str, Any], user: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
         guild = kwargs.pop("guild", True)
         stored = self.fake.messages.get(int(message["id"]), message)
         return self.harness.component_interaction(
@@ -138,32 +134,19 @@ class World:
 
     async def callback(self, payload: dict[str, Any]) -> RecordedRequest:
         token = payload["token"]
-        return await self.request(
-            lambda r: r.route.startswith("/interactions/") and r.route.split("/")[3] == token
-        )
+        return await self.request(lambda r: r.route.startswith("/interactions/") and r.route.split("/")[3] == token)
 
-    async def webhook(
-        self, payload: dict[str, Any], method: str = "POST", **kw: Any
-    ) -> RecordedRequest:
+    async def webhook(self, payload: dict[str, Any], method: str = "POST", **kw: Any) -> RecordedRequest:
         token = payload["token"]
         return await self.request(
-            lambda r: (
-                r.method == method
-                and r.route.startswith("/webhooks/")
-                and r.route.split("/")[3] == token
-            ),
+            lambda r: r.method == method and r.route.startswith("/webhooks/") and r.route.split("/")[3] == token,
             **kw,
         )
 
     async def followup_with_file(self, payload: dict[str, Any]) -> RecordedRequest:
         token = payload["token"]
         return await self.request(
-            lambda r: (
-                r.method == "POST"
-                and r.route.startswith("/webhooks/")
-                and token in r.route
-                and bool(r.files)
-            )
+            lambda r: r.method == "POST" and r.route.startswith("/webhooks/") and token in r.route and bool(r.files)
         )
 
     async def status_text(
@@ -232,9 +215,7 @@ class World:
         await self.app.generation.start()
 
 
-def settings_for(
-    database_url: str, tmp_path: Path, stripe: FakeStripe | None, **overrides: Any
-) -> Any:
+def settings_for(database_url: str, tmp_path: Path, stripe: FakeStripe | None, **overrides: Any) -> Any:
     values: dict[str, Any] = dict(
         _env_file=None,  # only what the test says, whatever a developer's .env holds
         database_url=database_url,

@@ -52,9 +52,7 @@ class GatedGenerator:
         if not self.gate.is_set():
             return PredictionStatus(prediction_id, PredictionState.PROCESSING)
         if self.failing:
-            return PredictionStatus(
-                prediction_id, PredictionState.FAILED, error="CUDA out of memory"
-            )
+            return PredictionStatus(prediction_id, PredictionState.FAILED, error="CUDA out of memory")
         return await self.inner.status(prediction_id)
 
     async def cancel(self, prediction_id: str) -> None:
@@ -110,9 +108,7 @@ class Stack:
         chat = kwargs.get("chat") or self.fake.chats[user["id"]]
         before = len(self.fake.calls("sendMessage", chat_id=chat["id"]))
         await self.send(self.fake.build.command(user, command, args, **kwargs))
-        return await self.fake.wait_for(
-            "sendMessage", chat_id=chat["id"], count=before + 1, timeout=10
-        )
+        return await self.fake.wait_for("sendMessage", chat_id=chat["id"], count=before + 1, timeout=10)
 
     async def voice(self, user: JSON, data: bytes, **kwargs: Any) -> JSON:
         """Send a voice note; return the bot's reply (the style × length keyboard)."""
@@ -138,9 +134,7 @@ class Stack:
     def bot_message(self, chat_id: int, params: JSON) -> JSON:
         """The message the fake stored for an accepted send call (found by its text)."""
         for message in reversed(self.fake.chat_messages(chat_id, from_bot=True)):
-            if message.get("text") == params.get("text") or message.get("caption") == params.get(
-                "caption"
-            ):
+            if message.get("text") == params.get("text") or message.get("caption") == params.get("caption"):
                 return message
         raise AssertionError(f"no bot message for {params}")
 
@@ -158,11 +152,7 @@ class Stack:
         )
 
     def edits(self, chat_id: int, message_id: int) -> list[JSON]:
-        return [
-            p
-            for p in self.fake.calls("editMessageText", chat_id=chat_id)
-            if p.get("message_id") == message_id
-        ]
+        return [p for p in self.fake.calls("editMessageText", chat_id=chat_id) if p.get("message_id") == message_id]
 
     async def wait_edit(
         self,
@@ -244,9 +234,7 @@ async def telegram_stack(
                 web = WebServer(app.web_hooks, "127.0.0.1", 0)
                 await web.start()
                 settings.telegram_webhook_url = f"{web.base_url}/webhooks/telegram"
-            config = dataclasses.replace(
-                TelegramConfig.from_settings(settings), chat_action_interval=0.05
-            )
+            config = dataclasses.replace(TelegramConfig.from_settings(settings), chat_action_interval=0.05)
             if configure is not None:
                 config = configure(config)
             runner = TelegramRunner(config, TelegramServices.from_app(app), web_hooks=app.web_hooks)

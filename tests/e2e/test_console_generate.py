@@ -75,10 +75,7 @@ async def test_a_clip_that_cannot_be_delivered_is_not_charged_and_says_so(tmp_pa
     try:
         await app.generation.start()
         reply = await commands["/generate"]([str(tmp_path / "hum.ogg"), "strings", "10"])
-        assert (
-            reply
-            == "The clip was made but I couldn't send it to you. Your 2 credits were not charged."
-        )
+        assert reply == "The clip was made but I couldn't send it to you. Your 2 credits were not charged."
         assert "Generating your 10 s strings clip…" in capsys.readouterr().out
         assert (await app.wallets.balance(me)).balance.available == 10
         assert await app.ledger.audit() == []
@@ -90,9 +87,7 @@ async def console_app(tmp_path: Path):  # type: ignore[no-untyped-def]
     """The console's commands over a fresh database, in this process (progress goes to stdout)."""
     url = f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
     await upgrade(url)
-    settings = load_settings(
-        database_url=url, data_dir=str(tmp_path / "data"), replicate_api_token=None
-    )
+    settings = load_settings(database_url=url, data_dir=str(tmp_path / "data"), replicate_api_token=None)
     app = await build_app(settings)
     me = Identity("console", "tester")
     (tmp_path / "hum.ogg").write_bytes(hum_clip())
@@ -103,17 +98,12 @@ async def test_jobs_lists_a_waiting_job_and_cancel_releases_it(tmp_path, capsys)
     app, commands, me = await console_app(tmp_path)
     try:
         # not started: the job waits in the queue, as behind a busy generator
-        reply = await commands["/generate"](
-            [str(tmp_path / "hum.ogg"), "lofi", "synth", "15", "--no-wait"]
-        )
+        reply = await commands["/generate"]([str(tmp_path / "hum.ogg"), "lofi", "synth", "15", "--no-wait"])
         assert "3 credits held · 7 left to use." in reply
         job_id = reply.split()[1]
         listing = await commands["/jobs"]([])
         assert f"{job_id} · 15 s lofi synth · queued (#1 in line)" in listing
-        assert (
-            await commands["/cancel"]([job_id])
-            == f"Job {job_id} canceled. Your 3 credits were not charged."
-        )
+        assert await commands["/cancel"]([job_id]) == f"Job {job_id} canceled. Your 3 credits were not charged."
         assert await commands["/jobs"]([]) == "No jobs running."
         view = await app.generation.job(job_id)
         assert view is not None and view.job.state == JobState.CANCELED

@@ -51,9 +51,7 @@ async def test_an_oversized_attachment_is_refused_on_its_size_before_download_or
         (b"", "empty.ogg", "That file is empty."),
     ],
 )
-async def test_a_non_audio_attachment_is_refused_before_any_credit_is_held(
-    world, data, filename, expected
-) -> None:
+async def test_a_non_audio_attachment_is_refused_before_any_credit_is_held(world, data, filename, expected) -> None:
     text = await refused(world, world.generate(ALICE, audio=data, filename=filename))
     assert text.startswith(expected)
     await nothing_held(world)
@@ -73,9 +71,7 @@ async def test_a_clip_over_the_upload_limit_is_delivered_as_a_link(world: World)
     payload = world.generate(ALICE, length=5, attachment_size_limit=20_000)  # smaller than any clip
     world.dispatch(payload)
     status = await world.status_text(payload, "−1 credit · 9 left")
-    links = [
-        r for r in world.fake.requests_to("POST", r"/webhooks/.*") if payload["token"] in r.route
-    ]
+    links = [r for r in world.fake.requests_to("POST", r"/webhooks/.*") if payload["token"] in r.route]
     assert len(links) == 1 and not links[0].files
     assert "is too big to upload here. Download it" in links[0].json["content"]
     url = links[0].json["content"].rsplit(" ", 1)[1]
@@ -93,10 +89,7 @@ async def test_without_a_web_server_an_oversized_clip_is_not_charged(world: Worl
     payload = world.generate(ALICE, length=5, attachment_size_limit=20_000)
     world.dispatch(payload)
     status = await world.status_text(payload, "not charged")
-    assert (
-        status["content"]
-        == "The clip was made but I couldn't send it to you. Your 1 credit was not charged."
-    )
+    assert status["content"] == "The clip was made but I couldn't send it to you. Your 1 credit was not charged."
     await world.idle()
     await nothing_held(world)
 
@@ -108,17 +101,12 @@ async def test_a_clip_finished_after_the_follow_up_window_goes_to_the_dms(world:
     await world.status_text(payload, "Generating")
     world.fake.expire_interaction(payload["token"])  # ...and the 15 minutes are over meanwhile
 
-    posted = await world.request(
-        lambda r: r.is_("POST", r"/channels/\d+/messages") and bool(r.files)
-    )
+    posted = await world.request(lambda r: r.is_("POST", r"/channels/\d+/messages") and bool(r.files))
     dm = world.fake.dm_channels[int(ALICE["id"])]
     assert posted.route == f"/channels/{dm['id']}/messages" and posted.status == 200
     assert posted.json["content"] == f"<@{ALICE['id']}> 🎵 Your 5 s warm solo piano clip"
     outcome = await world.request(
-        lambda r: (
-            r.is_("POST", rf"/channels/{dm['id']}/messages")
-            and "left" in (r.json or {}).get("content", "")
-        )
+        lambda r: r.is_("POST", rf"/channels/{dm['id']}/messages") and "left" in (r.json or {}).get("content", "")
     )
     assert outcome.json["content"].startswith("−1 credit · 9 left")
     await world.idle()
@@ -137,9 +125,7 @@ async def test_an_upload_discord_refuses_as_too_large_falls_back_to_a_link(world
     )
     world.dispatch(payload)
     await world.status_text(payload, "−1 credit · 9 left")
-    sent = [
-        r for r in world.fake.requests_to("POST", r"/webhooks/.*") if payload["token"] in r.route
-    ]
+    sent = [r for r in world.fake.requests_to("POST", r"/webhooks/.*") if payload["token"] in r.route]
     assert [r.status for r in sent] == [413, 200]
     assert "Download it" in sent[1].json["content"] and not sent[1].files
     await world.idle()

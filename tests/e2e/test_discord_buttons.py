@@ -24,9 +24,7 @@ async def first_clip(world: World, length: int = 5) -> tuple[dict, dict]:
     return payload, world.fake.messages[int(clip.response["id"])]
 
 
-async def test_again_other_style_longer_and_share_work_after_a_restart(
-    sqlite_url, tmp_path
-) -> None:
+async def test_again_other_style_longer_and_share_work_after_a_restart(sqlite_url, tmp_path) -> None:
     async with discord_world(sqlite_url, tmp_path) as world:
         _, clip = await first_clip(world)  # 5 s: −1 → 9
         await world.restart()
@@ -40,9 +38,7 @@ async def test_again_other_style_longer_and_share_work_after_a_restart(
 
         longer = world.press(buttons(clip)["longer"]["custom_id"], clip, ALICE)
         world.dispatch(longer)
-        assert (await world.followup_with_file(longer)).json[
-            "content"
-        ] == "🎵 Your 10 s warm solo piano clip"
+        assert (await world.followup_with_file(longer)).json["content"] == "🎵 Your 10 s warm solo piano clip"
         await world.status_text(longer, "−2 credits · 6 left")
 
         menu_press = world.press(buttons(clip)["styles"]["custom_id"], clip, ALICE)
@@ -50,16 +46,12 @@ async def test_again_other_style_longer_and_share_work_after_a_restart(
         await world.callback(menu_press)
         menu = world.fake.original_message(menu_press["token"])
         select = menu["components"][0]["components"][0]
-        assert select["type"] == 3 and select["custom_id"] == buttons(clip)["styles"][
-            "custom_id"
-        ].replace("styles", "style")
-        pick = world.press(
-            select["custom_id"], menu, ALICE, component_type=3, values=["8-bit chiptune"]
+        assert select["type"] == 3 and select["custom_id"] == buttons(clip)["styles"]["custom_id"].replace(
+            "styles", "style"
         )
+        pick = world.press(select["custom_id"], menu, ALICE, component_type=3, values=["8-bit chiptune"])
         world.dispatch(pick)
-        assert (await world.followup_with_file(pick)).json[
-            "content"
-        ] == "🎵 Your 5 s 8-bit chiptune clip"
+        assert (await world.followup_with_file(pick)).json["content"] == "🎵 Your 5 s 8-bit chiptune clip"
         await world.status_text(pick, "−1 credit · 5 left")
 
         share = world.press(buttons(clip)["share"]["custom_id"], clip, ALICE)
@@ -77,9 +69,7 @@ async def test_again_other_style_longer_and_share_work_after_a_restart(
         world.assert_no_errors()
 
 
-async def test_someone_elses_job_buttons_are_refused_without_charging_anyone(
-    sqlite_url, tmp_path
-) -> None:
+async def test_someone_elses_job_buttons_are_refused_without_charging_anyone(sqlite_url, tmp_path) -> None:
     async with discord_world(sqlite_url, tmp_path) as world:
         _, clip = await first_clip(world)
         await world.restart()
@@ -97,9 +87,7 @@ async def test_someone_elses_job_buttons_are_refused_without_charging_anyone(
         world.assert_no_errors()
 
 
-async def test_offer_buttons_on_a_low_balance_clip_answer_after_a_restart(
-    sqlite_url, tmp_path
-) -> None:
+async def test_offer_buttons_on_a_low_balance_clip_answer_after_a_restart(sqlite_url, tmp_path) -> None:
     async with discord_world(sqlite_url, tmp_path, welcome_credits=3) as world:
         payload, _ = await first_clip(world)  # 3 − 1 = 2: low
         status = world.fake.original_message(payload["token"])

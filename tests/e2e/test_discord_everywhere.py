@@ -31,9 +31,7 @@ async def ask(world: World, name: str, options: list, user: dict, *, guild: bool
 
 
 @pytest.mark.parametrize("guild", [False, True], ids=["dm", "server"])
-async def test_wallet_commands_answer_the_same_in_a_dm_and_in_a_server(
-    world: World, guild: bool
-) -> None:
+async def test_wallet_commands_answer_the_same_in_a_dm_and_in_a_server(world: World, guild: bool) -> None:
     balance = await ask(world, "balance", [], ALICE, guild=guild)
     assert balance["content"].startswith("Welcome! You have 10 free credits.")
     assert "Credits: 10 (10 free, 0 paid)" in balance["content"]
@@ -67,13 +65,9 @@ async def test_referral_codes_work_across_dm_and_server(world: World) -> None:
 async def test_support_tickets_reach_the_operators_channel_and_replies_come_back_in_a_dm(
     world: World,
 ) -> None:
-    opened = await ask(
-        world, "support", [option("message", "my clip never came")], ALICE, guild=True
-    )
+    opened = await ask(world, "support", [option("message", "my clip never came")], ALICE, guild=True)
     number = re.search(r"Ticket #(\d+)", opened["content"]).group(1)
-    forwarded = await world.request(
-        lambda r: r.is_("POST", rf"/channels/{SUPPORT_CHANNEL}/messages")
-    )
+    forwarded = await world.request(lambda r: r.is_("POST", rf"/channels/{SUPPORT_CHANNEL}/messages"))
     assert f"Ticket #{number} from discord:{ALICE['id']}" in forwarded.json["content"]
     assert "my clip never came" in forwarded.json["content"]
 
@@ -103,11 +97,7 @@ async def test_operators_grant_take_and_look_up_and_nobody_else_can(world: World
     refused = await ask(
         world,
         "admin",
-        [
-            subcommand(
-                "grant", [option("amount", 50), option("reason", "x"), user_option("user", BOB)]
-            )
-        ],
+        [subcommand("grant", [option("amount", 50), option("reason", "x"), user_option("user", BOB)])],
         BOB,
         guild=True,
         users=[BOB],
@@ -160,9 +150,7 @@ async def test_operators_grant_take_and_look_up_and_nobody_else_can(world: World
     world.assert_no_errors()
 
 
-async def test_an_unexpected_error_is_logged_and_answered_with_a_reference(
-    world: World, monkeypatch
-) -> None:
+async def test_an_unexpected_error_is_logged_and_answered_with_a_reference(world: World, monkeypatch) -> None:
     async def broken(*args, **kwargs):
         raise RuntimeError("database on fire")
 
@@ -179,9 +167,7 @@ async def test_an_unexpected_error_is_logged_and_answered_with_a_reference(
 
 
 async def test_verify_email_says_so_when_mail_is_not_set_up(world: World) -> None:
-    answer = await ask(
-        world, "verify-email", [option("address_or_code", "me@example.com")], ALICE, guild=False
-    )
+    answer = await ask(world, "verify-email", [option("address_or_code", "me@example.com")], ALICE, guild=False)
     assert answer["content"] == "Email verification isn't set up on this bot."
     assert answer["flags"] == FLAG_EPHEMERAL
     world.assert_no_errors()

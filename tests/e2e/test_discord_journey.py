@@ -18,12 +18,7 @@ async def world(sqlite_url, tmp_path):
 
 
 def custom_ids(message: dict) -> list[str]:
-    return [
-        c["custom_id"]
-        for row in message.get("components", [])
-        for c in row["components"]
-        if "custom_id" in c
-    ]
+    return [c["custom_id"] for row in message.get("components", []) for c in row["components"] if "custom_id" in c]
 
 
 async def test_generate_defers_edits_its_status_delivers_the_clip_and_charges_after(
@@ -37,11 +32,7 @@ async def test_generate_defers_edits_its_status_delivers_the_clip_and_charges_af
 
     clip = await world.followup_with_file(payload)
     download = world.fake.requests_to("GET", r"/attachments/.*")
-    assert (
-        len(download) == 1
-        and download[0].status == 200
-        and download[0].received_at > defer.received_at
-    )
+    assert len(download) == 1 and download[0].status == 200 and download[0].received_at > defer.received_at
     assert clip.status == 200
     assert clip.files[0].filename.endswith(".mp3") and clip.files[0].data[:3] in (
         b"ID3",
@@ -60,22 +51,14 @@ async def test_generate_defers_edits_its_status_delivers_the_clip_and_charges_af
     status = await world.status_text(payload, "−2 credits · 8 left")
     assert not int(status["flags"]) & FLAG_LOADING
     assert status["components"] == []  # no Cancel once done
-    edits = [
-        r.json.get("content", "")
-        for r in world.fake.requests_to("PATCH", r"/webhooks/.*/messages/\d+")
-    ]
+    edits = [r.json.get("content", "") for r in world.fake.requests_to("PATCH", r"/webhooks/.*/messages/\d+")]
     assert edits[0].startswith("Welcome! You have 10 free credits.")  # first contact
     assert "2 credits held" in edits[0]
     assert any("Generating your 10 s warm solo piano clip" in e for e in edits)
     assert any("Uploading your clip" in e for e in edits)
     assert edits[-1].startswith("−2 credits · 8 left")
-    status_ids = {
-        r.route.rsplit("/", 1)[1]
-        for r in world.fake.requests_to("PATCH", r"/webhooks/.*/messages/\d+")
-    }
-    assert status_ids == {
-        str(world.fake.original_message(payload["token"])["id"])
-    }  # one status message, edited
+    status_ids = {r.route.rsplit("/", 1)[1] for r in world.fake.requests_to("PATCH", r"/webhooks/.*/messages/\d+")}
+    assert status_ids == {str(world.fake.original_message(payload["token"])["id"])}  # one status message, edited
 
     await world.idle()
     assert await world.available(ALICE) == 8

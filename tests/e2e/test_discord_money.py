@@ -20,9 +20,7 @@ def buttons(message: dict) -> list[dict]:
     return [c for row in message.get("components", []) for c in row["components"]]
 
 
-async def test_out_of_credits_refuses_before_holding_and_offers_packs_then_a_checkout_link(
-    sqlite_url, tmp_path
-):
+async def test_out_of_credits_refuses_before_holding_and_offers_packs_then_a_checkout_link(sqlite_url, tmp_path):
     async with discord_world(sqlite_url, tmp_path, stripe=True, welcome_credits=0) as world:
         payload = world.generate(ALICE, length=10)
         world.dispatch(payload)
@@ -89,9 +87,7 @@ def gift(
 
 
 async def test_a_gift_to_a_brand_new_account_waits_for_the_cooldown(world: World) -> None:
-    deposit = world.command(
-        "server-wallet", [subcommand("deposit", [option("amount", 5)])], ALICE, admin=True
-    )
+    deposit = world.command("server-wallet", [subcommand("deposit", [option("amount", 5)])], ALICE, admin=True)
     world.dispatch(deposit)
     await world.reply_text(deposit)
     payload = gift(world, CAROL, 5, by=ALICE, admin=True)  # Carol never used the bot
@@ -103,22 +99,15 @@ async def test_a_gift_to_a_brand_new_account_waits_for_the_cooldown(world: World
     assert await world.audit() == []
 
 
-async def test_server_admins_fill_the_wallet_and_gift_and_members_cannot_even_when_forging(
-    sqlite_url, tmp_path
-):
+async def test_server_admins_fill_the_wallet_and_gift_and_members_cannot_even_when_forging(sqlite_url, tmp_path):
     async with discord_world(sqlite_url, tmp_path, new_account_cooldown_minutes=0) as world:
         await gifts_journey(world)
 
 
 async def gifts_journey(world: World) -> None:
-    deposit = world.command(
-        "server-wallet", [subcommand("deposit", [option("amount", 8)])], ALICE, admin=True
-    )
+    deposit = world.command("server-wallet", [subcommand("deposit", [option("amount", 8)])], ALICE, admin=True)
     world.dispatch(deposit)
-    assert (
-        "Moved 8 credits into the server wallet: it has 8. You have 2."
-        in await world.reply_text(deposit)
-    )
+    assert "Moved 8 credits into the server wallet: it has 8. You have 2." in await world.reply_text(deposit)
 
     # Bob has no Manage Server: the menu would hide /gift, but he sends the interaction anyway.
     plain = gift(world, CAROL, 5, by=BOB, admin=False)
@@ -132,16 +121,13 @@ async def gifts_journey(world: World) -> None:
         answer = (await world.callback(payload)).json["data"]
         assert answer["content"] == "Only server admins (Manage Server) can do that."
         assert answer["flags"] == FLAG_EPHEMERAL
-    assert (await world.callback(in_dm)).json["data"][
-        "content"
-    ] == "This command works in servers only."
+    assert (await world.callback(in_dm)).json["data"]["content"] == "This command works in servers only."
 
     given = gift(world, CAROL, 5, by=ALICE, admin=True, note="welcome!")
     world.dispatch(given)
     public = (await world.callback(given)).json["data"]
     assert public["content"] == (
-        f"🎁 <@{ALICE['id']}> gifted 5 credits to <@{CAROL['id']}>: “welcome!”. "
-        "The server wallet has 3 left."
+        f"🎁 <@{ALICE['id']}> gifted 5 credits to <@{CAROL['id']}>: “welcome!”. The server wallet has 3 left."
     )
     assert not public.get("flags", 0) & FLAG_EPHEMERAL  # the member sees it (and is pinged)
     assert public["allowed_mentions"]["parse"] == ["users"]  # a note can't ping @everyone
@@ -153,11 +139,7 @@ async def gifts_journey(world: World) -> None:
 
     balance = world.command("server-wallet", [subcommand("balance")], ALICE, admin=True)
     world.dispatch(balance)
-    assert (
-        (await world.callback(balance))
-        .json["data"]["content"]
-        .startswith("This server's wallet has 3 credits.")
-    )
+    assert (await world.callback(balance)).json["data"]["content"].startswith("This server's wallet has 3 credits.")
 
     assert [await world.available(u) for u in (ALICE, BOB, CAROL)] == [2, 10, 15]
     assert await world.audit() == []
@@ -166,14 +148,10 @@ async def gifts_journey(world: World) -> None:
 
 async def test_buying_a_pack_for_the_server_needs_manage_server(world: World) -> None:
     member = world.command("server-wallet", [subcommand("buy", [option("pack", "starter")])], BOB)
-    admin = world.command(
-        "server-wallet", [subcommand("buy", [option("pack", "starter")])], ALICE, admin=True
-    )
+    admin = world.command("server-wallet", [subcommand("buy", [option("pack", "starter")])], ALICE, admin=True)
     world.dispatch(member)
     world.dispatch(admin)
-    assert (await world.webhook(member)).json[
-        "content"
-    ] == "Only server admins (Manage Server) can do that."
+    assert (await world.webhook(member)).json["content"] == "Only server admins (Manage Server) can do that."
     link = await world.webhook(admin)
     assert buttons(link.json)[0]["url"].startswith(world.stripe.base_url)
     assert len(world.stripe.sessions) == 1
@@ -197,6 +175,7 @@ async def test_commands_sync_with_descriptions_costs_and_admin_permissions(world
         assert fake.command(name)["default_member_permissions"] == "32"  # Manage Server
         assert fake.command(name)["contexts"] == [0]  # servers only
     assert fake.command("admin")["default_member_permissions"] == "8"
+
     def texts(item: dict) -> list[str]:  # Discord refuses descriptions over 100 characters
         found = [item["description"]] + [c["name"] for c in item.get("choices") or []]
         return found + [t for o in item.get("options") or [] for t in texts(o)]
@@ -217,9 +196,7 @@ async def test_commands_sync_with_descriptions_costs_and_admin_permissions(world
         "admin",
     } <= names
 
-    complete = world.harness.autocomplete(
-        "generate", [option("style", "pia", focused=True)], user=ALICE
-    )
+    complete = world.harness.autocomplete("generate", [option("style", "pia", focused=True)], user=ALICE)
     world.dispatch(complete)
     choices = (await world.callback(complete)).json["data"]["choices"]
     assert [c["value"] for c in choices] == ["pia", "warm solo piano", "jazz piano trio"]

@@ -27,9 +27,7 @@ class Mailbox:
     bodies: list[str] = field(default_factory=list)
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802
-        self.bodies.append(
-            email.message_from_bytes(envelope.content).get_payload(decode=True).decode()
-        )
+        self.bodies.append(email.message_from_bytes(envelope.content).get_payload(decode=True).decode())
         return "250 OK"
 
     def last_code(self) -> str:  # a method: aiosmtpd looks at the handler's attributes
@@ -52,9 +50,7 @@ class Bot:
 async def bot(sqlite_url, tmp_path) -> AsyncIterator[Bot]:
     mailbox = Mailbox()
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: SMTP(mailbox, loop=loop, hostname="localhost"), "127.0.0.1", 0
-    )
+    server = await loop.create_server(lambda: SMTP(mailbox, loop=loop, hostname="localhost"), "127.0.0.1", 0)
     settings = load_settings(
         _env_file=None,
         database_url=sqlite_url,
@@ -76,10 +72,7 @@ async def bot(sqlite_url, tmp_path) -> AsyncIterator[Bot]:
 
 async def test_daily_credit_in_the_console(bot):
     ann = bot.chat("console:ann")
-    assert (
-        "+1 daily credit! You have 11 credits. Next one: 2026-03-11 00:00 UTC."
-        in await ann.handle("/daily")
-    )
+    assert "+1 daily credit! You have 11 credits. Next one: 2026-03-11 00:00 UTC." in await ann.handle("/daily")
     assert "The next one is due 2026-03-11 00:00 UTC" in await ann.handle("/daily")
 
 
@@ -99,19 +92,13 @@ async def test_referral_in_the_console(bot):
 
 async def test_email_verification_in_the_console_through_smtp(bot):
     ann = bot.chat("console:ann")
-    assert "I sent a 6-digit code to ann@example.org" in await ann.handle(
-        "/verify-email ann@example.org"
-    )
+    assert "I sent a 6-digit code to ann@example.org" in await ann.handle("/verify-email ann@example.org")
     code = bot.mailbox.last_code()
     wrong = f"{(int(code) + 1) % 1_000_000:06d}"
     assert "That code is wrong. 4 tries left." in await ann.handle(f"/verify-email {wrong}")
-    assert "Email ann@example.org verified: +5 credits! You have 15." in await ann.handle(
-        f"/verify-email {code}"
-    )
+    assert "Email ann@example.org verified: +5 credits! You have 15." in await ann.handle(f"/verify-email {code}")
     assert "already verified" in await ann.handle("/verify-email ann@example.org")
-    assert "doesn't look like an email address" in await bot.chat("console:bob").handle(
-        "/verify-email nope"
-    )
+    assert "doesn't look like an email address" in await bot.chat("console:bob").handle("/verify-email nope")
     assert "Usage: /verify-email" in await ann.handle("/verify-email")
 
 
@@ -119,17 +106,12 @@ async def test_linking_in_the_console(bot):
     discord, telegram = bot.chat("discord:7"), bot.chat("telegram:7")
     reply = await discord.handle("/link")
     code = re.search(r"link code: (\w+)", reply).group(1)
-    assert (
-        "Linked! discord:7, telegram:7 now share one wallet: 10 credits."
-        in await telegram.handle(f"/link {code}")
-    )
+    assert "Linked! discord:7, telegram:7 now share one wallet: 10 credits." in await telegram.handle(f"/link {code}")
     assert "unknown, used or expired" in await telegram.handle(f"/link {code}")
 
 
 async def test_share_in_the_console_refuses_a_clip_that_is_not_yours(bot):
-    assert "You can only share your own clips." in await bot.chat("console:ann").handle(
-        "/share nosuchjob"
-    )
+    assert "You can only share your own clips." in await bot.chat("console:ann").handle("/share nosuchjob")
     assert "Usage: /share" in await bot.chat("console:ann").handle("/share")
 
 
@@ -137,16 +119,11 @@ async def test_support_and_operator_commands_in_the_console(bot, capsys):
     ann, op = bot.chat("console:ann"), bot.chat("console:op")
     assert "Ticket #1 sent to support." in await ann.handle("/support my clip is silent")
     printed = capsys.readouterr().out
-    assert (
-        "[support inbox] Ticket #1 from console:ann" in printed and "my clip is silent" in printed
-    )
+    assert "[support inbox] Ticket #1 from console:ann" in printed and "my clip is silent" in printed
     assert "#1 console:ann (10 credits): my clip is silent" in await op.handle("/admin tickets")
     replied = await op.handle("/admin reply 1 Sorry about that grant 3")
     assert "Reply to ticket #1 delivered. Granted 3 credits; their balance: 13." == replied
-    assert (
-        "[support] Support answered your ticket #1:\nSorry about that\n+3 credits"
-        in capsys.readouterr().out
-    )
+    assert "[support] Support answered your ticket #1:\nSorry about that\n+3 credits" in capsys.readouterr().out
     assert "No open tickets." in await op.handle("/admin tickets")
     user = await op.handle("/admin user console:ann")
     assert "console:ann: 13 credits" in user

@@ -38,19 +38,12 @@ async def test_a_button_pressed_by_someone_else_is_refused_and_changes_nothing(s
         ada, bob = stack.user("Ada"), stack.user("Bob")
         keyboard = await stack.voice(ada, HUM, chat=group)
 
-        query = await stack.press(
-            bob, keyboard, button(keyboard, "🎹 5s")["callback_data"], chat=group
-        )
+        query = await stack.press(bob, keyboard, button(keyboard, "🎹 5s")["callback_data"], chat=group)
         answer = await stack.answer(query)
-        assert (
-            answer["text"] == "This button belongs to someone else."
-            and answer["show_alert"] is True
-        )
+        assert answer["text"] == "This button belongs to someone else." and answer["show_alert"] is True
 
         stack.generator.close()
-        mine = await stack.press(
-            ada, keyboard, button(keyboard, "🎹 5s")["callback_data"], chat=group
-        )
+        mine = await stack.press(ada, keyboard, button(keyboard, "🎹 5s")["callback_data"], chat=group)
         await stack.answer(mine)
         status = await stack.wait_edit(group["id"], keyboard["message_id"], "Generating")
         cancel = markup_of(status)[0]["callback_data"]
@@ -78,9 +71,7 @@ async def test_a_stale_or_malformed_button_gets_a_clear_answer(sqlite_url):
         answer = await stack.answer(await stack.press(ada, message, "g:piano:10"))
         assert answer["text"] == "I can't find that recording any more. Please send it again."
         # Cancel of a job that does not exist (or is not yours): the core's words, nothing moves.
-        answer = await stack.answer(
-            await stack.press(ada, message, f"c:{ada['id']}:0123456789abcdef")
-        )
+        answer = await stack.answer(await stack.press(ada, message, f"c:{ada['id']}:0123456789abcdef"))
         assert answer["text"] == "You have no job 0123456789abcdef."
         assert await stack.available(ada) == 10
         assert stack.unexpected_errors() == []
@@ -97,15 +88,10 @@ async def test_cancel_mid_job_releases_the_credits_and_no_clip_follows(sqlite_ur
         assert await stack.available(ada) == 7  # 3 held
 
         current = fake.message(ada["id"], keyboard["message_id"])
-        answer = await stack.answer(
-            await stack.press(ada, current, markup_of(status)[0]["callback_data"])
-        )
+        answer = await stack.answer(await stack.press(ada, current, markup_of(status)[0]["callback_data"]))
         assert answer["text"] == "Canceled. Your credits were not charged."
         canceled = await stack.wait_edit(ada["id"], keyboard["message_id"], "Canceled.")
-        assert (
-            "Your 3 credits were not charged." in canceled["text"]
-            and "You have 10 credits." in canceled["text"]
-        )
+        assert "Your 3 credits were not charged." in canceled["text"] and "You have 10 credits." in canceled["text"]
         assert not markup_of(canceled)
         assert await stack.available(ada) == 10
 
@@ -113,9 +99,7 @@ async def test_cancel_mid_job_releases_the_credits_and_no_clip_follows(sqlite_ur
         await stack.app.generation.runner.wait_idle()
         assert fake.calls("sendAudio") == []
         # Cancel pressed again on the old status: the job already ended.
-        again = await stack.answer(
-            await stack.press(ada, current, markup_of(status)[0]["callback_data"])
-        )
+        again = await stack.answer(await stack.press(ada, current, markup_of(status)[0]["callback_data"]))
         assert "has already ended" in again["text"]
         assert await stack.available(ada) == 10
         assert await stack.audit() == []
@@ -134,29 +118,20 @@ async def test_again_other_style_longer_and_share(sqlite_url):
 
         await stack.press(ada, clip, button(clip, "Again")["callback_data"])
         again = await stack.wait_audio(ada["id"], count=2)
-        assert (
-            again["title"] == "Warm solo piano (5 s)" and again["caption"] == "−1 credit · 8 left"
-        )
+        assert again["title"] == "Warm solo piano (5 s)" and again["caption"] == "−1 credit · 8 left"
 
         await stack.press(ada, clip, button(clip, "Longer")["callback_data"])
         longer = await stack.wait_audio(ada["id"], count=3)
-        assert (
-            longer["title"] == "Warm solo piano (10 s)"
-            and longer["caption"] == "−2 credits · 6 left"
-        )
+        assert longer["title"] == "Warm solo piano (10 s)" and longer["caption"] == "−2 credits · 6 left"
 
         await stack.press(ada, clip, button(clip, "Other style")["callback_data"])
-        styles = await fake.wait_for(
-            "sendMessage", lambda p: "Pick another style" in p["text"], chat_id=ada["id"]
-        )
+        styles = await fake.wait_for("sendMessage", lambda p: "Pick another style" in p["text"], chat_id=ada["id"])
         labels = [b["text"] for b in markup_of(styles)]
         assert "🎸 Guitar · 1 credit" in labels and not any("Piano" in label for label in labels)
         picker = stack.bot_message(ada["id"], styles)
         await stack.press(ada, picker, button(picker, "Guitar")["callback_data"])
         other = await stack.wait_audio(ada["id"], count=4)
-        assert (
-            other["title"] == "Acoustic guitar (5 s)" and other["caption"] == "−1 credit · 5 left"
-        )
+        assert other["title"] == "Acoustic guitar (5 s)" and other["caption"] == "−1 credit · 5 left"
 
         share = button(clip, "Share")
         job_query = share["switch_inline_query"]
@@ -165,9 +140,7 @@ async def test_again_other_style_longer_and_share(sqlite_url):
         [result] = answered["results"]
         assert result["type"] == "audio" and result["audio_file_id"] == clip["audio"]["file_id"]
         await stack.send(fake.build.chosen_inline_result(ada, result["id"], query=job_query))
-        thanks = await fake.wait_for(
-            "sendMessage", lambda p: "Thanks for sharing" in p["text"], chat_id=ada["id"]
-        )
+        thanks = await fake.wait_for("sendMessage", lambda p: "Thanks for sharing" in p["text"], chat_id=ada["id"])
         assert "+2 credits · you have 7" in thanks["text"]
         # Someone else cannot share Ada's clip.
         bob = stack.user("Bob")
@@ -186,9 +159,7 @@ async def test_a_failed_generation_says_the_credits_were_not_charged(sqlite_url)
         stack.generator.failing = True
         await stack.press(ada, keyboard, button(keyboard, "🎛 30s")["callback_data"])
         failed = await stack.wait_edit(ada["id"], keyboard["message_id"], "not charged")
-        assert failed["text"] == (
-            "The music generator failed. Your 5 credits were not charged.\nYou have 10 credits."
-        )
+        assert failed["text"] == ("The music generator failed. Your 5 credits were not charged.\nYou have 10 credits.")
         assert [b["text"] for b in markup_of(failed)] == ["🔁 Try again"]
         assert await stack.available(ada) == 10
 
@@ -213,14 +184,9 @@ async def test_buttons_keep_working_after_a_restart(sqlite_url):
 
         await stack.press(ada, clip, button(clip, "Longer")["callback_data"])
         longer = await stack.wait_audio(ada["id"], count=2)
-        assert (
-            longer["title"] == "Warm solo piano (10 s)"
-            and longer["caption"] == "−2 credits · 7 left"
-        )
+        assert longer["title"] == "Warm solo piano (10 s)" and longer["caption"] == "−2 credits · 7 left"
         await stack.press(ada, other, button(other, "🎸 5s")["callback_data"])
         guitar = await stack.wait_audio(ada["id"], count=3)
-        assert (
-            guitar["title"] == "Acoustic guitar (5 s)" and guitar["caption"] == "−1 credit · 6 left"
-        )
+        assert guitar["title"] == "Acoustic guitar (5 s)" and guitar["caption"] == "−1 credit · 6 left"
         assert await stack.audit() == []
         assert stack.unexpected_errors() == []

@@ -16,9 +16,7 @@ async def test_help_history_daily_and_the_command_menu(sqlite_url):
         fake = stack.fake
         ada = stack.user("Ada")
         help_text = (await stack.command(ada, "help"))["text"]
-        assert (
-            "10 s → 2 credits" in help_text and "/buy" in help_text and "/paysupport" in help_text
-        )
+        assert "10 s → 2 credits" in help_text and "/buy" in help_text and "/paysupport" in help_text
 
         daily = await stack.command(ada, "daily")
         assert "+1 daily credit! You have 11 credits." in daily["text"]
@@ -80,21 +78,12 @@ async def test_support_ticket_reaches_the_operators_and_their_reply_comes_back(s
         opened = await stack.command(ada, "support", "my clip never arrived")
         assert opened["text"].startswith("Ticket #1 sent to support.")
         forwarded = await fake.wait_for("sendMessage", chat_id=OPERATORS_CHAT)
-        assert (
-            "Ticket #1 from telegram:" in forwarded["text"]
-            and "my clip never arrived" in forwarded["text"]
-        )
+        assert "Ticket #1 from telegram:" in forwarded["text"] and "my clip never arrived" in forwarded["text"]
         assert "10 credits" in forwarded["text"]
 
         ticket = stack.bot_message(OPERATORS_CHAT, forwarded)
-        await stack.send(
-            fake.build.text(
-                olga, "Sorry! Here are some credits grant 3", chat=operators, reply_to=ticket
-            )
-        )
-        answer = await fake.wait_for(
-            "sendMessage", lambda p: "Support answered" in p["text"], chat_id=ada["id"]
-        )
+        await stack.send(fake.build.text(olga, "Sorry! Here are some credits grant 3", chat=operators, reply_to=ticket))
+        answer = await fake.wait_for("sendMessage", lambda p: "Support answered" in p["text"], chat_id=ada["id"])
         assert "Sorry! Here are some credits" in answer["text"] and "+3 credits" in answer["text"]
         done = await fake.wait_for(
             "sendMessage",
@@ -106,9 +95,7 @@ async def test_support_ticket_reaches_the_operators_and_their_reply_comes_back(s
 
         # A member of the operators' chat who is not an operator cannot answer for us.
         eve = fake.new_user(777, "Eve")
-        await stack.send(
-            fake.build.text(eve, "free credits for all grant 100", chat=operators, reply_to=ticket)
-        )
+        await stack.send(fake.build.text(eve, "free credits for all grant 100", chat=operators, reply_to=ticket))
         await fake.wait_for(
             "sendMessage",
             lambda p: p["text"] == "You are not allowed to do that.",
@@ -131,12 +118,8 @@ async def test_group_admins_gift_from_the_group_wallet_checked_with_telegram(sql
         await stack.send(hello)
 
         filled = await stack.command(admin, "groupwallet", "add 6", chat=group)
-        assert (
-            "Moved 6 of your credits into the group wallet: it has 6. You have 4." in filled["text"]
-        )
-        gift = await stack.command(
-            admin, "gift", "4 great solo", chat=group, reply_to=hello["message"]
-        )
+        assert "Moved 6 of your credits into the group wallet: it has 6. You have 4." in filled["text"]
+        gift = await stack.command(admin, "gift", "4 great solo", chat=group, reply_to=hello["message"])
         assert "4 credits for" in gift["text"] and "has 2 left" in gift["text"]
         assert await stack.available(member) == 14
 
@@ -185,9 +168,7 @@ async def test_balance_asked_in_a_group_is_answered_privately(sqlite_url):
         assert private["text"].startswith("Credits: 10 (10 free, 0 paid)")
         fake.block(bob["id"])  # Bob never opened a private chat with the bot
         refused = await stack.command(bob, "balance", chat=group)
-        assert refused["text"].startswith(
-            "Open a private chat with me first (https://t.me/musicgen_test_bot)"
-        )
+        assert refused["text"].startswith("Open a private chat with me first (https://t.me/musicgen_test_bot)")
         assert stack.unexpected_errors() == []
 
 

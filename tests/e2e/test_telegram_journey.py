@@ -34,12 +34,7 @@ async def test_a_new_user_hums_picks_a_style_and_gets_a_clip_charged_once(sqlite
         keyboard = await stack.voice(ada, HUM)
         assert "You have 10 credits" in keyboard["text"]
         labels = [b["text"] for b in buttons(keyboard)]
-        assert (
-            len(labels) == 20
-            and "🎹 5s · 1" in labels
-            and "🎸 10s · 2" in labels
-            and "🔊 30s · 5" in labels
-        )
+        assert len(labels) == 20 and "🎹 5s · 1" in labels and "🎸 10s · 2" in labels and "🔊 30s · 5" in labels
 
         query = await stack.press(ada, keyboard, button(keyboard, "🎹 10s")["callback_data"])
         await stack.answer(query)
@@ -50,9 +45,7 @@ async def test_a_new_user_hums_picks_a_style_and_gets_a_clip_charged_once(sqlite
         assert await stack.available(ada) == 8  # held, not yet charged
 
         # While a job runs its chat shows "recording a voice…", repeated (a chat action lasts 5 s).
-        await fake.wait_for(
-            "sendChatAction", lambda p: p["action"] == "record_voice", chat_id=other["id"], count=2
-        )
+        await fake.wait_for("sendChatAction", lambda p: p["action"] == "record_voice", chat_id=other["id"], count=2)
         assert fake.calls("sendChatAction", chat_id=ada["id"]) == []  # queued: no action yet
         stack.generator.open()
         generating = await stack.wait_edit(ada["id"], status_id, "Generating")
@@ -69,9 +62,7 @@ async def test_a_new_user_hums_picks_a_style_and_gets_a_clip_charged_once(sqlite
             "📤 Share",
         ]
         await stack.wait_edit(ada["id"], status_id, "Done")
-        await fake.wait_for(
-            "sendChatAction", lambda p: p["action"] == "upload_voice", chat_id=ada["id"]
-        )
+        await fake.wait_for("sendChatAction", lambda p: p["action"] == "upload_voice", chat_id=ada["id"])
 
         balance = await stack.command(ada, "balance")
         assert "Credits: 8 (8 free, 0 paid)" in balance["text"]
@@ -90,9 +81,7 @@ async def test_webhook_mode_refuses_updates_without_the_secret_token(sqlite_url)
         fake = stack.fake
         ada = stack.user("Ada")
         url = stack.runner.config.webhook_url
-        assert (
-            url is not None and (await stack.runner.application.bot.get_webhook_info()).url == url
-        )
+        assert url is not None and (await stack.runner.application.bot.get_webhook_info()).url == url
         forged = fake.build.command(ada, "start")
         async with aiohttp.ClientSession() as http:
             for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):

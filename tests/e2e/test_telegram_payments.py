@@ -35,19 +35,13 @@ async def test_out_of_credits_buy_stars_then_generate(sqlite_url):
         assert invoice["currency"] == "XTR" and [p["amount"] for p in invoice["prices"]] == [250]
         assert invoice["title"] == "Starter pack"
 
-        await stack.send(
-            fake.build.pre_checkout_query(ada, total_amount=250, invoice_payload=invoice["payload"])
-        )
+        await stack.send(fake.build.pre_checkout_query(ada, total_amount=250, invoice_payload=invoice["payload"]))
         answer = await fake.wait_for("answerPreCheckoutQuery")
         assert answer["ok"] is True
 
-        paid = fake.build.successful_payment(
-            ada, total_amount=250, invoice_payload=invoice["payload"]
-        )
+        paid = fake.build.successful_payment(ada, total_amount=250, invoice_payload=invoice["payload"])
         await stack.send(paid)
-        thanks = await fake.wait_for(
-            "sendMessage", lambda p: "Thank you!" in p["text"], chat_id=ada["id"]
-        )
+        thanks = await fake.wait_for("sendMessage", lambda p: "Thank you!" in p["text"], chat_id=ada["id"])
         assert "+100 credits. You now have 101." in thanks["text"]
 
         charge = paid["message"]["successful_payment"]["telegram_payment_charge_id"]
@@ -58,15 +52,11 @@ async def test_out_of_credits_buy_stars_then_generate(sqlite_url):
             telegram_payment_charge_id=charge,
         )
         await stack.send(again)
-        await fake.wait_for(
-            "sendMessage", lambda p: "already counted" in p["text"], chat_id=ada["id"]
-        )
+        await fake.wait_for("sendMessage", lambda p: "already counted" in p["text"], chat_id=ada["id"])
         assert await stack.available(ada) == 101
 
         # A second pre-checkout for the paid invoice is refused with words.
-        await stack.send(
-            fake.build.pre_checkout_query(ada, total_amount=250, invoice_payload=invoice["payload"])
-        )
+        await stack.send(fake.build.pre_checkout_query(ada, total_amount=250, invoice_payload=invoice["payload"]))
         refused = await fake.wait_for("answerPreCheckoutQuery", count=2)
         assert refused["ok"] is False and "already paid" in refused["error_message"]
 
@@ -75,10 +65,7 @@ async def test_out_of_credits_buy_stars_then_generate(sqlite_url):
         assert audio["caption"] == "−2 credits · 99 left"
         await stack.wait_edit(ada["id"], keyboard["message_id"], "Done")  # charged by now
         balance = await stack.command(ada, "balance")
-        assert (
-            "Credits: 99 (0 free, 99 paid)" in balance["text"]
-            and "Plan: starter" in balance["text"]
-        )
+        assert "Credits: 99 (0 free, 99 paid)" in balance["text"] and "Plan: starter" in balance["text"]
         assert await stack.audit() == []
         assert stack.unexpected_errors() == []
 
@@ -89,22 +76,14 @@ async def test_buy_lists_stars_packs_and_an_operator_refunds_stars(sqlite_url):
         ada = stack.user("Ada")
         operator = stack.fake.new_user(OPERATOR_ID, "Olga")
         packs = await stack.command(ada, "buy")
-        assert (
-            "Credit packs:" in packs["text"] and "Popular: 400 credits for 750 ⭐" in packs["text"]
-        )
+        assert "Credit packs:" in packs["text"] and "Popular: 400 credits for 750 ⭐" in packs["text"]
         assert [b["text"][0] for b in markup_of(packs)] == ["⭐"] * 4
 
-        await stack.send(
-            fake.build.command(ada, "buy", "starter")
-        )  # one pack on sale: the invoice at once
+        await stack.send(fake.build.command(ada, "buy", "starter"))  # one pack on sale: the invoice at once
         invoice = await fake.wait_for("sendInvoice", chat_id=ada["id"])
-        await stack.send(
-            fake.build.pre_checkout_query(ada, total_amount=250, invoice_payload=invoice["payload"])
-        )
+        await stack.send(fake.build.pre_checkout_query(ada, total_amount=250, invoice_payload=invoice["payload"]))
         await fake.wait_for("answerPreCheckoutQuery", lambda p: p["ok"] is True)
-        paid = fake.build.successful_payment(
-            ada, total_amount=250, invoice_payload=invoice["payload"]
-        )
+        paid = fake.build.successful_payment(ada, total_amount=250, invoice_payload=invoice["payload"])
         await stack.send(paid)
         await fake.wait_for("sendMessage", lambda p: "Thank you!" in p["text"], chat_id=ada["id"])
         charge = paid["message"]["successful_payment"]["telegram_payment_charge_id"]
@@ -114,9 +93,7 @@ async def test_buy_lists_stars_packs_and_an_operator_refunds_stars(sqlite_url):
         done = await stack.command(operator, "admin", f"refund-stars {charge}")
         assert "Took back 100 credits" in done["text"]
         refund = await fake.wait_for("refundStarPayment")
-        assert (
-            refund["telegram_payment_charge_id"] == charge and int(refund["user_id"]) == ada["id"]
-        )
+        assert refund["telegram_payment_charge_id"] == charge and int(refund["user_id"]) == ada["id"]
         assert await stack.available(ada) == 10
 
         unknown = await stack.command(ada, "buy", "platinum")
@@ -145,9 +122,7 @@ async def test_with_stripe_configured_buy_offers_stars_and_card_checkout_links(s
 
             menu = stack.bot_message(ada["id"], packs)
             await stack.press(ada, menu, button(menu, "💳 Starter")["callback_data"])
-            link = await fake.wait_for(
-                "sendMessage", lambda p: "Pay here" in p["text"], chat_id=ada["id"]
-            )
+            link = await fake.wait_for("sendMessage", lambda p: "Pay here" in p["text"], chat_id=ada["id"])
             [pay] = markup_of(link)
             assert pay["text"] == "💳 Pay $5" and pay["url"].startswith(f"{stripe.base_url}/c/pay/")
             assert pay["url"] in link["text"]
@@ -155,9 +130,7 @@ async def test_with_stripe_configured_buy_offers_stars_and_card_checkout_links(s
             assert await stack.available(ada) == 10  # credits come only from Stripe's webhook
             assert stack.unexpected_errors() == []
 
-        async with telegram_stack(
-            sqlite_url, telegram_payments="stripe", **stripe_settings
-        ) as stack:
+        async with telegram_stack(sqlite_url, telegram_payments="stripe", **stripe_settings) as stack:
             ada = stack.user("Ada")
             packs = await stack.command(ada, "buy")
             assert [b["text"][0] for b in markup_of(packs)] == ["💳"] * 4

@@ -36,9 +36,7 @@ async def test_unusable_recordings_are_refused_in_words_and_nothing_is_held(sqli
 
         # A photo is not a recording: how to make music instead.
         await stack.send(fake.build.photo(ada))
-        await fake.wait_for(
-            "sendMessage", lambda p: "Send me a voice message" in p["text"], chat_id=ada["id"]
-        )
+        await fake.wait_for("sendMessage", lambda p: "Send me a voice message" in p["text"], chat_id=ada["id"])
 
         assert await stack.available(ada) == 10
         assert stack.generator.submitted == 0 and fake.calls("sendAudio") == []

@@ -68,15 +68,9 @@ async def test_python_m_bot_runs_telegram_and_makes_a_clip(tmp_path, webhook):
             voice = fake.build.voice(ada, tone_clip((440.0, 523.0), seconds=2.0))
             await fake.push_update(voice)
             sent = await fake.wait_for("sendMessage", chat_id=ada["id"], count=2, timeout=30)
-            keyboard = next(
-                m
-                for m in fake.chat_messages(ada["id"], from_bot=True)
-                if m.get("text") == sent["text"]
-            )
+            keyboard = next(m for m in fake.chat_messages(ada["id"], from_bot=True) if m.get("text") == sent["text"])
             data = keyboard["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
-            await fake.push_update(
-                fake.build.callback_query(ada, data, message_id=keyboard["message_id"])
-            )
+            await fake.push_update(fake.build.callback_query(ada, data, message_id=keyboard["message_id"]))
             audio = await fake.wait_for("sendAudio", chat_id=ada["id"], timeout=30)
             assert audio["caption"] == "−1 credit · 9 left"
         finally:

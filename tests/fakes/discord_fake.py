@@ -48,9 +48,7 @@ FLAG_LOADING = 1 << 7
 FLAG_SUPPRESS_NOTIFICATIONS = 1 << 12
 FLAG_COMPONENTS_V2 = 1 << 15
 # Flags a bot may set when sending; anything else Discord ignores.
-SENDABLE_FLAGS = (
-    FLAG_SUPPRESS_EMBEDS | FLAG_EPHEMERAL | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_COMPONENTS_V2
-)
+SENDABLE_FLAGS = FLAG_SUPPRESS_EMBEDS | FLAG_EPHEMERAL | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_COMPONENTS_V2
 
 
 class _Snowflakes:
@@ -419,9 +417,7 @@ class FakeDiscordAPI:
                         await self._changed.wait()
         except TimeoutError:
             recent = ", ".join(repr(r) for r in self.requests[-12:])
-            raise AssertionError(
-                f"no matching request within {timeout}s; last requests: {recent}"
-            ) from None
+            raise AssertionError(f"no matching request within {timeout}s; last requests: {recent}") from None
 
     async def wait_until(
         self,
@@ -437,11 +433,7 @@ class FakeDiscordAPI:
             raise AssertionError(f"condition not met within {timeout}s") from None
 
     def callbacks_for(self, token: str) -> list[RecordedRequest]:
-        return [
-            r
-            for r in self.requests
-            if r.route.startswith("/interactions/") and r.route.split("/")[3] == token
-        ]
+        return [r for r in self.requests if r.route.startswith("/interactions/") and r.route.split("/")[3] == token]
 
     def original_message(self, token: str) -> dict[str, Any] | None:
         record = self.interactions.get(token)
@@ -519,9 +511,7 @@ class FakeDiscordAPI:
             if needs_auth:
                 self._check_auth(recorded)
             return await handler(recorded, match)
-        logger.info(
-            "fake Discord: unhandled %s %s (answered 200 {})", recorded.method, recorded.route
-        )
+        logger.info("fake Discord: unhandled %s %s (answered 200 {})", recorded.method, recorded.route)
         return Reply(200, {})
 
     def _check_auth(self, recorded: RecordedRequest) -> None:
@@ -762,9 +752,7 @@ class FakeDiscordAPI:
             record.original_message_id = int(message["id"])
         elif cb_type == 5:  # DEFERRED_CHANNEL_MESSAGE_WITH_SOURCE: a "thinking..." message
             flags = FLAG_LOADING | (int(data.get("flags", 0)) & FLAG_EPHEMERAL)
-            message = self._new_message(
-                record.channel_id, {"content": "", "flags": flags}, req, record
-            )
+            message = self._new_message(record.channel_id, {"content": "", "flags": flags}, req, record)
             record.original_message_id = int(message["id"])
             record.loading = True
         elif cb_type in (6, 7):  # DEFERRED_UPDATE_MESSAGE / UPDATE_MESSAGE: the component's msg
@@ -775,9 +763,7 @@ class FakeDiscordAPI:
                 self._validate_message(data, req, ["data"], partial=True)
                 message = self._edit_message(record.component_message_id, data, req)
         elif cb_type not in (1, 8, 9, 12):  # PONG, AUTOCOMPLETE_RESULT, MODAL, LAUNCH_ACTIVITY
-            raise _field_error(
-                ["type"], "BASE_TYPE_CHOICES", f"Value must be one of ... ({cb_type})"
-            )
+            raise _field_error(["type"], "BASE_TYPE_CHOICES", f"Value must be one of ... ({cb_type})")
         record.callback_type = cb_type
 
         if req.query.get("with_response") not in ("1", "true", "True"):
@@ -787,9 +773,7 @@ class FakeDiscordAPI:
             original = self.messages.get(record.original_message_id, {})
             interaction["response_message_id"] = str(record.original_message_id)
             interaction["response_message_loading"] = record.loading
-            interaction["response_message_ephemeral"] = bool(
-                int(original.get("flags", 0)) & FLAG_EPHEMERAL
-            )
+            interaction["response_message_ephemeral"] = bool(int(original.get("flags", 0)) & FLAG_EPHEMERAL)
         result: dict[str, Any] = {"interaction": interaction}
         if cb_type in (4, 5, 7) and message is not None:
             result["resource"] = {"type": cb_type, "message": message}
@@ -875,9 +859,7 @@ class FakeDiscordAPI:
         recipient_id = int((req.json or {}).get("recipient_id", 0))
         if not recipient_id:
             raise _field_error(["recipient_id"], "BASE_TYPE_REQUIRED", "This field is required")
-        recipient = self.users.setdefault(
-            recipient_id, user_payload(recipient_id, f"user{recipient_id}")
-        )
+        recipient = self.users.setdefault(recipient_id, user_payload(recipient_id, f"user{recipient_id}"))
         channel = self.dm_channels.get(recipient_id)
         if channel is None:  # Discord hands back the same DM channel every time
             channel = {
@@ -898,15 +880,11 @@ class FakeDiscordAPI:
 
     # -- message model ------------------------------------------------------------------------
 
-    def _store_file(
-        self, channel_id: int, attachment_id: int, filename: str, data: bytes, content_type: str
-    ) -> str:
+    def _store_file(self, channel_id: int, attachment_id: int, filename: str, data: bytes, content_type: str) -> str:
         path = f"/attachments/{channel_id}/{attachment_id}/{filename}"
         self._files[path] = (data, content_type)
         expires = int(time.time()) + 24 * 3600
-        return (
-            f"{self.root}{path}?ex={expires:x}&is={int(time.time()):x}&hm={secrets.token_hex(32)}"
-        )
+        return f"{self.root}{path}?ex={expires:x}&is={int(time.time()):x}&hm={secrets.token_hex(32)}"
 
     def _check_uploads(self, req: RecordedRequest, limit: int) -> None:
         if any(len(f.data) > limit for f in req.files):
@@ -931,9 +909,9 @@ class FakeDiscordAPI:
                 )
         if partial:
             return
-        has_body = any(
-            body.get(k) for k in ("content", "embeds", "components", "poll", "sticker_ids")
-        ) or bool(req.files)
+        has_body = any(body.get(k) for k in ("content", "embeds", "components", "poll", "sticker_ids")) or bool(
+            req.files
+        )
         if not has_body:
             raise ApiError(400, 50006, "Cannot send an empty message")
 
@@ -978,9 +956,7 @@ class FakeDiscordAPI:
         message["flags"] = int(body.get("flags", 0)) & (SENDABLE_FLAGS | FLAG_LOADING)
         return message
 
-    def _edit_message(
-        self, message_id: int, body: Mapping[str, Any], req: RecordedRequest
-    ) -> dict[str, Any]:
+    def _edit_message(self, message_id: int, body: Mapping[str, Any], req: RecordedRequest) -> dict[str, Any]:
         message = self._live_message(message_id)
         self._apply(message, body, req)
         message["flags"] = int(message.get("flags", 0)) & ~FLAG_LOADING
@@ -993,9 +969,7 @@ class FakeDiscordAPI:
                 record.loading = False
         return message
 
-    def _apply(
-        self, message: dict[str, Any], body: Mapping[str, Any], req: RecordedRequest
-    ) -> None:
+    def _apply(self, message: dict[str, Any], body: Mapping[str, Any], req: RecordedRequest) -> None:
         """Copy the editable fields of a send/edit body onto a stored message."""
         for key in ("content", "embeds", "components", "poll"):
             if key in body and body[key] is not None:

@@ -182,22 +182,14 @@ class DiscordHarness:
         return client
 
     # Builders with this fake's application id filled in.
-    def slash_command(
-        self, name: str, options: Sequence[dict[str, Any]] = (), **kwargs: Any
-    ) -> dict[str, Any]:
+    def slash_command(self, name: str, options: Sequence[dict[str, Any]] = (), **kwargs: Any) -> dict[str, Any]:
         return slash_command(name, options, application_id=self.fake.application_id, **kwargs)
 
-    def autocomplete(
-        self, name: str, options: Sequence[dict[str, Any]], **kwargs: Any
-    ) -> dict[str, Any]:
+    def autocomplete(self, name: str, options: Sequence[dict[str, Any]], **kwargs: Any) -> dict[str, Any]:
         return autocomplete(name, options, application_id=self.fake.application_id, **kwargs)
 
-    def component_interaction(
-        self, custom_id: str, message: Mapping[str, Any], **kwargs: Any
-    ) -> dict[str, Any]:
-        return component_interaction(
-            custom_id, message, application_id=self.fake.application_id, **kwargs
-        )
+    def component_interaction(self, custom_id: str, message: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return component_interaction(custom_id, message, application_id=self.fake.application_id, **kwargs)
 
     def dispatch(self, client: discord.Client, payload: dict[str, Any]) -> None:
         """Deliver an INTERACTION_CREATE to `client` as the gateway would."""
@@ -220,8 +212,7 @@ class DiscordHarness:
     def assert_no_errors(self) -> None:
         if self.errors.records:
             details = "\n".join(
-                f"{r.getMessage()}: {r.exc_info[1]!r}" if r.exc_info else r.getMessage()
-                for r in self.errors.records
+                f"{r.getMessage()}: {r.exc_info[1]!r}" if r.exc_info else r.getMessage() for r in self.errors.records
             )
             raise AssertionError(f"discord.py logged errors:\n{details}")
 
@@ -398,9 +389,7 @@ def _new_interaction(type_: int, application_id: int) -> dict[str, Any]:
     }
 
 
-def _resolved(
-    attachments: Sequence[Mapping[str, Any]], users: Sequence[Mapping[str, Any]]
-) -> dict[str, Any]:
+def _resolved(attachments: Sequence[Mapping[str, Any]], users: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     resolved: dict[str, Any] = {}
     if attachments:
         resolved["attachments"] = {a["id"]: dict(a) for a in attachments}

@@ -199,9 +199,7 @@ class FakeReplicate:
 
     # --- scripting -------------------------------------------------------------------------
 
-    def fail_creates(
-        self, status: int, count: int = 1, *, retry_after: float | None = None
-    ) -> None:
+    def fail_creates(self, status: int, count: int = 1, *, retry_after: float | None = None) -> None:
         """Answer the next `count` prediction creates with `status` (and a Retry-After)."""
         header = None if retry_after is None else f"{retry_after:g}"
         self._create_failures.extend(_CreateFailure(status, header) for _ in range(count))
@@ -264,9 +262,7 @@ class FakeReplicate:
         webhook_id = webhook_id or f"msg_{uuid.uuid4().hex}"
         timestamp = int(self.wall_clock()) if timestamp is None else timestamp
         key = base64.b64decode((secret or self.webhook_secret).removeprefix("whsec_"))
-        digest = hmac.new(
-            key, f"{webhook_id}.{timestamp}.".encode() + body, hashlib.sha256
-        ).digest()
+        digest = hmac.new(key, f"{webhook_id}.{timestamp}.".encode() + body, hashlib.sha256).digest()
         headers = {
             "Content-Type": "application/json",
             "webhook-id": webhook_id,
@@ -286,14 +282,10 @@ class FakeReplicate:
             except ValueError:
                 body = None
         self.requests.append(
-            RecordedRequest(
-                request.method, request.path, dict(request.query), dict(request.headers), body
-            )
+            RecordedRequest(request.method, request.path, dict(request.query), dict(request.headers), body)
         )
         self._notify()
-        if request.path.startswith("/v1/") and request.headers.get("Authorization") != (
-            f"Bearer {self.api_token}"
-        ):
+        if request.path.startswith("/v1/") and request.headers.get("Authorization") != (f"Bearer {self.api_token}"):
             return _problem(401, "Unauthenticated", "You did not pass a valid authentication token")
         return await handler(request)
 
@@ -359,9 +351,7 @@ class FakeReplicate:
             self._complete(prediction, prediction.script.outcome)
         elif self.latency_seconds is not None:
             loop = asyncio.get_running_loop()
-            self._timers[prediction.id] = loop.call_later(
-                self.latency_seconds, self._on_timer, prediction.id
-            )
+            self._timers[prediction.id] = loop.call_later(self.latency_seconds, self._on_timer, prediction.id)
         return web.json_response(self.prediction_json(prediction), status=201)
 
     async def _get_prediction(self, request: web.Request) -> web.Response:
@@ -478,9 +468,7 @@ class FakeReplicate:
             prediction.output = [url] if prediction.script.output_as_list else url
         elif outcome == "failed":
             prediction.error = prediction.script.error
-        if prediction.webhook and "completed" in (
-            prediction.webhook_events_filter or ["completed"]
-        ):
+        if prediction.webhook and "completed" in (prediction.webhook_events_filter or ["completed"]):
             task = asyncio.get_running_loop().create_task(self._deliver(prediction))
             self._deliveries.add(task)
             task.add_done_callback(self._deliveries.discard)
@@ -491,13 +479,9 @@ class FakeReplicate:
         body, headers = self.signed_webhook(prediction)
         try:
             async with self._session.post(prediction.webhook, data=body, headers=headers) as reply:
-                delivery = WebhookDelivery(
-                    prediction.webhook, prediction.id, prediction.status, reply.status
-                )
+                delivery = WebhookDelivery(prediction.webhook, prediction.id, prediction.status, reply.status)
         except (aiohttp.ClientError, TimeoutError) as error:
-            delivery = WebhookDelivery(
-                prediction.webhook, prediction.id, prediction.status, None, type(error).__name__
-            )
+            delivery = WebhookDelivery(prediction.webhook, prediction.id, prediction.status, None, type(error).__name__)
         self.webhook_deliveries.append(delivery)
         self._notify()
 
@@ -520,13 +504,9 @@ class FakeReplicate:
         }
 
 
-def _problem(
-    status: int, title: str, detail: str, *, headers: Mapping[str, str] | None = None
-) -> web.Response:
+def _problem(status: int, title: str, detail: str, *, headers: Mapping[str, str] | None = None) -> web.Response:
     """An RFC 7807 body, the shape Replicate errors have (the client reads title/detail)."""
-    return web.json_response(
-        {"title": title, "detail": detail, "status": status}, status=status, headers=headers
-    )
+    return web.json_response({"title": title, "detail": detail, "status": status}, status=status, headers=headers)
 
 
 def _iso(timestamp: float) -> str:

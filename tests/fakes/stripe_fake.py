@@ -94,9 +94,7 @@ def sign_payload(payload: bytes, secret: str, timestamp: int | None = None) -> s
     return f"t={t},v1={mac.hexdigest()}"
 
 
-def signed_event(
-    event: Mapping[str, Any], secret: str, timestamp: int | None = None
-) -> tuple[bytes, str]:
+def signed_event(event: Mapping[str, Any], secret: str, timestamp: int | None = None) -> tuple[bytes, str]:
     """`(body, Stripe-Signature header)` ready to POST to a webhook endpoint."""
     body = encode_event(event)
     return body, sign_payload(body, secret, timestamp)
@@ -316,9 +314,7 @@ def async_payment_succeeded_event(
         payment_status="paid",
         payment_intent_id=payment_intent_id or pid,
     )
-    return make_event(
-        "checkout.session.async_payment_succeeded", session, event_id=event_id, created=created
-    )
+    return make_event("checkout.session.async_payment_succeeded", session, event_id=event_id, created=created)
 
 
 def async_payment_failed_event(
@@ -341,9 +337,7 @@ def async_payment_failed_event(
         payment_status="unpaid",
         payment_intent_id=payment_intent_id or pid,
     )
-    return make_event(
-        "checkout.session.async_payment_failed", session, event_id=event_id, created=created
-    )
+    return make_event("checkout.session.async_payment_failed", session, event_id=event_id, created=created)
 
 
 def session_expired_event(
@@ -577,9 +571,7 @@ class FakeStripe:
     def requests_to(self, method: str, path: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.method == method and r.path == path]
 
-    async def wait_for(
-        self, predicate: Callable[[FakeStripe], bool], *, within: float = 5.0
-    ) -> None:
+    async def wait_for(self, predicate: Callable[[FakeStripe], bool], *, within: float = 5.0) -> None:
         """Wait until `predicate(fake)` holds (checked after every request); fail after
         `within` seconds with TimeoutError."""
         async with asyncio.timeout(within), self._changed:
@@ -652,9 +644,7 @@ class FakeStripe:
         session, pi, charge = self._processing_session(session_id)
         session["payment_status"] = "paid"
         pi.update(status="succeeded", amount_received=pi["amount"])
-        charge.update(
-            status="succeeded", paid=True, captured=True, amount_captured=charge["amount"]
-        )
+        charge.update(status="succeeded", paid=True, captured=True, amount_captured=charge["amount"])
         return self._event("checkout.session.async_payment_succeeded", session)
 
     def async_payment_failed(self, session_id: str) -> dict[str, Any]:
@@ -709,9 +699,7 @@ class FakeStripe:
             raise ValueError(f"session {session_id} is {session['status']}, not open")
         return session, self._orders[session_id]
 
-    def _processing_session(
-        self, session_id: str
-    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    def _processing_session(self, session_id: str) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         """The session, payment intent and charge of a delayed payment still processing."""
         session = self.sessions[session_id]
         order = self._orders[session_id]
@@ -771,8 +759,7 @@ class FakeStripe:
                 return _error(
                     400,
                     "idempotency_error",
-                    "Keys for idempotent requests can only be used with the same "
-                    "parameters they were first used with.",
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with.",
                 )
             return web.json_response(body, status=status, headers={"Idempotent-Replayed": "true"})
         status, body = self._new_session(recorded.params)
@@ -856,9 +843,7 @@ class FakeStripe:
     async def _get_charge(self, request: web.Request) -> web.Response:
         return await self._get(request, self.charges, "charge", "charge")
 
-    async def _get(
-        self, request: web.Request, store: dict[str, dict[str, Any]], kind: str, param: str
-    ) -> web.Response:
+    async def _get(self, request: web.Request, store: dict[str, dict[str, Any]], kind: str, param: str) -> web.Response:
         await self._record(request)
         if (refusal := self._refusal(request)) is not None:
             return refusal
@@ -873,9 +858,7 @@ class FakeStripe:
         session = self.sessions.get(request.match_info["id"])
         if session is None or session["status"] != "open":
             return web.Response(status=404, text="This checkout session is no longer available.")
-        return web.Response(
-            text=f"Fake Stripe Checkout for {session['id']}", content_type="text/html"
-        )
+        return web.Response(text=f"Fake Stripe Checkout for {session['id']}", content_type="text/html")
 
 
 # --- helpers of the server --------------------------------------------------------------------
@@ -927,9 +910,7 @@ def _request_id() -> dict[str, str]:
     return {"Request-Id": stable_id("req_", next(_request_counter), length=14)}
 
 
-def _error_body(
-    error_type: str, message: str, code: str | None = None, param: str | None = None
-) -> dict[str, Any]:
+def _error_body(error_type: str, message: str, code: str | None = None, param: str | None = None) -> dict[str, Any]:
     error: dict[str, Any] = {"type": error_type, "message": message}
     if code is not None:
         error["code"] = code
@@ -944,6 +925,4 @@ def _error(
     headers = _request_id()
     if status >= 500:
         headers["Stripe-Should-Retry"] = "true"
-    return web.json_response(
-        _error_body(error_type, message, code, param), status=status, headers=headers
-    )
+    return web.json_response(_error_body(error_type, message, code, param), status=status, headers=headers)

@@ -178,9 +178,7 @@ def _update_type(update: JSONDict) -> str:
 
 # --- parse_mode checks ------------------------------------------------------------------------
 
-_HTML_TAGS = frozenset(
-    "b strong i em u ins s strike del span tg-spoiler a tg-emoji code pre blockquote".split()
-)
+_HTML_TAGS = frozenset("b strong i em u ins s strike del span tg-spoiler a tg-emoji code pre blockquote".split())
 _HTML_TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)([^<>]*)>")
 _MDV2_RESERVED_OUTSIDE_MARKUP = frozenset(".!-=+#{}")
 
@@ -199,15 +197,11 @@ def render_html(text: str) -> str:
             continue
         match = _HTML_TAG.match(text, pos)
         if match is None:
-            raise bad_request(
-                f'can\'t parse entities: Unsupported start tag "" at byte offset {pos}'
-            )
+            raise bad_request(f'can\'t parse entities: Unsupported start tag "" at byte offset {pos}')
         closing, tag = match.group(1) == "/", match.group(2).lower()
         if tag not in _HTML_TAGS:
             kind = "end" if closing else "start"
-            raise bad_request(
-                f'can\'t parse entities: Unsupported {kind} tag "{tag}" at byte offset {pos}'
-            )
+            raise bad_request(f'can\'t parse entities: Unsupported {kind} tag "{tag}" at byte offset {pos}')
         if closing:
             if not stack or stack[-1] != tag:
                 raise bad_request(
@@ -219,9 +213,7 @@ def render_html(text: str) -> str:
             stack.append(tag)
         pos = match.end()
     if stack:
-        raise bad_request(
-            f"can't parse entities: Can't find end tag corresponding to start tag \"{stack[-1]}\""
-        )
+        raise bad_request(f"can't parse entities: Can't find end tag corresponding to start tag \"{stack[-1]}\"")
     return html.unescape("".join(plain))
 
 
@@ -250,8 +242,7 @@ def render_markdown_v2(text: str) -> str:
         elif not in_code and char in _MDV2_RESERVED_OUTSIDE_MARKUP:
             if not (char == "!" and text.startswith("![", pos)):
                 raise bad_request(
-                    f"can't parse entities: Character '{char}' is reserved and must be "
-                    "escaped with the preceding '\\'"
+                    f"can't parse entities: Character '{char}' is reserved and must be escaped with the preceding '\\'"
                 )
         elif char not in "*_~|[]()`>":
             plain.append(char)
@@ -430,9 +421,7 @@ class FakeBotAPI:
         self.chats[user_id] = chat
         return user
 
-    def new_group(
-        self, title: str = "Band room", *, chat_id: int | None = None, supergroup: bool = True
-    ) -> JSONDict:
+    def new_group(self, title: str = "Band room", *, chat_id: int | None = None, supergroup: bool = True) -> JSONDict:
         """A group the bot is a member of. Supergroup ids look like -100…, group ids like -4…."""
         if chat_id is None:
             n = next(self._ids)
@@ -531,9 +520,7 @@ class FakeBotAPI:
 
     def requests(self, method: str | None = None) -> list[ApiRequest]:
         """Every request received, failed ones included, oldest first."""
-        return [
-            r for r in self.requests_log if method is None or r.method.lower() == method.lower()
-        ]
+        return [r for r in self.requests_log if method is None or r.method.lower() == method.lower()]
 
     def calls(self, method: str | None = None, chat_id: int | str | None = None) -> list[JSONDict]:
         """Params of the calls the fake *accepted* (ok: true), oldest first.
@@ -667,11 +654,7 @@ class FakeBotAPI:
 
     def _accepted(self, method: str | None, chat_id: int | str | None) -> list[ApiRequest]:
         wanted = None if chat_id is None else str(chat_id)
-        return [
-            r
-            for r in self.requests(method)
-            if r.ok and (wanted is None or str(r.params.get("chat_id")) == wanted)
-        ]
+        return [r for r in self.requests(method) if r.ok and (wanted is None or str(r.params.get("chat_id")) == wanted)]
 
     # --- webhook delivery ---------------------------------------------------------------------
 
@@ -839,19 +822,14 @@ class FakeBotAPI:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(timeout), self._changed:
                     await self._changed.wait_for(
-                        lambda: (
-                            bool(self._deliverable())
-                            or generation != self._poll_generation
-                            or self._closing
-                        )
+                        lambda: bool(self._deliverable()) or generation != self._poll_generation or self._closing
                     )
         finally:
             self.long_polls_waiting -= 1
         if generation != self._poll_generation:
             raise ApiError(
                 409,
-                "Conflict: terminated by other getUpdates request; make sure that only one "
-                "bot instance is running",
+                "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
             )
         return self._deliverable()[:limit]
 
@@ -860,11 +838,7 @@ class FakeBotAPI:
         return [
             u
             for u in self._pending
-            if (
-                _update_type(u) in allowed
-                if allowed
-                else _update_type(u) not in NOT_SENT_BY_DEFAULT
-            )
+            if (_update_type(u) in allowed if allowed else _update_type(u) not in NOT_SENT_BY_DEFAULT)
         ]
 
     async def _set_webhook(self, params: JSONDict) -> bool:
@@ -872,9 +846,7 @@ class FakeBotAPI:
         if not url:
             return await self._delete_webhook(params)
         if not url.startswith(("http://", "https://")):
-            raise bad_request(
-                "bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
-            )
+            raise bad_request("bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443")
         secret = params.get("secret_token")
         if secret is not None and not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", str(secret)):
             # Wording approximated.
@@ -1181,9 +1153,7 @@ class UpdateBuilder:
         if text.startswith("/"):
             command = text.split(maxsplit=1)[0]
             entities = [{"type": "bot_command", "offset": 0, "length": len(command)}]
-        return self._update(
-            message=self._message(user, chat, reply_to, text=text, entities=entities)
-        )
+        return self._update(message=self._message(user, chat, reply_to, text=text, entities=entities))
 
     def command(
         self,
@@ -1233,9 +1203,7 @@ class UpdateBuilder:
         declared_size: int | None = None,
         chat: JSONDict | None = None,
     ) -> JSONDict:
-        stored = self._fake.register_file(
-            data, kind="audio", file_name=file_name, declared_size=declared_size
-        )
+        stored = self._fake.register_file(data, kind="audio", file_name=file_name, declared_size=declared_size)
         audio: JSONDict = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
@@ -1261,9 +1229,7 @@ class UpdateBuilder:
         chat: JSONDict | None = None,
         caption: str | None = None,
     ) -> JSONDict:
-        stored = self._fake.register_file(
-            data, kind="document", file_name=file_name, declared_size=declared_size
-        )
+        stored = self._fake.register_file(data, kind="document", file_name=file_name, declared_size=declared_size)
         document = {
             "file_id": stored.file_id,
             "file_unique_id": stored.file_unique_id,
@@ -1271,9 +1237,7 @@ class UpdateBuilder:
             "mime_type": mime_type,
             "file_size": stored.size,
         }
-        return self._update(
-            message=self._message(user, chat, None, document=document, caption=caption)
-        )
+        return self._update(message=self._message(user, chat, None, document=document, caption=caption))
 
     def photo(
         self,
@@ -1368,9 +1332,7 @@ class UpdateBuilder:
         }
         return self._update(message=self._message(user, chat, None, successful_payment=payment))
 
-    def inline_query(
-        self, user: JSONDict, query: str = "", *, offset: str = "", chat_type: str = "sender"
-    ) -> JSONDict:
+    def inline_query(self, user: JSONDict, query: str = "", *, offset: str = "", chat_type: str = "sender") -> JSONDict:
         query_id = f"{user['id']}{next(self._ids):010d}"
         self._fake._open_queries["inline"].add(query_id)
         return self._update(

@@ -146,9 +146,7 @@ async def polling_bot(
     assert updater is not None
     await application.initialize()
     await application.start()
-    await updater.start_polling(
-        allowed_updates=allowed_updates, error_callback=harness.polling_errors.append
-    )
+    await updater.start_polling(allowed_updates=allowed_updates, error_callback=harness.polling_errors.append)
     try:
         yield harness
     finally:
@@ -176,9 +174,7 @@ async def webhook_bot(
 ) -> AsyncIterator[BotHarness]:
     """The bot in webhook mode: ``web_app_factory(application)`` is served on loopback at
     ``path`` and registered with ``setWebhook``; ``fake.push_update`` then POSTs to it."""
-    application, harness = build_application(
-        fake, configure, rate_limiter=rate_limiter, with_updater=False
-    )
+    application, harness = build_application(fake, configure, rate_limiter=rate_limiter, with_updater=False)
     base, runner = await start_loopback(web_app_factory(application))
     harness.webhook_url = f"{base}{path}"
     await application.initialize()

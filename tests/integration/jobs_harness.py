@@ -40,9 +40,7 @@ class RecordingNotifier:
 
     accept: bool | Callable[[Job], Awaitable[bool]] = True
     progress_seen: list[tuple[str, JobProgress]] = field(default_factory=list)
-    delivered: dict[str, int] = field(
-        default_factory=dict
-    )  # job id → times the platform accepted it
+    delivered: dict[str, int] = field(default_factory=dict)  # job id → times the platform accepted it
     clips: dict[str, GeneratedClip] = field(default_factory=dict)
     finished_jobs: list[tuple[str, int, Balance, Offer | None]] = field(default_factory=list)
     failed_jobs: list[tuple[str, BotError, Balance]] = field(default_factory=list)
@@ -120,9 +118,7 @@ def replicate_for(fake: FakeReplicate, **overrides: Any) -> ReplicateGenerator:
     return ReplicateGenerator(**values)
 
 
-async def wait_until(
-    predicate: Callable[[], Awaitable[bool] | bool], within: float = 10.0
-) -> None:
+async def wait_until(predicate: Callable[[], Awaitable[bool] | bool], within: float = 10.0) -> None:
     """Wait for a condition (re-checked every few ms), failing the test after `within` s."""
     async with asyncio.timeout(within):
         while True:
@@ -139,9 +135,7 @@ async def job_in(service: GenerationService, job_id: str, *states: JobState) -> 
     return view is not None and view.job.state in states
 
 
-async def wait_for_state(
-    service: GenerationService, job_id: str, *states: JobState, within: float = 10.0
-) -> Job:
+async def wait_for_state(service: GenerationService, job_id: str, *states: JobState, within: float = 10.0) -> Job:
     await wait_until(lambda: job_in(service, job_id, *states), within)
     view = await service.job(job_id)
     assert view is not None
@@ -202,14 +196,10 @@ class Stack:
         await self.generator.aclose()
 
 
-async def open_stack(
-    database: Database, fake: FakeReplicate, clock: ManualClock, **settings: Any
-) -> Stack:
+async def open_stack(database: Database, fake: FakeReplicate, clock: ManualClock, **settings: Any) -> Stack:
     notifier = RecordingNotifier()
     generator = replicate_for(fake)
-    service = build_service(
-        database, generator, clock, settings=fast_settings(**settings), notifier=notifier
-    )
+    service = build_service(database, generator, clock, settings=fast_settings(**settings), notifier=notifier)
     return Stack(database, fake, clock, notifier, generator, service)
 
 

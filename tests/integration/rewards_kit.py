@@ -32,9 +32,7 @@ OPERATOR = Identity("discord", "900")
 
 CREDIT_RULES = CreditRules(
     pricing=Pricing({5: 1, 10: 2, 15: 3, 30: 5}),
-    packs=PackTable(
-        (Pack("starter", 100, 500), Pack("popular", 400, 1500), Pack("pro", 1000, 3500))
-    ),
+    packs=PackTable((Pack("starter", 100, 500), Pack("popular", 400, 1500), Pack("pro", 1000, 3500))),
     operators=frozenset({OPERATOR.key}),
 )
 # No cooldown and a roomy allowance unless a test is about them.

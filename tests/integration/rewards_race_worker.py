@@ -13,17 +13,13 @@ from core.domain.rewards import RewardRules
 
 
 async def settle(url: str, cap: int, referred: list[int]) -> int:
-    rules = RewardRules(
-        referral_monthly_cap=cap, max_free_per_day=0, new_account_cooldown=dt.timedelta(0)
-    )
+    rules = RewardRules(referral_monthly_cap=cap, max_free_per_day=0, new_account_cooldown=dt.timedelta(0))
     now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
     async with Database(url) as db:
         ledger = SqlLedgerStore(db)
         await ledger.prepare()
         store = SqlRewardStore(db, ledger)
-        payouts = await asyncio.gather(
-            *[store.settle_referral(p, rules, now=now, qualify=True) for p in referred]
-        )
+        payouts = await asyncio.gather(*[store.settle_referral(p, rules, now=now, qualify=True) for p in referred])
     return sum(p.referrer_credits for p in payouts if p is not None)
 
 

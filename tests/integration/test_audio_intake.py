@@ -123,9 +123,7 @@ def test_a_tone_in_one_stereo_channel_only_is_not_lost(intake: PyAVIntake) -> No
 
 
 @pytest.mark.parametrize("source_rate", [8_000, 22_050, 44_100, 48_000])
-def test_any_rate_is_resampled_keeping_pitch_and_length(
-    intake: PyAVIntake, source_rate: int
-) -> None:
+def test_any_rate_is_resampled_keeping_pitch_and_length(intake: PyAVIntake, source_rate: int) -> None:
     data = tone_clip([A4], 2.0, "wav", sample_rate=source_rate)
     clip = prepare(intake, data)
     samples, rate, _, _ = read_wav(clip.audio)
@@ -309,6 +307,4 @@ def test_encoders_refuse_multichannel_arrays() -> None:
 
 def test_sample_helpers_make_the_format_they_name() -> None:
     for fmt in INPUT_FORMATS:
-        assert decode_mono(encode(sine(A4, 1.0), 48_000, fmt)).seconds == pytest.approx(
-            1.0, abs=0.05
-        )
+        assert decode_mono(encode(sine(A4, 1.0), 48_000, fmt)).seconds == pytest.approx(1.0, abs=0.05)

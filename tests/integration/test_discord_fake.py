@@ -50,9 +50,7 @@ class AgainButton(discord.ui.DynamicItem[discord.ui.Button], template=r"demo:aga
 
     def __init__(self, job: str) -> None:
         super().__init__(
-            discord.ui.Button(
-                label="Again", style=discord.ButtonStyle.primary, custom_id=f"demo:again:{job}"
-            )
+            discord.ui.Button(label="Again", style=discord.ButtonStyle.primary, custom_id=f"demo:again:{job}")
         )
         self.job = job
 
@@ -64,9 +62,7 @@ class AgainButton(discord.ui.DynamicItem[discord.ui.Button], template=r"demo:aga
 
     async def callback(self, interaction: discord.Interaction) -> None:
         bot = cast(DemoBot, interaction.client)
-        await interaction.response.send_message(
-            f"again {self.job} (handled by {bot.instance})", ephemeral=True
-        )
+        await interaction.response.send_message(f"again {self.job} (handled by {bot.instance})", ephemeral=True)
 
 
 class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"demo:cancel:(?P<job>\w+)"):
@@ -74,9 +70,7 @@ class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"demo:ca
 
     def __init__(self, job: str) -> None:
         super().__init__(
-            discord.ui.Button(
-                label="Cancel", style=discord.ButtonStyle.danger, custom_id=f"demo:cancel:{job}"
-            )
+            discord.ui.Button(label="Cancel", style=discord.ButtonStyle.danger, custom_id=f"demo:cancel:{job}")
         )
         self.job = job
 
@@ -106,22 +100,16 @@ class DemoBot(discord.Client):
         # Registered at start-up: buttons sent by an earlier process keep working.
         self.add_dynamic_items(AgainButton, CancelButton)
 
-    async def on_app_command_error(
-        self, interaction: discord.Interaction, error: app_commands.AppCommandError
-    ) -> None:
+    async def on_app_command_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         if isinstance(error, app_commands.MissingPermissions):
-            await interaction.response.send_message(
-                "You need the Manage Server permission.", ephemeral=True
-            )
+            await interaction.response.send_message("You need the Manage Server permission.", ephemeral=True)
             return
         await app_commands.CommandTree.on_error(self.tree, interaction, error)  # logs it
 
 
 def _add_demo_commands(tree: app_commands.CommandTree[DemoBot]) -> None:
     @tree.command()
-    @app_commands.describe(
-        audio="A short hummed clip", style="Instrument or style", length="Clip length in seconds"
-    )
+    @app_commands.describe(audio="A short hummed clip", style="Instrument or style", length="Clip length in seconds")
     @app_commands.choices(
         style=[Choice(name=s.title(), value=s) for s in STYLES[:2]],
         length=[Choice(name=f"{n} s", value=n) for n in (5, 10, 15, 30)],
@@ -148,9 +136,7 @@ def _add_demo_commands(tree: app_commands.CommandTree[DemoBot]) -> None:
         except discord.HTTPException as exc:
             if exc.code != 40005:  # too large for this interaction's upload limit
                 raise
-            await interaction.followup.send(
-                f"Your clip is too large to upload: https://example.invalid/{job}.mp3"
-            )
+            await interaction.followup.send(f"Your clip is too large to upload: https://example.invalid/{job}.mp3")
 
     @tree.command()
     @app_commands.guild_only()
@@ -164,9 +150,7 @@ def _add_demo_commands(tree: app_commands.CommandTree[DemoBot]) -> None:
     ) -> None:
         """Gift credits from the server wallet."""
         cast(DemoBot, interaction.client).gifts.append((member.id, amount))
-        await interaction.response.send_message(
-            f"Gifted {amount} credits to {member.mention}", ephemeral=True
-        )
+        await interaction.response.send_message(f"Gifted {amount} credits to {member.mention}", ephemeral=True)
 
     @tree.command()
     async def whoami(interaction: discord.Interaction) -> None:
@@ -243,9 +227,7 @@ def callback_of(payload: dict[str, Any]) -> Any:
 
 def webhook_of(payload: dict[str, Any], method: str = "POST") -> Any:
     token = payload["token"]
-    return lambda r: (
-        r.method == method and r.route.startswith("/webhooks/") and r.route.split("/")[3] == token
-    )
+    return lambda r: r.method == method and r.route.startswith("/webhooks/") and r.route.split("/")[3] == token
 
 
 def hum_payload(harness: DiscordHarness, *, audio: bytes = HUM, **kwargs: Any) -> dict[str, Any]:
@@ -274,14 +256,10 @@ async def test_fake_answers_json_with_exact_content_type_and_checks_the_bot_toke
 ) -> None:
     fake = harness.fake
     async with aiohttp.ClientSession() as session:
-        async with session.get(
-            f"{fake.api_base}/users/@me", headers={"Authorization": f"Bot {fake.token}"}
-        ) as ok:
+        async with session.get(f"{fake.api_base}/users/@me", headers={"Authorization": f"Bot {fake.token}"}) as ok:
             assert ok.headers["Content-Type"] == "application/json"
             assert (await ok.json())["id"] == str(fake.application_id)
-        async with session.get(
-            f"{fake.api_base}/users/@me", headers={"Authorization": "Bot wrong"}
-        ) as denied:
+        async with session.get(f"{fake.api_base}/users/@me", headers={"Authorization": "Bot wrong"}) as denied:
             assert denied.status == 401
         async with session.get(f"{fake.api_base}/no/such/route") as unknown:
             assert unknown.status == 200 and await unknown.json() == {}
@@ -365,9 +343,7 @@ async def test_cancel_button_defers_and_edits_the_message_it_is_on(
     harness.dispatch(bot, payload)
     message = (await harness.fake.wait_for(webhook_of(payload))).response
 
-    press = harness.component_interaction(
-        custom_ids(message)[1], message, user=ALICE, guild_id=GUILD_ID
-    )
+    press = harness.component_interaction(custom_ids(message)[1], message, user=ALICE, guild_id=GUILD_ID)
     harness.dispatch(bot, press)
     edit = await harness.fake.wait_for(webhook_of(press, "PATCH"))
 
@@ -525,9 +501,7 @@ async def test_expired_token_fails_the_followup_and_the_bot_posts_to_the_channel
     harness.fake.expire_interaction(payload["token"])
     bot.gate.set()
     rejected = await harness.fake.wait_for(webhook_of(payload))
-    posted = await harness.fake.wait_for(
-        lambda r: r.is_("POST", rf"/channels/{CHANNEL_ID}/messages")
-    )
+    posted = await harness.fake.wait_for(lambda r: r.is_("POST", rf"/channels/{CHANNEL_ID}/messages"))
 
     assert rejected.status == 401 and rejected.response["code"] == 50027
     assert [e.code for e in bot.followup_errors] == [50027]
@@ -580,9 +554,7 @@ async def test_a_429_is_retried_after_retry_after_by_discord_py(
     payload = harness.slash_command("dm-me", user=ALICE, guild_id=GUILD_ID)
     harness.dispatch(bot, payload)
 
-    sent = await harness.fake.wait_for(
-        lambda r: r.is_("POST", r"/channels/\d+/messages") and r.status == 200
-    )
+    sent = await harness.fake.wait_for(lambda r: r.is_("POST", r"/channels/\d+/messages") and r.status == 200)
     attempts = harness.fake.requests_to("POST", r"/channels/\d+/messages")
     assert [r.status for r in attempts] == [429, 200]
     assert attempts[0].response["retry_after"] == 0.05

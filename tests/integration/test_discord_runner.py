@@ -56,9 +56,7 @@ async def test_sync_commands_publishes_the_slash_commands_globally(sqlite_url, t
         assert fake.guild_commands == {}
 
 
-async def test_the_runtime_builds_the_discord_runner_which_logs_in_and_stops(
-    sqlite_url, tmp_path
-) -> None:
+async def test_the_runtime_builds_the_discord_runner_which_logs_in_and_stops(sqlite_url, tmp_path) -> None:
     original = Route.BASE
     async with FakeDiscordAPI() as fake:
         settings = load_settings(

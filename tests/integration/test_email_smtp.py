@@ -55,9 +55,7 @@ class Server:
 
 async def serve(mailbox: Mailbox, **smtp_options: object) -> tuple[asyncio.Server, int]:
     loop = asyncio.get_running_loop()
-    server = await loop.create_server(
-        lambda: SMTP(mailbox, loop=loop, **smtp_options), "127.0.0.1", 0
-    )
+    server = await loop.create_server(lambda: SMTP(mailbox, loop=loop, **smtp_options), "127.0.0.1", 0)
     return server, server.sockets[0].getsockname()[1]
 
 
@@ -153,25 +151,19 @@ async def test_the_code_arrives_as_a_plain_mail_with_subject_and_sender(plain_sm
         "ann@example.org",
         "Your verification code",
     )
-    assert (
-        code_in(message) == "123456" and "15 minutes" in message.get_payload(decode=True).decode()
-    )
+    assert code_in(message) == "123456" and "15 minutes" in message.get_payload(decode=True).decode()
     assert plain_smtp.mailbox.envelopes == [("bot@example.org", ["ann@example.org"])]
 
 
 async def test_starttls_and_login_are_used_when_configured(secure_smtp):
-    secure = sender(
-        secure_smtp.port, starttls=True, username="bot", password="s3cret", validate_certs=False
-    )
+    secure = sender(secure_smtp.port, starttls=True, username="bot", password="s3cret", validate_certs=False)
     await secure.send_code("bob@example.org", "654321", 15)
     assert secure_smtp.logins == [(b"bot", b"s3cret")]
     assert code_in(secure_smtp.mailbox.messages[0]) == "654321"
 
 
 async def test_a_wrong_password_is_an_email_not_sent(secure_smtp):
-    wrong = sender(
-        secure_smtp.port, starttls=True, username="bot", password="nope", validate_certs=False
-    )
+    wrong = sender(secure_smtp.port, starttls=True, username="bot", password="nope", validate_certs=False)
     with pytest.raises(EmailNotSent):
         await wrong.send_code("bob@example.org", "654321", 15)
     assert secure_smtp.mailbox.messages == []

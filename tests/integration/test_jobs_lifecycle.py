@@ -132,9 +132,7 @@ async def test_the_first_success_hook_runs_once_per_person(stack):
 
 
 async def test_a_model_failure_releases_the_credits_and_says_why(stack):
-    stack.fake.default_script = Script(
-        outcome="failed", after_polls=2, error="CUDA error: out of memory"
-    )
+    stack.fake.default_script = Script(outcome="failed", after_polls=2, error="CUDA error: out of memory")
     accepted = await stack.submit(ANN)
     job = await wait_for_state(stack.service, accepted.job_id, *ENDED)
     assert (job.state, job.error) == (JobState.FAILED, "generation_failed")
@@ -189,9 +187,7 @@ async def test_rate_limited_creates_are_retried_then_a_persistent_429_releases(s
 # --- time: long runs and the deadline --------------------------------------------------------
 
 
-async def test_a_prediction_still_processing_after_60_simulated_seconds_is_still_awaited(
-    stack, fake, clock
-):
+async def test_a_prediction_still_processing_after_60_simulated_seconds_is_still_awaited(stack, fake, clock):
     fake.default_script = Script(outcome="succeeded", after_polls=None, after_seconds=90)
     accepted = await stack.submit(ANN)
     job = await wait_for_state(stack.service, accepted.job_id, JobState.RUNNING)
@@ -205,9 +201,7 @@ async def test_a_prediction_still_processing_after_60_simulated_seconds_is_still
     assert await hold_state(stack.service, job.job_id) == HoldState.CAPTURED
 
 
-async def test_at_the_deadline_the_prediction_is_canceled_and_the_credits_released(
-    stack, fake, clock
-):
+async def test_at_the_deadline_the_prediction_is_canceled_and_the_credits_released(stack, fake, clock):
     fake.default_script = PROCESSING_FOREVER
     accepted = await stack.submit(ANN)
     job = await wait_for_state(stack.service, accepted.job_id, JobState.RUNNING)
@@ -328,3 +322,27 @@ async def test_a_finished_job_cannot_be_canceled(stack):
     with pytest.raises(JobNotFound):
         await stack.service.cancel(ANN, "no-such-job")
     assert (await stack.balance(ANN)).available == 8
+
+
+async def test_the_bots_webhook_hook_applies_a_signed_call_and_refuses_a_forged_one(database, fake, clock):
+    from bot.config import load_settings
+    from bot.generation import replicate_webhook
+    from core.errors import InvalidWebhook
+
+    stack = await open_stack(database, fake, clock, poll_interval_seconds=3600)  # only the webhook
+    await stack.service.start()
+    try:
+        hook = replicate_webhook(stack.service, load_settings(replicate_webhook_secret=fake.webhook_secret))
+        fake.default_script = PROCESSING_FOREVER
+        accepted = await stack.submit(ANN)
+        job = await wait_for_state(stack.service, accepted.job_id, JobState.RUNNING)
+        await fake.finish(job.prediction_id, "succeeded")
+        forged = fake.signed_webhook(job.prediction_id, secret="whsec_" + "Zm9yZ2Vk" * 4)
+        with pytest.raises(InvalidWebhook):
+            await hook(*forged)
+        assert (await stack.service.job(job.job_id)).job.state == JobState.RUNNING  # type: ignore[union-attr]
+        await hook(*fake.signed_webhook(job.prediction_id))
+        done = await wait_for_state(stack.service, job.job_id, *ENDED)
+        assert done.state == JobState.SUCCEEDED and stack.notifier.delivered == {job.job_id: 1}
+    finally:
+        await stack.close()

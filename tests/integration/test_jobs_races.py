@@ -51,17 +51,13 @@ async def test_two_workers_on_one_database_run_each_job_once(db_url, fake, clock
     b = await open_stack(second_db, fake, clock, worker_id="b", max_concurrent=3)
     people = [Identity("telegram", str(3000 + n)) for n in range(6)]
     try:
-        accepted = await asyncio.gather(
-            *[(a if n % 2 else b).submit(p, seconds=5) for n, p in enumerate(people * 2)]
-        )
+        accepted = await asyncio.gather(*[(a if n % 2 else b).submit(p, seconds=5) for n, p in enumerate(people * 2)])
         await asyncio.gather(a.service.start(), b.service.start())
         for job in accepted:
             await wait_for_state(a.service, job.job_id, *TERMINAL, within=20)
         ids = {job.job_id for job in accepted}
         assert len(ids) == 12
-        deliveries = [
-            jid for stack in (a, b) for jid, n in stack.notifier.delivered.items() for _ in range(n)
-        ]
+        deliveries = [jid for stack in (a, b) for jid, n in stack.notifier.delivered.items() for _ in range(n)]
         assert sorted(deliveries) == sorted(ids)  # each delivered exactly once, by one worker
         assert len(fake.predictions) == 12  # each sent to Replicate once
         assert {(await a.service.job(j)).job.worker_id for j in ids} <= {"a", "b"}  # type: ignore[union-attr]
@@ -98,27 +94,20 @@ async def test_a_webhook_racing_the_poller_delivers_and_charges_once(database, f
         for job in running:
             done = await wait_for_state(stack.service, job.job_id, *TERMINAL)
             assert done.state == JobState.SUCCEEDED
-            assert (
-                stack.notifier.delivered[job.job_id] == 1
-                and await spends(database, job.job_id) == 1
-            )
+            assert stack.notifier.delivered[job.job_id] == 1 and await spends(database, job.job_id) == 1
         assert await stack.ledger.audit() == []
     finally:
         await stack.close()
 
 
-async def test_a_cancel_racing_the_finish_either_releases_or_charges_never_both(
-    database, fake, clock
-):
+async def test_a_cancel_racing_the_finish_either_releases_or_charges_never_both(database, fake, clock):
     stack = await open_stack(database, fake, clock, max_concurrent=10, per_person=10)
     await stack.service.start()
     try:
         fake.default_script = PROCESSING_FOREVER
         who = Identity("telegram", "5001")
         person_jobs = [await stack.submit(who, seconds=5) for _ in range(6)]
-        running = [
-            await wait_for_state(stack.service, j.job_id, JobState.RUNNING) for j in person_jobs
-        ]
+        running = [await wait_for_state(stack.service, j.job_id, JobState.RUNNING) for j in person_jobs]
 
         async def cancel(job_id: str) -> str:
             try:
@@ -164,9 +153,7 @@ async def test_a_person_at_their_limit_waits_without_holding_up_anyone_else(data
             (JobState.QUEUED, 1),
             (JobState.QUEUED, 2),
         ]
-        assert (
-            await wait_for_state(stack.service, bob_job.job_id, JobState.RUNNING)
-        ).state == JobState.RUNNING
+        assert (await wait_for_state(stack.service, bob_job.job_id, JobState.RUNNING)).state == JobState.RUNNING
         # the third slot went to Bob, not to Ann's third job; hers starts when one of hers ends
         first = await stack.service.job(ann_jobs[0].job_id)
         await fake.finish(first.job.prediction_id, "succeeded")  # type: ignore[union-attr]
@@ -193,9 +180,7 @@ async def test_queued_jobs_are_told_their_place_in_line(database, fake, clock):
         await stack.service.start()
         await wait_for_state(stack.service, accepted[0].job_id, JobState.RUNNING)
         await stack.service.sweep()
-        queued = [
-            (jid, p.position) for jid, p in stack.notifier.progress_seen if p.stage == Stage.QUEUED
-        ]
+        queued = [(jid, p.position) for jid, p in stack.notifier.progress_seen if p.stage == Stage.QUEUED]
         assert queued == [(accepted[1].job_id, 1), (accepted[2].job_id, 2)]
         await stack.service.sweep()  # unchanged positions are not sent again
         assert len([p for _, p in stack.notifier.progress_seen if p.stage == Stage.QUEUED]) == 2

@@ -100,12 +100,7 @@ class _Proxy:
 
     def __getattr__(self, attr: str) -> Any:
         value = getattr(self._obj, attr)
-        if (
-            not callable(value)
-            or attr.startswith("_")
-            or attr in NOT_STEPS
-            or not asyncio.iscoroutinefunction(value)
-        ):
+        if not callable(value) or attr.startswith("_") or attr in NOT_STEPS or not asyncio.iscoroutinefunction(value):
             return value
 
         async def call(*args: Any, **kwargs: Any) -> Any:
@@ -200,13 +195,9 @@ async def run_one_job(
     life = await start_life(replicate, db_url, clock, wire)
     request_id = uuid.uuid4().hex
     submit = asyncio.create_task(
-        life.service.submit(
-            who, HUM, "piano", 10, platform="console", reply_to={}, request_id=request_id
-        )
+        life.service.submit(who, HUM, "piano", 10, platform="console", reply_to={}, request_id=request_id)
     )
-    finished = asyncio.create_task(
-        wait_until(lambda: bool(life.notifier.finished_jobs or life.notifier.failed_jobs))
-    )
+    finished = asyncio.create_task(wait_until(lambda: bool(life.notifier.finished_jobs or life.notifier.failed_jobs)))
     fired = asyncio.create_task(wire.fired.wait())
     await asyncio.wait({finished, fired}, return_when=asyncio.FIRST_COMPLETED, timeout=15)
     for task in (submit, finished, fired):
@@ -260,10 +251,7 @@ async def restart_at_every_step(
     await run_one_job(replicate, db_url, clock, clean, Identity("console", f"clean{forget}"))
     steps = list(clean.trace)
     assert steps[:2] == ["store.create", "store.claim"]
-    order = [
-        steps.index(s)
-        for s in ("generator.submit", "generator.download", "notifier.deliver", "store.conclude")
-    ]
+    order = [steps.index(s) for s in ("generator.submit", "generator.download", "notifier.deliver", "store.conclude")]
     assert order == sorted(order), steps
     # Dying right after step i is dying right before step i + 1: "before the first step" and
     # "after each step" cover every gap between two steps.
@@ -284,9 +272,7 @@ async def restart_at_every_step(
     return outcomes
 
 
-async def test_a_restart_between_any_two_steps_ends_captured_with_a_clip_or_released(
-    db_url, fake, clock, replicate
-):
+async def test_a_restart_between_any_two_steps_ends_captured_with_a_clip_or_released(db_url, fake, clock, replicate):
     outcomes = await restart_at_every_step(replicate, fake, db_url, clock, forget=False)
     assert outcomes.pop("before store.create #1") == "never accepted"
     # Replicate still has the prediction: every restart picks the job up and delivers it.
@@ -307,15 +293,11 @@ async def test_a_restart_after_replicate_lost_the_prediction_releases_unless_alr
     assert set(after) == {"succeeded"}, outcomes
 
 
-async def test_jobs_of_a_dead_worker_are_adopted_once_its_lease_runs_out(
-    db_url, fake, clock, replicate
-):
+async def test_jobs_of_a_dead_worker_are_adopted_once_its_lease_runs_out(db_url, fake, clock, replicate):
     fake.default_script = PROCESSING_FOREVER
     old = await start_life(replicate, db_url, clock, worker_id="host-a")
     who = Identity("console", "orphan")
-    accepted = await old.service.submit(
-        who, HUM, "piano", 10, platform="console", reply_to={}, request_id="r1"
-    )
+    accepted = await old.service.submit(who, HUM, "piano", 10, platform="console", reply_to={}, request_id="r1")
     job = await wait_for_state(old.service, accepted.job_id, JobState.RUNNING)
     await old.die()
 
@@ -334,14 +316,10 @@ async def test_jobs_of_a_dead_worker_are_adopted_once_its_lease_runs_out(
         await other.die()
 
 
-async def test_at_start_up_a_queued_job_past_its_deadline_is_expired_and_released(
-    db_url, fake, clock, replicate
-):
+async def test_at_start_up_a_queued_job_past_its_deadline_is_expired_and_released(db_url, fake, clock, replicate):
     first = await start_life(replicate, db_url, clock, start=False)  # accepted, never started
     who = Identity("console", "late")
-    accepted = await first.service.submit(
-        who, HUM, "piano", 10, platform="console", reply_to={}, request_id="r"
-    )
+    accepted = await first.service.submit(who, HUM, "piano", 10, platform="console", reply_to={}, request_id="r")
     await first.die()
     clock.advance(minutes=11)
     later = await start_life(replicate, db_url, clock)
@@ -357,17 +335,13 @@ async def test_at_start_up_a_queued_job_past_its_deadline_is_expired_and_release
         await later.die()
 
 
-async def test_the_hold_sweep_is_the_backstop_and_the_job_is_marked_expired(
-    db_url, fake, clock, replicate
-):
+async def test_the_hold_sweep_is_the_backstop_and_the_job_is_marked_expired(db_url, fake, clock, replicate):
     """A job nobody can finish (its worker is gone for good, its lease still looks alive): the
     ledger's sweep releases the hold when it expires, and the job is ended with it."""
     fake.default_script = PROCESSING_FOREVER
     old = await start_life(replicate, db_url, clock, worker_id="gone")
     who = Identity("console", "stuck")
-    accepted = await old.service.submit(
-        who, HUM, "piano", 10, platform="console", reply_to={}, request_id="r"
-    )
+    accepted = await old.service.submit(who, HUM, "piano", 10, platform="console", reply_to={}, request_id="r")
     await wait_for_state(old.service, accepted.job_id, JobState.RUNNING)
     await old.die()
     # make the dead worker's lease look alive for ever, so nobody adopts the job

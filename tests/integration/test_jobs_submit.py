@@ -152,9 +152,7 @@ async def test_a_frozen_wallet_cannot_start_a_job(stack):
 
 
 async def test_a_double_tap_with_the_same_request_id_makes_one_job_and_holds_once(stack):
-    results = await asyncio.gather(
-        *[stack.submit(ANN, seconds=10, request_id="tap-1") for _ in range(8)]
-    )
+    results = await asyncio.gather(*[stack.submit(ANN, seconds=10, request_id="tap-1") for _ in range(8)])
     assert len({r.job_id for r in results}) == 1
     assert sum(not r.duplicate for r in results) == 1
     balance = await stack.balance(ANN)
@@ -164,9 +162,11 @@ async def test_a_double_tap_with_the_same_request_id_makes_one_job_and_holds_onc
 
 
 async def test_200_concurrent_requests_against_10_credits_never_overdraw(stack):
+    short = tone_clip([A4], 1.1, "ogg", sample_rate=16_000)  # the cheapest note to decode
+
     async def attempt(n: int) -> str:
         try:
-            await stack.submit(ANN, seconds=5, request_id=f"burst-{n}")
+            await stack.submit(ANN, seconds=5, request_id=f"burst-{n}", audio=short)
             return "accepted"
         except InsufficientCredits:
             return "refused"
@@ -197,25 +197,16 @@ async def test_again_reuses_the_kept_recording_and_fails_clearly_once_it_is_purg
         2,
         first.job_id,
     )
-    assert await stack.service.store.clip(again.job_id) == await stack.service.store.clip(
-        first.job_id
-    )
+    assert await stack.service.store.clip(again.job_id) == await stack.service.store.clip(first.job_id)
     canceled = await stack.service.cancel(ANN, first.job_id)
     assert canceled.job.state == JobState.CANCELED
     stack.clock.advance(hours=25)
     assert (
-        await stack.service.store.purge_inputs(
-            before=stack.clock.now() - stack.service.settings.input_retention
-        )
-        == 1
+        await stack.service.store.purge_inputs(before=stack.clock.now() - stack.service.settings.input_retention) == 1
     )
     with pytest.raises(ClipExpired):
-        await stack.service.again(
-            ANN, first.job_id, platform="console", reply_to={}, request_id="again-2"
-        )
-    assert (
-        await stack.service.store.clip(again.job_id) is not None
-    )  # an unfinished job keeps its clip
+        await stack.service.again(ANN, first.job_id, platform="console", reply_to={}, request_id="again-2")
+    assert await stack.service.store.clip(again.job_id) is not None  # an unfinished job keeps its clip
 
 
 def test_refusals_cover_every_rejection_the_intake_has():

@@ -31,9 +31,7 @@ async def new_wallet(store: SqlLedgerStore, name: str, credits: int = 10) -> int
 
 
 async def test_first_contact_grants_the_welcome_credits_once_even_when_messages_race(store):
-    people = await asyncio.gather(
-        *[store.ensure_person("telegram:42", welcome=welcome(), now=NOW) for _ in range(20)]
-    )
+    people = await asyncio.gather(*[store.ensure_person("telegram:42", welcome=welcome(), now=NOW) for _ in range(20)])
     assert len({p.person_id for p in people}) == 1
     assert sum(p.created for p in people) == 1
     balance = await store.balance(people[0].wallet_id)
@@ -99,7 +97,9 @@ async def test_two_hundred_concurrent_holds_against_fifty_credits_exactly_fifty_
 
 async def test_free_credits_are_spent_before_paid_ones_earliest_expiry_first(store):
     wallet = await new_wallet(store, "eve", credits=0)
-    await store.grant(Grant("purchase:o1", wallet, 100, Reason.PURCHASE, LotKind.PAID, pack_id="starter", order_ref="o1"), now=NOW)
+    await store.grant(
+        Grant("purchase:o1", wallet, 100, Reason.PURCHASE, LotKind.PAID, pack_id="starter", order_ref="o1"), now=NOW
+    )
     await store.grant(Grant("daily:eve:1", wallet, 1, Reason.DAILY, expires_at=NOW + dt.timedelta(days=2)), now=NOW)
     await store.grant(Grant("email:eve", wallet, 5, Reason.EMAIL, expires_at=NOW + dt.timedelta(days=1)), now=NOW)
     await store.hold("hold:a", wallet, 3, expires_at=LATER, now=NOW)
@@ -113,24 +113,36 @@ async def test_free_credits_are_spent_before_paid_ones_earliest_expiry_first(sto
 
 async def test_refund_takes_back_only_the_unspent_credits_of_that_purchase(store):
     wallet = await new_wallet(store, "fay", credits=10)
-    await store.grant(Grant("purchase:o2", wallet, 100, Reason.PURCHASE, LotKind.PAID, pack_id="starter", order_ref="o2"), now=NOW)
+    await store.grant(
+        Grant("purchase:o2", wallet, 100, Reason.PURCHASE, LotKind.PAID, pack_id="starter", order_ref="o2"), now=NOW
+    )
     await store.hold("hold:x", wallet, 15, expires_at=LATER, now=NOW)
     await store.capture("hold:x", now=NOW)  # 10 free + 5 paid spent
-    half = await store.take_back("refund:o2:250", wallet, order_ref="o2", target_total=50, reason=Reason.REFUND, now=NOW)
+    half = await store.take_back(
+        "refund:o2:250", wallet, order_ref="o2", target_total=50, reason=Reason.REFUND, now=NOW
+    )
     assert half.amount == 50 and half.balance.paid == 45
-    full = await store.take_back("refund:o2:500", wallet, order_ref="o2", target_total=100, reason=Reason.REFUND, now=NOW)
+    full = await store.take_back(
+        "refund:o2:500", wallet, order_ref="o2", target_total=100, reason=Reason.REFUND, now=NOW
+    )
     assert full.amount == 45 and full.balance.available == 0
-    repeat = await store.take_back("refund:o2:500", wallet, order_ref="o2", target_total=100, reason=Reason.REFUND, now=NOW)
+    repeat = await store.take_back(
+        "refund:o2:500", wallet, order_ref="o2", target_total=100, reason=Reason.REFUND, now=NOW
+    )
     assert repeat.duplicate and repeat.balance.available == 0
     assert await store.audit() == []
 
 
 async def test_dispute_takes_back_the_purchase_freezes_and_may_leave_a_debt(store):
     wallet = await new_wallet(store, "gus", credits=0)
-    await store.grant(Grant("purchase:o3", wallet, 100, Reason.PURCHASE, LotKind.PAID, pack_id="starter", order_ref="o3"), now=NOW)
+    await store.grant(
+        Grant("purchase:o3", wallet, 100, Reason.PURCHASE, LotKind.PAID, pack_id="starter", order_ref="o3"), now=NOW
+    )
     await store.hold("hold:y", wallet, 30, expires_at=LATER, now=NOW)
     await store.capture("hold:y", now=NOW)
-    disputed = await store.take_back("dispute:dp1", wallet, order_ref="o3", target_total=100, reason=Reason.DISPUTE, now=NOW)
+    disputed = await store.take_back(
+        "dispute:dp1", wallet, order_ref="o3", target_total=100, reason=Reason.DISPUTE, now=NOW
+    )
     assert disputed.balance.frozen and disputed.balance.debt == 30 and disputed.balance.available == -30
     with pytest.raises(WalletFrozen):
         await store.hold("hold:z", wallet, 1, expires_at=LATER, now=NOW)

@@ -16,12 +16,22 @@ NOW = __import__("datetime").datetime(2026, 4, 1, tzinfo=__import__("datetime").
 
 @pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])
 async def test_two_processes_racing_one_wallet_never_overdraw_it(store, db_url, backend):
-    person = await store.ensure_person("console:racer", welcome=Grant("welcome:{person}", 0, 50, Reason.WELCOME), now=NOW)
+    person = await store.ensure_person(
+        "console:racer", welcome=Grant("welcome:{person}", 0, 50, Reason.WELCOME), now=NOW
+    )
 
     async def worker(prefix: str) -> int:
         proc = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tests.integration.race_worker", db_url, str(person.wallet_id), prefix, "100",
-            cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "tests.integration.race_worker",
+            db_url,
+            str(person.wallet_id),
+            prefix,
+            "100",
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
         )
         out, err = await proc.communicate()
         assert proc.returncode == 0, err.decode()

@@ -65,7 +65,9 @@ class Simulation:
         await self.open()
         assert self.store is not None
         for i in range(4):
-            person = await self.store.ensure_person(f"console:p{i}", welcome=Grant("welcome:{person}", 0, 10, Reason.WELCOME), now=self.now)
+            person = await self.store.ensure_person(
+                f"console:p{i}", welcome=Grant("welcome:{person}", 0, 10, Reason.WELCOME), now=self.now
+            )
             self.wallets.append(person.wallet_id)
             self.model.available[person.wallet_id] = 10
         self.server = await self.store.ensure_server_wallet("discord_guild:9", now=self.now)
@@ -75,7 +77,24 @@ class Simulation:
         store, rng, m = self.store, self.rng, self.model
         assert store is not None
         action = rng.choice(
-            ["grant", "purchase", "hold", "hold", "capture", "capture", "release", "expire", "transfer", "gift", "take", "refund", "dispute", "unfreeze", "replay", "restart"]
+            [
+                "grant",
+                "purchase",
+                "hold",
+                "hold",
+                "capture",
+                "capture",
+                "release",
+                "expire",
+                "transfer",
+                "gift",
+                "take",
+                "refund",
+                "dispute",
+                "unfreeze",
+                "replay",
+                "restart",
+            ]
         )
         wallet = rng.choice(self.wallets)
         try:
@@ -85,11 +104,37 @@ class Simulation:
                 m.available[wallet] += amount
             elif action == "purchase":
                 order = self.key("order")
-                out = await store.grant(Grant(f"purchase:{order}", wallet, 20, Reason.PURCHASE, LotKind.PAID, pack_id="starter", order_ref=order), now=self.now)
+                out = await store.grant(
+                    Grant(
+                        f"purchase:{order}",
+                        wallet,
+                        20,
+                        Reason.PURCHASE,
+                        LotKind.PAID,
+                        pack_id="starter",
+                        order_ref=order,
+                    ),
+                    now=self.now,
+                )
                 assert not out.duplicate
                 self.orders[order] = (wallet, 20)
                 m.available[wallet] += 20
-                m.done.append(("grant", (Grant(f"purchase:{order}", wallet, 20, Reason.PURCHASE, LotKind.PAID, pack_id="starter", order_ref=order),)))
+                m.done.append(
+                    (
+                        "grant",
+                        (
+                            Grant(
+                                f"purchase:{order}",
+                                wallet,
+                                20,
+                                Reason.PURCHASE,
+                                LotKind.PAID,
+                                pack_id="starter",
+                                order_ref=order,
+                            ),
+                        ),
+                    )
+                )
             elif action == "hold":
                 key, amount = self.key("hold"), rng.randint(1, 6)
                 expiry = self.now + dt.timedelta(minutes=rng.randint(1, 30))
@@ -157,7 +202,14 @@ class Simulation:
                 account, credits = self.orders[order]
                 target = rng.choice([credits // 2, credits])
                 reason = Reason.REFUND if action == "refund" else Reason.DISPUTE
-                out = await store.take_back(f"{action}:{order}:{target}", account, order_ref=order, target_total=target, reason=reason, now=self.now)
+                out = await store.take_back(
+                    f"{action}:{order}:{target}",
+                    account,
+                    order_ref=order,
+                    target_total=target,
+                    reason=reason,
+                    now=self.now,
+                )
                 if not out.duplicate:
                     m.available[account] -= out.amount
                 if action == "dispute":

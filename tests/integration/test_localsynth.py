@@ -45,14 +45,11 @@ def a4_c5_clip() -> PreparedClip:
 def renders(a4_c5_clip: PreparedClip) -> dict[str, bytes]:
     """Each voice rendering the A4/C5 clip for 6 s (rendered once, shared by the tests)."""
     return {
-        voice: render_mp3(a4_c5_clip.audio, style=style, seconds=6, seed=7)
-        for voice, style in STYLE_FOR_VOICE.items()
+        voice: render_mp3(a4_c5_clip.audio, style=style, seconds=6, seed=7) for voice, style in STYLE_FOR_VOICE.items()
     }
 
 
-def request(
-    clip: PreparedClip, style: str = "piano", seconds: int = 5, seed: int = 1
-) -> GenerationRequest:
+def request(clip: PreparedClip, style: str = "piano", seconds: int = 5, seed: int = 1) -> GenerationRequest:
     return GenerationRequest(job_id="job-1", clip=clip, style=style, seconds=seconds, seed=seed)
 
 
@@ -143,9 +140,7 @@ def test_styles_pick_a_voice_from_free_text(style: str, voice: str) -> None:
 
 
 @pytest.mark.parametrize("voice", sorted(STYLE_FOR_VOICE))
-def test_every_voice_follows_the_sung_notes_for_exactly_the_asked_length(
-    renders: dict[str, bytes], voice: str
-) -> None:
+def test_every_voice_follows_the_sung_notes_for_exactly_the_asked_length(renders: dict[str, bytes], voice: str) -> None:
     samples, rate = decode_pcm(renders[voice])
     assert len(samples) / rate == pytest.approx(6.0, abs=0.1)
 
@@ -185,17 +180,13 @@ def test_same_input_style_length_and_seed_give_identical_bytes(
     assert again == renders["guitar"]
 
 
-def test_another_seed_gives_another_take(
-    a4_c5_clip: PreparedClip, renders: dict[str, bytes]
-) -> None:
+def test_another_seed_gives_another_take(a4_c5_clip: PreparedClip, renders: dict[str, bytes]) -> None:
     other = render_mp3(a4_c5_clip.audio, style=STYLE_FOR_VOICE["guitar"], seconds=6, seed=8)
     assert other != renders["guitar"]
 
 
 def test_an_unknown_style_still_makes_music(a4_c5_clip: PreparedClip) -> None:
-    data = render_mp3(
-        a4_c5_clip.audio, style="vaporwave kazoo orchestra of the future", seconds=5, seed=1
-    )
+    data = render_mp3(a4_c5_clip.audio, style="vaporwave kazoo orchestra of the future", seconds=5, seed=1)
     samples, rate = decode_pcm(data)
     assert len(samples) / rate == pytest.approx(5.0, abs=0.1)
     assert collapse(extract_notes(samples, rate))[:2] == [A4_MIDI, C5_MIDI]
@@ -276,18 +267,14 @@ async def test_a_render_that_fails_reports_failed_with_a_reason() -> None:
 
 
 @pytest.mark.parametrize("seconds", [0, -5, 1000])
-async def test_impossible_lengths_are_refused_at_submit(
-    a4_c5_clip: PreparedClip, seconds: int
-) -> None:
+async def test_impossible_lengths_are_refused_at_submit(a4_c5_clip: PreparedClip, seconds: int) -> None:
     with pytest.raises(GenerationFailed):
         await LocalSynthGenerator().submit(request(a4_c5_clip, seconds=seconds), webhook_url=None)
 
 
 async def test_an_output_larger_than_allowed_is_unavailable(a4_c5_clip: PreparedClip) -> None:
     generator = LocalSynthGenerator()
-    status = await generator.wait(
-        await generator.submit(request(a4_c5_clip), webhook_url=None), max_wait=20
-    )
+    status = await generator.wait(await generator.submit(request(a4_c5_clip), webhook_url=None), max_wait=20)
     with pytest.raises(OutputUnavailable):
         await generator.download(status, max_bytes=100)
 
@@ -307,9 +294,7 @@ async def test_many_jobs_do_not_block_the_event_loop(a4_c5_clip: PreparedClip) -
 
     beat = asyncio.create_task(heartbeat())
     ids = [
-        await generator.submit(
-            request(a4_c5_clip, style=style, seconds=10, seed=i), webhook_url=None
-        )
+        await generator.submit(request(a4_c5_clip, style=style, seconds=10, seed=i), webhook_url=None)
         for i, style in enumerate(["piano", "guitar", "strings", "synth", "bass", "piano"])
     ]
     statuses = [await generator.wait(i, max_wait=60) for i in ids]
@@ -323,12 +308,8 @@ async def test_many_jobs_do_not_block_the_event_loop(a4_c5_clip: PreparedClip) -
 
 async def test_undownloaded_outputs_are_evicted_by_count(a4_c5_clip: PreparedClip) -> None:
     generator = LocalSynthGenerator(max_outputs=1)
-    first = await generator.wait(
-        await generator.submit(request(a4_c5_clip), webhook_url=None), max_wait=20
-    )
-    second = await generator.wait(
-        await generator.submit(request(a4_c5_clip), webhook_url=None), max_wait=20
-    )
+    first = await generator.wait(await generator.submit(request(a4_c5_clip), webhook_url=None), max_wait=20)
+    second = await generator.wait(await generator.submit(request(a4_c5_clip), webhook_url=None), max_wait=20)
     with pytest.raises(OutputUnavailable):
         await generator.download(first, max_bytes=10**7)
     assert (await generator.status(first.prediction_id)).state is PredictionState.SUCCEEDED
@@ -338,9 +319,7 @@ async def test_undownloaded_outputs_are_evicted_by_count(a4_c5_clip: PreparedCli
 async def test_outputs_and_then_records_expire_with_time(a4_c5_clip: PreparedClip) -> None:
     now = [1000.0]
     generator = LocalSynthGenerator(keep_seconds=60, record_seconds=600, clock=lambda: now[0])
-    status = await generator.wait(
-        await generator.submit(request(a4_c5_clip), webhook_url=None), max_wait=20
-    )
+    status = await generator.wait(await generator.submit(request(a4_c5_clip), webhook_url=None), max_wait=20)
     assert generator.held_output_bytes > 0
 
     now[0] += 61

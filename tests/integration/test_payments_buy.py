@@ -42,16 +42,10 @@ async def test_buy_writes_the_order_then_opens_checkout_at_the_server_price(stac
     assert order.checkout_url == link.url and order.stripe_session_id in stack.fake.sessions
     assert (link.pack.pack_id, link.pack.credits, link.pack.price) == ("pro", 1000, 3500)
     [sent] = stack.fake.requests_to("POST", "/v1/checkout/sessions")
-    assert (
-        sent.params["client_reference_id"] == sent.params["metadata"]["order_id"] == link.order_id
-    )
+    assert sent.params["client_reference_id"] == sent.params["metadata"]["order_id"] == link.order_id
     assert sent.params["line_items"][0]["price_data"]["unit_amount"] == "3500"
-    assert order.expires_at is not None and int(sent.params["expires_at"]) == int(
-        order.expires_at.timestamp()
-    )
-    assert (
-        dt.timedelta(minutes=59) < order.expires_at - order.created_at <= dt.timedelta(minutes=60)
-    )
+    assert order.expires_at is not None and int(sent.params["expires_at"]) == int(order.expires_at.timestamp())
+    assert dt.timedelta(minutes=59) < order.expires_at - order.created_at <= dt.timedelta(minutes=60)
 
 
 async def test_the_same_request_gives_the_same_order_and_session(stack: Stack):
@@ -77,9 +71,7 @@ async def test_when_stripe_is_down_the_order_waits_and_the_same_request_later_su
         assert caught.value.reason == "payment_provider_unavailable"
         [order_id] = [
             row
-            for row in await stack.database.read(
-                lambda c: c.exec_driver_sql("SELECT id FROM orders").scalars().all()
-            )
+            for row in await stack.database.read(lambda c: c.exec_driver_sql("SELECT id FROM orders").scalars().all())
         ]
         assert (await stack.order(order_id)).checkout_url is None
 
@@ -145,9 +137,7 @@ async def test_reconcile_without_stripe_is_refused(sqlite_url: str):
 
 
 async def test_the_same_request_racing_itself_makes_one_order_and_one_session(stack: Stack):
-    links = await asyncio.gather(
-        *[stack.payments.buy(ANN, "popular", request_id="i1") for _ in range(5)]
-    )
+    links = await asyncio.gather(*[stack.payments.buy(ANN, "popular", request_id="i1") for _ in range(5)])
 
     assert len({link.order_id for link in links}) == 1
     assert len({link.url for link in links}) == 1

@@ -10,9 +10,7 @@ from pathlib import Path
 from tests.integration.payments_stack import payments_stack
 
 
-async def test_reconcile_payments_fulfils_a_missed_webhook_from_the_command_line(
-    sqlite_url: str, tmp_path: Path
-):
+async def test_reconcile_payments_fulfils_a_missed_webhook_from_the_command_line(sqlite_url: str, tmp_path: Path):
     async with payments_stack(sqlite_url) as stack:
         identity, link, session_id = await stack.buy("ann")
         stack.fake.complete_session(session_id)  # paid; the webhook never arrives

@@ -87,9 +87,7 @@ async def test_an_operator_refund_takes_the_unspent_credits_back_once(stars: Sta
     await stars.payments.stars_paid(invoice.payload, "tg_charge_9", 250, ANN)
     wallet = await stars.wallet(ANN)
     now = stars.clock.now()
-    await stars.ledger.take(
-        "spent", wallet, 30, Reason.OPERATOR_TAKE, now=now
-    )  # 10 free + 20 paid gone
+    await stars.ledger.take("spent", wallet, 30, Reason.OPERATOR_TAKE, now=now)  # 10 free + 20 paid gone
 
     refund = await stars.payments.refund_stars(OPERATOR, "tg_charge_9")
     again = await stars.payments.refund_stars(OPERATOR, "tg_charge_9")
@@ -169,9 +167,7 @@ async def test_an_operator_refund_asked_three_times_at_once_takes_back_once(star
     invoice = await stars.payments.stars_invoice(ANN, "starter", request_id="m1")
     await stars.payments.stars_paid(invoice.payload, "tg_charge_7", 250, ANN)
 
-    refunds = await asyncio.gather(
-        *[stars.payments.refund_stars(OPERATOR, "tg_charge_7") for _ in range(3)]
-    )
+    refunds = await asyncio.gather(*[stars.payments.refund_stars(OPERATOR, "tg_charge_7") for _ in range(3)])
 
     assert sorted(r.credits_taken for r in refunds) == [0, 0, 100]
     assert [r.already for r in refunds].count(False) == 1

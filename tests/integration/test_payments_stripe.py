@@ -56,12 +56,8 @@ async def paid_order(stack: Stack, name: str = "ann") -> tuple[int, str, str]:
 async def test_a_purchase_goes_from_buy_to_a_credited_wallet_and_sets_the_plan(stack: Stack):
     catalogue = Catalogue()
     identity = Identity("console", "ann")
-    commands = wallet_commands(
-        stack.wallets, stack.payments.rules.pricing, identity, Renderer(catalogue), lambda: ""
-    )
-    commands.update(
-        payment_commands(stack.payments, identity, PaymentsRenderer(catalogue), SystemClock())
-    )
+    commands = wallet_commands(stack.wallets, stack.payments.rules.pricing, identity, Renderer(catalogue), lambda: "")
+    commands.update(payment_commands(stack.payments, identity, PaymentsRenderer(catalogue), SystemClock()))
     chat = ConsoleChat(commands, catalogue, stdin=io.StringIO(), stdout=io.StringIO())
 
     reply = await chat.handle("/buy popular")
@@ -72,10 +68,7 @@ async def test_a_purchase_goes_from_buy_to_a_credited_wallet_and_sets_the_plan(s
     order_id = sent.params["client_reference_id"]
     assert sent.params["line_items"][0]["price_data"]["unit_amount"] == "1500"
     assert sent.params["payment_intent_data"]["metadata"]["order_id"] == order_id
-    assert (
-        sent.params["success_url"]
-        == "https://bot.example/checkout/success?session_id={CHECKOUT_SESSION_ID}"
-    )
+    assert sent.params["success_url"] == "https://bot.example/checkout/success?session_id={CHECKOUT_SESSION_ID}"
     assert sent.idempotency_key == f"checkout:{order_id}"
     assert "Plan: free" in await chat.handle("/balance")
 
@@ -146,9 +139,7 @@ async def test_completed_and_async_succeeded_racing_grant_once(stack: Stack):
 async def test_a_partial_then_a_full_refund_take_back_only_the_unspent_credits(stack: Stack):
     wallet, order_id, session_id = await paid_order(stack)  # 10 free + 400 paid
     now = dt.datetime.now(dt.UTC)
-    await stack.ledger.hold(
-        "hold:job1", wallet, 50, expires_at=now + dt.timedelta(minutes=5), now=now
-    )
+    await stack.ledger.hold("hold:job1", wallet, 50, expires_at=now + dt.timedelta(minutes=5), now=now)
     await stack.ledger.capture("hold:job1", now=now)  # 10 free + 40 of the pack spent: 360 unspent
 
     half = stack.fake.refund(session_id, 750)
@@ -182,18 +173,14 @@ async def test_a_dispute_takes_the_credits_back_and_freezes_the_wallet(stack: St
     assert (await stack.order(order_id)).state == OrderState.DISPUTED
     now = dt.datetime.now(dt.UTC)
     with pytest.raises(WalletFrozen):
-        await stack.ledger.hold(
-            "hold:after", wallet, 1, expires_at=now + dt.timedelta(minutes=5), now=now
-        )
+        await stack.ledger.hold("hold:after", wallet, 1, expires_at=now + dt.timedelta(minutes=5), now=now)
     assert await stack.ledger.audit() == []
 
 
 # --- refusals and odd deliveries (SQLite: the database does not matter here) -----------------
 
 
-@pytest.mark.parametrize(
-    "case", ["tampered body", "wrong secret", "10 minutes old", "not JSON", "no header"]
-)
+@pytest.mark.parametrize("case", ["tampered body", "wrong secret", "10 minutes old", "not JSON", "no header"])
 async def test_untrusted_webhooks_are_rejected_and_change_nothing(lite: Stack, case: str):
     identity, link, session_id = await lite.buy("ann")
     event = lite.fake.complete_session(session_id)
@@ -206,9 +193,7 @@ async def test_untrusted_webhooks_are_rejected_and_change_nothing(lite: Stack, c
     elif case == "wrong secret":
         signature = sign_payload(body, "whsec_someone_else")
     elif case == "10 minutes old":
-        signature = sign_payload(
-            body, secret, timestamp=int(dt.datetime.now(dt.UTC).timestamp()) - 600
-        )
+        signature = sign_payload(body, secret, timestamp=int(dt.datetime.now(dt.UTC).timestamp()) - 600)
         expected = "stale_timestamp"
     elif case == "not JSON":
         body = b"this is not json"
@@ -229,9 +214,7 @@ async def test_an_event_for_an_unknown_order_is_acknowledged_and_ignored(lite: S
     status, body = await lite.post(checkout_completed_event("ord_nobody_knows"))
     assert (status, body["outcome"]) == (200, "ignored")
     assert await lite.count("SELECT COUNT(*) FROM transfers WHERE reason = 'purchase'") == 0
-    assert (
-        await lite.count("SELECT COUNT(*) FROM payment_events WHERE detail = 'unknown_order'") == 1
-    )
+    assert await lite.count("SELECT COUNT(*) FROM payment_events WHERE detail = 'unknown_order'") == 1
 
 
 async def test_an_amount_mismatch_is_acknowledged_and_grants_nothing(lite: Stack):
@@ -298,9 +281,7 @@ async def test_an_expired_session_closes_its_order_and_a_failed_delayed_payment_
     lite.fake.complete_session(failing_session, paid=False)
 
     assert (await lite.post(lite.fake.expire_session(expiring_session)))[1]["outcome"] == "closed"
-    assert (await lite.post(lite.fake.async_payment_failed(failing_session)))[1][
-        "outcome"
-    ] == "closed"
+    assert (await lite.post(lite.fake.async_payment_failed(failing_session)))[1]["outcome"] == "closed"
 
     for link in (expiring, failing):
         assert (await lite.order(link.order_id)).state == OrderState.CLOSED
@@ -312,15 +293,11 @@ async def test_a_refund_that_arrives_before_the_payment_is_applied_when_the_paym
 ):
     identity, link, session_id = await lite.buy("ann")
     completed = lite.fake.complete_session(session_id)
-    refund = lite.fake.refund(
-        session_id
-    )  # no order id on the charge, no payment intent recorded yet
+    refund = lite.fake.refund(session_id)  # no order id on the charge, no payment intent recorded yet
 
     status, body = await lite.post(refund)
     assert (status, body["outcome"]) == (200, "noted")  # found through Stripe's payment intent
-    assert lite.fake.requests_to(
-        "GET", f"/v1/payment_intents/{completed['data']['object']['payment_intent']}"
-    )
+    assert lite.fake.requests_to("GET", f"/v1/payment_intents/{completed['data']['object']['payment_intent']}")
 
     assert (await lite.post(completed))[1]["outcome"] == "granted"
     balance = await lite.ledger.balance(await lite.wallet(identity))
@@ -341,9 +318,7 @@ async def test_when_stripe_cannot_say_which_order_a_refund_is_for_the_webhook_fa
 ):
     identity, link, session_id = await lite.buy("ann")
     lite.fake.complete_session(session_id)
-    lite.fake.fail_next(
-        400, error_type="invalid_request_error"
-    )  # looking up the payment intent fails
+    lite.fake.fail_next(400, error_type="invalid_request_error")  # looking up the payment intent fails
 
     status, _ = await lite.post(lite.fake.refund(session_id))
 
@@ -354,9 +329,7 @@ async def test_when_stripe_cannot_say_which_order_a_refund_is_for_the_webhook_fa
 async def test_refunds_racing_each_other_end_where_they_would_in_order(stack: Stack):
     wallet, order_id, session_id = await paid_order(stack)
     now = dt.datetime.now(dt.UTC)
-    await stack.ledger.hold(
-        "hold:job1", wallet, 50, expires_at=now + dt.timedelta(minutes=5), now=now
-    )
+    await stack.ledger.hold("hold:job1", wallet, 50, expires_at=now + dt.timedelta(minutes=5), now=now)
     await stack.ledger.capture("hold:job1", now=now)
     half, rest = stack.fake.refund(session_id, 750), stack.fake.refund(session_id)
 

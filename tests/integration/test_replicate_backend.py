@@ -63,8 +63,7 @@ class SimClock:
 
 def wav_clip(seconds: float = 1.0, rate: int = 32_000) -> PreparedClip:
     frames = b"".join(
-        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 220 * i / rate)))
-        for i in range(int(seconds * rate))
+        struct.pack("<h", int(8000 * math.sin(2 * math.pi * 220 * i / rate))) for i in range(int(seconds * rate))
     )
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as out:
@@ -196,9 +195,7 @@ async def test_a_model_failure_is_reported_as_failed_with_its_error(fake, genera
     assert status.output_url is None
 
 
-async def test_a_prediction_still_processing_after_60_simulated_seconds_is_polled_to_success(
-    fake, generator, clock
-):
+async def test_a_prediction_still_processing_after_60_simulated_seconds_is_polled_to_success(fake, generator, clock):
     fake.default_script = Script(after_polls=None, after_seconds=95)
     started = clock.now()
 
@@ -232,9 +229,7 @@ async def test_the_deadline_cancels_the_prediction_and_raises_timed_out(fake, ge
         ("aborted", PredictionState.FAILED, "aborted by Replicate before it started"),
     ],
 )
-async def test_canceled_and_aborted_predictions_finish_the_wait(
-    fake, generator, clock, outcome, state, error
-):
+async def test_canceled_and_aborted_predictions_finish_the_wait(fake, generator, clock, outcome, state, error):
     fake.default_script = Script(outcome=outcome, after_polls=1)
 
     prediction_id = await generator.submit(request(), webhook_url=None)
@@ -304,9 +299,7 @@ async def test_a_status_without_an_output_url_is_unavailable(generator):
 # --- failures on create ----------------------------------------------------------------------
 
 
-async def test_a_rate_limited_create_is_retried_after_retry_after_then_succeeds(
-    fake, generator, clock
-):
+async def test_a_rate_limited_create_is_retried_after_retry_after_then_succeeds(fake, generator, clock):
     fake.fail_creates(429, count=2, retry_after=7)
 
     prediction_id = await generator.submit(request(), webhook_url=None)
@@ -447,9 +440,7 @@ async def test_any_one_valid_signature_among_several_is_enough(fake, finished_pr
         webhook_id=headers["webhook-id"],
         timestamp=int(headers["webhook-timestamp"]),
     )
-    headers["webhook-signature"] = (
-        f"v1,bm90LWl0 {other['webhook-signature']} " + headers["webhook-signature"]
-    )
+    headers["webhook-signature"] = f"v1,bm90LWl0 {other['webhook-signature']} " + headers["webhook-signature"]
 
     status = verify_replicate_webhook(body, headers, SECRET, now=time.time())
 
@@ -530,9 +521,7 @@ async def test_the_fake_delivers_a_signed_webhook_that_verifies(fake, generator,
 
     async def receive(http_request: web.Request) -> web.Response:
         try:
-            status = verify_replicate_webhook(
-                await http_request.read(), http_request.headers, SECRET, now=time.time()
-            )
+            status = verify_replicate_webhook(await http_request.read(), http_request.headers, SECRET, now=time.time())
         except InvalidWebhook:
             return web.Response(status=401)
         received.append(status)
@@ -553,9 +542,7 @@ async def test_the_fake_delivers_a_signed_webhook_that_verifies(fake, generator,
         await runner.cleanup()
 
     assert [d.response_status for d in fake.webhook_deliveries] == [204]
-    assert [(s.prediction_id, s.state) for s in received] == [
-        (prediction_id, PredictionState.SUCCEEDED)
-    ]
+    assert [(s.prediction_id, s.state) for s in received] == [(prediction_id, PredictionState.SUCCEEDED)]
 
 
 # --- many at once ----------------------------------------------------------------------------
@@ -572,9 +559,7 @@ async def test_a_hundred_concurrent_jobs_complete_against_the_real_time_fake():
 
     async def one(index: int) -> bytes:
         prediction_id = await backend.submit(request(seed=index), webhook_url=None)
-        status = await wait_for_prediction(
-            backend, prediction_id, deadline_seconds=20, interval_seconds=0.1
-        )
+        status = await wait_for_prediction(backend, prediction_id, deadline_seconds=20, interval_seconds=0.1)
         return await backend.download(status, max_bytes=MB)
 
     try:

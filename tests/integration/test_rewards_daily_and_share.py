@@ -39,9 +39,7 @@ async def test_daily_credit_once_per_utc_day_and_too_early_says_when(kit):
 
 async def test_two_daily_claims_at_once_grant_one_credit(kit):
     ann, _ = await kit.person("discord:2")
-    results = await asyncio.gather(
-        *[kit.bonuses.claim_daily(ann) for _ in range(10)], return_exceptions=True
-    )
+    results = await asyncio.gather(*[kit.bonuses.claim_daily(ann) for _ in range(10)], return_exceptions=True)
     assert sum(1 for r in results if not isinstance(r, BaseException)) == 1
     assert all(isinstance(r, DailyNotDue) for r in results if isinstance(r, BaseException))
     assert await kit.available(ann) == 11

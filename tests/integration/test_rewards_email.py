@@ -167,9 +167,7 @@ async def test_the_right_code_confirmed_twice_at_once_pays_once(kit):
     ann, _ = await kit.person("discord:10")
     await kit.email.start(ann, "ann10@example.org")
     code = kit.sender.last_code
-    results = await asyncio.gather(
-        *[kit.email.confirm(ann, code) for _ in range(5)], return_exceptions=True
-    )
+    results = await asyncio.gather(*[kit.email.confirm(ann, code) for _ in range(5)], return_exceptions=True)
     assert sum(1 for r in results if not isinstance(r, BaseException)) == 1
     assert all(isinstance(r, EmailAlreadyVerified) for r in results if isinstance(r, BaseException))
     assert await kit.available(ann) == 15

@@ -82,9 +82,7 @@ async def test_a_new_code_replaces_the_unused_one(kit):
     second = await kit.linking.start(ann)
     with pytest.raises(LinkCodeInvalid):
         await kit.linking.redeem(Identity.parse("telegram:5"), first.code)
-    assert (
-        await kit.linking.redeem(Identity.parse("telegram:5"), second.code)
-    ).absorbed_person_id is None
+    assert (await kit.linking.redeem(Identity.parse("telegram:5"), second.code)).absorbed_person_id is None
 
 
 async def test_links_that_would_break_a_rule_are_refused_and_change_nothing(kit):
@@ -101,9 +99,7 @@ async def test_links_that_would_break_a_rule_are_refused_and_change_nothing(kit)
     busy, _ = await kit.person("telegram:6")
     person = await kit.wallets.person(busy)
     now = kit.clock.now()
-    await kit.ledger.hold(
-        "hold:running", person.wallet_id, 2, expires_at=now + dt.timedelta(minutes=20), now=now
-    )
+    await kit.ledger.hold("hold:running", person.wallet_id, 2, expires_at=now + dt.timedelta(minutes=20), now=now)
     with pytest.raises(LinkRefused) as running:
         await kit.linking.redeem(busy, code.code)
     assert running.value.reason == "jobs_running"
@@ -114,9 +110,7 @@ async def test_links_that_would_break_a_rule_are_refused_and_change_nothing(kit)
     assert frozen.value.reason == "wallet_frozen_link"
     assert (await kit.available(ann), await kit.available(busy)) == (10, 10)
     await kit.ledger.set_frozen(person.wallet_id, False)
-    assert (
-        await kit.linking.redeem(busy, code.code)
-    ).balance.available == 20  # the code was not used up
+    assert (await kit.linking.redeem(busy, code.code)).balance.available == 20  # the code was not used up
     assert await kit.audit() == []
 
 
@@ -124,9 +118,7 @@ async def test_one_code_redeemed_by_two_identities_at_once_links_one(kit):
     ann, _ = await kit.person("discord:8")
     code = await kit.linking.start(ann)
     others = [Identity.parse("telegram:8"), Identity.parse("console:eight")]
-    results = await asyncio.gather(
-        *[kit.linking.redeem(i, code.code) for i in others], return_exceptions=True
-    )
+    results = await asyncio.gather(*[kit.linking.redeem(i, code.code) for i in others], return_exceptions=True)
     assert sum(1 for r in results if not isinstance(r, BaseException)) == 1
     assert all(isinstance(r, LinkCodeInvalid) for r in results if isinstance(r, BaseException))
     assert await kit.audit() == []

@@ -14,9 +14,7 @@ from tests.integration.rewards_kit import make_kit
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.mark.parametrize(
-    "backend", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"]
-)
+@pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])
 async def test_two_processes_paying_one_referrer_respect_the_monthly_cap(database, db_url, backend):
     kit = make_kit(database)
     referrer, _ = await kit.person("discord:1")
@@ -47,7 +45,5 @@ async def test_two_processes_paying_one_referrer_respect_the_monthly_cap(databas
     assert sum(paid) == 30  # cap 3 × 10 credits, whoever won
     assert await kit.available(referrer) == 10 + 30
     for friend_id in referred:
-        assert (
-            await kit.store.has_open_referral(friend_id) is False
-        )  # every side settled: paid or capped
+        assert await kit.store.has_open_referral(friend_id) is False  # every side settled: paid or capped
     assert await kit.audit() == []

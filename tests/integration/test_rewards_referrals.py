@@ -47,9 +47,7 @@ async def test_concurrent_first_success_calls_pay_each_side_once(kit):
     ann, _, bob, bob_id, _ = await refer(kit, "discord:1", "discord:2")
     payouts = await asyncio.gather(*[kit.referrals.on_first_success(bob_id) for _ in range(10)])
     paid = [p for p in payouts if p is not None]
-    assert (
-        sum(p.referred_credits for p in paid) == 10 and sum(p.referrer_credits for p in paid) == 10
-    )
+    assert sum(p.referred_credits for p in paid) == 10 and sum(p.referrer_credits for p in paid) == 10
     assert (await kit.available(ann), await kit.available(bob)) == (20, 20)
     assert await kit.audit() == []
 

@@ -56,9 +56,7 @@ async def test_today_seven_and_thirty_days(kit):
     assert today.purchases_by_pack == {"popular": 1}
     assert (today.first_purchasers, today.free_base) == (1, 3)
     assert (today.ran_out, today.came_back) == (0, 0)
-    assert [(r.pack_id, r.purchases, r.amount) for r in report.windows[0].revenue] == [
-        ("popular", 1, 1500)
-    ]
+    assert [(r.pack_id, r.purchases, r.amount) for r in report.windows[0].revenue] == [("popular", 1, 1500)]
 
     assert (week.new_persons, week.generations, week.credits_spent) == (2, 2, 3)
     assert week.granted_by_reason == {"daily": 2, "purchase": 400, "welcome": 30}

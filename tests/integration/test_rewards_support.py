@@ -79,21 +79,15 @@ async def test_an_operator_reply_reaches_the_persons_platform_with_credits_once(
     discord, telegram = desks
     ann, _ = await kit.person("telegram:4")
     ticket = await kit.support.open_ticket(ann, "charged twice?")
-    reply = await kit.support.reply(
-        OPERATOR, f"#{ticket.ticket_id}", "Sorry! Here are 3 credits.", "3", "req-1"
-    )
+    reply = await kit.support.reply(OPERATOR, f"#{ticket.ticket_id}", "Sorry! Here are 3 credits.", "3", "req-1")
     assert (reply.delivered, reply.granted, reply.available, reply.duplicate) == (
         True,
         3,
         13,
         False,
     )
-    assert [r.text for r in telegram.replies] == [
-        "Sorry! Here are 3 credits."
-    ] and discord.replies == []
-    again = await kit.support.reply(
-        OPERATOR, ticket.ticket_id, "Sorry! Here are 3 credits.", "3", "req-1"
-    )
+    assert [r.text for r in telegram.replies] == ["Sorry! Here are 3 credits."] and discord.replies == []
+    again = await kit.support.reply(OPERATOR, ticket.ticket_id, "Sorry! Here are 3 credits.", "3", "req-1")
     assert (again.duplicate, again.delivered) == (True, True)
     assert len(telegram.replies) == 1 and await kit.available(ann) == 13
     assert (await kit.store.get_ticket(ticket.ticket_id)).status == "answered"

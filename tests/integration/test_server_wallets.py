@@ -58,9 +58,7 @@ async def test_an_admin_moves_credits_in_and_gifts_them_to_a_member(servers, wal
         5,
     )
 
-    gifted = await servers.gift(
-        GUILD, ADMIN, MEMBER, 7, actor_is_admin=True, request_id="i2", note="welcome!"
-    )
+    gifted = await servers.gift(GUILD, ADMIN, MEMBER, 7, actor_is_admin=True, request_id="i2", note="welcome!")
     assert (gifted.amount, gifted.server_balance.available, gifted.member_balance.available) == (
         7,
         18,
@@ -100,9 +98,7 @@ async def test_nothing_but_a_plain_true_admin_fact_passes(servers, wallets, stor
     assert await store.audit() == []
 
 
-async def test_a_gift_larger_than_the_server_wallet_is_refused_with_what_is_there(
-    servers, wallets, store
-):
+async def test_a_gift_larger_than_the_server_wallet_is_refused_with_what_is_there(servers, wallets, store):
     await servers.deposit(GUILD, ADMIN, 3, actor_is_admin=True, request_id="i1")
     with pytest.raises(ServerWalletTooLow) as refused:
         await servers.gift(GUILD, ADMIN, MEMBER, 4, actor_is_admin=True, request_id="i2")
@@ -125,9 +121,7 @@ async def test_no_gifts_to_oneself_or_to_bots(servers, store):
     with pytest.raises(OperationFailed) as to_self:
         await servers.gift(GUILD, ADMIN, ADMIN, 1, actor_is_admin=True, request_id="i2")
     with pytest.raises(OperationFailed) as to_bot:
-        await servers.gift(
-            GUILD, ADMIN, MEMBER, 1, actor_is_admin=True, request_id="i3", member_is_bot=True
-        )
+        await servers.gift(GUILD, ADMIN, MEMBER, 1, actor_is_admin=True, request_id="i3", member_is_bot=True)
     assert (to_self.value.reason, to_bot.value.reason) == ("gift_to_self", "gift_to_bot")
     assert (await servers.balance(GUILD, ADMIN, actor_is_admin=True)).balance.available == 5
 

@@ -108,9 +108,7 @@ async def test_create_checkout_sends_the_pack_price_and_order_id_everywhere(
     assert fake.sessions[session.session_id]["amount_total"] == 1500
 
 
-async def test_the_same_order_twice_gets_the_same_session(
-    fake: FakeStripe, checkout: StripeCheckout
-) -> None:
+async def test_the_same_order_twice_gets_the_same_session(fake: FakeStripe, checkout: StripeCheckout) -> None:
     req = a_request("ord_twice")
 
     first = await checkout.create_checkout(req)
@@ -122,9 +120,7 @@ async def test_the_same_order_twice_gets_the_same_session(
     assert keys == ["checkout:ord_twice", "checkout:ord_twice"]
 
 
-async def test_different_orders_get_different_sessions(
-    fake: FakeStripe, checkout: StripeCheckout
-) -> None:
+async def test_different_orders_get_different_sessions(fake: FakeStripe, checkout: StripeCheckout) -> None:
     one = await checkout.create_checkout(a_request("ord_a"))
     two = await checkout.create_checkout(a_request("ord_b"))
 
@@ -142,20 +138,14 @@ async def test_reusing_an_order_id_with_another_price_is_a_system_error(
     assert caught.value.reason == "stripe_idempotency_conflict"
 
 
-async def test_a_success_url_without_the_placeholder_gets_one(
-    fake: FakeStripe, checkout: StripeCheckout
-) -> None:
+async def test_a_success_url_without_the_placeholder_gets_one(fake: FakeStripe, checkout: StripeCheckout) -> None:
     await checkout.create_checkout(a_request(success_url="https://bot.example/paid?lang=en"))
 
     [sent] = fake.requests_to("POST", "/v1/checkout/sessions")
-    assert sent.form["success_url"] == (
-        "https://bot.example/paid?lang=en&session_id={CHECKOUT_SESSION_ID}"
-    )
+    assert sent.form["success_url"] == ("https://bot.example/paid?lang=en&session_id={CHECKOUT_SESSION_ID}")
 
 
-async def test_no_expiry_and_no_customer_ref_are_left_out(
-    fake: FakeStripe, checkout: StripeCheckout
-) -> None:
+async def test_no_expiry_and_no_customer_ref_are_left_out(fake: FakeStripe, checkout: StripeCheckout) -> None:
     await checkout.create_checkout(a_request(expires_at_unix=None, customer_ref=""))
 
     [sent] = fake.requests_to("POST", "/v1/checkout/sessions")
@@ -191,9 +181,7 @@ async def test_a_key_stripe_refuses_means_payments_are_not_configured(
     assert len(fake.requests) == 1
 
 
-async def test_keys_and_secrets_never_reach_the_logs(
-    fake: FakeStripe, caplog: pytest.LogCaptureFixture
-) -> None:
+async def test_keys_and_secrets_never_reach_the_logs(fake: FakeStripe, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)
     adapter = StripeCheckout("sk_test_revoked", SECRET, fake.base_url, max_network_retries=0)
     try:
@@ -209,9 +197,7 @@ async def test_keys_and_secrets_never_reach_the_logs(
     assert SECRET not in caplog.text
 
 
-async def test_a_test_can_wait_for_the_fake_to_see_a_request(
-    fake: FakeStripe, checkout: StripeCheckout
-) -> None:
+async def test_a_test_can_wait_for_the_fake_to_see_a_request(fake: FakeStripe, checkout: StripeCheckout) -> None:
     task = asyncio.create_task(checkout.create_checkout(a_request("ord_wait")))
 
     await fake.wait_for(lambda f: bool(f.requests_to("POST", "/v1/checkout/sessions")))
@@ -221,9 +207,7 @@ async def test_a_test_can_wait_for_the_fake_to_see_a_request(
         await fake.wait_for(lambda f: len(f.requests) > 1, within=0.05)
 
 
-async def test_a_stripe_outage_is_an_operation_failure(
-    fake: FakeStripe, checkout: StripeCheckout
-) -> None:
+async def test_a_stripe_outage_is_an_operation_failure(fake: FakeStripe, checkout: StripeCheckout) -> None:
     fake.fail_next(503)
 
     with pytest.raises(OperationFailed) as caught:
@@ -293,14 +277,10 @@ async def test_a_paid_checkout_is_checkout_paid(fake: FakeStripe, checkout: Stri
     assert parsed.payment_intent_id.startswith("pi_")
 
 
-async def test_a_delayed_payment_is_pending_then_paid(
-    fake: FakeStripe, checkout: StripeCheckout
-) -> None:
+async def test_a_delayed_payment_is_pending_then_paid(fake: FakeStripe, checkout: StripeCheckout) -> None:
     session = await checkout.create_checkout(a_request("ord_slow"))
 
-    pending = checkout.parse_webhook(
-        *fake.signed(fake.complete_session(session.session_id, paid=False))
-    )
+    pending = checkout.parse_webhook(*fake.signed(fake.complete_session(session.session_id, paid=False)))
     succeeded_event = fake.async_payment_succeeded(session.session_id)
     paid = checkout.parse_webhook(*fake.signed(succeeded_event))
 
@@ -314,23 +294,17 @@ async def test_a_delayed_payment_is_pending_then_paid(
     assert paid.amount_total == 1500
 
 
-async def test_a_failed_delayed_payment_closes_the_checkout(
-    fake: FakeStripe, checkout: StripeCheckout
-) -> None:
+async def test_a_failed_delayed_payment_closes_the_checkout(fake: FakeStripe, checkout: StripeCheckout) -> None:
     session = await checkout.create_checkout(a_request("ord_fail"))
     fake.complete_session(session.session_id, paid=False)
     event = fake.async_payment_failed(session.session_id)
 
     parsed = checkout.parse_webhook(*fake.signed(event))
 
-    assert parsed == CheckoutClosed(
-        event["id"], session.session_id, "ord_fail", reason="payment_failed"
-    )
+    assert parsed == CheckoutClosed(event["id"], session.session_id, "ord_fail", reason="payment_failed")
 
 
-async def test_an_expired_session_closes_the_checkout(
-    fake: FakeStripe, checkout: StripeCheckout
-) -> None:
+async def test_an_expired_session_closes_the_checkout(fake: FakeStripe, checkout: StripeCheckout) -> None:
     session = await checkout.create_checkout(a_request("ord_late"))
     event = fake.expire_session(session.session_id)
 
@@ -518,9 +492,7 @@ def test_a_four_minute_old_signature_is_accepted(checkout: StripeCheckout) -> No
 
 
 @pytest.mark.parametrize("body", [b"not json at all", b"[1, 2]", b"\xff\xfe\x00", b"{}"])
-def test_a_signed_body_that_is_not_a_json_event_is_refused(
-    checkout: StripeCheckout, body: bytes
-) -> None:
+def test_a_signed_body_that_is_not_a_json_event_is_refused(checkout: StripeCheckout, body: bytes) -> None:
     with pytest.raises(InvalidWebhook) as caught:
         checkout.parse_webhook(body, sign_payload(body, SECRET))
     assert caught.value.reason in {"malformed_body", "malformed_event"}
@@ -546,9 +518,7 @@ def test_a_signed_event_missing_its_object_fields_is_refused(checkout: StripeChe
         ("t=123", "bad_signature"),  # no v1 signature at all
     ],
 )
-def test_a_missing_or_unreadable_header_is_refused(
-    checkout: StripeCheckout, header: str | None, reason: str
-) -> None:
+def test_a_missing_or_unreadable_header_is_refused(checkout: StripeCheckout, header: str | None, reason: str) -> None:
     body, _ = signed_completed()
 
     with pytest.raises(InvalidWebhook) as caught:

@@ -53,9 +53,7 @@ async def start(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
     """Greet, with a Help button."""
     assert update.effective_message is not None
     keyboard = InlineKeyboardMarkup([[InlineKeyboardButton("Help", callback_data="demo:help")]])
-    await update.effective_message.reply_text(
-        "Welcome! Send me a voice message.", reply_markup=keyboard
-    )
+    await update.effective_message.reply_text("Welcome! Send me a voice message.", reply_markup=keyboard)
 
 
 async def voice(update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -206,9 +204,7 @@ async def test_demo_bot_answers_start_voice_and_buttons_through_long_polling(
 async def test_demo_bot_answers_start_voice_and_buttons_through_a_webhook(
     fake: FakeBotAPI,
 ) -> None:
-    async with webhook_bot(
-        fake, demo_bot, telegram_webhook, path="/telegram/webhook", secret_token=SECRET
-    ) as harness:
+    async with webhook_bot(fake, demo_bot, telegram_webhook, path="/telegram/webhook", secret_token=SECRET) as harness:
         await run_start_voice_and_buttons(fake)
         harness.assert_no_errors()
         assert not fake.calls("getUpdates")
@@ -216,9 +212,7 @@ async def test_demo_bot_answers_start_voice_and_buttons_through_a_webhook(
 
 
 async def test_webhook_route_refuses_a_post_without_the_secret(fake: FakeBotAPI) -> None:
-    async with webhook_bot(
-        fake, demo_bot, telegram_webhook, path="/telegram/webhook", secret_token=SECRET
-    ) as harness:
+    async with webhook_bot(fake, demo_bot, telegram_webhook, path="/telegram/webhook", secret_token=SECRET) as harness:
         ada = fake.new_user()
         assert harness.webhook_url is not None
         async with ClientSession() as http:
@@ -237,9 +231,7 @@ async def test_webhook_route_refuses_a_post_without_the_secret(fake: FakeBotAPI)
 async def test_fake_retries_a_refused_webhook_delivery_and_reports_the_error(
     fake: FakeBotAPI,
 ) -> None:
-    async with webhook_bot(
-        fake, demo_bot, telegram_webhook, path="/telegram/webhook", secret_token=SECRET
-    ) as harness:
+    async with webhook_bot(fake, demo_bot, telegram_webhook, path="/telegram/webhook", secret_token=SECRET) as harness:
         assert harness.webhook_url is not None
         await harness.bot.set_webhook(harness.webhook_url, secret_token="not-the-secret")
         await fake.push_update(fake.build.command(fake.new_user(), "start"))
@@ -264,19 +256,13 @@ async def test_harness_fails_the_test_when_a_handler_raised(fake: FakeBotAPI) ->
             await harness.wait_for_errors(1)
 
 
-async def test_stars_payment_and_inline_query_reach_their_handlers(
-    fake: FakeBotAPI, polling: BotHarness
-) -> None:
+async def test_stars_payment_and_inline_query_reach_their_handlers(fake: FakeBotAPI, polling: BotHarness) -> None:
     ada = fake.new_user()
-    await fake.push_update(
-        fake.build.pre_checkout_query(ada, total_amount=50, invoice_payload="pack:starter")
-    )
+    await fake.push_update(fake.build.pre_checkout_query(ada, total_amount=50, invoice_payload="pack:starter"))
     answer = await fake.wait_for("answerPreCheckoutQuery")
     assert answer["ok"] is True
 
-    paid_update = fake.build.successful_payment(
-        ada, total_amount=50, invoice_payload="pack:starter"
-    )
+    paid_update = fake.build.successful_payment(ada, total_amount=50, invoice_payload="pack:starter")
     charge = paid_update["message"]["successful_payment"]["telegram_payment_charge_id"]
     await fake.push_update(paid_update)
     refund = await fake.wait_for("refundStarPayment")
@@ -555,6 +541,4 @@ async def test_invoice_message_is_returned(fake: FakeBotAPI, bot: Bot) -> None:
     )
     assert sent.invoice is not None and sent.invoice.total_amount == 50
     with pytest.raises(BadRequest):
-        await bot.send_invoice(
-            ada["id"], "t", "d", "p", "XTR", [LabeledPrice("a", 1), LabeledPrice("b", 1)]
-        )
+        await bot.send_invoice(ada["id"], "t", "d", "p", "XTR", [LabeledPrice("a", 1), LabeledPrice("b", 1)])

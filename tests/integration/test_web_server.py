@@ -121,9 +121,7 @@ async def test_wrong_methods_and_oversized_bodies_are_refused(web, hooks):
     hooks.on_replicate_webhook = recorder = Recorder()
     async with http.get(f"{server.base_url}/webhooks/stripe") as response:
         assert response.status == 405
-    async with http.post(
-        f"{server.base_url}/webhooks/replicate", data=b"x" * (1024 * 1024 + 1)
-    ) as response:
+    async with http.post(f"{server.base_url}/webhooks/replicate", data=b"x" * (1024 * 1024 + 1)) as response:
         assert response.status == 413
     assert recorder.calls == []
 
@@ -146,9 +144,7 @@ async def test_the_bot_starts_the_web_server_with_its_database_behind_healthz(sq
         assert await start_web(quiet) is None  # no payment or webhook setting: no server
     finally:
         await quiet.close()
-    app = await build_app(
-        settings(database_url=sqlite_url, public_base_url="https://bot.example", web_port=0)
-    )
+    app = await build_app(settings(database_url=sqlite_url, public_base_url="https://bot.example", web_port=0))
     server = await start_web(app)
     assert server is not None
     try:

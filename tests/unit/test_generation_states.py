@@ -41,11 +41,7 @@ def test_finished_jobs_never_move_again_and_only_delivery_leads_to_success():
 def test_every_unfinished_state_can_fail_or_expire_and_cancel_stops_at_delivery():
     for state in set(JobState) - TERMINAL:
         assert can_move(state, JobState.FAILED) and can_move(state, JobState.EXPIRED)
-    assert (
-        sources_of(JobState.CANCELED)
-        == CANCELABLE
-        == {JobState.QUEUED, JobState.SUBMITTED, JobState.RUNNING}
-    )
+    assert sources_of(JobState.CANCELED) == CANCELABLE == {JobState.QUEUED, JobState.SUBMITTED, JobState.RUNNING}
     assert not can_move(JobState.DELIVERING, JobState.CANCELED)
 
 

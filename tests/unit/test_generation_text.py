@@ -46,10 +46,7 @@ def test_the_cost_is_shown_before_and_the_charge_after():
 
 def test_a_low_balance_after_the_charge_shows_the_packs():
     text = TEXT.charged(2, balance(2), offer_for(balance(2), RULES))
-    assert (
-        text.startswith("−2 credits · 2 left\nYou have 2 credits left.")
-        and "Starter: 100 credits for $5" in text
-    )
+    assert text.startswith("−2 credits · 2 left\nYou have 2 credits left.") and "Starter: 100 credits for $5" in text
 
 
 def test_every_failure_says_in_plain_words_that_nothing_was_charged():
@@ -64,14 +61,8 @@ def test_every_failure_says_in_plain_words_that_nothing_was_charged():
 
 
 def test_progress_and_the_job_list():
-    assert (
-        TEXT.progress(job(), JobProgress(Stage.QUEUED, 3, 150))
-        == "Queued: #3 in line · about 2 min"
-    )
-    assert (
-        TEXT.progress(job(), JobProgress(Stage.GENERATING))
-        == "Generating your 10 s warm piano clip…"
-    )
+    assert TEXT.progress(job(), JobProgress(Stage.QUEUED, 3, 150)) == "Queued: #3 in line · about 2 min"
+    assert TEXT.progress(job(), JobProgress(Stage.GENERATING)) == "Generating your 10 s warm piano clip…"
     listing = TEXT.jobs([JobView(job(), None), JobView(job(job_id="j2", state=JobState.QUEUED), 4)])
     assert listing.splitlines()[1:] == [
         "j1 · 10 s warm piano · queued",

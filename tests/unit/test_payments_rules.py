@@ -121,15 +121,10 @@ def test_a_session_with_no_recorded_id_yet_is_accepted_and_remembered():
 
 
 def test_pending_and_closed_events():
-    assert (
-        on_checkout_pending(an_order(), CheckoutPending("e", "cs_1", "ord_1")).outcome
-        == PaymentOutcome.NOTED
-    )
+    assert on_checkout_pending(an_order(), CheckoutPending("e", "cs_1", "ord_1")).outcome == PaymentOutcome.NOTED
     closed = on_checkout_closed(an_order(), CheckoutClosed("e", "cs_1", "ord_1", "expired"))
     assert (closed.outcome, closed.state) == (PaymentOutcome.CLOSED, OrderState.CLOSED)
-    late = on_checkout_closed(
-        an_order(state=OrderState.PAID), CheckoutClosed("e", "cs_1", "ord_1", "expired")
-    )
+    late = on_checkout_closed(an_order(state=OrderState.PAID), CheckoutClosed("e", "cs_1", "ord_1", "expired"))
     assert (late.outcome, late.state) == (PaymentOutcome.IGNORED, None)
 
 
@@ -151,9 +146,9 @@ def test_refunds_take_back_the_cumulative_refunded_share():
     )
 
     # The partial event delivered late changes nothing.
-    assert on_refund(
-        an_order(state=OrderState.REFUNDED, amount_refunded=1500), refunded(750)
-    ).outcome == (PaymentOutcome.ALREADY_DONE)
+    assert on_refund(an_order(state=OrderState.REFUNDED, amount_refunded=1500), refunded(750)).outcome == (
+        PaymentOutcome.ALREADY_DONE
+    )
 
 
 def test_a_dispute_after_a_partial_refund_targets_both_together_and_marks_the_order():
@@ -187,9 +182,7 @@ def test_reconciliation_fulfils_paid_sessions_and_closes_expired_ones():
 
 
 def stars_order(**changes: object) -> Order:
-    fields: dict[str, object] = dict(
-        channel=Channel.STARS, currency="XTR", amount=750, stripe_session_id=None
-    )
+    fields: dict[str, object] = dict(channel=Channel.STARS, currency="XTR", amount=750, stripe_session_id=None)
     fields.update(changes)
     return an_order(**fields)
 

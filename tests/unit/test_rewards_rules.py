@@ -37,9 +37,7 @@ def test_days_and_months_are_utc_calendar_ones():
     late_in_new_york = dt.datetime(2026, 3, 10, 22, 0, tzinfo=dt.timezone(dt.timedelta(hours=-5)))
     assert utc_day(late_in_new_york) == "2026-03-11"
     assert month_start(NOW) == dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
-    assert next_month_start(dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC)) == dt.datetime(
-        2027, 1, 1, tzinfo=dt.UTC
-    )
+    assert next_month_start(dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC)) == dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
 
 
 def test_the_next_daily_credit_is_now_or_the_next_utc_midnight_without_rollover():
@@ -139,9 +137,7 @@ def test_the_fifth_wrong_code_locks_for_an_hour_and_then_even_the_right_code_is_
     assert (verdict.check, verdict.tries_left, verdict.failed_attempts) == (CodeCheck.WRONG, 1, 4)
     locked = check_email_code(state(failed_attempts=4), wrong, NOW, RULES)
     assert locked.check == CodeCheck.LOCKED and locked.locked_until == NOW + dt.timedelta(hours=1)
-    during = check_email_code(
-        state(locked_until=locked.locked_until), code_digest("7", "123456"), NOW, RULES
-    )
+    during = check_email_code(state(locked_until=locked.locked_until), code_digest("7", "123456"), NOW, RULES)
     assert during.check == CodeCheck.LOCKED
 
 
@@ -162,10 +158,7 @@ def test_after_the_lock_runs_out_counting_starts_afresh():
 
 def test_an_expired_or_missing_code_is_told_apart():
     right = code_digest("7", "123456")
-    assert (
-        check_email_code(state(), right, NOW + dt.timedelta(minutes=15), RULES).check
-        == CodeCheck.EXPIRED
-    )
+    assert check_email_code(state(), right, NOW + dt.timedelta(minutes=15), RULES).check == CodeCheck.EXPIRED
     assert check_email_code(None, right, NOW, RULES).check == CodeCheck.NO_CODE
     assert check_email_code(state(code_digest=None), right, NOW, RULES).check == CodeCheck.NO_CODE
 
@@ -208,11 +201,7 @@ def test_implausible_addresses_are_refused(address):
 
 
 def test_one_address_in_different_spellings_is_one_address():
-    assert (
-        canonical_email(" Ann+bot@Example.ORG ")
-        == canonical_email("ann@example.org")
-        == "ann@example.org"
-    )
+    assert canonical_email(" Ann+bot@Example.ORG ") == canonical_email("ann@example.org") == "ann@example.org"
 
 
 def test_codes_are_read_from_what_people_type():
