@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from adapters.discord.clip_links import ClipShelf
     from core.services.email import EmailVerificationService
     from core.services.generation import GenerationService
+    from core.services.linking import LinkService
     from core.services.payments import PaymentService
     from core.services.referrals import ReferralService
     from core.services.rewards import RewardService
@@ -89,6 +90,7 @@ class DiscordServices:
     email: EmailVerificationService | None = None
     support: SupportService | None = None
     stats: StatsService | None = None
+    linking: LinkService | None = None
     clips: ClipShelf | None = None  # links for clips too big to upload (needs the web server)
 
     @classmethod
@@ -107,5 +109,6 @@ class DiscordServices:
             email=getattr(rewards, "email", None),
             support=getattr(rewards, "support", None),
             stats=getattr(rewards, "stats", None),
+            linking=getattr(rewards, "linking", None),
             clips=clips,
         )
