@@ -155,39 +155,13 @@ def settle_referral(
     row = one(conn, _REFERRAL, person_id=referred)  # again, under the locks
     if row is None or row[2] is None:
         return None  # not qualified yet (no successful generation)
-    day = utc_day(now)
     referred_state, referrer_state = row[3], row[4]
-    paid_referred = paid_referrer = 0
     bonus = Bonus(BonusKind.REFERRAL, rules.referral_credits, Reason.REFERRAL, per_day=False)
-
+    paid_referred = paid_referrer = 0
     if referred_state is None:
-        decision = referral_side(
-            receiver_created_at=created_at(conn, referred),
-            received_today=bonus_sql.received_on(conn, referred, day),
-            paid_this_month=None,
-            now=now,
-            rules=rules,
+        paid_referred, referred_state = _settle_side(
+            conn, system, bonus, "referred", Person(referred, referred_wallet, False), referred, None, rules, now
         )
-        if decision == SideDecision.PAY:
-            result = bonus_sql.pay(
-                conn,
-                system,
-                Person(referred, referred_wallet, False),
-                referral_key(referred, "referred"),
-                _memo(bonus, "referred"),
-                now,
-            )
-            paid_referred = result.granted
-        if decision != SideDecision.WAIT:
-            run(
-                conn,
-                _SETTLE_REFERRED,
-                person_id=referred,
-                state=str(decision),
-                now=to_db_time(conn, now),
-            )
-            referred_state = str(decision)
-
     if referrer_state is None:
         paid_this_month = int(
             scalar(
@@ -198,32 +172,17 @@ def settle_referral(
                 end=to_db_time(conn, next_month_start(now)),
             )
         )
-        decision = referral_side(
-            receiver_created_at=created_at(conn, referrer),
-            received_today=bonus_sql.received_on(conn, referrer, day),
-            paid_this_month=paid_this_month,
-            now=now,
-            rules=rules,
+        paid_referrer, referrer_state = _settle_side(
+            conn,
+            system,
+            bonus,
+            "referrer",
+            Person(referrer, referrer_wallet, False),
+            referred,
+            paid_this_month,
+            rules,
+            now,
         )
-        if decision == SideDecision.PAY:
-            result = bonus_sql.pay(
-                conn,
-                system,
-                Person(referrer, referrer_wallet, False),
-                referral_key(referred, "referrer"),
-                _memo(bonus, "referrer"),
-                now,
-            )
-            paid_referrer = result.granted if result.status == BonusStatus.GRANTED else 0
-        if decision != SideDecision.WAIT:
-            run(
-                conn,
-                _SETTLE_REFERRER,
-                person_id=referred,
-                state=str(decision),
-                now=to_db_time(conn, now),
-            )
-            referrer_state = str(decision)
 
     return ReferralPayout(
         referred_person_id=referred,
@@ -233,6 +192,38 @@ def settle_referral(
         referred_state=referred_state or str(SideDecision.WAIT),
         referrer_state=referrer_state or str(SideDecision.WAIT),
     )
+
+
+_SETTLE = {"referred": _SETTLE_REFERRED, "referrer": _SETTLE_REFERRER}
+
+
+def _settle_side(
+    conn: Connection,
+    system: SystemAccounts,
+    bonus: Bonus,
+    side: str,
+    receiver: Person,
+    referred: int,
+    paid_this_month: int | None,
+    rules: RewardRules,
+    now: dt.datetime,
+) -> tuple[int, str | None]:
+    """Pay one side of a referral if the rules allow it now: (credits paid, state or None if waiting)."""
+    decision = referral_side(
+        receiver_created_at=created_at(conn, receiver.person_id),
+        received_today=bonus_sql.received_on(conn, receiver.person_id, utc_day(now)),
+        paid_this_month=paid_this_month,
+        now=now,
+        rules=rules,
+    )
+    paid = 0
+    if decision == SideDecision.PAY:
+        result = bonus_sql.pay(conn, system, receiver, referral_key(referred, side), _memo(bonus, side), now)
+        paid = result.granted if result.status == BonusStatus.GRANTED else 0
+    if decision == SideDecision.WAIT:
+        return paid, None
+    run(conn, _SETTLE[side], person_id=referred, state=str(decision), now=to_db_time(conn, now))
+    return paid, str(decision)
 
 
 def _memo(bonus: Bonus, side: str) -> Bonus:
