@@ -83,7 +83,6 @@ async def _sync_discord_commands(settings: Any, guild: int | None) -> int:  # di
         count = await sync_commands(DiscordServices.from_app(app), DiscordOptions.from_settings(settings), guild)
     finally:
         await app.close()
-    print(
-        f"synced {count} commands {'to server ' + str(guild) if guild else 'globally (they may take a while to appear)'}"
-    )
+    where = f"to server {guild}" if guild else "globally (they may take a while to appear)"
+    print(f"synced {count} commands {where}")
     return 0

@@ -73,7 +73,16 @@ class LedgerStore(Protocol):
         the welcome grant (whose `account_id` is filled in here), exactly once even under races."""
         ...
 
+    async def open_wallet(self, identity: str, *, welcome: Grant | None, now: dt.datetime) -> tuple[Person, Balance]:
+        """`ensure_person` and the wallet's balance together: one read for a returning person,
+        one write for a new one (a first reply waits on this)."""
+        ...
+
     async def find_person(self, identity: str) -> Person | None: ...
+
+    async def find_wallet(self, identity: str) -> tuple[Person, Balance] | None:
+        """The person behind `identity` with the wallet's balance, read-only; None if unknown."""
+        ...
 
     async def ensure_server_wallet(self, server_key: str, *, now: dt.datetime) -> int: ...
 

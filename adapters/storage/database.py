@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import queue
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -45,6 +46,9 @@ MAX_BATCH = 256
 # Smaller batches on PostgreSQL so that the parallel writers share the queue.
 MAX_POSTGRES_BATCH = 32
 BATCH_RETRIES = 5
+# How long a point read on the event loop thread may wait for a busy SQLite before it moves to
+# a reader thread.
+POINT_BUSY_MS = 5
 # PostgreSQL SQLSTATEs that mean "run the whole transaction again".
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
@@ -85,6 +89,8 @@ class Database:
         self._queue: queue.SimpleQueue[_Pending | None] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
         self._readers: ThreadPoolExecutor | None = None
+        self._point_engine: Engine | None = None
+        self._point_conn: Connection | None = None
         # PostgreSQL
         self.async_engine: AsyncEngine | None = None
         self._aqueue: asyncio.Queue[_Pending | None] | None = None
@@ -106,6 +112,7 @@ class Database:
             self._write_engine = _sqlite_engine(path, immediate=True, pool_size=1)
             self._read_engine = _sqlite_engine(path, immediate=False, pool_size=self._pool_size)
             self._readers = ThreadPoolExecutor(self._pool_size, thread_name_prefix="db-read")
+            self._point_engine = _sqlite_engine(path, immediate=False, pool_size=1, busy_timeout_ms=POINT_BUSY_MS)
             self._thread = threading.Thread(target=self._sqlite_writer, name="db-writer", daemon=True)
             self._thread.start()
         else:
@@ -131,7 +138,9 @@ class Database:
                 await asyncio.to_thread(self._thread.join)
             if self._readers is not None:
                 self._readers.shutdown(wait=True)
-            for engine in (self._write_engine, self._read_engine):
+            if self._point_conn is not None:
+                self._point_conn.close()
+            for engine in (self._write_engine, self._read_engine, self._point_engine):
                 if engine is not None:
                     engine.dispose()
         else:
@@ -181,6 +190,29 @@ class Database:
         assert self.async_engine is not None
         async with self.async_engine.connect() as conn:
             return await conn.run_sync(work)
+
+    async def read_point(self, work: Callable[[Connection], T]) -> T:
+        """A read of a few rows by key (a person, a balance). On SQLite it runs right here on the
+        event loop thread, on a connection of its own: in WAL mode a reader never waits for the
+        writer, and ~40 µs of SQLite costs less than the hop to a reader thread and back (most of
+        a voice note's first reply under a burst). Should SQLite be busy all the same (a
+        checkpoint, another process recovering the WAL), it gives up within a few ms and the
+        read goes to a reader thread. On PostgreSQL this is `read`."""
+        if not self.sqlite:
+            return await self.read(work)
+        if self._closed or not self._started:
+            raise CoreSystemError("the database is not running")
+        assert self._point_engine is not None
+        try:
+            if self._point_conn is None:
+                self._point_conn = self._point_engine.connect()
+            return work(self._point_conn)
+        except (OperationalError, sqlite3.OperationalError):  # hot-path SQL raises the driver's own
+            logger.info("point read busy: using a reader thread")
+        finally:
+            if self._point_conn is not None and self._point_conn.in_transaction():
+                self._point_conn.rollback()  # never sit on a snapshot: it would hold back checkpoints
+        return await self.read(work)
 
     # --- the batch ------------------------------------------------------------------------
 
@@ -303,10 +335,10 @@ def _retryable(error: BaseException) -> bool:
     return False
 
 
-def _sqlite_engine(path: str, *, immediate: bool, pool_size: int) -> Engine:
+def _sqlite_engine(path: str, *, immediate: bool, pool_size: int, busy_timeout_ms: int = 30_000) -> Engine:
     engine = create_engine(
         f"sqlite:///{path}",
-        connect_args={"check_same_thread": False, "timeout": 30},
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
         pool_size=pool_size,
         max_overflow=0,
     )
@@ -319,7 +351,7 @@ def _sqlite_engine(path: str, *, immediate: bool, pool_size: int) -> Engine:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -303,6 +303,18 @@ def ensure_person(
     return Person(person_id, wallet_id, created=True)
 
 
+def find_person_with_balance(conn: Connection, identity: str) -> tuple[Person, Balance] | None:
+    found = find_person(conn, identity)
+    return None if found is None else (found, balance(conn, found.wallet_id))
+
+
+def ensure_person_with_balance(
+    conn: Connection, system: SystemAccounts, identity: str, welcome: Grant | None, now: dt.datetime
+) -> tuple[Person, Balance]:
+    person = ensure_person(conn, system, identity, welcome, now)
+    return person, balance(conn, person.wallet_id)
+
+
 def _for_new_wallet(welcome: Grant, wallet_id: int, person_id: int) -> Grant:
     return Grant(
         key=welcome.key.replace("{person}", str(person_id)),

@@ -29,6 +29,16 @@ class SqlLedgerStore:
         await self.prepare()
         return await self.db.write(lambda c: sql.ensure_person(c, self.system, identity, welcome, now))
 
+    async def open_wallet(self, identity: str, *, welcome: Grant | None, now: dt.datetime) -> tuple[Person, Balance]:
+        found = await self.find_wallet(identity)
+        if found is not None:
+            return found
+        await self.prepare()
+        return await self.db.write(lambda c: sql.ensure_person_with_balance(c, self.system, identity, welcome, now))
+
+    async def find_wallet(self, identity: str) -> tuple[Person, Balance] | None:
+        return await self.db.read_point(lambda c: sql.find_person_with_balance(c, identity))
+
     async def find_person(self, identity: str) -> Person | None:
         return await self.db.read(lambda c: sql.find_person(c, identity))
 

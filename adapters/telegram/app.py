@@ -21,6 +21,7 @@ from adapters.telegram import (
     handlers_wallet,
     support,
 )
+from adapters.telegram.bot import LeanBot
 from adapters.telegram.deps import BotContext, Deps, TelegramConfig, TelegramServices
 from adapters.telegram.errors import on_error
 from adapters.telegram.notifier import TelegramNotifier
@@ -44,16 +45,19 @@ def build_application(config: TelegramConfig, services: TelegramServices, notifi
         group_max_rate=20,  # Telegram: about 20 messages a minute in a group
         max_retries=config.max_retries,  # wait retry_after, then try again
     )
+    bot = LeanBot(
+        config.token,
+        base_url=f"{config.api_base_url}/bot",
+        base_file_url=f"{config.api_base_url}/file/bot",
+        request=AiohttpRequest(config.connection_pool_size),
+        get_updates_request=AiohttpRequest(1),
+        rate_limiter=limiter,
+    )
     builder = (
         Application.builder()
-        .token(config.token)
-        .base_url(f"{config.api_base_url}/bot")
-        .base_file_url(f"{config.api_base_url}/file/bot")
+        .bot(bot)
         .context_types(ContextTypes(context=BotContext))
         .concurrent_updates(config.concurrency)  # bounded: a burst queues instead of thrashing
-        .request(AiohttpRequest(config.connection_pool_size))
-        .get_updates_request(AiohttpRequest(1))
-        .rate_limiter(limiter)
     )
     if config.webhook_url:  # updates come from our web server; no long polling
         builder = builder.updater(None)

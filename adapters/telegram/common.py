@@ -11,6 +11,7 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden
 
+from adapters.telegram.bot import LeanBot
 from adapters.telegram.deps import BotContext
 from adapters.telegram.keyboards import Press, parse
 from core.domain.identity import Identity
@@ -73,6 +74,21 @@ async def reply(
     for chunk in chunks[:-1]:
         await message.reply_text(chunk, **kwargs)
     return await message.reply_text(chunks[-1], reply_markup=reply_markup, **kwargs)
+
+
+async def reply_lean(
+    context: BotContext, message: Message, text: str, reply_markup: InlineKeyboardMarkup | None = None
+) -> int:
+    """Like `reply` (quoting `message`), but without parsing Telegram's echo of the sent message
+    (see `LeanBot`); the new message's id."""
+    chunks = split_text(text)
+    for chunk in chunks[:-1]:
+        await message.reply_text(chunk)
+    bot = context.bot
+    assert isinstance(bot, LeanBot)
+    return await bot.send_message_id(
+        message.chat_id, chunks[-1], reply_to_message_id=message.message_id, reply_markup=reply_markup
+    )
 
 
 async def reply_privately(

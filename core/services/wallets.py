@@ -21,6 +21,14 @@ class Welcome:
 
 
 @dataclass(frozen=True)
+class Glance:
+    """What a recording's first reply shows, read without writing anything."""
+
+    available: int
+    welcome_credits: int  # someone new: the grant their first movement brings (not in the ledger yet)
+
+
+@dataclass(frozen=True)
 class BalanceView:
     balance: Balance
     plan: str
@@ -44,22 +52,37 @@ class WalletService:
 
     async def person(self, identity: Identity) -> Person:
         """The person behind `identity`, created (with the welcome grant) on first contact."""
-        welcome = None
-        if self.rules.welcome_credits > 0:
-            welcome = Grant(
-                key="welcome:{person}",
-                account_id=0,  # filled in by the store once the wallet exists
-                amount=self.rules.welcome_credits,
-                reason=Reason.WELCOME,
-                lot_kind=LotKind.FREE,
-                expires_at=self._free_expiry(),
-            )
-        return await self.store.ensure_person(identity.key, welcome=welcome, now=self.clock.now())
+        return await self.store.ensure_person(identity.key, welcome=self._welcome_grant(), now=self.clock.now())
 
     async def start(self, identity: Identity) -> Welcome:
-        person = await self.person(identity)
-        balance = await self.store.balance(person.wallet_id)
+        """First contact or a returning person, with the balance: one store call, as a recording's
+        first reply waits on it."""
+        welcome = self._welcome_grant()
+        person, balance = await self.store.open_wallet(identity.key, welcome=welcome, now=self.clock.now())
         return Welcome(person, balance, self.rules.welcome_credits if person.created else 0)
+
+    async def glance(self, identity: Identity) -> Glance:
+        """A returning person's available credits; for someone new, the welcome grant that
+        `person` makes with their first movement (pressing a generate button does). A burst of
+        voice notes from new people then costs one read each before the keyboard goes out,
+        instead of a write: the write, and the welcome grant, come with the first press."""
+        found = await self.store.find_wallet(identity.key)
+        if found is None:
+            welcome = max(self.rules.welcome_credits, 0)
+            return Glance(available=welcome, welcome_credits=welcome)
+        return Glance(available=max(found[1].available, 0), welcome_credits=0)
+
+    def _welcome_grant(self) -> Grant | None:
+        if self.rules.welcome_credits <= 0:
+            return None
+        return Grant(
+            key="welcome:{person}",
+            account_id=0,  # filled in by the store once the wallet exists
+            amount=self.rules.welcome_credits,
+            reason=Reason.WELCOME,
+            lot_kind=LotKind.FREE,
+            expires_at=self._free_expiry(),
+        )
 
     async def balance(self, identity: Identity) -> BalanceView:
         person = await self.person(identity)

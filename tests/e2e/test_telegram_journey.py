@@ -76,6 +76,33 @@ async def test_a_new_user_hums_picks_a_style_and_gets_a_clip_charged_once(sqlite
             assert fake.webhook_deliveries == [] and fake.requests("getUpdates")
 
 
+async def test_a_voice_note_as_first_contact_welcomes_and_the_first_press_grants_once(sqlite_url):
+    """No /start: the keyboard says welcome without writing anything (one read before the
+    reply); the first press creates the person with the welcome grant, exactly once."""
+    async with telegram_stack(sqlite_url) as stack:
+        ada = stack.user("Ada")
+        identity = f"telegram:{ada['id']}"
+        keyboard = await stack.voice(ada, HUM)
+        assert keyboard["text"].startswith("Welcome! You have 10 free credits.")
+        assert "You have 10 credits" in keyboard["text"]
+        assert keyboard["reply_to_message"]["voice"]  # it answers the recording
+        assert await stack.app.ledger.find_person(identity) is None
+
+        again = await stack.voice(ada, HUM)  # still nobody: still welcome, still 10
+        assert again["text"].startswith("Welcome! You have 10 free credits.")
+
+        data = button(keyboard, "🎹 5s")["callback_data"]
+        await stack.press(ada, keyboard, data)
+        await stack.press(ada, keyboard, data)  # a double tap: one job, one grant
+        audio = await stack.wait_audio(ada["id"])
+        assert audio["caption"] == "−1 credit · 9 left"
+        assert await stack.available(ada) == 9
+        later = await stack.voice(ada, HUM)
+        assert not later["text"].startswith("Welcome") and "You have 9 credits" in later["text"]
+        assert await stack.audit() == []
+        assert stack.unexpected_errors() == []
+
+
 async def test_webhook_mode_refuses_updates_without_the_secret_token(sqlite_url):
     async with telegram_stack(sqlite_url, webhook=True) as stack:
         fake = stack.fake

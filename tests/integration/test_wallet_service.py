@@ -34,6 +34,26 @@ async def test_first_contact_welcomes_once_and_then_says_welcome_back(wallets):
     assert view.plan == "free" and view.offer is None
 
 
+async def test_a_glance_at_someone_new_shows_the_welcome_grant_and_writes_nothing(wallets, store):
+    glance = await wallets.glance(MEMBER)
+    assert (glance.welcome_credits, glance.available) == (10, 10)
+    assert await store.find_person(MEMBER.key) is None  # created by the first movement, not here
+    assert await wallets.glance(MEMBER) == glance
+
+    person = await wallets.person(MEMBER)  # what pressing a generate button does first
+    assert person.created
+    after = await wallets.glance(MEMBER)
+    assert (after.welcome_credits, after.available) == (0, 10)
+    assert (await wallets.balance(MEMBER)).balance.available == 10  # granted once, not again
+    assert await store.audit() == []
+
+
+async def test_a_glance_shows_what_is_available_now(wallets, store):
+    await wallets.start(MEMBER)
+    await wallets.operator_grant(OPERATOR, MEMBER.key, 5, "thanks", "r1")
+    assert (await wallets.glance(MEMBER)).available == 15
+
+
 @pytest.mark.parametrize("amount", ["-5", "0", "1.5", "abc", "", "10000000000", -1, 0, 2.5, True, None])
 async def test_operator_grant_refuses_bad_amounts_and_changes_nothing(wallets, store, amount):
     await wallets.start(MEMBER)

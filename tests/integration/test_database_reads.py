@@ -1,0 +1,63 @@
+"""`Database.read_point`: a point read on the event loop thread (SQLite) that never sits on a
+snapshot and moves to a reader thread when SQLite is busy; on PostgreSQL, a plain `read`."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+
+import pytest
+from sqlalchemy import Connection
+
+from adapters.storage import ledger_sql as sql
+from adapters.storage.database import Database, sqlite_path
+from adapters.storage.ledger_store import SqlLedgerStore
+from core.clock import ManualClock
+
+IDENTITY = "telegram:42"
+
+
+def _persons(conn: Connection) -> int:
+    return int(conn.exec_driver_sql("SELECT count(*) FROM persons").scalar_one())
+
+
+async def test_a_point_read_sees_each_committed_write(database: Database):
+    store = SqlLedgerStore(database)
+    assert await store.find_wallet(IDENTITY) is None
+    await store.ensure_person(IDENTITY, welcome=None, now=ManualClock().now())
+    found = await store.find_wallet(IDENTITY)
+    assert found is not None and found[1].available == 0
+    before = await database.read_point(_persons)
+    await store.ensure_person("telegram:43", welcome=None, now=ManualClock().now())
+    assert await database.read_point(_persons) == before + 1  # no stale snapshot held between reads
+
+
+async def test_sqlite_point_reads_run_on_the_loop_thread_and_leave_no_transaction_open(database: Database):
+    if not database.sqlite:
+        pytest.skip("SQLite only: PostgreSQL point reads are plain reads")
+    where = await database.read_point(lambda conn: threading.current_thread())
+    assert where is threading.current_thread()
+    await database.read_point(_persons)  # SQLAlchemy begins a transaction here: it must be ended
+    await SqlLedgerStore(database).ensure_person(IDENTITY, welcome=None, now=ManualClock().now())
+
+    path = sqlite_path(database.url)
+    assert path is not None
+    with sqlite3.connect(path) as outsider:  # as a backup tool or another process would
+        busy, _, _ = outsider.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+    assert busy == 0  # no reader left holding back the checkpoint
+
+
+async def test_a_busy_sqlite_sends_the_point_read_to_a_reader_thread(database: Database):
+    if not database.sqlite:
+        pytest.skip("SQLite only")
+    loop_thread = threading.current_thread()
+    attempts: list[str] = []
+
+    def work(conn: Connection) -> str:
+        attempts.append(threading.current_thread().name)
+        if threading.current_thread() is loop_thread:
+            raise sqlite3.OperationalError("database is locked")
+        return sql.find_person_with_balance(conn, IDENTITY) is None and "read elsewhere"
+
+    assert await database.read_point(work) == "read elsewhere"
+    assert attempts[0] == loop_thread.name and attempts[1].startswith("db-read")
