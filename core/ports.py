@@ -8,7 +8,7 @@ from typing import Protocol
 
 from core.domain.generation import GeneratedClip, GenerationRequest, PredictionStatus, PreparedClip
 from core.domain.identity import Person
-from core.domain.jobs import Concluded, Created, Job, JobProgress, JobState, JobView, NewJob
+from core.domain.jobs import Concluded, Created, Delivered, Job, JobProgress, JobState, JobView, NewJob
 from core.domain.ledger import AccountStats, Balance, Entry, Grant, Hold, Outcome, Reason
 from core.domain.offers import Offer
 from core.domain.orders import Effect, Order, PaymentResult
@@ -226,6 +226,11 @@ class JobStore(Protocol):
 
     async def get(self, job_id: str) -> Job | None: ...
 
+    async def get_of(self, job_id: str, person_id: int) -> Job | None:
+        """The job if it is this person's, also one made before an account link merged its
+        person into this one; None otherwise."""
+        ...
+
     async def find_by_request(self, request_key: str) -> Job | None: ...
 
     async def find_by_prediction(self, prediction_id: str) -> Job | None: ...
@@ -272,6 +277,7 @@ class JobStore(Protocol):
         now: dt.datetime,
         error: str | None = None,
         error_detail: str | None = None,
+        delivery_ref: str | None = None,
     ) -> Concluded | None:
         """A terminal step with its ledger operation (succeeded → capture, else release), in one
         transaction; None when the job was no longer in `source`."""
@@ -319,9 +325,10 @@ class JobNotifier(Protocol):
         """Queued (with position), started, generating, delivering: edit the status message."""
         ...
 
-    async def deliver(self, job: Job, clip: GeneratedClip) -> bool:
-        """Send the clip to `job.reply_to`; True only once the platform accepted it. The hold is
-        captured only after True (a crash right after may deliver it again, never charge twice)."""
+    async def deliver(self, job: Job, clip: GeneratedClip) -> bool | Delivered:
+        """Send the clip to `job.reply_to`; True (or `Delivered` with the platform's handle on
+        the clip) only once the platform accepted it. The hold is captured only then (a crash
+        right after may deliver it again, never charge twice)."""
         ...
 
     async def finished(self, job: Job, charged: int, balance: Balance, offer: Offer | None) -> None:

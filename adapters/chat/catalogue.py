@@ -198,6 +198,9 @@ ENGLISH: dict[str, str] = {
         "  revenue: {revenue}\n"
         "  free→paid: {conversion} ({first_purchasers}/{free_base}) · came back after running out: {came_back} ({came_back_n}/{ran_out})"
     ),
+    "stats_revenue": "{money} ({packs}{returned_part})",
+    "stats_revenue_pack": "{pack} ×{purchases}",
+    "stats_revenue_returned": "; {money} refunded or disputed since",
     "stats_window.today": "today",
     "stats_window.7d": "last 7 days",
     "stats_window.30d": "last 30 days",

@@ -4,10 +4,9 @@ Chat adapters call these; `Renderer` (render.py) covers the wallet."""
 from __future__ import annotations
 
 from adapters.chat.catalogue import Catalogue, plural
-from adapters.chat.render import price_text
 from core.domain.pricing import Pack
 from core.domain.rewards import LinkResult, ReferralPayout, ReferralSummary
-from core.domain.stats import StatsReport, WindowReport
+from core.domain.stats import CurrencyRevenue, StatsReport, WindowReport
 from core.domain.support import Ticket, TicketReply
 from core.services.email import EmailCodeSent, EmailVerified
 from core.services.rewards import DailyClaimed, ShareRewarded
@@ -168,13 +167,7 @@ class RewardRenderer:
         s = report.stats
         none = self.t("stats_none", locale)
         granted = ", ".join(f"{reason} {total}" for reason, total in sorted(s.granted_by_reason.items())) or none
-        revenue = (
-            ", ".join(
-                f"{r.pack_id} ×{r.purchases} = {price_text(Pack(r.pack_id, 0, r.amount, r.currency))}"
-                for r in report.revenue
-            )
-            or none
-        )
+        revenue = " · ".join(self._revenue(r, locale) for r in report.revenue) or none
         return self.t(
             "stats_window",
             locale,
@@ -191,6 +184,36 @@ class RewardRenderer:
             came_back_n=s.came_back,
             ran_out=s.ran_out,
         )
+
+    def _revenue(self, revenue: CurrencyRevenue, locale: str | None) -> str:
+        packs = ", ".join(
+            self.t("stats_revenue_pack", locale, pack=p.pack_id, purchases=p.purchases) for p in revenue.packs
+        )
+        returned = ""
+        if revenue.returned:
+            returned = self.t("stats_revenue_returned", locale, money=money_text(revenue.returned, revenue.currency))
+        return self.t(
+            "stats_revenue",
+            locale,
+            money=money_text(revenue.amount, revenue.currency),
+            packs=packs,
+            returned_part=returned,
+        )
+
+
+# Currencies without minor units (Stripe's list), and Telegram Stars: whole units.
+_WHOLE_UNITS = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF XTR".split())
+
+
+def money_text(amount: int, currency: str) -> str:
+    """An integer amount in minor units as "USD 1,234.50", "JPY 500" or "XTR 1,250 ⭐"."""
+    code = currency.upper()
+    sign, amount = ("-" if amount < 0 else ""), abs(amount)
+    if code in _WHOLE_UNITS:
+        text = f"{code} {sign}{amount:,}"
+        return f"{text} ⭐" if code == "XTR" else text
+    whole, cents = divmod(amount, 100)
+    return f"{code} {sign}{whole:,}.{cents:02d}"
 
 
 def _percent(share: float | None) -> str:

@@ -44,10 +44,12 @@ GENERATING_SQL = _states(GENERATING)  # what the limits count
 TERMINAL_SQL = _states(TERMINAL)
 UNFINISHED_SQL = _states(UNFINISHED)
 
+MAX_DELIVERY_REF = 300  # jobs.delivery_ref
+
 COLUMNS = (
     "id, request_key, person_id, wallet_id, identity, platform, reply_to, style, seconds, cost, "
     "seed, state, prediction_id, output_url, error, error_detail, worker_id, lease_until, "
-    "created_at, updated_at, started_at, finished_at, deadline_at, source_job_id"
+    "created_at, updated_at, started_at, finished_at, deadline_at, source_job_id, delivery_ref"
 )
 
 
@@ -77,6 +79,7 @@ def job_from_row(row: tuple[Any, ...]) -> Job:
         finished_at,
         deadline_at,
         source_job_id,
+        delivery_ref,
     ) = row
     return Job(
         job_id=str(job_id),
@@ -103,6 +106,7 @@ def job_from_row(row: tuple[Any, ...]) -> Job:
         finished_at=from_db_time(finished_at),
         deadline_at=from_db_time(deadline_at),
         source_job_id=source_job_id,
+        delivery_ref=delivery_ref,
     )
 
 
@@ -115,11 +119,16 @@ _CLIP = S("SELECT audio, sample_rate, seconds FROM job_inputs WHERE job_id = :id
 _POSITION = S("""
     SELECT COUNT(*) + 1 FROM jobs
     WHERE state = 'queued' AND seq < (SELECT seq FROM jobs WHERE id = :id)""")
+# A job keeps the person it was made for; account linking may since have merged that person
+# into another (`person_links`, kept flat): the survivor's jobs include the absorbed one's.
+_OF_PERSON = """(person_id = :person_id OR person_id IN (
+    SELECT absorbed_person_id FROM person_links WHERE survivor_person_id = :person_id))"""
 _UNFINISHED_OF = S(f"""
     SELECT {COLUMNS}, CASE WHEN j.state = 'queued'
         THEN (SELECT COUNT(*) + 1 FROM jobs q WHERE q.state = 'queued' AND q.seq < j.seq) END
-    FROM jobs j WHERE j.person_id = :person_id AND j.state IN ({UNFINISHED_SQL}) ORDER BY j.seq""")
-_RECENT_OF = S(f"SELECT {COLUMNS} FROM jobs WHERE person_id = :person_id ORDER BY seq DESC LIMIT :limit")
+    FROM jobs j WHERE {_OF_PERSON} AND j.state IN ({UNFINISHED_SQL}) ORDER BY j.seq""")
+_RECENT_OF = S(f"SELECT {COLUMNS} FROM jobs WHERE {_OF_PERSON} ORDER BY seq DESC LIMIT :limit")
+_BY_ID_OF = S(f"SELECT {COLUMNS} FROM jobs WHERE id = :id AND {_OF_PERSON}")
 _WITH_EXPIRED_HOLDS = S(f"""
     SELECT {", ".join("j." + c.strip() for c in COLUMNS.split(","))} FROM jobs j
     JOIN holds h ON h.key = 'hold:' || j.id
@@ -128,6 +137,11 @@ _WITH_EXPIRED_HOLDS = S(f"""
 
 def get(conn: Connection, job_id: str) -> Job | None:
     row = one(conn, _BY_ID, id=job_id)
+    return None if row is None else job_from_row(row)
+
+
+def get_of(conn: Connection, job_id: str, person_id: int) -> Job | None:
+    row = one(conn, _BY_ID_OF, id=job_id, person_id=person_id)
     return None if row is None else job_from_row(row)
 
 
@@ -340,6 +354,7 @@ def conclude(
     now: dt.datetime,
     error: str | None,
     error_detail: str | None,
+    delivery_ref: str | None = None,
 ) -> Concluded | None:
     """The terminal step and its ledger operation, together or not at all."""
     if target not in TERMINAL:
@@ -348,7 +363,8 @@ def conclude(
     if statement is None:
         statement = _CONCLUDE[(source, target)] = S(f"""
             UPDATE jobs SET state = '{target.value}', finished_at = :now, updated_at = :now,
-                error = :error, error_detail = :error_detail, lease_until = NULL
+                error = :error, error_detail = :error_detail, lease_until = NULL,
+                delivery_ref = :delivery_ref
             WHERE id = :id AND state IN ({_states(source)}) RETURNING {COLUMNS}""")
     row = one(
         conn,
@@ -357,6 +373,7 @@ def conclude(
         now=to_db_time(conn, now),
         error=error,
         error_detail=(error_detail or None) and error_detail[:500],
+        delivery_ref=(delivery_ref or None) and delivery_ref[:MAX_DELIVERY_REF],
     )
     if row is None:
         return None

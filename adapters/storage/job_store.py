@@ -49,6 +49,9 @@ class SqlJobStore:
     async def get(self, job_id: str) -> Job | None:
         return await self.db.read(lambda c: sql.get(c, job_id))
 
+    async def get_of(self, job_id: str, person_id: int) -> Job | None:
+        return await self.db.read(lambda c: sql.get_of(c, job_id, person_id))
+
     async def find_by_request(self, request_key: str) -> Job | None:
         return await self.db.read(lambda c: sql.find_by_request(c, request_key))
 
@@ -95,9 +98,10 @@ class SqlJobStore:
         now: dt.datetime,
         error: str | None = None,
         error_detail: str | None = None,
+        delivery_ref: str | None = None,
     ) -> Concluded | None:
         return await self._write(
-            lambda c: sql.conclude(c, self.system, job_id, source, target, now, error, error_detail)
+            lambda c: sql.conclude(c, self.system, job_id, source, target, now, error, error_detail, delivery_ref)
         )
 
     async def position(self, job: Job) -> int | None:

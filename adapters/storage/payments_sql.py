@@ -8,6 +8,7 @@ error leaves nothing half-applied and a redelivery changes nothing.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from adapters.storage import ledger_sql
+from adapters.storage.persons_sql import survivor, wallet_of
 from adapters.storage.sql import Statement as S
 from adapters.storage.sql import from_db_time, one, run, scalar, to_db_time
 from core.domain.orders import Channel, Effect, Order, OrderState, PaymentOutcome, PaymentResult
@@ -164,8 +166,21 @@ def event_seen(conn: Connection, event_key: str) -> bool:
     return scalar(conn, _EVENT_EXISTS, key=event_key) is not None
 
 
+def _as_now(conn: Connection, order: Order | None) -> Order | None:
+    """The order as it stands after account linking: an order keeps the person and wallet it was
+    made for, but that person may since have been merged into another (`person_links`). A
+    personal purchase then pays into, and refunds take back from, the surviving wallet, where
+    the absorbed wallet's lots went; an order for a server wallet keeps its wallet."""
+    if order is None:
+        return None
+    current = survivor(conn, order.person_id)
+    if current == order.person_id or order.wallet_id != wallet_of(conn, order.person_id):
+        return order
+    return dataclasses.replace(order, person_id=current, wallet_id=wallet_of(conn, current))
+
+
 def pre_checkout_facts(conn: Connection, order_id: str, payer: str) -> tuple[Order | None, int | None, bool]:
-    order = get_order(conn, order_id)
+    order = _as_now(conn, get_order(conn, order_id))
     person = ledger_sql.find_person(conn, payer)
     frozen = False
     if order is not None:
@@ -197,7 +212,7 @@ def apply(
         if inserted.rowcount != 1:
             return _duplicate(conn, event_key)
     locked = _ORDER_BY_ID_LOCKED if conn.dialect.name == "postgresql" else _ORDER_BY_ID
-    order = _order(one(conn, locked, id=order_id)) if order_id else None
+    order = _as_now(conn, _order(one(conn, locked, id=order_id))) if order_id else None
     effect = decide(order)
     credits, balance = 0, None
     if effect.grant is not None:

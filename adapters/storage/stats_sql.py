@@ -1,4 +1,5 @@
-"""Usage figures straight from the ledger's rows (definitions: `core.domain.stats`)."""
+"""Usage figures straight from the ledger's and the orders' rows (definitions:
+`core.domain.stats`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from sqlalchemy import Connection
 from adapters.storage.sql import Statement as S
 from adapters.storage.sql import every, one, scalar, to_db_time
 from core.domain.rewards import Window
-from core.domain.stats import WindowStats
+from core.domain.stats import Sales, WindowStats
 
 _NEW_PERSONS = S("""
     SELECT COUNT(*) FROM persons p WHERE p.created_at >= :start AND p.created_at <= :end
@@ -20,10 +21,15 @@ _GRANTED = S("""
     WHERE a.kind = 'system' AND t.reason <> 'spend'
     AND t.created_at >= :start AND t.created_at <= :end
     GROUP BY t.reason ORDER BY t.reason""")
-_PURCHASES = S("""
-    SELECT pack_id, COUNT(*) FROM lots
-    WHERE pack_id IS NOT NULL AND created_at >= :start AND created_at <= :end
-    GROUP BY pack_id ORDER BY pack_id""")
+# Orders whose payment landed in the window (`paid_at` is set once, with the grant), at what
+# they charged, and what has been refunded or disputed on each so far (capped at its amount).
+_SALES = S("""
+    SELECT currency, pack_id, COUNT(*), COALESCE(SUM(amount), 0),
+        COALESCE(SUM(CASE WHEN amount_refunded + amount_disputed < amount
+            THEN amount_refunded + amount_disputed ELSE amount END), 0)
+    FROM orders
+    WHERE paid_at IS NOT NULL AND paid_at >= :start AND paid_at <= :end
+    GROUP BY currency, pack_id ORDER BY currency, pack_id""")
 # A person's first purchase: the earliest lot with a pack on any wallet of theirs (after a link,
 # the lots live on the survivor's wallet).
 _FIRST_PURCHASES = S("""
@@ -72,7 +78,10 @@ def window_stats(conn: Connection, window: Window, cheapest_clip: int) -> Window
         generations=int(generations),
         credits_spent=int(spent),
         granted_by_reason={str(reason): int(total) for reason, total in every(conn, _GRANTED, **span)},
-        purchases_by_pack={str(pack): int(count) for pack, count in every(conn, _PURCHASES, **span)},
+        sales=tuple(
+            Sales(str(currency), str(pack), int(count), int(paid), int(returned))
+            for currency, pack, count, paid, returned in every(conn, _SALES, **span)
+        ),
         first_purchasers=int(first_in),
         free_base=max(persons_by_end - int(first_before), 0),
         ran_out=int(ran_out),

@@ -71,6 +71,7 @@ class JobRow(SQLModel, table=True):
     worker_id: str | None = Field(default=None, max_length=100)
     lease_until: dt.datetime | None = Field(default=None, sa_column=_utc_nullable())
     source_job_id: str | None = Field(default=None, max_length=32)
+    delivery_ref: str | None = Field(default=None, max_length=300)  # e.g. a Telegram file id: Share after a restart
     created_at: dt.datetime = Field(sa_column=_utc())
     updated_at: dt.datetime = Field(sa_column=_utc())
     started_at: dt.datetime | None = Field(default=None, sa_column=_utc_nullable())

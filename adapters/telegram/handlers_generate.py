@@ -159,14 +159,14 @@ async def on_share_query(update: Update, context: BotContext) -> None:
     assert query is not None
     locale = query.from_user.language_code
     job_id = query.query.removeprefix("clip").strip()
-    shared = context.deps.notifier.shared.get(job_id)
-    if shared is None or shared[0] != query.from_user.id:
+    view = await generation(context).job(job_id) if job_id.isalnum() else None
+    job = view.job if view is not None else None
+    if job is None or job.delivery_ref is None or job.reply_to.get("user_id") != query.from_user.id:
         button = InlineQueryResultsButton(context.deps.t("tg.share_missing", locale), start_parameter="share")
         await query.answer([], cache_time=0, is_personal=True, button=button)
         return
-    _, file_id, _title = shared
     caption = context.deps.t("tg.share_caption", locale, bot=context.bot.username)
-    result = InlineQueryResultCachedAudio(id=job_id, audio_file_id=file_id, caption=caption)
+    result = InlineQueryResultCachedAudio(id=job_id, audio_file_id=job.delivery_ref, caption=caption)
     await query.answer([result], cache_time=0, is_personal=True)
 
 

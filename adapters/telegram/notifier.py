@@ -29,7 +29,7 @@ from adapters.telegram.keyboards import Keyboards
 from adapters.telegram.offers import offer_message
 from core.domain.generation import GeneratedClip
 from core.domain.identity import Identity
-from core.domain.jobs import Job, JobProgress, Stage
+from core.domain.jobs import Delivered, Job, JobProgress, Stage
 from core.domain.ledger import Balance
 from core.domain.offers import Offer
 from core.errors import BotError, DeliveryFailed, JobCanceled
@@ -70,7 +70,6 @@ class TelegramNotifier:
         self._status = _Lru()  # job id → status message id
         self._rank = _Lru()  # job id → the furthest stage shown
         self._captions = _Lru()  # job id → (chat id, message id, caption, markup)
-        self.shared = _Lru()  # job id → (owner user id, audio file id, title): for inline sharing
         self._acting: dict[str, tuple[int, str, float]] = {}  # job id → (chat, action, since)
         self._ticker: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[Any]] = set()
@@ -134,14 +133,14 @@ class TelegramNotifier:
             self._act(job, ChatAction.RECORD_VOICE)
         await self._show(job, RANK[progress.stage], f"{self._head(job)}\n{line}", markup)
 
-    async def deliver(self, job: Job, clip: GeneratedClip) -> bool:
+    async def deliver(self, job: Job, clip: GeneratedClip) -> bool | Delivered:
         # Not started yet (a job resumed at start-up): wait. Stopped: wait to be cancelled, so
         # the job stays "delivering" and is delivered after the restart instead of failing.
         await self._ready.wait()
         async with self._sending():
             return await self._deliver(job, clip)
 
-    async def _deliver(self, job: Job, clip: GeneratedClip) -> bool:
+    async def _deliver(self, job: Job, clip: GeneratedClip) -> bool | Delivered:
         deps, kb, locale = self._parts(job)
         available = await self._available_after(job)
         caption = self._caption(job, job.cost, available)
@@ -165,9 +164,9 @@ class TelegramNotifier:
             logger.warning("job %s: sendAudio refused: %s", job.job_id, error)
             return False
         self._captions.put(job.job_id, (message.chat_id, message.message_id, caption, markup))
-        if message.audio is not None:
-            self.shared.put(job.job_id, (self._owner(job), message.audio.file_id, title))
-        return True
+        # The file id, stored with the job, lets the Share button's inline query send the clip
+        # again without uploading it, also after a restart.
+        return Delivered(ref=message.audio.file_id if message.audio is not None else None)
 
     async def finished(self, job: Job, charged: int, balance: Balance, offer: Offer | None) -> None:
         self._stop_acting(job)

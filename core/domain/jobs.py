@@ -134,10 +134,20 @@ class Job:
     finished_at: dt.datetime | None = None
     deadline_at: dt.datetime | None = None
     source_job_id: str | None = None
+    delivery_ref: str | None = None  # the platform's handle on the delivered clip (see `Delivered`)
 
     @property
     def hold_key(self) -> str:
         return hold_key(self.job_id)
+
+
+@dataclass(frozen=True)
+class Delivered:
+    """A notifier's "the platform accepted the clip", with the platform's handle on it (a
+    Telegram audio file id): stored with the job in the capture's transaction, so sharing the
+    clip works after a restart."""
+
+    ref: str | None = None
 
 
 class Stage(enum.StrEnum):

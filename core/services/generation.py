@@ -345,8 +345,8 @@ class GenerationService:
         return Accepted(job, job.cost, balance, await self.store.position(job), duplicate=True)
 
     async def _own_job(self, person: Person, job_id: str) -> Job:
-        job = await self.store.get(str(job_id).strip())
-        if job is None or job.person_id != person.person_id:
+        job = await self.store.get_of(str(job_id).strip(), person.person_id)
+        if job is None:
             raise JobNotFound(str(job_id))
         return job
 

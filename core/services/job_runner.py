@@ -31,7 +31,7 @@ from core.domain.generation import (
     PredictionStatus,
     PreparedClip,
 )
-from core.domain.jobs import EXPIRABLE, UNFINISHED, Concluded, Job, JobProgress, JobState, Stage
+from core.domain.jobs import EXPIRABLE, UNFINISHED, Concluded, Delivered, Job, JobProgress, JobState, Stage
 from core.domain.offers import offer_for
 from core.domain.rules import CreditRules
 from core.errors import BotError, DeliveryFailed, GenerationFailed, GenerationTimedOut, JobCanceled
@@ -443,16 +443,19 @@ class JobRunner:
             await self._end(job, JobState.FAILED, error, delivering)
             return
         clip = GeneratedClip(audio=audio, format="mp3", seconds=float(job.seconds))
-        delivered = False
+        delivered: bool | Delivered = False
         try:
             async with asyncio.timeout(self.settings.deliver_timeout_seconds):
-                delivered = bool(await notifier.deliver(job, clip))
+                delivered = await notifier.deliver(job, clip)
         except Exception:  # noqa: BLE001 - any failure to deliver means: do not charge
             logger.exception("job %s: delivery failed", job.job_id)
         if not delivered:
             await self._end(job, JobState.FAILED, DeliveryFailed(job.platform), delivering)
             return
-        concluded = await self.store.conclude(job.job_id, delivering, JobState.SUCCEEDED, now=self.clock.now())
+        ref = delivered.ref if isinstance(delivered, Delivered) else None
+        concluded = await self.store.conclude(
+            job.job_id, delivering, JobState.SUCCEEDED, now=self.clock.now(), delivery_ref=ref
+        )
         if concluded is None:
             logger.warning("job %s was delivered but had already been ended elsewhere", job.job_id)
             return

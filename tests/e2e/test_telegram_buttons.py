@@ -3,6 +3,7 @@ Again / Other style / Longer / Share."""
 
 from __future__ import annotations
 
+from core.domain.identity import Identity
 from tests.audio_samples import tone_clip
 from tests.e2e.telegram_stack import button, markup_of, telegram_stack
 
@@ -188,5 +189,41 @@ async def test_buttons_keep_working_after_a_restart(sqlite_url):
         await stack.press(ada, other, button(other, "🎸 5s")["callback_data"])
         guitar = await stack.wait_audio(ada["id"], count=3)
         assert guitar["title"] == "Acoustic guitar (5 s)" and guitar["caption"] == "−1 credit · 6 left"
+
+        # Share, too: the clip's file id was stored with the job, not kept in memory.
+        job_query = button(clip, "Share")["switch_inline_query"]
+        await stack.send(stack.fake.build.inline_query(ada, job_query))
+        [result] = (await stack.fake.wait_for("answerInlineQuery"))["results"]
+        assert result["audio_file_id"] == clip["audio"]["file_id"]
+        for nonsense in ("clip ../../x", "clip", "clip 0000000000000000"):
+            await stack.send(stack.fake.build.inline_query(ada, nonsense))
+        answers = await stack.fake.wait_for("answerInlineQuery", count=4)
+        assert answers["results"] == [] and answers["button"]["start_parameter"] == "share"
+        assert await stack.audit() == []
+        assert stack.unexpected_errors() == []
+
+
+async def test_after_linking_accounts_the_buttons_of_earlier_clips_still_work(sqlite_url):
+    """Ada's Telegram person is merged into her older Discord one: her old clip's Again, her
+    /history and her running jobs follow her (jobs keep the person id they were made for)."""
+    async with telegram_stack(sqlite_url) as stack:
+        ada = stack.user("Ada")
+        discord = Identity("discord", "77")
+        await stack.app.wallets.start(discord)  # the older person: the one that survives
+        await stack.command(ada, "start")
+        keyboard = await stack.voice(ada, HUM)
+        await stack.press(ada, keyboard, button(keyboard, "🎹 5s")["callback_data"])
+        clip = stack.bot_message(ada["id"], await stack.wait_audio(ada["id"]))
+
+        code = await stack.app.rewards.linking.start(discord)
+        linked = await stack.command(ada, "link", code.code)
+        assert "19" in linked["text"]  # 10 + 9 credits, one wallet
+
+        await stack.press(ada, clip, button(clip, "Again")["callback_data"])
+        again = await stack.wait_audio(ada["id"], count=2)
+        assert again["caption"] == "−1 credit · 18 left"
+        await stack.app.generation.runner.wait_idle()  # sent is not yet concluded
+        history = await stack.command(ada, "history")
+        assert history["text"].count("5 s warm solo piano · done") == 2  # the clip from before the link too
         assert await stack.audit() == []
         assert stack.unexpected_errors() == []

@@ -9,11 +9,21 @@ from dataclasses import dataclass, field
 
 from adapters.storage.database import Database
 from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.payment_store import SqlPaymentStore
 from adapters.storage.reward_store import SqlRewardStore
 from core.clock import ManualClock
 from core.codes import SecretCodes
 from core.domain.identity import Identity
 from core.domain.ledger import Grant, LotKind, Reason
+from core.domain.orders import CheckoutLink, PaymentOutcome
+from core.domain.payments import (
+    ChargeRefunded,
+    CheckoutPaid,
+    CheckoutRequest,
+    CheckoutSession,
+    CheckoutSessionRecord,
+    PaymentEvent,
+)
 from core.domain.pricing import Pack, PackTable, Pricing
 from core.domain.rewards import RewardRules
 from core.domain.rules import CreditRules
@@ -21,6 +31,7 @@ from core.domain.support import Ticket, TicketReply
 from core.errors import EmailNotSent
 from core.services.email import EmailVerificationService
 from core.services.linking import LinkService
+from core.services.payments import PaymentService
 from core.services.referrals import ReferralService
 from core.services.rewards import RewardService
 from core.services.stats import StatsService
@@ -35,6 +46,7 @@ CREDIT_RULES = CreditRules(
     packs=PackTable((Pack("starter", 100, 500), Pack("popular", 400, 1500), Pack("pro", 1000, 3500))),
     operators=frozenset({OPERATOR.key}),
 )
+STARS_PACKS = PackTable((Pack("starter", 100, 250, "XTR"), Pack("popular", 400, 750, "XTR")))
 # No cooldown and a roomy allowance unless a test is about them.
 REWARD_RULES = RewardRules(new_account_cooldown=dt.timedelta(0), max_free_per_day=50)
 
@@ -54,6 +66,22 @@ class FakeSender:
     @property
     def last_code(self) -> str:
         return self.sent[-1][1]
+
+
+class FakeCheckout:
+    """A Stripe Checkout that opens a session `cs_<order id>` per order and lists nothing;
+    the test then plays Stripe's webhook events itself (`Kit.pay_stripe`, `Kit.refund_stripe`)."""
+
+    configured = True
+
+    async def create_checkout(self, req: CheckoutRequest) -> CheckoutSession:
+        return CheckoutSession(f"cs_{req.order_id}", f"https://checkout.test/{req.order_id}", req.order_id)
+
+    async def list_recent_sessions(self, created_after_unix: int) -> list[CheckoutSessionRecord]:
+        return []
+
+    async def resolve_order_id(self, event: PaymentEvent) -> PaymentEvent:
+        return event
 
 
 @dataclass
@@ -91,6 +119,7 @@ class Kit:
     linking: LinkService
     support: SupportService
     stats: StatsService
+    payments: PaymentService
 
     async def person(self, key: str) -> tuple[Identity, int]:
         identity = Identity.parse(key)
@@ -114,6 +143,44 @@ class Kit:
             ),
             now=self.clock.now(),
         )
+
+    async def pay_stripe(self, identity: Identity, pack: str, request: str) -> str:
+        """Buy `pack` through Stripe Checkout as a chat adapter would, then deliver its paid
+        webhook event; returns the order id."""
+        return await self.stripe_paid(await self.payments.buy(identity, pack, request_id=request))
+
+    async def stripe_paid(self, link: CheckoutLink) -> str:
+        """Stripe's `checkout.session.completed` (paid, the full amount) for a Checkout link."""
+        order = link.order_id
+        result = await self.payments.handle_stripe_event(
+            CheckoutPaid(f"evt_paid_{order}", f"cs_{order}", order, link.pack.price, link.pack.currency, f"pi_{order}")
+        )
+        assert result.outcome == PaymentOutcome.GRANTED
+        return order
+
+    async def refund_stripe(self, order_id: str, amount_refunded: int) -> None:
+        """Stripe's `charge.refunded` for an order (`amount_refunded` is cumulative)."""
+        order = await self.payments.store.get_order(order_id)
+        assert order is not None
+        result = await self.payments.handle_stripe_event(
+            ChargeRefunded(
+                f"evt_refund_{order_id}_{amount_refunded}",
+                f"ch_{order_id}",
+                order.payment_intent_id,
+                order_id,
+                order.amount,
+                amount_refunded,
+            )
+        )
+        assert result.outcome == PaymentOutcome.TAKEN_BACK
+
+    async def pay_stars(self, identity: Identity, pack: str, request: str) -> str:
+        """A Telegram Stars invoice for `pack`, pre-checked and paid; returns the order id."""
+        invoice = await self.payments.stars_invoice(identity, pack, request_id=request)
+        assert (await self.payments.pre_checkout(invoice.payload, invoice.amount, invoice.currency, identity)).ok
+        result = await self.payments.stars_paid(invoice.payload, f"tg_{request}", invoice.amount, identity)
+        assert result.outcome == PaymentOutcome.GRANTED
+        return invoice.order_id
 
     async def spend(self, identity: Identity, amount: int, job: str) -> None:
         person = await self.wallets.person(identity)
@@ -176,4 +243,12 @@ def make_kit(
         linking=LinkService(store, wallets, rules, clock, codes),
         support=SupportService(store, wallets, rules, clock),
         stats=StatsService(store, credit_rules, clock),
+        payments=PaymentService(
+            SqlPaymentStore(database, ledger),
+            wallets,
+            credit_rules,
+            clock,
+            gateway=FakeCheckout(),
+            stars_packs=STARS_PACKS,
+        ),
     )

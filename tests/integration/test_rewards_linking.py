@@ -52,6 +52,22 @@ async def test_two_existing_persons_merge_into_the_older_with_their_lots_and_pla
     assert await kit.audit() == []
 
 
+async def test_a_purchase_paid_after_its_buyer_was_merged_lands_in_the_surviving_wallet(kit):
+    old, _ = await kit.person("discord:8")
+    kit.clock.advance(minutes=5)
+    new, _ = await kit.person("telegram:8")
+    checkout = await kit.payments.buy(new, "starter", request_id="r1")  # opened on Telegram
+    code = await kit.linking.start(new)
+    await kit.linking.redeem(old, code.code)  # telegram:8 now belongs to discord:8's person
+    order_id = await kit.stripe_paid(checkout)  # Stripe reports the payment only now
+    assert await kit.available(old) == await kit.available(new) == 10 + 10 + 100
+    assert (await kit.wallets.balance(old)).plan == "starter"
+
+    await kit.refund_stripe(order_id, 500)  # the full price: the pack's credits come back out
+    assert await kit.available(old) == 20
+    assert await kit.audit() == []
+
+
 async def test_the_merged_person_keeps_one_daily_claim_per_day(kit):
     ann, _ = await kit.person("discord:3")
     alt, _ = await kit.person("telegram:3")
