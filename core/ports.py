@@ -75,7 +75,7 @@ class LedgerStore(Protocol):
 
     async def open_wallet(self, identity: str, *, welcome: Grant | None, now: dt.datetime) -> tuple[Person, Balance]:
         """`ensure_person` and the wallet's balance together: one read for a returning person,
-        one write for a new one (a first reply waits on this)."""
+        one write for a new one."""
         ...
 
     async def find_person(self, identity: str) -> Person | None: ...

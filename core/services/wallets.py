@@ -55,8 +55,8 @@ class WalletService:
         return await self.store.ensure_person(identity.key, welcome=self._welcome_grant(), now=self.clock.now())
 
     async def start(self, identity: Identity) -> Welcome:
-        """First contact or a returning person, with the balance: one store call, as a recording's
-        first reply waits on it."""
+        """First contact (/start and the like) or a returning person, with the balance, in one
+        store call: a read, or a write for someone new."""
         welcome = self._welcome_grant()
         person, balance = await self.store.open_wallet(identity.key, welcome=welcome, now=self.clock.now())
         return Welcome(person, balance, self.rules.welcome_credits if person.created else 0)
