@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from adapters.chat.catalogue import plural
 from adapters.chat.render import Renderer
-from core.domain.jobs import Job, JobProgress, JobView, Stage
+from core.domain.jobs import Job, JobProgress, JobState, JobView, Stage
 from core.domain.ledger import Balance
 from core.domain.offers import Offer
 from core.errors import BotError
@@ -76,10 +76,13 @@ class GenerationText:
         head = self.render.t("gen_canceled", locale, job_id=job.job_id)
         return f"{head} {self.not_charged(job.cost, locale)}"
 
-    def jobs(self, views: list[JobView], locale: str | None = None) -> str:
+    def jobs(self, views: list[JobView], locale: str | None = None, *, header: str = "jobs_header") -> str:
+        """One line per job with its state and what it costs ("2 credits held", "−2 credits",
+        "not charged"); `header` is the catalogue key of the first line (`recent_jobs` for
+        /history)."""
         if not views:
             return self.render.t("jobs_empty", locale)
-        lines = [self.render.t("jobs_header", locale)]
+        lines = [self.render.t(header, locale)]
         for view in views:
             job = view.job
             state = self.render.t(f"job_state.{job.state.value}", locale)
@@ -93,6 +96,17 @@ class GenerationText:
                     seconds=job.seconds,
                     style=job.style,
                     state=state,
+                    charge=self.job_charge(job, locale),
                 )
             )
         return "\n".join(lines)
+
+    def job_charge(self, job: Job, locale: str | None = None) -> str:
+        """What a job costs the person: held while it runs, charged once delivered, else nothing."""
+        if not job.state.finished:
+            key = "job_charge.held"
+        elif job.state == JobState.SUCCEEDED:
+            key = "job_charge.charged"
+        else:
+            key = "job_charge.not_charged"
+        return self.render.t(key, locale, cost=job.cost, plural=plural(job.cost))

@@ -7,6 +7,7 @@ a handler translates: parse the words, call one core service, render the result.
 from __future__ import annotations
 
 import asyncio
+import logging
 import shlex
 import sys
 from collections.abc import Awaitable, Callable
@@ -14,9 +15,13 @@ from typing import TextIO
 
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.errors import error_reply
-from core.errors import UnknownCommand
+from core.errors import InsufficientCredits, UnknownCommand
+
+logger = logging.getLogger(__name__)
 
 Handler = Callable[[list[str]], Awaitable[str]]
+# What follows a refusal for lack of credits: the packs, the next daily credit, support.
+Refusal = Callable[[InsufficientCredits], Awaitable[str]]
 
 
 class ConsoleChat:
@@ -27,9 +32,11 @@ class ConsoleChat:
         *,
         stdin: TextIO | None = None,
         stdout: TextIO | None = None,
+        refusal: Refusal | None = None,
     ) -> None:
         self.commands = commands
         self.catalogue = catalogue
+        self.refusal = refusal
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
 
@@ -65,4 +72,16 @@ class ConsoleChat:
                 raise UnknownCommand(words[0])
             return await handler(words[1:])
         except Exception as error:  # noqa: BLE001 - the edge turns every error into words
-            return error_reply(self.catalogue, error)
+            text = error_reply(self.catalogue, error)
+            if isinstance(error, InsufficientCredits) and self.refusal is not None:
+                text = await self._with_offer(text, error)
+            return text
+
+    async def _with_offer(self, text: str, error: InsufficientCredits) -> str:
+        assert self.refusal is not None
+        try:
+            offer = await self.refusal(error)
+        except Exception:  # noqa: BLE001 - the refusal itself is said either way
+            logger.exception("the offer after a refusal failed")
+            return text
+        return f"{text}\n{offer}" if offer else text

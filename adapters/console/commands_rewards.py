@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Callable
 from typing import Protocol
 
+from adapters.chat.render import Renderer
 from adapters.chat.render_rewards import RewardRenderer
 from adapters.console.chat import Handler
 from core.domain.identity import Identity
@@ -52,9 +53,13 @@ def reward_commands(
     render: RewardRenderer,
     wallet_admin: Handler | None = None,
 ) -> dict[str, Handler]:
+    offers = Renderer(render.catalogue)
+
     async def daily(args: list[str]) -> str:
-        """Claim today's free credit."""
-        return render.daily(await deps.bonuses.claim_daily(identity))
+        """Claim today's free credit (and the packs, when the balance is still low)."""
+        claimed = await deps.bonuses.claim_daily(identity)
+        text = render.daily(claimed)
+        return text if claimed.offer is None else f"{text}\n{offers.offer(claimed.offer)}"
 
     async def share(args: list[str]) -> str:
         """Share one of your clips (the console has no channel: this records the share bonus)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import discord
@@ -31,7 +32,8 @@ def add_wallet_commands(bot: MusicBot) -> None:
             services.generation.jobs(me) if services.generation else _nothing([]),
             services.rewards.next_daily_at(me) if services.rewards else _nothing(),
         )
-        offer = bot.on_sale(view.offer) if view.offer is not None else None
+        # The next daily credit has its own line above: the offer leaves it out.
+        offer = bot.on_sale(replace(view.offer, next_daily_at=None)) if view.offer is not None else None
         text = bot.text.render.balance(view, locale)
         if next_daily is not None:
             due = next_daily <= services.clock.now()
@@ -46,7 +48,7 @@ def add_wallet_commands(bot: MusicBot) -> None:
 
     @bot.tree.command(name="history")
     async def history(interaction: discord.Interaction[Any]) -> None:
-        """Your last credit movements (only you can see the answer)."""
+        """Your last credit movements and clips (only you can see the answer)."""
         bot = bot_of(interaction)
         me, services, locale = identity_of(interaction.user), bot.services, locale_of(interaction)
         entries, jobs = await asyncio.gather(
@@ -55,9 +57,7 @@ def add_wallet_commands(bot: MusicBot) -> None:
         )
         text = bot.text.render.history(entries, locale)
         if jobs:
-            listed = bot.text.generation.jobs([JobView(j) for j in jobs], locale)
-            header = bot.text.t("jobs_header", locale)
-            text += "\n\n" + listed.replace(header, bot.text.t("discord.recent_jobs", locale), 1)
+            text += "\n\n" + bot.text.generation.jobs([JobView(j) for j in jobs], locale, header="discord.recent_jobs")
         await answer(interaction, text)
 
     linking = bot.services.linking

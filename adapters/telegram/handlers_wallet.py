@@ -38,14 +38,16 @@ async def balance(update: Update, context: BotContext) -> None:
     text = balance_text(deps, view, jobs, next_daily, locale)
     markup = None
     if view.offer is not None:
-        offer_text, markup = offer_message(deps, deps.keyboards, int(identity.user_id), view.offer, locale)
+        offer_text, markup = offer_message(
+            deps, deps.keyboards, int(identity.user_id), view.offer, locale, daily_line=False
+        )
         text += "\n" + offer_text
     assert update.effective_message is not None
     await reply_privately(update, context, text, markup)
 
 
 async def history(update: Update, context: BotContext) -> None:
-    """The last 10 ledger entries and jobs."""
+    """The last 10 ledger entries, and the last 10 jobs with what each cost."""
     identity, locale = me(update)
     deps = context.deps
     entries, jobs = await asyncio.gather(
@@ -54,19 +56,22 @@ async def history(update: Update, context: BotContext) -> None:
     )
     text = deps.render.history(entries, locale)
     if jobs:
-        text += "\n\n" + deps.generation_text.jobs([_view(j) for j in jobs], locale).replace(
-            deps.t("jobs_header", locale), deps.t("tg.recent_jobs", locale), 1
-        )
+        text += "\n\n" + deps.generation_text.jobs([_view(j) for j in jobs], locale, header="tg.recent_jobs")
     assert update.effective_message is not None
     await reply(update.effective_message, text)
 
 
 async def daily(update: Update, context: BotContext) -> None:
-    """Claim today's free credit."""
+    """Claim today's free credit (and the packs, when the balance is still low)."""
     identity, locale = me(update)
+    deps = context.deps
     claimed = await rewards(context).bonuses.claim_daily(identity)
+    text, markup = deps.rewards_text.daily(claimed, locale), None
+    if claimed.offer is not None:
+        offer_text, markup = offer_message(deps, deps.keyboards, int(identity.user_id), claimed.offer, locale)
+        text += "\n" + offer_text
     assert update.effective_message is not None
-    await reply(update.effective_message, context.deps.rewards_text.daily(claimed, locale))
+    await reply(update.effective_message, text, markup)
 
 
 async def refer(update: Update, context: BotContext) -> None:

@@ -13,19 +13,35 @@ from core.domain.offers import Offer
 
 
 def offer_message(
-    deps: Deps, keyboards: Keyboards, owner: int, offer: Offer, locale: str | None
+    deps: Deps,
+    keyboards: Keyboards,
+    owner: int,
+    offer: Offer,
+    locale: str | None,
+    *,
+    daily_line: bool = True,
 ) -> tuple[str, InlineKeyboardMarkup | None]:
+    """The offer's words and buttons. `daily_line=False` when the message already says when
+    the next daily credit is due (/balance); its button stays."""
     on_sale = deps.packs_on_sale()
     shown = replace(offer, packs=tuple(pack for _, pack in on_sale))
+    if not daily_line:
+        shown = replace(shown, next_daily_at=None)
     markup = keyboards.packs(
         owner,
         on_sale,
         locale,
         free=not offer.out_of_credits,
-        daily=offer.next_daily_at is not None and deps.services.rewards is not None,
+        daily=_claimable(deps, offer),
         support=offer.out_of_credits,
     )
     return deps.render.offer(shown, locale), markup
+
+
+def _claimable(deps: Deps, offer: Offer) -> bool:
+    """The daily credit's button only while it can be claimed (else the line says when)."""
+    due = offer.next_daily_at
+    return due is not None and due <= deps.services.clock.now() and deps.services.rewards is not None
 
 
 def packs_message(

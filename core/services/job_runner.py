@@ -32,10 +32,10 @@ from core.domain.generation import (
     PreparedClip,
 )
 from core.domain.jobs import EXPIRABLE, UNFINISHED, Concluded, Delivered, Job, JobProgress, JobState, Stage
-from core.domain.offers import offer_for
 from core.domain.rules import CreditRules
 from core.errors import BotError, DeliveryFailed, GenerationFailed, GenerationTimedOut, JobCanceled
 from core.ports import Clock, JobNotifier, JobStore, LedgerStore, MusicGenerator
+from core.services.offers import OfferService
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +111,7 @@ class JobRunner:
         clock: Clock,
         settings: GenerationSettings,
         on_first_success: FirstSuccessHook | None = None,
+        offers: OfferService | None = None,
     ) -> None:
         self.store = store
         self.ledger = ledger
@@ -122,6 +123,9 @@ class JobRunner:
         # after the capture committed. A crash in between skips it: the rewards side should
         # also reconcile from the job rows (a person with a succeeded job) to be exact.
         self.on_first_success = on_first_success
+        # The offer after a job that leaves the balance low (packs, next daily credit, support);
+        # the composition root connects its next-daily-credit source (`bot.rewards.connect_offers`).
+        self.offers = offers or OfferService(rules)
         self._notifiers: dict[str, JobNotifier] = {}
         self._registered: dict[str, asyncio.Event] = {}
         self._active: dict[str, _Run] = {}
@@ -460,7 +464,7 @@ class JobRunner:
             logger.warning("job %s was delivered but had already been ended elsewhere", job.job_id)
             return
         logger.info("job %s succeeded: %d credits charged", job.job_id, concluded.charged)
-        offer = offer_for(concluded.balance, self.rules)
+        offer = await self.offers.after(concluded.balance, concluded.job.person_id)
         await self._call_notifier(
             "finished",
             job,

@@ -7,12 +7,15 @@ button per pack), so all platforms show the same offer in the same words.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Awaitable, Callable
 
 from core.domain.ledger import Balance
 from core.domain.offers import Offer, offer_for
 from core.domain.pricing import PackTable
 from core.domain.rules import CreditRules
+
+logger = logging.getLogger(__name__)
 
 # person id → when that person can next claim the daily credit (None: not eligible). Provided
 # by the rewards service; without it offers simply leave the daily line out.
@@ -37,5 +40,8 @@ class OfferService:
             return None  # the common case asks nobody anything
         next_daily = None
         if self.next_daily_at is not None and person_id is not None:
-            next_daily = await self.next_daily_at(person_id)
+            try:
+                next_daily = await self.next_daily_at(person_id)
+            except Exception:  # noqa: BLE001 - the offer (and what it follows) matters more than this line
+                logger.exception("next daily credit of person %s unknown", person_id)
         return offer_for(balance, self.rules, next_daily, stars_packs=self.stars_packs)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from core.domain.identity import Identity
 from core.domain.ledger import Balance, Reason
-from core.domain.offers import next_utc_midnight
+from core.domain.offers import Offer, next_utc_midnight
 from core.domain.rewards import (
     Bonus,
     BonusKind,
@@ -38,6 +38,7 @@ class DailyClaimed:
     amount: int
     balance: Balance
     next_at: dt.datetime  # when the next daily credit is due (next UTC midnight)
+    offer: Offer | None = None  # the packs, when the balance is still low after the claim
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,8 @@ class RewardService:
             raise DailyNotDue(next_utc_midnight(now))
         if result.status == BonusStatus.LIMIT:
             raise FreeCreditLimitReached(self.rules.max_free_per_day, next_utc_midnight(now))
-        return DailyClaimed(result.granted, result.balance, next_utc_midnight(now))
+        offer = await self.wallets.offers.after(result.balance)  # no daily line: `next_at` says it
+        return DailyClaimed(result.granted, result.balance, next_utc_midnight(now), offer)
 
     async def next_daily_at(self, identity: Identity) -> dt.datetime | None:
         """When `identity` can next claim the daily credit: now, next UTC midnight, or None when

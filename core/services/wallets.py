@@ -7,10 +7,11 @@ from dataclasses import dataclass
 
 from core.domain.identity import Identity, Person
 from core.domain.ledger import AccountStats, Balance, Entry, Grant, LotKind, Outcome, Reason, checked_amount
-from core.domain.offers import Offer, offer_for
+from core.domain.offers import Offer
 from core.domain.rules import CreditRules
 from core.errors import NotPermitted, UnknownIdentity
 from core.ports import Clock, LedgerStore
+from core.services.offers import OfferService
 
 
 @dataclass(frozen=True)
@@ -45,10 +46,15 @@ class Moved:
 
 
 class WalletService:
-    def __init__(self, store: LedgerStore, rules: CreditRules, clock: Clock) -> None:
+    def __init__(
+        self, store: LedgerStore, rules: CreditRules, clock: Clock, offers: OfferService | None = None
+    ) -> None:
         self.store = store
         self.rules = rules
         self.clock = clock
+        # The low/zero-balance offer of /balance and of refusals; the composition root connects
+        # its next-daily-credit source (`bot.rewards.connect_offers`).
+        self.offers = offers or OfferService(rules)
 
     async def person(self, identity: Identity) -> Person:
         """The person behind `identity`, created (with the welcome grant) on first contact."""
@@ -85,10 +91,13 @@ class WalletService:
         )
 
     async def balance(self, identity: Identity) -> BalanceView:
+        """The wallet, the plan, lifetime figures, and the offer (packs, next daily credit,
+        support) when the balance is low: /balance, and the words of a refusal."""
         person = await self.person(identity)
         balance = await self.store.balance(person.wallet_id)
         stats = await self.store.stats(person.wallet_id)
-        return BalanceView(balance, self.plan(stats), stats, offer_for(balance, self.rules))
+        offer = await self.offers.after(balance, person.person_id)
+        return BalanceView(balance, self.plan(stats), stats, offer)
 
     async def history(self, identity: Identity, limit: int = 10) -> list[Entry]:
         person = await self.person(identity)

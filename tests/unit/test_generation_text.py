@@ -65,7 +65,7 @@ def test_progress_and_the_job_list():
     assert TEXT.progress(job(), JobProgress(Stage.GENERATING)) == "Generating your 10 s warm piano clip…"
     listing = TEXT.jobs([JobView(job(), None), JobView(job(job_id="j2", state=JobState.QUEUED), 4)])
     assert listing.splitlines()[1:] == [
-        "j1 · 10 s warm piano · queued",
-        "j2 · 10 s warm piano · queued (#4 in line)",
+        "j1 · 10 s warm piano · queued · 2 credits held",
+        "j2 · 10 s warm piano · queued (#4 in line) · 2 credits held",
     ]
     assert TEXT.jobs([]) == "No jobs running."
