@@ -1,12 +1,16 @@
 """The Discord client: a `discord.Client` with a `CommandTree`, its dependencies passed in.
 
-    bot = MusicBot(DiscordServices.from_app(app), DiscordOptions.from_settings(settings))
+    bot = make_bot(DiscordServices.from_app(app), DiscordOptions.from_settings(settings))
     bot.attach()                      # the job notifier and the support inbox, registered once
     async with bot: await bot.start(token)
 
 `setup_hook` registers the persistent buttons (so buttons sent before a restart keep working)
 and, while developing, syncs the commands to DISCORD_DEV_GUILD_ID. `python -m bot sync-commands`
 syncs them globally. One error boundary (`report_error`) serves the tree and every button.
+
+Sharding (DISCORD_SHARD_COUNT / DISCORD_SHARD_IDS): `make_bot` builds a plain client for one
+shard (or none), an `AutoShardedClient` for several. Discord sends each server's events and
+interactions to the shard `(server id >> 22) % shard count`, and every DM to shard 0.
 """
 
 from __future__ import annotations
@@ -22,10 +26,12 @@ from discord import app_commands
 from adapters.discord.buttons import DYNAMIC_ITEMS, Views
 from adapters.discord.commands_admin import add_operator_commands, add_server_commands
 from adapters.discord.commands_generate import add_generate_commands
+from adapters.discord.commands_recording import RecordingButton, add_recording_commands, on_direct_message
 from adapters.discord.commands_rewards import add_reward_commands
 from adapters.discord.commands_wallet import add_wallet_commands
 from adapters.discord.common import answer, identity_of, locale_of
 from adapters.discord.notifier import DiscordNotifier
+from adapters.discord.recording_shelf import RecordingShelf
 from adapters.discord.services import DiscordOptions, DiscordServices
 from adapters.discord.support import DiscordSupportInbox, DiscordSupportReplies
 from adapters.discord.text import DiscordText
@@ -38,13 +44,17 @@ logger = logging.getLogger(__name__)
 
 class MusicBot(discord.Client):
     def __init__(self, services: DiscordServices, options: DiscordOptions | None = None) -> None:
+        options = options or DiscordOptions()
         intents = discord.Intents.none()
         intents.guilds = True  # slash commands need no privileged intents
+        intents.dm_messages = True  # recordings sent in a DM (DMs carry content without the privileged intent)
         # Styles and notes are typed by people: they may ping users, never @everyone or roles.
         mentions = discord.AllowedMentions(everyone=False, roles=False, users=True, replied_user=False)
-        super().__init__(intents=intents, allowed_mentions=mentions)
+        shards = shard_options(options, sharded=isinstance(self, discord.AutoShardedClient))
+        super().__init__(intents=intents, allowed_mentions=mentions, **shards)
         self.services = services
-        self.options = options or DiscordOptions()
+        self.options = options
+        self.recordings = RecordingShelf(options.recordings_dir)
         self.text = DiscordText(services.catalogue)
         self.views = Views(self.text, services.rules.pricing)
         self.notifier = DiscordNotifier(self)
@@ -52,6 +62,7 @@ class MusicBot(discord.Client):
         self.tree: app_commands.CommandTree[MusicBot] = app_commands.CommandTree(self)
         self.tree.on_error = self._on_tree_error  # type: ignore[method-assign]
         add_generate_commands(self)
+        add_recording_commands(self)
         add_wallet_commands(self)
         add_reward_commands(self)
         add_server_commands(self)
@@ -68,7 +79,7 @@ class MusicBot(discord.Client):
             self.services.support.add_platform("discord", inbox, DiscordSupportReplies(self))
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(*DYNAMIC_ITEMS)
+        self.add_dynamic_items(*DYNAMIC_ITEMS, RecordingButton)
         if self.options.dev_guild_id:
             guild = discord.Object(self.options.dev_guild_id)
             self.tree.copy_global_to(guild=guild)
@@ -79,6 +90,9 @@ class MusicBot(discord.Client):
     async def close(self) -> None:
         self.notifier.closed()
         await super().close()
+
+    async def on_message(self, message: discord.Message) -> None:
+        await on_direct_message(self, message)
 
     async def sync_global(self) -> list[app_commands.AppCommand]:
         """`python -m bot sync-commands`: publish the commands to every server (takes a while
@@ -169,3 +183,29 @@ class MusicBot(discord.Client):
         offer = Offer(error.available, error.available <= 0, packs, next_daily)
         text = self.join(self.services.catalogue.error(error, locale), self.text.render.offer(offer, locale))
         return text, self.views.offer(offer, locale)
+
+
+class ShardedMusicBot(MusicBot, discord.AutoShardedClient):
+    """The same bot running several shards in this process (`shard_ids`, or all of them)."""
+
+
+def shard_options(options: DiscordOptions, *, sharded: bool) -> dict[str, Any]:
+    """discord.py's shard arguments: `shard_id` for a plain client, `shard_ids` for a sharded one."""
+    if options.shard_count is None:
+        return {}
+    shards: dict[str, Any] = {"shard_count": options.shard_count}
+    ids = options.shard_ids
+    if sharded and ids is not None:
+        shards["shard_ids"] = list(ids)
+    elif not sharded:
+        shards["shard_id"] = ids[0] if ids else 0
+    return shards
+
+
+def make_bot(services: DiscordServices, options: DiscordOptions) -> MusicBot:
+    """One connection unless sharding is set: exactly one shard → a plain client for that shard;
+    a shard count alone (all shards) or several ids → an `AutoShardedClient`."""
+    ids = options.shard_ids
+    if options.shard_count is None or (ids is not None and len(ids) == 1):
+        return MusicBot(services, options)
+    return ShardedMusicBot(services, options)

@@ -1,5 +1,5 @@
 """Server admins: `/gift member amount [note]`, `/server-wallet balance|deposit|buy`.
-Operators: `/admin grant|take|user|stats|reply`.
+Operators: `/admin grant|take|user|unfreeze|stats|reply|tickets`.
 
 Server commands are hidden from members without Manage Server by `default_permissions`, which
 only shapes Discord's menus: anyone can still send the interaction. So each handler passes the
@@ -18,6 +18,7 @@ from discord.app_commands import Choice
 
 from adapters.discord.buttons import send_checkout
 from adapters.discord.common import answer, bot_of, identity_of, is_server_admin, locale_of
+from adapters.discord.text import fit
 from core.domain.identity import Identity
 from core.services.server_wallets import Server
 
@@ -180,6 +181,20 @@ def add_operator_commands(bot: MusicBot) -> None:
         view = await wallets.operator_view(identity_of(interaction.user), target)
         await answer(interaction, bot.text.render.operator_user(target, view, locale_of(interaction)))
 
+    @admin.command(name="unfreeze")
+    @app_commands.describe(**who)
+    async def unfreeze(
+        interaction: discord.Interaction[Any],
+        user: discord.User | None = None,
+        identity: str | None = None,
+    ) -> None:
+        """Unfreeze a wallet frozen by a payment dispute, once it is settled."""
+        bot = bot_of(interaction)
+        target = target_of(user, identity)
+        balance = await wallets.operator_unfreeze(identity_of(interaction.user), target)
+        text = bot.text.t("admin_unfrozen", locale_of(interaction), target=target, available=balance.available)
+        await answer(interaction, text)
+
     if stats is not None:
 
         @admin.command(name="stats")
@@ -208,5 +223,13 @@ def add_operator_commands(bot: MusicBot) -> None:
             await interaction.response.defer(ephemeral=True, thinking=True)
             answered = await support.reply(identity_of(interaction.user), ticket, message, grant, str(interaction.id))
             await answer(interaction, bot.text.rewards.reply_for_operator(answered, locale_of(interaction)))
+
+        @admin.command(name="tickets")
+        async def tickets(interaction: discord.Interaction[Any]) -> None:
+            """The open support tickets, oldest first (answer one with /admin reply)."""
+            bot = bot_of(interaction)
+            await interaction.response.defer(ephemeral=True, thinking=True)
+            found = await support.open_tickets(identity_of(interaction.user))
+            await answer(interaction, fit(bot.text.rewards.tickets(found, locale_of(interaction), header=True)))
 
     bot.tree.add_command(admin)

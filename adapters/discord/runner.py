@@ -16,7 +16,7 @@ from typing import Any
 import discord
 from discord.http import Route
 
-from adapters.discord.client import MusicBot
+from adapters.discord.client import MusicBot, make_bot
 from adapters.discord.clip_links import ClipShelf
 from adapters.discord.services import DiscordOptions, DiscordServices
 
@@ -34,7 +34,7 @@ class DiscordRunner:
         if not options.token:
             raise ValueError("DISCORD_BOT_TOKEN is not set")
         self.options = options
-        self.bot = MusicBot(services, options)
+        self.bot = make_bot(services, options)
         self.bot.attach()  # now: the job workers may start (and resume jobs) before we log in
         self._gateway: asyncio.Task[None] | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -54,9 +54,14 @@ class DiscordRunner:
         use_api_base(self.options.api_base_url)
         await self.bot.login(self.options.token)
         self._gateway = asyncio.create_task(self._connect(), name="discord-gateway")
-        if self.bot.services.clips is not None:
-            self._sweeper = asyncio.create_task(self._sweep_clips(), name="discord-clip-sweep")
-        logger.info("discord: logged in as %s", self.bot.user)
+        self._sweeper = asyncio.create_task(self._sweep(), name="discord-sweep")
+        logger.info("discord: logged in as %s%s", self.bot.user, self._shards())
+
+    def _shards(self) -> str:
+        count, ids = self.options.shard_count, self.options.shard_ids
+        if count is None:
+            return ""
+        return f" (shards {', '.join(map(str, ids)) if ids else 'all'} of {count})"
 
     async def _connect(self) -> None:
         try:
@@ -66,14 +71,16 @@ class DiscordRunner:
         except Exception:
             logger.exception("discord gateway stopped")
 
-    async def _sweep_clips(self) -> None:
-        """Delete expired clip links' files now and then (a request for one deletes it too)."""
-        shelf = self.bot.services.clips
-        while shelf is not None:
-            try:
-                await asyncio.to_thread(shelf.sweep)
-            except OSError:
-                logger.warning("sweeping old clip links failed", exc_info=True)
+    async def _sweep(self) -> None:
+        """Delete expired clip links' files and old recordings now and then (a request for an
+        expired one deletes it too)."""
+        shelves = [s for s in (self.bot.services.clips, self.bot.recordings) if s is not None]
+        while True:
+            for shelf in shelves:
+                try:
+                    await asyncio.to_thread(shelf.sweep)
+                except OSError:
+                    logger.warning("sweeping old files failed", exc_info=True)
             await asyncio.sleep(CLIP_SWEEP_SECONDS)
 
     async def stop(self) -> None:

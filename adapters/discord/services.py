@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from adapters.chat.catalogue import Catalogue
@@ -47,6 +48,16 @@ STYLE_PRESETS: tuple[str, ...] = (
     "ambient pads",
 )
 
+# The style × length buttons under a recording sent to the bot: one row per style (key → the
+# prompt sent to the model), one button per length showing its cost. Keys go in `custom_id`s.
+KEYBOARD_STYLES: tuple[tuple[str, str], ...] = (
+    ("piano", "warm solo piano"),
+    ("guitar", "acoustic guitar"),
+    ("strings", "lush string orchestra"),
+    ("synth", "retro synth lead"),
+    ("bass", "deep bass groove"),
+)
+
 
 @dataclass(frozen=True)
 class DiscordOptions:
@@ -62,15 +73,26 @@ class DiscordOptions:
     # acknowledged), so a burst does not slow down the acknowledgements of the others.
     intake_concurrency: int = 16
     styles: tuple[str, ...] = STYLE_PRESETS
+    keyboard_styles: tuple[tuple[str, str], ...] = KEYBOARD_STYLES
+    # Recordings sent to the bot wait here for a style × length press (None: in memory).
+    recordings_dir: Path | None = None
+    # Sharding: the total number of shards, and the ones this process runs (None: all of them).
+    # Unset: one connection, as Discord recommends for a bot in fewer than 2,500 servers.
+    shard_count: int | None = None
+    shard_ids: tuple[int, ...] | None = None
 
     @classmethod
     def from_settings(cls, settings: Any) -> DiscordOptions:
         token = settings.discord_bot_token
+        shard_ids = getattr(settings, "discord_shard_ids", None)
         return cls(
             token=token.get_secret_value() if token is not None else "",
             api_base_url=settings.discord_api_base_url or None,
             dev_guild_id=settings.discord_dev_guild_id,
             support_channel_id=getattr(settings, "support_discord_channel_id", None),
+            recordings_dir=Path(settings.data_dir) / "discord-recordings",
+            shard_count=getattr(settings, "discord_shard_count", None),
+            shard_ids=tuple(shard_ids) if shard_ids is not None else None,
         )
 
 

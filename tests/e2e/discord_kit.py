@@ -123,6 +123,27 @@ class World:
     def dispatch(self, payload: dict[str, Any], bot: MusicBot | None = None) -> None:
         self.harness.dispatch(bot or self.bot, payload)
 
+    # --- messages sent to the bot (MESSAGE_CREATE) ---------------------------------------------
+
+    def voice_dm(self, user: dict[str, Any], audio: bytes = HUM, **kwargs: Any) -> dict[str, Any]:
+        """`user` sends the bot a voice message in their DM with it; the gateway delivers it."""
+        message = self.fake.add_voice_message(self.fake.dm_channel_id(user), user, audio, **kwargs)
+        self.send(message)
+        return message
+
+    def send(self, message: dict[str, Any], bot: MusicBot | None = None) -> None:
+        self.harness.dispatch_message(bot or self.bot, message)
+
+    async def bot_reply(self, message: dict[str, Any]) -> dict[str, Any]:
+        """The message the bot posted in reply to `message` (as the fake stored it)."""
+        route = f"/channels/{message['channel_id']}/messages"
+
+        def replies(r: RecordedRequest) -> bool:
+            reference = (r.json or {}).get("message_reference") or {}
+            return r.method == "POST" and r.route == route and str(reference.get("message_id")) == message["id"]
+
+        return (await self.request(replies)).response  # type: ignore[no-any-return]
+
     # --- waiting on the fake -------------------------------------------------------------------
 
     async def request(
@@ -228,7 +249,12 @@ def settings_for(database_url: str, tmp_path: Path, stripe: FakeStripe | None, *
         log_level="WARNING",
     )
     if stripe is not None:
-        values.update(stripe_secret_key=stripe.api_key, stripe_api_base=stripe.base_url)
+        values.update(
+            stripe_secret_key=stripe.api_key,
+            stripe_webhook_secret=stripe.webhook_secret,  # selling needs both, and a public URL
+            stripe_api_base=stripe.base_url,
+            public_base_url="https://bot.example",
+        )
     values.update(overrides)
     return load_settings(**values)
 

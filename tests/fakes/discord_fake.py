@@ -47,6 +47,7 @@ FLAG_EPHEMERAL = 1 << 6
 FLAG_LOADING = 1 << 7
 FLAG_SUPPRESS_NOTIFICATIONS = 1 << 12
 FLAG_COMPONENTS_V2 = 1 << 15
+FLAG_VOICE_MESSAGE = 1 << 13  # a message that is a voice message (its one attachment has a waveform)
 # Flags a bot may set when sending; anything else Discord ignores.
 SENDABLE_FLAGS = FLAG_SUPPRESS_EMBEDS | FLAG_EPHEMERAL | FLAG_SUPPRESS_NOTIFICATIONS | FLAG_COMPONENTS_V2
 
@@ -236,6 +237,10 @@ class FakeDiscordAPI:
         self._changed = asyncio.Condition()
         self._routes = self._route_table()
         self._runner: web.AppRunner | None = None
+        # The gateway (a websocket): the servers the bot is in, and every IDENTIFY it received.
+        self.guilds: dict[int, dict[str, Any]] = {}
+        self.identifies: list[dict[str, Any]] = []
+        self._sockets: set[web.WebSocketResponse] = set()
         self.root = ""  # http://127.0.0.1:<port>
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -243,6 +248,7 @@ class FakeDiscordAPI:
     async def start(self) -> None:
         # A large client_max_size so oversized uploads reach us and get Discord's 413 answer.
         app = web.Application(client_max_size=1024**3)
+        app.router.add_get("/gateway-ws", self._gateway_socket)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
@@ -252,6 +258,8 @@ class FakeDiscordAPI:
         self.root = f"http://127.0.0.1:{port}"
 
     async def stop(self) -> None:
+        for socket in list(self._sockets):
+            await socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -266,6 +274,11 @@ class FakeDiscordAPI:
     @property
     def api_base(self) -> str:
         return f"{self.root}/api/v10"
+
+    @property
+    def gateway_url(self) -> str:
+        """Where the websocket gateway listens (what `GET /gateway/bot` answers)."""
+        return self.root.replace("http", "ws", 1) + "/gateway-ws"
 
     # -- test-facing helpers ------------------------------------------------------------------
 
@@ -300,6 +313,97 @@ class FakeDiscordAPI:
             payload["duration_secs"] = duration_secs
             payload["waveform"] = base64.b64encode(bytes(16)).decode()
         return payload
+
+    def add_message(
+        self,
+        channel_id: int,
+        author: Mapping[str, Any],
+        *,
+        content: str = "",
+        attachments: list[dict[str, Any]] | None = None,
+        flags: int = 0,
+        guild_id: int | None = None,
+    ) -> dict[str, Any]:
+        """A message a person sent (say, a voice message in the bot's DM): kept, so the bot can
+        fetch it again, and returned as the gateway delivers it (MESSAGE_CREATE)."""
+        message_id = snowflake()
+        message: dict[str, Any] = {
+            "id": str(message_id),
+            "channel_id": str(channel_id),
+            "type": 0,
+            "content": content,
+            "author": dict(author),
+            "attachments": [{**a, "ephemeral": False} for a in attachments or []],
+            "embeds": [],
+            "components": [],
+            "mentions": [],
+            "mention_roles": [],
+            "mention_everyone": False,
+            "pinned": False,
+            "tts": False,
+            "timestamp": iso_now(),
+            "edited_timestamp": None,
+            "flags": flags,
+        }
+        if guild_id is not None:
+            message["guild_id"] = str(guild_id)
+        self.users.setdefault(int(author["id"]), dict(author))
+        self.messages[message_id] = message
+        return dict(message)
+
+    def add_voice_message(
+        self, channel_id: int, author: Mapping[str, Any], data: bytes, *, duration_secs: float = 2.0, **kwargs: Any
+    ) -> dict[str, Any]:
+        """A voice message as Discord's clients send it: one OGG/Opus attachment with a duration
+        and a waveform, and the voice-message flag."""
+        attachment = self.add_attachment(
+            data,
+            "voice-message.ogg",
+            "audio/ogg",
+            channel_id=channel_id,
+            duration_secs=duration_secs,
+            ephemeral=False,
+        )
+        return self.add_message(channel_id, author, attachments=[attachment], flags=FLAG_VOICE_MESSAGE, **kwargs)
+
+    def dm_channel_id(self, user: Mapping[str, Any]) -> int:
+        """The id of the bot's DM channel with `user` (the same one `POST /users/@me/channels` gives)."""
+        uid = int(user["id"])
+        self.users.setdefault(uid, dict(user))
+        if uid not in self.dm_channels:
+            self.dm_channels[uid] = {
+                "id": str(snowflake()),
+                "type": 1,
+                "last_message_id": None,
+                "flags": 0,
+                "recipients": [self.users[uid]],
+            }
+        return int(self.dm_channels[uid]["id"])
+
+    def add_guild(self, guild_id: int | None = None, name: str = "server") -> dict[str, Any]:
+        """A server the bot is in: sent (GUILD_CREATE) to the shard that owns it,
+        `(guild id >> 22) % shard count`, as Discord does."""
+        gid = guild_id or snowflake()
+        guild = {
+            "id": str(gid),
+            "name": name,
+            "icon": None,
+            "owner_id": self.owner["id"],
+            "features": [],
+            "roles": [],
+            "emojis": [],
+            "stickers": [],
+            "channels": [],
+            "threads": [],
+            "members": [],
+            "member_count": 2,
+            "large": False,
+            "unavailable": False,
+            "preferred_locale": "en-US",
+            "joined_at": "2024-05-01T12:00:00.000000+00:00",
+        }
+        self.guilds[gid] = guild
+        return guild
 
     def file_bytes(self, url: str) -> bytes:
         """The bytes served at an attachment URL (ours or one the bot uploaded)."""
@@ -611,6 +715,55 @@ class FakeDiscordAPI:
         ]
         return [(m, re.compile(p), auth, h) for m, p, auth, h in table]
 
+    # -- the gateway --------------------------------------------------------------------------
+
+    async def _gateway_socket(self, request: web.Request) -> web.StreamResponse:
+        """HELLO; IDENTIFY → READY with this shard's servers, then a GUILD_CREATE for each;
+        heartbeats acknowledged. Text frames (discord.py inflates only binary ones)."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        self._sockets.add(socket)
+        sequence = 0
+
+        async def dispatch(event: str, data: Any) -> None:
+            nonlocal sequence
+            sequence += 1
+            await socket.send_json({"op": 0, "t": event, "s": sequence, "d": data})
+
+        try:
+            await socket.send_json({"op": 10, "d": {"heartbeat_interval": 41_250}, "s": None, "t": None})
+            async for frame in socket:
+                if frame.type != web.WSMsgType.TEXT:
+                    continue
+                payload = json.loads(frame.data)
+                if payload["op"] == 1:
+                    await socket.send_json({"op": 11, "d": None, "s": None, "t": None})
+                elif payload["op"] == 2:
+                    identify = payload["d"]
+                    self.identifies.append(identify)
+                    if identify.get("token") != self.token:
+                        await socket.close(code=4004, message=b"Authentication failed.")
+                        break
+                    shard, count = identify.get("shard") or [0, 1]
+                    mine = [g for gid, g in self.guilds.items() if (gid >> 22) % count == shard]
+                    ready = {
+                        "v": 10,
+                        "user": self.bot_user,
+                        "guilds": [{"id": g["id"], "unavailable": True} for g in mine],
+                        "session_id": secrets.token_hex(16),
+                        "resume_gateway_url": self.gateway_url,
+                        "shard": [shard, count],
+                        "application": {"id": str(self.application_id), "flags": 0},
+                        "private_channels": [],
+                        "relationships": [],
+                    }
+                    await dispatch("READY", ready)
+                    for guild in mine:
+                        await dispatch("GUILD_CREATE", guild)
+        finally:
+            self._sockets.discard(socket)
+        return socket
+
     # -- identity -----------------------------------------------------------------------------
 
     async def _get_me(self, req: RecordedRequest, m: re.Match[str]) -> Reply:
@@ -653,7 +806,7 @@ class FakeDiscordAPI:
         return Reply(
             200,
             {
-                "url": self.root.replace("http", "ws", 1) + "/gateway",
+                "url": self.gateway_url,
                 "shards": 1,
                 "session_start_limit": {
                     "total": 1000,
@@ -951,6 +1104,8 @@ class FakeDiscordAPI:
                 "user": record.user,
                 "authorizing_integration_owners": {},
             }
+        if body.get("message_reference"):  # a reply
+            message["message_reference"] = dict(body["message_reference"])
         self.messages[message_id] = message
         self._apply(message, body, req)
         message["flags"] = int(body.get("flags", 0)) & (SENDABLE_FLAGS | FLAG_LOADING)

@@ -22,12 +22,14 @@ import asyncio
 import logging
 import statistics
 import time
-from collections.abc import AsyncIterator, Callable, Iterable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from typing import Any
 
 import discord
+import yarl
+from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from tests.fakes.discord_fake import (
@@ -51,9 +53,12 @@ __all__ = [
     "channel_message",
     "component_interaction",
     "dispatch_interaction",
+    "dispatch_message",
     "fake_discord",
+    "fake_gateway",
     "measure_ack_latency",
     "member_payload",
+    "message_command",
     "option",
     "slash_command",
     "subcommand",
@@ -191,6 +196,13 @@ class DiscordHarness:
     def component_interaction(self, custom_id: str, message: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
         return component_interaction(custom_id, message, application_id=self.fake.application_id, **kwargs)
 
+    def message_command(self, name: str, target: Mapping[str, Any], **kwargs: Any) -> dict[str, Any]:
+        return message_command(name, target, application_id=self.fake.application_id, **kwargs)
+
+    def dispatch_message(self, client: discord.Client, payload: dict[str, Any]) -> None:
+        """Deliver a MESSAGE_CREATE (e.g. from `FakeDiscordAPI.add_message`) as the gateway would."""
+        dispatch_message(client, payload)
+
     def dispatch(self, client: discord.Client, payload: dict[str, Any]) -> None:
         """Deliver an INTERACTION_CREATE to `client` as the gateway would."""
         self.fake.register_interaction(payload)
@@ -220,6 +232,26 @@ class DiscordHarness:
 def dispatch_interaction(client: discord.Client, payload: dict[str, Any]) -> None:
     """Feed a raw gateway INTERACTION_CREATE payload to the client's own parser."""
     client._connection.parsers["INTERACTION_CREATE"](payload)
+
+
+def dispatch_message(client: discord.Client, payload: dict[str, Any]) -> None:
+    """Feed a raw gateway MESSAGE_CREATE payload to the client's own parser."""
+    client._connection.parsers["MESSAGE_CREATE"](payload)
+
+
+@contextmanager
+def fake_gateway(fake: FakeDiscordAPI) -> Iterator[None]:
+    """Point discord.py's websocket at the fake's gateway while the block runs.
+
+    discord.py connects a client with a known shard count to `DiscordWebSocket.DEFAULT_GATEWAY`
+    (a class attribute, like `Route.BASE`) rather than asking `GET /gateway/bot`.
+    """
+    original = DiscordWebSocket.DEFAULT_GATEWAY
+    DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(fake.gateway_url)
+    try:
+        yield
+    finally:
+        DiscordWebSocket.DEFAULT_GATEWAY = original
 
 
 @asynccontextmanager
@@ -450,6 +482,26 @@ def slash_command(
             attachment_size_limit=attachment_size_limit,
         ),
     }
+
+
+def message_command(
+    name: str,
+    target: Mapping[str, Any],
+    *,
+    command_id: int | None = None,
+    **kwargs: Any,
+) -> dict[str, Any]:
+    """A message context-menu command (Apps → `name` on `target`): the target message comes in
+    `data.resolved.messages` with its content and attachments (no privileged intent needed)."""
+    payload = slash_command(name, **kwargs)
+    payload["data"] = {
+        "id": str(command_id or snowflake()),
+        "name": name,
+        "type": 3,
+        "target_id": target["id"],
+        "resolved": {"messages": {target["id"]: dict(target)}},
+    }
+    return payload
 
 
 def autocomplete(
