@@ -1,14 +1,13 @@
 """Wiring of the rewards area (daily credit, referrals, email verification, sharing, account
-linking, support inbox, operator stats).
+linking, support inbox, operator stats) and of the free-credit expiry.
 
-Called from `bot.bootstrap.build_app` (the services), `bot.runtime` (the console commands and
-the referral sweep) and `bot.cli` (`python -m bot stats`).
+Called from `bot.bootstrap.build_app` (the services), `bot.runtime` (the console commands, the
+referral sweep with its payout notices, the expiry sweep when FREE_CREDIT_TTL_DAYS is set) and
+`bot.cli` (`python -m bot stats`).
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from dataclasses import dataclass
 
@@ -17,13 +16,16 @@ from adapters.chat.render_rewards import RewardRenderer
 from adapters.email.smtp import SmtpConfig, SmtpEmailSender
 from adapters.storage.database import Database
 from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.notice_store import SqlReferralNotices
 from adapters.storage.reward_store import SqlRewardStore
 from bot.config import Settings
+from bot.periodic import Periodic
 from core.codes import SecretCodes
 from core.domain.jobs import JobState
 from core.domain.rewards import RewardRules
-from core.ports import Clock, CodeSource, EmailSender, LastJob, OwnsJob
+from core.ports import Clock, CodeSource, EmailSender, LastJob, OwnsJob, ReferralNotifier
 from core.services.email import EmailVerificationService
+from core.services.expiry import ExpiryService
 from core.services.generation import GenerationService
 from core.services.linking import LinkService
 from core.services.offers import OfferService
@@ -36,6 +38,8 @@ from core.services.wallets import WalletService
 logger = logging.getLogger(__name__)
 
 SWEEP_INTERVAL_SECONDS = 60.0
+# Free credits past their expiry stay spendable until the next sweep: at most this long.
+EXPIRY_SWEEP_INTERVAL_SECONDS = 600.0
 
 
 @dataclass
@@ -50,6 +54,7 @@ class RewardsParts:
     linking: LinkService  # /link
     support: SupportService  # /support, /admin reply, /admin tickets
     stats: StatsService  # /admin stats, python -m bot stats
+    expiry: ExpiryService | None = None  # the free-credit expiry sweep (does nothing without a TTL)
 
 
 def email_sender(settings: Settings, catalogue: Catalogue) -> EmailSender | None:
@@ -91,12 +96,19 @@ def build_rewards(
         rules=rules,
         store=store,
         bonuses=RewardService(store, wallets, rules, clock, owns_job=owns_job),
-        referrals=ReferralService(store, wallets, rules, clock, codes),
+        referrals=ReferralService(store, wallets, rules, clock, codes, notices=SqlReferralNotices(database)),
         email=EmailVerificationService(store, wallets, rules, clock, codes, sender),
         linking=LinkService(store, wallets, rules, clock, codes),
         support=SupportService(store, wallets, rules, clock, last_job=last_job),
         stats=StatsService(store, wallets.rules, clock),
+        expiry=ExpiryService(ledger, wallets.rules, clock),
     )
+
+
+def add_referral_notifier(parts: RewardsParts, platform: str, notifier: ReferralNotifier) -> None:
+    """A chat adapter that can message a person tells them about referral payouts (registered
+    by the runtime next to the adapter, like its support replies)."""
+    parts.referrals.add_platform(platform, notifier)
 
 
 def connect_generation(parts: RewardsParts, generation: GenerationService) -> None:
@@ -133,31 +145,32 @@ def connect_offers(parts: RewardsParts, offers: OfferService) -> None:
     offers.next_daily_at = parts.bonuses.next_daily_for_person
 
 
-class ReferralSweeper:
-    """A runtime component: pays referral rewards that were waiting (new-account cooldown,
-    today's free allowance) once a minute."""
+class ReferralSweeper(Periodic):
+    """Pays referral rewards that were waiting (new-account cooldown, today's free allowance)
+    once a minute, and delivers the payout notices still due."""
+
+    name = "referral-sweeper"
 
     def __init__(self, referrals: ReferralService, interval: float = SWEEP_INTERVAL_SECONDS) -> None:
+        super().__init__(interval)
         self.referrals = referrals
-        self.interval = interval
-        self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        self._task = asyncio.create_task(self._loop(), name="referral-sweeper")
+    async def tick(self) -> None:
+        await self.referrals.pay_due_referrals()
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
 
-    async def _loop(self) -> None:
-        while True:
-            try:
-                await self.referrals.pay_due_referrals()
-            except Exception:
-                logger.exception("paying due referral rewards failed")
-            await asyncio.sleep(self.interval)
+class ExpirySweeper(Periodic):
+    """Only when FREE_CREDIT_TTL_DAYS is set: expires what is left of free lots past their
+    expiry, every EXPIRY_SWEEP_INTERVAL_SECONDS."""
+
+    name = "expiry-sweeper"
+
+    def __init__(self, expiry: ExpiryService, interval: float = EXPIRY_SWEEP_INTERVAL_SECONDS) -> None:
+        super().__init__(interval)
+        self.expiry = expiry
+
+    async def tick(self) -> None:
+        await self.expiry.sweep()
 
 
 async def print_stats(settings: Settings) -> int:

@@ -9,7 +9,8 @@ from typing import Protocol
 from core.domain.generation import GeneratedClip, GenerationRequest, PredictionStatus, PreparedClip
 from core.domain.identity import Person
 from core.domain.jobs import Concluded, Created, Delivered, Job, JobProgress, JobState, JobView, NewJob
-from core.domain.ledger import AccountStats, Balance, Entry, Grant, Hold, Outcome, Reason
+from core.domain.ledger import AccountStats, Balance, Entry, ExpirySweep, Grant, Hold, Outcome, Reason
+from core.domain.notices import NoticeCandidate, ReferralNotice
 from core.domain.offers import Offer
 from core.domain.orders import Effect, Order, PaymentResult
 from core.domain.payments import CheckoutRequest, CheckoutSession, CheckoutSessionRecord, PaymentEvent
@@ -147,6 +148,16 @@ class LedgerStore(Protocol):
     async def history(self, account_id: int, *, limit: int = 10) -> list[Entry]: ...
 
     async def get_hold(self, key: str) -> Hold | None: ...
+
+
+class ExpiryStore(Protocol):
+    """The free-credit expiry sweep (`core.services.expiry`)."""
+
+    async def expire_free_credits(self, *, now: dt.datetime, after_account: int = 0, limit: int = 100) -> ExpirySweep:
+        """One batch, one transaction: in up to `limit` wallets (ids above `after_account`) move
+        the unheld remainder of every free lot whose `expires_at` <= `now` out of the wallet
+        (`Reason.EXPIRY`, key `expiry:<lot>:<remainder>`); see `core.domain.ledger.expirable_parts`."""
+        ...
 
 
 # --- payments (issue 4) ------------------------------------------------------------------
@@ -382,15 +393,50 @@ class ReferralStore(Protocol):
         ...
 
     async def settle_referral(
-        self, person_id: int, rules: RewardRules, *, now: dt.datetime, qualify: bool
+        self,
+        person_id: int,
+        rules: RewardRules,
+        *,
+        now: dt.datetime,
+        qualify: bool,
+        expires_at: dt.datetime | None = None,
     ) -> ReferralPayout | None:
         """Pay what is due on the referral of `person_id` (the referred one); `qualify` marks
-        their first success first. None when there is no referral to settle."""
+        their first success first. The bonus is free credit, expiring at `expires_at` if set.
+        None when there is no referral to settle."""
         ...
 
     async def due_referrals(self, *, limit: int) -> list[int]:
         """Referred persons whose qualified referral still has a side waiting."""
         ...
+
+
+class ReferralNoticeStore(Protocol):
+    """Bookkeeping of referral payout notices (`core.domain.notices`): one row per payout key."""
+
+    async def due_notices(
+        self, *, since: dt.datetime, retry_before: dt.datetime, max_attempts: int, limit: int
+    ) -> list[NoticeCandidate]:
+        """Paid referral sides since `since` never claimed, and failed ones due for a retry."""
+        ...
+
+    async def claim_notices(
+        self,
+        candidates: list[NoticeCandidate],
+        *,
+        platforms: frozenset[str],
+        retry_before: dt.datetime,
+        max_attempts: int,
+        now: dt.datetime,
+    ) -> list[ReferralNotice]:
+        """Commit each candidate as `sending` (first try, or a retry of a failed one) and return
+        those this call claimed. A candidate whose receiver has no identity on `platforms` is
+        left alone (another process may reach them); one already claimed is skipped."""
+        ...
+
+    async def notice_sent(self, key: str, *, now: dt.datetime) -> None: ...
+
+    async def notice_failed(self, key: str, *, now: dt.datetime) -> None: ...
 
 
 class EmailStore(Protocol):
@@ -455,3 +501,10 @@ class SupportReplies(Protocol):
     """Delivers an operator's answer to the person, on the platform of `reply.ticket.identity`."""
 
     async def deliver(self, reply: TicketReply) -> None: ...
+
+
+class ReferralNotifier(Protocol):
+    """A chat adapter's way to tell a person about a referral payout (a DM / private chat),
+    one per platform (`ReferralService.add_platform`). Raises when the platform refused."""
+
+    async def referral_paid(self, identity: str, notice: ReferralNotice) -> None: ...

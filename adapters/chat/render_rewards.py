@@ -4,6 +4,7 @@ Chat adapters call these; `Renderer` (render.py) covers the wallet."""
 from __future__ import annotations
 
 from adapters.chat.catalogue import Catalogue, plural
+from core.domain.notices import ReferralNotice
 from core.domain.pricing import Pack
 from core.domain.rewards import LinkResult, ReferralPayout, ReferralSummary
 from core.domain.stats import CurrencyRevenue, StatsReport, WindowReport
@@ -62,7 +63,12 @@ class RewardRenderer:
 
     def referral_paid(self, payout: ReferralPayout, side: str, locale: str | None = None) -> str:
         credits = payout.referrer_credits if side == "referrer" else payout.referred_credits
-        return self.t("referral_paid", locale, credits=credits)
+        return self.t("referral_paid" if side == "referrer" else "referral_paid_referred", locale, credits=credits)
+
+    def referral_notice(self, notice: ReferralNotice, locale: str | None = None) -> str:
+        """The message a `ReferralNotifier` sends to the person paid (referrer or referred)."""
+        key = "referral_paid" if notice.side == "referrer" else "referral_paid_referred"
+        return self.t(key, locale, credits=notice.credits)
 
     # --- email ---------------------------------------------------------------------------------
 

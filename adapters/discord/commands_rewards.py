@@ -29,9 +29,13 @@ def add_reward_commands(bot: MusicBot) -> None:
         @bot.tree.command(name="daily")
         async def daily(interaction: discord.Interaction[Any]) -> None:
             """Claim your free daily credit (free plan, once per UTC day)."""
-            bot = bot_of(interaction)
+            bot, locale = bot_of(interaction), locale_of(interaction)
             claimed = await rewards.claim_daily(identity_of(interaction.user))
-            await answer(interaction, bot.text.rewards.daily(claimed, locale_of(interaction)))
+            text = bot.text.rewards.daily(claimed, locale)
+            offer = bot.on_sale(claimed.offer) if claimed.offer is not None else None  # still low: the packs
+            if offer is not None:
+                text += "\n\n" + bot.text.render.offer(offer, locale)
+            await answer(interaction, text, view=bot.views.offer(offer, locale) if offer is not None else None)
 
     if referrals is not None:
 

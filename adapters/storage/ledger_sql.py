@@ -21,12 +21,16 @@ from core.domain.ledger import (
     AccountStats,
     Balance,
     Entry,
+    ExpiredPart,
+    ExpirySweep,
     Grant,
     Hold,
     HoldState,
     LotKind,
+    LotView,
     Outcome,
     Reason,
+    expirable_parts,
 )
 from core.errors import (
     HoldAlreadyResolved,
@@ -36,6 +40,7 @@ from core.errors import (
     UnknownIdentity,
     WalletFrozen,
 )
+from core.errors import SystemError as CoreSystemError
 
 AVAILABLE = "credits_posted - debits_posted - debits_pending"
 
@@ -591,3 +596,57 @@ def history(conn: Connection, account_id: int, limit: int) -> list[Entry]:
         assert stamp is not None
         entries.append(Entry(stamp, int(amount), str(reason), str(key), str(memo or "")))
     return entries
+
+
+# --- expiry of free credits --------------------------------------------------------------
+
+# Wallets with a free lot past its expiry that still has credits (the partial index
+# `ix_lots_expiring` keeps this a short range scan: spent and expired-away lots drop out).
+_WALLETS_WITH_EXPIRED = S("""
+    SELECT DISTINCT account_id FROM lots
+    WHERE remaining > 0 AND expires_at IS NOT NULL AND expires_at <= :now AND kind = 'free'
+        AND account_id > :after
+    ORDER BY account_id LIMIT :limit""")
+_LOCK_ACCOUNT = S("UPDATE accounts SET frozen = frozen WHERE id = :id")
+_PENDING_OF = S("SELECT debits_pending FROM accounts WHERE id = :id")
+_LOTS_IN_SPEND_ORDER = S("""
+    SELECT id, kind, remaining, expires_at FROM lots WHERE account_id = :account_id AND remaining > 0
+    ORDER BY CASE WHEN kind = 'free' THEN 0 ELSE 1 END,
+        CASE WHEN expires_at IS NULL THEN 1 ELSE 0 END, expires_at, id""")
+# Never below what open holds reserve; frozen wallets too (time does not stop for a dispute).
+_DEBIT_UNRESERVED = S(f"""
+    UPDATE accounts SET debits_posted = debits_posted + :amount
+    WHERE id = :id AND {AVAILABLE} >= :amount""")
+
+
+def expire_free_credits(
+    conn: Connection, system: SystemAccounts, now: dt.datetime, after_account: int, limit: int
+) -> ExpirySweep:
+    """One batch of the expiry sweep: for up to `limit` wallets (ids above `after_account`)
+    with an expired free lot, move what may expire (`expirable_parts`) to the `expiry` system
+    account, one transfer per lot step. Each wallet is locked first (the row lock every
+    spend, grant and link takes), so the holds and lots read here stay as read until commit;
+    two sweeps racing find the lots already emptied, and the key backs that up."""
+    wallets = [
+        int(row[0])
+        for row in every(conn, _WALLETS_WITH_EXPIRED, now=to_db_time(conn, now), after=after_account, limit=limit)
+    ]
+    expired: list[tuple[int, ExpiredPart]] = []
+    sink = system.id(conn, Reason.EXPIRY.value, now) if wallets else 0
+    for wallet in wallets:  # ascending ids: the same lock order as `persons_sql.lock_wallets`
+        run(conn, _LOCK_ACCOUNT, id=wallet)
+        held = int(scalar(conn, _PENDING_OF, id=wallet))
+        lots = [
+            LotView(int(lot_id), LotKind(kind), int(remaining), from_db_time(expires_at))
+            for lot_id, kind, remaining, expires_at in every(conn, _LOTS_IN_SPEND_ORDER, account_id=wallet)
+        ]
+        for part in expirable_parts(lots, held, now):
+            if not _record_transfer(
+                conn, part.key, wallet, sink, part.amount, Reason.EXPIRY, now, memo=f"free credits of lot {part.lot_id}"
+            ):
+                continue  # this step was applied before: already done
+            if run(conn, _DEBIT_UNRESERVED, id=wallet, amount=part.amount).rowcount != 1:
+                raise CoreSystemError(f"expiry of lot {part.lot_id} would overdraw wallet {wallet}")
+            run(conn, _TAKE_FROM_LOT, id=part.lot_id, amount=part.amount)
+            expired.append((wallet, part))
+    return ExpirySweep(tuple(expired), wallets[-1] if wallets else after_account, more=len(wallets) == limit)

@@ -8,7 +8,7 @@ from adapters.storage import ledger_sql as sql
 from adapters.storage.audit import audit
 from adapters.storage.database import Database
 from core.domain.identity import Person
-from core.domain.ledger import AccountStats, Balance, Entry, Grant, Hold, Outcome, Reason
+from core.domain.ledger import AccountStats, Balance, Entry, ExpirySweep, Grant, Hold, Outcome, Reason
 
 
 class SqlLedgerStore:
@@ -63,6 +63,11 @@ class SqlLedgerStore:
 
     async def sweep_expired_holds(self, *, now: dt.datetime, limit: int = 500) -> int:
         return await self.db.write(lambda c: sql.sweep_expired_holds(c, now, limit))
+
+    async def expire_free_credits(self, *, now: dt.datetime, after_account: int = 0, limit: int = 100) -> ExpirySweep:
+        """`ExpiryStore`: one batch of the free-credit expiry sweep, one transaction."""
+        await self.prepare()
+        return await self.db.write(lambda c: sql.expire_free_credits(c, self.system, now, after_account, limit))
 
     async def transfer(
         self,

@@ -139,6 +139,7 @@ def settle_referral(
     rules: RewardRules,
     now: dt.datetime,
     qualify: bool,
+    expires_at: dt.datetime | None = None,
 ) -> ReferralPayout | None:
     """Pay each unsettled side of the referral of `person_id` that may be paid now."""
     referred = survivor(conn, person_id)
@@ -156,7 +157,7 @@ def settle_referral(
     if row is None or row[2] is None:
         return None  # not qualified yet (no successful generation)
     referred_state, referrer_state = row[3], row[4]
-    bonus = Bonus(BonusKind.REFERRAL, rules.referral_credits, Reason.REFERRAL, per_day=False)
+    bonus = Bonus(BonusKind.REFERRAL, rules.referral_credits, Reason.REFERRAL, per_day=False, expires_at=expires_at)
     paid_referred = paid_referrer = 0
     if referred_state is None:
         paid_referred, referred_state = _settle_side(
@@ -227,7 +228,9 @@ def _settle_side(
 
 
 def _memo(bonus: Bonus, side: str) -> Bonus:
-    return Bonus(bonus.kind, bonus.amount, bonus.reason, bonus.per_day, memo=f"referral ({side})")
+    return Bonus(
+        bonus.kind, bonus.amount, bonus.reason, bonus.per_day, memo=f"referral ({side})", expires_at=bonus.expires_at
+    )
 
 
 def due_referrals(conn: Connection, limit: int) -> list[int]:

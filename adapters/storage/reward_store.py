@@ -75,10 +75,16 @@ class SqlRewardStore:
         return await self.db.write(lambda c: referral_sql.record_referral(c, identity, code, rules, now))
 
     async def settle_referral(
-        self, person_id: int, rules: RewardRules, *, now: dt.datetime, qualify: bool
+        self,
+        person_id: int,
+        rules: RewardRules,
+        *,
+        now: dt.datetime,
+        qualify: bool,
+        expires_at: dt.datetime | None = None,
     ) -> ReferralPayout | None:
         return await self.db.write(
-            lambda c: referral_sql.settle_referral(c, self.system, person_id, rules, now, qualify)
+            lambda c: referral_sql.settle_referral(c, self.system, person_id, rules, now, qualify, expires_at)
         )
 
     async def due_referrals(self, *, limit: int) -> list[int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Index, MetaData
+from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Index, MetaData, text
 from sqlmodel import Field, SQLModel
 
 # Stable constraint names so migrations (and SQLite batch mode) can refer to them.
@@ -117,6 +117,13 @@ class LotRow(SQLModel, table=True):
         CheckConstraint("remaining >= 0", name="remaining_not_negative"),
         CheckConstraint("remaining <= granted", name="remaining_within_granted"),
         Index("ix_lots_spend_order", "account_id", "kind", "expires_at", "id"),
+        # The expiry sweep's scan: lots that can still expire (migration 0006).
+        Index(
+            "ix_lots_expiring",
+            "expires_at",
+            sqlite_where=text("remaining > 0 AND expires_at IS NOT NULL"),
+            postgresql_where=text("remaining > 0 AND expires_at IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -147,3 +147,19 @@ class SupportReplyRow(SQLModel, table=True):
     granted: int = Field(default=0, sa_type=BigInteger)
     delivered_at: dt.datetime | None = Field(default=None, sa_column=_utc_nullable())
     created_at: dt.datetime = Field(sa_column=_utc())
+
+
+class ReferralNoticeRow(SQLModel, table=True):
+    """Whether a referral payout was announced to the person paid (`core.domain.notices`).
+    `key` is the payout's ledger key (`referral:<referred>:<side>`); the row is written before
+    the message is sent, so it is sent at most once. Migration: 0006."""
+
+    __tablename__ = "referral_notices"
+    __table_args__ = (Index("ix_referral_notices_state_claimed", "state", "claimed_at"),)
+
+    key: str = Field(primary_key=True, max_length=200)
+    person_id: int = Field(foreign_key="persons.id")
+    state: str = Field(max_length=10)  # sending | sent | failed
+    attempts: int = Field(default=1)
+    claimed_at: dt.datetime = Field(sa_column=_utc())
+    sent_at: dt.datetime | None = Field(default=None, sa_column=_utc_nullable())

@@ -149,3 +149,76 @@ class AccountStats:
     packs_bought: tuple[str, ...]  # the plan is the largest of these, or `free` when empty
     lifetime_spent: int
     generations: int
+
+
+# --- expiry of free credits ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LotView:
+    """One lot of a wallet as the expiry sweep sees it, in spend order."""
+
+    lot_id: int
+    kind: LotKind
+    remaining: int
+    expires_at: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class ExpiredPart:
+    """Credits of one lot that expire now. `key` is the movement's idempotency key."""
+
+    lot_id: int
+    remaining: int  # the lot's remainder before this expiry
+    amount: int
+
+    @property
+    def key(self) -> str:
+        return expiry_key(self.lot_id, self.remaining)
+
+
+def expiry_key(lot_id: int, remaining: int) -> str:
+    """`expiry:<lot>:<remainder before>`. A lot's remainder only ever goes down, so each step of
+    one lot has its own key, and two sweeps that see the same state make the same key (the
+    second is "already done"). Usually a lot expires in one step; a second one happens only
+    when credits that were held at the first sweep are released later."""
+    return f"expiry:{lot_id}:{remaining}"
+
+
+def expirable_parts(lots: list[LotView], held: int, now: dt.datetime) -> list[ExpiredPart]:
+    """What may expire in one wallet now: the free lots whose `expires_at` has passed, minus
+    what the wallet's open holds will take from them.
+
+    Holds reserve an amount, not particular lots; a capture takes its credits from the lots in
+    spend order (free first, earliest expiry first, then paid). So the held amount is laid over
+    the lots in that same order (`lots` must come in spend order) and only the rest of each
+    expired free lot goes: a running job is always paid from the credits it was accepted with,
+    and paid credits never cover for free credits that expired under a hold. Credits released
+    later by a failed job expire at the next sweep. Paid lots never expire."""
+    parts: list[ExpiredPart] = []
+    reserved = max(held, 0)
+    for lot in lots:
+        if lot.remaining <= 0:
+            continue
+        held_here = min(reserved, lot.remaining)
+        reserved -= held_here
+        if lot.kind != LotKind.FREE or lot.expires_at is None or lot.expires_at > now:
+            continue
+        amount = lot.remaining - held_here
+        if amount > 0:
+            parts.append(ExpiredPart(lot.lot_id, lot.remaining, amount))
+    return parts
+
+
+@dataclass(frozen=True)
+class ExpirySweep:
+    """One batch of the expiry sweep (one transaction): what expired, in which wallets, and
+    where the next batch starts (`more` when this one was full)."""
+
+    expired: tuple[tuple[int, ExpiredPart], ...]  # (wallet, part)
+    last_account_id: int
+    more: bool
+
+    @property
+    def credits(self) -> int:
+        return sum(part.amount for _wallet, part in self.expired)
