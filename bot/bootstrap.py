@@ -79,7 +79,8 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     generating = build_generation(settings, database, ledger, wallets, rules, clock)  # generation jobs (issue 3)
     paying.web_hooks.on_replicate_webhook = replicate_webhook(generating.service, settings)
     connect_generation(rewards, generating.service)  # rewards (issue 7): referral payouts, shares, tickets
-    connect_offers(rewards, paying.payments.offers)  # rewards (issue 7): next daily credit in offers
+    for offers in (paying.payments.offers, wallets.offers, generating.service.runner.offers):
+        connect_offers(rewards, offers)  # rewards (issue 7): next daily credit in every offer
     return App(
         settings=settings,
         database=database,
@@ -96,6 +97,11 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         generator=generating.generator,
         generation_parts=generating,
         server_wallets=ServerWalletService(  # server wallets (issue 6)
-            ledger, wallets, clock, can_receive_gift=rewards.bonuses.ensure_can_receive_gift, buy=paying.payments.buy
+            ledger,
+            wallets,
+            clock,
+            can_receive_gift=rewards.bonuses.ensure_can_receive_gift,
+            buy=paying.payments.buy,
+            stars=paying.payments.stars_invoice,  # Telegram: /groupwallet buy with Stars
         ),
     )

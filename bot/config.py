@@ -7,7 +7,9 @@ problem (`DATABASE_URL: unsupported scheme 'mysql'`), never as a traceback.
 from __future__ import annotations
 
 import datetime as dt
+import re  # settings that must work together
 from typing import Annotated, Any
+from urllib.parse import urlsplit  # settings that must work together
 
 from pydantic import (
     Field,
@@ -15,6 +17,7 @@ from pydantic import (
     ValidationError,
     ValidationInfo,  # rewards (issue 7)
     field_validator,
+    model_validator,  # settings that must work together
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -102,6 +105,9 @@ class Settings(BaseSettings):
     discord_bot_token: SecretStr | None = None
     discord_api_base_url: str | None = None
     discord_dev_guild_id: int | None = None
+    # Sharding (scale-out): the total number of shards, and the ones this process runs.
+    discord_shard_count: int | None = Field(None, ge=1, le=100_000)
+    discord_shard_ids: Annotated[tuple[int, ...] | None, NoDecode] = None
     telegram_bot_token: SecretStr | None = None
     telegram_api_base_url: str = "https://api.telegram.org"
     telegram_webhook_url: str | None = None
@@ -141,6 +147,7 @@ class Settings(BaseSettings):
     web_host: str = "127.0.0.1"
     web_port: int = Field(8080, ge=0, le=65535)
     public_base_url: str | None = None
+    metrics_token: SecretStr | None = None  # set: GET /metrics needs `Authorization: Bearer <token>`
 
     # --- rewards, email verification, support (issue 7) -------------------------------------
     daily_plans: Annotated[tuple[str, ...], NoDecode] = ("free",)
@@ -229,6 +236,30 @@ class Settings(BaseSettings):
             raise ValueError(f"'{value}' is not stripe, stars or both")
         return value
 
+    @field_validator("discord_shard_ids", mode="before")
+    @classmethod
+    def _shard_ids(cls, value: Any, info: ValidationInfo) -> tuple[int, ...] | None:
+        """`0,2`: the shards this process runs, each below DISCORD_SHARD_COUNT, none twice."""
+        items = value if isinstance(value, tuple | list) else str(value or "").split(",")
+        texts = [str(item).strip() for item in items if str(item).strip()]
+        if not texts:
+            return None
+        bad = [t for t in texts if not t.isdigit()]
+        if bad:
+            raise ValueError(f"'{bad[0]}' is not a shard number (whole numbers from 0, e.g. 0,1)")
+        ids = tuple(int(t) for t in texts)
+        if "discord_shard_count" not in info.data:
+            return ids  # DISCORD_SHARD_COUNT itself is wrong, and reported
+        count = info.data["discord_shard_count"]
+        if count is None:
+            raise ValueError("set DISCORD_SHARD_COUNT too (the total number of shards of every process)")
+        for i in ids:
+            if i >= count:
+                raise ValueError(f"shard {i} is not below DISCORD_SHARD_COUNT ({count}): shards are 0 to {count - 1}")
+        if len(set(ids)) != len(ids):
+            raise ValueError("a shard is listed twice")
+        return ids
+
     # --- derived --------------------------------------------------------------------------
 
     def credit_rules(self) -> CreditRules:
@@ -296,6 +327,89 @@ class Settings(BaseSettings):
             support_tickets_per_hour=self.support_tickets_per_hour,
         )
 
+    # --- settings that must work together -------------------------------------------------
+
+    @model_validator(mode="after")
+    def _settings_work_together(self) -> Settings:
+        """Combinations that start but cannot work (people would pay and get nothing, or
+        anyone could post fake updates) stop the bot here, one line per problem."""
+        problems = _conflicts(self)
+        if problems:
+            raise SettingsConflict(problems)
+        return self
+
+
+class SettingsConflict(ValueError):
+    """Settings that are each valid but cannot work together: `NAME: problem` per line."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(problems))
+
+
+# Telegram's rule for setWebhook's secret_token.
+_TELEGRAM_SECRET = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
+OFFICIAL_TELEGRAM_API = "api.telegram.org"
+
+
+def _url_problem(value: str, *, https_only: bool = False) -> str | None:
+    parts = urlsplit(value.strip())
+    schemes = ("https",) if https_only else ("http", "https")
+    if parts.scheme not in schemes or not parts.hostname:
+        return "must be an https:// URL" if https_only else "must be an http:// or https:// URL with a host"
+    if parts.query or parts.fragment:
+        return "must not have a query (?...) or a fragment (#...)"
+    return None
+
+
+def _conflicts(s: Settings) -> list[str]:
+    problems: list[str] = []
+    stripe_key = s.stripe_secret_key.get_secret_value() if s.stripe_secret_key else ""
+    webhook_secret = s.stripe_webhook_secret.get_secret_value() if s.stripe_webhook_secret else ""
+    if s.public_base_url and (problem := _url_problem(s.public_base_url)):
+        problems.append(f"PUBLIC_BASE_URL: {problem} (e.g. https://bot.example.com)")
+    if stripe_key:
+        if not stripe_key.startswith(("sk_", "rk_")):
+            problems.append(
+                "STRIPE_SECRET_KEY: is not a secret key (those start with sk_ or rk_; a publishable pk_ key "
+                "cannot create Checkout sessions)"
+            )
+        if not webhook_secret:
+            problems.append(
+                "STRIPE_WEBHOOK_SECRET: must be set when STRIPE_SECRET_KEY is (the signing secret whsec_... "
+                "of the endpoint <PUBLIC_BASE_URL>/webhooks/stripe): without it every payment webhook is "
+                "refused and buyers pay without getting their credits"
+            )
+        if not s.public_base_url:
+            problems.append(
+                "PUBLIC_BASE_URL: must be set when STRIPE_SECRET_KEY is (e.g. https://bot.example.com): "
+                "Checkout sends buyers back to <PUBLIC_BASE_URL>/checkout/success and Stripe delivers "
+                "payments to <PUBLIC_BASE_URL>/webhooks/stripe"
+            )
+    if webhook_secret and not webhook_secret.startswith("whsec_"):
+        problems.append("STRIPE_WEBHOOK_SECRET: is not a webhook signing secret (those start with whsec_)")
+    if s.telegram_payments in ("stripe", "both") and not stripe_key:
+        problems.append(
+            f"TELEGRAM_PAYMENTS: '{s.telegram_payments}' needs Stripe: set STRIPE_SECRET_KEY "
+            "(with STRIPE_WEBHOOK_SECRET and PUBLIC_BASE_URL), or use stars"
+        )
+    telegram_secret = s.telegram_webhook_secret.get_secret_value() if s.telegram_webhook_secret else ""
+    if telegram_secret and not _TELEGRAM_SECRET.match(telegram_secret):
+        problems.append("TELEGRAM_WEBHOOK_SECRET: Telegram accepts 1 to 256 characters of A-Z, a-z, 0-9, _ and -")
+    if s.telegram_webhook_url:
+        if not s.telegram_bot_token:
+            problems.append("TELEGRAM_WEBHOOK_URL: set without TELEGRAM_BOT_TOKEN (no bot to receive updates for)")
+        # Telegram's own servers call https only; a self-hosted Bot API server may call http.
+        official = urlsplit(s.telegram_api_base_url).hostname == OFFICIAL_TELEGRAM_API
+        if problem := _url_problem(s.telegram_webhook_url, https_only=official):
+            problems.append(f"TELEGRAM_WEBHOOK_URL: {problem}")
+        if not telegram_secret:
+            problems.append(
+                "TELEGRAM_WEBHOOK_SECRET: must be set when TELEGRAM_WEBHOOK_URL is: without it anyone "
+                "could post fake updates (payments included) to /webhooks/telegram"
+            )
+    return problems
+
 
 def load_settings(**overrides: Any) -> Settings:
     """Settings from the environment and `.env`; `ConfigError` lists every problem."""
@@ -304,6 +418,10 @@ def load_settings(**overrides: Any) -> Settings:
     except ValidationError as error:
         problems = []
         for item in error.errors():
+            conflict = (item.get("ctx") or {}).get("error")
+            if isinstance(conflict, SettingsConflict):  # already `NAME: problem`, one per line
+                problems.extend(conflict.problems)
+                continue
             name = str(item["loc"][0]).upper() if item["loc"] else "SETTINGS"
             message = str(item["msg"]).removeprefix("Value error, ")
             problems.append(f"{name}: {message}")

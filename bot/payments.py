@@ -15,10 +15,12 @@ from typing import TYPE_CHECKING
 from adapters.chat.catalogue import Catalogue
 from adapters.storage.database import Database
 from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.metrics_sql import read_figures  # GET /metrics
 from adapters.storage.payment_store import SqlPaymentStore
 from adapters.stripe import StripeCheckout
 from adapters.web import WebHooks, WebServer
 from bot.config import Settings
+from bot.periodic import Periodic
 from core.domain.rules import CreditRules
 from core.ports import Clock
 from core.services.offers import OfferService
@@ -92,6 +94,8 @@ def build_payments(
         parse_stripe=stripe.parse_webhook if stripe is not None else None,
         on_stripe_event=payments.handle_stripe_event if stripe is not None else None,
         telegram_secret=telegram_secret.get_secret_value() if telegram_secret else None,
+        metrics=lambda: read_figures(database, clock.now()),  # GET /metrics: one read per scrape
+        metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
     )
     return PaymentsParts(payments, stripe, hooks)
 
@@ -133,3 +137,46 @@ async def reconcile_payments(settings: Settings, hours: float) -> int:
 
 def run_reconcile(settings: Settings, hours: float) -> int:
     return asyncio.run(reconcile_payments(settings, hours))
+
+
+RECONCILE_INTERVAL_SECONDS = 15 * 60.0
+RECONCILE_LOOKBACK = dt.timedelta(hours=26)  # Checkout sessions live 24 h at most; 2 h to spare
+
+
+class PaymentReconciler(Periodic):
+    """When Stripe is configured: every 15 minutes, fulfils paid Checkout sessions of the last
+    day whose webhook never arrived, so nobody waits for an operator to run
+    `reconcile-payments`. Fulfilment is keyed by session, so it is safe beside the webhooks and
+    in every process at once."""
+
+    name = "payment-reconciler"
+    wait_first = True  # the webhooks come first; start-up stays quick
+
+    def __init__(
+        self,
+        payments: PaymentService,
+        clock: Clock,
+        *,
+        interval: float = RECONCILE_INTERVAL_SECONDS,
+        lookback: dt.timedelta = RECONCILE_LOOKBACK,
+    ) -> None:
+        super().__init__(interval)
+        self.payments = payments
+        self.clock = clock
+        self.lookback = lookback
+
+    async def tick(self) -> None:
+        report = await self.payments.reconcile(self.clock.now() - self.lookback)
+        if report.fulfilled or report.closed:
+            logger.warning(
+                "reconciled missed Stripe webhooks: fulfilled %s, closed %s",
+                " ".join(report.fulfilled) or "-",
+                " ".join(report.closed) or "-",
+            )
+
+
+def reconciler_component(app: App) -> PaymentReconciler | None:
+    """The periodic reconcile, when Stripe can be asked (a secret key is set)."""
+    if app.payments.gateway is None or not app.payments.gateway.configured:
+        return None
+    return PaymentReconciler(app.payments, app.clock)

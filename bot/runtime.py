@@ -28,12 +28,13 @@ from adapters.console.commands_rewards import (  # rewards (issue 7)
     ConsoleSupportDesk,
     reward_commands,
 )
-from adapters.console.commands_wallet import wallet_commands
+from adapters.console.commands_wallet import refusal_offer, wallet_commands
+from adapters.console.notices import ConsoleReferralNotices  # referral payout notices
 from adapters.storage.migrations import upgrade
 from bot.bootstrap import App, build_app
 from bot.config import Settings
-from bot.payments import web_component  # payments (issue 4)
-from bot.rewards import ReferralSweeper  # rewards (issue 7)
+from bot.payments import reconciler_component, web_component  # payments (issue 4)
+from bot.rewards import ExpirySweeper, ReferralSweeper, add_referral_notifier  # rewards (issue 7)
 from core.domain.identity import Identity
 
 logger = logging.getLogger(__name__)
@@ -62,7 +63,16 @@ def console_commands(app: App, identity: Identity) -> dict[str, Handler]:
     render = Renderer(app.catalogue)
     commands: dict[str, Handler] = {}
     commands.update(
-        wallet_commands(app.wallets, app.rules.pricing, identity, render, lambda: " ".join(sorted(commands)))
+        wallet_commands(
+            app.wallets,
+            app.rules.pricing,
+            identity,
+            render,
+            lambda: " ".join(sorted(commands)),
+            generation=app.generation,  # jobs in /balance and /history
+            bonuses=app.rewards.bonuses,  # the next daily credit in /balance
+            clock=app.clock,
+        )
     )
     # generation jobs (issue 3): clips are "delivered" to <DATA_DIR>/clips, progress printed
     notifier = ConsoleNotifier(GenerationText(render), Path(app.settings.data_dir) / "clips", _print_line)
@@ -72,6 +82,7 @@ def console_commands(app: App, identity: Identity) -> dict[str, Handler]:
     reward_render = RewardRenderer(app.catalogue)
     desk = ConsoleSupportDesk(_print_line, reward_render)
     app.rewards.support.add_platform(identity.platform, desk, desk)
+    add_referral_notifier(app.rewards, identity.platform, ConsoleReferralNotices(_print_line, reward_render))
     commands.update(reward_commands(app.rewards, identity, reward_render, commands.get("/admin")))
     commands.update(
         payment_commands(app.payments, identity, PaymentsRenderer(app.catalogue), app.clock)
@@ -79,13 +90,24 @@ def console_commands(app: App, identity: Identity) -> dict[str, Handler]:
     return commands
 
 
+def console_chat(app: App, identity: Identity) -> ConsoleChat:
+    """The console chat: every command, and the offer after a refusal for lack of credits."""
+    refusal = refusal_offer(app.wallets, identity, Renderer(app.catalogue))
+    return ConsoleChat(console_commands(app, identity), app.catalogue, refusal=refusal)
+
+
 def background_components(app: App) -> list[Component]:
-    """Always-on parts (job workers; the web server when a payment or webhook setting is set)."""
+    """Always-on parts (job workers, sweepers; the web server when a payment or webhook setting is
+    set; the Stripe reconcile when Stripe is)."""
     components: list[Component] = []
     components.append(app.generation)  # generation jobs (issue 3): resume, dispatch, sweep
     components.append(ReferralSweeper(app.rewards.referrals))  # rewards (issue 7): waiting referral rewards
+    if app.rewards.expiry is not None and app.rewards.expiry.enabled:  # FREE_CREDIT_TTL_DAYS set
+        components.append(ExpirySweeper(app.rewards.expiry))
     if (web := web_component(app)) is not None:  # payments (issue 4): webhooks, health, checkout pages
         components.append(web)
+    if (reconciler := reconciler_component(app)) is not None:  # missed Stripe webhooks, every 15 min
+        components.append(reconciler)
     return components
 
 
@@ -94,14 +116,21 @@ def chat_components(app: App) -> list[Component]:
     components: list[Component] = []
     if app.settings.telegram_bot_token:  # telegram (issue 5): polling, or webhook via the web server
         from adapters.telegram import TelegramRunner
+        from adapters.telegram.notices import TelegramReferralNotices
 
-        components.append(TelegramRunner.from_app(app))
+        telegram = TelegramRunner.from_app(app)
+        notices = TelegramReferralNotices(telegram.application.bot, telegram.deps.rewards_text)
+        add_referral_notifier(app.rewards, "telegram", notices)  # referral payouts, in private chats
+        components.append(telegram)
     if app.settings.discord_bot_token:  # discord (issue 6): built now, so its job notifier is
         from adapters.discord import DiscordRunner  # registered before the job workers start
+        from adapters.discord.notices import DiscordReferralNotices
         from bot.payments import public_base_url, web_enabled
 
         clip_base = public_base_url(app.settings) if web_enabled(app.settings) else None
-        components.append(DiscordRunner.from_app(app, clip_base_url=clip_base))
+        discord = DiscordRunner.from_app(app, clip_base_url=clip_base)
+        add_referral_notifier(app.rewards, "discord", DiscordReferralNotices(discord.bot))  # in DMs
+        components.append(discord)
     return components
 
 
@@ -136,7 +165,7 @@ async def run(settings: Settings) -> None:
     try:
         chats = chat_components(app)
         # Built before anything starts, so every job notifier is registered before resumed jobs run.
-        console = None if chats else ConsoleChat(console_commands(app, console_identity()), app.catalogue)
+        console = None if chats else console_chat(app, console_identity())
         # Chat adapters start first and stop last: resumed jobs can deliver, and jobs finishing
         # during shutdown still have a way to reach their person.
         async with running(chats + background_components(app)):

@@ -4,6 +4,7 @@ answer, `successful_payment`, and /paysupport."""
 from __future__ import annotations
 
 from telegram import LabeledPrice, Message, Update
+from telegram.constants import ChatType
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -18,7 +19,9 @@ from adapters.telegram.deps import BotContext
 from adapters.telegram.keyboards import pattern
 from adapters.telegram.offers import offer_message, packs_message
 from core.domain.identity import Identity
+from core.domain.orders import PaymentOutcome, PaymentResult
 from core.errors import PaymentsNotConfigured, UnknownPack
+from core.services.server_wallets import Server
 
 
 async def buy(update: Update, context: BotContext) -> None:
@@ -144,6 +147,9 @@ async def successful_payment(update: Update, context: BotContext) -> None:
         identity,
         paid.currency,
     )
+    if await for_this_group(context, message, result):  # `/groupwallet buy`: the group's credits
+        await reply(message, group_purchase(context, result, locale))
+        return
     text, markup = context.deps.render_payments.purchase(result, locale), None
     if result.offer is not None:
         offer_text, markup = offer_message(
@@ -151,6 +157,24 @@ async def successful_payment(update: Update, context: BotContext) -> None:
         )
         text += "\n" + offer_text
     await reply(message, text, markup)
+
+
+async def for_this_group(context: BotContext, message: Message, result: PaymentResult) -> bool:
+    """Whether the paid order filled the wallet of the group it was paid in."""
+    service = context.deps.services.server_wallets
+    if message.chat.type == ChatType.PRIVATE or result.order is None or service is None:
+        return False
+    return await service.is_wallet_of(Server("telegram", str(message.chat_id)), result.order.wallet_id)
+
+
+def group_purchase(context: BotContext, result: PaymentResult, locale: str | None) -> str:
+    if result.outcome == PaymentOutcome.GRANTED and result.balance is not None:
+        return context.deps.t(
+            "tg.group_bought", locale, credits=f"{result.credits:,}", server=max(result.balance.available, 0)
+        )
+    if result.outcome in (PaymentOutcome.ALREADY_DONE, PaymentOutcome.DUPLICATE):
+        return context.deps.t("tg.group_bought_already", locale)
+    return context.deps.t("purchase_not_granted", locale)
 
 
 async def paysupport(update: Update, context: BotContext) -> None:

@@ -26,7 +26,7 @@ PRIVATE_COMMANDS = (
     "verify",
     "help",
 )
-GROUP_COMMANDS = ("gift", "balance", "help")
+GROUP_COMMANDS = ("gift", "groupwallet", "balance", "help")
 
 
 async def start(update: Update, context: BotContext) -> None:

@@ -15,6 +15,7 @@ recording the keyboard message answers, so one keyboard (built once) serves ever
 | s | job, style | other style |
 | l | job, seconds | longer |
 | b | kind (s: Stars, p: card), pack | buy a pack |
+| w | kind (s: Stars, p: card), pack | buy a pack for the group's wallet (an admin, re-checked) |
 | f | | continue with free (dismiss the offer) |
 | d | | claim the daily credit |
 | h | | how to contact support |
@@ -171,14 +172,16 @@ class Keyboards:
         free: bool = False,
         daily: bool = False,
         support: bool = False,
+        verb: str = "b",
     ) -> InlineKeyboardMarkup | None:
-        """One button per pack (⭐ Stars invoice or 💳 card checkout), then the way out."""
+        """One button per pack (⭐ Stars invoice or 💳 card checkout), then the way out.
+        `verb="w"`: the packs are for the group's wallet."""
         rows = [
             [
                 self.button(
                     "tg.button.buy_stars" if kind == "s" else "tg.button.buy_card",
                     locale,
-                    data("b", owner, kind, pack.pack_id),
+                    data(verb, owner, kind, pack.pack_id),
                     title=pack.title,
                     credits=f"{pack.credits:,}",
                     price=price_text(pack),

@@ -1,4 +1,4 @@
-"""The bot's web server (aiohttp): payment and generation webhooks, health, checkout pages."""
+"""The bot's web server (aiohttp): payment and generation webhooks, health, metrics, checkout pages."""
 
 from adapters.web.hooks import WebHooks
 from adapters.web.server import WebServer

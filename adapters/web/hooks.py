@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
+from typing import Protocol
 
 from core.domain.payments import PaymentEvent
 
@@ -16,6 +17,35 @@ from core.domain.payments import PaymentEvent
 # Raise `core.errors.InvalidWebhook` for an untrusted request (→ 400); any other exception
 # → 500, so the sender retries.
 RawWebhook = Callable[[bytes, Mapping[str, str]], Awaitable[None]]
+
+
+class WalletFigures(Protocol):
+    @property
+    def count(self) -> int: ...
+    @property
+    def frozen(self) -> int: ...
+    @property
+    def available(self) -> int: ...
+    @property
+    def held(self) -> int: ...
+
+
+class Figures(Protocol):
+    """What `GET /metrics` shows from the database, read at scrape time (the storage adapter's
+    `DatabaseFigures` has this shape)."""
+
+    @property
+    def jobs(self) -> Mapping[str, int]: ...  # job state → jobs
+    @property
+    def oldest_queued_seconds(self) -> float: ...
+    @property
+    def orders(self) -> Mapping[tuple[str, str], int]: ...  # (channel, state) → orders
+    @property
+    def wallets(self) -> Mapping[str, WalletFigures]: ...  # person | server
+    @property
+    def open_holds(self) -> int: ...
+    @property
+    def open_tickets(self) -> int: ...
 
 
 @dataclass
@@ -32,3 +62,6 @@ class WebHooks:
     # discord (issue 6): GET /clips/<name> serves clips too big to upload to a chat, while their
     # link is valid: (bytes, content type), or None → 404.
     clip: Callable[[str], Awaitable[tuple[bytes, str] | None]] | None = None
+    # GET /metrics: the database's figures (one read), and the bearer token it needs when set.
+    metrics: Callable[[], Awaitable[Figures]] | None = None
+    metrics_token: str | None = None

@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import web
 
-from adapters.web import pages, webhooks
+from adapters.web import metrics, pages, webhooks
 from adapters.web.hooks import WebHooks
 
 logger = logging.getLogger(__name__)
@@ -15,8 +15,9 @@ MAX_BODY_BYTES = 1024 * 1024  # webhooks are small; refuse anything bigger befor
 
 
 def application(hooks: WebHooks) -> web.Application:
-    app = web.Application(client_max_size=MAX_BODY_BYTES)
+    app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[metrics.count_webhooks])
     app[webhooks.HOOKS] = hooks
+    app[metrics.PROCESS_METRICS] = metrics.ProcessMetrics()
     app.router.add_post("/webhooks/stripe", webhooks.stripe_webhook)
     app.router.add_post("/webhooks/replicate", webhooks.replicate_webhook)
     app.router.add_post("/webhooks/telegram", webhooks.telegram_webhook)
@@ -24,6 +25,7 @@ def application(hooks: WebHooks) -> web.Application:
     app.router.add_get("/checkout/success", pages.checkout_success)
     app.router.add_get("/checkout/cancel", pages.checkout_cancel)
     app.router.add_get("/clips/{name}", pages.clip)  # discord (issue 6): oversized clips
+    app.router.add_get("/metrics", metrics.metrics)  # Prometheus; bearer token when METRICS_TOKEN is set
     return app
 
 

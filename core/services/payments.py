@@ -64,6 +64,8 @@ from core.services.wallets import WalletService
 
 logger = logging.getLogger(__name__)
 
+_ALREADY = (PaymentOutcome.ALREADY_DONE, PaymentOutcome.DUPLICATE)
+
 
 @dataclass(frozen=True)
 class CheckoutUrls:
@@ -237,16 +239,19 @@ class PaymentService:
 
     # --- Telegram Stars -----------------------------------------------------------------------
 
-    async def stars_invoice(self, identity: Identity, pack_id: str, *, request_id: str) -> StarsInvoice:
+    async def stars_invoice(
+        self, identity: Identity, pack_id: str, *, request_id: str, wallet_id: int | None = None
+    ) -> StarsInvoice:
         """An order for a Stars pack; send `sendInvoice` with `payload=invoice.payload`,
-        currency XTR and one price of `invoice.amount`."""
+        currency XTR and one price of `invoice.amount`. `wallet_id` sends the credits to another
+        wallet (a group's wallet); the caller checks who may do that."""
         if not self.stars_enabled:
             raise PaymentsNotConfigured()
         pack = self.stars_packs.get(pack_id)
         person = await self.wallets.person(identity)
         now = self.clock.now()
         order = await self.store.create_order(
-            self._new_order(identity, person, pack, Channel.STARS, request_id, now, None, None)
+            self._new_order(identity, person, pack, Channel.STARS, request_id, now, wallet_id, None)
         )
         return StarsInvoice(
             payload=order.order_id,
@@ -283,6 +288,9 @@ class PaymentService:
             now=self.clock.now(),
         )
         _log_result(f"stars payment {charge} from {identity.key}", payload, result, money_in=True)
+        if result.balance is None and result.order is not None and result.outcome in _ALREADY:
+            # A repeated delivery moved nothing; the reply still says what the wallet holds.
+            result = replace(result, balance=await self.wallets.store.balance(result.order.wallet_id))
         if result.balance is not None and result.order is not None:
             result = replace(result, offer=await self.offers.after(result.balance, result.order.person_id))
         return result

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from core.domain.identity import Identity
 from core.domain.ledger import Balance, Reason, checked_amount
-from core.domain.orders import CheckoutLink
+from core.domain.orders import CheckoutLink, StarsInvoice
 from core.errors import (
     InsufficientCredits,
     NotServerAdmin,
@@ -33,6 +33,8 @@ from core.services.wallets import WalletService
 GiftCheck = Callable[[int], Awaitable[None]]
 # Opens a Checkout for a pack whose credits go to `wallet_id` (`PaymentService.buy`).
 BuyForWallet = Callable[..., Awaitable[CheckoutLink]]
+# Opens a Telegram Stars invoice for a pack whose credits go to `wallet_id` (`PaymentService.stars_invoice`).
+StarsForWallet = Callable[..., Awaitable[StarsInvoice]]
 
 MAX_NOTE = 200
 
@@ -82,12 +84,14 @@ class ServerWalletService:
         *,
         can_receive_gift: GiftCheck | None = None,
         buy: BuyForWallet | None = None,
+        stars: StarsForWallet | None = None,
     ) -> None:
         self.store = store
         self.wallets = wallets
         self.clock = clock
         self.can_receive_gift = can_receive_gift
         self.buy_for_wallet = buy
+        self.stars_for_wallet = stars
         self._wallet_ids: dict[str, int] = {}  # account ids never change: one write per server
 
     async def balance(self, server: Server, actor: Identity, *, actor_is_admin: bool) -> ServerWalletView:
@@ -180,6 +184,27 @@ class ServerWalletService:
             raise PaymentsNotConfigured()
         wallet = await self._wallet(server)
         return await self.buy_for_wallet(actor, pack_id, request_id=f"server:{request_id}", wallet_id=wallet)
+
+    async def stars_invoice(
+        self,
+        server: Server,
+        actor: Identity,
+        pack_id: str,
+        *,
+        actor_is_admin: bool,
+        request_id: str,
+    ) -> StarsInvoice:
+        """A Telegram Stars invoice for a pack whose credits go to the server wallet (the admin
+        pays; only they can, as for any invoice)."""
+        _require_admin(actor_is_admin, "server_buy")
+        if self.stars_for_wallet is None:
+            raise PaymentsNotConfigured()
+        wallet = await self._wallet(server)
+        return await self.stars_for_wallet(actor, pack_id, request_id=f"server:{request_id}", wallet_id=wallet)
+
+    async def is_wallet_of(self, server: Server, wallet_id: int) -> bool:
+        """Whether `wallet_id` (e.g. a paid order's) is this server's wallet."""
+        return wallet_id == await self._wallet(server)
 
     async def _wallet(self, server: Server) -> int:
         found = self._wallet_ids.get(server.key)

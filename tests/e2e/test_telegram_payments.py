@@ -52,7 +52,8 @@ async def test_out_of_credits_buy_stars_then_generate(sqlite_url):
             telegram_payment_charge_id=charge,
         )
         await stack.send(again)
-        await fake.wait_for("sendMessage", lambda p: "already counted" in p["text"], chat_id=ada["id"])
+        already = await fake.wait_for("sendMessage", lambda p: "already counted" in p["text"], chat_id=ada["id"])
+        assert "You have 101 credits." in already["text"]  # the wallet as it is, not "0"
         assert await stack.available(ada) == 101
 
         # A second pre-checkout for the paid invoice is refused with words.

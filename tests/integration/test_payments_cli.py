@@ -20,6 +20,7 @@ async def test_reconcile_payments_fulfils_a_missed_webhook_from_the_command_line
             "STRIPE_SECRET_KEY": stack.fake.api_key,
             "STRIPE_WEBHOOK_SECRET": stack.fake.webhook_secret,
             "STRIPE_API_BASE": stack.fake.base_url,
+            "PUBLIC_BASE_URL": "https://bot.example",  # required with STRIPE_SECRET_KEY
             "LOG_LEVEL": "WARNING",
         }
         process = await asyncio.create_subprocess_exec(

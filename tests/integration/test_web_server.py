@@ -132,9 +132,10 @@ def settings(**values: object) -> Settings:
 
 def test_the_web_server_runs_only_when_something_may_call_it():
     assert not web_enabled(settings())
-    assert web_enabled(settings(stripe_secret_key="sk_test_x"))
+    assert web_enabled(settings(stripe_webhook_secret="whsec_x"))
     assert web_enabled(settings(replicate_webhook_secret="whsec_x"))
-    assert web_enabled(settings(telegram_webhook_url="https://bot.example/webhooks/telegram"))
+    telegram = {"telegram_bot_token": "1:x", "telegram_webhook_secret": "s3cret"}
+    assert web_enabled(settings(telegram_webhook_url="https://bot.example/webhooks/telegram", **telegram))
     assert web_enabled(settings(public_base_url="https://bot.example"))
 
 
