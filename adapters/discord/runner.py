@@ -2,7 +2,8 @@
 
 `start()` logs in over REST (so job notifications work at once) and runs the gateway connection
 as a task; `stop()` closes the client. DISCORD_API_BASE_URL points discord.py's REST calls at a
-proxy or a test fake (it is a process-wide setting of discord.py).
+proxy or a test fake, and the gateway at the one that API names (both are process-wide
+settings of discord.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import discord
+import yarl
+from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord.client import MusicBot, make_bot
@@ -53,9 +56,17 @@ class DiscordRunner:
     async def start(self) -> None:
         use_api_base(self.options.api_base_url)
         await self.bot.login(self.options.token)
+        if self.options.api_base_url:
+            await self._use_gateway_of_api()
         self._gateway = asyncio.create_task(self._connect(), name="discord-gateway")
         self._sweeper = asyncio.create_task(self._sweep(), name="discord-sweep")
         logger.info("discord: logged in as %s%s", self.bot.user, self._shards())
+
+    async def _use_gateway_of_api(self) -> None:
+        """The gateway that API names (`GET /gateway/bot`): discord.py's client otherwise
+        connects to its built-in discord.gg address, whatever the REST base."""
+        _, url, _ = await self.bot.http.get_bot_gateway()
+        DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
 
     def _shards(self) -> str:
         count, ids = self.options.shard_count, self.options.shard_ids

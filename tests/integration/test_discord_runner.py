@@ -7,6 +7,7 @@ import os
 import sys
 from pathlib import Path
 
+from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.discord import DiscordRunner
@@ -57,7 +58,7 @@ async def test_sync_commands_publishes_the_slash_commands_globally(sqlite_url, t
 
 
 async def test_the_runtime_builds_the_discord_runner_which_logs_in_and_stops(sqlite_url, tmp_path) -> None:
-    original = Route.BASE
+    original, original_gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
     async with FakeDiscordAPI() as fake:
         settings = load_settings(
             database_url=sqlite_url,
@@ -81,8 +82,14 @@ async def test_the_runtime_builds_the_discord_runner_which_logs_in_and_stops(sql
                 "gift",
             }  # dev server
             assert fake.global_commands == []  # global sync is the CLI's job
+            # The gateway is the one the API names, never discord.gg's built-in address.
+            async with asyncio.timeout(10):
+                while not fake.identifies:  # noqa: ASYNC110 - the websocket side notifies nobody
+                    await asyncio.sleep(0.02)
+            assert fake.identifies[0]["token"] == fake.token
             await runner.stop()
             assert runner.bot.is_closed()
         finally:
             await app.close()
             Route.BASE = original
+            DiscordWebSocket.DEFAULT_GATEWAY = original_gateway
