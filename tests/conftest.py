@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -89,3 +90,28 @@ async def database(db_url: str) -> AsyncIterator[Database]:
 @pytest.fixture
 def store(database: Database) -> SqlLedgerStore:
     return SqlLedgerStore(database)
+
+
+# --- nothing reaches outside this machine ----------------------------------------------------
+
+LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1", "0.0.0.0", "", None}
+_real_getaddrinfo = socket.getaddrinfo
+
+
+@pytest.fixture(autouse=True)
+def no_outside_hosts(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    """Every client in a test talks to a loopback fake: a lookup of any other host name fails
+    at once, and fails the test (an SDK quietly falling back to its real service would
+    otherwise pass unnoticed on a machine without internet)."""
+    asked: list[str] = []
+
+    def loopback_only(host: object, *args: object, **kwargs: object) -> object:
+        name = host.decode() if isinstance(host, bytes) else host
+        if name not in LOOPBACK_HOSTS:
+            asked.append(str(name))
+            raise socket.gaierror(socket.EAI_NONAME, f"tests stay on loopback: {name} is outside")
+        return _real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(socket, "getaddrinfo", loopback_only)
+    yield asked
+    assert asked == [], f"the test tried to reach outside hosts: {sorted(set(asked))}"
