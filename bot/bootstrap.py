@@ -78,7 +78,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     rewards = build_rewards(settings, database, ledger, wallets, clock, catalogue)  # rewards (issue 7)
     generating = build_generation(settings, database, ledger, wallets, rules, clock)  # generation jobs (issue 3)
     paying.web_hooks.on_replicate_webhook = replicate_webhook(generating.service, settings)
-    connect_generation(rewards, generating.service)  # rewards (issue 7): referral payouts, shares, tickets
+    connect_generation(rewards, generating.service, catalogue)  # rewards (issue 7): referral payouts, shares, tickets
     for offers in (paying.payments.offers, wallets.offers, generating.service.runner.offers):
         connect_offers(rewards, offers)  # rewards (issue 7): next daily credit in every offer
     return App(

@@ -111,7 +111,7 @@ def add_referral_notifier(parts: RewardsParts, platform: str, notifier: Referral
     parts.referrals.add_platform(platform, notifier)
 
 
-def connect_generation(parts: RewardsParts, generation: GenerationService) -> None:
+def connect_generation(parts: RewardsParts, generation: GenerationService, catalogue: Catalogue) -> None:
     """Plug the jobs area in: referral payouts on a first success, share ownership, and the
     last job on support tickets. Job rows keep the person id of the time; after an account
     link it is resolved to the person it is now."""
@@ -130,10 +130,18 @@ def connect_generation(parts: RewardsParts, generation: GenerationService) -> No
         jobs = await generation.store.recent_of(person_id, limit=1)
         if not jobs:
             return None
-        job = jobs[0]
-        when = f"{job.created_at:%Y-%m-%d %H:%M} UTC" if job.created_at else ""
-        failed = f" ({job.error})" if job.error else ""
-        return f"{job.job_id} {job.state}{failed} · {job.seconds} s '{job.style}' · {job.cost} credits · {when}"
+        job = jobs[0]  # kept on the ticket as words: what the operator would have seen then
+        return catalogue.text(
+            "ticket_job",
+            None,
+            job=job.job_id,
+            state=job.state,
+            error=f" ({job.error})" if job.error else "",
+            seconds=job.seconds,
+            style=job.style,
+            cost=job.cost,
+            when=f"{job.created_at:%Y-%m-%d %H:%M} UTC" if job.created_at else "",
+        )
 
     generation.on_first_success(first_success)
     parts.bonuses.owns_job = owns_job

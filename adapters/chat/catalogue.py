@@ -189,6 +189,7 @@ ENGLISH: dict[str, str] = {
     "ticket_opened": "Ticket #{ticket} sent to support. We'll answer here.",
     "ticket_forward": "Ticket #{ticket} from {identity} (person {person}, {available} credits)\nLast job: {last_job}\n{text}\nReply: /admin reply {ticket} <text> [grant <n>]",
     "ticket_no_job": "none",
+    "ticket_job": "{job} {state}{error} · {seconds} s '{style}' · {cost} credits · {when}",
     "ticket_line": "#{ticket} {identity} ({available} credits): {text}",
     "tickets_none": "No open tickets.",
     "tickets_header": "Tickets:",

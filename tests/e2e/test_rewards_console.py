@@ -146,3 +146,23 @@ def test_python_m_bot_stats_prints_the_figures(sqlite_url, tmp_path, monkeypatch
     assert cli.main(["stats"]) == 0
     out = capsys.readouterr().out
     assert "Stats at" in out and "— today: 0 new persons" in out and "— last 30 days" in out
+
+
+async def test_a_ticket_names_the_persons_last_job(bot, capsys, tmp_path):
+    from tests.audio_samples import tone_clip
+
+    ann = bot.chat("console:ann")
+    hum = tmp_path / "hum.ogg"
+    hum.write_bytes(tone_clip((440.0, 523.0), seconds=2.0))
+    await ann.handle(f"/generate {hum} piano 5 --no-wait")
+    jobs = await bot.app.generation.store.recent_of(
+        (await bot.app.wallets.person(Identity("console", "ann"))).person_id, limit=1
+    )
+    capsys.readouterr()
+
+    assert "Ticket #1 sent to support." in await ann.handle("/support nothing came back")
+    printed = capsys.readouterr().out
+    line = next(line for line in printed.splitlines() if line.startswith("Last job: "))
+    assert re.fullmatch(
+        rf"Last job: {jobs[0].job_id} [a-z]+ · 5 s 'piano' · 1 credits · \d{{4}}-\d\d-\d\d \d\d:\d\d UTC", line
+    ), line
