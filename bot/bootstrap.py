@@ -17,7 +17,7 @@ from bot.generation import (  # generation jobs (issue 3)
     build_generation,
     replicate_webhook,
 )
-from bot.payments import build_payments  # payments (issue 4)
+from bot.payments import build_payments, operator_dashboard  # payments (issue 4)
 from bot.rewards import (  # rewards (issue 7)
     RewardsParts,
     build_rewards,
@@ -78,6 +78,7 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     rewards = build_rewards(settings, database, ledger, wallets, clock, catalogue)  # rewards (issue 7)
     generating = build_generation(settings, database, ledger, wallets, rules, clock)  # generation jobs (issue 3)
     paying.web_hooks.on_replicate_webhook = replicate_webhook(generating.service, settings)
+    paying.web_hooks.dashboard = operator_dashboard(database, rewards.stats, clock)  # GET /dashboard
     connect_generation(rewards, generating.service, catalogue)  # rewards (issue 7): referral payouts, shares, tickets
     for offers in (paying.payments.offers, wallets.offers, generating.service.runner.offers):
         connect_offers(rewards, offers)  # rewards (issue 7): next daily credit in every offer

@@ -148,6 +148,7 @@ class Settings(BaseSettings):
     web_port: int = Field(8080, ge=0, le=65535)
     public_base_url: str | None = None
     metrics_token: SecretStr | None = None  # set: GET /metrics needs `Authorization: Bearer <token>`
+    dashboard_token: SecretStr | None = None  # set: GET /dashboard exists, HTTP Basic with this as the password
 
     # --- rewards, email verification, support (issue 7) -------------------------------------
     daily_plans: Annotated[tuple[str, ...], NoDecode] = ("free",)

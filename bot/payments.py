@@ -9,28 +9,36 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from adapters.chat.catalogue import Catalogue
+from adapters.chat.render_rewards import RewardRenderer  # GET /dashboard's words
+from adapters.storage.dashboard_sql import read_dashboard  # GET /dashboard
 from adapters.storage.database import Database
 from adapters.storage.ledger_store import SqlLedgerStore
 from adapters.storage.metrics_sql import read_figures  # GET /metrics
 from adapters.storage.payment_store import SqlPaymentStore
 from adapters.stripe import StripeCheckout
-from adapters.web import WebHooks, WebServer
+from adapters.web import Dashboard, WebHooks, WebServer
 from bot.config import Settings
 from bot.periodic import Periodic
+from core.domain.rewards import stats_windows
 from core.domain.rules import CreditRules
+from core.domain.stats import stats_report
 from core.ports import Clock
 from core.services.offers import OfferService
 from core.services.payments import CheckoutUrls, PaymentService
+from core.services.stats import StatsService
 from core.services.wallets import WalletService
 
 if TYPE_CHECKING:
     from bot.bootstrap import App
 
 logger = logging.getLogger(__name__)
+
+DASHBOARD_TICKETS = 100  # open tickets listed on GET /dashboard, oldest first (the page gives the total)
 
 
 @dataclass
@@ -41,7 +49,14 @@ class PaymentsParts:
 
 
 def web_enabled(settings: Settings) -> bool:
-    """The web server runs whenever something may call it: a payment or webhook setting."""
+    """The web server runs whenever something may call it: a payment or webhook setting, or a
+    token for the operators' pages (`GET /metrics`, `GET /dashboard`)."""
+    return web_public(settings) or any((settings.metrics_token, settings.dashboard_token))
+
+
+def web_public(settings: Settings) -> bool:
+    """A payment or webhook setting: the outside world (Stripe, Replicate, Telegram, buyers)
+    calls the web server, so links to it (clips too big for a chat) reach people too."""
     return any(
         (
             settings.stripe_secret_key,
@@ -96,13 +111,28 @@ def build_payments(
         telegram_secret=telegram_secret.get_secret_value() if telegram_secret else None,
         metrics=lambda: read_figures(database, clock.now()),  # GET /metrics: one read per scrape
         metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
+        # GET /dashboard: its read is plugged in by `bot.bootstrap` (`operator_dashboard`).
+        dashboard_words=RewardRenderer(catalogue),
+        dashboard_token=settings.dashboard_token.get_secret_value() if settings.dashboard_token else None,
     )
     return PaymentsParts(payments, stripe, hooks)
 
 
+def operator_dashboard(database: Database, stats: StatsService, clock: Clock) -> Callable[[], Awaitable[Dashboard]]:
+    """`GET /dashboard`'s read: the stats report (the statements and words of `/admin stats`),
+    the figures of `GET /metrics` and the oldest open tickets, in one read transaction."""
+
+    async def read() -> Dashboard:
+        now = clock.now()
+        rows = await read_dashboard(database, now, stats_windows(now), stats.cheapest_clip, DASHBOARD_TICKETS)
+        return Dashboard(stats_report(now, rows.windows), rows.figures, rows.tickets)
+
+    return read
+
+
 def web_component(app: App) -> WebServer | None:
-    """The web server on WEB_HOST:WEB_PORT when a payment or webhook setting is set (a runtime
-    component: started and stopped with the others)."""
+    """The web server on WEB_HOST:WEB_PORT when a payment, webhook or operator-page setting is
+    set (a runtime component: started and stopped with the others)."""
     if not web_enabled(app.settings):
         return None
     return WebServer(app.web_hooks, app.settings.web_host, app.settings.web_port)

@@ -125,9 +125,10 @@ def chat_components(app: App) -> list[Component]:
     if app.settings.discord_bot_token:  # discord (issue 6): built now, so its job notifier is
         from adapters.discord import DiscordRunner  # registered before the job workers start
         from adapters.discord.notices import DiscordReferralNotices
-        from bot.payments import public_base_url, web_enabled
+        from bot.payments import public_base_url, web_public
 
-        clip_base = public_base_url(app.settings) if web_enabled(app.settings) else None
+        # Not when only an operator token runs the web server: that one is not for the public.
+        clip_base = public_base_url(app.settings) if web_public(app.settings) else None
         discord = DiscordRunner.from_app(app, clip_base_url=clip_base)
         add_referral_notifier(app.rewards, "discord", DiscordReferralNotices(discord.bot))  # in DMs
         components.append(discord)

@@ -170,26 +170,30 @@ class RewardRenderer:
         return "\n".join(lines)
 
     def _window(self, report: WindowReport, locale: str | None) -> str:
+        name = self.t(f"stats_window.{report.stats.window.name}", locale)
+        return self.t("stats_window", locale, name=name, **self.window_figures(report, locale))
+
+    def window_figures(self, report: WindowReport, locale: str | None = None) -> dict[str, object]:
+        """One window's figures as the `stats_window` words show them (also the operator
+        dashboard's cells): new_persons, generations, spent, granted, revenue, conversion,
+        first_purchasers, free_base, came_back, came_back_n, ran_out."""
         s = report.stats
         none = self.t("stats_none", locale)
         granted = ", ".join(f"{reason} {total}" for reason, total in sorted(s.granted_by_reason.items())) or none
         revenue = " · ".join(self._revenue(r, locale) for r in report.revenue) or none
-        return self.t(
-            "stats_window",
-            locale,
-            name=self.t(f"stats_window.{s.window.name}", locale),
-            new_persons=s.new_persons,
-            generations=s.generations,
-            spent=s.credits_spent,
-            granted=granted,
-            revenue=revenue,
-            conversion=_percent(s.conversion),
-            first_purchasers=s.first_purchasers,
-            free_base=s.free_base,
-            came_back=_percent(s.came_back_share),
-            came_back_n=s.came_back,
-            ran_out=s.ran_out,
-        )
+        return {
+            "new_persons": s.new_persons,
+            "generations": s.generations,
+            "spent": s.credits_spent,
+            "granted": granted,
+            "revenue": revenue,
+            "conversion": _percent(s.conversion),
+            "first_purchasers": s.first_purchasers,
+            "free_base": s.free_base,
+            "came_back": _percent(s.came_back_share),
+            "came_back_n": s.came_back,
+            "ran_out": s.ran_out,
+        }
 
     def _revenue(self, revenue: CurrencyRevenue, locale: str | None) -> str:
         packs = ", ".join(

@@ -65,8 +65,13 @@ class DatabaseFigures:
 
 def figures(conn: Connection, now: dt.datetime) -> DatabaseFigures:
     with conn.begin():  # one snapshot for both statements (SQLite: BEGIN; PostgreSQL: one transaction)
-        rows = every(conn, _FIGURES)
-        oldest = from_db_time(scalar(conn, _OLDEST_QUEUED))
+        return figures_in(conn, now)
+
+
+def figures_in(conn: Connection, now: dt.datetime) -> DatabaseFigures:
+    """`figures` inside a transaction the caller has begun (the operator dashboard's read)."""
+    rows = every(conn, _FIGURES)
+    oldest = from_db_time(scalar(conn, _OLDEST_QUEUED))
     jobs = {state.value: 0 for state in JobState}
     orders = {(channel.value, state.value): 0 for channel in Channel for state in OrderState}
     wallets = {kind: WalletTotals() for kind in WALLET_KINDS}

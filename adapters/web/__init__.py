@@ -1,6 +1,7 @@
-"""The bot's web server (aiohttp): payment and generation webhooks, health, metrics, checkout pages."""
+"""The bot's web server (aiohttp): payment and generation webhooks, health, metrics, the operator
+dashboard, checkout pages."""
 
-from adapters.web.hooks import WebHooks
+from adapters.web.hooks import Dashboard, WebHooks
 from adapters.web.server import WebServer
 
-__all__ = ["WebHooks", "WebServer"]
+__all__ = ["Dashboard", "WebHooks", "WebServer"]

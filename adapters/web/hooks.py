@@ -7,11 +7,13 @@ answers 404 (503 for Stripe, so Stripe keeps retrying until payments are configu
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from core.domain.payments import PaymentEvent
+from core.domain.stats import StatsReport, WindowReport
+from core.domain.support import Ticket
 
 # A raw webhook: the exact body bytes and the request headers (case-insensitive mapping).
 # Raise `core.errors.InvalidWebhook` for an untrusted request (→ 400); any other exception
@@ -48,6 +50,26 @@ class Figures(Protocol):
     def open_tickets(self) -> int: ...
 
 
+@dataclass(frozen=True)
+class Dashboard:
+    """What `GET /dashboard` shows, from one read: the stats report (today, 7 and 30 days), the
+    figures of `GET /metrics` (jobs, queue wait, wallets, open tickets) and the oldest open
+    support tickets, oldest first."""
+
+    report: StatsReport
+    figures: Figures
+    tickets: Sequence[Ticket]
+
+
+class DashboardWords(Protocol):
+    """The dashboard's words, from the message catalogue (adapters/chat's `RewardRenderer`
+    has this shape)."""
+
+    def t(self, key: str, locale: str | None = None, **data: object) -> str: ...
+
+    def window_figures(self, report: WindowReport, locale: str | None = None) -> Mapping[str, object]: ...
+
+
 @dataclass
 class WebHooks:
     health: Callable[[], Awaitable[bool]]  # True when the database answers
@@ -65,3 +87,8 @@ class WebHooks:
     # GET /metrics: the database's figures (one read), and the bearer token it needs when set.
     metrics: Callable[[], Awaitable[Figures]] | None = None
     metrics_token: str | None = None
+    # GET /dashboard: the operators' page (one read), its words, and the password HTTP Basic
+    # auth asks for. While `dashboard_token` is unset the page does not exist (404).
+    dashboard: Callable[[], Awaitable[Dashboard]] | None = None
+    dashboard_words: DashboardWords | None = None
+    dashboard_token: str | None = None

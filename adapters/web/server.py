@@ -6,7 +6,7 @@ import logging
 
 from aiohttp import web
 
-from adapters.web import metrics, pages, webhooks
+from adapters.web import dashboard, metrics, pages, webhooks
 from adapters.web.hooks import WebHooks
 
 logger = logging.getLogger(__name__)
@@ -26,6 +26,7 @@ def application(hooks: WebHooks) -> web.Application:
     app.router.add_get("/checkout/cancel", pages.checkout_cancel)
     app.router.add_get("/clips/{name}", pages.clip)  # discord (issue 6): oversized clips
     app.router.add_get("/metrics", metrics.metrics)  # Prometheus; bearer token when METRICS_TOKEN is set
+    app.router.add_get("/dashboard", dashboard.dashboard)  # operators; 404 unless DASHBOARD_TOKEN is set
     return app
 
 

@@ -25,6 +25,7 @@ Definitions (the same in code, the report and the notes):
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from core.domain.rewards import Window
@@ -125,3 +126,8 @@ class WindowReport:
 class StatsReport:
     at: dt.datetime
     windows: tuple[WindowReport, ...]
+
+
+def stats_report(at: dt.datetime, stats: Iterable[WindowStats]) -> StatsReport:
+    """The report of the windows' figures read at `at` (each with its revenue per currency)."""
+    return StatsReport(at, tuple(WindowReport(s, revenue(s.sales)) for s in stats))

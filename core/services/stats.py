@@ -5,7 +5,7 @@ from __future__ import annotations
 from core.domain.identity import Identity
 from core.domain.rewards import stats_windows
 from core.domain.rules import CreditRules
-from core.domain.stats import StatsReport, WindowReport, revenue
+from core.domain.stats import StatsReport, stats_report
 from core.errors import NotPermitted
 from core.ports import Clock, StatsStore
 
@@ -22,9 +22,10 @@ class StatsService:
         if actor is not None and not self.rules.is_operator(actor.key):
             raise NotPermitted("operator")
         now = self.clock.now()
-        cheapest = min(self.rules.pricing.costs.values(), default=1)
-        reports = []
-        for window in stats_windows(now):
-            stats = await self.store.window_stats(window, cheapest_clip=cheapest)
-            reports.append(WindowReport(stats, revenue(stats.sales)))
-        return StatsReport(now, tuple(reports))
+        stats = [await self.store.window_stats(w, cheapest_clip=self.cheapest_clip) for w in stats_windows(now)]
+        return stats_report(now, stats)
+
+    @property
+    def cheapest_clip(self) -> int:
+        """A wallet left below this has "run out" (the report's came-back figure)."""
+        return min(self.rules.pricing.costs.values(), default=1)

@@ -1,0 +1,47 @@
+"""What `GET /dashboard` shows, read in one transaction per page load, writing nothing.
+
+The stats windows (the statements of `python -m bot stats`), the figures of `GET /metrics` and
+the oldest open support tickets all come from one snapshot: SQLite `BEGIN` (WAL: a reader never
+waits for the writer), PostgreSQL `REPEATABLE READ, READ ONLY` (one snapshot for every
+statement, and the server refuses any write).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+
+from adapters.storage import stats_sql, support_sql
+from adapters.storage.database import Database
+from adapters.storage.metrics_sql import DatabaseFigures, figures_in
+from core.domain.rewards import Window
+from core.domain.stats import WindowStats
+from core.domain.support import Ticket
+
+
+@dataclass(frozen=True)
+class DashboardRows:
+    windows: tuple[WindowStats, ...]  # in the order asked
+    figures: DatabaseFigures  # jobs, queue wait, wallets, open tickets (the total)
+    tickets: tuple[Ticket, ...]  # the oldest open tickets, oldest first
+
+
+def dashboard(
+    conn: Connection, now: dt.datetime, windows: tuple[Window, ...], cheapest_clip: int, ticket_limit: int
+) -> DashboardRows:
+    if conn.dialect.name == "postgresql":
+        conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+    with conn.begin():
+        figures = figures_in(conn, now)
+        stats = tuple(stats_sql.window_stats(conn, window, cheapest_clip) for window in windows)
+        tickets = tuple(support_sql.open_tickets(conn, ticket_limit))  # by id: oldest first
+    return DashboardRows(stats, figures, tickets)
+
+
+async def read_dashboard(
+    database: Database, now: dt.datetime, windows: tuple[Window, ...], cheapest_clip: int, ticket_limit: int
+) -> DashboardRows:
+    """One read (a reader connection; never the writer's queue)."""
+    return await database.read(lambda conn: dashboard(conn, now, windows, cheapest_clip, ticket_limit))
