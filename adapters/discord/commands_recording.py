@@ -23,6 +23,7 @@ import discord
 from discord import app_commands, ui
 
 from adapters.chat.catalogue import plural
+from adapters.chat.recordings import STYLE_EMOJI, looks_like_audio
 from adapters.discord.buttons import guarded
 from adapters.discord.common import (
     answer,
@@ -42,8 +43,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-AUDIO_EXTENSIONS = (".ogg", ".oga", ".opus", ".mp3", ".wav", ".m4a", ".aac", ".webm", ".flac", ".mp4")
-STYLE_EMOJI = {"piano": "🎹", "guitar": "🎸", "strings": "🎻", "synth": "🎛", "bass": "🔊"}
 MAX_ROWS, MAX_PER_ROW = 5, 5  # Discord: 5 rows of 5 buttons
 CONVERSATION = (discord.MessageType.default, discord.MessageType.reply)
 
@@ -66,8 +65,7 @@ def recording_of(message: discord.Message) -> discord.Attachment | None:
         if attachment.is_voice_message():
             return attachment
     for attachment in message.attachments:
-        kind = (attachment.content_type or "").lower()
-        if kind.startswith(("audio/", "video/")) or attachment.filename.lower().endswith(AUDIO_EXTENSIONS):
+        if looks_like_audio(attachment.content_type, attachment.filename):
             return attachment
     return None
 

@@ -11,6 +11,7 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden
 
+from adapters.chat.recordings import looks_like_audio
 from adapters.telegram.bot import LeanBot
 from adapters.telegram.deps import BotContext
 from adapters.telegram.keyboards import Press, parse
@@ -20,18 +21,6 @@ from core.errors import AudioTooLarge
 logger = logging.getLogger(__name__)
 
 MAX_TEXT = 4096
-AUDIO_EXTENSIONS = (
-    ".ogg",
-    ".oga",
-    ".opus",
-    ".mp3",
-    ".wav",
-    ".m4a",
-    ".aac",
-    ".webm",
-    ".flac",
-    ".mp4",
-)
 
 
 def identity_of(user: User) -> Identity:
@@ -175,9 +164,7 @@ def recording_of(message: Message | None) -> Recording | None:
         return Recording(message.video_note.file_id, message.video_note.file_size, "note.mp4")
     document = message.document
     if document is not None:
-        mime = (document.mime_type or "").lower()
-        name = (document.file_name or "").lower()
-        if mime.startswith(("audio/", "video/")) or name.endswith(AUDIO_EXTENSIONS):
+        if looks_like_audio(document.mime_type, document.file_name):
             return Recording(document.file_id, document.file_size, document.file_name or "file")
     return None
 

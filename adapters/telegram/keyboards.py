@@ -30,11 +30,11 @@ from typing import Any
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from adapters.chat.catalogue import Catalogue, plural
+from adapters.chat.recordings import STYLE_EMOJI
 from adapters.chat.render import price_text
 from core.domain.pricing import Pack, Pricing
 
 MAX_CALLBACK_BYTES = 64
-STYLE_EMOJI = {"piano": "🎹", "guitar": "🎸", "strings": "🎻", "synth": "🎛", "bass": "🔊"}
 
 _DATA = re.compile(r"^(?P<verb>[a-z])(?::(?P<owner>\d{1,20}))?(?::(?P<args>[A-Za-z0-9_:.\-]*))?$")
 

@@ -167,7 +167,7 @@ class ReferralService:
         assert store is not None
         reached = False
         for identity in notice.identities:
-            notifier = self.notifiers.get(identity.split(":", 1)[0])
+            notifier = self.notifiers.get(Identity.parse(identity).platform)
             if notifier is None:
                 continue
             try:

@@ -71,6 +71,35 @@ def iso_now() -> str:
     return datetime.now(UTC).isoformat()
 
 
+def message_object(
+    message_id: int,
+    channel_id: int,
+    author: Mapping[str, Any],
+    content: str = "",
+    attachments: list[dict[str, Any]] | None = None,
+    flags: int = 0,
+) -> dict[str, Any]:
+    """A message object as Discord's API and gateway carry it."""
+    return {
+        "id": str(message_id),
+        "channel_id": str(channel_id),
+        "type": 0,
+        "content": content,
+        "author": dict(author),
+        "attachments": [{**a, "ephemeral": False} for a in attachments or []],
+        "embeds": [],
+        "components": [],
+        "mentions": [],
+        "mention_roles": [],
+        "mention_everyone": False,
+        "pinned": False,
+        "tts": False,
+        "timestamp": iso_now(),
+        "edited_timestamp": None,
+        "flags": flags,
+    }
+
+
 def interaction_token(interaction_id: int) -> str:
     """A token shaped like Discord's (url-safe base64 of 'interaction:<id>:<secret>')."""
     raw = f"interaction:{interaction_id}:{secrets.token_urlsafe(48)}".encode()
@@ -327,24 +356,7 @@ class FakeDiscordAPI:
         """A message a person sent (say, a voice message in the bot's DM): kept, so the bot can
         fetch it again, and returned as the gateway delivers it (MESSAGE_CREATE)."""
         message_id = snowflake()
-        message: dict[str, Any] = {
-            "id": str(message_id),
-            "channel_id": str(channel_id),
-            "type": 0,
-            "content": content,
-            "author": dict(author),
-            "attachments": [{**a, "ephemeral": False} for a in attachments or []],
-            "embeds": [],
-            "components": [],
-            "mentions": [],
-            "mention_roles": [],
-            "mention_everyone": False,
-            "pinned": False,
-            "tts": False,
-            "timestamp": iso_now(),
-            "edited_timestamp": None,
-            "flags": flags,
-        }
+        message = message_object(message_id, channel_id, author, content, attachments, flags)
         if guild_id is not None:
             message["guild_id"] = str(guild_id)
         self.users.setdefault(int(author["id"]), dict(author))

@@ -36,7 +36,7 @@ from tests.fakes.discord_fake import (
     DEFAULT_UPLOAD_LIMIT,
     FakeDiscordAPI,
     interaction_token,
-    iso_now,
+    message_object,
     snowflake,
     user_payload,
 )
@@ -556,24 +556,7 @@ def component_interaction(
 
 def channel_message(channel_id: int, content: str, *, author: Mapping[str, Any]) -> dict[str, Any]:
     """A plain message object (e.g. to press a button on a message the fake never stored)."""
-    return {
-        "id": str(snowflake()),
-        "channel_id": str(channel_id),
-        "type": 0,
-        "content": content,
-        "author": dict(author),
-        "attachments": [],
-        "embeds": [],
-        "components": [],
-        "mentions": [],
-        "mention_roles": [],
-        "mention_everyone": False,
-        "pinned": False,
-        "tts": False,
-        "timestamp": iso_now(),
-        "edited_timestamp": None,
-        "flags": 0,
-    }
+    return message_object(snowflake(), channel_id, author, content)
 
 
 # ---------------------------------------------------------------------------------------------
