@@ -5,20 +5,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from adapters.chat.catalogue import Catalogue
-from adapters.localsynth import LocalSynthGenerator  # generation jobs (issue 3)
-from adapters.replicate import ReplicateGenerator  # generation jobs (issue 3)
+from adapters.localsynth import LocalSynthGenerator
+from adapters.replicate import ReplicateGenerator
 from adapters.storage.database import Database
 from adapters.storage.ledger_store import SqlLedgerStore
-from adapters.stripe import StripeCheckout  # payments (issue 4)
-from adapters.web import WebHooks  # payments (issue 4)
+from adapters.stripe import StripeCheckout
+from adapters.web import WebHooks
 from bot.config import Settings
-from bot.generation import (  # generation jobs (issue 3)
+from bot.generation import (
     GenerationParts,
     build_generation,
     replicate_webhook,
 )
-from bot.payments import build_payments, operator_dashboard  # payments (issue 4)
-from bot.rewards import (  # rewards (issue 7)
+from bot.payments import build_payments, operator_dashboard
+from bot.rewards import (
     RewardsParts,
     build_rewards,
     connect_generation,
@@ -27,9 +27,9 @@ from bot.rewards import (  # rewards (issue 7)
 from core.clock import SystemClock
 from core.domain.rules import CreditRules
 from core.ports import Clock
-from core.services.generation import GenerationService  # generation jobs (issue 3)
-from core.services.payments import PaymentService  # payments (issue 4)
-from core.services.server_wallets import ServerWalletService  # server wallets (issue 6)
+from core.services.generation import GenerationService
+from core.services.payments import PaymentService
+from core.services.server_wallets import ServerWalletService
 from core.services.wallets import WalletService
 
 
@@ -42,24 +42,24 @@ class App:
     rules: CreditRules
     catalogue: Catalogue
     wallets: WalletService
-    # payments (issue 4): `stripe` is None when STRIPE_* are unset; `web_hooks` is what the web
+    # `stripe` is None when STRIPE_* are unset; `web_hooks` is what the web
     # server calls: set `on_replicate_webhook` / `on_telegram_update` on it to plug those in.
     payments: PaymentService
     stripe: StripeCheckout | None
     web_hooks: WebHooks
-    # rewards (issue 7): daily, referrals, email, share, linking, support, stats (bot/rewards.py)
+    # daily, referrals, email, share, linking, support, stats (bot/rewards.py)
     rewards: RewardsParts
-    # generation jobs (issue 3): chat adapters call `generation` (register their notifier before
+    # chat adapters call `generation` (register their notifier before
     # `generation.start()`, which runtime's background components do).
     generation: GenerationService
     generator: ReplicateGenerator | LocalSynthGenerator
     generation_parts: GenerationParts  # the generator and the intake processes, to close
-    # server wallets (issue 6): Discord /gift and /server-wallet, Telegram group wallets
+    # Discord /gift and /server-wallet, Telegram group wallets
     server_wallets: ServerWalletService | None = None
 
     async def close(self) -> None:
-        await self.generation_parts.aclose()  # generation jobs (issue 3): unfinished jobs resume next start
-        if self.stripe is not None:  # payments (issue 4)
+        await self.generation_parts.aclose()  # unfinished jobs resume next start
+        if self.stripe is not None:
             await self.stripe.aclose()
         await self.database.close()
 
@@ -74,14 +74,14 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
     rules = settings.credit_rules()
     wallets = WalletService(ledger, rules, clock)
     catalogue = Catalogue()
-    paying = build_payments(settings, database, ledger, wallets, rules, clock, catalogue)  # payments (issue 4)
-    rewards = build_rewards(settings, database, ledger, wallets, clock, catalogue)  # rewards (issue 7)
-    generating = build_generation(settings, database, ledger, wallets, rules, clock)  # generation jobs (issue 3)
+    paying = build_payments(settings, database, ledger, wallets, rules, clock, catalogue)
+    rewards = build_rewards(settings, database, ledger, wallets, clock, catalogue)
+    generating = build_generation(settings, database, ledger, wallets, rules, clock)
     paying.web_hooks.on_replicate_webhook = replicate_webhook(generating.service, settings)
     paying.web_hooks.dashboard = operator_dashboard(database, rewards.stats, clock)  # GET /dashboard
-    connect_generation(rewards, generating.service, catalogue)  # rewards (issue 7): referral payouts, shares, tickets
+    connect_generation(rewards, generating.service, catalogue)  # referral payouts, shares, tickets
     for offers in (paying.payments.offers, wallets.offers, generating.service.runner.offers):
-        connect_offers(rewards, offers)  # rewards (issue 7): next daily credit in every offer
+        connect_offers(rewards, offers)  # next daily credit in every offer
     return App(
         settings=settings,
         database=database,
@@ -90,14 +90,14 @@ async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
         rules=rules,
         catalogue=catalogue,
         wallets=wallets,
-        payments=paying.payments,  # payments (issue 4)
+        payments=paying.payments,
         stripe=paying.stripe,
         web_hooks=paying.web_hooks,
-        rewards=rewards,  # rewards (issue 7)
-        generation=generating.service,  # generation jobs (issue 3)
+        rewards=rewards,
+        generation=generating.service,
         generator=generating.generator,
         generation_parts=generating,
-        server_wallets=ServerWalletService(  # server wallets (issue 6)
+        server_wallets=ServerWalletService(
             ledger,
             wallets,
             clock,

@@ -15,7 +15,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
-    ValidationInfo,  # rewards (issue 7)
+    ValidationInfo,
     field_validator,
     model_validator,  # settings that must work together
 )
@@ -23,8 +23,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.domain.identity import Identity
 from core.domain.pricing import Pack, PackTable, Pricing
-from core.domain.prompts import DEFAULT_BLOCKLIST  # generation jobs (issue 3)
-from core.domain.rewards import RewardRules  # rewards (issue 7)
+from core.domain.prompts import DEFAULT_BLOCKLIST
+from core.domain.rewards import RewardRules
 from core.domain.rules import CreditRules
 from core.errors import InvalidIdentity
 
@@ -113,16 +113,14 @@ class Settings(BaseSettings):
     telegram_webhook_url: str | None = None
     telegram_webhook_secret: SecretStr | None = None
     telegram_payments: str | None = None  # stripe | stars | both; default: both with Stripe, else stars
-    telegram_concurrency: int = Field(32, ge=1, le=1024)  # telegram (issue 5): updates handled at once
-    telegram_max_messages_per_second: float = Field(0, ge=0, le=1000)  # telegram (issue 5): 0 = only obey 429s
+    telegram_concurrency: int = Field(32, ge=1, le=1024)  # updates handled at once
+    telegram_max_messages_per_second: float = Field(0, ge=0, le=1000)  # 0 = only obey 429s
 
     # --- payments -----------------------------------------------------------------------------
     stripe_secret_key: SecretStr | None = None
     stripe_webhook_secret: SecretStr | None = None
     stripe_api_base: str = "https://api.stripe.com"
-    checkout_expiry_minutes: int = Field(
-        60, ge=35, le=1440
-    )  # payments (issue 4): Stripe: 30 min to 24 h, measured on its clock
+    checkout_expiry_minutes: int = Field(60, ge=35, le=1440)  # Stripe: 30 min to 24 h, measured on its clock
 
     # --- generation ---------------------------------------------------------------------------
     replicate_api_token: SecretStr | None = None
@@ -130,7 +128,6 @@ class Settings(BaseSettings):
     replicate_model_version: str = "671ac645ce5e552cc63a54a2bbff63fcf798043055d2dac5fc9e36a837eedcfb"
     replicate_model_variant: str = "stereo-melody-large"
     replicate_webhook_secret: SecretStr | None = None
-    # generation jobs (issue 3)
     max_input_bytes: int = Field(20_000_000, ge=1_000, le=500_000_000)
     max_input_seconds: int = Field(30, ge=1, le=300)
     job_deadline_seconds: int = Field(600, ge=10, le=86_400)
@@ -150,7 +147,7 @@ class Settings(BaseSettings):
     metrics_token: SecretStr | None = None  # set: GET /metrics needs `Authorization: Bearer <token>`
     dashboard_token: SecretStr | None = None  # set: GET /dashboard exists, HTTP Basic with this as the password
 
-    # --- rewards, email verification, support (issue 7) -------------------------------------
+    # --- rewards, email verification, support -------------------------------------
     daily_plans: Annotated[tuple[str, ...], NoDecode] = ("free",)
     referral_credits: int = Field(10, ge=0, le=100_000)
     referral_monthly_cap: int = Field(20, ge=0, le=100_000)
@@ -175,7 +172,7 @@ class Settings(BaseSettings):
 
     @field_validator("prompt_blocklist", mode="before")
     @classmethod
-    def _blocklist(cls, value: Any) -> tuple[str, ...]:  # generation jobs (issue 3)
+    def _blocklist(cls, value: Any) -> tuple[str, ...]:
         if isinstance(value, tuple | list):
             return tuple(str(v).strip().lower() for v in value if str(v).strip())
         text = str(value or "").strip()
@@ -279,7 +276,7 @@ class Settings(BaseSettings):
     def stars_pack_table(self) -> PackTable:
         return PackTable(self.stars_packs)
 
-    # --- rewards (issue 7) ------------------------------------------------------------------
+    # --- rewards ------------------------------------------------------------------
 
     @field_validator("daily_plans", mode="before")
     @classmethod

@@ -8,23 +8,23 @@ import contextlib
 import getpass
 import logging
 import signal
-import sys  # generation jobs (issue 3)
+import sys
 from collections.abc import AsyncIterator
-from pathlib import Path  # generation jobs (issue 3)
+from pathlib import Path
 from typing import Protocol
 
-from adapters.chat.generation_text import GenerationText  # generation jobs (issue 3)
+from adapters.chat.generation_text import GenerationText
 from adapters.chat.render import Renderer
-from adapters.chat.render_payments import PaymentsRenderer  # payments (issue 4)
-from adapters.chat.render_rewards import RewardRenderer  # rewards (issue 7)
+from adapters.chat.render_payments import PaymentsRenderer
+from adapters.chat.render_rewards import RewardRenderer
 from adapters.console.chat import ConsoleChat, Handler
-from adapters.console.commands_generation import (  # issue 3
+from adapters.console.commands_generation import (
     PLATFORM,
     ConsoleNotifier,
     generation_commands,
 )
-from adapters.console.commands_payments import payment_commands  # payments (issue 4)
-from adapters.console.commands_rewards import (  # rewards (issue 7)
+from adapters.console.commands_payments import payment_commands
+from adapters.console.commands_rewards import (
     ConsoleSupportDesk,
     reward_commands,
 )
@@ -33,8 +33,8 @@ from adapters.console.notices import ConsoleReferralNotices  # referral payout n
 from adapters.storage.migrations import upgrade
 from bot.bootstrap import App, build_app
 from bot.config import Settings
-from bot.payments import reconciler_component, web_component  # payments (issue 4)
-from bot.rewards import ExpirySweeper, ReferralSweeper, add_referral_notifier  # rewards (issue 7)
+from bot.payments import reconciler_component, web_component
+from bot.rewards import ExpirySweeper, ReferralSweeper, add_referral_notifier
 from core.domain.identity import Identity
 
 logger = logging.getLogger(__name__)
@@ -53,7 +53,7 @@ def console_identity() -> Identity:
     return Identity("console", name[:64])
 
 
-def _print_line(text: str) -> None:  # generation jobs (issue 3): progress lines in the console
+def _print_line(text: str) -> None:  # progress lines in the console
     sys.stdout.write(text.rstrip() + "\n")
     sys.stdout.flush()
 
@@ -74,19 +74,17 @@ def console_commands(app: App, identity: Identity) -> dict[str, Handler]:
             clock=app.clock,
         )
     )
-    # generation jobs (issue 3): clips are "delivered" to <DATA_DIR>/clips, progress printed
+    # clips are "delivered" to <DATA_DIR>/clips, progress printed
     notifier = ConsoleNotifier(GenerationText(render), Path(app.settings.data_dir) / "clips", _print_line)
     app.generation.register_notifier(PLATFORM, notifier)
     commands.update(generation_commands(app.generation, identity, notifier))
-    # rewards (issue 7): /daily /share /refer /verify-email /link /support, /admin reply|tickets|stats
+    # /daily /share /refer /verify-email /link /support, /admin reply|tickets|stats
     reward_render = RewardRenderer(app.catalogue)
     desk = ConsoleSupportDesk(_print_line, reward_render)
     app.rewards.support.add_platform(identity.platform, desk, desk)
     add_referral_notifier(app.rewards, identity.platform, ConsoleReferralNotices(_print_line, reward_render))
     commands.update(reward_commands(app.rewards, identity, reward_render, commands.get("/admin")))
-    commands.update(
-        payment_commands(app.payments, identity, PaymentsRenderer(app.catalogue), app.clock)
-    )  # payments (issue 4): /buy
+    commands.update(payment_commands(app.payments, identity, PaymentsRenderer(app.catalogue), app.clock))  # /buy
     return commands
 
 
@@ -100,11 +98,11 @@ def background_components(app: App) -> list[Component]:
     """Always-on parts (job workers, sweepers; the web server when a payment or webhook setting is
     set; the Stripe reconcile when Stripe is)."""
     components: list[Component] = []
-    components.append(app.generation)  # generation jobs (issue 3): resume, dispatch, sweep
-    components.append(ReferralSweeper(app.rewards.referrals))  # rewards (issue 7): waiting referral rewards
+    components.append(app.generation)  # resume, dispatch, sweep
+    components.append(ReferralSweeper(app.rewards.referrals))  # waiting referral rewards
     if app.rewards.expiry is not None and app.rewards.expiry.enabled:  # FREE_CREDIT_TTL_DAYS set
         components.append(ExpirySweeper(app.rewards.expiry))
-    if (web := web_component(app)) is not None:  # payments (issue 4): webhooks, health, checkout pages
+    if (web := web_component(app)) is not None:  # webhooks, health, checkout pages
         components.append(web)
     if (reconciler := reconciler_component(app)) is not None:  # missed Stripe webhooks, every 15 min
         components.append(reconciler)
@@ -114,7 +112,7 @@ def background_components(app: App) -> list[Component]:
 def chat_components(app: App) -> list[Component]:
     """The chat adapters whose token is configured (Telegram, Discord)."""
     components: list[Component] = []
-    if app.settings.telegram_bot_token:  # telegram (issue 5): polling, or webhook via the web server
+    if app.settings.telegram_bot_token:  # polling, or webhook via the web server
         from adapters.telegram import TelegramRunner
         from adapters.telegram.notices import TelegramReferralNotices
 
@@ -122,7 +120,7 @@ def chat_components(app: App) -> list[Component]:
         notices = TelegramReferralNotices(telegram.application.bot, telegram.deps.rewards_text)
         add_referral_notifier(app.rewards, "telegram", notices)  # referral payouts, in private chats
         components.append(telegram)
-    if app.settings.discord_bot_token:  # discord (issue 6): built now, so its job notifier is
+    if app.settings.discord_bot_token:  # built now, so its job notifier is
         from adapters.discord import DiscordRunner  # registered before the job workers start
         from adapters.discord.notices import DiscordReferralNotices
         from bot.payments import public_base_url, web_public

@@ -3,31 +3,46 @@
 `BotError` subclasses are *expected*: the user did something the rules refuse, or an outside
 service failed in a known way. Anything else that escapes is a bug and is reported with a
 reference id.
+
+Each error is a dataclass: its fields are the data the catalogue formats (`error.data`), declared
+once on the class; `code` is the catalogue key.
 """
 
 from __future__ import annotations
 
-import builtins
+import dataclasses
+from typing import Any, ClassVar, dataclass_transform
 
 
+@dataclass_transform(eq_default=False)
 class BotError(Exception):
     """Base of every expected error. `code` is the catalogue key."""
 
-    code = "error"
+    code: ClassVar[str] = "error"
 
-    def __init__(self, **data: object) -> None:
-        self.data = data
-        super().__init__(f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in data.items())})")
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        dataclasses.dataclass(eq=False, repr=False)(cls)
+
+    @property
+    def data(self) -> dict[str, object]:
+        return (
+            {f.name: getattr(self, f.name) for f in dataclasses.fields(self)} if dataclasses.is_dataclass(self) else {}
+        )
+
+    def __str__(self) -> str:
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in self.data.items())})"
+
+    __repr__ = __str__
 
     def __reduce__(self) -> tuple[object, ...]:
-        # generation jobs (issue 3): errors cross process boundaries (intake in a process pool);
-        # subclasses' __init__ signatures differ, so rebuild from the state, not from args.
-        return (_rebuild_error, (type(self), self.args, self.__dict__))
+        # Errors cross process boundaries (the intake runs in a process pool): rebuild from the
+        # fields, whatever the constructor's signature.
+        return (_rebuild_error, (type(self), self.__dict__))
 
 
-def _rebuild_error(cls: type[BotError], args: tuple[object, ...], state: dict[str, object]) -> BotError:
+def _rebuild_error(cls: type[BotError], state: dict[str, object]) -> BotError:
     error = cls.__new__(cls)
-    Exception.__init__(error, *args)
     error.__dict__.update(state)
     return error
 
@@ -38,10 +53,8 @@ def _rebuild_error(cls: type[BotError], args: tuple[object, ...], state: dict[st
 class InsufficientCredits(BotError):
     code = "insufficient_credits"
 
-    def __init__(self, required: int, available: int) -> None:
-        self.required = required
-        self.available = available
-        super().__init__(required=required, available=available)
+    required: int
+    available: int
 
 
 class OperationFailed(BotError):
@@ -49,23 +62,15 @@ class OperationFailed(BotError):
 
     code = "operation_failed"
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason=reason)
+    reason: str
 
 
-class SystemError(BotError):  # noqa: A001 - the name the original design uses
+class InternalError(BotError):
     """Something on our side is broken (database down, invariant violated)."""
 
     code = "system_error"
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason=reason)
-
-
-# Keep the builtin reachable for anyone who imports * from here.
-BuiltinSystemError = builtins.SystemError
+    reason: str
 
 
 # --- input validation ----------------------------------------------------------------------
@@ -74,60 +79,46 @@ BuiltinSystemError = builtins.SystemError
 class InvalidAmount(BotError):
     code = "invalid_amount"
 
-    def __init__(self, amount: object, maximum: int) -> None:
-        self.amount = amount
-        self.maximum = maximum
-        super().__init__(amount=amount, maximum=maximum)
+    amount: object
+    maximum: int
 
 
 class InvalidLength(BotError):
     code = "invalid_length"
 
-    def __init__(self, seconds: object, allowed: tuple[int, ...]) -> None:
-        self.seconds = seconds
-        self.allowed = allowed
-        super().__init__(seconds=seconds, allowed=allowed)
+    seconds: object
+    allowed: tuple[int, ...]
 
 
 class InvalidIdentity(BotError):
     code = "invalid_identity"
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        super().__init__(text=text)
+    text: str
 
 
 class UnknownIdentity(BotError):
     code = "unknown_identity"
 
-    def __init__(self, identity: str) -> None:
-        self.identity = identity
-        super().__init__(identity=identity)
+    identity: str
 
 
 class UnknownPack(BotError):
     code = "unknown_pack"
 
-    def __init__(self, pack: str, known: tuple[str, ...]) -> None:
-        self.pack = pack
-        self.known = known
-        super().__init__(pack=pack, known=known)
+    pack: str
+    known: tuple[str, ...]
 
 
 class NotPermitted(BotError):
     code = "not_permitted"
 
-    def __init__(self, action: str) -> None:
-        self.action = action
-        super().__init__(action=action)
+    action: str
 
 
 class UnknownCommand(BotError):
     code = "unknown_command"
 
-    def __init__(self, command: str) -> None:
-        self.command = command
-        super().__init__(command=command)
+    command: str
 
 
 class UsageError(BotError):
@@ -135,9 +126,7 @@ class UsageError(BotError):
 
     code = "usage"
 
-    def __init__(self, command: str) -> None:
-        self.command = command
-        super().__init__(command=command)
+    command: str
 
 
 # --- ledger --------------------------------------------------------------------------------
@@ -146,26 +135,20 @@ class UsageError(BotError):
 class WalletFrozen(BotError):
     code = "wallet_frozen"
 
-    def __init__(self, account_id: int) -> None:
-        self.account_id = account_id
-        super().__init__(account_id=account_id)
+    account_id: int
 
 
 class HoldNotFound(BotError):
     code = "hold_not_found"
 
-    def __init__(self, key: str) -> None:
-        self.key = key
-        super().__init__(key=key)
+    key: str
 
 
 class HoldAlreadyResolved(BotError):
     code = "hold_already_resolved"
 
-    def __init__(self, key: str, state: str) -> None:
-        self.key = key
-        self.state = state
-        super().__init__(key=key, state=state)
+    key: str
+    state: str
 
 
 # --- audio intake (raised before any credit is held) ------------------------------------
@@ -196,19 +179,15 @@ class AudioEmpty(AudioRejected):
 class AudioTooLarge(AudioRejected):
     code = "audio_too_large"
 
-    def __init__(self, size_bytes: int, limit_bytes: int) -> None:
-        self.size_bytes = size_bytes
-        self.limit_bytes = limit_bytes
-        super().__init__(size_bytes=size_bytes, limit_bytes=limit_bytes)
+    size_bytes: int
+    limit_bytes: int
 
 
 class AudioTooShort(AudioRejected):
     code = "audio_too_short"
 
-    def __init__(self, seconds: float, minimum_seconds: float) -> None:
-        self.seconds = seconds
-        self.minimum_seconds = minimum_seconds
-        super().__init__(seconds=seconds, minimum_seconds=minimum_seconds)
+    seconds: float
+    minimum_seconds: float
 
 
 class AudioSilent(AudioRejected):
@@ -220,18 +199,14 @@ class AudioTruncated(AudioRejected):
 
     code = "audio_truncated"
 
-    def __init__(self, seconds: float, declared_seconds: float) -> None:
-        self.seconds = seconds
-        self.declared_seconds = declared_seconds
-        super().__init__(seconds=seconds, declared_seconds=declared_seconds)
+    seconds: float
+    declared_seconds: float
 
 
 class PromptBlocked(BotError):
     code = "prompt_blocked"
 
-    def __init__(self, term: str) -> None:
-        self.term = term
-        super().__init__(term=term)
+    term: str
 
 
 # --- generation ----------------------------------------------------------------------------
@@ -242,27 +217,23 @@ class GenerationFailed(BotError):
 
     code = "generation_failed"
 
-    def __init__(self, reason: str, detail: str = "", retryable: bool = False) -> None:
-        self.reason = reason
-        self.detail = detail
-        self.retryable = retryable
-        super().__init__(reason=reason, detail=detail, retryable=retryable)
+    reason: str
+    detail: str = ""
+    retryable: bool = False
 
 
 class GenerationRateLimited(GenerationFailed):
     code = "generation_rate_limited"
 
-    def __init__(self, retry_after_seconds: float, detail: str = "") -> None:
-        self.retry_after_seconds = retry_after_seconds
-        super().__init__("rate_limited", detail, retryable=True)
-        self.data["retry_after_seconds"] = retry_after_seconds
+    reason: str = "rate_limited"
+    retryable: bool = True
+    retry_after_seconds: float = 0.0
 
 
 class GenerationTimedOut(GenerationFailed):
     code = "generation_timed_out"
 
-    def __init__(self, detail: str = "") -> None:
-        super().__init__("timed_out", detail, retryable=False)
+    reason: str = "timed_out"
 
 
 class OutputUnavailable(GenerationFailed):
@@ -270,8 +241,7 @@ class OutputUnavailable(GenerationFailed):
 
     code = "output_unavailable"
 
-    def __init__(self, detail: str = "") -> None:
-        super().__init__("output_unavailable", detail, retryable=False)
+    reason: str = "output_unavailable"
 
 
 # --- generation jobs (core/services/generation.py) -----------------------------------------
@@ -282,8 +252,7 @@ class DeliveryFailed(GenerationFailed):
 
     code = "delivery_failed"
 
-    def __init__(self, detail: str = "") -> None:
-        super().__init__("delivery_failed", detail, retryable=False)
+    reason: str = "delivery_failed"
 
 
 class InvalidStyle(BotError):
@@ -291,9 +260,7 @@ class InvalidStyle(BotError):
 
     code = "invalid_style"
 
-    def __init__(self, max_chars: int) -> None:
-        self.max_chars = max_chars
-        super().__init__(max_chars=max_chars)
+    max_chars: int
 
 
 class JobNotFound(BotError):
@@ -301,9 +268,7 @@ class JobNotFound(BotError):
 
     code = "job_not_found"
 
-    def __init__(self, job_id: str) -> None:
-        self.job_id = job_id
-        super().__init__(job_id=job_id)
+    job_id: str
 
 
 class JobFinished(BotError):
@@ -311,10 +276,8 @@ class JobFinished(BotError):
 
     code = "job_finished"
 
-    def __init__(self, job_id: str, state: str) -> None:
-        self.job_id = job_id
-        self.state = state
-        super().__init__(job_id=job_id, state=state)
+    job_id: str
+    state: str
 
 
 class JobNotCancelable(BotError):
@@ -322,10 +285,8 @@ class JobNotCancelable(BotError):
 
     code = "job_not_cancelable"
 
-    def __init__(self, job_id: str, state: str) -> None:
-        self.job_id = job_id
-        self.state = state
-        super().__init__(job_id=job_id, state=state)
+    job_id: str
+    state: str
 
 
 class JobCanceled(BotError):
@@ -333,9 +294,7 @@ class JobCanceled(BotError):
 
     code = "job_canceled"
 
-    def __init__(self, job_id: str) -> None:
-        self.job_id = job_id
-        super().__init__(job_id=job_id)
+    job_id: str
 
 
 class ClipExpired(BotError):
@@ -343,9 +302,7 @@ class ClipExpired(BotError):
 
     code = "clip_expired"
 
-    def __init__(self, job_id: str) -> None:
-        self.job_id = job_id
-        super().__init__(job_id=job_id)
+    job_id: str
 
 
 # --- payments ------------------------------------------------------------------------------
@@ -360,12 +317,10 @@ class InvalidWebhook(BotError):
 
     code = "invalid_webhook"
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason=reason)
+    reason: str
 
 
-# --- rewards, linking, support (issue 7) ----------------------------------------------------
+# --- rewards, linking, support ----------------------------------------------------
 # Times are aware UTC datetimes; the catalogue formats them ("{next_at:%Y-%m-%d %H:%M} UTC").
 
 
@@ -374,9 +329,7 @@ class DailyNotDue(BotError):
 
     code = "daily_not_due"
 
-    def __init__(self, next_at: object) -> None:
-        self.next_at = next_at
-        super().__init__(next_at=next_at)
+    next_at: object
 
 
 class DailyNotAvailable(BotError):
@@ -384,9 +337,7 @@ class DailyNotAvailable(BotError):
 
     code = "daily_not_available"
 
-    def __init__(self, plan: str) -> None:
-        self.plan = plan
-        super().__init__(plan=plan)
+    plan: str
 
 
 class FreeCreditLimitReached(BotError):
@@ -394,10 +345,8 @@ class FreeCreditLimitReached(BotError):
 
     code = "free_credit_limit"
 
-    def __init__(self, limit: int, next_at: object) -> None:
-        self.limit = limit
-        self.next_at = next_at
-        super().__init__(limit=limit, next_at=next_at)
+    limit: int
+    next_at: object
 
 
 class AccountTooNew(BotError):
@@ -405,9 +354,7 @@ class AccountTooNew(BotError):
 
     code = "account_too_new"
 
-    def __init__(self, until: object) -> None:
-        self.until = until
-        super().__init__(until=until)
+    until: object
 
 
 class ReferralRefused(BotError):
@@ -415,25 +362,19 @@ class ReferralRefused(BotError):
 
     code = "referral_refused"
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason=reason)
+    reason: str
 
 
 class NotYourClip(BotError):
     code = "not_your_clip"
 
-    def __init__(self, job_id: str) -> None:
-        self.job_id = job_id
-        super().__init__(job_id=job_id)
+    job_id: str
 
 
 class InvalidEmail(BotError):
     code = "invalid_email"
 
-    def __init__(self, address: str) -> None:
-        self.address = address
-        super().__init__(address=address)
+    address: str
 
 
 class EmailNotConfigured(BotError):
@@ -453,9 +394,7 @@ class EmailTaken(BotError):
 class EmailCodeWrong(BotError):
     code = "email_code_wrong"
 
-    def __init__(self, tries_left: int) -> None:
-        self.tries_left = tries_left
-        super().__init__(tries_left=tries_left)
+    tries_left: int
 
 
 class EmailCodeExpired(BotError):
@@ -471,17 +410,13 @@ class EmailLocked(BotError):
 
     code = "email_locked"
 
-    def __init__(self, until: object) -> None:
-        self.until = until
-        super().__init__(until=until)
+    until: object
 
 
 class EmailResendTooSoon(BotError):
     code = "email_resend_too_soon"
 
-    def __init__(self, retry_at: object) -> None:
-        self.retry_at = retry_at
-        super().__init__(retry_at=retry_at)
+    retry_at: object
 
 
 class EmailNotSent(BotError):
@@ -489,9 +424,7 @@ class EmailNotSent(BotError):
 
     code = "email_not_sent"
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason=reason)
+    reason: str
 
 
 class LinkCodeInvalid(BotError):
@@ -505,36 +438,28 @@ class LinkRefused(BotError):
 
     code = "link_refused"
 
-    def __init__(self, reason: str) -> None:
-        self.reason = reason
-        super().__init__(reason=reason)
+    reason: str
 
 
 class UnknownTicket(BotError):
     code = "unknown_ticket"
 
-    def __init__(self, ticket_id: object) -> None:
-        self.ticket_id = ticket_id
-        super().__init__(ticket_id=ticket_id)
+    ticket_id: object
 
 
 class InvalidSupportText(BotError):
     code = "invalid_support_text"
 
-    def __init__(self, max_length: int) -> None:
-        self.max_length = max_length
-        super().__init__(max_length=max_length)
+    max_length: int
 
 
 class TooManyTickets(BotError):
     code = "too_many_tickets"
 
-    def __init__(self, retry_at: object) -> None:
-        self.retry_at = retry_at
-        super().__init__(retry_at=retry_at)
+    retry_at: object
 
 
-# --- server wallets (issue 6) -----------------------------------------------------------------
+# --- server wallets -----------------------------------------------------------------
 
 
 class NotServerAdmin(BotError):
@@ -542,9 +467,7 @@ class NotServerAdmin(BotError):
 
     code = "not_server_admin"
 
-    def __init__(self, action: str) -> None:
-        self.action = action
-        super().__init__(action=action)
+    action: str
 
 
 class ServerWalletTooLow(BotError):
@@ -552,7 +475,5 @@ class ServerWalletTooLow(BotError):
 
     code = "server_wallet_too_low"
 
-    def __init__(self, required: int, available: int) -> None:
-        self.required = required
-        self.available = available
-        super().__init__(required=required, available=available)
+    required: int
+    available: int

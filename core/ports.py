@@ -160,7 +160,7 @@ class ExpiryStore(Protocol):
         ...
 
 
-# --- payments (issue 4) ------------------------------------------------------------------
+# --- payments ------------------------------------------------------------------
 
 
 class PaymentGateway(Protocol):
@@ -220,7 +220,7 @@ class PaymentStore(Protocol):
         ...
 
 
-# --- generation jobs (issue 3) -------------------------------------------------------------
+# --- generation jobs -------------------------------------------------------------
 
 
 class JobStore(Protocol):
@@ -351,7 +351,7 @@ class JobNotifier(Protocol):
         ...
 
 
-# --- rewards, linking, support, stats (issue 7) ---------------------------------------------
+# --- rewards, linking, support, stats ---------------------------------------------
 # Does this person own this job (a clip they made)? Given by the jobs area.
 OwnsJob = Callable[[int, str], Awaitable[bool]]
 # A one-line summary of the person's last job for a support ticket, or None.

@@ -59,7 +59,7 @@ ENGLISH: dict[str, str] = {
     "offer_daily": "Your next free daily credit: {when}.",
     "offer_support": "Questions? Use /support to contact us.",
     "continue_free": "Continue with free",
-    # --- payments (issue 4): /buy, Stripe Checkout, Telegram Stars, the web pages ---
+    # --- payments: /buy, Stripe Checkout, Telegram Stars, the web pages ---
     "buy_packs_header": "Credit packs:",
     "buy_how": "Buy one with /buy <pack>, e.g. /buy {example}.",
     "buy_link": "{title} pack: {credits} credits for {price}. Pay here (the link works for {minutes} minutes):\n{url}\nYour credits arrive as soon as the payment is confirmed.",
@@ -133,7 +133,7 @@ ENGLISH: dict[str, str] = {
     "admin_unfrozen": "Unfrozen {target}. Their balance: {available}.",
     "admin_user": "{target}: {available} credits ({free} free, {paid} paid, {held} held), plan {plan}, {generations} generations, {spent} spent{frozen_part}",
     "admin_user_frozen": ", FROZEN",
-    # --- generation jobs (issue 3): /generate, progress, results, /jobs, /cancel ---
+    # --- generation jobs: /generate, progress, results, /jobs, /cancel ---
     "gen_quote": "{seconds} s clip: {cost} credit{plural} · you have {available}",
     "gen_accepted": "Job {job_id} accepted: {cost} credit{plural} held · {available} left to use.",
     "gen_accepted_queued": "Job {job_id} is #{position} in line.",
@@ -213,7 +213,7 @@ ENGLISH: dict[str, str] = {
     "usage.admin_grant": "/admin grant <platform:id> <credits> <reason>",
     "usage.admin_take": "/admin take <platform:id> <credits> <reason>",
     "usage.admin_target": "/admin user|unfreeze <platform:id>",
-    # --- rewards, linking, support, stats (issue 7) ---------------------------------------
+    # --- rewards, linking, support, stats ---------------------------------------
     "daily_claimed": "+{amount} daily credit{plural}! You have {available} credits. Next one: {next_at:%Y-%m-%d %H:%M} UTC.",
     "share_rewarded": "Thanks for sharing! +{amount} credits · you have {available}.",
     "share_no_bonus": "Thanks for sharing! The share bonus is paid once a day; next one from {next_at:%Y-%m-%d %H:%M} UTC.",
@@ -293,7 +293,7 @@ ENGLISH: dict[str, str] = {
     "usage.share": "/share <job id>",
     "usage.admin_reply": "/admin reply <ticket> <text> [grant <credits>]",
     "usage.admin_more": "/admin reply <ticket> <text> [grant <n>] · /admin tickets · /admin stats",
-    # --- Discord (issue 6): slash commands, buttons, server wallets ---
+    # --- Discord: slash commands, buttons, server wallets ---
     "discord.welcome": "Welcome! You have {credits} free credits. Use /generate with a recording of your melody to make music.",
     "discord.length_choice": "{seconds} s · {cost} credit{plural}",
     "discord.eta_part": " · ready {when}",
@@ -338,7 +338,7 @@ ENGLISH: dict[str, str] = {
     "operation.gift_to_self": "you can't gift credits to yourself.",
     "operation.gift_to_bot": "bots can't receive credits.",
     "operation.not_available": "that isn't available on this bot yet.",
-    # --- Telegram (issue 5): keyboards, status messages, Stars, groups, the command menu ---
+    # --- Telegram: keyboards, status messages, Stars, groups, the command menu ---
     "tg.pick": "Pick a style and a length (each button: length · credits). You have {available} credit{plural}.",
     "tg.style.piano": "Piano",
     "tg.style.guitar": "Guitar",

@@ -125,10 +125,10 @@ class LocalSynthGenerator:
     async def download(self, status: PredictionStatus, *, max_bytes: int) -> bytes:
         prediction = self._predictions.get(status.prediction_id)
         if prediction is None or prediction.output is None:
-            raise OutputUnavailable(f"no output held for {status.prediction_id} (expired or downloaded)")
+            raise OutputUnavailable(detail=f"no output held for {status.prediction_id} (expired or downloaded)")
         size = len(prediction.output)
         if size > max_bytes:
-            raise OutputUnavailable(f"output is {size} bytes, over the {max_bytes} byte limit")
+            raise OutputUnavailable(detail=f"output is {size} bytes, over the {max_bytes} byte limit")
         output = prediction.output
         self._drop_output(prediction)
         return output

@@ -19,24 +19,24 @@ async def fetch_bounded(http: httpx.AsyncClient, url: str, *, max_bytes: int, ti
     The body is streamed so an oversized file is abandoned at the limit rather than read whole.
     """
     if urlsplit(url).scheme not in ("http", "https"):
-        raise OutputUnavailable(f"unsupported output URL scheme: {urlsplit(url).scheme!r}")
+        raise OutputUnavailable(detail=f"unsupported output URL scheme: {urlsplit(url).scheme!r}")
     try:
         async with asyncio.timeout(timeout_seconds):
             async with http.stream("GET", url) as response:
                 if response.status_code != 200:
-                    raise OutputUnavailable(f"output download answered HTTP {response.status_code}")
+                    raise OutputUnavailable(detail=f"output download answered HTTP {response.status_code}")
                 declared = response.headers.get("Content-Length")
                 if declared and declared.isdigit() and int(declared) > max_bytes:
-                    raise OutputUnavailable(f"output is {declared} bytes, limit {max_bytes}")
+                    raise OutputUnavailable(detail=f"output is {declared} bytes, limit {max_bytes}")
                 body = bytearray()
                 async for chunk in response.aiter_bytes():
                     body += chunk
                     if len(body) > max_bytes:
-                        raise OutputUnavailable(f"output exceeds {max_bytes} bytes")
+                        raise OutputUnavailable(detail=f"output exceeds {max_bytes} bytes")
     except TimeoutError as error:
-        raise OutputUnavailable(f"output download took longer than {timeout_seconds}s") from error
+        raise OutputUnavailable(detail=f"output download took longer than {timeout_seconds}s") from error
     except httpx.HTTPError as error:
-        raise OutputUnavailable(f"output download failed: {type(error).__name__}") from error
+        raise OutputUnavailable(detail=f"output download failed: {type(error).__name__}") from error
     if not body:
-        raise OutputUnavailable("output is empty")
+        raise OutputUnavailable(detail="output is empty")
     return bytes(body)

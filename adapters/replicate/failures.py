@@ -56,7 +56,9 @@ def from_replicate_error(
     status = error.status or 0
     detail = f"HTTP {status}: {error.title or ''} {error.detail or ''}".strip()
     if status == 429:
-        return GenerationRateLimited(retry_after if retry_after is not None else default_retry_after, detail)
+        return GenerationRateLimited(
+            retry_after_seconds=retry_after if retry_after is not None else default_retry_after, detail=detail
+        )
     if status == 404:
         return GenerationFailed("not_found", detail, retryable=False)
     if status in (401, 403):

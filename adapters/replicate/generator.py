@@ -139,7 +139,7 @@ class ReplicateGenerator(MusicGenerator):
 
     async def download(self, status: PredictionStatus, *, max_bytes: int) -> bytes:
         if not status.output_url:
-            raise OutputUnavailable(f"prediction {status.prediction_id} has no output URL")
+            raise OutputUnavailable(detail=f"prediction {status.prediction_id} has no output URL")
         async with self._download_slots:
             audio = await fetch_bounded(
                 self._download_http,

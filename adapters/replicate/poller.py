@@ -55,5 +55,5 @@ async def wait_for_prediction(
                 await generator.cancel(prediction_id)
             except GenerationFailed as error:  # best effort: the timeout is the news
                 logger.warning("cancel of prediction %s failed: %s", prediction_id, error)
-            raise GenerationTimedOut(f"{prediction_id} unfinished after {deadline_seconds}s")
+            raise GenerationTimedOut(detail=f"{prediction_id} unfinished after {deadline_seconds}s")
         await sleep(min(interval_seconds, remaining))

@@ -34,8 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import NullPool
 
 from adapters.storage.sql import Savepoint
-from core.errors import BotError
-from core.errors import SystemError as CoreSystemError
+from core.errors import BotError, InternalError
 
 logger = logging.getLogger(__name__)
 
@@ -107,7 +106,7 @@ class Database:
         if self.sqlite:
             path = sqlite_path(self.url)
             if path is None:
-                raise CoreSystemError("an in-memory SQLite database cannot be shared; use a file")
+                raise InternalError("an in-memory SQLite database cannot be shared; use a file")
             Path(path).parent.mkdir(parents=True, exist_ok=True)
             self._write_engine = _sqlite_engine(path, immediate=True, pool_size=1)
             self._read_engine = _sqlite_engine(path, immediate=False, pool_size=self._pool_size)
@@ -163,7 +162,7 @@ class Database:
     async def write(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in a write transaction (batched with others); its result or its error."""
         if self._closed or not self._started:
-            raise CoreSystemError("the database is not running")
+            raise InternalError("the database is not running")
         loop = asyncio.get_running_loop()
         pending = _Pending(work, loop, loop.create_future())
         if self.sqlite:
@@ -176,7 +175,7 @@ class Database:
     async def read(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in a read-only transaction on its own connection."""
         if self._closed or not self._started:
-            raise CoreSystemError("the database is not running")
+            raise InternalError("the database is not running")
         if self.sqlite:
             assert self._read_engine is not None
             engine = self._read_engine
@@ -201,7 +200,7 @@ class Database:
         if not self.sqlite:
             return await self.read(work)
         if self._closed or not self._started:
-            raise CoreSystemError("the database is not running")
+            raise InternalError("the database is not running")
         assert self._point_engine is not None
         try:
             if self._point_conn is None:
@@ -275,7 +274,7 @@ class Database:
                 error = exc
                 break
         logger.error("write batch failed: %r", error)
-        return [(False, CoreSystemError("database write failed"))] * len(batch)
+        return [(False, InternalError("database write failed"))] * len(batch)
 
     async def _postgres_writer(self) -> None:
         assert self._aqueue is not None and self.async_engine is not None
@@ -313,7 +312,7 @@ class Database:
                 logger.warning("write batch retry %d: %s", attempt + 1, exc)
                 await asyncio.sleep(0.01 * 2**attempt)
         logger.error("write batch failed: %r", error)
-        return [(False, CoreSystemError("database write failed"))] * len(batch)
+        return [(False, InternalError("database write failed"))] * len(batch)
 
 
 def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:

@@ -36,11 +36,11 @@ from core.errors import (
     HoldAlreadyResolved,
     HoldNotFound,
     InsufficientCredits,
+    InternalError,
     OperationFailed,
     UnknownIdentity,
     WalletFrozen,
 )
-from core.errors import SystemError as CoreSystemError
 
 AVAILABLE = "credits_posted - debits_posted - debits_pending"
 
@@ -646,7 +646,7 @@ def expire_free_credits(
             ):
                 continue  # this step was applied before: already done
             if run(conn, _DEBIT_UNRESERVED, id=wallet, amount=part.amount).rowcount != 1:
-                raise CoreSystemError(f"expiry of lot {part.lot_id} would overdraw wallet {wallet}")
+                raise InternalError(f"expiry of lot {part.lot_id} would overdraw wallet {wallet}")
             run(conn, _TAKE_FROM_LOT, id=part.lot_id, amount=part.amount)
             expired.append((wallet, part))
     return ExpirySweep(tuple(expired), wallets[-1] if wallets else after_account, more=len(wallets) == limit)

@@ -37,7 +37,7 @@ from core.domain.rewards import (
     referral_side,
     utc_day,
 )
-from core.errors import SystemError as CoreSystemError
+from core.errors import InternalError
 
 _CODE_OF = S("SELECT code FROM referral_codes WHERE person_id = :person_id ORDER BY created_at, code LIMIT 1")
 _INSERT_CODE = S("""
@@ -92,7 +92,7 @@ def referral_code(conn: Connection, identity: str, new_code: Callable[[], str], 
         ):
             code = candidate
     if code is None:
-        raise CoreSystemError("could not draw a free referral code")
+        raise InternalError("could not draw a free referral code")
     referred, rewarded = one(conn, _COUNTS, person_id=person.person_id) or (0, 0)
     return ReferralSummary(str(code), int(referred), int(rewarded))
 

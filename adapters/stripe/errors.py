@@ -3,8 +3,8 @@
 | stripe error                              | core error                                   |
 |-------------------------------------------|----------------------------------------------|
 | AuthenticationError, PermissionError      | PaymentsNotConfigured (key wrong/revoked/restricted) |
-| IdempotencyError                          | SystemError("stripe_idempotency_conflict")   |
-| InvalidRequestError (other 4xx)           | SystemError("stripe_invalid_request")        |
+| IdempotencyError                          | InternalError("stripe_idempotency_conflict")   |
+| InvalidRequestError (other 4xx)           | InternalError("stripe_invalid_request")        |
 | RateLimitError, APIConnectionError,       | OperationFailed("payment_provider_unavailable") |
 | APIError (5xx), anything else             |                                              |
 """
@@ -15,7 +15,7 @@ import logging
 
 import stripe
 
-from core.errors import BotError, OperationFailed, PaymentsNotConfigured, SystemError
+from core.errors import BotError, InternalError, OperationFailed, PaymentsNotConfigured
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ def map_stripe_error(exc: stripe.StripeError, action: str) -> BotError:
     if isinstance(exc, stripe.IdempotencyError):
         # Same idempotency key, different parameters: our bug, retrying cannot fix it.
         logger.error("stripe %s idempotency conflict: %s status=%s code=%s request=%s", action, *details)
-        return SystemError("stripe_idempotency_conflict")
+        return InternalError("stripe_idempotency_conflict")
     if isinstance(exc, stripe.InvalidRequestError):
         logger.error(
             "stripe %s rejected our request: %s status=%s code=%s request=%s param=%s",
@@ -40,6 +40,6 @@ def map_stripe_error(exc: stripe.StripeError, action: str) -> BotError:
             *details,
             getattr(exc, "param", None),
         )
-        return SystemError("stripe_invalid_request")
+        return InternalError("stripe_invalid_request")
     logger.warning("stripe %s failed: %s status=%s code=%s request=%s", action, *details)
     return OperationFailed(PROVIDER_UNAVAILABLE)

@@ -91,7 +91,7 @@ class TelegramServices:
     clock: Clock
     payments: PaymentService | None = None
     generation: GenerationService | None = None
-    # issue 7: `.bonuses` (daily, share), `.referrals`, `.email`, `.linking`, `.support`, `.stats`
+    # `.bonuses` (daily, share), `.referrals`, `.email`, `.linking`, `.support`, `.stats`
     rewards: Any = None
     server_wallets: ServerWalletService | None = None  # group wallets: /gift, /groupwallet
 

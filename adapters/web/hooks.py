@@ -81,7 +81,7 @@ class WebHooks:
     on_telegram_update: RawWebhook | None = None
     # Checked against X-Telegram-Bot-Api-Secret-Token when set (it should be, in production).
     telegram_secret: str | None = None
-    # discord (issue 6): GET /clips/<name> serves clips too big to upload to a chat, while their
+    # GET /clips/<name> serves clips too big to upload to a chat, while their
     # link is valid: (bytes, content type), or None → 404.
     clip: Callable[[str], Awaitable[tuple[bytes, str] | None]] | None = None
     # GET /metrics: the database's figures (one read), and the bearer token it needs when set.

@@ -56,7 +56,7 @@ async def checkout_cancel(request: web.Request) -> web.Response:
     return _page(request, "checkout_cancel")
 
 
-async def clip(request: web.Request) -> web.Response:  # discord (issue 6)
+async def clip(request: web.Request) -> web.Response:
     """A clip too big to upload to a chat, while its (unguessable, time-limited) link is valid."""
     serve = request.app[HOOKS].clip
     found = await serve(request.match_info["name"]) if serve is not None else None

@@ -24,7 +24,7 @@ def application(hooks: WebHooks) -> web.Application:
     app.router.add_get("/healthz", pages.healthz)
     app.router.add_get("/checkout/success", pages.checkout_success)
     app.router.add_get("/checkout/cancel", pages.checkout_cancel)
-    app.router.add_get("/clips/{name}", pages.clip)  # discord (issue 6): oversized clips
+    app.router.add_get("/clips/{name}", pages.clip)  # oversized clips
     app.router.add_get("/metrics", metrics.metrics)  # Prometheus; bearer token when METRICS_TOKEN is set
     app.router.add_get("/dashboard", dashboard.dashboard)  # operators; 404 unless DASHBOARD_TOKEN is set
     return app

@@ -437,7 +437,7 @@ class JobRunner:
         if notifier is None:
             _discard(download)
             logger.error("job %s: no notifier for platform %s", job.job_id, job.platform)
-            await self._end(job, JobState.FAILED, DeliveryFailed(job.platform), delivering)
+            await self._end(job, JobState.FAILED, DeliveryFailed(detail=job.platform), delivering)
             return
         await self._progress(job, JobProgress(Stage.DELIVERING))
         try:
@@ -454,7 +454,7 @@ class JobRunner:
         except Exception:  # noqa: BLE001 - any failure to deliver means: do not charge
             logger.exception("job %s: delivery failed", job.job_id)
         if not delivered:
-            await self._end(job, JobState.FAILED, DeliveryFailed(job.platform), delivering)
+            await self._end(job, JobState.FAILED, DeliveryFailed(detail=job.platform), delivering)
             return
         ref = delivered.ref if isinstance(delivered, Delivered) else None
         concluded = await self.store.conclude(
@@ -479,7 +479,9 @@ class JobRunner:
     # --- ending jobs -------------------------------------------------------------------------
 
     async def _expire(self, job: Job) -> None:
-        concluded = await self._end(job, JobState.EXPIRED, GenerationTimedOut(f"deadline {job.deadline_at}"), EXPIRABLE)
+        concluded = await self._end(
+            job, JobState.EXPIRED, GenerationTimedOut(detail=f"deadline {job.deadline_at}"), EXPIRABLE
+        )
         prediction_id = concluded.job.prediction_id if concluded else job.prediction_id
         if prediction_id:
             await self._cancel_prediction(prediction_id)
@@ -508,7 +510,7 @@ class JobRunner:
             await self._end(
                 job,
                 JobState.EXPIRED,
-                GenerationTimedOut("waited in the queue past the deadline"),
+                GenerationTimedOut(detail="waited in the queue past the deadline"),
                 queued,
             )
 
@@ -521,7 +523,7 @@ class JobRunner:
         """
         for job in await self.store.with_expired_holds():
             if job.job_id not in self._active:
-                await self._end(job, JobState.EXPIRED, GenerationTimedOut("hold expired"), UNFINISHED)
+                await self._end(job, JobState.EXPIRED, GenerationTimedOut(detail="hold expired"), UNFINISHED)
 
     # --- helpers -----------------------------------------------------------------------------
 

@@ -20,10 +20,10 @@ from core.domain.payments import (
     IgnoredEvent,
 )
 from core.errors import (
+    InternalError,
     InvalidWebhook,
     OperationFailed,
     PaymentsNotConfigured,
-    SystemError,
 )
 from tests.fakes.stripe_fake import (
     FakeStripe,
@@ -133,7 +133,7 @@ async def test_reusing_an_order_id_with_another_price_is_a_system_error(
 ) -> None:
     await checkout.create_checkout(a_request("ord_x", amount_cents=1500))
 
-    with pytest.raises(SystemError) as caught:
+    with pytest.raises(InternalError) as caught:
         await checkout.create_checkout(a_request("ord_x", amount_cents=3500))
     assert caught.value.reason == "stripe_idempotency_conflict"
 
@@ -245,7 +245,7 @@ async def test_a_server_error_is_retried_with_the_same_idempotency_key(
 
 
 async def test_a_request_stripe_rejects_is_a_system_error(checkout: StripeCheckout) -> None:
-    with pytest.raises(SystemError) as caught:
+    with pytest.raises(InternalError) as caught:
         await checkout.create_checkout(a_request(amount_cents=10))  # below Stripe's minimum
     assert caught.value.reason == "stripe_invalid_request"
 
