@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import io
 import logging
-import struct
 from dataclasses import dataclass
 
 import av
 import numpy as np
+from numpy.typing import NDArray
 
 from core.errors import NoAudioStream, NotAudio
 
@@ -24,7 +24,7 @@ _MAX_BAD_PACKETS = 32
 
 @dataclass(frozen=True)
 class Decoded:
-    samples: np.ndarray  # float32, mono, in [-1, 1]
+    samples: NDArray[np.float32]  # mono, in [-1, 1]
     sample_rate: int
     declared_seconds: float | None  # what the container header says, when it says anything
     reached_limit: bool  # decoding stopped because `limit_seconds` was reached
@@ -37,7 +37,7 @@ class Decoded:
         return len(self.samples) / self.sample_rate
 
 
-def decode_pcm(data: bytes, *, sample_rate: int | None = None) -> tuple[np.ndarray, int]:
+def decode_pcm(data: bytes, *, sample_rate: int | None = None) -> tuple[NDArray[np.float32], int]:
     """Decode `data` to (mono float32 samples, sample rate); native rate unless `sample_rate`.
 
     Raises `NotAudio` / `NoAudioStream` like the intake does.
@@ -80,9 +80,9 @@ def _decode_stream(
     stream: av.audio.stream.AudioStream,
     rate: int,
     limit: int | None,
-) -> tuple[np.ndarray, bool, int]:
+) -> tuple[NDArray[np.float32], bool, int]:
     resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
-    chunks: list[np.ndarray] = []
+    chunks: list[NDArray[np.float32]] = []
     total = 0
     bad = 0
     reached = False
@@ -90,7 +90,9 @@ def _decode_stream(
     def keep(frames: list[av.AudioFrame]) -> None:
         nonlocal total
         for out in frames:
-            chunk = out.to_ndarray().reshape(-1)
+            # The resampler emits "flt", so this is float32 already (no copy); PyAV's stubs
+            # only promise one of the dtypes any frame format could give.
+            chunk = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
             chunks.append(chunk)
             total += len(chunk)
 
@@ -146,10 +148,10 @@ def _wav_declared_seconds(data: bytes) -> float | None:
     byte_rate = 0
     while offset + 8 <= len(data):
         chunk_id = data[offset : offset + 4]
-        (size,) = struct.unpack_from("<I", data, offset + 4)
+        size = _u32le(data, offset + 4)
         body = offset + 8
         if chunk_id == b"fmt " and body + 12 <= len(data):
-            (byte_rate,) = struct.unpack_from("<I", data, body + 8)
+            byte_rate = _u32le(data, body + 8)
         elif chunk_id == b"data":
             # 0 and 0xFFFFFFFF are what streaming writers put when they do not know the size.
             if byte_rate <= 0 or size in (0, 0xFFFFFFFF):
@@ -157,3 +159,8 @@ def _wav_declared_seconds(data: bytes) -> float | None:
             return size / byte_rate
         offset = body + size + (size & 1)
     return None
+
+
+def _u32le(data: bytes, offset: int) -> int:
+    """The little-endian uint32 at `offset` (the caller has checked the 4 bytes are there)."""
+    return int.from_bytes(data[offset : offset + 4], "little")

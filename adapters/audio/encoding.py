@@ -9,16 +9,21 @@ from __future__ import annotations
 import io
 import logging
 import wave
+from typing import Literal
 
 import av
 import numpy as np
+from numpy.typing import NDArray
 
 logger = logging.getLogger(__name__)
 
 _BITEXACT = {"fflags": "+bitexact"}
 
+# The encoders used here, named so PyAV's `add_stream` types the stream as an `AudioStream`.
+_AudioEncoder = Literal["libmp3lame", "libopus"]
 
-def encode_mp3(samples: np.ndarray, sample_rate: int, *, bitrate: int = 128_000, quality: int = 5) -> bytes:
+
+def encode_mp3(samples: NDArray[np.float32], sample_rate: int, *, bitrate: int = 128_000, quality: int = 5) -> bytes:
     """MP3 (LAME, CBR). LAME only takes the MPEG rates; others are resampled to the nearest.
 
     `quality` is LAME's algorithm quality, 0 (best, slowest) to 9: 5 costs ~0.4 s of CPU per
@@ -27,12 +32,12 @@ def encode_mp3(samples: np.ndarray, sample_rate: int, *, bitrate: int = 128_000,
     return _encode(samples, sample_rate, "mp3", "libmp3lame", bitrate, {"compression_level": str(quality)})
 
 
-def encode_opus_ogg(samples: np.ndarray, sample_rate: int, *, bitrate: int = 64_000) -> bytes:
+def encode_opus_ogg(samples: NDArray[np.float32], sample_rate: int, *, bitrate: int = 64_000) -> bytes:
     """Ogg/Opus, the voice-note format (Opus runs at 48 kHz; PyAV resamples for us)."""
     return _encode(samples, sample_rate, "ogg", "libopus", bitrate)
 
 
-def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
+def encode_wav(samples: NDArray[np.float32], sample_rate: int) -> bytes:
     """Mono 16-bit PCM WAV, written with the standard library (exact, no metadata chunks)."""
     pcm = np.clip(np.round(_mono(samples) * 32767.0), -32768, 32767).astype("<i2")
     buffer = io.BytesIO()
@@ -45,10 +50,10 @@ def encode_wav(samples: np.ndarray, sample_rate: int) -> bytes:
 
 
 def _encode(
-    samples: np.ndarray,
+    samples: NDArray[np.float32],
     sample_rate: int,
     container_format: str,
-    codec: str,
+    codec: _AudioEncoder,
     bitrate: int,
     options: dict[str, str] | None = None,
 ) -> bytes:
@@ -68,7 +73,7 @@ def _encode(
     return buffer.getvalue()
 
 
-def _mono(samples: np.ndarray) -> np.ndarray:
+def _mono(samples: NDArray[np.float32]) -> NDArray[np.float32]:
     array = np.asarray(samples, dtype=np.float32)
     if array.ndim != 1:
         raise ValueError(f"expected mono samples (1-D), got shape {array.shape}")

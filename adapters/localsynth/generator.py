@@ -16,6 +16,7 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Protocol
 
 from adapters.localsynth.render import render_mp3
 from core.domain.generation import GenerationRequest, PredictionState, PredictionStatus
@@ -25,7 +26,11 @@ logger = logging.getLogger(__name__)
 
 UNKNOWN_PREDICTION = "unknown prediction"
 
-Renderer = Callable[..., bytes]  # render_mp3(clip_audio, *, style, seconds, seed) -> MP3 bytes
+
+class Renderer(Protocol):
+    """The shape of `render_mp3`: the prepared clip in, MP3 bytes out."""
+
+    def __call__(self, clip_audio: bytes, /, *, style: str, seconds: float, seed: int) -> bytes: ...
 
 
 @dataclass

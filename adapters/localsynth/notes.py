@@ -7,6 +7,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
+from numpy.typing import NDArray
 
 from adapters.localsynth.pitch import PitchTrack
 
@@ -35,7 +36,7 @@ class Note:
         return f"{NOTE_NAMES[self.midi % 12]}{self.midi // 12 - 1}"
 
 
-def hz_to_midi(freq: np.ndarray | float) -> np.ndarray:
+def hz_to_midi(freq: NDArray[np.float64] | float) -> NDArray[np.float64]:
     return 69.0 + 12.0 * np.log2(np.asarray(freq, dtype=np.float64) / 440.0)
 
 
@@ -105,7 +106,7 @@ def transpose(notes: list[Note], semitones: int) -> list[Note]:
     return [replace(n, midi=n.midi + semitones) for n in notes]
 
 
-def _median_smooth(midi: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+def _median_smooth(midi: NDArray[np.float64], size: int) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
     """Centred running nan-median of pitch, and majority-vote voicing, over `size` frames."""
     size = max(1, size | 1)  # odd
     half = size // 2
@@ -119,7 +120,7 @@ def _median_smooth(midi: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]
     return smoothed, voiced
 
 
-def _runs(values: np.ndarray) -> list[tuple[int, int, int]]:
+def _runs(values: NDArray[np.int64]) -> list[tuple[int, int, int]]:
     """(start, stop, value) for each run of equal values."""
     if len(values) == 0:
         return []

@@ -11,8 +11,12 @@ import logging
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 logger = logging.getLogger(__name__)
+
+# Mono input samples: float32 from the decoder, float64 from numpy-made signals.
+Samples = NDArray[np.float32] | NDArray[np.float64]
 
 _CHUNK_FRAMES = 256  # frames per FFT batch: bounds memory on a 30 s clip (~4 MB per batch)
 
@@ -22,21 +26,21 @@ class PitchTrack:
     """One value per hop; frame i is centred on `i * hop_seconds`."""
 
     hop_seconds: float
-    f0: np.ndarray  # Hz, NaN where unvoiced
-    aperiodicity: np.ndarray  # d'(τ) at the chosen lag: 0 = perfectly periodic
-    rms: np.ndarray  # frame level, linear
+    f0: NDArray[np.float64]  # Hz, NaN where unvoiced
+    aperiodicity: NDArray[np.float64]  # d'(τ) at the chosen lag: 0 = perfectly periodic
+    rms: NDArray[np.float64]  # frame level, linear
 
     @property
-    def voiced(self) -> np.ndarray:
+    def voiced(self) -> NDArray[np.bool_]:
         return ~np.isnan(self.f0)
 
     @property
-    def times(self) -> np.ndarray:
-        return np.arange(len(self.f0)) * self.hop_seconds
+    def times(self) -> NDArray[np.float64]:
+        return np.arange(len(self.f0), dtype=np.float64) * self.hop_seconds
 
 
 def yin(
-    samples: np.ndarray,
+    samples: Samples,
     sample_rate: int,
     *,
     fmin: float = 50.0,
@@ -54,14 +58,15 @@ def yin(
     and halving the rate quarters the work.
     """
     x = np.asarray(samples, dtype=np.float64)
-    factor = int(sample_rate // analysis_rate)
-    if factor >= 2 and sample_rate / analysis_rate >= 1.5:
+    rate: float = sample_rate  # no longer whole once decimated
+    factor = int(rate // analysis_rate)
+    if factor >= 2 and rate / analysis_rate >= 1.5:
         x = _decimate(x, factor)
-        sample_rate = sample_rate / factor
-    window = int(round(frame_seconds * sample_rate))
-    hop = max(1, int(round(hop_seconds * sample_rate)))
-    tau_min = max(2, int(sample_rate / fmax))
-    tau_max = int(np.ceil(sample_rate / fmin))
+        rate = rate / factor
+    window = int(round(frame_seconds * rate))
+    hop = max(1, int(round(hop_seconds * rate)))
+    tau_min = max(2, int(rate / fmax))
+    tau_max = int(np.ceil(rate / fmin))
     if window <= tau_max:
         # The window must hold at least one period of the lowest pitch (plus some).
         window = tau_max + 1
@@ -69,7 +74,7 @@ def yin(
     frame_count = int(np.ceil(len(x) / hop)) if len(x) else 0
     if frame_count == 0:
         empty = np.zeros(0)
-        return PitchTrack(hop / sample_rate, empty, empty, empty)
+        return PitchTrack(hop / rate, empty, empty, empty)
 
     # Centre frame i on sample i*hop; pad the tail so every frame has a full span.
     padded = np.pad(x, (window // 2, span + hop))
@@ -84,17 +89,17 @@ def yin(
         lag, ap, level = _yin_frames(frames, window, tau_min, tau_max, nfft, threshold)
         sl = slice(first, first + len(idx))
         with np.errstate(divide="ignore"):
-            f0[sl] = np.where(lag > 0, sample_rate / np.where(lag > 0, lag, 1.0), np.nan)
+            f0[sl] = np.where(lag > 0, rate / np.where(lag > 0, lag, 1.0), np.nan)
         aperiodicity[sl] = ap
         rms[sl] = level
 
     loudest = float(rms.max()) if len(rms) else 0.0
     gate = max(loudest * 10 ** (silence_db / 20), 10 ** (-60 / 20))
     f0[rms < gate] = np.nan
-    return PitchTrack(hop / sample_rate, f0, aperiodicity, rms)
+    return PitchTrack(hop / rate, f0, aperiodicity, rms)
 
 
-def _decimate(x: np.ndarray, factor: int) -> np.ndarray:
+def _decimate(x: NDArray[np.float64], factor: int) -> NDArray[np.float64]:
     """Low-pass (Hann-windowed sinc at 0.8 × the new Nyquist) then keep every `factor`-th."""
     half = 8 * factor
     n = np.arange(-half, half + 1)
@@ -105,8 +110,8 @@ def _decimate(x: np.ndarray, factor: int) -> np.ndarray:
 
 
 def _yin_frames(
-    frames: np.ndarray, window: int, tau_min: int, tau_max: int, nfft: int, threshold: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    frames: NDArray[np.float64], window: int, tau_min: int, tau_max: int, nfft: int, threshold: float
+) -> tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.float64]]:
     """Lag (samples, fractional; 0 = unvoiced), aperiodicity and RMS for a batch of frames."""
     head = frames[:, :window]
     # r(τ) = Σ_j x[j]·x[j+τ] for j < window: a linear cross-correlation (nfft ≥ span, no wrap).

@@ -5,11 +5,12 @@ from __future__ import annotations
 import logging
 
 import numpy as np
+from numpy.typing import NDArray
 
 from adapters.audio import decode_pcm, encode_mp3
 from adapters.localsynth.arrange import fit_to_length
 from adapters.localsynth.notes import Note, segment_notes, transpose
-from adapters.localsynth.pitch import yin
+from adapters.localsynth.pitch import Samples, yin
 from adapters.localsynth.styles import voice_name_for_style
 from adapters.localsynth.voices import VOICES, Voice
 
@@ -19,14 +20,14 @@ OUTPUT_RATE = 32_000  # MusicGen's own output rate
 _PEAK = 0.89  # -1 dBFS
 
 
-def extract_notes(samples: np.ndarray, sample_rate: int) -> list[Note]:
+def extract_notes(samples: Samples, sample_rate: int) -> list[Note]:
     """The melody in `samples`: YIN pitch track, segmented into semitone notes."""
     return segment_notes(yin(samples, sample_rate))
 
 
 def render_notes(
     notes: list[Note], voice: Voice, seconds: float, *, seed: int, sample_rate: int = OUTPUT_RATE
-) -> np.ndarray:
+) -> NDArray[np.float32]:
     """Exactly `seconds` of `voice` playing `notes` (looped/stretched to fill), peak -1 dBFS."""
     total = int(round(seconds * sample_rate))
     rng = np.random.default_rng(abs(int(seed)))
@@ -62,7 +63,7 @@ def render_mp3(clip_audio: bytes, *, style: str, seconds: float, seed: int) -> b
     return encode_mp3(audio, OUTPUT_RATE)
 
 
-def _master(out: np.ndarray, sample_rate: int) -> np.ndarray:
+def _master(out: NDArray[np.float64], sample_rate: int) -> NDArray[np.float32]:
     """Peak-normalise and fade the very ends so the clip starts and stops without a click."""
     peak = float(np.abs(out).max()) if len(out) else 0.0
     if peak > 0:

@@ -12,11 +12,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
+from numpy.typing import NDArray
 
 _TABLE_SIZE = 2048
 _NYQUIST_GUARD = 0.45  # keep partials below 0.45 × the sample rate: no aliasing
 
-RenderNote = Callable[[float, int, int, np.random.Generator, float], np.ndarray]
+RenderNote = Callable[[float, int, int, np.random.Generator, float], NDArray[np.float64]]
 
 
 @dataclass(frozen=True)
@@ -30,7 +31,9 @@ class Voice:
 # --- building blocks -----------------------------------------------------------------------
 
 
-def _adsr(hold: int, sample_rate: int, attack: float, decay: float, sustain: float, release: float) -> np.ndarray:
+def _adsr(
+    hold: int, sample_rate: int, attack: float, decay: float, sustain: float, release: float
+) -> NDArray[np.float64]:
     """Attack (linear), decay (exponential) to `sustain` while held, then an exponential
     release tail of `release` seconds. Length: hold + release samples."""
     t = np.arange(hold) / sample_rate
@@ -42,7 +45,7 @@ def _adsr(hold: int, sample_rate: int, attack: float, decay: float, sustain: flo
     return np.concatenate([env, tail])
 
 
-def _wavetable(amplitudes: np.ndarray, phases: np.ndarray | None = None) -> np.ndarray:
+def _wavetable(amplitudes: NDArray[np.float64], phases: NDArray[np.float64] | None = None) -> NDArray[np.float64]:
     """One period (`_TABLE_SIZE` points, plus a wrap point) with partial k at amplitudes[k-1]."""
     spectrum = np.zeros(_TABLE_SIZE // 2 + 1, dtype=np.complex128)
     k = np.arange(1, len(amplitudes) + 1)
@@ -52,7 +55,7 @@ def _wavetable(amplitudes: np.ndarray, phases: np.ndarray | None = None) -> np.n
     return np.append(table, table[0])
 
 
-def _play(table: np.ndarray, cycles: np.ndarray) -> np.ndarray:
+def _play(table: NDArray[np.float64], cycles: NDArray[np.float64]) -> NDArray[np.float64]:
     """Read `table` at phase `cycles` (in periods), linearly interpolated."""
     position = (cycles % 1.0) * _TABLE_SIZE
     index = position.astype(np.int64)
@@ -69,7 +72,7 @@ def _cycles(
     vibrato_rate: float = 5.5,
     vibrato_delay: float = 0.25,
     start_phase: float = 0.0,
-) -> np.ndarray:
+) -> NDArray[np.float64]:
     """Running phase in periods, with a vibrato that fades in after `vibrato_delay`."""
     if vibrato_cents <= 0.0:
         return start_phase + freq * np.arange(n) / sample_rate
@@ -86,7 +89,7 @@ def _partials(freq: float, sample_rate: int, count: int) -> int:
 # --- voices --------------------------------------------------------------------------------
 
 
-def _piano(freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float) -> np.ndarray:
+def _piano(freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float) -> NDArray[np.float64]:
     """Struck string: slightly stretched partials, each decaying faster the higher it is;
     the damper falls at note-off."""
     env = _adsr(hold, sample_rate, attack=0.004, decay=10.0, sustain=0.0, release=0.08)
@@ -107,7 +110,7 @@ def _piano(freq: float, hold: int, sample_rate: int, rng: np.random.Generator, v
     return out * env
 
 
-def _guitar(freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float) -> np.ndarray:
+def _guitar(freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float) -> NDArray[np.float64]:
     """Karplus-Strong plucked string, computed one period at a time in the frequency domain.
 
     The delay line is exactly `period` samples at a virtual rate of freq × period; each trip
@@ -144,12 +147,14 @@ def _guitar(freq: float, hold: int, sample_rate: int, rng: np.random.Generator, 
     return 3.0 * out * mute * (0.6 + 0.4 * velocity)
 
 
-def _strings(freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float) -> np.ndarray:
+def _strings(
+    freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float
+) -> NDArray[np.float64]:
     """Bowed section / pad: three slightly detuned bright tones, slow attack, late vibrato."""
     env = _adsr(hold, sample_rate, attack=0.12, decay=0.4, sustain=0.85, release=0.25)
     n = len(env)
     count = _partials(freq * 1.01, sample_rate, 24)
-    k = np.arange(1, count + 1)
+    k = np.arange(1, count + 1, dtype=np.float64)
     # Phase is linear in frequency, so the detuned players share one vibrato curve.
     shared = _cycles(freq, n, sample_rate, vibrato_cents=12.0, vibrato_rate=5.0)
     out = np.zeros(n)
@@ -159,12 +164,12 @@ def _strings(freq: float, hold: int, sample_rate: int, rng: np.random.Generator,
     return out / 3.0 * env * (0.6 + 0.4 * velocity)
 
 
-def _synth(freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float) -> np.ndarray:
+def _synth(freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float) -> NDArray[np.float64]:
     """Synth lead: a saw whose filter closes after the attack (bright → mellow), vibrato."""
     env = _adsr(hold, sample_rate, attack=0.008, decay=0.25, sustain=0.75, release=0.08)
     n = len(env)
     count = _partials(freq * 1.01, sample_rate, 40)
-    k = np.arange(1, count + 1)
+    k = np.arange(1, count + 1, dtype=np.float64)
     bright = _wavetable(1.0 / k)
     mellow = _wavetable(1.0 / k**2.2)
     cycles = _cycles(freq, n, sample_rate, vibrato_cents=15.0, vibrato_delay=0.2, start_phase=rng.uniform())
@@ -174,13 +179,14 @@ def _synth(freq: float, hold: int, sample_rate: int, rng: np.random.Generator, v
     return 0.8 * out * env * (0.6 + 0.4 * velocity)
 
 
-def _bass(freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float) -> np.ndarray:
+def _bass(freq: float, hold: int, sample_rate: int, rng: np.random.Generator, velocity: float) -> NDArray[np.float64]:
     """Electric-bass-like: a few strong low partials, plucky envelope, gentle saturation."""
     env = _adsr(hold, sample_rate, attack=0.005, decay=0.3, sustain=0.55, release=0.06)
     count = _partials(freq, sample_rate, 6)
     table = _wavetable(np.array([1.0, 0.5, 0.3, 0.15, 0.08, 0.04])[:count])
     out = _play(table, _cycles(freq, len(env), sample_rate, start_phase=rng.uniform()))
-    return np.tanh(1.6 * out * env * (0.6 + 0.4 * velocity)) / np.tanh(1.6)
+    # float(): numpy's stubs leave a ufunc of a plain number untyped.
+    return np.tanh(1.6 * out * env * (0.6 + 0.4 * velocity)) / float(np.tanh(1.6))
 
 
 VOICES: dict[str, Voice] = {

@@ -12,12 +12,13 @@ import asyncio
 import io
 import logging
 import re
-from collections.abc import Awaitable, Callable
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping
+from typing import TypedDict, TypeVar
 
 import httpx
-import replicate
+from replicate.client import Client
 from replicate.exceptions import ReplicateError
+from replicate.prediction import Predictions
 
 from adapters.replicate.download import fetch_bounded
 from adapters.replicate.failures import (
@@ -37,10 +38,24 @@ DEFAULT_BASE_URL = "https://api.replicate.com"
 DEFAULT_MODEL_VARIANT = "stereo-melody-large"
 
 Sleep = Callable[[float], Awaitable[None]]
+T = TypeVar("T")
 
 # Replicate prediction ids are short lowercase alphanumerics; refusing anything else keeps a
 # stray value from turning into another API path.
 _PREDICTION_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+
+
+class MusicGenInput(TypedDict):
+    """The `input` we send to `meta/musicgen` (the model's own schema names these fields)."""
+
+    model_version: str
+    prompt: str
+    input_audio: str
+    duration: int
+    continuation: bool
+    output_format: str
+    normalization_strategy: str
+    seed: int
 
 
 class ReplicateGenerator(MusicGenerator):
@@ -88,7 +103,7 @@ class ReplicateGenerator(MusicGenerator):
         # public close) and the pool size is ours to choose.
         tls = httpx.create_ssl_context()  # loading the CA bundle once costs ~70 ms: share it
         self._transport = httpx.AsyncHTTPTransport(limits=limits, verify=tls)
-        self._client = replicate.Client(
+        self._client = Client(
             api_token=api_token,
             base_url=base_url,
             timeout=httpx.Timeout(http_timeout_seconds),
@@ -152,7 +167,7 @@ class ReplicateGenerator(MusicGenerator):
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _inputs(self, request: GenerationRequest, audio_url: str) -> dict[str, Any]:
+    def _inputs(self, request: GenerationRequest, audio_url: str) -> MusicGenInput:
         return {
             "model_version": self._variant,
             "prompt": request.style,
@@ -174,17 +189,18 @@ class ReplicateGenerator(MusicGenerator):
         )
         return str(created.urls["get"])
 
-    async def _create(self, inputs: dict[str, Any], webhook_url: str | None) -> str:
-        params: dict[str, Any] = {}
+    async def _create(self, inputs: MusicGenInput, webhook_url: str | None) -> str:
+        params: Predictions.CreatePredictionParams = {}
         if webhook_url:
             params = {"webhook": webhook_url, "webhook_events_filter": ["completed"]}
         prediction = await self._call(
-            lambda: self._client.predictions.async_create(version=self._version_id, input=inputs, **params)
+            # The SDK's `input` is a plain dict type, which a TypedDict is not: pass a copy.
+            lambda: self._client.predictions.async_create(version=self._version_id, input=dict(inputs), **params)
         )
         return str(prediction.id)
 
-    async def _get_prediction(self, prediction_id: str, path: str) -> dict[str, Any]:
-        body: Any
+    async def _get_prediction(self, prediction_id: str, path: str) -> Mapping[str, object]:
+        body: object
         try:
             prediction = await self._client.predictions.async_get(prediction_id)
             body = prediction.dict()
@@ -213,7 +229,7 @@ class ReplicateGenerator(MusicGenerator):
                 await self._sleep(wait)
         raise AssertionError("unreachable")
 
-    async def _call(self, start: Callable[[], Awaitable[Any]], *, within: float | None = None) -> Any:
+    async def _call(self, start: Callable[[], Awaitable[T]], *, within: float | None = None) -> T:
         """Run one SDK call (started only once a slot is free) with a time bound, translating
         its failures into core errors."""
         box: dict[str, float] = {}

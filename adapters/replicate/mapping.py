@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from typing import Any
 
 from core.domain.generation import PredictionState, PredictionStatus
 
@@ -23,7 +22,7 @@ _STATES = {
 ABORTED_ERROR = "aborted by Replicate before it started"
 
 
-def status_from_prediction(data: Mapping[str, Any]) -> PredictionStatus:
+def status_from_prediction(data: Mapping[str, object]) -> PredictionStatus:
     """Map a prediction object (API response or webhook body) to a `PredictionStatus`."""
     prediction_id = str(data.get("id") or "")
     raw_status = data.get("status")

@@ -77,7 +77,7 @@ def verify_replicate_webhook(
         raise InvalidWebhook("bad_signature")
 
     try:
-        payload = json.loads(body)
+        payload: object = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise InvalidWebhook("not_json") from None
     if not isinstance(payload, dict) or not payload.get("id") or not payload.get("status"):

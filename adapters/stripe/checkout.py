@@ -12,9 +12,9 @@ import json
 import logging
 import time
 from dataclasses import replace
-from typing import Any
 
 import stripe
+from stripe.params.checkout import SessionCreateParams
 
 from adapters.stripe.errors import map_stripe_error
 from adapters.stripe.events import (
@@ -71,7 +71,8 @@ class StripeCheckout:
         return self._has_key
 
     async def aclose(self) -> None:
-        await self._http.close_async()
+        # stripe leaves `HTTPXClient.close_async` unannotated; it returns nothing.
+        await self._http.close_async()  # type: ignore[no-untyped-call]
 
     # --- checkout -----------------------------------------------------------------------------
 
@@ -143,7 +144,7 @@ class StripeCheckout:
             stripe.WebhookSignature.verify_header(
                 raw_body, signature_header, self._webhook_secret, tolerance=self._tolerance
             )
-            event = json.loads(raw_body)
+            event: object = json.loads(raw_body)
         except stripe.SignatureVerificationError as exc:
             reason = _signature_failure_reason(signature_header, self._tolerance)
             logger.warning("stripe webhook rejected: %s", reason)
@@ -189,12 +190,12 @@ class StripeCheckout:
             raise PaymentsNotConfigured()
 
 
-def checkout_params(req: CheckoutRequest) -> dict[str, Any]:
-    """The `POST /v1/checkout/sessions` parameters for one order (a plain dict)."""
+def checkout_params(req: CheckoutRequest) -> SessionCreateParams:
+    """The `POST /v1/checkout/sessions` parameters for one order (a plain dict, typed by the SDK)."""
     metadata = {"order_id": req.order_id, "pack_id": req.pack_id}
     if req.customer_ref:
         metadata["customer_ref"] = req.customer_ref
-    params: dict[str, Any] = {
+    params: SessionCreateParams = {
         "mode": "payment",
         "line_items": [
             {

@@ -15,8 +15,7 @@ Where the order id lives (we put it in all three places when creating the sessio
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
 
 from core.domain.payments import (
     ChargeRefunded,
@@ -44,7 +43,7 @@ class MalformedObject(Exception):
     """A verified event lacks a field we rely on (turned into `InvalidWebhook`)."""
 
 
-def translate_event(event: Mapping[str, Any]) -> PaymentEvent:
+def translate_event(event: Mapping[str, object]) -> PaymentEvent:
     """Map one verified event to a `PaymentEvent`; unknown types become `IgnoredEvent`."""
     event_id = event.get("id")
     event_type = event.get("type")
@@ -64,14 +63,14 @@ def translate_event(event: Mapping[str, Any]) -> PaymentEvent:
         raise InvalidWebhook("malformed_event") from exc
 
 
-def session_order_id(session: Mapping[str, Any]) -> str | None:
+def session_order_id(session: Mapping[str, object]) -> str | None:
     ref = session.get("client_reference_id")
     if isinstance(ref, str) and ref:
         return ref
     return metadata_order_id(session)
 
 
-def metadata_order_id(obj: Mapping[str, Any]) -> str | None:
+def metadata_order_id(obj: Mapping[str, object]) -> str | None:
     metadata = obj.get("metadata")
     if isinstance(metadata, Mapping):
         value = metadata.get("order_id")
@@ -80,7 +79,7 @@ def metadata_order_id(obj: Mapping[str, Any]) -> str | None:
     return None
 
 
-def session_record(session: Mapping[str, Any]) -> CheckoutSessionRecord:
+def session_record(session: Mapping[str, object]) -> CheckoutSessionRecord:
     """A listed/retrieved session as a reconciliation record."""
     return CheckoutSessionRecord(
         session_id=_str(session, "id"),
@@ -97,7 +96,7 @@ def session_record(session: Mapping[str, Any]) -> CheckoutSessionRecord:
 # --- one handler per event type ---------------------------------------------------------------
 
 
-def _checkout_event(event_id: str, event_type: str, session: Mapping[str, Any]) -> PaymentEvent:
+def _checkout_event(event_id: str, event_type: str, session: Mapping[str, object]) -> PaymentEvent:
     session_id = _str(session, "id")
     order_id = session_order_id(session)
     if order_id is None:
@@ -128,7 +127,7 @@ def _checkout_event(event_id: str, event_type: str, session: Mapping[str, Any]) 
     return IgnoredEvent(event_id=event_id, type=event_type, reason=reason)
 
 
-def _charge_refunded(event_id: str, _type: str, charge: Mapping[str, Any]) -> PaymentEvent:
+def _charge_refunded(event_id: str, _type: str, charge: Mapping[str, object]) -> PaymentEvent:
     return ChargeRefunded(
         event_id=event_id,
         charge_id=_str(charge, "id"),
@@ -139,7 +138,7 @@ def _charge_refunded(event_id: str, _type: str, charge: Mapping[str, Any]) -> Pa
     )
 
 
-def _dispute_created(event_id: str, _type: str, dispute: Mapping[str, Any]) -> PaymentEvent:
+def _dispute_created(event_id: str, _type: str, dispute: Mapping[str, object]) -> PaymentEvent:
     charge = dispute.get("charge")
     charge_id = _ref_id(charge)
     if charge_id is None:
@@ -157,7 +156,10 @@ def _dispute_created(event_id: str, _type: str, dispute: Mapping[str, Any]) -> P
     )
 
 
-_HANDLERS = {
+# (event id, event type, the event's `data.object`) -> the core's event
+_Handler = Callable[[str, str, Mapping[str, object]], PaymentEvent]
+
+_HANDLERS: dict[str, _Handler] = {
     SESSION_COMPLETED: _checkout_event,
     SESSION_ASYNC_SUCCEEDED: _checkout_event,
     SESSION_ASYNC_FAILED: _checkout_event,
@@ -170,19 +172,19 @@ _HANDLERS = {
 # --- small typed field readers ----------------------------------------------------------------
 
 
-def _str(obj: Mapping[str, Any], key: str) -> str:
+def _str(obj: Mapping[str, object], key: str) -> str:
     value = obj.get(key)
     if not isinstance(value, str) or not value:
         raise MalformedObject(key)
     return value
 
 
-def _opt_str(obj: Mapping[str, Any], key: str) -> str | None:
+def _opt_str(obj: Mapping[str, object], key: str) -> str | None:
     value = obj.get(key)
     return value if isinstance(value, str) and value else None
 
 
-def _int(obj: Mapping[str, Any], key: str) -> int:
+def _int(obj: Mapping[str, object], key: str) -> int:
     value = obj.get(key)
     # bool is an int subclass; a JSON true is never an amount.
     if not isinstance(value, int) or isinstance(value, bool):
@@ -190,7 +192,7 @@ def _int(obj: Mapping[str, Any], key: str) -> int:
     return value
 
 
-def _opt_int(obj: Mapping[str, Any], key: str) -> int | None:
+def _opt_int(obj: Mapping[str, object], key: str) -> int | None:
     value = obj.get(key)
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
