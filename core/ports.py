@@ -329,8 +329,8 @@ class JobStore(Protocol):
 
 
 class JobNotifier(Protocol):
-    """A chat adapter's side of a job, one per platform (`GenerationService.register_notifier`).
-    Failures of `progress`, `finished` and `failed` are logged and never stop the job."""
+    """The chat side of a job, on the platform it came from (`Job.platform`). Failures of
+    `progress`, `finished` and `failed` are logged and never stop the job."""
 
     async def progress(self, job: Job, progress: JobProgress) -> None:
         """Queued (with position), started, generating, delivering: edit the status message."""
@@ -492,19 +492,27 @@ class EmailSender(Protocol):
 
 
 class SupportInbox(Protocol):
-    """Where tickets go: each chat adapter forwards to its operators' channel or chat."""
+    """Where tickets go: the operators' channels of the chat platforms."""
 
-    async def forward(self, ticket: Ticket) -> None: ...
+    async def forward(self, ticket: Ticket) -> bool:
+        """True when at least one operators' channel took it."""
+        ...
 
 
 class SupportReplies(Protocol):
-    """Delivers an operator's answer to the person, on the platform of `reply.ticket.identity`."""
+    """Delivers an operator's answer to the person, on the platform of `reply.ticket.identity`
+    (raises when it cannot)."""
 
     async def deliver(self, reply: TicketReply) -> None: ...
 
 
 class ReferralNotifier(Protocol):
-    """A chat adapter's way to tell a person about a referral payout (a DM / private chat),
-    one per platform (`ReferralService.add_platform`). Raises when the platform refused."""
+    """The chat platforms' way to tell a person about a referral payout (a DM / private chat)."""
 
-    async def referral_paid(self, identity: str, notice: ReferralNotice) -> None: ...
+    def reachable(self) -> frozenset[str]:
+        """The platforms (of identities) this process can reach."""
+        ...
+
+    async def referral_paid(self, identity: str, notice: ReferralNotice) -> None:
+        """Raises when the platform refused or cannot reach them."""
+        ...

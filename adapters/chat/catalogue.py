@@ -1,20 +1,31 @@
 """Every user-facing string, keyed by message id, per language. English first.
 
-Add a language by adding a dict with the same keys; a missing key falls back to English.
-Pick the language from Discord's `interaction.locale` or Telegram's `language_code`.
+One key per message, whatever the platform. A `{/name}` placeholder is the command `name` as it is
+typed on the platform asking (`/verify` on Telegram for `/verify-email`): the conversation passes
+the platform's spelling. Add a language by adding a dict with the same keys; a missing key falls
+back to English.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import Any
+import string
+from collections.abc import Callable
 
-from core.errors import BotError
+from core.errors import BotError, UsageError
 
 logger = logging.getLogger(__name__)
 
+Spell = Callable[[str], str]
+
+
+def default_spelling(command: str) -> str:
+    return f"/{command}"
+
+
 ENGLISH: dict[str, str] = {
-    # first contact and help
+    # --- first contact, help, the command menu -------------------------------------------------
     "welcome": "Welcome! You have {credits} free credits. Send me a voice message to make music.",
     "welcome_back": "Welcome back! You have {available} credits.",
     "help": (
@@ -23,7 +34,83 @@ ENGLISH: dict[str, str] = {
         "Commands: {commands}"
     ),
     "cost_item": "{seconds} s → {credits} credit{plural}",
-    # balance and history
+    "send_audio": "Send me a voice message or an audio file (MP3, WAV, OGG, M4A, WebM, FLAC), and I'll turn your melody into music.",
+    "button_stale": "This button has expired. Send a new recording.",
+    "button_not_yours": "This button belongs to someone else.",
+    "sent_privately": "I sent it to you in a private message.",
+    "open_private_chat": "Open a private chat with me first ({link}) and send {/start}, then ask again.",
+    "command.start": "Start, and see your free credits",
+    "command.help": "How it works",
+    "command.balance": "Your credits and plan",
+    "command.history": "Your last credits and clips",
+    "command.daily": "Claim today's free credit",
+    "command.buy": "Buy credits",
+    "command.buy.pack": "The credit pack to buy (leave empty to see them all)",
+    "command.paysupport": "Help with a payment",
+    "command.refer": "Invite friends: credits for both",
+    "command.refer.code": "A friend's referral code (leave empty to see your own)",
+    "command.verify-email": "Verify your email for bonus credits",
+    "command.verify-email.address_or_code": "Your email address, then the 6-digit code we mail you",
+    "command.link": "Link your account on another platform: one wallet for both",
+    "command.link.code": "The code /link gave you on your other platform (leave empty to get one)",
+    "command.support": "Write to us",
+    "command.support.message": "What happened? The operators answer here, in a private message.",
+    "command.generate": "Turn a hummed, sung or played melody into music.",
+    "command.generate.audio": "A short recording of your melody: hum, sing or play it (a voice message or file)",
+    "command.generate.style": "Instrument or style, e.g. warm solo piano (pick one or type your own)",
+    "command.generate.length": "How long the music should be (the cost is shown)",
+    "command.jobs": "Your clips being made",
+    "command.cancel": "Cancel a clip being made (its credits are not charged)",
+    "command.cancel.job": "The job id",
+    "command.share": "Share one of your clips",
+    "command.share.job": "The job id of the clip",
+    "command.gift": "Admins: gift credits to a member from the group wallet",
+    "command.gift.member": "Who gets the credits",
+    "command.gift.amount": "How many credits",
+    "command.gift.note": "A note they will see",
+    "command.server-wallet": "The group wallet: its credits; admins add or buy",
+    "command.server-wallet.balance": "How many credits the wallet holds",
+    "command.server-wallet.deposit": "Move some of your own credits into the wallet",
+    "command.server-wallet.deposit.amount": "How many of your own credits to move into the wallet",
+    "command.server-wallet.buy": "Buy a credit pack for the wallet (you pay, the group gets the credits)",
+    "command.server-wallet.buy.pack": "The credit pack to buy for the wallet",
+    "command.admin": "Operators of this bot only",
+    "command.admin.grant": "Add credits to someone's wallet",
+    "command.admin.take": "Take credits from someone's wallet (never below zero)",
+    "command.admin.user": "Someone's wallet: credits, plan, usage",
+    "command.admin.unfreeze": "Unfreeze a wallet frozen by a payment dispute, once it is settled",
+    "command.admin.refund-stars": "Refund a Telegram Stars payment (its unspent credits come back)",
+    "command.admin.refund-stars.charge": "The Telegram payment charge id",
+    "command.admin.reply": "Answer a support ticket (delivered on the person's platform)",
+    "command.admin.reply.ticket": "Ticket number",
+    "command.admin.reply.message": "Your answer",
+    "command.admin.reply.grant": "Credits to add with it",
+    "command.admin.tickets": "The open support tickets, oldest first",
+    "command.admin.stats": "Usage, conversion and revenue: today, 7 and 30 days",
+    "command.admin.identity": "Or any platform's id as text, e.g. telegram:123",
+    "command.admin.user_option": "A member",
+    "command.admin.amount": "Credits",
+    "command.admin.reason": "Why (kept in the ledger)",
+    "usage.generate": "{/generate} <audio file> <style> <seconds>, e.g. {/generate} hum.ogg warm piano 10",
+    "usage.cancel": "{/cancel} <job id>",
+    "usage.verify-email": "{/verify-email} <address> · then {/verify-email} <6-digit code>",
+    "usage.support": "{/support} <your message>",
+    "usage.refer": "{/refer} · {/refer} <code>",
+    "usage.share": "{/share} <job id>",
+    "usage.link": "{/link} · {/link} <code>",
+    "usage.gift": "{/gift} <member> <credits> [note] (in a group)",
+    "usage.gift.by_reply": "reply to a member's message in a group with {/gift} <credits> [note]",
+    "usage.server-wallet": "{/server-wallet} · {/server-wallet} deposit <credits> · {/server-wallet} buy [pack] (in a group)",
+    "usage.admin": "{/admin} grant|take <platform:id> <credits> <reason> · {/admin} user|unfreeze <platform:id> · {/admin} refund-stars <charge id> · {/admin} reply <ticket> <text> [grant <n>] · {/admin} tickets · {/admin} stats",
+    "usage.admin.grant": "{/admin} grant <platform:id> <credits> <reason>",
+    "usage.admin.take": "{/admin} take <platform:id> <credits> <reason>",
+    "usage.admin.user": "{/admin} user <platform:id>",
+    "usage.admin.unfreeze": "{/admin} unfreeze <platform:id>",
+    "usage.admin.refund-stars": "{/admin} refund-stars <telegram payment charge id>",
+    "usage.admin.reply": "{/admin} reply <ticket> <text> [grant <credits>]",
+    "place.group": "group",
+    "place.server": "server",
+    # --- balance and history -------------------------------------------------------------------
     "balance": (
         "Credits: {available} ({free} free, {paid} paid){held_part}\n"
         "Plan: {plan}\n"
@@ -36,7 +123,7 @@ ENGLISH: dict[str, str] = {
     "history_header": "Your last {count} movements:",
     "history_line": "{date} {sign}{amount} {reason}",
     "next_daily": "Next free daily credit: {when}",
-    "next_daily_now": "now (use /daily)",
+    "next_daily_now": "now (use {/daily})",
     "reason.welcome": "welcome credits",
     "reason.daily": "daily credit",
     "reason.purchase": "purchase",
@@ -52,37 +139,166 @@ ENGLISH: dict[str, str] = {
     "reason.operator_take": "taken by support",
     "reason.expiry": "free credits expired",
     "reason.link": "accounts linked",
-    # offers
+    # --- offers and buying --------------------------------------------------------------------
     "low_balance": "You have {available} credit{plural} left. Buy more to keep creating!",
     "out_of_credits": "You're out of credits!",
     "offer_pack": "{title}: {credits} credits for {price}",
     "offer_daily": "Your next free daily credit: {when}.",
-    "offer_support": "Questions? Use /support to contact us.",
-    "continue_free": "Continue with free",
-    # --- payments: /buy, Stripe Checkout, Telegram Stars, the web pages ---
+    "offer_support": "Questions? Use {/support} to contact us.",
+    "continue_free": "Keep creating! Your free daily credit and the bonuses keep you going.",
+    "support_how": "Write {/support} followed by your message; we answer you.",
+    "button.buy_stars": "⭐ {title}: {credits} credits for {price}",
+    "button.buy_card": "💳 {title}: {credits} credits for {price}",
+    "button.pay_link": "💳 Pay {price}",
+    "button.daily": "🎁 Claim your free daily credit",
+    "button.support": "💬 Contact support",
+    "button.free": "Continue with free",
     "buy_packs_header": "Credit packs:",
-    "buy_how": "Buy one with /buy <pack>, e.g. /buy {example}.",
+    "buy_how": "Tap a pack, or type {/buy} <pack>, e.g. {/buy} {example}.",
+    "buy_how_pay": "How would you like to pay?",
     "buy_link": "{title} pack: {credits} credits for {price}. Pay here (the link works for {minutes} minutes):\n{url}\nYour credits arrive as soon as the payment is confirmed.",
     "stars_invoice_title": "{title} pack",
     "stars_invoice_description": "{credits} credits for making music. They never expire.",
     "purchase_thanks": "Thank you! +{credits} credits. You now have {available}.",
     "purchase_already": "That payment was already counted. You have {available} credits.",
-    "purchase_not_granted": "We received your payment but could not add the credits automatically. Use /paysupport and we will sort it out.",
+    "purchase_not_granted": "We received your payment but could not add the credits automatically. Use {/paysupport} and we will sort it out.",
+    "paysupport": "Payment problems? Write {/support} with what happened (the pack and the date). For Stars payments we can refund unspent credits; card payments are handled through Stripe.",
     "stars_refund_done": "Took back {credits} credits from {target}; now refund the Stars (charge {charge}).",
     "stars_refund_already": "That payment was already refunded; refund the Stars if that did not happen (charge {charge}).",
-    "stars_refused.unknown_order": "This invoice is not valid any more. Ask for a new one with /buy.",
-    "stars_refused.order_not_open": "This invoice was already paid or closed. Ask for a new one with /buy.",
-    "stars_refused.wrong_amount": "The price of this invoice changed. Ask for a new one with /buy.",
-    "stars_refused.not_your_order": "This invoice belongs to someone else. Ask for your own with /buy.",
+    "stars_refused.unknown_order": "This invoice is not valid any more. Ask for a new one with {/buy}.",
+    "stars_refused.order_not_open": "This invoice was already paid or closed. Ask for a new one with {/buy}.",
+    "stars_refused.wrong_amount": "The price of this invoice changed. Ask for a new one with {/buy}.",
+    "stars_refused.not_your_order": "This invoice belongs to someone else. Ask for your own with {/buy}.",
     "stars_refused.wallet_frozen": "Your wallet is frozen while a payment dispute is open. Contact support.",
-    "operation.payment_provider_unavailable": "the payment provider is not answering. Please try again in a few minutes.",
-    "operation.unknown_payment": "I can't find that payment.",
-    "operation.not_refundable": "that payment can't be refunded (it was never completed).",
+    # --- making music --------------------------------------------------------------------------
+    "pick": "Pick a style (one row each: {styles}) and a length (each button: length · credits). You have {available} credit{plural}.",
+    "button.generate": "{emoji} {seconds}s · {credits}",
+    "length_choice": "{seconds} s · {cost} credit{plural}",
+    "style.piano": "Piano",
+    "style.guitar": "Guitar",
+    "style.strings": "Strings",
+    "style.synth": "Synth",
+    "style.bass": "Bass",
+    "style_placeholder": "Choose a style",
+    "other_style": "Pick another style for your {seconds} s clip ({cost} credit{plural}):",
+    "button.style": "{emoji} {style} · {credits} credit{plural}",
+    "already": "Already on it: that clip is being made.",
+    "already_made": "You made that one already. Press 🔁 Again under the clip for another take.",
+    "status_head": "🎵 {style} · {seconds} s · {cost} credit{plural} held",
+    "status_left": " · {available} left to use",
+    "gen_progress.queued": "Queued: #{position} in line{eta_part}",
+    "gen_progress.started": "Starting your {seconds} s {style} clip…",
+    "gen_progress.generating": "Generating your {seconds} s {style} clip…",
+    "gen_progress.delivering": "Uploading your clip…",
+    "gen_eta_part": " · about {minutes} min",
+    "button.cancel": "✖ Cancel",
+    "cancel_done": "Canceled. Your credits were not charged.",
+    "gen_canceled": "Job {job_id} canceled.",
+    "clip_caption": "🎵 Your {seconds} s {style} clip",
+    "clip_title": "{style} ({seconds} s)",
+    "clip_performer": "MusicGen bot",
+    "clip_link": "🎵 Your {seconds} s {style} clip is too big to upload here. Download it (the link works until {until}): {url}",
+    "clip_saved": "Saved your clip: {path}",
+    "button.again": "🔁 Again",
+    "button.other_style": "🎨 Other style",
+    "button.longer": "➕ Longer ({seconds} s)",
+    "button.share": "📤 Share",
+    "button.try_again": "🔁 Try again",
+    "done": "✅ Done! {charge}",
+    "gen_charged": "−{charged} credit{plural} · {available} left",
+    "gen_charged_nothing": "This one is on us · {available} credits left",
+    "gen_not_charged": "Your {cost} credits were not charged.",
+    "gen_not_charged_one": "Your {cost} credit was not charged.",
+    "you_have": "You have {available} credits.",
+    "jobs_empty": "No jobs running.",
+    "jobs_header": "Your jobs:",
+    "recent_jobs": "Your last clips:",
+    "jobs_line": "{job_id} · {seconds} s {style} · {state} · {charge}",
+    "jobs_position_part": " (#{position} in line)",
+    "job_charge.held": "{cost} credit{plural} held",
+    "job_charge.charged": "−{cost} credit{plural}",
+    "job_charge.not_charged": "not charged",
+    "job_state.queued": "queued",
+    "job_state.submitted": "starting",
+    "job_state.running": "generating",
+    "job_state.delivering": "uploading",
+    "job_state.succeeded": "done",
+    "job_state.failed": "failed",
+    "job_state.canceled": "canceled",
+    "job_state.expired": "timed out",
+    # --- sharing -------------------------------------------------------------------------------
+    "clip_shared": "🎵 Made by {mention} with {/generate}",
+    "share_caption": "Made with {bot}",
+    "share_missing": "Open the bot to share a clip",
+    "share_rewarded": "Thanks for sharing! +{amount} credits · you have {available}.",
+    "share_no_bonus": "Thanks for sharing! The share bonus is paid once a day; next one from {next_at:%Y-%m-%d %H:%M} UTC.",
+    # --- rewards, linking, support ---------------------------------------------------------------
+    "daily_claimed": "+{amount} daily credit{plural}! You have {available} credits. Next one: {next_at:%Y-%m-%d %H:%M} UTC.",
+    "referral_code": "Your referral code: {code}\nWhen someone new uses it and makes their first clip, you both get {credits} credits.\nInvited: {referred} · rewarded: {rewarded}",
+    "referral_link": "Share this link: {link}",
+    "referral_recorded": "Referral saved! When you make your first clip, you and your friend both get {credits} credits.",
+    "referral_already": "That referral is already saved.",
+    "referral_paid": "Your friend made their first clip: +{credits} referral credits!",
+    "referral_paid_referred": "Your first clip unlocked your referral bonus: +{credits} credits!",
+    "email_code_sent": "I sent a 6-digit code to {address}. Send {/verify-email} <code> within {minutes} minutes.",
+    "email_verified": "Email {address} verified: +{amount} credits! You have {available}.",
+    "email_code_subject": "Your verification code",
+    "email_code_body": "Your code is {code}. It is valid for {minutes} minutes.\n\nIf you did not ask for it, ignore this mail.",
+    "link_code": "Your link code: {code} (valid until {expires_at:%H:%M} UTC). On your other platform, send {/link} {code}.",
+    "link_done": "Linked! {identities} now share one wallet: {available} credits.",
+    "link_moved": " Moved {free} free and {paid} paid credits into it.",
+    "ticket_opened": "Ticket #{ticket} sent to support. We'll answer here.",
+    "ticket_forward": "Ticket #{ticket} from {identity} (person {person}, {available} credits)\nLast job: {last_job}\n{text}\nReply: /admin reply {ticket} <text> [grant <n>]",
+    "ticket_no_job": "none",
+    "ticket_job": "{job} {state}{error} · {seconds} s '{style}' · {cost} credits · {when}",
+    "ticket_line": "#{ticket} {identity} ({available} credits): {text}",
+    "tickets_none": "No open tickets.",
+    "tickets_header": "Tickets:",
+    "support_reply": "Support answered your ticket #{ticket}:\n{text}",
+    "support_reply_granted": "\n+{granted} credits were added to your wallet.",
+    # --- groups' wallets -----------------------------------------------------------------------
+    "gifted": "🎁 {actor} gifted {amount} credit{plural} to {member}{note_part}. The {group} wallet has {server} left.",
+    "gift_note_part": ": “{note}”",
+    "gift_duplicate": "Already done: that gift was sent before.",
+    "gift_how": "{/gift}",
+    "gift_how_by_reply": "{/gift} <n> in reply to a member's message",
+    "server_wallet": "This {group}'s wallet has {available} credit{plural}. Admins: {/server-wallet} deposit <n> moves your own credits in, {/server-wallet} buy buys a pack for it, {gift_how} gives credits to a member.",
+    "deposited": "Moved {amount} credit{plural} into the {group} wallet: it has {server}. You have {available}.",
+    "group_buy_pick": "The group wallet has {server} credits. Tap a pack to buy it for the group (you pay, the group wallet gets the credits).",
+    "group_checkout": "For the group wallet (you pay, the group gets the credits):",
+    "group_invoice_description": "{credits} credits for this group's wallet, for the admins to gift to members. They never expire.",
+    "group_bought": "Thank you! +{credits} credits for the group wallet. It now has {server}.",
+    "group_bought_already": "That payment was already counted for the group wallet.",
+    # --- operators -----------------------------------------------------------------------------
+    "admin_granted": "Granted {amount} credits to {target}. Their balance: {available}.",
+    "admin_taken": "Took {amount} credits from {target}. Their balance: {available}.",
+    "admin_duplicate": "Already done: that request was applied before.",
+    "admin_unfrozen": "Unfrozen {target}. Their balance: {available}.",
+    "admin_user": "{target}: {available} credits ({free} free, {paid} paid, {held} held), plan {plan}, {generations} generations, {spent} spent{frozen_part}",
+    "admin_user_frozen": ", FROZEN",
+    "admin_replied": "Reply to ticket #{ticket} {state}.{granted_part}",
+    "admin_reply_delivered": "delivered",
+    "admin_reply_saved": "saved (not delivered yet: the person's platform is not connected)",
+    "admin_reply_granted": " Granted {granted} credits; their balance: {available}.",
+    "stats_header": "Stats at {at:%Y-%m-%d %H:%M} UTC",
+    "stats_window": (
+        "— {name}: {new_persons} new persons · {generations} generations · {spent} credits spent\n"
+        "  granted: {granted}\n"
+        "  revenue: {revenue}\n"
+        "  free→paid: {conversion} ({first_purchasers}/{free_base}) · came back after running out: {came_back} ({came_back_n}/{ran_out})"
+    ),
+    "stats_revenue": "{money} ({packs}{returned_part})",
+    "stats_revenue_pack": "{pack} ×{purchases}",
+    "stats_revenue_returned": "; {money} refunded or disputed since",
+    "stats_window.today": "today",
+    "stats_window.7d": "last 7 days",
+    "stats_window.30d": "last 30 days",
+    "stats_none": "none",
+    # --- the web pages and the operators' dashboard ----------------------------------------------
     "web.checkout_success_title": "Thank you!",
     "web.checkout_success_body": "Your payment is being confirmed. Your credits will appear in the chat within a minute; check with /balance. You can close this page.",
     "web.checkout_cancel_title": "Payment cancelled",
-    "web.checkout_cancel_body": "Nothing was charged. Go back to the chat and use /buy whenever you like.",
-    # operator dashboard (GET /dashboard); also uses stats_*, job_state.*, tickets_none, ticket_no_job
+    "web.checkout_cancel_body": "Nothing was charged. Go back to the chat and use {/buy} whenever you like.",
     "dashboard.title": "Operator dashboard",
     "dashboard.usage": "Usage",
     "dashboard.stats.new_persons": "New persons",
@@ -126,45 +342,12 @@ ENGLISH: dict[str, str] = {
     "dashboard.ticket.text": "Text",
     "dashboard.ticket.last_job": "Last job",
     "dashboard.unavailable": "The database is not answering. Try again in a minute.",
-    # operator
-    "admin_granted": "Granted {amount} credits to {target}. Their balance: {available}.",
-    "admin_taken": "Took {amount} credits from {target}. Their balance: {available}.",
-    "admin_duplicate": "Already done: that request was applied before.",
-    "admin_unfrozen": "Unfrozen {target}. Their balance: {available}.",
-    "admin_user": "{target}: {available} credits ({free} free, {paid} paid, {held} held), plan {plan}, {generations} generations, {spent} spent{frozen_part}",
-    "admin_user_frozen": ", FROZEN",
-    # --- generation jobs: /generate, progress, results, /jobs, /cancel ---
-    "gen_quote": "{seconds} s clip: {cost} credit{plural} · you have {available}",
-    "gen_accepted": "Job {job_id} accepted: {cost} credit{plural} held · {available} left to use.",
-    "gen_accepted_queued": "Job {job_id} is #{position} in line.",
-    "gen_duplicate": "Already on it: that request is job {job_id}.",
-    "gen_progress.queued": "Queued: #{position} in line{eta_part}",
-    "gen_progress.started": "Starting your {seconds} s {style} clip…",
-    "gen_progress.generating": "Generating your {seconds} s {style} clip…",
-    "gen_progress.delivering": "Uploading your clip…",
-    "gen_eta_part": " · about {minutes} min",
-    "gen_saved": "Saved your clip: {path}",
-    "gen_charged": "−{charged} credit{plural} · {available} left",
-    "gen_charged_nothing": "This one is on us · {available} credits left",
-    "gen_not_charged": "Your {cost} credits were not charged.",
-    "gen_not_charged_one": "Your {cost} credit was not charged.",
-    "gen_canceled": "Job {job_id} canceled.",
-    "jobs_empty": "No jobs running.",
-    "jobs_header": "Your jobs:",
-    "jobs_line": "{job_id} · {seconds} s {style} · {state} · {charge}",
-    "jobs_position_part": " (#{position} in line)",
-    "job_charge.held": "{cost} credit{plural} held",
-    "job_charge.charged": "−{cost} credit{plural}",
-    "job_charge.not_charged": "not charged",
-    "recent_jobs": "Your last clips:",
-    "job_state.queued": "queued",
-    "job_state.submitted": "starting",
-    "job_state.running": "generating",
-    "job_state.delivering": "uploading",
-    "job_state.succeeded": "done",
-    "job_state.failed": "failed",
-    "job_state.canceled": "canceled",
-    "job_state.expired": "timed out",
+    # --- errors (keyed by BotError.code) and the reasons they carry -------------------------------
+    "error.recording_gone": "I can't find that recording any more. Please send it again.",
+    "error.no_recording": "That message has no voice message or audio file to make music from.",
+    "operation.payment_provider_unavailable": "the payment provider is not answering. Please try again in a few minutes.",
+    "operation.unknown_payment": "I can't find that payment.",
+    "operation.not_refundable": "that payment can't be refunded (it was never completed).",
     "error.delivery_failed": "The clip was made but I couldn't send it to you.",
     "error.invalid_style": "Describe a style in 1 to {max_chars} characters, e.g. 'warm piano ballad'.",
     "error.job_not_found": "You have no job {job_id}.",
@@ -173,9 +356,6 @@ ENGLISH: dict[str, str] = {
     "error.job_canceled": "Canceled.",
     "error.clip_expired": "I no longer have the recording of job {job_id}. Please send it again.",
     "operation.file_not_found": "I can't read that file.",
-    "usage.generate": "/generate <audio file> <style> <seconds> [--no-wait], e.g. /generate hum.ogg warm piano 10",
-    "usage.cancel": "/cancel <job id>",
-    # errors (keyed by BotError.code)
     "error.insufficient_credits": "That costs {required} credit{required_plural} and you have {available}.",
     "error.operation_failed": "That didn't work: {reason_text}",
     "error.system_error": "Something went wrong on our side. Please try again in a minute.",
@@ -185,7 +365,7 @@ ENGLISH: dict[str, str] = {
     "error.unknown_identity": "I don't know {identity} yet: they have to talk to me first.",
     "error.unknown_pack": "There is no pack called '{pack}'. Packs: {known}.",
     "error.not_permitted": "You are not allowed to do that.",
-    "error.unknown_command": "I don't know the command {command}. Try /help.",
+    "error.unknown_command": "I don't know the command {command}. Try {/help}.",
     "error.usage": "Usage: {usage}",
     "error.wallet_frozen": "Your wallet is frozen while a payment dispute is open. Contact support.",
     "error.hold_not_found": "That job is unknown.",
@@ -203,60 +383,12 @@ ENGLISH: dict[str, str] = {
     "error.generation_rate_limited": "The music generator is busy. Please try again in a minute.",
     "error.generation_timed_out": "The music generator took too long.",
     "error.output_unavailable": "The clip was made but I couldn't fetch it.",
-    "error.payments_not_configured": "Payments aren't set up on this bot yet. Use /support to reach the operators.",
+    "error.payments_not_configured": "Payments aren't set up on this bot yet. Use {/support} to reach the operators.",
     "error.invalid_webhook": "Invalid webhook.",
     "error.unexpected": "Something went wrong on our side (ref {ref}). Your credits are safe.",
     "operation.same_account": "you can't move credits to the same wallet.",
     "operation.wallet_in_debt": "the wallet still owes credits; grant them first.",
     "operation.unknown_account": "that wallet doesn't exist.",
-    "usage.admin": "/admin grant|take <platform:id> <credits> <reason> · /admin user <platform:id> · /admin unfreeze <platform:id>",
-    "usage.admin_grant": "/admin grant <platform:id> <credits> <reason>",
-    "usage.admin_take": "/admin take <platform:id> <credits> <reason>",
-    "usage.admin_target": "/admin user|unfreeze <platform:id>",
-    # --- rewards, linking, support, stats ---------------------------------------
-    "daily_claimed": "+{amount} daily credit{plural}! You have {available} credits. Next one: {next_at:%Y-%m-%d %H:%M} UTC.",
-    "share_rewarded": "Thanks for sharing! +{amount} credits · you have {available}.",
-    "share_no_bonus": "Thanks for sharing! The share bonus is paid once a day; next one from {next_at:%Y-%m-%d %H:%M} UTC.",
-    "referral_code": "Your referral code: {code}\nWhen someone new uses it and makes their first clip, you both get {credits} credits.\nInvited: {referred} · rewarded: {rewarded}",
-    "referral_link_telegram": "Share this link: https://t.me/{bot}?start=ref_{code}",
-    "referral_recorded": "Referral saved! When you make your first clip, you and your friend both get {credits} credits.",
-    "referral_already": "That referral is already saved.",
-    "referral_paid": "Your friend made their first clip: +{credits} referral credits!",
-    "referral_paid_referred": "Your first clip unlocked your referral bonus: +{credits} credits!",
-    "email_code_sent": "I sent a 6-digit code to {address}. Send /verify-email <code> within {minutes} minutes.",
-    "email_verified": "Email {address} verified: +{amount} credits! You have {available}.",
-    "email_code_subject": "Your verification code",
-    "email_code_body": "Your code is {code}. It is valid for {minutes} minutes.\n\nIf you did not ask for it, ignore this mail.",
-    "link_code": "Your link code: {code} (valid until {expires_at:%H:%M} UTC). On your other platform, send /link {code}.",
-    "link_done": "Linked! {identities} now share one wallet: {available} credits.",
-    "link_moved": " Moved {free} free and {paid} paid credits into it.",
-    "ticket_opened": "Ticket #{ticket} sent to support. We'll answer here.",
-    "ticket_forward": "Ticket #{ticket} from {identity} (person {person}, {available} credits)\nLast job: {last_job}\n{text}\nReply: /admin reply {ticket} <text> [grant <n>]",
-    "ticket_no_job": "none",
-    "ticket_job": "{job} {state}{error} · {seconds} s '{style}' · {cost} credits · {when}",
-    "ticket_line": "#{ticket} {identity} ({available} credits): {text}",
-    "tickets_none": "No open tickets.",
-    "tickets_header": "Tickets:",
-    "support_reply": "Support answered your ticket #{ticket}:\n{text}",
-    "support_reply_granted": "\n+{granted} credits were added to your wallet.",
-    "admin_replied": "Reply to ticket #{ticket} {state}.{granted_part}",
-    "admin_reply_delivered": "delivered",
-    "admin_reply_saved": "saved (not delivered yet: the person's platform is not connected)",
-    "admin_reply_granted": " Granted {granted} credits; their balance: {available}.",
-    "stats_header": "Stats at {at:%Y-%m-%d %H:%M} UTC",
-    "stats_window": (
-        "— {name}: {new_persons} new persons · {generations} generations · {spent} credits spent\n"
-        "  granted: {granted}\n"
-        "  revenue: {revenue}\n"
-        "  free→paid: {conversion} ({first_purchasers}/{free_base}) · came back after running out: {came_back} ({came_back_n}/{ran_out})"
-    ),
-    "stats_revenue": "{money} ({packs}{returned_part})",
-    "stats_revenue_pack": "{pack} ×{purchases}",
-    "stats_revenue_returned": "; {money} refunded or disputed since",
-    "stats_window.today": "today",
-    "stats_window.7d": "last 7 days",
-    "stats_window.30d": "last 30 days",
-    "stats_none": "none",
     "error.daily_not_due": "You already claimed today's credit. The next one is due {next_at:%Y-%m-%d %H:%M} UTC.",
     "error.daily_not_available": "The daily credit is for the free plan; your plan is {plan}.",
     "error.free_credit_limit": "You've reached today's limit of {limit} free credits. Try again after {next_at:%Y-%m-%d %H:%M} UTC.",
@@ -273,12 +405,12 @@ ENGLISH: dict[str, str] = {
     "error.email_already_verified": "Your email is already verified.",
     "error.email_taken": "That address is already verified by another account.",
     "error.email_code_wrong": "That code is wrong. {tries_left} tries left.",
-    "error.email_code_expired": "That code has expired. Send /verify-email <address> for a new one.",
-    "error.email_no_code": "There is no code to confirm. Send /verify-email <address> first.",
+    "error.email_code_expired": "That code has expired. Send {/verify-email} <address> for a new one.",
+    "error.email_no_code": "There is no code to confirm. Send {/verify-email} <address> first.",
     "error.email_locked": "Too many wrong codes. Try again after {until:%Y-%m-%d %H:%M} UTC.",
     "error.email_resend_too_soon": "A code was just sent. You can ask for another after {retry_at:%H:%M:%S} UTC.",
     "error.email_not_sent": "I couldn't send the email right now. Please try again later.",
-    "error.link_code_invalid": "That link code is unknown, used or expired. Send /link on your other platform for a new one.",
+    "error.link_code_invalid": "That link code is unknown, used or expired. Send {/link} on your other platform for a new one.",
     "error.link_refused": "Can't link: {reason_text}",
     "operation.already_linked": "these accounts are already linked.",
     "operation.platform_taken": "both accounts are on the same platform.",
@@ -287,128 +419,12 @@ ENGLISH: dict[str, str] = {
     "error.unknown_ticket": "There is no ticket {ticket_id}.",
     "error.invalid_support_text": "Please write your message (at most {max_length} characters).",
     "error.too_many_tickets": "You've sent several tickets in the last hour. You can send another after {retry_at:%H:%M} UTC.",
-    "usage.verify_email": "/verify-email <address> · then /verify-email <6-digit code>",
-    "usage.support": "/support <your message>",
-    "usage.refer": "/refer · /refer <code>",
-    "usage.share": "/share <job id>",
-    "usage.admin_reply": "/admin reply <ticket> <text> [grant <credits>]",
-    "usage.admin_more": "/admin reply <ticket> <text> [grant <n>] · /admin tickets · /admin stats",
-    # --- Discord: slash commands, buttons, server wallets ---
-    "discord.welcome": "Welcome! You have {credits} free credits. Use /generate with a recording of your melody to make music.",
-    "discord.length_choice": "{seconds} s · {cost} credit{plural}",
-    "discord.eta_part": " · ready {when}",
-    "discord.cancel": "✖ Cancel",
-    "discord.again": "🔁 Again",
-    "discord.other_style": "🎨 Other style",
-    "discord.longer": "➕ Longer ({seconds} s)",
-    "discord.share": "📤 Share",
-    "discord.pick_style": "Pick a style for a new version of this clip:",
-    "discord.style_placeholder": "Choose a style",
-    "discord.clip_caption": "🎵 Your {seconds} s {style} clip",
-    "discord.clip_link": "🎵 Your {seconds} s {style} clip is too big to upload here. Download it (the link works until {until}): {url}",
-    "discord.clip_shared": "🎵 Made by {mention} with /generate",
-    "discord.clip_shared_link": "🎵 Made by {mention} with /generate\n{link}",
-    "discord.shared": "Shared in the channel!",
-    "discord.pack_button": "{title}: {credits} credits · {price}",
-    "discord.pay_button": "💳 Pay {price}",
-    "discord.support_button": "💬 Contact support",
-    "discord.support_hint": "Tell us what happened with /support and your message; we answer in a DM.",
-    "discord.continue_free": "Keep creating! Your free daily credit and the bonuses keep you going.",
-    "discord.guild_only": "This command works in servers only.",
-    "discord.need_manage_server": "Only server admins (Manage Server) can do that.",
-    "discord.next_daily": "Next free daily credit: {when}",
-    "discord.daily_now": "now (use /daily)",
-    "discord.recent_jobs": "Your last clips:",
-    "discord.bad_option": "I couldn't read one of the options. Please pick it from the list and try again.",
-    "discord.gifted": "🎁 {actor} gifted {amount} credit{plural} to {member}{note_part}. The server wallet has {server_available} left.",
-    "discord.gift_note_part": ": “{note}”",
-    "discord.gift_duplicate": "Already done: that gift was sent before.",
-    "discord.server_wallet": "This server's wallet has {available} credit{plural}. Admins: /server-wallet deposit moves your own credits in, /server-wallet buy buys a pack for the server, /gift gives credits to a member.",
-    "discord.deposited": "Moved {amount} credit{plural} into the server wallet: it has {server_available}. You have {available}.",
-    # recordings sent to the bot in a DM, or "Make music from this" on a message
-    "discord.pick": "Pick a style (one row each: {styles}) and a length (each button: length · credits). You have {available} credit{plural}.",
-    "discord.button.generate": "{emoji} {seconds}s · {credits}",
-    "discord.send_audio": "Send me a voice message or an audio file (MP3, WAV, OGG, M4A, WebM, FLAC) and I'll turn your melody into music. In a server, use /generate, or “Make music from this” in a message's Apps menu.",
-    "discord.already": "Already on it: that clip is being made.",
-    "discord.already_made": "You made that one already. Press 🔁 Again under the clip for another take.",
-    "error.discord_no_recording": "That message has no voice message or audio file to make music from.",
-    "error.discord_recording_gone": "I can't find that recording any more. Please send it again.",
     "error.not_server_admin": "Only the server's admins can do that.",
     "error.server_wallet_too_low": "The server wallet has only {available} credits, not enough to gift {required}.",
     "operation.gift_to_self": "you can't gift credits to yourself.",
     "operation.gift_to_bot": "bots can't receive credits.",
     "operation.not_available": "that isn't available on this bot yet.",
-    # --- Telegram: keyboards, status messages, Stars, groups, the command menu ---
-    "tg.pick": "Pick a style and a length (each button: length · credits). You have {available} credit{plural}.",
-    "tg.style.piano": "Piano",
-    "tg.style.guitar": "Guitar",
-    "tg.style.strings": "Strings",
-    "tg.style.synth": "Synth",
-    "tg.style.bass": "Bass",
-    "tg.button.generate": "{emoji} {seconds}s · {credits}",
-    "tg.button.style": "{emoji} {style} · {credits} credit{plural}",
-    "tg.button.cancel": "✖ Cancel",
-    "tg.button.again": "🔁 Again",
-    "tg.button.other_style": "🎨 Other style",
-    "tg.button.longer": "➕ Longer ({seconds} s)",
-    "tg.button.share": "📤 Share",
-    "tg.button.try_again": "🔁 Try again",
-    "tg.button.buy_stars": "⭐ {title}: {credits} credits for {price}",
-    "tg.button.buy_card": "💳 {title}: {credits} credits for {price}",
-    "tg.button.pay_link": "💳 Pay {price}",
-    "tg.button.daily": "🎁 Claim your free daily credit",
-    "tg.button.support": "💬 Contact support",
-    "tg.button.free": "Continue with free",
-    "tg.status_head": "🎵 {style} · {seconds} s · {cost} credit{plural} held",
-    "tg.done": "✅ Done! Your clip is below.",
-    "tg.you_have": "You have {available} credits.",
-    "tg.audio_title": "{style} ({seconds} s)",
-    "tg.audio_performer": "MusicGen bot",
-    "tg.already": "Already on it: that clip is being made.",
-    "tg.not_yours": "This button belongs to someone else.",
-    "tg.stale": "This button has expired. Send a new recording.",
-    "tg.send_audio": "Send me a voice message or an audio file (MP3, WAV, OGG, M4A, WebM, FLAC), and I'll turn your melody into music.",
-    "tg.cancel_done": "Canceled. Your credits were not charged.",
-    "tg.other_style": "Pick another style for your {seconds} s clip ({cost} credit{plural}):",
-    "tg.share_missing": "Open the bot to share a clip",
-    "tg.share_caption": "Made with @{bot}",
-    "tg.next_daily": "Next free daily credit: {when}",
-    "tg.now": "now (use /daily)",
-    "tg.recent_jobs": "Your last clips:",
-    "tg.sent_privately": "I sent it to you in a private message.",
-    "tg.dm_first": "Open a private chat with me first (https://t.me/{bot}) and send /start, then ask again.",
-    "tg.continue_free": "Keep creating!",
-    "tg.support_how": "Write /support followed by your message; we answer here.",
-    "tg.buy_pick": "Tap a pack to buy it.",
-    "tg.buy_how_pay": "How would you like to pay?",
-    "tg.paysupport": "Payment problems? Write /support with what happened (the pack and the date). For Stars payments we can refund unspent credits; card payments are handled through Stripe.",
-    "tg.gifted": "🎁 {amount} credits for {member} from the group wallet. The group wallet has {server} left.",
-    "tg.group_wallet": "The group wallet has {server} credits. Admins: /groupwallet add <n> moves your credits in; /groupwallet buy buys a pack for it; /gift <n> in reply to a member's message gives them.",
-    "tg.group_deposited": "Moved {amount} of your credits into the group wallet: it has {server}. You have {available}.",
-    "tg.group_buy_pick": "The group wallet has {server} credits. Tap a pack to buy it for the group (you pay, the group wallet gets the credits).",
-    "tg.group_checkout": "For the group wallet (you pay, the group gets the credits):",
-    "tg.group_invoice_description": "{credits} credits for this group's wallet, for the admins to gift to members. They never expire.",
-    "tg.group_bought": "Thank you! +{credits} credits for the group wallet. It now has {server}.",
-    "tg.group_bought_already": "That payment was already counted for the group wallet.",
-    "tg.cmd.start": "Start, and see your free credits",
-    "tg.cmd.balance": "Your credits and plan",
-    "tg.cmd.daily": "Claim today's free credit",
-    "tg.cmd.buy": "Buy credits",
-    "tg.cmd.history": "Your last credits and clips",
-    "tg.cmd.refer": "Invite friends: credits for both",
-    "tg.cmd.support": "Write to us",
-    "tg.cmd.paysupport": "Help with a payment",
-    "tg.cmd.verify": "Verify your email for bonus credits",
-    "tg.cmd.help": "How it works",
-    "tg.cmd.gift": "Admins: gift credits to the member you reply to",
-    "tg.cmd.groupwallet": "The group wallet: its credits; admins add or buy",
-    "error.tg_recording_gone": "I can't find that recording any more. Please send it again.",
-    "usage.tg_verify": "/verify <address> · then /verify <6-digit code>",
-    "usage.tg_gift": "reply to a member's message in a group with /gift <credits> [note]",
-    "usage.tg_groupwallet": "/groupwallet · /groupwallet add <credits> · /groupwallet buy [pack] (in a group)",
-    "usage.tg_admin": "/admin grant|take <platform:id> <credits> <reason> · /admin user|unfreeze <platform:id> · /admin refund-stars <charge id> · /admin reply <ticket> <text> [grant <n>] · /admin tickets · /admin stats",
-    "usage.tg_refund_stars": "/admin refund-stars <telegram payment charge id>",
-    "operation.stars_refund_failed": "the credits were taken back, but Telegram refused the Stars refund; try /admin refund-stars again.",
+    "operation.stars_refund_failed": "the credits were taken back, but Telegram refused the Stars refund; try {/admin} refund-stars again.",
 }
 
 LANGUAGES: dict[str, dict[str, str]] = {"en": ENGLISH}
@@ -416,6 +432,12 @@ LANGUAGES: dict[str, dict[str, str]] = {"en": ENGLISH}
 
 def plural(n: int) -> str:
     return "" if n == 1 else "s"
+
+
+@functools.lru_cache(maxsize=4096)
+def _commands_in(template: str) -> tuple[str, ...]:
+    """The `{/name}` fields of a template."""
+    return tuple(field[1:] for _, field, _, _ in string.Formatter().parse(template) if field and field.startswith("/"))
 
 
 class Catalogue:
@@ -428,39 +450,52 @@ class Catalogue:
         code = locale.replace("_", "-").split("-")[0].lower()
         return code if code in self.languages else "en"
 
-    def text(self, key: str, locale: str | None = None, **data: Any) -> str:
+    def text(self, key: str, locale: str | None = None, *, spell: Spell | None = None, **data: object) -> str:
         table = self.languages[self.language(locale)]
         template = table.get(key) or ENGLISH.get(key)
         if template is None:
             logger.error("missing catalogue key %s", key)
             return key
-        return template.format(**data)
+        commands = _commands_in(template)
+        if commands:
+            spelled = spell or default_spelling
+            data = {**data, **{f"/{name}": spelled(name) for name in commands}}
+        return template.format_map(data)
 
     def has(self, key: str) -> bool:
         return key in ENGLISH
 
-    def error(self, error: BotError, locale: str | None = None) -> str:
+    def error(self, error: BotError, locale: str | None = None, *, spell: Spell | None = None) -> str:
         """The words for a typed core error."""
         data = dict(error.data)
         if "required" in data:
-            data["required_plural"] = plural(int(data["required"]))  # type: ignore[call-overload]
-        if "allowed" in data:
-            data["allowed"] = ", ".join(str(s) for s in data["allowed"])  # type: ignore[attr-defined]
-        if "known" in data:
-            data["known"] = ", ".join(str(s) for s in data["known"])  # type: ignore[attr-defined]
+            data["required_plural"] = plural(int(str(data["required"])))
+        for listed in ("allowed", "known"):
+            if isinstance(data.get(listed), tuple | list):
+                data[listed] = ", ".join(str(s) for s in data[listed])  # type: ignore[union-attr]
         if "size_bytes" in data:
-            data["size_mb"] = f"{int(data['size_bytes']) / 1_000_000:.1f}"  # type: ignore[call-overload]
-            data["limit_mb"] = f"{int(data['limit_bytes']) / 1_000_000:.0f}"  # type: ignore[call-overload]
+            data["size_mb"] = f"{int(str(data['size_bytes'])) / 1_000_000:.1f}"
+            data["limit_mb"] = f"{int(str(data['limit_bytes'])) / 1_000_000:.0f}"
         if "reason" in data:
             reason_key = f"operation.{data['reason']}"
-            data["reason_text"] = self.text(reason_key, locale) if self.has(reason_key) else str(data["reason"])
-        if "command" in data and error.code == "usage":
-            data["usage"] = self.text(f"usage.{data['command']}", locale)
+            data["reason_text"] = (
+                self.text(reason_key, locale, spell=spell) if self.has(reason_key) else str(data["reason"])
+            )
+        if isinstance(error, UsageError):
+            data["usage"] = self.text(self._usage_key(error.command), locale, spell=spell)
         key = f"error.{error.code}"
         if not self.has(key):
             key = "error.system_error"
         try:
-            return self.text(key, locale, **data)
+            return self.text(key, locale, spell=spell, **data)
         except (KeyError, ValueError, IndexError):
             logger.exception("catalogue entry %s does not fit %r", key, data)
             return self.text("error.system_error", locale)
+
+    def _usage_key(self, command: str) -> str:
+        """`usage.admin.reply`, else the command's own `usage.admin`."""
+        key = f"usage.{command}"
+        while not self.has(key) and "." in command:
+            command = command.rsplit(".", 1)[0]
+            key = f"usage.{command}"
+        return key

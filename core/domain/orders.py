@@ -177,12 +177,12 @@ class PreCheckout:
 
 @dataclass(frozen=True)
 class StarsRefund:
-    """An operator refund of a Stars payment: the credits are already taken back; the Telegram
-    adapter now calls `refundStarPayment(user_id=telegram_user_id, telegram_payment_charge_id)`.
+    """An operator refund of a Stars payment: the credits are already taken back; the payer's
+    platform now gives the Stars back (`refundStarPayment(payer's user id, charge id)`).
     Asking again is safe (`already=True`, nothing more is taken) so a failed call can be retried."""
 
     order_id: str
-    telegram_user_id: int
+    payer: str  # the identity that paid
     telegram_payment_charge_id: str
     credits_taken: int
     balance: Balance | None

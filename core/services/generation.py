@@ -5,7 +5,7 @@ before `cost` credits are held for a new job; the hold is captured only after th
 notifier reports the clip delivered, and released on any failure, cancel or deadline (the
 `JobRunner` does that part). Adapters:
 
-    service.register_notifier("telegram", notifier)    # before start()
+    service = GenerationService(..., notifier=chat_notices)
     await service.start()                               # resume unfinished jobs, run workers
     quote = await service.quote(identity, 10)           # "10 s clip: 2 credits · you have 7"
     accepted = await service.submit(identity, audio, "warm piano", 10, platform="telegram",
@@ -41,6 +41,7 @@ from core.errors import (
 )
 from core.ports import AudioIntake, Clock, JobNotifier, JobStore, LedgerStore, MusicGenerator
 from core.services.job_runner import FirstSuccessHook, GenerationSettings, JobRunner
+from core.services.offers import OfferService
 from core.services.wallets import WalletService
 
 logger = logging.getLogger(__name__)
@@ -108,6 +109,8 @@ class GenerationService:
         seeds: Callable[[], int] = new_seed,
         on_first_success: FirstSuccessHook | None = None,
         intake_executor: Executor | None = None,
+        notifier: JobNotifier | None = None,
+        offers: OfferService | None = None,
     ) -> None:
         self.store = store
         self.intake_executor = intake_executor
@@ -128,18 +131,12 @@ class GenerationService:
             clock=clock,
             settings=self.settings,
             on_first_success=on_first_success,
+            offers=offers,
+            notifier=notifier,
         )
         self._intake_slots = asyncio.Semaphore(self.settings.intake_workers)
 
-    # --- wiring and lifecycle (delegated to the runner) ----------------------------------------
-
-    def register_notifier(self, platform: str, notifier: JobNotifier) -> None:
-        """One notifier per platform; register before `start()` (resumed jobs use it)."""
-        self.runner.register_notifier(platform, notifier)
-
-    def on_first_success(self, hook: FirstSuccessHook | None) -> None:
-        """Set the hook called with a person id after their first job succeeded (referrals)."""
-        self.runner.on_first_success = hook
+    # --- lifecycle (delegated to the runner) ------------------------------------------------
 
     async def start(self) -> None:
         """Resume or resolve every unfinished job, then run the dispatcher and the sweep."""

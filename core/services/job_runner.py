@@ -78,9 +78,6 @@ class GenerationSettings:
     input_retention: dt.timedelta = dt.timedelta(hours=24)  # for "Again" / "Other style"
     deliver_timeout_seconds: float = 300.0
     notify_timeout_seconds: float = 30.0
-    # A job to deliver on a platform whose adapter has not registered yet (start-up order) waits
-    # this long for it, then fails and is released.
-    notifier_wait_seconds: float = 60.0
     shutdown_grace_seconds: float = 10.0  # jobs in flight may finish while the bot stops
     hold_slack: dt.timedelta = dt.timedelta(minutes=5)  # a hold outlives the deadline by this
     intake_workers: int = max(1, os.cpu_count() or 1)
@@ -112,6 +109,7 @@ class JobRunner:
         settings: GenerationSettings,
         on_first_success: FirstSuccessHook | None = None,
         offers: OfferService | None = None,
+        notifier: JobNotifier | None = None,
     ) -> None:
         self.store = store
         self.ledger = ledger
@@ -126,8 +124,8 @@ class JobRunner:
         # The offer after a job that leaves the balance low (packs, next daily credit, support);
         # the composition root connects its next-daily-credit source (`bot.rewards.connect_offers`).
         self.offers = offers or OfferService(rules)
-        self._notifiers: dict[str, JobNotifier] = {}
-        self._registered: dict[str, asyncio.Event] = {}
+        # The chat side of every job (status, clip, outcome); without one nothing is delivered.
+        self.notifier = notifier
         self._active: dict[str, _Run] = {}
         # Clips accepted in this process: the worker need not read them back.
         self._clips: dict[str, PreparedClip] = {}
@@ -137,11 +135,6 @@ class JobRunner:
         self._run_seconds: float | None = None  # a moving average, for the ETA
         self._prediction_seconds: float | None = None  # a moving average, for the first poll
         self._running = False
-
-    def register_notifier(self, platform: str, notifier: JobNotifier) -> None:
-        """One per platform. Resumed jobs wait a little for theirs (`notifier_wait_seconds`)."""
-        self._notifiers[platform] = notifier
-        self._registered.setdefault(platform, asyncio.Event()).set()
 
     async def start(self) -> None:
         """Resume or resolve every unfinished job, then run the dispatcher and the sweep."""
@@ -433,10 +426,10 @@ class JobRunner:
         if download is None:
             status = PredictionStatus(job.prediction_id or "", PredictionState.SUCCEEDED, output_url=job.output_url)
             download = asyncio.ensure_future(self._download(status))
-        notifier = await self._notifier_for(job.platform)
+        notifier = self.notifier
         if notifier is None:
             _discard(download)
-            logger.error("job %s: no notifier for platform %s", job.job_id, job.platform)
+            logger.error("job %s: nothing can deliver it", job.job_id)
             await self._end(job, JobState.FAILED, DeliveryFailed(detail=job.platform), delivering)
             return
         await self._progress(job, JobProgress(Stage.DELIVERING))
@@ -573,25 +566,17 @@ class JobRunner:
         for view in await self.store.queued():
             if view.position is None or self._queue_positions.get(view.job.job_id) == view.position:
                 continue
-            if view.job.platform in self._notifiers:
+            if self.notifier is not None:
                 self._queue_positions[view.job.job_id] = view.position
                 await self._progress(view.job, JobProgress(Stage.QUEUED, view.position, self._eta(view.position)))
 
-    async def _notifier_for(self, platform: str) -> JobNotifier | None:
-        notifier = self._notifiers.get(platform)
-        if notifier is None:
-            registered = self._registered.setdefault(platform, asyncio.Event())
-            await wait_for_event(registered, self.settings.notifier_wait_seconds)
-            notifier = self._notifiers.get(platform)
-        return notifier
-
     async def _progress(self, job: Job, progress: JobProgress) -> None:
-        notifier = self._notifiers.get(job.platform)
+        notifier = self.notifier
         if notifier is not None:
             await self._call_notifier("progress", job, notifier.progress(job, progress))
 
     async def _notify_failed(self, concluded: Concluded, error: BotError) -> None:
-        notifier = self._notifiers.get(concluded.job.platform)
+        notifier = self.notifier
         if notifier is not None:
             await self._call_notifier("failed", concluded.job, notifier.failed(concluded.job, error, concluded.balance))
 

@@ -303,9 +303,6 @@ class PaymentService:
         order = await self.store.order_by_telegram_charge(charge_id.strip())
         if order is None:
             raise OperationFailed("unknown_payment")
-        payer = Identity.parse(order.identity)
-        if payer.platform != "telegram":
-            raise OperationFailed("unknown_payment")
         result = await self.store.apply(
             order.order_id,
             on_stars_refund,
@@ -318,7 +315,7 @@ class PaymentService:
             raise OperationFailed("not_refundable")
         return StarsRefund(
             order_id=order.order_id,
-            telegram_user_id=int(payer.user_id),
+            payer=order.identity,
             telegram_payment_charge_id=charge_id.strip(),
             credits_taken=result.credits,
             balance=result.balance,

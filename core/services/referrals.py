@@ -11,7 +11,7 @@ Rules (see `core.domain.rewards.referral_refusal` / `referral_side`):
   today is used up, waits; `pay_due_referrals` (run every minute by the runtime) pays it later.
 
 Each side that is paid is told so ("referral_paid") on every platform of theirs that this
-process reaches (`add_platform`), after the payout committed (see `core.domain.notices`): the
+process reaches (`ReferralNotifier.reachable`), after the payout committed (see `core.domain.notices`): the
 notice is claimed in its own transaction before it is sent, so it goes out at most once; a send
 that raised is retried by `deliver_notices` (at most NOTICE_ATTEMPTS sends in all), and no
 failure there ever touches the payout.
@@ -58,6 +58,7 @@ class ReferralService:
         codes: CodeSource,
         *,
         notices: ReferralNoticeStore | None = None,
+        notifier: ReferralNotifier | None = None,
     ) -> None:
         self.store = store
         self.wallets = wallets
@@ -65,17 +66,13 @@ class ReferralService:
         self.clock = clock
         self.codes = codes
         self.notices = notices  # None: payouts are not announced
-        self.notifiers: dict[str, ReferralNotifier] = {}  # platform -> notifier
+        self.notifier = notifier
 
     async def _settle(self, person_id: int, *, qualify: bool) -> ReferralPayout | None:
         now = self.clock.now()
         ttl = self.wallets.rules.free_credit_ttl  # referral credits are free credits
         expires_at = None if ttl is None else now + ttl
         return await self.store.settle_referral(person_id, self.rules, now=now, qualify=qualify, expires_at=expires_at)
-
-    def add_platform(self, platform: str, notifier: ReferralNotifier) -> None:
-        """Each chat adapter that can message a person registers here (again: replaces)."""
-        self.notifiers[platform] = notifier
 
     async def my_code(self, identity: Identity) -> ReferralSummary:
         """`/refer` with no code: the person's code (made on first ask) and their counts.
@@ -126,7 +123,7 @@ class ReferralService:
         """The notices still due: payouts of the last NOTICE_WINDOW never claimed (the process
         stopped between the payout and its notice, or no process reached the person then) and
         sends that raised, again after NOTICE_RETRY_AFTER. Returns how many were delivered."""
-        if self.notices is None or not self.notifiers:
+        if self.notices is None or self.notifier is None:
             return 0
         now = self.clock.now()
         try:
@@ -143,13 +140,13 @@ class ReferralService:
 
     async def _announce(self, candidates: list[NoticeCandidate]) -> int:
         """Claim (commit) then send; never raises: a notice must not disturb a payout."""
-        if self.notices is None or not self.notifiers or not candidates:
+        if self.notices is None or self.notifier is None or not candidates:
             return 0
         now = self.clock.now()
         try:
             claimed = await self.notices.claim_notices(
                 candidates,
-                platforms=frozenset(self.notifiers),
+                platforms=self.notifier.reachable(),
                 retry_before=now - NOTICE_RETRY_AFTER,
                 max_attempts=NOTICE_ATTEMPTS,
                 now=now,
@@ -163,12 +160,12 @@ class ReferralService:
         return delivered
 
     async def _send(self, notice: ReferralNotice) -> int:
-        store = self.notices
-        assert store is not None
+        store, notifier = self.notices, self.notifier
+        assert store is not None and notifier is not None
+        reachable = notifier.reachable()
         reached = False
         for identity in notice.identities:
-            notifier = self.notifiers.get(Identity.parse(identity).platform)
-            if notifier is None:
+            if Identity.parse(identity).platform not in reachable:
                 continue
             try:
                 await notifier.referral_paid(identity, notice)

@@ -1,7 +1,7 @@
-"""Support inbox: `/support <text>` opens a ticket that every registered `SupportInbox`
-(each chat adapter: the operators' Discord channel, Telegram chat, console) receives; operators
-answer with `/admin reply <ticket> <text> [grant <n>]`, delivered through the `SupportReplies`
-of the platform the person wrote from.
+"""Support inbox: `/support <text>` opens a ticket that the `SupportInbox` forwards to the
+operators (every chat platform's operators' channel); operators answer with
+`/admin reply <ticket> <text> [grant <n>]`, delivered by `SupportReplies` to the person, on the
+platform they wrote from.
 
 The ticket (and a reply with its optional grant) is stored first; forwarding and delivery come
 after the transaction, and a failure there is logged and reported, never undoes the ticket.
@@ -10,7 +10,6 @@ after the transaction, and a failure there is logged and reported, never undoes 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 
 from core.domain.identity import Identity
 from core.domain.ledger import checked_amount
@@ -38,26 +37,17 @@ class SupportService:
         rules: RewardRules,
         clock: Clock,
         *,
-        inboxes: Mapping[str, SupportInbox] | None = None,
-        replies: Mapping[str, SupportReplies] | None = None,
+        inbox: SupportInbox | None = None,
+        replies: SupportReplies | None = None,
         last_job: LastJob | None = None,
     ) -> None:
         self.store = store
         self.wallets = wallets
         self.rules = rules
         self.clock = clock
-        self.inboxes: dict[str, SupportInbox] = dict(inboxes or {})  # platform -> inbox
-        self.replies: dict[str, SupportReplies] = dict(replies or {})
+        self.inbox = inbox
+        self.replies = replies
         self.last_job = last_job  # the jobs area's one-line summary of a person's last job
-
-    def add_platform(self, platform: str, inbox: SupportInbox | None, replies: SupportReplies | None) -> None:
-        """Each chat adapter registers itself when it starts (again: replaces its earlier one).
-        `inbox` forwards tickets to that platform's operators (SUPPORT_DISCORD_CHANNEL_ID /
-        SUPPORT_TELEGRAM_CHAT_ID); `replies` delivers answers to persons on that platform."""
-        if inbox is not None:
-            self.inboxes[platform] = inbox
-        if replies is not None:
-            self.replies[platform] = replies
 
     async def open_ticket(self, identity: Identity, text: str) -> Ticket:
         """Raises InvalidSupportText(max_length) or TooManyTickets(retry_at)."""
@@ -68,11 +58,10 @@ class SupportService:
         last_job = await self._last_job(person.person_id)
         ticket = await self.store.open_ticket(identity.key, text, last_job, self.rules, now=self.clock.now())
         forwarded = False
-        for inbox in self.inboxes.values():
+        if self.inbox is not None:
             try:
-                await inbox.forward(ticket)
-                forwarded = True
-            except Exception:  # one broken inbox must not lose the ticket or the others
+                forwarded = await self.inbox.forward(ticket)
+            except Exception:  # the ticket is stored: it is not lost
                 logger.exception("forwarding support ticket #%d failed", ticket.ticket_id)
         if forwarded:
             await self.store.mark_forwarded(ticket.ticket_id, now=self.clock.now())
@@ -92,13 +81,11 @@ class SupportService:
         reply = await self.store.record_reply(ticket_id, request_id, actor.key, text, credits, now=self.clock.now())
         if reply.delivered:
             return reply
-        platform = reply.ticket.identity.split(":", 1)[0]
-        deliverer = self.replies.get(platform)
-        if deliverer is None:
-            logger.warning("no way to deliver a reply on %s (ticket #%d)", platform, ticket_id)
+        if self.replies is None:
+            logger.warning("no way to deliver a reply (ticket #%d)", ticket_id)
             return reply
         try:
-            await deliverer.deliver(reply)
+            await self.replies.deliver(reply)
         except Exception:
             logger.exception("delivering the reply to ticket #%d failed", ticket_id)
             return reply
@@ -121,7 +108,7 @@ class SupportService:
     async def tickets_of(self, actor: Identity, target: str, limit: int = 5) -> list[Ticket]:
         """An operator's look at one person's latest tickets (for `/admin user`)."""
         self._require_operator(actor)
-        identity = Identity.parse(target)
+        identity = self.wallets.parse_identity(target)
         person = await self.wallets.store.find_person(identity.key)
         if person is None:
             raise UnknownIdentity(identity.key)

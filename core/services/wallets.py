@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from core.domain.identity import Identity, Person
+from core.domain.identity import Identity, IdentityFormats, Person
 from core.domain.ledger import AccountStats, Balance, Entry, Grant, LotKind, Outcome, Reason, checked_amount
 from core.domain.offers import Offer
 from core.domain.rules import CreditRules
@@ -47,11 +47,18 @@ class Moved:
 
 class WalletService:
     def __init__(
-        self, store: LedgerStore, rules: CreditRules, clock: Clock, offers: OfferService | None = None
+        self,
+        store: LedgerStore,
+        rules: CreditRules,
+        clock: Clock,
+        offers: OfferService | None = None,
+        *,
+        identities: IdentityFormats | None = None,
     ) -> None:
         self.store = store
         self.rules = rules
         self.clock = clock
+        self.identities = identities  # the platforms this deployment knows (None: any well-formed one)
         # The low/zero-balance offer of /balance and of refusals; the composition root connects
         # its next-daily-credit source (`bot.rewards.connect_offers`).
         self.offers = offers or OfferService(rules)
@@ -153,11 +160,15 @@ class WalletService:
     async def _operator_target(self, actor: Identity, target: str) -> int:
         if not self.rules.is_operator(actor.key):
             raise NotPermitted("operator")
-        identity = Identity.parse(target)
+        identity = self.parse_identity(target)
         person = await self.store.find_person(identity.key)
         if person is None:
             raise UnknownIdentity(identity.key)
         return person.wallet_id
+
+    def parse_identity(self, text: str) -> Identity:
+        """An identity an operator typed: on a platform this deployment knows."""
+        return self.identities.parse(text) if self.identities is not None else Identity.parse(text)
 
     def _free_expiry(self) -> dt.datetime | None:
         ttl = self.rules.free_credit_ttl

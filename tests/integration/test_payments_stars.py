@@ -92,7 +92,7 @@ async def test_an_operator_refund_takes_the_unspent_credits_back_once(stars: Sta
     refund = await stars.payments.refund_stars(OPERATOR, "tg_charge_9")
     again = await stars.payments.refund_stars(OPERATOR, "tg_charge_9")
 
-    assert (refund.telegram_user_id, refund.telegram_payment_charge_id) == (42, "tg_charge_9")
+    assert (refund.payer, refund.telegram_payment_charge_id) == ("telegram:42", "tg_charge_9")
     assert (refund.credits_taken, refund.already) == (80, False)
     assert (again.credits_taken, again.already) == (0, True)
     assert (await stars.ledger.balance(wallet)).available == 0

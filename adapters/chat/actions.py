@@ -1,0 +1,89 @@
+"""What a button does, as a short string every platform can carry (Telegram's `callback_data`,
+Discord's `custom_id`, the console's numbered choices): `<verb>:<owner>:<args...>`.
+
+Each string carries every id a press needs, so buttons keep working after a restart, and the id
+of the person they belong to, so someone else's press is refused without asking the database.
+A generate button has no owner in its data: it belongs to whoever sent the recording it
+answers, which the platform knows.
+
+| verb | args | a press... |
+|---|---|---|
+| g | style, seconds[, recording] | makes music from the recording (no owner) |
+| c | job | cancels the job |
+| a | job | makes the same clip again |
+| o | job | shows the other styles for the clip |
+| s | job, style | makes the clip again in another style |
+| l | job, seconds | makes a longer clip |
+| x | job | shares the clip in the channel |
+| b | method, pack | buys a pack (method: s Stars, p card) |
+| w | method, pack | buys a pack for the group's wallet |
+| f | | continues with free (dismisses the offer) |
+| d | | claims the daily credit |
+| h | | says how to contact support |
+"""
+
+from __future__ import annotations
+
+import enum
+import re
+from dataclasses import dataclass
+
+MAX_BYTES = 64  # Telegram's limit for callback data (Discord allows 100)
+_PART = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+class Verb(enum.StrEnum):
+    GENERATE = "g"
+    CANCEL = "c"
+    AGAIN = "a"
+    STYLES = "o"
+    STYLE = "s"
+    LONGER = "l"
+    SHARE = "x"
+    BUY = "b"
+    GROUP_BUY = "w"
+    FREE = "f"
+    DAILY = "d"
+    SUPPORT = "h"
+
+
+UNOWNED = frozenset({Verb.GENERATE})
+
+
+@dataclass(frozen=True)
+class Action:
+    verb: Verb
+    owner: str | None = None  # the user id (on the platform) the button belongs to
+    args: tuple[str, ...] = ()
+
+    def encode(self) -> str:
+        parts = [self.verb.value, *([] if self.verb in UNOWNED else [self.owner or ""]), *self.args]
+        text = ":".join(parts)
+        if len(text.encode()) > MAX_BYTES:
+            raise ValueError(f"action data too long: {text!r}")
+        return text
+
+    def arg(self, index: int, default: str = "") -> str:
+        return self.args[index] if index < len(self.args) else default
+
+
+def decode(text: str | None) -> Action | None:
+    """The action a button carries, or None for data this version does not know."""
+    parts = (text or "").split(":")
+    try:
+        verb = Verb(parts[0])
+    except ValueError:
+        return None
+    owner = None
+    if verb not in UNOWNED:
+        if len(parts) < 2 or not _PART.match(parts[1]):
+            return None
+        owner, parts = parts[1], parts[1:]
+    args = tuple(parts[1:])
+    if not all(_PART.match(arg) for arg in args) or (verb in UNOWNED and not args):
+        return None
+    return Action(verb, owner, args)
+
+
+def owned(verb: Verb, owner: str, *args: object) -> Action:
+    return Action(verb, owner, tuple(str(a) for a in args))

@@ -1,0 +1,222 @@
+"""The conversation: every command and button press of every platform comes here as a neutral
+`Request` and leaves as a `Reply`. Platforms only translate.
+
+- `run(request, name, words=...)` runs a typed command (its words parsed by the command's
+  declaration); `run(request, name, sub=...)` one whose arguments came as named options.
+- `press(request, data)` runs the action a button carries, refusing someone else's press.
+- Every error becomes words here, once: the catalogue's for what the rules refuse (with the offer
+  when credits are short), a reference for anything unexpected (and it is logged).
+- A person's first contact is greeted ("Welcome! You have 10 free credits…") before the answer.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+
+from adapters.chat.actions import Action, Verb, decode
+from adapters.chat.admin import AdminChat
+from adapters.chat.catalogue import plural
+from adapters.chat.commands import Command, Menu, flatten, parse_words
+from adapters.chat.generation import GenerationChat, NoRecording
+from adapters.chat.messages import SILENT, Reply, Request, Surface, joined
+from adapters.chat.offers import Offers
+from adapters.chat.payments import PaymentsChat
+from adapters.chat.rewards import RewardsChat
+from adapters.chat.servers import ServersChat
+from adapters.chat.support import SupportChat
+from adapters.chat.wallet import WalletChat
+from adapters.chat.words import Words
+from core.domain.pricing import Pricing
+from core.errors import AudioRejected, BotError, InsufficientCredits, UnknownCommand, UsageError
+from core.services.wallets import WalletService
+
+logger = logging.getLogger(__name__)
+
+Press = Callable[[Request, Action], Awaitable[Reply]]
+
+# The order command menus and /help list commands in (each menu shows those it applies to).
+MENU_ORDER = (
+    "start",
+    "gift",
+    "server-wallet",
+    "balance",
+    "daily",
+    "buy",
+    "history",
+    "refer",
+    "support",
+    "paysupport",
+    "verify-email",
+    "help",
+)
+ALERT_LIMIT = 200  # longer refusals of a press come as a message, not a pop-up
+
+
+class Conversation:
+    def __init__(
+        self,
+        words: Words,
+        wallets: WalletService,
+        pricing: Pricing,
+        offers: Offers,
+        *,
+        wallet: WalletChat,
+        generation: GenerationChat,
+        payments: PaymentsChat,
+        rewards: RewardsChat,
+        support: SupportChat,
+        admin: AdminChat,
+        servers: ServersChat,
+    ) -> None:
+        self.words = words
+        self.wallets = wallets
+        self.pricing = pricing
+        self.offers = offers
+        self.generation = generation
+        self.payments = payments
+        self.rewards = rewards
+        self.support = support
+        found = [
+            Command("help", self.help, menu=Menu.BOTH),
+            *wallet.commands(),
+            *generation.commands(),
+            *payments.commands(),
+            *rewards.commands(),
+            *support.commands(),
+            *servers.commands(),
+            *admin.commands(),
+        ]
+        rank = {name: index for index, name in enumerate(MENU_ORDER)}
+        self.commands: tuple[Command, ...] = tuple(sorted(found, key=lambda c: rank.get(c.name, len(rank))))
+        self._table = flatten(self.commands)
+        self._presses: dict[Verb, Press] = {
+            Verb.GENERATE: generation.press_generate,
+            Verb.CANCEL: generation.press_cancel,
+            Verb.AGAIN: generation.press_again,
+            Verb.STYLE: generation.press_again,
+            Verb.LONGER: generation.press_again,
+            Verb.STYLES: generation.press_styles,
+            Verb.SHARE: rewards.press_share,
+            Verb.BUY: payments.press_buy,
+            Verb.GROUP_BUY: payments.press_group_buy,
+            Verb.FREE: rewards.press_free,
+            Verb.DAILY: rewards.press_daily,
+            Verb.SUPPORT: rewards.press_support,
+        }
+
+    # --- what platforms register ---------------------------------------------------------------
+
+    def command(self, name: str) -> Command | None:
+        return self._table.get(name.lower())
+
+    def available(self, surface: Surface) -> list[Command]:
+        """The commands this platform offers."""
+        return [c for c in self.commands if c.available(surface)]
+
+    def menu(self, surface: Surface, where: Menu) -> list[Command]:
+        return [c for c in self.available(surface) if c.menu & where]
+
+    # --- commands ------------------------------------------------------------------------------
+
+    async def run(
+        self, request: Request, name: str, words: Sequence[str] | None = None, *, sub: str | None = None
+    ) -> Reply:
+        """A command with its words (text platforms) or its options already named in
+        `request.args` and, for a subcommand, `sub` (Discord)."""
+        try:
+            command = self.command(name)
+            if command is None or not command.available(request.surface):
+                raise UnknownCommand(request.surface.command(name))
+            if words is not None:
+                parsed = parse_words(command, words)
+                target, request = parsed.command, replace(request, args=parsed.args)
+            else:
+                found = command.subcommand(sub) if sub else command
+                if found is None:
+                    raise UsageError(command.name)
+                target = found
+            if command.groups_only and request.place.private or target.run is None:
+                raise UsageError(command.name)
+            greeting = await self.wallets.start(request.identity)
+            request = replace(request, greeting=greeting if greeting.welcome_credits else None)
+            reply = await target.run(request)
+        except Exception as error:  # noqa: BLE001 - the edge turns every error into words
+            return await self.failure(request, error)
+        return self._greeted(request, reply)
+
+    async def help(self, request: Request) -> Reply:
+        """What the bot does, what it costs, and the commands."""
+        costs = ", ".join(
+            self.words.t(request, "cost_item", seconds=s, credits=c, plural=plural(c))
+            for s, c in sorted(self.pricing.costs.items())
+        )
+        names = " ".join(request.surface.command(c.name) for c in self.menu(request.surface, Menu.PRIVATE))
+        return Reply(self.words.t(request, "help", costs=costs, commands=names))
+
+    def _greeted(self, request: Request, reply: Reply) -> Reply:
+        """The welcome before a first contact's answer, where only they see it."""
+        greeting = request.greeting
+        if greeting is None or reply is SILENT or not (reply.private or request.place.private):
+            return reply
+        welcome = self.words.t(request, "welcome", credits=greeting.welcome_credits)
+        return replace(reply, text=joined(welcome, reply.text))
+
+    # --- recordings ----------------------------------------------------------------------------
+
+    async def recording(self, request: Request, recording: str = "", *, found: bool = True) -> Reply:
+        """A recording sent to the bot: the style × length picker (`found=False`: the message
+        carried no audio, so how it works)."""
+        try:
+            if not found:
+                raise NoRecording()
+            return await self.generation.picker(request, recording)
+        except Exception as error:  # noqa: BLE001
+            return await self.failure(request, error)
+
+    def hint(self, request: Request) -> Reply:
+        """Anything else said in a private chat: how to make music."""
+        return Reply(self.words.t(request, "send_audio"))
+
+    # --- button presses ------------------------------------------------------------------------
+
+    async def press(self, request: Request, data: str | None, *, owner: str | None = None) -> Reply:
+        """A button. `owner` is who an unowned button (a picker's) belongs to, when the platform
+        can tell (the author of the recording it answers)."""
+        action = decode(data)
+        if action is None:
+            return Reply(self.words.t(request, "button_stale"), note=True, alert=True)
+        belongs_to = action.owner or owner
+        if belongs_to is not None and belongs_to != request.identity.user_id:
+            return Reply(self.words.t(request, "button_not_yours"), note=True, alert=True)
+        try:
+            return await self._presses[action.verb](request, action)
+        except Exception as error:  # noqa: BLE001 - the edge turns every error into words
+            reply = await self.failure(request, error)
+            if isinstance(error, AudioRejected) and action.verb == Verb.GENERATE:
+                return replace(reply, edit=True)  # the recording is unusable: its picker becomes the reason
+            if not reply.rows and len(reply.text) <= ALERT_LIMIT:
+                return replace(reply, note=True, alert=True)
+            return reply
+
+    # --- errors --------------------------------------------------------------------------------
+
+    async def failure(self, request: Request, error: BaseException) -> Reply:
+        """Expected errors in the catalogue's words (out of credits: with the offer); anything
+        else logged with a reference the person is shown."""
+        if not isinstance(error, BotError):
+            ref = uuid.uuid4().hex[:8]
+            logger.error("unexpected error (ref %s)", ref, exc_info=error)
+            return Reply(self.words.t(request, "error.unexpected", ref=ref))
+        text = self.words.catalogue.error(error, request.locale, spell=request.surface.command)
+        if not isinstance(error, InsufficientCredits):
+            return Reply(text)
+        try:
+            view = await self.wallets.balance(request.identity)
+            offer = self.offers.after_refusal(request, view.offer)
+        except Exception:  # the refusal matters more than the offer
+            logger.exception("the offer after a refusal failed")
+            return Reply(text)
+        return Reply(joined(text, offer.text), offer.rows)

@@ -1,0 +1,214 @@
+"""Making music, written once: a recording gets the style × length picker (each button shows
+its cost), a press or `/generate` starts a job, and the clip's buttons (Again, Other style,
+Longer) start another one on the same recording; `/jobs` and `/cancel`.
+
+Nothing is held before the recording, the style and the length have been checked: the core
+refuses first. The job's status message, the clip and the outcome are the job notices'
+(`adapters.chat.jobs`)."""
+
+from __future__ import annotations
+
+from adapters.chat.actions import Action, Verb, owned
+from adapters.chat.catalogue import plural
+from adapters.chat.commands import Command, Param, ParamKind
+from adapters.chat.commands import Menu as CommandMenu
+from adapters.chat.jobs import JobNotices
+from adapters.chat.messages import SILENT, Button, Control, Menu, Reply, Request, joined
+from adapters.chat.styles import BUTTON_STYLES, Style, style_of, suggest_styles
+from adapters.chat.words import Words
+from core.domain.pricing import Pricing
+from core.errors import BotError, UsageError
+from core.services.generation import Accepted, GenerationService
+from core.services.wallets import WalletService
+
+MAX_ROWS, MAX_PER_ROW = 5, 5  # the most buttons every platform can show (Discord: 5 × 5)
+
+
+class RecordingGone(BotError):
+    """A press whose recording is no longer kept (deleted, or an old button)."""
+
+    code = "recording_gone"
+
+
+class NoRecording(BotError):
+    """The message has no voice message or audio file."""
+
+    code = "no_recording"
+
+
+class GenerationChat:
+    def __init__(
+        self, words: Words, generation: GenerationService, wallets: WalletService, jobs: JobNotices, pricing: Pricing
+    ) -> None:
+        self.words = words
+        self.generation = generation
+        self.wallets = wallets
+        self.jobs = jobs
+        self.pricing = pricing
+        self._pickers: dict[tuple[str, str], tuple[tuple[Control, ...], ...]] = {}
+
+    def commands(self) -> list[Command]:
+        lengths = [(self.length_label(s, c), str(s)) for s, c in sorted(self.pricing.costs.items())]
+        return [
+            Command(
+                "generate",
+                self.generate,
+                (
+                    Param("audio", ParamKind.AUDIO),
+                    Param("style", ParamKind.TEXT, suggest=suggest_styles),
+                    Param("length", ParamKind.NUMBER, choices=lambda: lengths),
+                ),
+                slow=True,
+                where=lambda surface: surface.command_attachments,
+            ),
+            Command("jobs", self.list_jobs),
+            Command("cancel", self.cancel, (Param("job"),), menu=CommandMenu.NONE),
+        ]
+
+    # --- a recording → the picker ----------------------------------------------------------
+
+    async def picker(self, request: Request, recording: str = "") -> Reply:
+        """'Pick a style and a length…' with the person's credits and one button per style and
+        length. Nothing is written: someone new gets the welcome grant with their first press.
+        `recording` is the platform's reference to the recording, carried by each button."""
+        glance = await self.wallets.glance(request.identity)
+        styles = " · ".join(f"{style.emoji} {style.prompt}" for style in BUTTON_STYLES[:MAX_ROWS])
+        pick = self.words.t(request, "pick", styles=styles, available=glance.available, plural=plural(glance.available))
+        welcome = self.words.t(request, "welcome", credits=glance.welcome_credits) if glance.welcome_credits else ""
+        return Reply(joined(welcome, pick), self._picker_rows(request, recording))
+
+    def _picker_rows(self, request: Request, recording: str) -> tuple[tuple[Control, ...], ...]:
+        """The same for everyone in a language (built once each: the reply to a recording is the
+        hot path of a burst)."""
+        key = (self.words.catalogue.language(request.locale), recording)
+        rows = self._pickers.get(key)
+        if rows is None:
+            costs = sorted(self.pricing.costs.items())[:MAX_PER_ROW]
+            rows = tuple(
+                tuple(
+                    Button(
+                        self.words.t(request, "button.generate", emoji=style.emoji, seconds=seconds, credits=cost),
+                        Action(Verb.GENERATE, None, (style.key, str(seconds), *([recording] if recording else []))),
+                    )
+                    for seconds, cost in costs
+                )
+                for style in BUTTON_STYLES[:MAX_ROWS]
+            )
+            if len(self._pickers) > 1000:
+                self._pickers.clear()
+            self._pickers[key] = rows
+        return rows
+
+    # --- starting a job ------------------------------------------------------------------------
+
+    async def generate(self, request: Request) -> Reply:
+        """`/generate <recording> <style> <length>`."""
+        attachment = request.attachment
+        named = request.arg("audio")
+        if attachment is None and named and request.surface.attach is not None:
+            attachment = request.surface.attach(named)
+        if attachment is None:
+            raise UsageError("generate")
+        audio = await attachment.read()
+        accepted = await self.generation.submit(
+            request.identity,
+            audio,
+            request.arg("style"),
+            request.arg("length"),
+            platform=request.platform,
+            reply_to=request.reply_to,
+            request_id=request.request_id,
+        )
+        return await self._started(request, accepted)
+
+    async def press_generate(self, request: Request, action: Action) -> Reply:
+        """A style × length button under a recording (a second press of the same button makes
+        no second job)."""
+        style = style_of(action.arg(0))
+        if style is None or request.attachment is None:
+            raise RecordingGone()
+        audio = await request.attachment.read()
+        accepted = await self.generation.submit(
+            request.identity,
+            audio,
+            style.prompt,
+            action.arg(1),
+            platform=request.platform,
+            reply_to=request.reply_to,
+            request_id=request.request_id,
+        )
+        return await self._started(request, accepted)
+
+    async def press_again(self, request: Request, action: Action) -> Reply:
+        """Again / Try again, Other style (a picked style), Longer: a new job on the same recording."""
+        style: Style | None = None
+        if action.verb == Verb.STYLE:
+            style = style_of(action.arg(1))
+            if style is None:
+                raise RecordingGone()
+        accepted = await self.generation.again(
+            request.identity,
+            action.arg(0),
+            style=style.prompt if style is not None else None,
+            seconds=action.arg(1) if action.verb == Verb.LONGER else None,
+            platform=request.platform,
+            reply_to=request.reply_to,
+            request_id=request.request_id,
+        )
+        return await self._started(request, accepted)
+
+    async def _started(self, request: Request, accepted: Accepted) -> Reply:
+        """The job's status message is its answer (shown in order with the workers' updates);
+        a repeated request made no second job and says so."""
+        if accepted.duplicate:
+            key = "already_made" if accepted.job.state.finished else "already"
+            return Reply(self.words.t(request, key), note=True)
+        greeting = request.greeting
+        welcome = self.words.t(request, "welcome", credits=greeting.welcome_credits) if greeting else ""
+        await self.jobs.accepted(accepted, request, prefix=welcome)
+        return SILENT
+
+    # --- the clip's other buttons ----------------------------------------------------------
+
+    async def press_styles(self, request: Request, action: Action) -> Reply:
+        """ "Other style": the styles for this clip's length, each with its cost."""
+        view = await self.generation.job(action.arg(0))
+        if view is None:
+            raise RecordingGone()
+        job = view.job
+        options = tuple(
+            Button(
+                self.words.t(
+                    request,
+                    "button.style",
+                    emoji=style.emoji,
+                    style=self.words.t(request, f"style.{style.key}"),
+                    credits=job.cost,
+                    plural=plural(job.cost),
+                ),
+                owned(Verb.STYLE, request.identity.user_id, job.job_id, style.key),
+            )
+            for style in BUTTON_STYLES
+            if style.prompt != job.style
+        )
+        text = self.words.t(request, "other_style", seconds=job.seconds, cost=job.cost, plural=plural(job.cost))
+        return Reply(text, ((Menu(self.words.t(request, "style_placeholder"), options),),))
+
+    async def press_cancel(self, request: Request, action: Action) -> Reply:
+        """Cancel: the job ends and its credits are released (the status message says so)."""
+        await self.generation.cancel(request.identity, action.arg(0))
+        return Reply(self.words.t(request, "cancel_done"), note=True)
+
+    # --- /jobs, /cancel ----------------------------------------------------------------------
+
+    async def list_jobs(self, request: Request) -> Reply:
+        return Reply(self.words.jobs(request, await self.generation.jobs(request.identity)))
+
+    async def cancel(self, request: Request) -> Reply:
+        canceled = await self.generation.cancel(request.identity, request.arg("job"))
+        job = canceled.job
+        head = self.words.t(request, "gen_canceled", job_id=job.job_id)
+        return Reply(f"{head} {self.words.not_charged(request.locale, job.cost)}")
+
+    def length_label(self, seconds: int, cost: int) -> str:
+        return self.words.t(None, "length_choice", seconds=seconds, cost=cost, plural=plural(cost))

@@ -1,0 +1,115 @@
+"""The packs on sale where a person is, and the offer when their balance runs low: written once
+for every platform (a refusal, /balance, /daily, a finished job, a purchase all show it)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import replace
+
+from adapters.chat.actions import Verb, owned
+from adapters.chat.catalogue import plural
+from adapters.chat.messages import Button, Control, Reply, Request
+from adapters.chat.words import Words, price_text
+from core.domain.offers import Offer
+from core.domain.pricing import Pack
+from core.ports import Clock
+from core.services.payments import PaymentService
+
+STARS, CARD = "s", "p"  # how a pack button pays: a Telegram Stars invoice, a Stripe Checkout link
+MAX_PACK_BUTTONS = 10
+
+
+class Shop:
+    """What can be bought where: the platform says how it can take money (`Surface.payment_methods`),
+    the payment service what is configured."""
+
+    def __init__(self, payments: PaymentService) -> None:
+        self.payments = payments
+
+    def on_sale(self, request: Request) -> list[tuple[str, Pack]]:
+        methods = request.surface.payment_methods
+        shown: list[tuple[str, Pack]] = []
+        if "stars" in methods and self.payments.stars_enabled:
+            shown += [(STARS, pack) for pack in self.payments.stars_packs.packs]
+        if "card" in methods and self.payments.stripe_enabled:
+            shown += [(CARD, pack) for pack in self.payments.packs()]
+        return shown
+
+    def sells(self, request: Request, method: str) -> bool:
+        return any(kind == method for kind, _ in self.on_sale(request))
+
+
+class Offers:
+    def __init__(self, words: Words, shop: Shop, clock: Clock) -> None:
+        self.words = words
+        self.shop = shop
+        self.clock = clock
+
+    def offer(self, request: Request, offer: Offer, *, daily_line: bool = True) -> Reply:
+        """The offer's words and buttons: the packs on sale here, the daily credit (a button
+        while it can be claimed, else when), support, and "continue with free" unless out of
+        credits. `daily_line=False` where the message already says when the next one is due."""
+        t, on_sale = self.words.t, self.shop.on_sale(request)
+        head = (
+            t(request, "out_of_credits")
+            if offer.out_of_credits
+            else t(request, "low_balance", available=offer.available, plural=plural(offer.available))
+        )
+        lines = [head, *(self.words.pack_line(request, pack) for _, pack in on_sale)]
+        if daily_line and offer.next_daily_at is not None:
+            lines.append(t(request, "offer_daily", when=self.when(request, offer.next_daily_at)))
+        if offer.contact_support:
+            lines.append(t(request, "offer_support"))
+        owner = request.identity.user_id
+        rows = self.pack_rows(request, on_sale)
+        if self.claimable(offer.next_daily_at):
+            rows.append((Button(t(request, "button.daily"), owned(Verb.DAILY, owner)),))
+        if offer.contact_support:
+            rows.append((Button(t(request, "button.support"), owned(Verb.SUPPORT, owner)),))
+        if not offer.out_of_credits:
+            rows.append((Button(t(request, "button.free"), owned(Verb.FREE, owner)),))
+        return Reply("\n".join(lines), tuple(rows))
+
+    def pack_rows(
+        self, request: Request, on_sale: list[tuple[str, Pack]], verb: Verb = Verb.BUY
+    ) -> list[tuple[Control, ...]]:
+        """One button per pack (⭐ Stars or 💳 card); `Verb.GROUP_BUY` buys for the group's wallet."""
+        owner = request.identity.user_id
+        return [
+            (
+                Button(
+                    self.words.t(
+                        request,
+                        "button.buy_stars" if kind == STARS else "button.buy_card",
+                        title=pack.title,
+                        credits=f"{pack.credits:,}",
+                        price=price_text(pack),
+                    ),
+                    owned(verb, owner, kind, pack.pack_id),
+                ),
+            )
+            for kind, pack in on_sale[:MAX_PACK_BUTTONS]
+        ]
+
+    def after_refusal(self, request: Request, offer: Offer | None) -> Reply:
+        """What follows "That costs 2 credits and you have 1.": the offer, or (not low, just
+        not enough for this one) the packs."""
+        if offer is not None:
+            return self.offer(request, offer)
+        on_sale = self.shop.on_sale(request)
+        lines = [self.words.t(request, "buy_packs_header"), *(self.words.pack_line(request, p) for _, p in on_sale)]
+        return Reply("\n".join(lines) if on_sale else "", tuple(self.pack_rows(request, on_sale)))
+
+    def without_daily(self, offer: Offer) -> Offer:
+        return replace(offer, next_daily_at=None)
+
+    def claimable(self, at: dt.datetime | None) -> bool:
+        return at is not None and at <= self.clock.now()
+
+    def when(self, request: Request, at: dt.datetime) -> str:
+        return request.surface.when(at)
+
+    def next_daily(self, request: Request, at: dt.datetime) -> str:
+        """'Next free daily credit: now (use /daily)' or when."""
+        when = self.words.t(request, "next_daily_now") if self.claimable(at) else self.when(request, at)
+        return self.words.t(request, "next_daily", when=when)

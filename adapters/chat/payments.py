@@ -1,0 +1,212 @@
+"""Buying credits, written once: /buy (the packs on sale here, one button each), a pack's way to
+pay (a Stars invoice or a Stripe Checkout link), the same for a group's wallet, Telegram's
+pre-checkout answer and `successful_payment`, /paysupport. Credits come only from the verified
+payment; the price always from the server's table."""
+
+from __future__ import annotations
+
+from adapters.chat.actions import Action, Verb
+from adapters.chat.commands import Command, Menu, Param
+from adapters.chat.messages import Invoice, LinkButton, Reply, Request, joined
+from adapters.chat.offers import CARD, STARS, Offers, Shop
+from adapters.chat.words import Words, price_text
+from core.domain.orders import CheckoutLink, PaymentOutcome, PaymentResult, StarsInvoice
+from core.domain.pricing import Pack
+from core.errors import PaymentsNotConfigured, UnknownPack
+from core.ports import Clock
+from core.services.payments import PaymentService
+from core.services.server_wallets import Server, ServerWalletService
+
+PAYMENT_OK = ""  # a pre-checkout answer with no refusal
+
+
+class PaymentsChat:
+    def __init__(
+        self,
+        words: Words,
+        payments: PaymentService,
+        servers: ServerWalletService,
+        shop: Shop,
+        offers: Offers,
+        clock: Clock,
+    ) -> None:
+        self.words = words
+        self.payments = payments
+        self.servers = servers
+        self.shop = shop
+        self.offers = offers
+        self.clock = clock
+
+    def commands(self) -> list[Command]:
+        return [
+            Command("buy", self.buy, (self.pack_param(),), menu=Menu.PRIVATE),
+            Command("paysupport", self.paysupport, menu=Menu.PRIVATE),
+        ]
+
+    def pack_param(self) -> Param:
+        """A pack to buy (optional: without it, every pack as a button)."""
+
+        def choices() -> list[tuple[str, str]]:
+            return [(self.words.pack_line_plain(pack), pack.pack_id) for pack in self.payments.packs()]
+
+        return Param("pack", required=False, choices=choices)
+
+    # --- for oneself -----------------------------------------------------------------------------
+
+    async def buy(self, request: Request) -> Reply:
+        """The packs on sale, one button each; `/buy <pack>` goes straight to that pack (or asks
+        how to pay when it is sold both ways)."""
+        on_sale = self.shop.on_sale(request)
+        wanted = request.arg("pack").strip().lower()
+        if not wanted:
+            return self.pack_list(request, on_sale)
+        matching = [(kind, pack) for kind, pack in on_sale if pack.pack_id == wanted]
+        if not matching:
+            known = tuple(dict.fromkeys(pack.pack_id for _, pack in on_sale))
+            raise UnknownPack(wanted, known) if known else PaymentsNotConfigured()
+        if len(matching) == 1:
+            kind, pack = matching[0]
+            return await self.sell(request, kind, pack.pack_id)
+        return Reply(self.words.t(request, "buy_how_pay"), tuple(self.offers.pack_rows(request, matching)))
+
+    def pack_list(self, request: Request, on_sale: list[tuple[str, Pack]]) -> Reply:
+        packs = [pack for _, pack in on_sale] or list(self.payments.packs())
+        lines = [self.words.t(request, "buy_packs_header"), *(self.words.pack_line(request, p) for p in packs)]
+        if not on_sale:
+            lines.append(self.words.catalogue.error(PaymentsNotConfigured(), request.locale))
+        else:
+            lines.append(self.words.t(request, "buy_how", example=packs[0].pack_id))
+        return Reply("\n".join(lines), tuple(self.offers.pack_rows(request, on_sale)))
+
+    async def press_buy(self, request: Request, action: Action) -> Reply:
+        """A pack button: a Stars invoice (`s`) or a card checkout link (`p`)."""
+        return await self.sell(request, action.arg(0), action.arg(1))
+
+    async def sell(self, request: Request, kind: str, pack_id: str) -> Reply:
+        """Open the order and show the way to pay (the price comes from the server's table)."""
+        if not self.shop.sells(request, kind):  # a forged button: not sold that way here
+            raise PaymentsNotConfigured()
+        if kind == STARS:
+            invoice = await self.payments.stars_invoice(request.identity, pack_id, request_id=request.request_id)
+            return Reply(invoice=self._invoice(request, invoice, "stars_invoice_description"))
+        link = await self.payments.buy(request.identity, pack_id, request_id=request.request_id)
+        return self._checkout(request, link)
+
+    # --- for a group's wallet --------------------------------------------------------------------
+
+    async def group_buy(self, request: Request) -> Reply:
+        """`/server-wallet buy [pack]`: the packs as buttons, with the wallet's credits; a pack
+        goes straight to paying when it is sold one way only. Admins only, asked first."""
+        admin = await request.place.check_admin()
+        view = await self.servers.balance(self._server(request), request.identity, actor_is_admin=admin)
+        on_sale = self.shop.on_sale(request)
+        if not on_sale:
+            raise PaymentsNotConfigured()
+        wanted = request.arg("pack").strip().lower()
+        if not wanted:
+            text = self.words.t(request, "group_buy_pick", server=max(view.balance.available, 0))
+            return Reply(text, tuple(self.offers.pack_rows(request, on_sale, Verb.GROUP_BUY)))
+        matching = [(kind, pack) for kind, pack in on_sale if pack.pack_id == wanted]
+        if not matching:
+            raise UnknownPack(wanted, tuple(dict.fromkeys(pack.pack_id for _, pack in on_sale)))
+        if len(matching) == 1:
+            kind, pack = matching[0]
+            return await self.sell_to_group(request, kind, pack.pack_id, admin)
+        return Reply(
+            self.words.t(request, "buy_how_pay"), tuple(self.offers.pack_rows(request, matching, Verb.GROUP_BUY))
+        )
+
+    async def press_group_buy(self, request: Request, action: Action) -> Reply:
+        """A pack button under `/server-wallet buy`: only an admin may press it, asked again now."""
+        admin = await request.place.check_admin()
+        return await self.sell_to_group(request, action.arg(0), action.arg(1), admin)
+
+    async def sell_to_group(self, request: Request, kind: str, pack_id: str, admin: bool) -> Reply:
+        """The group's order: a Stars invoice in the group or a Checkout link; the credits go to
+        the group's wallet (whoever pays)."""
+        if not self.shop.sells(request, kind):
+            raise PaymentsNotConfigured()
+        server, me, rid = self._server(request), request.identity, request.request_id
+        if kind == STARS:
+            invoice = await self.servers.stars_invoice(server, me, pack_id, actor_is_admin=admin, request_id=rid)
+            return Reply(invoice=self._invoice(request, invoice, "group_invoice_description"))
+        link = await self.servers.buy(server, me, pack_id, actor_is_admin=admin, request_id=rid)
+        checkout = self._checkout(request, link)
+        return Reply(joined(self.words.t(request, "group_checkout"), checkout.text), checkout.rows)
+
+    # --- Telegram Stars: the questions Telegram asks -------------------------------------------
+
+    async def pre_checkout(self, request: Request, payload: str, amount: int, currency: str) -> str:
+        """Is this invoice still good for this person? `PAYMENT_OK`, or the refusal in words."""
+        verdict = await self.payments.pre_checkout(payload, amount, currency, request.identity)
+        if verdict.ok or verdict.refusal is None:
+            return PAYMENT_OK
+        return self.words.t(request, f"stars_refused.{verdict.refusal.value}")
+
+    async def stars_paid(self, request: Request, payload: str, charge_id: str, amount: int, currency: str) -> Reply:
+        """Stars were paid: the pack is granted once per charge id, and the payer is told (in a
+        group, what the group's wallet got)."""
+        result = await self.payments.stars_paid(payload, charge_id, amount, request.identity, currency)
+        if await self._for_this_group(request, result):
+            return Reply(self._group_purchase(request, result))
+        available = 0 if result.balance is None else max(result.balance.available, 0)
+        if result.outcome == PaymentOutcome.GRANTED:
+            text = self.words.t(request, "purchase_thanks", credits=f"{result.credits:,}", available=available)
+        elif result.outcome in (PaymentOutcome.ALREADY_DONE, PaymentOutcome.DUPLICATE):
+            text = self.words.t(request, "purchase_already", available=available)
+        else:
+            text = self.words.t(request, "purchase_not_granted")
+        if result.offer is None:
+            return Reply(text)
+        offer = self.offers.offer(request, result.offer)
+        return Reply(f"{text}\n{offer.text}", offer.rows)
+
+    async def paysupport(self, request: Request) -> Reply:
+        """Help with a payment (Telegram requires it of bots that sell with Stars)."""
+        return Reply(self.words.t(request, "paysupport"))
+
+    # --- helpers ---------------------------------------------------------------------------------
+
+    async def _for_this_group(self, request: Request, result: PaymentResult) -> bool:
+        if request.place.private or request.place.group_id is None or result.order is None:
+            return False
+        return await self.servers.is_wallet_of(self._server(request), result.order.wallet_id)
+
+    def _group_purchase(self, request: Request, result: PaymentResult) -> str:
+        if result.outcome == PaymentOutcome.GRANTED and result.balance is not None:
+            server = max(result.balance.available, 0)
+            return self.words.t(request, "group_bought", credits=f"{result.credits:,}", server=server)
+        if result.outcome in (PaymentOutcome.ALREADY_DONE, PaymentOutcome.DUPLICATE):
+            return self.words.t(request, "group_bought_already")
+        return self.words.t(request, "purchase_not_granted")
+
+    def _server(self, request: Request) -> Server:
+        return Server(request.platform, request.place.group_id or "")
+
+    def _invoice(self, request: Request, invoice: StarsInvoice, description: str) -> Invoice:
+        title = self.words.t(request, "stars_invoice_title", title=invoice.pack.title)
+        return Invoice(
+            title=title,
+            description=self.words.t(request, description, credits=f"{invoice.pack.credits:,}"),
+            payload=invoice.payload,
+            currency=invoice.currency,
+            amount=invoice.amount,
+        )
+
+    def _checkout(self, request: Request, link: CheckoutLink) -> Reply:
+        now = self.clock.now()
+        minutes = 60 if link.expires_at is None else max(1, int((link.expires_at - now).total_seconds() // 60))
+        text = self.words.t(
+            request,
+            "buy_link",
+            title=link.pack.title,
+            credits=f"{link.pack.credits:,}",
+            price=price_text(link.pack),
+            minutes=minutes,
+            url=link.url,
+        )
+        button = LinkButton(self.words.t(request, "button.pay_link", price=price_text(link.pack)), link.url)
+        return Reply(text, ((button,),))
+
+
+__all__ = ["CARD", "PAYMENT_OK", "STARS", "PaymentsChat"]

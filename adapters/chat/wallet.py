@@ -1,0 +1,92 @@
+"""The wallet, written once: /start (with a referral code), /balance and /history."""
+
+from __future__ import annotations
+
+import asyncio
+
+from adapters.chat.commands import Command, Menu, Param
+from adapters.chat.messages import Reply, Request, joined
+from adapters.chat.offers import Offers
+from adapters.chat.words import Words
+from core.domain.jobs import JobView
+from core.errors import BotError
+from core.services.generation import GenerationService
+from core.services.referrals import ReferralService
+from core.services.rewards import RewardService
+from core.services.wallets import WalletService
+
+REFERRAL_PREFIX = "ref_"  # a start payload that carries a referral code (t.me/<bot>?start=ref_<code>)
+
+
+class WalletChat:
+    def __init__(
+        self,
+        words: Words,
+        wallets: WalletService,
+        generation: GenerationService,
+        bonuses: RewardService,
+        referrals: ReferralService,
+        offers: Offers,
+    ) -> None:
+        self.words = words
+        self.wallets = wallets
+        self.generation = generation
+        self.bonuses = bonuses
+        self.referrals = referrals
+        self.offers = offers
+
+    def commands(self) -> list[Command]:
+        return [
+            Command("start", self.start, (Param("payload", required=False),), menu=Menu.PRIVATE),
+            Command("balance", self.balance, menu=Menu.BOTH),
+            Command("history", self.history, menu=Menu.PRIVATE),
+        ]
+
+    async def start(self, request: Request) -> Reply:
+        """Say hello (the welcome credits on first contact are the conversation's greeting);
+        `ref_<code>` records who invited them. A bad code never spoils the welcome."""
+        greeting = request.greeting
+        back = ""
+        if greeting is None or not greeting.welcome_credits:
+            available = greeting.balance.available if greeting is not None else 0
+            back = self.words.t(request, "welcome_back", available=max(available, 0))
+        referral = ""
+        payload = request.arg("payload")
+        if payload.startswith(REFERRAL_PREFIX):
+            try:
+                record = await self.referrals.record_referral(request.identity, payload.removeprefix(REFERRAL_PREFIX))
+                key = "referral_already" if record.duplicate else "referral_recorded"
+                referral = self.words.t(request, key, credits=self.referrals.rules.referral_credits)
+            except BotError as error:
+                referral = self.words.catalogue.error(error, request.locale)
+        return Reply(joined(back, referral))
+
+    async def balance(self, request: Request) -> Reply:
+        """Credits (free and paid), plan, next daily credit, jobs running, lifetime figures, and
+        the offer when low; only the asker sees it."""
+        view, jobs, next_daily = await asyncio.gather(
+            self.wallets.balance(request.identity),
+            self.generation.jobs(request.identity),
+            self.bonuses.next_daily_at(request.identity),
+        )
+        lines = [self.words.balance(request, view)]
+        if next_daily is not None:
+            lines.append(self.offers.next_daily(request, next_daily))
+        if jobs:
+            lines.append(self.words.jobs(request, jobs))
+        reply = Reply("\n".join(lines), private=True)
+        if view.offer is None:
+            return reply
+        offer = self.offers.offer(request, view.offer, daily_line=False)  # its daily line is above
+        return Reply(f"{reply.text}\n{offer.text}", offer.rows, private=True)
+
+    async def history(self, request: Request) -> Reply:
+        """The last ten movements, and the last ten jobs with what each cost."""
+        entries, recent = await asyncio.gather(
+            self.wallets.history(request.identity, 10),
+            self.generation.recent(request.identity, 10),
+        )
+        text = self.words.history(request, entries)
+        if recent:
+            text += "\n\n" + self.words.jobs(request, [JobView(job) for job in recent], header="recent_jobs")
+        return Reply(text, private=True)
