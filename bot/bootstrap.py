@@ -1,108 +1,435 @@
-"""The composition root: the only place that builds concrete adapters and wires them to core."""
+"""The composition root: the one place that builds every object, by constructor, in dependency
+order, and registers the chat platforms this deployment runs.
+
+    app = await build_app(settings)          # the database must be migrated first
+    async with app.running():                # platforms first, then workers, web server, sweeps
+        ...
+    await app.close()
+
+Tests call `build_app` with their own clock, generator or code source.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import multiprocessing
+import os
+import socket
+import time
+from collections.abc import AsyncIterator, Mapping
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
 
+from adapters.audio import PyAVIntake
+from adapters.chat.admin import AdminChat
 from adapters.chat.catalogue import Catalogue
+from adapters.chat.conversation import Conversation
+from adapters.chat.generation import GenerationChat
+from adapters.chat.jobs import JobNotices
+from adapters.chat.notices import ChatNotices
+from adapters.chat.offers import Offers, Shop
+from adapters.chat.payments import PaymentsChat
+from adapters.chat.platform import ChatPlatform, Platforms
+from adapters.chat.rewards import RewardsChat
+from adapters.chat.servers import ServersChat
+from adapters.chat.stats import StatsWords
+from adapters.chat.support import SupportChat, SupportWords
+from adapters.chat.wallet import WalletChat
+from adapters.chat.words import Words
+from adapters.console import CONSOLE_USER_ID, ConsolePlatform
+from adapters.discord import DISCORD_USER_ID
+from adapters.email.smtp import SmtpConfig, SmtpEmailSender
 from adapters.localsynth import LocalSynthGenerator
-from adapters.replicate import ReplicateGenerator
+from adapters.replicate import ReplicateGenerator, verify_replicate_webhook
+from adapters.storage.dashboard_sql import read_dashboard
 from adapters.storage.database import Database
+from adapters.storage.job_store import SqlJobStore
 from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.metrics_sql import read_figures
+from adapters.storage.notice_store import SqlReferralNotices
+from adapters.storage.payment_store import SqlPaymentStore
+from adapters.storage.reward_store import SqlRewardStore
 from adapters.stripe import StripeCheckout
-from adapters.web import WebHooks
-from bot.config import Settings
-from bot.generation import (
-    GenerationParts,
-    build_generation,
-    replicate_webhook,
-)
-from bot.payments import build_payments, operator_dashboard
-from bot.rewards import (
-    RewardsParts,
-    build_rewards,
-    connect_generation,
-    connect_offers,
-)
+from adapters.telegram import TELEGRAM_USER_ID
+from adapters.web import Dashboard, WebHooks, WebServer
+from bot.config import Settings, public_base_url, web_enabled
+from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic, ReferralSweeper
 from core.clock import SystemClock
-from core.domain.rules import CreditRules
-from core.ports import Clock
-from core.services.generation import GenerationService
-from core.services.payments import PaymentService
+from core.codes import SecretCodes
+from core.domain.identity import IdentityFormats
+from core.domain.jobs import JobState
+from core.domain.prompts import PromptPolicy
+from core.domain.rewards import stats_windows
+from core.domain.stats import stats_report
+from core.errors import InvalidWebhook
+from core.ports import Clock, CodeSource, EmailSender, MusicGenerator
+from core.services.email import EmailVerificationService
+from core.services.expiry import ExpiryService
+from core.services.generation import GenerationService, GenerationSettings
+from core.services.linking import LinkService
+from core.services.offers import OfferService
+from core.services.payments import CheckoutUrls, PaymentService
+from core.services.referrals import ReferralService
+from core.services.rewards import DailySchedule, RewardService
 from core.services.server_wallets import ServerWalletService
+from core.services.stats import StatsService
+from core.services.support import SupportService
 from core.services.wallets import WalletService
+
+logger = logging.getLogger(__name__)
+
+DASHBOARD_TICKETS = 100  # open tickets listed on GET /dashboard, oldest first (the page gives the total)
+# Every platform a deployment knows, with the shape of its user ids (operators name people of
+# any of them, linked accounts span them), whether or not this process runs it.
+IDENTITIES = IdentityFormats({"console": CONSOLE_USER_ID, "telegram": TELEGRAM_USER_ID, "discord": DISCORD_USER_ID})
+
+
+@dataclass(frozen=True)
+class Rewards:
+    """The rewards area's services."""
+
+    bonuses: RewardService
+    referrals: ReferralService
+    email: EmailVerificationService
+    linking: LinkService
+    support: SupportService
+    stats: StatsService
+    expiry: ExpiryService
 
 
 @dataclass
 class App:
     settings: Settings
+    clock: Clock
     database: Database
     ledger: SqlLedgerStore
-    clock: Clock
-    rules: CreditRules
     catalogue: Catalogue
+    words: Words
     wallets: WalletService
-    # `stripe` is None when STRIPE_* are unset; `web_hooks` is what the web
-    # server calls: set `on_replicate_webhook` / `on_telegram_update` on it to plug those in.
     payments: PaymentService
     stripe: StripeCheckout | None
-    web_hooks: WebHooks
-    # daily, referrals, email, share, linking, support, stats (bot/rewards.py)
-    rewards: RewardsParts
-    # chat adapters call `generation` (register their notifier before
-    # `generation.start()`, which runtime's background components do).
+    server_wallets: ServerWalletService
+    rewards: Rewards
     generation: GenerationService
-    generator: ReplicateGenerator | LocalSynthGenerator
-    generation_parts: GenerationParts  # the generator and the intake processes, to close
-    # Discord /gift and /server-wallet, Telegram group wallets
-    server_wallets: ServerWalletService | None = None
+    generator: MusicGenerator
+    conversation: Conversation
+    platforms: Platforms
+    web_hooks: WebHooks
+    web: WebServer | None
+    sweeps: list[Periodic] = field(default_factory=list)
+    intake_pool: ProcessPoolExecutor | None = None
+
+    @property
+    def chats(self) -> list[ChatPlatform]:
+        return self.platforms.all()
+
+    def components(self) -> list[ChatPlatform | GenerationService | WebServer | Periodic]:
+        """In start order: the chat platforms first (resumed jobs can deliver, and jobs ending
+        during shutdown still reach their person), then the job workers, the web server, sweeps."""
+        web = [self.web] if self.web is not None else []
+        return [*self.chats, self.generation, *web, *self.sweeps]
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        started: list[ChatPlatform | GenerationService | WebServer | Periodic] = []
+        try:
+            for component in self.components():
+                await component.start()
+                started.append(component)
+            yield
+        finally:
+            for component in reversed(started):
+                try:
+                    await component.stop()
+                except Exception:
+                    logger.exception("stopping %s failed", type(component).__name__)
 
     async def close(self) -> None:
-        await self.generation_parts.aclose()  # unfinished jobs resume next start
+        await self.generation.stop()  # unfinished jobs resume at the next start
+        await self.generator.aclose()
+        if self.intake_pool is not None:
+            self.intake_pool.shutdown(wait=False, cancel_futures=True)
         if self.stripe is not None:
             await self.stripe.aclose()
         await self.database.close()
 
 
-async def build_app(settings: Settings, *, clock: Clock | None = None) -> App:
-    """Build and start everything the adapters need (the database must be migrated first)."""
+async def build_app(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    generator: MusicGenerator | None = None,
+    codes: CodeSource | None = None,
+    email_sender: EmailSender | None = None,
+) -> App:
+    """Build everything (the database must be migrated first) and register the chat platforms
+    the settings configure: Telegram, Discord, or else the console."""
     clock = clock or SystemClock()
+    codes = codes or SecretCodes()
     database = Database(settings.database_url)
     await database.start()
     ledger = SqlLedgerStore(database)
     await ledger.prepare()  # system accounts exist (committed) before any movement names them
-    rules = settings.credit_rules()
-    wallets = WalletService(ledger, rules, clock)
+    jobs_store = SqlJobStore(database, ledger.system)
+    reward_store = SqlRewardStore(database, ledger)
+    rules, reward_rules = settings.credit_rules(), settings.reward_rules()
+
+    # --- the words, and the platforms notices go through --------------------------------------
     catalogue = Catalogue()
-    paying = build_payments(settings, database, ledger, wallets, rules, clock, catalogue)
-    rewards = build_rewards(settings, database, ledger, wallets, clock, catalogue)
-    generating = build_generation(settings, database, ledger, wallets, rules, clock)
-    paying.web_hooks.on_replicate_webhook = replicate_webhook(generating.service, settings)
-    paying.web_hooks.dashboard = operator_dashboard(database, rewards.stats, clock)  # GET /dashboard
-    connect_generation(rewards, generating.service, catalogue)  # referral payouts, shares, tickets
-    for offers in (paying.payments.offers, wallets.offers, generating.service.runner.offers):
-        connect_offers(rewards, offers)  # next daily credit in every offer
+    words = Words(catalogue)
+    platforms = Platforms()
+    support_words = SupportWords(words)
+    notices = ChatNotices(platforms, words, support_words)
+
+    # --- core -------------------------------------------------------------------------------
+    stars = settings.stars_pack_table
+    schedule = DailySchedule(reward_store, ledger, reward_rules, rules.packs, clock)
+    offers = OfferService(rules, stars_packs=stars, next_daily_at=schedule.next_for_person)
+    wallets = WalletService(ledger, rules, clock, offers, identities=IDENTITIES)
+
+    async def owns_job(person_id: int, job_id: str) -> bool:
+        """A clip the person made (also one made before an account link merged them)."""
+        job = await jobs_store.get(job_id)
+        if job is None or job.state != JobState.SUCCEEDED:
+            return False
+        current, _wallet = await reward_store.current_person(job.person_id)
+        return current == person_id
+
+    async def last_job(person_id: int) -> str | None:
+        recent = await jobs_store.recent_of(person_id, limit=1)
+        return support_words.last_job(recent[0]) if recent else None
+
+    bonuses = RewardService(reward_store, wallets, reward_rules, clock, owns_job=owns_job, schedule=schedule)
+    referrals = ReferralService(
+        reward_store, wallets, reward_rules, clock, codes, notices=SqlReferralNotices(database), notifier=notices
+    )
+    rewards = Rewards(
+        bonuses=bonuses,
+        referrals=referrals,
+        email=EmailVerificationService(
+            reward_store, wallets, reward_rules, clock, codes, email_sender or smtp_sender(settings, words)
+        ),
+        linking=LinkService(reward_store, wallets, reward_rules, clock, codes),
+        support=SupportService(
+            reward_store, wallets, reward_rules, clock, inbox=notices, replies=notices, last_job=last_job
+        ),
+        stats=StatsService(reward_store, rules, clock),
+        expiry=ExpiryService(ledger, rules, clock),
+    )
+    stripe = stripe_checkout(settings)
+    base = public_base_url(settings)
+    payments = PaymentService(
+        SqlPaymentStore(database, ledger),
+        wallets,
+        rules,
+        clock,
+        gateway=stripe,
+        urls=CheckoutUrls(f"{base}/checkout/success", f"{base}/checkout/cancel"),
+        stars_packs=stars,
+        offers=offers,
+        checkout_ttl=dt.timedelta(minutes=settings.checkout_expiry_minutes),
+    )
+    server_wallets = ServerWalletService(
+        ledger,
+        wallets,
+        clock,
+        can_receive_gift=bonuses.ensure_can_receive_gift,
+        buy=payments.buy,
+        stars=payments.stars_invoice,
+    )
+
+    # --- the conversation ---------------------------------------------------------------------
+    shop = Shop(payments)
+    chat_offers = Offers(words, shop, clock)
+    job_notices = JobNotices(platforms, words, chat_offers, rules.pricing, available=ledger.balance)
+    generator = generator or build_generator(settings)
+    pool = intake_pool(settings)
+    generation = GenerationService(
+        store=jobs_store,
+        ledger=ledger,
+        wallets=wallets,
+        intake=PyAVIntake(),
+        generator=generator,
+        rules=rules,
+        clock=clock,
+        settings=generation_settings(settings, generator, pool),
+        prompts=PromptPolicy(blocked=settings.prompt_blocklist),
+        intake_executor=pool,
+        on_first_success=referrals.on_first_success,
+        notifier=job_notices,
+        offers=offers,
+    )
+    payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers, clock)
+    support_chat = SupportChat(words, rewards.support, support_words)
+    stats_words = StatsWords(catalogue)
+    conversation = Conversation(
+        words,
+        wallets,
+        rules.pricing,
+        chat_offers,
+        wallet=WalletChat(words, wallets, generation, bonuses, referrals, chat_offers),
+        generation=GenerationChat(words, generation, wallets, job_notices, rules.pricing),
+        payments=payments_chat,
+        rewards=RewardsChat(words, bonuses, referrals, rewards.email, rewards.linking, chat_offers),
+        support=support_chat,
+        admin=AdminChat(words, wallets, payments, support_chat, rewards.stats, platforms, stats_words),
+        servers=ServersChat(words, server_wallets, payments_chat),
+    )
+
+    # --- the chat platforms -------------------------------------------------------------------
+    sweeps: list[Periodic] = [ReferralSweeper(referrals)]
+    telegram = discord = None
+    if settings.telegram_bot_token:
+        from bot.platforms import telegram_platform
+
+        telegram = telegram_platform(settings, conversation, words)
+        platforms.register(telegram)
+    if settings.discord_bot_token:
+        from bot.platforms import discord_platform
+
+        discord = discord_platform(settings, conversation, words)
+        platforms.register(discord)
+        sweeps.append(FileSweeper(discord.shelves))
+    if telegram is None and discord is None:
+        platforms.register(ConsolePlatform(conversation, Path(settings.data_dir) / "clips"))
+
+    # --- the web server and the rest of the periodic work ---------------------------------------
+    async def dashboard() -> Dashboard:
+        now = clock.now()
+        rows = await read_dashboard(database, now, stats_windows(now), rewards.stats.cheapest_clip, DASHBOARD_TICKETS)
+        return Dashboard(stats_report(now, rows.windows), rows.figures, rows.tickets)
+
+    async def replicate_webhook(body: bytes, headers: Mapping[str, str]) -> None:
+        secret = settings.replicate_webhook_secret
+        if secret is None or not secret.get_secret_value():
+            raise InvalidWebhook("not_configured")
+        status = verify_replicate_webhook(body, headers, secret.get_secret_value(), now=time.time())
+        await generation.on_prediction_update(status)
+
+    async def health() -> bool:
+        await database.read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar())
+        return True
+
+    secret = settings.telegram_webhook_secret
+    hooks = WebHooks(
+        health=health,
+        text=catalogue.text,
+        parse_stripe=stripe.parse_webhook if stripe is not None else None,
+        on_stripe_event=payments.handle_stripe_event if stripe is not None else None,
+        on_replicate_webhook=replicate_webhook,
+        on_telegram_update=telegram.on_webhook if telegram is not None and telegram.webhook_mode else None,
+        telegram_secret=secret.get_secret_value() if secret else None,
+        clip=discord.clips.fetch if discord is not None and discord.clips is not None else None,
+        metrics=lambda: read_figures(database, clock.now()),
+        metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
+        dashboard=dashboard,
+        dashboard_words=stats_words,
+        dashboard_token=settings.dashboard_token.get_secret_value() if settings.dashboard_token else None,
+    )
+    web = WebServer(hooks, settings.web_host, settings.web_port) if web_enabled(settings) else None
+    if rules.free_credit_ttl is not None:
+        sweeps.append(ExpirySweeper(rewards.expiry))
+    if stripe is not None and stripe.configured:
+        sweeps.append(PaymentReconciler(payments, clock))
     return App(
         settings=settings,
+        clock=clock,
         database=database,
         ledger=ledger,
-        clock=clock,
-        rules=rules,
         catalogue=catalogue,
+        words=words,
         wallets=wallets,
-        payments=paying.payments,
-        stripe=paying.stripe,
-        web_hooks=paying.web_hooks,
+        payments=payments,
+        stripe=stripe,
+        server_wallets=server_wallets,
         rewards=rewards,
-        generation=generating.service,
-        generator=generating.generator,
-        generation_parts=generating,
-        server_wallets=ServerWalletService(
-            ledger,
-            wallets,
-            clock,
-            can_receive_gift=rewards.bonuses.ensure_can_receive_gift,
-            buy=paying.payments.buy,
-            stars=paying.payments.stars_invoice,  # Telegram: /groupwallet buy with Stars
-        ),
+        generation=generation,
+        generator=generator,
+        conversation=conversation,
+        platforms=platforms,
+        web_hooks=hooks,
+        web=web,
+        sweeps=sweeps,
+        intake_pool=pool,
     )
+
+
+# --- the parts built from settings ---------------------------------------------------------------
+
+
+def stripe_checkout(settings: Settings) -> StripeCheckout | None:
+    """Stripe when a key or a webhook secret is set (None: /buy says payments are not set up)."""
+    key = settings.stripe_secret_key.get_secret_value() if settings.stripe_secret_key else None
+    secret = settings.stripe_webhook_secret.get_secret_value() if settings.stripe_webhook_secret else None
+    return StripeCheckout(key, secret, settings.stripe_api_base) if key or secret else None
+
+
+def smtp_sender(settings: Settings, words: Words) -> EmailSender | None:
+    """SMTP when SMTP_HOST is set, else None (email verification answers "not set up")."""
+    if not settings.smtp_host:
+        return None
+    config = SmtpConfig(
+        host=settings.smtp_host,
+        port=settings.smtp_port,
+        username=settings.smtp_user,
+        password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        sender=settings.smtp_from or f"bot@{settings.smtp_host}",
+        starttls=settings.smtp_starttls,
+    )
+
+    def message(code: str, minutes: int) -> tuple[str, str]:
+        return words.t(None, "email_code_subject"), words.t(None, "email_code_body", code=code, minutes=minutes)
+
+    return SmtpEmailSender(config, message)
+
+
+def build_generator(settings: Settings) -> MusicGenerator:
+    if settings.replicate_api_token is not None and settings.replicate_api_token.get_secret_value():
+        return ReplicateGenerator(
+            api_token=settings.replicate_api_token.get_secret_value(),
+            model_version_id=settings.replicate_model_version,
+            base_url=settings.replicate_api_base,
+            model_variant=settings.replicate_model_variant,
+        )
+    logger.info("no REPLICATE_API_TOKEN: generating with the local melody synthesizer")
+    return LocalSynthGenerator(max_seconds=float(max(60, *settings.generation_costs)))
+
+
+def intake_pool(settings: Settings) -> ProcessPoolExecutor | None:
+    """Recordings are decoded in worker processes so the event loop keeps its GIL; `forkserver`
+    because forking a process that runs threads (the database writer) is unsafe."""
+    processes = settings.intake_processes
+    if processes is None:
+        processes = max(1, (os.cpu_count() or 2) - 1)
+    if processes == 0:
+        return None
+    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("forkserver"))
+
+
+def generation_settings(
+    settings: Settings, generator: MusicGenerator, pool: ProcessPoolExecutor | None
+) -> GenerationSettings:
+    webhook = None
+    if settings.public_base_url and settings.replicate_webhook_secret and settings.replicate_api_token:
+        webhook = settings.public_base_url.rstrip("/") + "/webhooks/replicate"  # only when it can be verified
+    values = GenerationSettings(
+        max_input_bytes=settings.max_input_bytes,
+        max_input_seconds=float(settings.max_input_seconds),
+        deadline=dt.timedelta(seconds=settings.job_deadline_seconds),
+        max_concurrent=settings.max_concurrent_jobs,
+        per_person=settings.max_jobs_per_person,
+        poll_interval_seconds=settings.poll_interval_seconds,
+        max_output_bytes=settings.max_output_bytes,
+        webhook_url=webhook,
+        worker_id=(settings.worker_id or "").strip() or socket.gethostname()[:100],
+        input_retention=dt.timedelta(hours=settings.input_retention_hours),
+    )
+    if pool is not None:
+        values = dataclasses.replace(values, intake_workers=pool._max_workers)
+    if isinstance(generator, LocalSynthGenerator):  # asking an in-process generator is free
+        values = dataclasses.replace(values, poll_interval_seconds=min(values.poll_interval_seconds, 0.2))
+    return values

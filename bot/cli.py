@@ -1,13 +1,13 @@
-"""`python -m bot [run|migrate|...]`."""
+"""`python -m bot [run|migrate|stats|reconcile-payments|sync-commands]`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import sys
-from typing import Any
 
-from bot.config import ConfigError, load_settings
+from bot.config import ConfigError, Settings, load_settings
 from bot.logging import configure
 
 
@@ -41,26 +41,15 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(upgrade(settings.database_url))
         print("database is at the latest migration")
         return 0
-
     if args.command == "reconcile-payments":
-        from adapters.storage.migrations import upgrade as _upgrade
-        from bot.payments import run_reconcile
-
-        asyncio.run(_upgrade(settings.database_url))
-        return run_reconcile(settings, args.hours)
-
+        return asyncio.run(reconcile_payments(settings, args.hours))
     if args.command == "stats":
-        from adapters.storage.migrations import upgrade as _upgrade_for_stats
-        from bot.rewards import print_stats
-
-        asyncio.run(_upgrade_for_stats(settings.database_url))
         return asyncio.run(print_stats(settings))
-
     if args.command == "sync-commands":
         if not settings.discord_bot_token:
             print("config error: DISCORD_BOT_TOKEN is not set", file=sys.stderr)
             return 2
-        return asyncio.run(_sync_discord_commands(settings, args.guild))
+        return asyncio.run(sync_discord_commands(settings, args.guild))
 
     from bot.runtime import run
 
@@ -71,15 +60,55 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-async def _sync_discord_commands(settings: Any, guild: int | None) -> int:
-    from adapters.discord import DiscordOptions, DiscordServices, sync_commands
+async def reconcile_payments(settings: Settings, hours: float) -> int:
+    """Fulfil paid sessions whose webhook was missed."""
     from adapters.storage.migrations import upgrade
     from bot.bootstrap import build_app
 
     await upgrade(settings.database_url)
-    app = await build_app(settings)  # the commands shown depend on what is configured
+    app = await build_app(settings)
     try:
-        count = await sync_commands(DiscordServices.from_app(app), DiscordOptions.from_settings(settings), guild)
+        since = app.clock.now() - dt.timedelta(hours=hours)
+        report = await app.payments.reconcile(since)
+    finally:
+        await app.close()
+    print(f"checked {report.sessions} Checkout sessions created since {since:%Y-%m-%d %H:%M} UTC")
+    print(f"fulfilled now: {len(report.fulfilled)} {' '.join(report.fulfilled)}".rstrip())
+    print(f"closed now: {len(report.closed)} {' '.join(report.closed)}".rstrip())
+    print(f"already fulfilled: {report.already}")
+    for session_id, reason in report.ignored:
+        print(f"ignored {session_id}: {reason}")
+    return 0
+
+
+async def print_stats(settings: Settings) -> int:
+    """The operators' figures in the terminal."""
+    from adapters.chat.stats import StatsWords
+    from adapters.storage.migrations import upgrade
+    from bot.bootstrap import build_app
+
+    await upgrade(settings.database_url)
+    app = await build_app(settings)
+    try:
+        print(StatsWords(app.catalogue).report(await app.rewards.stats.report()))
+    finally:
+        await app.close()
+    return 0
+
+
+async def sync_discord_commands(settings: Settings, guild: int | None) -> int:
+    """Publish the slash commands (globally, or to one server): the commands shown depend on
+    what is configured."""
+    from adapters.discord.platform import DiscordPlatform
+
+    from adapters.storage.migrations import upgrade
+    from bot.bootstrap import build_app
+
+    await upgrade(settings.database_url)
+    app = await build_app(settings)
+    try:
+        discord = next(p for p in app.chats if isinstance(p, DiscordPlatform))
+        count = await discord.sync_commands(guild)
     finally:
         await app.close()
     where = f"to server {guild}" if guild else "globally (they may take a while to appear)"

@@ -424,3 +424,30 @@ def load_settings(**overrides: Any) -> Settings:
             message = str(item["msg"]).removeprefix("Value error, ")
             problems.append(f"{name}: {message}")
         raise ConfigError(problems) from None
+
+
+# --- what the settings imply ---------------------------------------------------------------
+
+
+def web_public(settings: Settings) -> bool:
+    """A payment or webhook setting: the outside world (Stripe, Replicate, Telegram, buyers)
+    calls the web server, so links to it (clips too big for a chat) reach people too."""
+    return any(
+        (
+            settings.stripe_secret_key,
+            settings.stripe_webhook_secret,
+            settings.replicate_webhook_secret,
+            settings.telegram_webhook_url,
+            settings.public_base_url,
+        )
+    )
+
+
+def web_enabled(settings: Settings) -> bool:
+    """The web server runs whenever something may call it: a payment or webhook setting, or a
+    token for the operators' pages (`GET /metrics`, `GET /dashboard`)."""
+    return web_public(settings) or any((settings.metrics_token, settings.dashboard_token))
+
+
+def public_base_url(settings: Settings) -> str:
+    return (settings.public_base_url or f"http://{settings.web_host}:{settings.web_port}").rstrip("/")

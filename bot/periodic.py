@@ -1,19 +1,24 @@
-"""`Periodic`: the runtime component behind every sweep (referrals, expiry, Stripe reconcile)."""
+"""The periodic work, in one place: `Periodic` runs a tick every so often (the first at once, or
+after one interval), and a failed tick is logged and the next one comes all the same."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import logging
+from collections.abc import Sequence
+from typing import Protocol
+
+from core.ports import Clock
+from core.services.expiry import ExpiryService
+from core.services.payments import PaymentService
+from core.services.referrals import ReferralService
 
 logger = logging.getLogger(__name__)
 
 
 class Periodic:
-    """A runtime component that runs `tick` every `interval` seconds, the first time at once
-    (or after one interval when `wait_first`); a failed tick is logged and the next one comes
-    all the same."""
-
     name = "periodic"
     wait_first = False
 
@@ -42,3 +47,84 @@ class Periodic:
             except Exception:
                 logger.exception("%s failed; next try in %.0f s", self.name, self.interval)
             await asyncio.sleep(self.interval)
+
+
+class ReferralSweeper(Periodic):
+    """Pays referral rewards that were waiting (new-account cooldown, today's free allowance)
+    once a minute, and delivers the payout notices still due."""
+
+    name = "referral-sweeper"
+
+    def __init__(self, referrals: ReferralService, interval: float = 60.0) -> None:
+        super().__init__(interval)
+        self.referrals = referrals
+
+    async def tick(self) -> None:
+        await self.referrals.pay_due_referrals()
+
+
+class ExpirySweeper(Periodic):
+    """With FREE_CREDIT_TTL_DAYS set: moves what is left of expired free lots out of wallets.
+    Free credits past their expiry stay spendable until the next sweep: at most `interval`."""
+
+    name = "expiry-sweeper"
+
+    def __init__(self, expiry: ExpiryService, interval: float = 600.0) -> None:
+        super().__init__(interval)
+        self.expiry = expiry
+
+    async def tick(self) -> None:
+        await self.expiry.sweep()
+
+
+class PaymentReconciler(Periodic):
+    """When Stripe is configured: every 15 minutes, fulfils paid Checkout sessions of the last
+    day whose webhook never arrived. Fulfilment is keyed by session, so it is safe beside the
+    webhooks and in every process at once."""
+
+    name = "payment-reconciler"
+    wait_first = True  # the webhooks come first; start-up stays quick
+
+    def __init__(
+        self,
+        payments: PaymentService,
+        clock: Clock,
+        *,
+        interval: float = 15 * 60.0,
+        lookback: dt.timedelta = dt.timedelta(hours=26),  # Checkout sessions live 24 h at most
+    ) -> None:
+        super().__init__(interval)
+        self.payments = payments
+        self.clock = clock
+        self.lookback = lookback
+
+    async def tick(self) -> None:
+        report = await self.payments.reconcile(self.clock.now() - self.lookback)
+        if report.fulfilled or report.closed:
+            logger.warning(
+                "reconciled missed Stripe webhooks: fulfilled %s, closed %s",
+                " ".join(report.fulfilled) or "-",
+                " ".join(report.closed) or "-",
+            )
+
+
+class Shelf(Protocol):
+    def sweep(self) -> int: ...
+
+
+class FileSweeper(Periodic):
+    """Deletes kept files past their time (recordings waiting for a press, clip links) every hour;
+    a request for an expired one deletes it too."""
+
+    name = "file-sweeper"
+
+    def __init__(self, shelves: Sequence[Shelf], interval: float = 3600.0) -> None:
+        super().__init__(interval)
+        self.shelves = shelves
+
+    async def tick(self) -> None:
+        for shelf in self.shelves:
+            try:
+                await asyncio.to_thread(shelf.sweep)
+            except OSError:
+                logger.warning("sweeping old files failed", exc_info=True)

@@ -63,6 +63,10 @@ class MusicGenerator(Protocol):
         """Fetch the finished output (MP3 bytes). Raises `OutputUnavailable`."""
         ...
 
+    async def aclose(self) -> None:
+        """Close connections (the process is stopping)."""
+        ...
+
 
 class LedgerStore(Protocol):
     """Atomic credit operations. Each call is one transaction; each movement carries an

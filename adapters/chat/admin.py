@@ -15,7 +15,6 @@ from core.domain.identity import Identity
 from core.errors import OperationFailed, UsageError
 from core.services.payments import PaymentService
 from core.services.stats import StatsService
-from core.services.support import SupportService
 from core.services.wallets import WalletService
 
 
@@ -36,7 +35,6 @@ class AdminChat:
         words: Words,
         wallets: WalletService,
         payments: PaymentService,
-        support: SupportService,
         support_chat: SupportChat,
         stats: StatsService,
         platforms: Platforms,
@@ -45,8 +43,9 @@ class AdminChat:
         self.words = words
         self.wallets = wallets
         self.payments = payments
-        self.support = support
+        self.support = support_chat.support
         self.support_chat = support_chat
+        self.support_words = support_chat.texts
         self.stats = stats
         self.platforms = platforms
         self.stats_words = stats_words
@@ -77,6 +76,7 @@ class AdminChat:
                     Command("stats", self.report, slow=True),
                 ),
                 audience=Audience.OPERATORS,
+                greets=False,  # an operator at work is not a new customer
             )
         ]
 
@@ -118,7 +118,7 @@ class AdminChat:
         )
         tickets = await self.support.tickets_of(request.identity, target)
         if tickets:
-            text += "\n" + self.support_chat.tickets(request, tickets, header=True)
+            text += "\n" + self.support_words.tickets(request, tickets, header=True)
         return Reply(text)
 
     async def unfreeze(self, request: Request) -> Reply:
@@ -153,7 +153,7 @@ class AdminChat:
     async def tickets(self, request: Request) -> Reply:
         """The open support tickets, oldest first."""
         found = await self.support.open_tickets(request.identity)
-        return Reply(self.support_chat.tickets(request, found, header=True))
+        return Reply(self.support_words.tickets(request, found, header=True))
 
     async def report(self, request: Request) -> Reply:
         """Usage, conversion and revenue: today, 7 and 30 days."""

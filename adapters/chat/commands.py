@@ -65,6 +65,7 @@ class Command:
     groups_only: bool = False
     menu: Menu = Menu.NONE
     slow: bool = False  # calls the network or the disk: acknowledge first, answer after
+    greets: bool = True  # a first contact is greeted (with the welcome grant) before it runs
     where: Callable[[Surface], bool] = lambda surface: True  # the platforms that offer it
 
     def available(self, surface: Surface) -> bool:
@@ -97,7 +98,7 @@ def parse_words(command: Command, words: Sequence[str], *, usage: str | None = N
     if command.subcommands:
         sub = command.subcommand(words[0]) if words else None
         if sub is not None:
-            return parse_words_of(sub, words[1:], path + (sub.name,), usage)
+            return parse_words_of(sub, words[1:], path + (sub.name,), f"{usage}.{sub.name}")
         default = command.subcommand(command.default) if command.default else None
         if default is None:
             raise UsageError(usage)

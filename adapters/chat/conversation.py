@@ -140,8 +140,8 @@ class Conversation:
                 target = found
             if command.groups_only and request.place.private or target.run is None:
                 raise UsageError(command.name)
-            greeting = await self.wallets.start(request.identity)
-            request = replace(request, greeting=greeting if greeting.welcome_credits else None)
+            if command.greets:
+                request = replace(request, greeting=await self.wallets.start(request.identity))
             reply = await target.run(request)
         except Exception as error:  # noqa: BLE001 - the edge turns every error into words
             return await self.failure(request, error)
@@ -159,7 +159,9 @@ class Conversation:
     def _greeted(self, request: Request, reply: Reply) -> Reply:
         """The welcome before a first contact's answer, where only they see it."""
         greeting = request.greeting
-        if greeting is None or reply is SILENT or not (reply.private or request.place.private):
+        if greeting is None or not greeting.welcome_credits or reply is SILENT:
+            return reply
+        if not (reply.private or request.place.private):
             return reply
         welcome = self.words.t(request, "welcome", credits=greeting.welcome_credits)
         return replace(reply, text=joined(welcome, reply.text))

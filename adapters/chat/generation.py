@@ -164,7 +164,8 @@ class GenerationChat:
             key = "already_made" if accepted.job.state.finished else "already"
             return Reply(self.words.t(request, key), note=True)
         greeting = request.greeting
-        welcome = self.words.t(request, "welcome", credits=greeting.welcome_credits) if greeting else ""
+        first = greeting is not None and greeting.welcome_credits > 0
+        welcome = self.words.t(request, "welcome", credits=greeting.welcome_credits) if first else ""
         await self.jobs.accepted(accepted, request, prefix=welcome)
         return SILENT
 

@@ -90,7 +90,8 @@ class Request:
     # Where the messages about a job started by this request go: opaque to the conversation,
     # stored with the job so it survives a restart.
     reply_to: Mapping[str, object] = field(default_factory=dict)
-    # Set by the conversation on a person's first contact (the welcome grant it made).
+    # The person's wallet as the conversation found it first (`welcome_credits` > 0: their first
+    # contact, just granted).
     greeting: Welcome | None = None
 
     def arg(self, name: str, default: str = "") -> str:

@@ -8,7 +8,7 @@ import logging
 
 from adapters.chat.messages import Reply
 from adapters.chat.platform import Platforms
-from adapters.chat.support import SupportChat
+from adapters.chat.support import SupportWords
 from adapters.chat.words import Words
 from core.domain.identity import Identity
 from core.domain.notices import ReferralNotice
@@ -24,7 +24,7 @@ class Unreachable(LookupError):
 class ChatNotices:
     """core's `ReferralNotifier`, `SupportInbox` and `SupportReplies`."""
 
-    def __init__(self, platforms: Platforms, words: Words, support: SupportChat) -> None:
+    def __init__(self, platforms: Platforms, words: Words, support: SupportWords) -> None:
         self.platforms = platforms
         self.words = words
         self.support = support

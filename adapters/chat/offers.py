@@ -55,7 +55,7 @@ class Offers:
             if offer.out_of_credits
             else t(request, "low_balance", available=offer.available, plural=plural(offer.available))
         )
-        lines = [head, *(self.words.pack_line(request, pack) for _, pack in on_sale)]
+        lines = [head, *self.pack_lines(request, on_sale)]
         if daily_line and offer.next_daily_at is not None:
             lines.append(t(request, "offer_daily", when=self.when(request, offer.next_daily_at)))
         if offer.contact_support:
@@ -91,14 +91,19 @@ class Offers:
             for kind, pack in on_sale[:MAX_PACK_BUTTONS]
         ]
 
+    def pack_lines(self, request: Request, on_sale: list[tuple[str, Pack]]) -> list[str]:
+        """The packs on sale here; with none on sale, the packs there are (what they would cost)."""
+        packs = [pack for _, pack in on_sale] or list(self.shop.payments.packs())
+        return [self.words.pack_line(request, pack) for pack in packs]
+
     def after_refusal(self, request: Request, offer: Offer | None) -> Reply:
         """What follows "That costs 2 credits and you have 1.": the offer, or (not low, just
         not enough for this one) the packs."""
         if offer is not None:
             return self.offer(request, offer)
         on_sale = self.shop.on_sale(request)
-        lines = [self.words.t(request, "buy_packs_header"), *(self.words.pack_line(request, p) for _, p in on_sale)]
-        return Reply("\n".join(lines) if on_sale else "", tuple(self.pack_rows(request, on_sale)))
+        lines = [self.words.t(request, "buy_packs_header"), *self.pack_lines(request, on_sale)]
+        return Reply("\n".join(lines), tuple(self.pack_rows(request, on_sale)))
 
     def without_daily(self, offer: Offer) -> Offer:
         return replace(offer, next_daily_at=None)

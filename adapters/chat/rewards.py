@@ -48,7 +48,8 @@ class RewardsChat:
                 menu=Menu.PRIVATE,
                 slow=True,
             ),
-            Command("link", self.link, (Param("code", required=False),)),
+            # Not greeted: someone linking a new account is not new, and gets no second welcome.
+            Command("link", self.link, (Param("code", required=False),), greets=False),
             Command(
                 "share", self.share, (Param("job", required=False),), where=lambda surface: surface.share_by_command
             ),

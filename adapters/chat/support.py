@@ -7,6 +7,7 @@ from __future__ import annotations
 from adapters.chat.commands import Command, Menu, Param, ParamKind
 from adapters.chat.messages import Reply, Request
 from adapters.chat.words import Words
+from core.domain.jobs import Job
 from core.domain.support import Ticket, TicketReply
 from core.errors import UsageError
 from core.services.support import SupportService
@@ -15,9 +16,10 @@ GRANT_WORD = "grant"
 
 
 class SupportChat:
-    def __init__(self, words: Words, support: SupportService) -> None:
+    def __init__(self, words: Words, support: SupportService, texts: SupportWords) -> None:
         self.words = words
         self.support = support
+        self.texts = texts
 
     def commands(self) -> list[Command]:
         return [
@@ -46,9 +48,15 @@ class SupportChat:
         if not ticket or not words:
             raise UsageError("admin.reply")
         reply = await self.support.reply(request.identity, ticket, " ".join(words), grant, request.request_id)
-        return Reply(self.for_operator(request, reply))
+        return Reply(self.texts.for_operator(request, reply))
 
-    # --- words for the notices ---------------------------------------------------------------
+
+class SupportWords:
+    """Support's words, for the replies and for the notices (tickets to the operators' channels,
+    answers to people)."""
+
+    def __init__(self, words: Words) -> None:
+        self.words = words
 
     def for_operators(self, ticket: Ticket) -> str:
         """What the operators' channel shows of a new ticket."""
@@ -78,6 +86,20 @@ class SupportChat:
             granted = self.words.t(request, "admin_reply_granted", granted=reply.granted, available=reply.available)
         state = self.words.t(request, "admin_reply_delivered" if reply.delivered else "admin_reply_saved")
         return self.words.t(request, "admin_replied", ticket=reply.ticket.ticket_id, state=state, granted_part=granted)
+
+    def last_job(self, job: Job) -> str:
+        """A person's last job on their ticket, as the operator would have seen it then."""
+        return self.words.t(
+            None,
+            "ticket_job",
+            job=job.job_id,
+            state=job.state,
+            error=f" ({job.error})" if job.error else "",
+            seconds=job.seconds,
+            style=job.style,
+            cost=job.cost,
+            when=f"{job.created_at:%Y-%m-%d %H:%M} UTC" if job.created_at else "",
+        )
 
     def tickets(self, request: Request, tickets: list[Ticket], *, header: bool = False) -> str:
         if not tickets:

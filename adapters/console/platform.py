@@ -70,7 +70,7 @@ class ConsolePlatform:
     def __init__(self, conversation: Conversation, clips_dir: Path, *, stdout: TextIO | None = None) -> None:
         self.conversation = conversation
         self.clips_dir = clips_dir
-        self.stdout = stdout or sys.stdout
+        self._stdout = stdout  # None: whatever sys.stdout is when something is printed
         self._waiting: dict[str, _Waiting] = {}  # request id → the command waiting
         self._shown: dict[str, list[str]] = {}  # job id → status lines printed so far
 
@@ -88,6 +88,10 @@ class ConsolePlatform:
 
     def chat(self, identity: Identity) -> ConsoleChat:
         return ConsoleChat(self, identity)
+
+    @property
+    def stdout(self) -> TextIO:
+        return self._stdout or sys.stdout
 
     def say(self, text: str) -> None:
         if text:

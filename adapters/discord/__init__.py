@@ -1,15 +1,4 @@
-"""The Discord adapter (discord.py): slash commands, persistent buttons, the job notifier."""
+"""The Discord platform (discord.py): slash commands, persistent buttons, interaction follow-ups.
+The platform itself is `adapters.discord.platform.DiscordPlatform` (importing it loads discord.py)."""
 
-from adapters.discord.client import MusicBot, ShardedMusicBot, make_bot
-from adapters.discord.runner import DiscordRunner, sync_commands
-from adapters.discord.services import DiscordOptions, DiscordServices
-
-__all__ = [
-    "DiscordOptions",
-    "DiscordRunner",
-    "DiscordServices",
-    "MusicBot",
-    "ShardedMusicBot",
-    "make_bot",
-    "sync_commands",
-]
+DISCORD_USER_ID = r"\d{1,20}"

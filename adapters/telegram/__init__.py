@@ -1,6 +1,4 @@
-"""The Telegram adapter (python-telegram-bot v22): DMs, groups, Stars, inline sharing."""
+"""The Telegram platform (python-telegram-bot v22): DMs, groups, Stars, inline sharing. The
+platform itself is `adapters.telegram.platform.TelegramPlatform` (importing it loads PTB)."""
 
-from adapters.telegram.deps import TelegramConfig, TelegramServices
-from adapters.telegram.runner import TelegramRunner
-
-__all__ = ["TelegramConfig", "TelegramRunner", "TelegramServices"]
+TELEGRAM_USER_ID = r"\d{1,20}"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from core.domain.identity import Identity
 from core.domain.ledger import Balance, Reason
 from core.domain.offers import Offer, next_utc_midnight
+from core.domain.pricing import PackTable
 from core.domain.rewards import (
     Bonus,
     BonusKind,
@@ -29,7 +30,7 @@ from core.errors import (
     FreeCreditLimitReached,
     NotYourClip,
 )
-from core.ports import BonusStore, Clock, OwnsJob
+from core.ports import BonusStore, Clock, LedgerStore, OwnsJob
 from core.services.wallets import WalletService
 
 
@@ -53,6 +54,30 @@ class ShareRewarded:
     next_at: dt.datetime  # when a share earns a bonus again
 
 
+class DailySchedule:
+    """When a person can next claim the daily credit: now, next UTC midnight, or never (their
+    plan does not get it). Offers ask it, so it stands apart from the wallet and rewards
+    services that use those offers."""
+
+    def __init__(self, store: BonusStore, ledger: LedgerStore, rules: RewardRules, packs: PackTable, clock: Clock):
+        self.store = store
+        self.ledger = ledger
+        self.rules = rules
+        self.packs = packs
+        self.clock = clock
+
+    async def next_for_person(self, person_id: int) -> dt.datetime | None:
+        wallet = await self.store.wallet_of(person_id)
+        if not daily_qualifies(await self.plan(wallet), self.rules):
+            return None
+        now = self.clock.now()
+        claimed = await self.store.bonus_claimed(person_id, BonusKind.DAILY, utc_day(now))
+        return next_utc_midnight(now) if claimed else now
+
+    async def plan(self, wallet_id: int) -> str:
+        return self.packs.plan((await self.ledger.stats(wallet_id)).packs_bought)
+
+
 class RewardService:
     def __init__(
         self,
@@ -62,12 +87,14 @@ class RewardService:
         clock: Clock,
         *,
         owns_job: OwnsJob | None = None,
+        schedule: DailySchedule | None = None,
     ) -> None:
         self.store = store
         self.wallets = wallets
         self.rules = rules
         self.clock = clock
         self.owns_job = owns_job  # the jobs area tells whether a job is the person's own clip
+        self.schedule = schedule or DailySchedule(store, wallets.store, rules, wallets.rules.packs, clock)
 
     # --- daily credit --------------------------------------------------------------------------
 
@@ -75,7 +102,7 @@ class RewardService:
         """`/daily`. Raises DailyNotAvailable(plan), DailyNotDue(next_at) or
         FreeCreditLimitReached(limit, next_at). Two claims racing → one grant."""
         person = await self.wallets.person(identity)
-        plan = await self._plan(person.wallet_id)
+        plan = await self.schedule.plan(person.wallet_id)
         if not daily_qualifies(plan, self.rules):
             raise DailyNotAvailable(plan)
         now = self.clock.now()
@@ -99,13 +126,8 @@ class RewardService:
         return await self.next_daily_for_person(person.person_id)
 
     async def next_daily_for_person(self, person_id: int) -> dt.datetime | None:
-        """The same by person id (the `NextDaily` callable `OfferService` takes)."""
-        wallet = await self.store.wallet_of(person_id)
-        if not daily_qualifies(await self._plan(wallet), self.rules):
-            return None
-        now = self.clock.now()
-        claimed = await self.store.bonus_claimed(person_id, BonusKind.DAILY, utc_day(now))
-        return next_utc_midnight(now) if claimed else now
+        """The same by person id."""
+        return await self.schedule.next_for_person(person_id)
 
     # --- share bonus ---------------------------------------------------------------------------
 
@@ -131,9 +153,6 @@ class RewardService:
             raise AccountTooNew(cooldown_ends(created, self.rules))
 
     # --- helpers -------------------------------------------------------------------------------
-
-    async def _plan(self, wallet_id: int) -> str:
-        return self.wallets.plan(await self.wallets.store.stats(wallet_id))
 
     def _bonus(self, kind: BonusKind, amount: int, reason: Reason, memo: str = "") -> Bonus:
         ttl = self.wallets.rules.free_credit_ttl

@@ -112,10 +112,7 @@ class WalletService:
 
     def plan(self, stats: AccountStats) -> str:
         """`free` until the first purchase, then the largest pack bought."""
-        known = [p for p in stats.packs_bought if p in self.rules.packs.ids]
-        if not known:
-            return "free"
-        return max(known, key=self.rules.packs.rank)
+        return self.rules.packs.plan(stats.packs_bought)
 
     # --- operators --------------------------------------------------------------------------
 

@@ -14,10 +14,10 @@ import av
 from adapters.storage.migrations import upgrade
 from bot.bootstrap import build_app
 from bot.config import load_settings
-from bot.runtime import console_commands
 from core.domain.identity import Identity
 from core.domain.jobs import JobState
 from tests.audio_samples import A4, C5, hum_clip, silence_clip
+from tests.e2e.console_kit import console_chat
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -57,25 +57,27 @@ def test_generate_shows_the_cost_writes_the_clip_and_charges_after(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     out = result.stdout
-    assert "10 s clip: 2 credits · you have 10" in out
+    assert "🎵 warm piano · 10 s · 2 credits held · 8 left to use" in out
     assert "Generating your 10 s warm piano clip…" in out
-    assert "−2 credits · 8 left" in out
+    assert "✅ Done! −2 credits · 8 left" in out
     assert "That recording is silent." in out  # refused before anything was held
     assert "Pick a length of 5, 10, 15, 30 seconds." in out
     assert "Credits: 8 (8 free, 0 paid)" in out and "Generations: 1 · credits spent: 2" in out
     (clip,) = (tmp_path / "data" / "clips").glob("*.mp3")
-    assert f"Saved your clip: data/clips/{clip.name}" in out
+    assert f"🎵 Your 10 s warm piano clip: data/clips/{clip.name}" in out
     assert abs(seconds_of(clip.read_bytes()) - 10.0) < 0.2
 
 
 async def test_a_clip_that_cannot_be_delivered_is_not_charged_and_says_so(tmp_path, capsys):
     (tmp_path / "data").mkdir()
     (tmp_path / "data" / "clips").write_text("a file where the clips folder should be")
-    app, commands, me = await console_app(tmp_path)
+    app, chat, me = await console_app(tmp_path)
     try:
         await app.generation.start()
-        reply = await commands["/generate"]([str(tmp_path / "hum.ogg"), "strings", "10"])
-        assert reply == "The clip was made but I couldn't send it to you. Your 2 credits were not charged."
+        reply = await chat.handle(f"/generate {tmp_path / 'hum.ogg'} strings 10")
+        assert reply == (
+            "The clip was made but I couldn't send it to you. Your 2 credits were not charged.\nYou have 10 credits."
+        )
         assert "Generating your 10 s strings clip…" in capsys.readouterr().out
         assert (await app.wallets.balance(me)).balance.available == 10
         assert await app.ledger.audit() == []
@@ -91,23 +93,22 @@ async def console_app(tmp_path: Path):  # type: ignore[no-untyped-def]
     app = await build_app(settings)
     me = Identity("console", "tester")
     (tmp_path / "hum.ogg").write_bytes(hum_clip())
-    return app, console_commands(app, me), me
+    return app, console_chat(app, me), me
 
 
 async def test_jobs_lists_a_waiting_job_and_cancel_releases_it(tmp_path, capsys):
-    app, commands, me = await console_app(tmp_path)
+    app, chat, me = await console_app(tmp_path)
     try:
         # not started: the job waits in the queue, as behind a busy generator
-        reply = await commands["/generate"]([str(tmp_path / "hum.ogg"), "lofi", "synth", "15", "--no-wait"])
-        assert "3 credits held · 7 left to use." in reply
-        job_id = reply.split()[1]
-        listing = await commands["/jobs"]([])
+        reply = await chat.handle(f"/generate {tmp_path / 'hum.ogg'} lofi synth 15 --no-wait")
+        assert "🎵 lofi synth · 15 s · 3 credits held · 7 left to use" in reply and "Queued: #1 in line" in reply
+        [job_id] = [view.job.job_id for view in await app.generation.jobs(me)]
+        listing = await chat.handle("/jobs")
         assert f"{job_id} · 15 s lofi synth · queued (#1 in line)" in listing
-        assert await commands["/cancel"]([job_id]) == f"Job {job_id} canceled. Your 3 credits were not charged."
-        assert await commands["/jobs"]([]) == "No jobs running."
+        assert await chat.handle(f"/cancel {job_id}") == f"Job {job_id} canceled. Your 3 credits were not charged."
+        assert await chat.handle("/jobs") == "No jobs running."
         view = await app.generation.job(job_id)
         assert view is not None and view.job.state == JobState.CANCELED
         assert (await app.wallets.balance(me)).balance.available == 10
-        assert "15 s clip: 3 credits · you have 10" in capsys.readouterr().out
     finally:
         await app.close()

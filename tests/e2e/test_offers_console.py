@@ -11,13 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from adapters.console.chat import ConsoleChat
+from adapters.console import ConsoleChat
 from bot.bootstrap import App, build_app
 from bot.config import load_settings
-from bot.runtime import console_chat
 from core.clock import ManualClock
 from core.domain.identity import Identity
 from tests.audio_samples import hum_clip
+from tests.e2e.console_kit import console_chat
 from tests.integration.rewards_kit import START
 
 ME = Identity("console", "tester")
@@ -72,7 +72,7 @@ async def test_out_of_credits_refusal_names_the_packs_the_next_daily_credit_and_
 async def test_daily_that_leaves_the_balance_low_offers_the_packs(broke):
     before = await broke.chat.handle("/balance")
     assert "Next free daily credit: now (use /daily)" in before
-    assert before.count("daily credit") == 1  # the offer does not say it twice
+    assert before.count("daily credit:") == 1  # the offer does not say it twice
 
     daily = await broke.chat.handle("/daily")
     assert daily.startswith("+1 daily credit! You have 1 credits. Next one: 2026-03-11 00:00 UTC.")
@@ -87,13 +87,15 @@ async def test_balance_shows_jobs_running_and_history_what_each_job_cost(rich):
     chat = rich.chat
     # The job workers are not started: the jobs wait in the queue, holding their credits.
     accepted = await chat.handle(f"/generate {rich.hum} lofi 15 --no-wait")
-    first = accepted.split()[1]
+    assert "3 credits held · 7 left to use" in accepted
+    [first] = [view.job.job_id for view in await rich.app.generation.jobs(ME)]
     balance = await chat.handle("/balance")
     assert "Credits: 7 (10 free, 0 paid) · 3 held for running jobs" in balance
     assert f"{first} · 15 s lofi · queued (#1 in line) · 3 credits held" in balance
 
     await chat.handle(f"/cancel {first}")
-    second = (await chat.handle(f"/generate {rich.hum} piano 5 --no-wait")).split()[1]
+    await chat.handle(f"/generate {rich.hum} piano 5 --no-wait")
+    [second] = [view.job.job_id for view in await rich.app.generation.jobs(ME)]
     history = await chat.handle("/history")
     assert "Your last clips:" in history
     assert f"{second} · 5 s piano · queued · 1 credit held" in history

@@ -10,10 +10,10 @@ from pathlib import Path
 from adapters.storage.migrations import upgrade
 from bot.bootstrap import build_app
 from bot.config import load_settings
-from bot.rewards import ReferralSweeper
-from bot.runtime import console_commands
+from bot.periodic import ReferralSweeper
 from core.domain.identity import Identity
 from tests.audio_samples import hum_clip
+from tests.e2e.console_kit import console_chat
 
 FRIEND = "[console:ann] Your friend made their first clip: +10 referral credits!"
 OWN = "[console:bob] Your first clip unlocked your referral bonus: +10 credits!"
@@ -32,12 +32,12 @@ async def test_the_first_clip_tells_both_people_once(tmp_path: Path, capsys) -> 
     app = await build_app(settings)
     (tmp_path / "hum.ogg").write_bytes(hum_clip())
     try:
-        ann = console_commands(app, Identity("console", "ann"))
-        bob = console_commands(app, Identity("console", "bob"))  # one console: the notices print here
-        code = re.search(r"referral code: (\w+)", await ann["/refer"]([])).group(1)  # type: ignore[union-attr]
-        assert "Referral saved!" in await bob["/refer"]([code])
+        ann = console_chat(app, Identity("console", "ann"))
+        bob = console_chat(app, Identity("console", "bob"))  # one console: the notices print here
+        code = re.search(r"referral code: (\w+)", await ann.handle("/refer")).group(1)  # type: ignore[union-attr]
+        assert "Referral saved!" in await bob.handle(f"/refer {code}")
         await app.generation.start()
-        assert "−1 credit" in await bob["/generate"]([str(tmp_path / "hum.ogg"), "piano", "5"])
+        assert "−1 credit" in await bob.handle(f"/generate {tmp_path / 'hum.ogg'} piano 5")
         out = ""
         for _ in range(100):  # the payout follows the delivered clip
             out += capsys.readouterr().out
@@ -47,7 +47,7 @@ async def test_the_first_clip_tells_both_people_once(tmp_path: Path, capsys) -> 
         await ReferralSweeper(app.rewards.referrals).tick()  # the minute sweep: nothing more to say
         out += capsys.readouterr().out
         assert out.count(FRIEND) == 1 and out.count(OWN) == 1
-        assert "Credits: 20" in await ann["/balance"]([])
+        assert "Credits: 20" in await ann.handle("/balance")
         assert await app.ledger.audit() == []
     finally:
         await app.close()

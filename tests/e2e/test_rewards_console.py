@@ -12,13 +12,13 @@ from dataclasses import dataclass, field
 import pytest
 from aiosmtpd.smtp import SMTP
 
-from adapters.console.chat import ConsoleChat
+from adapters.console import ConsoleChat
 from bot import cli
 from bot.bootstrap import App, build_app
 from bot.config import load_settings
-from bot.runtime import console_commands
 from core.clock import ManualClock
 from core.domain.identity import Identity
+from tests.e2e.console_kit import console_chat
 from tests.integration.rewards_kit import START
 
 
@@ -43,7 +43,7 @@ class Bot:
     mailbox: Mailbox
 
     def chat(self, identity: str) -> ConsoleChat:
-        return ConsoleChat(console_commands(self.app, Identity.parse(identity)), self.app.catalogue)
+        return console_chat(self.app, identity)
 
 
 @pytest.fixture
@@ -123,7 +123,7 @@ async def test_support_and_operator_commands_in_the_console(bot, capsys):
     assert "#1 console:ann (10 credits): my clip is silent" in await op.handle("/admin tickets")
     replied = await op.handle("/admin reply 1 Sorry about that grant 3")
     assert "Reply to ticket #1 delivered. Granted 3 credits; their balance: 13." == replied
-    assert "[support] Support answered your ticket #1:\nSorry about that\n+3 credits" in capsys.readouterr().out
+    assert "[console:ann] Support answered your ticket #1:\nSorry about that\n+3 credits" in capsys.readouterr().out
     assert "No open tickets." in await op.handle("/admin tickets")
     user = await op.handle("/admin user console:ann")
     assert "console:ann: 13 credits" in user
