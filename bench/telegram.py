@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import dataclasses
 import logging
 import multiprocessing
 import resource
@@ -120,7 +119,6 @@ def percentile(values: list[float], share: float) -> float:
 
 async def bot_side(conn: Connection, users: int, concurrency: int | None = None) -> dict[str, float | int]:
     from adapters.storage.migrations import upgrade
-    from adapters.telegram import TelegramConfig, TelegramRunner, TelegramServices
     from bot.bootstrap import build_app
     from bot.config import load_settings
     from core.domain.identity import Identity
@@ -138,14 +136,11 @@ async def bot_side(conn: Connection, users: int, concurrency: int | None = None)
             telegram_bot_token=token,
             telegram_api_base_url=base_url,
             poll_interval_seconds=0.05,
+            **({"telegram_concurrency": concurrency} if concurrency else {}),
         )
         app = await build_app(settings)
-        config = TelegramConfig.from_settings(settings)
-        if concurrency:
-            config = dataclasses.replace(config, concurrency=concurrency, connection_pool_size=concurrency + 16)
-        runner = TelegramRunner(config, TelegramServices.from_app(app), web_hooks=app.web_hooks)
-        await app.generation.start()
-        await runner.start()
+        running = app.running()
+        await running.__aenter__()
         try:
             cpu_start = time.process_time()
             conn.send("go")
@@ -163,7 +158,7 @@ async def bot_side(conn: Connection, users: int, concurrency: int | None = None)
                 if seen["clips"].get(user_id, 0) != 1 or view.balance.available != WELCOME - COST:
                     wrong += 1
         finally:
-            await runner.stop()
+            await running.__aexit__(None, None, None)
             await app.close()
             conn.send("stopped")
     logging.getLogger().removeHandler(errors)

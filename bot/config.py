@@ -115,6 +115,7 @@ class Settings(BaseSettings):
     telegram_payments: str | None = None  # stripe | stars | both; default: both with Stripe, else stars
     telegram_concurrency: int = Field(32, ge=1, le=1024)  # updates handled at once
     telegram_max_messages_per_second: float = Field(0, ge=0, le=1000)  # 0 = only obey 429s
+    telegram_chat_action_interval: float = Field(4.0, gt=0, le=5)  # a chat action shows for 5 s
 
     # --- payments -----------------------------------------------------------------------------
     stripe_secret_key: SecretStr | None = None

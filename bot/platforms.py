@@ -31,6 +31,7 @@ def telegram_platform(settings: Settings, conversation: Conversation, words: Wor
         concurrency=settings.telegram_concurrency,
         connection_pool_size=settings.telegram_concurrency + 16,  # room for the job notices' sends
         max_messages_per_second=settings.telegram_max_messages_per_second,
+        chat_action_interval=settings.telegram_chat_action_interval,
     )
     return TelegramPlatform(config, conversation, words)
 

@@ -48,6 +48,13 @@ class Verb(enum.StrEnum):
 
 
 UNOWNED = frozenset({Verb.GENERATE})
+# Presses that start a job: the job's status message answers them.
+STARTS_JOB = frozenset({Verb.GENERATE, Verb.AGAIN, Verb.STYLE, Verb.LONGER})
+# Presses that take a while (a download, the payment provider): platforms that must answer at
+# once acknowledge these first.
+SLOW = frozenset(
+    {Verb.GENERATE, Verb.AGAIN, Verb.STYLE, Verb.LONGER, Verb.SHARE, Verb.BUY, Verb.GROUP_BUY, Verb.CANCEL}
+)
 
 
 @dataclass(frozen=True)

@@ -419,8 +419,9 @@ ENGLISH: dict[str, str] = {
     "error.unknown_ticket": "There is no ticket {ticket_id}.",
     "error.invalid_support_text": "Please write your message (at most {max_length} characters).",
     "error.too_many_tickets": "You've sent several tickets in the last hour. You can send another after {retry_at:%H:%M} UTC.",
-    "error.not_server_admin": "Only the server's admins can do that.",
-    "error.server_wallet_too_low": "The server wallet has only {available} credits, not enough to gift {required}.",
+    "error.not_server_admin": "Only the {group}'s admins can do that.",
+    "error.server_wallet_too_low": "The {group} wallet has only {available} credits, not enough to gift {required}.",
+    "error.groups_only": "This command works in {group}s only.",
     "operation.gift_to_self": "you can't gift credits to yourself.",
     "operation.gift_to_bot": "bots can't receive credits.",
     "operation.not_available": "that isn't available on this bot yet.",
@@ -465,9 +466,12 @@ class Catalogue:
     def has(self, key: str) -> bool:
         return key in ENGLISH
 
-    def error(self, error: BotError, locale: str | None = None, *, spell: Spell | None = None) -> str:
-        """The words for a typed core error."""
-        data = dict(error.data)
+    def error(
+        self, error: BotError, locale: str | None = None, *, spell: Spell | None = None, **context: object
+    ) -> str:
+        """The words for a typed core error; `context` fills what the error does not carry (what
+        the platform calls a group)."""
+        data = {**context, **error.data}
         if "required" in data:
             data["required_plural"] = plural(int(str(data["required"])))
         for listed in ("allowed", "known"):

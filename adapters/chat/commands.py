@@ -65,6 +65,7 @@ class Command:
     groups_only: bool = False
     menu: Menu = Menu.NONE
     slow: bool = False  # calls the network or the disk: acknowledge first, answer after
+    slow_with_args: bool = False  # slow only when given arguments (`/buy <pack>` asks Stripe)
     greets: bool = True  # a first contact is greeted (with the welcome grant) before it runs
     where: Callable[[Surface], bool] = lambda surface: True  # the platforms that offer it
 
@@ -78,6 +79,9 @@ class Command:
     def subcommand(self, word: str) -> Command | None:
         word = word.lower()
         return next((sub for sub in self.subcommands if word in sub.names), None)
+
+    def is_slow(self, args: object) -> bool:
+        return self.slow or (self.slow_with_args and bool(args))
 
     @property
     def takes_audio(self) -> bool:

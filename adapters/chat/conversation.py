@@ -29,11 +29,19 @@ from adapters.chat.servers import ServersChat
 from adapters.chat.support import SupportChat
 from adapters.chat.wallet import WalletChat
 from adapters.chat.words import Words
+from core.domain.jobs import Job
 from core.domain.pricing import Pricing
 from core.errors import AudioRejected, BotError, InsufficientCredits, UnknownCommand, UsageError
 from core.services.wallets import WalletService
 
 logger = logging.getLogger(__name__)
+
+
+class GroupsOnly(BotError):
+    """A command for groups (servers), used in a private chat."""
+
+    code = "groups_only"
+
 
 Press = Callable[[Request, Action], Awaitable[Reply]]
 
@@ -138,7 +146,9 @@ class Conversation:
                 if found is None:
                     raise UsageError(command.name)
                 target = found
-            if command.groups_only and request.place.private or target.run is None:
+            if command.groups_only and request.place.private:
+                raise GroupsOnly()
+            if target.run is None:
                 raise UsageError(command.name)
             if command.greets:
                 request = replace(request, greeting=await self.wallets.start(request.identity))
@@ -182,6 +192,43 @@ class Conversation:
         """Anything else said in a private chat: how to make music."""
         return Reply(self.words.t(request, "send_audio"))
 
+    # --- what the platforms' own events ask ---------------------------------------------------
+
+    async def pre_checkout(self, request: Request, payload: str, amount: int, currency: str) -> str:
+        """Telegram asks before charging Stars: "" (go on) or why not, in words."""
+        try:
+            return await self.payments.pre_checkout(request, payload, amount, currency)
+        except Exception as error:  # noqa: BLE001
+            return (await self.failure(request, error)).text
+
+    async def stars_paid(self, request: Request, payload: str, charge_id: str, amount: int, currency: str) -> Reply:
+        try:
+            return await self.payments.stars_paid(request, payload, charge_id, amount, currency)
+        except Exception as error:  # noqa: BLE001
+            return await self.failure(request, error)
+
+    async def shareable(self, request: Request, job_id: str) -> Job | None:
+        """The delivered clip `job_id` if the person may share it (the platform's share picker)."""
+        try:
+            return await self.generation.shareable(request, job_id)
+        except Exception:
+            logger.exception("looking up a clip to share failed")
+            return None
+
+    async def shared(self, request: Request, job_id: str) -> Reply:
+        """A clip was shared through the platform's share picker: the share bonus."""
+        try:
+            return await self.rewards.shared(request, job_id)
+        except Exception as error:  # noqa: BLE001
+            return await self.failure(request, error)
+
+    async def operator_reply(self, request: Request, ticket: str, text: str) -> Reply:
+        """An operator answered a forwarded ticket where the platform forwards tickets."""
+        try:
+            return await self.support.answer(request, ticket, text)
+        except Exception as error:  # noqa: BLE001
+            return await self.failure(request, error)
+
     # --- button presses ------------------------------------------------------------------------
 
     async def press(self, request: Request, data: str | None, *, owner: str | None = None) -> Reply:
@@ -212,7 +259,8 @@ class Conversation:
             ref = uuid.uuid4().hex[:8]
             logger.error("unexpected error (ref %s)", ref, exc_info=error)
             return Reply(self.words.t(request, "error.unexpected", ref=ref))
-        text = self.words.catalogue.error(error, request.locale, spell=request.surface.command)
+        group = self.words.t(request, f"place.{request.surface.group_kind}")
+        text = self.words.catalogue.error(error, request.locale, spell=request.surface.command, group=group)
         if not isinstance(error, InsufficientCredits):
             return Reply(text)
         try:

@@ -16,8 +16,9 @@ from adapters.chat.jobs import JobNotices
 from adapters.chat.messages import SILENT, Button, Control, Menu, Reply, Request, joined
 from adapters.chat.styles import BUTTON_STYLES, Style, style_of, suggest_styles
 from adapters.chat.words import Words
+from core.domain.jobs import Job
 from core.domain.pricing import Pricing
-from core.errors import BotError, UsageError
+from core.errors import AudioTooLarge, BotError, UsageError
 from core.services.generation import Accepted, GenerationService
 from core.services.wallets import WalletService
 
@@ -71,6 +72,9 @@ class GenerationChat:
         """'Pick a style and a length…' with the person's credits and one button per style and
         length. Nothing is written: someone new gets the welcome grant with their first press.
         `recording` is the platform's reference to the recording, carried by each button."""
+        attachment, limit = request.attachment, request.surface.max_file_bytes
+        if attachment is not None and attachment.size is not None and limit is not None and attachment.size > limit:
+            raise AudioTooLarge(size_bytes=attachment.size, limit_bytes=limit)  # before anything is downloaded
         glance = await self.wallets.glance(request.identity)
         styles = " · ".join(f"{style.emoji} {style.prompt}" for style in BUTTON_STYLES[:MAX_ROWS])
         pick = self.words.t(request, "pick", styles=styles, available=glance.available, plural=plural(glance.available))
@@ -199,6 +203,13 @@ class GenerationChat:
         """Cancel: the job ends and its credits are released (the status message says so)."""
         await self.generation.cancel(request.identity, action.arg(0))
         return Reply(self.words.t(request, "cancel_done"), note=True)
+
+    async def shareable(self, request: Request, job_id: str) -> Job | None:
+        """A clip the person may share: theirs, and delivered."""
+        view = await self.generation.job(job_id) if job_id.isalnum() else None
+        if view is None or view.job.identity != request.identity.key or view.job.delivery_ref is None:
+            return None
+        return view.job
 
     # --- /jobs, /cancel ----------------------------------------------------------------------
 

@@ -30,6 +30,7 @@ class Surface:
     command_attachments: bool = False  # a command can carry a file (else recordings come as messages)
     attach: Callable[[str], Attachment] | None = None  # a file named by text (a path), where that is how
     share_by_command: bool = False  # no share button or picker: sharing is said with /share
+    max_file_bytes: int | None = None  # the largest recording the platform lets the bot download
     member_by_reply: bool = False  # a member is named by replying to their message (else an option)
     share_inline: bool = False  # Share opens the platform's own share picker (else a button posts it)
     group_kind: str = "group"  # what the platform calls a group ("server" on Discord): `place.<kind>` words

@@ -39,7 +39,7 @@ class PaymentsChat:
 
     def commands(self) -> list[Command]:
         return [
-            Command("buy", self.buy, (self.pack_param(),), menu=Menu.PRIVATE),
+            Command("buy", self.buy, (self.pack_param(),), menu=Menu.PRIVATE, slow_with_args=True),
             Command("paysupport", self.paysupport, menu=Menu.PRIVATE),
         ]
 

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from adapters.discord import DiscordOptions, DiscordServices, MusicBot
-from adapters.discord.clip_links import ClipShelf
+from adapters.discord.client import MusicBot
+from adapters.discord.platform import DiscordPlatform
 from bot.bootstrap import App, build_app
 from bot.config import load_settings
 from core.domain.identity import Identity
@@ -41,6 +41,11 @@ BOB = user_payload(72_000_000_000_000_002, "bob")
 CAROL = user_payload(72_000_000_000_000_003, "carol")
 OPERATOR = user_payload(72_000_000_000_000_009, "operator")
 HUM = tone_clip([A4, C5], seconds=2.0, fmt="ogg")
+
+
+def action(verb: str, owner: dict[str, Any] | None, *args: object) -> str:
+    """A button's `custom_id`: the action it carries (`adapters.chat.actions`)."""
+    return ":".join([verb, *([str(owner["id"])] if owner else []), *(str(a) for a in args)])
 
 
 def identity(user: dict[str, Any]) -> Identity:
@@ -213,17 +218,15 @@ class World:
 
     # --- restarts ------------------------------------------------------------------------------
 
-    async def new_bot(self) -> MusicBot:
-        bot = MusicBot(
-            DiscordServices.from_app(self.app, clips=self.shelf()),
-            DiscordOptions.from_settings(self.app.settings),
-        )
-        bot.attach()
-        await self.harness.login(bot)
-        return bot
+    @property
+    def platform(self) -> DiscordPlatform:
+        platform = self.app.platforms.get("discord")
+        assert isinstance(platform, DiscordPlatform)
+        return platform
 
-    def shelf(self) -> ClipShelf:
-        return ClipShelf(self.tmp_path / "clips", "http://127.0.0.1:9/")
+    async def new_bot(self) -> MusicBot:
+        """The app's Discord client, logged in to the fake (REST only: interactions are fed)."""
+        return await self.harness.login(self.platform.client)  # type: ignore[return-value]
 
     async def restart(self) -> None:
         """The process goes away (client and job workers) and a new one starts on the same
@@ -247,6 +250,7 @@ def settings_for(database_url: str, tmp_path: Path, stripe: FakeStripe | None, *
         discord_bot_token="fake-bot-token",  # FakeDiscordAPI's default token
         poll_interval_seconds=0.05,
         log_level="WARNING",
+        public_base_url="http://127.0.0.1:9",  # clips too big to upload are linked from here
     )
     if stripe is not None:
         values.update(

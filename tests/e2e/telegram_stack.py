@@ -5,19 +5,20 @@ through our own web server) and the fake Bot API on loopback."""
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import logging
-from collections.abc import AsyncIterator, Callable
+import socket
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
 
-from adapters.telegram import TelegramConfig, TelegramRunner, TelegramServices
+from adapters.telegram.platform import TelegramPlatform
 from adapters.web import WebServer
-from bot.bootstrap import App, build_app
+from bot.bootstrap import App, build_app, build_generator
 from bot.config import load_settings
+from bot.platforms import telegram_platform
 from core.domain.generation import GenerationRequest, PredictionState, PredictionStatus
 from core.domain.identity import Identity
 from tests.fakes.telegram_fake import FakeBotAPI
@@ -80,7 +81,7 @@ class ErrorLog(logging.Handler):
 class Stack:
     fake: FakeBotAPI
     app: App
-    runner: TelegramRunner
+    telegram: TelegramPlatform
     generator: GatedGenerator
     web: WebServer | None = None
     errors: ErrorLog = field(default_factory=ErrorLog)
@@ -174,11 +175,10 @@ class Stack:
     async def restart(self) -> None:
         """Stop the Telegram adapter and start a new one (a new PTB Application, nothing kept in
         memory) against the same database and Bot API: as after a redeploy."""
-        await self.runner.stop()
-        self.runner = TelegramRunner(
-            self.runner.config, TelegramServices.from_app(self.app), web_hooks=self.app.web_hooks
-        )
-        await self.runner.start()
+        await self.telegram.stop()
+        self.telegram = telegram_platform(self.app.settings, self.app.conversation, self.app.words)
+        self.app.platforms.register(self.telegram)
+        await self.telegram.start()
 
     def unexpected_errors(self) -> list[str]:
         return [r.getMessage() for r in self.errors.records]
@@ -201,14 +201,9 @@ def markup_of(params: JSON) -> list[JSON]:
 
 
 @asynccontextmanager
-async def telegram_stack(
-    db_url: str,
-    *,
-    webhook: bool = False,
-    configure: Callable[[TelegramConfig], TelegramConfig] | None = None,
-    **overrides: Any,
-) -> AsyncIterator[Stack]:
-    """The bot, started as `bot.runtime` starts it, against a fresh fake Bot API."""
+async def telegram_stack(db_url: str, *, webhook: bool = False, **overrides: Any) -> AsyncIterator[Stack]:
+    """The bot, built and started as `bot.runtime` does, against a fresh fake Bot API (in webhook
+    mode, updates come through the bot's own web server)."""
     async with FakeBotAPI() as fake:
         values: dict[str, Any] = {
             "database_url": db_url,
@@ -217,40 +212,42 @@ async def telegram_stack(
             "operator_ids": (f"telegram:{OPERATOR_ID}",),
             "poll_interval_seconds": 0.05,
             "new_account_cooldown_minutes": 0,
+            "telegram_chat_action_interval": 0.05,
             "_env_file": None,
         }
         if webhook:
-            values["telegram_webhook_secret"] = WEBHOOK_SECRET
+            port = free_port()
+            values.update(
+                telegram_webhook_secret=WEBHOOK_SECRET,
+                web_port=port,
+                telegram_webhook_url=f"http://127.0.0.1:{port}/webhooks/telegram",
+            )
         values.update(overrides)
         settings = load_settings(**values)
-        app = await build_app(settings)
-        web: WebServer | None = None
+        generator = GatedGenerator(build_generator(settings))
+        app = await build_app(settings, generator=generator)
         errors = ErrorLog()
         logging.getLogger().addHandler(errors)
         try:
-            generator = GatedGenerator(app.generation.runner.generator)
-            app.generation.runner.generator = generator
-            if webhook:
-                web = WebServer(app.web_hooks, "127.0.0.1", 0)
-                await web.start()
-                settings.telegram_webhook_url = f"{web.base_url}/webhooks/telegram"
-            config = dataclasses.replace(TelegramConfig.from_settings(settings), chat_action_interval=0.05)
-            if configure is not None:
-                config = configure(config)
-            runner = TelegramRunner(config, TelegramServices.from_app(app), web_hooks=app.web_hooks)
-            await app.generation.start()
-            await runner.start()
-            stack = Stack(fake, app, runner, generator, web, errors)
-            try:
-                yield stack
-            finally:
-                generator.open()
-                await stack.runner.stop()
+            telegram = app.platforms.get("telegram")
+            assert isinstance(telegram, TelegramPlatform)
+            stack = Stack(fake, app, telegram, generator, app.web, errors)
+            async with app.running():
+                try:
+                    yield stack
+                finally:
+                    generator.open()
+                    if stack.telegram is not telegram:  # restarted: the running one is the new one
+                        await stack.telegram.stop()
         finally:
             logging.getLogger().removeHandler(errors)
-            if web is not None:
-                await web.stop()
             await app.close()
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 @pytest.fixture

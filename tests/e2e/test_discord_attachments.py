@@ -76,7 +76,7 @@ async def test_a_clip_over_the_upload_limit_is_delivered_as_a_link(world: World)
     assert "is too big to upload here. Download it" in links[0].json["content"]
     url = links[0].json["content"].rsplit(" ", 1)[1]
     name = url.rsplit("/", 1)[1]
-    served = await world.bot.services.clips.fetch(name)
+    served = await world.platform.clips.fetch(name)
     assert served is not None and served[1] == "audio/mpeg" and len(served[0]) > 20_000
     assert status["components"] == []
     await world.idle()
@@ -85,11 +85,13 @@ async def test_a_clip_over_the_upload_limit_is_delivered_as_a_link(world: World)
 
 
 async def test_without_a_web_server_an_oversized_clip_is_not_charged(world: World) -> None:
-    world.bot.services.clips = None
+    world.platform.jobs.clips = None  # no public web server to link from
     payload = world.generate(ALICE, length=5, attachment_size_limit=20_000)
     world.dispatch(payload)
     status = await world.status_text(payload, "not charged")
-    assert status["content"] == "The clip was made but I couldn't send it to you. Your 1 credit was not charged."
+    assert status["content"] == (
+        "The clip was made but I couldn't send it to you. Your 1 credit was not charged.\nYou have 10 credits."
+    )
     await world.idle()
     await nothing_held(world)
 
@@ -108,7 +110,7 @@ async def test_a_clip_finished_after_the_follow_up_window_goes_to_the_dms(world:
     outcome = await world.request(
         lambda r: r.is_("POST", rf"/channels/{dm['id']}/messages") and "left" in (r.json or {}).get("content", "")
     )
-    assert outcome.json["content"].startswith("−1 credit · 9 left")
+    assert outcome.json["content"] == "✅ Done! −1 credit · 9 left"
     await world.idle()
     assert await world.available(ALICE) == 9
     assert await world.audit() == []

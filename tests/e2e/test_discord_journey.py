@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.discord_kit import ALICE, CHANNEL, World, discord_world, identity
+from tests.e2e.discord_kit import ALICE, CHANNEL, World, action, discord_world, identity
 from tests.fakes.discord_fake import FLAG_EPHEMERAL, FLAG_LOADING
 
 
@@ -41,10 +41,10 @@ async def test_generate_defers_edits_its_status_delivers_the_clip_and_charges_af
     assert clip.json["content"] == "🎵 Your 10 s warm solo piano clip"
     job_id = clip.json["components"][0]["components"][0]["custom_id"].split(":")[2]
     assert custom_ids(clip.json) == [
-        f"gen:again:{job_id}",
-        f"gen:styles:{job_id}",
-        f"gen:longer:{job_id}:15",
-        f"gen:share:{job_id}",
+        action("a", ALICE, job_id),
+        action("o", ALICE, job_id),
+        action("l", ALICE, job_id, 15),
+        action("x", ALICE, job_id),
     ]
     assert int(clip.response["flags"]) & FLAG_EPHEMERAL
 
@@ -56,7 +56,7 @@ async def test_generate_defers_edits_its_status_delivers_the_clip_and_charges_af
     assert "2 credits held" in edits[0]
     assert any("Generating your 10 s warm solo piano clip" in e for e in edits)
     assert any("Uploading your clip" in e for e in edits)
-    assert edits[-1].startswith("−2 credits · 8 left")
+    assert edits[-1] == "✅ Done! −2 credits · 8 left"
     status_ids = {r.route.rsplit("/", 1)[1] for r in world.fake.requests_to("PATCH", r"/webhooks/.*/messages/\d+")}
     assert status_ids == {str(world.fake.original_message(payload["token"])["id"])}  # one status message, edited
 
@@ -83,19 +83,20 @@ async def test_cancel_button_releases_the_credits_and_says_so(world: World) -> N
     payload = world.generate(ALICE, length=10)
     world.dispatch(payload)
     status = await world.status_text(payload, "Generating your 10 s")
-    cancel = [c for c in custom_ids(status) if c.startswith("gen:cancel:")]
+    cancel = [c for c in custom_ids(status) if c.startswith("c:")]
     assert len(cancel) == 1
 
     press = world.press(cancel[0], status, ALICE)
     world.dispatch(press)
-    assert (await world.callback(press)).json == {"type": 6}  # acknowledged, no new message
+    assert (await world.callback(press)).json == {"type": 5, "data": {"flags": FLAG_EPHEMERAL}}  # acknowledged
+    assert (await world.webhook(press)).json["content"] == "Canceled. Your credits were not charged."
     done = await world.status_text(payload, "were not charged")
-    assert done["content"] == "Canceled. Your 2 credits were not charged."
+    assert done["content"] == "Canceled. Your 2 credits were not charged.\nYou have 10 credits."
     assert done["components"] == []
 
     await world.idle()
     assert await world.available(ALICE) == 10
-    assert not world.fake.requests_to("POST", r"/webhooks/.*")  # no clip
+    assert not any(r.files for r in world.fake.requests_to("POST", r"/webhooks/.*"))  # no clip
     assert await world.audit() == []
     world.assert_no_errors()
 
@@ -107,7 +108,7 @@ async def test_the_same_generate_works_in_a_dm_without_ephemeral_messages(world:
     assert defer.json == {"type": 5}  # a DM is private already; ephemeral clips would vanish
     clip = await world.followup_with_file(payload)
     assert not int(clip.response["flags"]) & FLAG_EPHEMERAL
-    assert not any(c.startswith("gen:share:") for c in custom_ids(clip.json))  # nothing to share to
+    assert not any(c.startswith("x:") for c in custom_ids(clip.json))  # nothing to share to
     await world.status_text(payload, "−1 credit · 9 left")
     await world.idle()
     assert await world.available(ALICE) == 9

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.discord_kit import ALICE, BOB, CAROL, World, discord_world, identity
+from tests.e2e.discord_kit import ALICE, BOB, CAROL, World, action, discord_world, identity
 from tests.fakes.discord_fake import FLAG_EPHEMERAL
 from tests.fakes.discord_harness import member_payload, option, subcommand, user_option
 
@@ -30,11 +30,12 @@ async def test_out_of_credits_refuses_before_holding_and_offers_packs_then_a_che
         assert "You're out of credits!" in text and "Starter: 100 credits for $5" in text
         assert "/support" in text
         ids = [b.get("custom_id") for b in buttons(refusal.json)]
-        assert ids == ["buy:starter", "buy:popular", "buy:pro", "buy:creator", "offer:support"]
+        packs = [action("b", ALICE, "p", pack) for pack in ("starter", "popular", "pro", "creator")]
+        assert ids == [*packs, action("d", ALICE), action("h", ALICE)]  # the daily credit is due
         assert int(refusal.response["flags"]) & FLAG_EPHEMERAL
         assert await world.app.generation.jobs(identity(ALICE)) == []
 
-        press = world.press("buy:popular", refusal.response, ALICE)
+        press = world.press(action("b", ALICE, "p", "popular"), refusal.response, ALICE)
         world.dispatch(press)
         link = await world.webhook(press)
         assert "Popular pack: 400 credits for $15" in link.json["content"]
@@ -42,7 +43,7 @@ async def test_out_of_credits_refuses_before_holding_and_offers_packs_then_a_che
         assert pay["label"] == "💳 Pay $15" and pay["url"].startswith(world.stripe.base_url)
         assert len(world.stripe.sessions) == 1
 
-        support = world.press("offer:support", refusal.response, ALICE)
+        support = world.press(action("h", ALICE), refusal.response, ALICE)
         world.dispatch(support)
         assert "/support" in (await world.callback(support)).json["data"]["content"]
         assert await world.available(ALICE) == 0
@@ -54,12 +55,13 @@ async def test_buy_lists_packs_as_buttons_and_a_pack_gives_a_link_button(world: 
     listing = world.command("buy", [], BOB, guild=False)
     world.dispatch(listing)
     answer = (await world.callback(listing)).json["data"]
-    assert answer["content"].startswith("Credit packs:")
+    assert answer["content"].startswith("Welcome! You have 10 free credits.")  # Bob's first contact
+    assert "\nCredit packs:\nStarter: 100 credits for $5\n" in answer["content"]
     assert [b["custom_id"] for b in buttons(answer)] == [
-        "buy:starter",
-        "buy:popular",
-        "buy:pro",
-        "buy:creator",
+        action("b", BOB, "p", "starter"),
+        action("b", BOB, "p", "popular"),
+        action("b", BOB, "p", "pro"),
+        action("b", BOB, "p", "creator"),
     ]
 
     pro = world.command("buy", [option("pack", "pro")], BOB)
@@ -119,7 +121,7 @@ async def gifts_journey(world: World) -> None:
         world.dispatch(payload)
     for payload in (plain, forged, peek, move):
         answer = (await world.callback(payload)).json["data"]
-        assert answer["content"] == "Only server admins (Manage Server) can do that."
+        assert answer["content"] == "Only the server's admins can do that."
         assert answer["flags"] == FLAG_EPHEMERAL
     assert (await world.callback(in_dm)).json["data"]["content"] == "This command works in servers only."
 
@@ -151,7 +153,7 @@ async def test_buying_a_pack_for_the_server_needs_manage_server(world: World) ->
     admin = world.command("server-wallet", [subcommand("buy", [option("pack", "starter")])], ALICE, admin=True)
     world.dispatch(member)
     world.dispatch(admin)
-    assert (await world.webhook(member)).json["content"] == "Only server admins (Manage Server) can do that."
+    assert (await world.webhook(member)).json["content"] == "Only the server's admins can do that."
     link = await world.webhook(admin)
     assert buttons(link.json)[0]["url"].startswith(world.stripe.base_url)
     assert len(world.stripe.sessions) == 1

@@ -54,20 +54,20 @@ async def test_a_voice_message_in_a_dm_gets_styles_and_lengths_with_costs_and_a_
     rows = buttons(keyboard)
     assert len(rows) == 5 and all(len(row) == 4 for row in rows)  # 5 styles × 4 lengths
     assert [b["label"] for b in rows[0]] == ["🎹 5s · 1", "🎹 10s · 2", "🎹 15s · 3", "🎹 30s · 5"]
-    assert rows[1][1]["custom_id"] == f"rec:{voice['id']}:guitar:10"
+    assert rows[1][1]["custom_id"] == f"g:guitar:10:{voice['id']}"
     assert await world.app.ledger.find_person(identity(ALICE).key) is None  # nothing written yet
 
     # Discord's link expires before the press: the recording was downloaded when it arrived.
     world.fake.expire_file(voice["attachments"][0]["url"])
     downloads = len(world.fake.requests_to("GET", r"/attachments/.*"))
-    press = world.press(f"rec:{voice['id']}:guitar:10", keyboard, ALICE, guild=False)
+    press = world.press(f"g:guitar:10:{voice['id']}", keyboard, ALICE, guild=False)
     world.dispatch(press)
     clip = await clip_for(world, press)
     assert clip["content"].startswith("🎵 Your 10 s acoustic guitar clip")
-    await world.status_text(press, "−2 credits · 8 left")
+    await world.status_text(press, "✅ Done! −2 credits · 8 left")
     assert len(world.fake.requests_to("GET", r"/attachments/.*")) == downloads
 
-    again = world.press(f"rec:{voice['id']}:guitar:10", keyboard, ALICE, guild=False)
+    again = world.press(f"g:guitar:10:{voice['id']}", keyboard, ALICE, guild=False)
     world.dispatch(again)
     assert (await world.webhook(again)).json["content"].startswith("You made that one already.")
     await world.idle()
@@ -80,7 +80,7 @@ async def test_the_buttons_under_a_recording_still_work_after_a_restart(world: W
     voice = world.voice_dm(BOB)
     keyboard = await world.bot_reply(voice)
     await world.restart()
-    press = world.press(f"rec:{voice['id']}:piano:5", keyboard, BOB, guild=False)
+    press = world.press(f"g:piano:5:{voice['id']}", keyboard, BOB, guild=False)
     world.dispatch(press)
     await clip_for(world, press)
     await world.status_text(press, "−1 credit · 9 left")
@@ -94,7 +94,7 @@ async def test_a_recording_no_longer_kept_is_fetched_again_and_a_deleted_one_is_
     keyboard = await world.bot_reply(voice)
     for kept in (tmp_path / "discord-recordings").glob("*.rec"):
         kept.unlink()  # swept, or this process runs on another host
-    press = world.press(f"rec:{voice['id']}:synth:5", keyboard, ALICE, guild=False)
+    press = world.press(f"g:synth:5:{voice['id']}", keyboard, ALICE, guild=False)
     world.dispatch(press)
     await clip_for(world, press)
     assert world.fake.requests_to("GET", rf"/channels/{voice['channel_id']}/messages/{voice['id']}")
@@ -104,7 +104,7 @@ async def test_a_recording_no_longer_kept_is_fetched_again_and_a_deleted_one_is_
     for kept in (tmp_path / "discord-recordings").glob("*.rec"):
         kept.unlink()
     world.fake.deleted_message_ids.add(int(gone["id"]))  # they deleted it too
-    press = world.press(f"rec:{gone['id']}:bass:5", keyboard, ALICE, guild=False)
+    press = world.press(f"g:bass:5:{gone['id']}", keyboard, ALICE, guild=False)
     world.dispatch(press)
     answer = await world.webhook(press)
     assert answer.json["content"] == "I can't find that recording any more. Please send it again."
@@ -178,9 +178,9 @@ async def test_make_music_from_this_on_a_server_message_offers_the_buttons_priva
     offer = await world.webhook(menu)
     assert int(offer.response["flags"]) & FLAG_EPHEMERAL  # only Alice sees her credits and buttons
     assert "You have 10 credits." in offer.json["content"]
-    assert f"rec:{posted['id']}:strings:15" in custom_ids(offer.json)
+    assert f"g:strings:15:{posted['id']}" in custom_ids(offer.json)
 
-    press = world.press(f"rec:{posted['id']}:strings:15", offer.response, ALICE)
+    press = world.press(f"g:strings:15:{posted['id']}", offer.response, ALICE)
     world.dispatch(press)
     await clip_for(world, press)
     await world.status_text(press, "−3 credits · 7 left")

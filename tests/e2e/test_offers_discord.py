@@ -4,7 +4,7 @@ finished job that leave the balance low offer the packs (the job's with the next
 
 from __future__ import annotations
 
-from tests.e2e.discord_kit import ALICE, World, discord_world
+from tests.e2e.discord_kit import ALICE, World, action, discord_world
 
 
 def buttons(message: dict) -> list[dict]:
@@ -29,7 +29,8 @@ async def test_daily_that_leaves_the_balance_low_offers_the_packs(sqlite_url, tm
         assert "Starter: 100 credits for $5" in text
         assert "Your next free daily credit" not in text  # the claim already says when
         ids = [b.get("custom_id") for b in buttons(daily)]
-        assert ids == ["buy:starter", "buy:popular", "buy:pro", "buy:creator", "offer:free", "offer:support"]
+        packs = [action("b", ALICE, "p", pack) for pack in ("starter", "popular", "pro", "creator")]
+        assert ids == [*packs, action("h", ALICE), action("f", ALICE)]
         assert await world.available(ALICE) == 1
         assert await world.audit() == []
         world.assert_no_errors()
@@ -40,9 +41,12 @@ async def test_a_job_that_leaves_the_balance_low_offers_the_next_daily_credit(sq
         payload = world.generate(ALICE, length=10)
         world.dispatch(payload)
         await world.followup_with_file(payload)
-        status = await world.status_text(payload, "−2 credits · 1 left")
-        assert "You have 1 credit left." in status["content"]
-        assert "Your next free daily credit:" in status["content"]
+        await world.status_text(payload, "−2 credits · 1 left")
+        offer = await world.request(
+            lambda r: r.route.startswith("/webhooks/") and "credit left" in (r.json or {}).get("content", "")
+        )
+        assert "You have 1 credit left." in offer.json["content"]
+        assert "Your next free daily credit:" in offer.json["content"]
         await world.idle()
         assert await world.available(ALICE) == 1
         assert await world.audit() == []

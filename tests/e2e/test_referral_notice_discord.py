@@ -7,8 +7,7 @@ import re
 
 import pytest
 
-from adapters.discord.notices import DiscordReferralNotices
-from bot.rewards import ReferralSweeper, add_referral_notifier
+from bot.periodic import ReferralSweeper
 from tests.e2e.discord_kit import ALICE, BOB, World, discord_world
 from tests.fakes.discord_harness import option
 
@@ -16,8 +15,6 @@ from tests.fakes.discord_harness import option
 @pytest.fixture
 async def world(sqlite_url, tmp_path):
     async with discord_world(sqlite_url, tmp_path, new_account_cooldown_minutes=0) as w:
-        # What `bot.runtime.chat_components` registers next to the Discord runner.
-        add_referral_notifier(w.app.rewards, "discord", DiscordReferralNotices(w.bot))
         yield w
 
 
@@ -43,7 +40,9 @@ def dms_to(world: World, user: dict) -> list[str]:
 
 async def test_both_members_get_one_dm_when_the_referred_members_first_clip_is_delivered(world: World) -> None:
     code = re.search(r"Your referral code: (\S+)", await ask(world, "refer", [], ALICE)).group(1)  # type: ignore[union-attr]
-    assert (await ask(world, "refer", [option("code", code)], BOB)).startswith("Referral saved!")
+    saved = await ask(world, "refer", [option("code", code)], BOB)
+    assert saved.startswith("Welcome! You have 10 free credits.")  # Bob's first contact
+    assert saved.endswith("\nReferral saved! When you make your first clip, you and your friend both get 10 credits.")
     payload = world.generate(BOB, guild=False, length=5)
     world.dispatch(payload)
     await world.followup_with_file(payload)

@@ -118,15 +118,17 @@ async def test_group_admins_gift_from_the_group_wallet_checked_with_telegram(sql
         await stack.send(hello)
 
         filled = await stack.command(admin, "groupwallet", "add 6", chat=group)
-        assert "Moved 6 of your credits into the group wallet: it has 6. You have 4." in filled["text"]
+        assert "Moved 6 credits into the group wallet: it has 6. You have 4." in filled["text"]
         gift = await stack.command(admin, "gift", "4 great solo", chat=group, reply_to=hello["message"])
-        assert "4 credits for" in gift["text"] and "has 2 left" in gift["text"]
+        assert (
+            f"gifted 4 credits to @{member['username']}: “great solo”" in gift["text"] and "has 2 left" in gift["text"]
+        )
         assert await stack.available(member) == 14
 
         refused = await stack.command(other, "gift", "1", chat=group, reply_to=hello["message"])
-        assert refused["text"] == "Only the server's admins can do that."
+        assert refused["text"] == "Only the group's admins can do that."
         too_much = await stack.command(admin, "gift", "5", chat=group, reply_to=hello["message"])
-        assert too_much["text"] == "The server wallet has only 2 credits, not enough to gift 5."
+        assert too_much["text"] == "The group wallet has only 2 credits, not enough to gift 5."
         no_target = await stack.command(admin, "gift", "1", chat=group)
         assert no_target["text"].startswith("Usage: reply to a member's message")
         assert [int(p["user_id"]) for p in fake.calls("getChatMember")].count(other["id"]) == 1
@@ -165,7 +167,8 @@ async def test_balance_asked_in_a_group_is_answered_privately(sqlite_url):
         pointer = await stack.command(ada, "balance", chat=group, mention_bot=True)
         assert pointer["text"] == "I sent it to you in a private message."
         private = await fake.wait_for("sendMessage", chat_id=ada["id"])
-        assert private["text"].startswith("Credits: 10 (10 free, 0 paid)")
+        assert private["text"].startswith("Welcome! You have 10 free credits. Send me a voice message to make music.")
+        assert "\nCredits: 10 (10 free, 0 paid)\n" in private["text"]  # a first contact: the welcome first
         fake.block(bob["id"])  # Bob never opened a private chat with the bot
         refused = await stack.command(bob, "balance", chat=group)
         assert refused["text"].startswith("Open a private chat with me first (https://t.me/musicgen_test_bot)")

@@ -78,7 +78,7 @@ async def test_a_group_admin_buys_a_pack_with_stars_and_the_group_wallet_is_cred
         hello = fake.build.text(max_, "hi", chat=group)
         await stack.send(hello)
         gift = await stack.command(ann, "gift", "30", chat=group, reply_to=hello["message"])
-        assert "30 credits for" in gift["text"] and "has 70 left" in gift["text"]
+        assert "gifted 30 credits to" in gift["text"] and "has 70 left" in gift["text"]
         assert await stack.available(max_) == 40
         assert await stack.audit() == []
         assert stack.unexpected_errors() == []
@@ -93,23 +93,23 @@ async def test_members_cannot_buy_for_the_group_and_nothing_is_created(sqlite_ur
 
         for args in ("buy", "buy starter"):
             refused = await stack.command(max_, "groupwallet", args, chat=group)
-            assert refused["text"] == "Only the server's admins can do that."
+            assert refused["text"] == "Only the group's admins can do that."
             assert markup_of(refused) == []
 
         # An admin's keyboard, pressed after they were demoted: asked of Telegram again, refused.
         menu = stack.bot_message(group["id"], await stack.command(ann, "groupwallet", "buy", chat=group))
         fake.set_member_status(group["id"], ann["id"], "member")
         answer = await stack.answer(await stack.press(ann, menu, button(menu, "Starter")["callback_data"]))
-        assert answer["text"] == "Only the server's admins can do that."
+        assert answer["text"] == "Only the group's admins can do that."
 
         unknown = await stack.command(max_, "groupwallet", "buy platinum", chat=group)
-        assert unknown["text"] == "Only the server's admins can do that."
+        assert unknown["text"] == "Only the group's admins can do that."
         assert fake.calls("sendInvoice") == []
         assert await count(stack, "SELECT COUNT(*) FROM orders") == 0
         # Max's refusals created no wallet; only Ann's (then admin) menu opened the group's.
         assert await count(stack, "SELECT COUNT(*) FROM accounts WHERE kind = 'server'") == 1
         private = await stack.command(ann, "groupwallet", "buy")
-        assert private["text"].startswith("Usage: /groupwallet")
+        assert private["text"] == "This command works in groups only."
         assert stack.unexpected_errors() == []
 
 

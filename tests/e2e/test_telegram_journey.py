@@ -107,8 +107,8 @@ async def test_webhook_mode_refuses_updates_without_the_secret_token(sqlite_url)
     async with telegram_stack(sqlite_url, webhook=True) as stack:
         fake = stack.fake
         ada = stack.user("Ada")
-        url = stack.runner.config.webhook_url
-        assert url is not None and (await stack.runner.application.bot.get_webhook_info()).url == url
+        url = stack.telegram.config.webhook_url
+        assert url is not None and (await stack.telegram.bot.get_webhook_info()).url == url
         forged = fake.build.command(ada, "start")
         async with aiohttp.ClientSession() as http:
             for headers in ({}, {"X-Telegram-Bot-Api-Secret-Token": "wrong"}):

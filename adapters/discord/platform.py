@@ -1,0 +1,228 @@
+"""`DiscordPlatform`: the Discord client in the shared event loop, translating interactions and
+DMs into the conversation and showing its replies and job notices.
+
+`start()` logs in over REST (so job notices work at once) and runs the gateway connection as a
+task; `stop()` closes the client. DISCORD_API_BASE_URL points discord.py's REST calls at a proxy
+or a test fake, and the gateway at the one that API names (both are process-wide settings of
+discord.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import discord
+import yarl
+from discord import app_commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from adapters.chat.conversation import Conversation
+from adapters.chat.messages import Place, Reply, Request, Surface
+from adapters.chat.platform import ClipMessage, JobStatus
+from adapters.chat.words import Words
+from adapters.discord.client import MusicBot, make_bot
+from adapters.discord.clip_links import ClipShelf
+from adapters.discord.delivery import DiscordJobs
+from adapters.discord.interactions import NAME, Interactions, fit, identity_of
+from adapters.discord.recording_shelf import RecordingShelf
+from adapters.discord.recordings import Recordings, recording_of
+from adapters.discord.slash import slash_commands
+from adapters.discord.views import view_of
+from core.domain.generation import GeneratedClip
+from core.domain.identity import Identity
+from core.domain.jobs import Job
+
+logger = logging.getLogger(__name__)
+
+MAX_DOWNLOAD_BYTES = 20_000_000  # what we download from Discord at most
+CONVERSATION = (discord.MessageType.default, discord.MessageType.reply)
+
+
+def discord_time(at: dt.datetime) -> str:
+    """A Discord timestamp: every client shows it in its own time zone ("in 2 hours")."""
+    return f"<t:{int(at.timestamp())}:R>"
+
+
+@dataclass(frozen=True)
+class DiscordOptions:
+    token: str = ""
+    api_base_url: str | None = None  # a REST proxy, or a test fake (…/api/v10)
+    dev_guild_id: int | None = None  # sync the commands to this server at start (development)
+    support_channel_id: int | None = None  # the operators' channel that receives support tickets
+    max_download_bytes: int = MAX_DOWNLOAD_BYTES
+    ready_timeout_seconds: float = 60.0  # a job finishing before login waits this long for it
+    intake_concurrency: int = 16  # recordings downloaded at once (the rest wait, acknowledged)
+    recordings_dir: Path | None = None  # recordings waiting for a press (None: in memory)
+    shard_count: int | None = None  # unset: one connection (fine below 2,500 servers)
+    shard_ids: tuple[int, ...] | None = None  # the shards this process runs (None: all)
+
+
+class DiscordPlatform:
+    def __init__(
+        self, options: DiscordOptions, conversation: Conversation, words: Words, clips: ClipShelf | None = None
+    ) -> None:
+        self.options = options
+        self.conversation = conversation
+        self.words = words
+        self.clips = clips  # clips too big to upload, linked from our web server
+        self._surface = Surface(
+            NAME,
+            payment_methods=("card",),
+            command_attachments=True,
+            group_kind="server",
+            max_file_bytes=options.max_download_bytes,
+            when=discord_time,
+        )
+        self.client: MusicBot = make_bot(
+            options.shard_count,
+            options.shard_ids,
+            press=self._press,
+            on_error=self._refused,
+            on_direct_message=self.on_direct_message,
+            on_ready_hook=self._logged_in,
+            dev_guild_id=options.dev_guild_id,
+        )
+        self.recording_shelf = RecordingShelf(options.recordings_dir)
+        self.recordings = Recordings(
+            self.client, self.recording_shelf, options.max_download_bytes, options.intake_concurrency
+        )
+        self.interactions = Interactions(conversation, self._surface, self.recordings, options.max_download_bytes)
+        self.jobs = DiscordJobs(self.client, words, clips, options.ready_timeout_seconds)
+        for command in slash_commands(conversation.available(self._surface), words, self.interactions.command):
+            self.client.tree.add_command(command)
+        menu = app_commands.ContextMenu(name="Make music from this", callback=self.make_music)
+        self.client.tree.add_command(menu)
+        self._gateway: asyncio.Task[None] | None = None
+
+    @property
+    def surface(self) -> Surface:
+        return self._surface
+
+    @property
+    def shelves(self) -> list[RecordingShelf | ClipShelf]:
+        """What keeps files on disk for a while (swept every hour)."""
+        return [self.recording_shelf, *([self.clips] if self.clips is not None else [])]
+
+    # --- the runtime ----------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        use_api_base(self.options.api_base_url)
+        await self.client.login(self.options.token)
+        if self.options.api_base_url:  # the gateway that API names, not discord.py's built-in one
+            _, url, _ = await self.client.http.get_bot_gateway()
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(url)
+        self._gateway = asyncio.create_task(self._connect(), name="discord-gateway")
+        logger.info("discord: logged in as %s%s", self.client.user, self._shards())
+
+    async def stop(self) -> None:
+        self.jobs.closed()
+        await self.client.close()
+        if self._gateway is not None:
+            self._gateway.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._gateway
+
+    async def sync_commands(self, guild_id: int | None = None) -> int:
+        """Publish the slash commands (globally, or to one server): `python -m bot sync-commands`."""
+        use_api_base(self.options.api_base_url)
+        try:
+            await self.client.login(self.options.token)
+            if guild_id:
+                guild = discord.Object(guild_id)
+                self.client.tree.copy_global_to(guild=guild)
+                return len(await self.client.tree.sync(guild=guild))
+            return len(await self.client.tree.sync())
+        finally:
+            await self.client.close()
+
+    async def _connect(self) -> None:
+        try:
+            await self.client.connect(reconnect=True)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("discord gateway stopped")
+
+    async def _logged_in(self) -> None:
+        self.jobs.ready()
+
+    def _shards(self) -> str:
+        count, ids = self.options.shard_count, self.options.shard_ids
+        if count is None:
+            return ""
+        return f" (shards {', '.join(map(str, ids)) if ids else 'all'} of {count})"
+
+    # --- the platform ---------------------------------------------------------------------------
+
+    async def send(self, to: Identity, reply: Reply) -> None:
+        channel = await self.client.create_dm(discord.Object(int(to.user_id)))
+        await channel.send(fit(reply.text), view=view_of(reply.rows) or discord.utils.MISSING)
+
+    async def send_to_operators(self, reply: Reply) -> bool:
+        if not self.options.support_channel_id:
+            return False
+        channel = self.client.get_partial_messageable(self.options.support_channel_id)
+        await channel.send(fit(reply.text), allowed_mentions=discord.AllowedMentions.none())
+        return True
+
+    async def show_status(self, status: JobStatus) -> None:
+        await self.jobs.show_status(status)
+
+    async def send_clip(self, job: Job, clip: GeneratedClip, message: ClipMessage) -> bool:
+        return await self.jobs.send_clip(job, clip, message)
+
+    async def send_after(self, job: Job, reply: Reply) -> None:
+        await self.jobs.send_after(job, reply)
+
+    # --- recordings -----------------------------------------------------------------------------
+
+    async def on_direct_message(self, message: discord.Message) -> None:
+        """A DM with a recording gets the style × length picker; any other DM, how it works."""
+        if message.guild is not None or message.author.bot or message.type not in CONVERSATION:
+            return
+        request = Request(identity_of(message.author), self._surface, str(message.id), place=Place())
+        if recording_of(message) is None:
+            reply = self.conversation.hint(request)
+        else:
+            try:
+                await self.recordings.keep(message)
+                reply = await self.conversation.recording(request, str(message.id))
+            except Exception as error:  # noqa: BLE001 - the error boundary of a DM
+                reply = await self.conversation.failure(request, error)
+        try:
+            await message.reply(
+                fit(reply.text), view=view_of(reply.rows) or discord.utils.MISSING, mention_author=False
+            )
+        except discord.HTTPException as failed:
+            logger.warning("could not answer %s's DM: %s", message.author.id, failed)
+
+    async def make_music(self, interaction: discord.Interaction[Any], message: discord.Message) -> None:
+        """ "Make music from this" on a message with a voice message or an audio file."""
+        request = self.interactions.request(interaction)
+        try:
+            if recording_of(message) is None:
+                reply = await self.conversation.recording(request, found=False)
+            else:
+                await self.interactions.acknowledge(interaction, job=True)
+                await self.recordings.keep(message)
+                reply = await self.conversation.recording(request, str(message.id))
+        except Exception as error:  # noqa: BLE001 - the error boundary of the menu
+            reply = await self.conversation.failure(request, error)
+        await self.interactions.answer(interaction, reply)
+
+    async def _press(self, interaction: discord.Interaction[Any], data: str) -> None:
+        await self.interactions.press(interaction, data)
+
+    async def _refused(self, interaction: discord.Interaction[Any], error: BaseException) -> None:
+        await self.interactions.refused(interaction, error)
+
+
+def use_api_base(url: str | None) -> None:
+    if url:
+        Route.BASE = url.rstrip("/")
