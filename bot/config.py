@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re  # settings that must work together
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import urlsplit  # settings that must work together
 
 from pydantic import (
@@ -173,7 +173,7 @@ class Settings(BaseSettings):
 
     @field_validator("prompt_blocklist", mode="before")
     @classmethod
-    def _blocklist(cls, value: Any) -> tuple[str, ...]:
+    def _blocklist(cls, value: object) -> tuple[str, ...]:
         if isinstance(value, tuple | list):
             return tuple(str(v).strip().lower() for v in value if str(v).strip())
         text = str(value or "").strip()
@@ -201,7 +201,7 @@ class Settings(BaseSettings):
 
     @field_validator("operator_ids", mode="before")
     @classmethod
-    def _operators(cls, value: Any) -> tuple[str, ...]:
+    def _operators(cls, value: object) -> tuple[str, ...]:
         if isinstance(value, tuple | list):
             value = ",".join(value)
         keys = []
@@ -215,17 +215,17 @@ class Settings(BaseSettings):
 
     @field_validator("generation_costs", mode="before")
     @classmethod
-    def _costs(cls, value: Any) -> dict[int, int]:
+    def _costs(cls, value: object) -> dict[int, int]:
         return value if isinstance(value, dict) else parse_costs(str(value))
 
     @field_validator("credit_packs", mode="before")
     @classmethod
-    def _packs(cls, value: Any) -> tuple[Pack, ...]:
+    def _packs(cls, value: object) -> tuple[Pack, ...]:
         return value if isinstance(value, tuple) else parse_packs(str(value), "usd")
 
     @field_validator("stars_packs", mode="before")
     @classmethod
-    def _stars(cls, value: Any) -> tuple[Pack, ...]:
+    def _stars(cls, value: object) -> tuple[Pack, ...]:
         return value if isinstance(value, tuple) else parse_packs(str(value), "XTR")
 
     @field_validator("telegram_payments")
@@ -237,7 +237,7 @@ class Settings(BaseSettings):
 
     @field_validator("discord_shard_ids", mode="before")
     @classmethod
-    def _shard_ids(cls, value: Any, info: ValidationInfo) -> tuple[int, ...] | None:
+    def _shard_ids(cls, value: object, info: ValidationInfo) -> tuple[int, ...] | None:
         """`0,2`: the shards this process runs, each below DISCORD_SHARD_COUNT, none twice."""
         items = value if isinstance(value, tuple | list) else str(value or "").split(",")
         texts = [str(item).strip() for item in items if str(item).strip()]
@@ -281,7 +281,7 @@ class Settings(BaseSettings):
 
     @field_validator("daily_plans", mode="before")
     @classmethod
-    def _daily_plans(cls, value: Any) -> tuple[str, ...]:
+    def _daily_plans(cls, value: object) -> tuple[str, ...]:
         items = value if isinstance(value, tuple | list) else str(value or "").split(",")
         return tuple(item.strip().lower() for item in items if item.strip())
 
@@ -295,7 +295,7 @@ class Settings(BaseSettings):
         mode="before",
     )
     @classmethod
-    def _blank_is_unset(cls, value: Any) -> Any:
+    def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("max_free_credits_per_day")
@@ -410,7 +410,7 @@ def _conflicts(s: Settings) -> list[str]:
     return problems
 
 
-def load_settings(**overrides: Any) -> Settings:
+def load_settings(**overrides: object) -> Settings:
     """Settings from the environment and `.env`; `ConfigError` lists every problem."""
     try:
         return Settings(**overrides)

@@ -37,9 +37,8 @@ def telegram_platform(settings: Settings, conversation: Conversation, words: Wor
 
 
 def discord_platform(settings: Settings, conversation: Conversation, words: Words) -> DiscordPlatform:
-    from adapters.discord.platform import DiscordOptions, DiscordPlatform
-
     from adapters.discord.clip_links import ClipShelf
+    from adapters.discord.platform import DiscordOptions, DiscordPlatform
 
     token = settings.discord_bot_token
     assert token is not None

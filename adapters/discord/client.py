@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import discord
 from discord import app_commands
 
-from adapters.discord.views import Press, persistent_items
+from adapters.discord.views import Interaction, Press, persistent_items
 
 logger = logging.getLogger(__name__)
 
 Hook = Callable[[], Awaitable[None]]
 OnMessage = Callable[[discord.Message], Awaitable[None]]
-OnError = Callable[[discord.Interaction[Any], BaseException], Awaitable[None]]
+OnError = Callable[[Interaction, app_commands.AppCommandError], Awaitable[None]]
 
 
 class MusicBot(discord.Client):
@@ -67,11 +66,11 @@ class ShardedMusicBot(MusicBot, discord.AutoShardedClient):
     """The same bot running several shards in this process (`shard_ids`, or all of them)."""
 
 
-def shard_options(count: int | None, ids: tuple[int, ...] | None, *, sharded: bool) -> dict[str, Any]:
+def shard_options(count: int | None, ids: tuple[int, ...] | None, *, sharded: bool) -> dict[str, int | list[int]]:
     """discord.py's shard arguments: `shard_id` for a plain client, `shard_ids` for a sharded one."""
     if count is None:
         return {}
-    shards: dict[str, Any] = {"shard_count": count}
+    shards: dict[str, int | list[int]] = {"shard_count": count}
     if sharded and ids is not None:
         shards["shard_ids"] = list(ids)
     elif not sharded:
@@ -79,9 +78,25 @@ def shard_options(count: int | None, ids: tuple[int, ...] | None, *, sharded: bo
     return shards
 
 
-def make_bot(shard_count: int | None, shard_ids: tuple[int, ...] | None, **kwargs: Any) -> MusicBot:
+def make_bot(
+    shard_count: int | None,
+    shard_ids: tuple[int, ...] | None,
+    *,
+    press: Press,
+    on_error: OnError,
+    on_direct_message: OnMessage,
+    on_ready_hook: Hook,
+    dev_guild_id: int | None = None,
+) -> MusicBot:
     """One connection unless sharding is set: exactly one shard → a plain client for that shard;
     a shard count alone (all shards) or several ids → an `AutoShardedClient`."""
-    if shard_count is None or (shard_ids is not None and len(shard_ids) == 1):
-        return MusicBot(shard_count=shard_count, shard_ids=shard_ids, **kwargs)
-    return ShardedMusicBot(shard_count=shard_count, shard_ids=shard_ids, **kwargs)
+    sharded = not (shard_count is None or (shard_ids is not None and len(shard_ids) == 1))
+    return (ShardedMusicBot if sharded else MusicBot)(
+        press=press,
+        on_error=on_error,
+        on_direct_message=on_direct_message,
+        on_ready_hook=on_ready_hook,
+        dev_guild_id=dev_guild_id,
+        shard_count=shard_count,
+        shard_ids=shard_ids,
+    )

@@ -14,7 +14,7 @@ import datetime as dt
 import io
 import logging
 import time
-from typing import Any
+from typing import TYPE_CHECKING
 
 import discord
 
@@ -27,6 +27,9 @@ from adapters.discord.interactions import fit
 from adapters.discord.views import view_of
 from core.domain.generation import GeneratedClip
 from core.domain.jobs import Job
+
+if TYPE_CHECKING:
+    from discord.types.webhook import Webhook as WebhookPayload
 
 logger = logging.getLogger(__name__)
 
@@ -81,16 +84,18 @@ class DiscordJobs:
                 return
         if status.final:  # the last word goes to the person's DMs once the token is gone
             try:
-                await self._dm(job, {"content": fit(status.reply.text), "view": view or discord.utils.MISSING})
+                await self._dm(job, fit(status.reply.text), view)
             except discord.HTTPException as error:  # DMs closed: the clip itself was delivered
                 logger.info("job %s: could not send the outcome by DM: %s", job.job_id, error)
 
     async def send_after(self, job: Job, reply: Reply) -> None:
         if not await self._wait_ready():
             return
-        message: dict[str, Any] = {"content": fit(reply.text), "view": view_of(reply.rows) or discord.utils.MISSING}
+        text, view = fit(reply.text), view_of(reply.rows)
         try:
-            await self._webhook(job).send(**message, ephemeral=bool(job.reply_to.get("private")), wait=True)
+            await self._webhook(job).send(
+                text, view=view or discord.utils.MISSING, ephemeral=bool(job.reply_to.get("private")), wait=True
+            )
             return
         except TokenExpired:
             pass
@@ -99,7 +104,7 @@ class DiscordJobs:
                 logger.warning("job %s: follow-up refused: %s", job.job_id, error)
                 return
         try:
-            await self._dm(job, message)
+            await self._dm(job, text, view)
         except discord.HTTPException as error:
             logger.info("job %s: could not send a follow-up by DM: %s", job.job_id, error)
 
@@ -150,11 +155,8 @@ class DiscordJobs:
         if not fits:
             caption = await self._link(job, clip, _locale(job)) or caption
         for send in (self._dm, self._channel):
-            late: dict[str, Any] = {"content": caption, "view": view or discord.utils.MISSING}
-            if fits:
-                late["file"] = _file(clip, message)
             try:
-                if await send(job, late):
+                if await send(job, caption, view, _file(clip, message) if fits else None):
                     return True
             except discord.HTTPException as error:
                 logger.info("job %s: late delivery via %s refused: %s", job.job_id, send.__name__, error)
@@ -175,8 +177,9 @@ class DiscordJobs:
         age = time.time() - float(str(reply.get("at") or 0))
         if not token or token in self._expired or age > FOLLOWUP_WINDOW.total_seconds():
             raise TokenExpired()
-        data: Any = {"id": int(str(reply["app"])), "type": 3, "token": token}
-        return discord.Webhook.from_state(data=data, state=self.client._connection)
+        # An application webhook (type 3): the interaction's own, which may send ephemeral messages.
+        payload: WebhookPayload = {"id": int(str(reply["app"])), "type": 3, "token": token}  # type: ignore[typeddict-item]
+        return discord.Webhook.from_state(data=payload, state=self.client._connection)
 
     def _token_gone(self, job: Job, error: discord.HTTPException) -> bool:
         if error.code in TOKEN_GONE or error.status == 401:
@@ -184,19 +187,22 @@ class DiscordJobs:
             return True
         return False
 
-    async def _dm(self, job: Job, message: dict[str, Any]) -> bool:
+    async def _dm(self, job: Job, text: str, view: discord.ui.View | None, file: discord.File | None = None) -> bool:
         user = job.reply_to.get("user")
         if not user:
             return False
         channel = await self.client.create_dm(discord.Object(int(str(user))))
-        await channel.send(**message)
+        await channel.send(text, view=view or discord.utils.MISSING, file=file or discord.utils.MISSING)
         return True
 
-    async def _channel(self, job: Job, message: dict[str, Any]) -> bool:
+    async def _channel(
+        self, job: Job, text: str, view: discord.ui.View | None, file: discord.File | None = None
+    ) -> bool:
         channel_id = job.reply_to.get("channel")
         if not channel_id:
             return False
-        await self.client.get_partial_messageable(int(str(channel_id))).send(**message)
+        messageable = self.client.get_partial_messageable(int(str(channel_id)))
+        await messageable.send(text, view=view or discord.utils.MISSING, file=file or discord.utils.MISSING)
         return True
 
 

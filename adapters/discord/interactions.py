@@ -11,7 +11,6 @@ import io
 import logging
 from collections.abc import Mapping
 from dataclasses import replace
-from typing import Any
 
 import discord
 from discord import app_commands
@@ -19,9 +18,9 @@ from discord import app_commands
 from adapters.chat.actions import SLOW, STARTS_JOB, Verb, decode
 from adapters.chat.commands import Command
 from adapters.chat.conversation import Conversation, GroupsOnly
-from adapters.chat.messages import SILENT, Member, Place, Reply, Request, Surface
+from adapters.chat.messages import SILENT, Attachment, Member, Place, Reply, Request, Surface
 from adapters.discord.recordings import Recordings
-from adapters.discord.views import view_of
+from adapters.discord.views import Interaction, view_of
 from core.domain.identity import Identity
 from core.errors import NotServerAdmin, UsageError
 
@@ -48,7 +47,15 @@ class Interactions:
 
     # --- in -------------------------------------------------------------------------------------
 
-    def request(self, interaction: discord.Interaction[Any], status: int | None = None, **fields: Any) -> Request:
+    def request(
+        self,
+        interaction: Interaction,
+        status: int | None = None,
+        *,
+        args: Mapping[str, str] | None = None,
+        attachment: Attachment | None = None,
+        member: Member | None = None,
+    ) -> Request:
         """Who asked, where (a server: its Manage Server verdict, as Discord computed it for this
         member and sent with the interaction), and where a job's messages go."""
         manage = interaction.guild_id is not None and interaction.permissions.manage_guild is True
@@ -68,12 +75,14 @@ class Interactions:
             place=place,
             locale=str(interaction.locale),
             mention=interaction.user.mention,
+            args=args or {},
+            attachment=attachment,
+            member=member,
             reply_to=self.reply_to(interaction, status),
-            **fields,
         )
 
     @staticmethod
-    def reply_to(interaction: discord.Interaction[Any], status: int | None) -> dict[str, object]:
+    def reply_to(interaction: Interaction, status: int | None) -> dict[str, object]:
         """Where a job's messages go, stored with the job. The interaction token works for
         15 minutes; after that its messages go to a DM or the channel instead."""
         return {
@@ -90,14 +99,15 @@ class Interactions:
         }
 
     async def command(
-        self, interaction: discord.Interaction[Any], command: Command, sub: Command | None, options: Mapping[str, Any]
+        self, interaction: Interaction, command: Command, sub: Command | None, options: Mapping[str, object]
     ) -> None:
         """A slash command: its options by name; a file option is the recording, a user option
         the member it names."""
         given = {name: value for name, value in options.items() if value is not None}
         target = sub or command
         status = await self.acknowledge(interaction, job=target.takes_audio) if target.is_slow(given) else None
-        args, attachment, member = {}, None, None
+        args: dict[str, str] = {}
+        attachment, member = None, None
         for name, value in options.items():
             if isinstance(value, discord.Attachment):
                 attachment = self.recordings.attachment_of(value)
@@ -109,7 +119,7 @@ class Interactions:
         reply = await self.conversation.run(request, command.name, sub=sub.name if sub else None)
         await self.answer(interaction, reply)
 
-    async def press(self, interaction: discord.Interaction[Any], data: str) -> None:
+    async def press(self, interaction: Interaction, data: str) -> None:
         """A button or a menu choice (the action it carries)."""
         try:
             action = decode(data)
@@ -128,7 +138,7 @@ class Interactions:
         except discord.HTTPException as error:
             logger.warning("could not answer a press of %s: %s", interaction.user.id, error)
 
-    async def acknowledge(self, interaction: discord.Interaction[Any], *, job: bool = False) -> int | None:
+    async def acknowledge(self, interaction: Interaction, *, job: bool = False) -> int | None:
         """'Thinking…', for the asker's eyes only; the id of that message, which answers later.
         A job's status in a DM is not ephemeral: it would vanish, clip and all."""
         ephemeral = interaction.guild_id is not None or not job
@@ -137,7 +147,7 @@ class Interactions:
 
     # --- out ------------------------------------------------------------------------------------
 
-    async def answer(self, interaction: discord.Interaction[Any], reply: Reply) -> None:
+    async def answer(self, interaction: Interaction, reply: Reply) -> None:
         if reply is SILENT:
             if not interaction.response.is_done():
                 await interaction.response.defer()
@@ -153,17 +163,15 @@ class Interactions:
             await self.publish(interaction, reply.publish)
 
     async def send(
-        self, interaction: discord.Interaction[Any], content: str, view: discord.ui.View | None, *, ephemeral: bool
+        self, interaction: Interaction, content: str, view: discord.ui.View | None, *, ephemeral: bool
     ) -> None:
-        kwargs: dict[str, Any] = {"content": content, "ephemeral": ephemeral}
-        if view is not None:
-            kwargs["view"] = view
+        shown = view or discord.utils.MISSING
         if interaction.response.is_done():
-            await interaction.followup.send(**kwargs)
+            await interaction.followup.send(content, ephemeral=ephemeral, view=shown)
         else:
-            await interaction.response.send_message(**kwargs)
+            await interaction.response.send_message(content, ephemeral=ephemeral, view=shown)
 
-    async def publish(self, interaction: discord.Interaction[Any], text: str) -> None:
+    async def publish(self, interaction: Interaction, text: str) -> None:
         """The pressed message's clip, posted for everyone in the channel (its file re-uploaded,
         or its link when it was too big to upload)."""
         message = interaction.message
@@ -175,7 +183,7 @@ class Interactions:
         link = message.content if message is not None else ""
         await interaction.followup.send(content=f"{text}\n{link}".strip(), ephemeral=False)
 
-    async def refused(self, interaction: discord.Interaction[Any], error: BaseException) -> None:
+    async def refused(self, interaction: Interaction, error: BaseException) -> None:
         """What discord.py refused before the conversation saw it (a DM where a server is
         needed, a permission, an option it could not read): in words, privately."""
         if isinstance(error, app_commands.CommandInvokeError):

@@ -14,7 +14,6 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import discord
 import yarl
@@ -33,7 +32,7 @@ from adapters.discord.interactions import NAME, Interactions, fit, identity_of
 from adapters.discord.recording_shelf import RecordingShelf
 from adapters.discord.recordings import Recordings, recording_of
 from adapters.discord.slash import slash_commands
-from adapters.discord.views import view_of
+from adapters.discord.views import Interaction, view_of
 from core.domain.generation import GeneratedClip
 from core.domain.identity import Identity
 from core.domain.jobs import Job
@@ -202,7 +201,7 @@ class DiscordPlatform:
         except discord.HTTPException as failed:
             logger.warning("could not answer %s's DM: %s", message.author.id, failed)
 
-    async def make_music(self, interaction: discord.Interaction[Any], message: discord.Message) -> None:
+    async def make_music(self, interaction: Interaction, message: discord.Message) -> None:
         """ "Make music from this" on a message with a voice message or an audio file."""
         request = self.interactions.request(interaction)
         try:
@@ -216,10 +215,10 @@ class DiscordPlatform:
             reply = await self.conversation.failure(request, error)
         await self.interactions.answer(interaction, reply)
 
-    async def _press(self, interaction: discord.Interaction[Any], data: str) -> None:
+    async def _press(self, interaction: Interaction, data: str) -> None:
         await self.interactions.press(interaction, data)
 
-    async def _refused(self, interaction: discord.Interaction[Any], error: BaseException) -> None:
+    async def _refused(self, interaction: Interaction, error: BaseException) -> None:
         await self.interactions.refused(interaction, error)
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 import discord
 
@@ -18,6 +17,7 @@ from adapters.chat.generation import NoRecording, RecordingGone
 from adapters.chat.messages import Attachment
 from adapters.chat.styles import looks_like_audio
 from adapters.discord.recording_shelf import RecordingShelf
+from adapters.discord.views import Interaction
 from core.errors import AudioTooLarge
 
 logger = logging.getLogger(__name__)
@@ -71,7 +71,7 @@ class Recordings:
             await self.shelf.put(message.id, await download(attachment, self.limit))
         return message.id
 
-    def kept(self, interaction: discord.Interaction[Any], message_id: int) -> Attachment:
+    def kept(self, interaction: Interaction, message_id: int) -> Attachment:
         """The kept recording of a picker's button; else the message fetched again (its links
         are fresh) and downloaded."""
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Optional
+from typing import Optional
 
 import discord
 from discord import app_commands
@@ -15,14 +15,16 @@ from discord.app_commands import Choice
 
 from adapters.chat.commands import Audience, Command, Param, ParamKind
 from adapters.chat.words import Words
+from adapters.discord.views import Interaction
 
-Run = Callable[[discord.Interaction[Any], Command, Command | None, Mapping[str, Any]], Awaitable[None]]
+Run = Callable[[Interaction, Command, Command | None, Mapping[str, object]], Awaitable[None]]
+Slash = app_commands.Command[app_commands.Group, ..., None]
 MAX_DESCRIPTION = 100
 PERMISSIONS = {
     Audience.SERVER_ADMINS: discord.Permissions(manage_guild=True),
     Audience.OPERATORS: discord.Permissions(administrator=True),
 }
-TYPES: dict[ParamKind, Any] = {
+TYPES: dict[ParamKind, type] = {
     ParamKind.WORD: str,
     ParamKind.TEXT: str,
     ParamKind.NUMBER: int,
@@ -31,10 +33,8 @@ TYPES: dict[ParamKind, Any] = {
 }
 
 
-def slash_commands(
-    commands: list[Command], words: Words, run: Run
-) -> list[app_commands.Command[Any, ..., Any] | app_commands.Group]:
-    built: list[app_commands.Command[Any, ..., Any] | app_commands.Group] = []
+def slash_commands(commands: list[Command], words: Words, run: Run) -> list[Slash | app_commands.Group]:
+    built: list[Slash | app_commands.Group] = []
     for command in commands:
         if not command.subcommands:
             built.append(_command(command, None, words, run))
@@ -52,11 +52,11 @@ def slash_commands(
     return built
 
 
-def _command(command: Command, parent: Command | None, words: Words, run: Run) -> app_commands.Command[Any, ..., Any]:
+def _command(command: Command, parent: Command | None, words: Words, run: Run) -> Slash:
     root = parent or command
     path = f"{parent.name}.{command.name}" if parent else command.name
 
-    async def callback(interaction: discord.Interaction[Any], **options: Any) -> None:
+    async def callback(interaction: Interaction, **options: object) -> None:
         await run(interaction, root, command if parent else None, options)
 
     params = [inspect.Parameter("interaction", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=discord.Interaction)]
@@ -84,7 +84,7 @@ def _command(command: Command, parent: Command | None, words: Words, run: Run) -
     return app_commands.Command(name=command.name, description=_describe(words, path), callback=callback)
 
 
-def _type(param: Param) -> Any:
+def _type(param: Param) -> object:
     kind = TYPES[param.kind]
     if param.kind == ParamKind.NUMBER and param.choices is None and (param.minimum or param.maximum):
         return app_commands.Range[int, param.minimum or -(2**53), param.maximum or 2**53]
@@ -93,17 +93,19 @@ def _type(param: Param) -> Any:
     return kind
 
 
-def _choices(param: Param) -> list[Choice[Any]]:
+def _choices(param: Param) -> list[Choice[str]] | list[Choice[int]]:
     assert param.choices is not None
-    number = param.kind == ParamKind.NUMBER
-    return [Choice(name=label[:100], value=int(value) if number else value) for label, value in param.choices()][:25]
+    given = param.choices()[:25]
+    if param.kind == ParamKind.NUMBER:
+        return [Choice(name=label[:100], value=int(value)) for label, value in given]
+    return [Choice(name=label[:100], value=value) for label, value in given]
 
 
-def _suggest(param: Param) -> Callable[[discord.Interaction[Any], str], Awaitable[list[Choice[str]]]]:
+def _suggest(param: Param) -> Callable[[Interaction, str], Awaitable[list[Choice[str]]]]:
     assert param.suggest is not None
     suggest = param.suggest
 
-    async def complete(interaction: discord.Interaction[Any], current: str) -> list[Choice[str]]:
+    async def complete(interaction: Interaction, current: str) -> list[Choice[str]]:
         return [Choice(name=s[:100], value=s[:100]) for s in suggest(current)][:25]
 
     return complete

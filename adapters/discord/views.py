@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import discord
 from discord import ui
@@ -17,7 +16,9 @@ from discord import ui
 from adapters.chat.actions import Verb, decode
 from adapters.chat.messages import Control, LinkButton, Menu, ShareButton
 
-Press = Callable[[discord.Interaction[Any], str], Awaitable[None]]
+Interaction = discord.Interaction[discord.Client]
+Item = ui.Item[ui.View]
+Press = Callable[[Interaction, str], Awaitable[None]]
 MAX_ROWS, MAX_PER_ROW, MAX_LABEL = 5, 5, 80
 STYLES = {
     Verb.CANCEL: discord.ButtonStyle.danger,
@@ -28,37 +29,44 @@ STYLES = {
 }
 
 
-def persistent_items(press: Press) -> tuple[type[ui.DynamicItem[Any]], ...]:
+def persistent_items(
+    press: Press,
+) -> tuple[type[ui.DynamicItem[ui.Button[ui.View]]] | type[ui.DynamicItem[ui.Select[ui.View]]], ...]:
     """The items that answer every button and menu this bot ever sent (registered at start-up)."""
 
-    class ActionButton(ui.DynamicItem[ui.Button[Any]], template=r"(?P<data>[a-z]:[A-Za-z0-9_.:\-]{0,98})"):
+    class ActionButton(ui.DynamicItem[ui.Button[ui.View]], template=r"(?P<data>[a-z]:[A-Za-z0-9_.:\-]{0,98})"):
         def __init__(self, data: str) -> None:
             super().__init__(ui.Button(custom_id=data))
             self.data = data
 
         @classmethod
-        async def from_custom_id(cls, interaction: Any, item: Any, match: re.Match[str], /) -> ActionButton:
+        async def from_custom_id(
+            cls, interaction: Interaction, item: ui.Item[ui.View], match: re.Match[str], /
+        ) -> ActionButton:
             return cls(match["data"])
 
-        async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        async def callback(self, interaction: Interaction) -> None:
             await press(interaction, self.data)
 
-    class ActionMenu(ui.DynamicItem[ui.Select[Any]], template=r"menu:(?P<key>[A-Za-z0-9_.:\-]{1,90})"):
+    class ActionMenu(ui.DynamicItem[ui.Select[ui.View]], template=r"menu:(?P<key>[A-Za-z0-9_.:\-]{1,90})"):
         """A pick-one list; the chosen option's value is the action it carries."""
 
         def __init__(self, key: str, options: list[discord.SelectOption]) -> None:
             super().__init__(ui.Select(custom_id=f"menu:{key}", options=options))
 
         @classmethod
-        async def from_custom_id(cls, interaction: Any, item: Any, match: re.Match[str], /) -> ActionMenu:
-            return cls(match["key"], list(item.options))  # what the message showed
+        async def from_custom_id(
+            cls, interaction: Interaction, item: ui.Item[ui.View], match: re.Match[str], /
+        ) -> ActionMenu:
+            options = list(item.options) if isinstance(item, ui.Select) else []
+            return cls(match["key"], options)  # what the message showed
 
-        async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        async def callback(self, interaction: Interaction) -> None:
             values = self.item.values
             await press(interaction, values[0] if values else "")
 
     class LegacyButton(
-        ui.DynamicItem[ui.Button[Any]], template=r"(?P<data>(?:gen|buy|offer|rec):[A-Za-z0-9_.:\-]{1,95})"
+        ui.DynamicItem[ui.Button[ui.View]], template=r"(?P<data>(?:gen|buy|offer|rec):[A-Za-z0-9_.:\-]{1,95})"
     ):
         """Buttons sent before actions were one string for every platform (`gen:again:<job>`)."""
 
@@ -67,10 +75,12 @@ def persistent_items(press: Press) -> tuple[type[ui.DynamicItem[Any]], ...]:
             self.data = data
 
         @classmethod
-        async def from_custom_id(cls, interaction: Any, item: Any, match: re.Match[str], /) -> LegacyButton:
+        async def from_custom_id(
+            cls, interaction: Interaction, item: ui.Item[ui.View], match: re.Match[str], /
+        ) -> LegacyButton:
             return cls(match["data"])
 
-        async def callback(self, interaction: discord.Interaction[Any]) -> None:
+        async def callback(self, interaction: Interaction) -> None:
             await press(interaction, legacy_action(self.data, str(interaction.user.id)))
 
     return (ActionButton, ActionMenu, LegacyButton)
@@ -100,7 +110,7 @@ def view_of(rows: tuple[tuple[Control, ...], ...], *, share: bool = True) -> dis
     the registered dynamic items answer the presses. `share=False` leaves Share out (a clip can
     be posted to a channel only from a server)."""
     fits = len(rows) <= MAX_ROWS and all(len(row) <= MAX_PER_ROW for row in rows)
-    items: list[ui.Item[Any]] = []
+    items: list[ui.Item[ui.View]] = []
     for index, row in enumerate(rows):
         for control in row:
             item = _item(control, index if fits else None, share)
@@ -115,7 +125,7 @@ def view_of(rows: tuple[tuple[Control, ...], ...], *, share: bool = True) -> dis
     return view
 
 
-def _item(control: Control, row: int | None, share: bool) -> ui.Item[Any] | None:
+def _item(control: Control, row: int | None, share: bool) -> ui.Item[ui.View] | None:
     if isinstance(control, LinkButton):
         return ui.Button(label=control.label[:MAX_LABEL], url=control.url, row=row)
     if isinstance(control, Menu):

@@ -11,8 +11,6 @@ another tenth. The request still goes through PTB's `_post` (defaults, the rate 
 
 from __future__ import annotations
 
-from typing import Any
-
 from telegram import InlineKeyboardMarkup, ReplyParameters
 from telegram.ext import ExtBot
 
@@ -27,7 +25,7 @@ class LeanBot(ExtBot[None]):
         reply_markup: InlineKeyboardMarkup | None = None,
     ) -> int:
         """sendMessage; the new message's id."""
-        data: dict[str, Any] = {"chat_id": chat_id, "text": text, "reply_markup": reply_markup}
+        data: dict[str, object] = {"chat_id": chat_id, "text": text, "reply_markup": reply_markup}
         if reply_to_message_id is not None:
             data["reply_parameters"] = ReplyParameters(reply_to_message_id, allow_sending_without_reply=True)
         sent = await self._post("sendMessage", data)

@@ -14,7 +14,6 @@ import logging
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from telegram import (
     BotCommand,
@@ -31,11 +30,10 @@ from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
-    CallbackContext,
     CallbackQueryHandler,
     ChosenInlineResultHandler,
     CommandHandler,
-    ExtBot,
+    ContextTypes,
     InlineQueryHandler,
     MessageHandler,
     PreCheckoutQueryHandler,
@@ -73,7 +71,7 @@ RECORDINGS = filters.VOICE | filters.AUDIO | filters.VIDEO_NOTE | filters.Docume
 _COMMAND_NAME = re.compile(r"^[a-z0-9_]{1,32}$")  # what Telegram accepts as a command
 _TICKET = re.compile(r"#(\d+)")
 
-Context = CallbackContext[ExtBot[None], dict[Any, Any], dict[Any, Any], dict[Any, Any]]
+Context = ContextTypes.DEFAULT_TYPE
 
 
 @dataclass(frozen=True)
@@ -220,7 +218,16 @@ class TelegramPlatform:
         app.add_handler(MessageHandler(private & ~filters.COMMAND & ~filters.StatusUpdate.ALL, self.on_chatter))
         app.add_error_handler(self.on_error)
 
-    def _request(self, user: User, message: Message | None, request_id: str, **fields: Any) -> Request:
+    def _request(
+        self,
+        user: User,
+        message: Message | None,
+        request_id: str,
+        *,
+        attachment: Attachment | None = None,
+        member: Member | None = None,
+        reply_to: Mapping[str, object] | None = None,
+    ) -> Request:
         place = Place()
         if message is not None and message.chat.type != ChatType.PRIVATE:
             chat_id = message.chat_id
@@ -240,7 +247,9 @@ class TelegramPlatform:
             place=place,
             locale=user.language_code,
             mention=_mention(user),
-            **fields,
+            attachment=attachment,
+            member=member,
+            reply_to=reply_to or {},
         )
 
     async def on_command(self, update: Update, context: Context) -> None:

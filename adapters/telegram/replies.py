@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Message, ReplyParameters
+from telegram._utils.types import JSONDict
 from telegram.error import BadRequest, Forbidden
 
 from adapters.chat.messages import SILENT, Button, Control, LinkButton, Menu, Place, Reply, ShareButton
@@ -34,7 +34,7 @@ class PrebuiltKeyboard(InlineKeyboardMarkup):
         with self._unfrozen():
             self._as_dict = super().to_dict()
 
-    def to_dict(self, recursive: bool = True) -> dict[str, Any]:
+    def to_dict(self, recursive: bool = True) -> JSONDict:
         return dict(self._as_dict) if recursive else super().to_dict(recursive)
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hmac
 import logging
-from typing import Any
 
 from aiohttp import web
 
@@ -22,7 +21,7 @@ HOOKS: web.AppKey[WebHooks] = web.AppKey("hooks", WebHooks)
 TELEGRAM_SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 
 
-def _answer(status: int, **body: Any) -> web.Response:
+def _answer(status: int, **body: object) -> web.Response:
     return web.json_response(body, status=status)
 
 
