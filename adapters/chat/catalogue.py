@@ -34,6 +34,9 @@ ENGLISH: dict[str, str] = {
         "Commands: {commands}"
     ),
     "cost_item": "{seconds} s → {credits} credit{plural}",
+    "pricing_header": "What things cost:",
+    "pricing.music": "🎵 Music from your recording: {costs}",
+    "command.pricing": "What each thing costs, and the credit packs",
     "send_audio": "Send me a voice message or an audio file (MP3, WAV, OGG, M4A, WebM, FLAC), and I'll turn your melody into music.",
     "button_stale": "This button has expired. Send a new recording.",
     "button_not_yours": "This button belongs to someone else.",

@@ -53,6 +53,7 @@ MENU_ORDER = (
     "balance",
     "daily",
     "buy",
+    "pricing",
     "history",
     "refer",
     "support",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from adapters.chat.catalogue import plural
 from adapters.chat.commands import Command, Menu, Param
 from adapters.chat.messages import Reply, Request, joined
 from adapters.chat.offers import Offers
@@ -40,6 +41,7 @@ class WalletChat:
             Command("start", self.start, (Param("payload", required=False),), menu=Menu.PRIVATE),
             Command("balance", self.balance, menu=Menu.BOTH),
             Command("history", self.history, menu=Menu.PRIVATE),
+            Command("pricing", self.pricing, menu=Menu.PRIVATE),
         ]
 
     async def start(self, request: Request) -> Reply:
@@ -79,6 +81,20 @@ class WalletChat:
             return reply
         offer = self.offers.offer(request, view.offer, daily_line=False)  # its daily line is above
         return Reply(f"{reply.text}\n{offer.text}", offer.rows, private=True)
+
+    async def pricing(self, request: Request) -> Reply:
+        """What each priced operation costs, then the packs of credits."""
+        music = ", ".join(
+            self.words.t(request, "cost_item", seconds=seconds, credits=cost, plural=plural(cost))
+            for seconds, cost in sorted(self.wallets.rules.pricing.costs.items())
+        )
+        lines = [
+            self.words.t(request, "pricing_header"),
+            self.words.t(request, "pricing.music", costs=music),
+            self.words.t(request, "buy_packs_header"),
+            *self.offers.pack_lines(request, self.offers.shop.on_sale(request)),
+        ]
+        return Reply("\n".join(lines))
 
     async def history(self, request: Request) -> Reply:
         """The last ten movements, and the last ten jobs with what each cost."""
