@@ -264,6 +264,7 @@ async def build_app(
         offers=offers,
     )
     payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers, clock)
+    rewards_chat = RewardsChat(words, bonuses, referrals, rewards.email, rewards.linking, chat_offers)
     support_chat = SupportChat(words, rewards.support, support_words)
     stats_words = StatsWords(catalogue)
     conversation = Conversation(
@@ -271,10 +272,10 @@ async def build_app(
         wallets,
         rules.pricing,
         chat_offers,
-        wallet=WalletChat(words, wallets, generation, bonuses, referrals, chat_offers),
+        wallet=WalletChat(words, wallets, generation, bonuses, rewards_chat, chat_offers),
         generation=GenerationChat(words, generation, wallets, job_notices, rules.pricing),
         payments=payments_chat,
-        rewards=RewardsChat(words, bonuses, referrals, rewards.email, rewards.linking, chat_offers),
+        rewards=rewards_chat,
         support=support_chat,
         admin=AdminChat(words, wallets, payments, support_chat, rewards.stats, platforms, stats_words),
         servers=ServersChat(words, server_wallets, payments_chat),

@@ -4,7 +4,6 @@ for every platform (a refusal, /balance, /daily, a finished job, a purchase all 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import replace
 
 from adapters.chat.actions import Verb, owned
 from adapters.chat.catalogue import plural
@@ -104,9 +103,6 @@ class Offers:
         on_sale = self.shop.on_sale(request)
         lines = [self.words.t(request, "buy_packs_header"), *self.pack_lines(request, on_sale)]
         return Reply("\n".join(lines), tuple(self.pack_rows(request, on_sale)))
-
-    def without_daily(self, offer: Offer) -> Offer:
-        return replace(offer, next_daily_at=None)
 
     def claimable(self, at: dt.datetime | None) -> bool:
         return at is not None and at <= self.clock.now()

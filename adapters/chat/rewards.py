@@ -10,7 +10,7 @@ from adapters.chat.commands import Command, Menu, Param
 from adapters.chat.messages import Reply, Request, joined
 from adapters.chat.offers import Offers
 from adapters.chat.words import Words
-from core.errors import UsageError
+from core.errors import BotError, UsageError
 from core.services.email import EmailCodeSent, EmailVerificationService
 from core.services.linking import LinkService
 from core.services.referrals import ReferralService
@@ -99,9 +99,7 @@ class RewardsChat:
         credits = self.referrals.rules.referral_credits
         code = request.arg("code").strip()
         if code:
-            record = await self.referrals.record_referral(request.identity, code.removeprefix(REFERRAL_PREFIX))
-            key = "referral_already" if record.duplicate else "referral_recorded"
-            return Reply(self.words.t(request, key, credits=credits))
+            return Reply(await self.join(request, code))
         summary = await self.referrals.my_code(request.identity)
         text = self.words.t(
             request,
@@ -114,6 +112,21 @@ class RewardsChat:
         invite = request.surface.invite_link
         link = self.words.t(request, "referral_link", link=invite(REFERRAL_PREFIX + summary.code)) if invite else ""
         return Reply(joined(text, link))
+
+    async def join(self, request: Request, code: str) -> str:
+        """Join with someone's code (`ref_<code>` too, as a start link carries it)."""
+        record = await self.referrals.record_referral(request.identity, code.removeprefix(REFERRAL_PREFIX))
+        key = "referral_already" if record.duplicate else "referral_recorded"
+        return self.words.t(request, key, credits=self.referrals.rules.referral_credits)
+
+    async def start_payload(self, request: Request, payload: str) -> str:
+        """What a start link's payload says: a referral (a bad code never spoils the welcome)."""
+        if not payload.startswith(REFERRAL_PREFIX):
+            return ""
+        try:
+            return await self.join(request, payload)
+        except BotError as error:
+            return self.words.catalogue.error(error, request.locale, spell=request.surface.command)
 
     # --- email -----------------------------------------------------------------------------
 

@@ -8,15 +8,12 @@ from adapters.chat.catalogue import plural
 from adapters.chat.commands import Command, Menu, Param
 from adapters.chat.messages import Reply, Request, joined
 from adapters.chat.offers import Offers
+from adapters.chat.rewards import RewardsChat
 from adapters.chat.words import Words
 from core.domain.jobs import JobView
-from core.errors import BotError
 from core.services.generation import GenerationService
-from core.services.referrals import ReferralService
 from core.services.rewards import RewardService
 from core.services.wallets import WalletService
-
-REFERRAL_PREFIX = "ref_"  # a start payload that carries a referral code (t.me/<bot>?start=ref_<code>)
 
 
 class WalletChat:
@@ -26,14 +23,14 @@ class WalletChat:
         wallets: WalletService,
         generation: GenerationService,
         bonuses: RewardService,
-        referrals: ReferralService,
+        rewards: RewardsChat,
         offers: Offers,
     ) -> None:
         self.words = words
         self.wallets = wallets
         self.generation = generation
         self.bonuses = bonuses
-        self.referrals = referrals
+        self.rewards = rewards
         self.offers = offers
 
     def commands(self) -> list[Command]:
@@ -45,23 +42,14 @@ class WalletChat:
         ]
 
     async def start(self, request: Request) -> Reply:
-        """Say hello (the welcome credits on first contact are the conversation's greeting);
-        `ref_<code>` records who invited them. A bad code never spoils the welcome."""
+        """Say hello (the welcome credits on first contact are the conversation's greeting); a
+        start link's `ref_<code>` records who invited them."""
         greeting = request.greeting
         back = ""
         if greeting is None or not greeting.welcome_credits:
             available = greeting.balance.available if greeting is not None else 0
             back = self.words.t(request, "welcome_back", available=max(available, 0))
-        referral = ""
-        payload = request.arg("payload")
-        if payload.startswith(REFERRAL_PREFIX):
-            try:
-                record = await self.referrals.record_referral(request.identity, payload.removeprefix(REFERRAL_PREFIX))
-                key = "referral_already" if record.duplicate else "referral_recorded"
-                referral = self.words.t(request, key, credits=self.referrals.rules.referral_credits)
-            except BotError as error:
-                referral = self.words.catalogue.error(error, request.locale)
-        return Reply(joined(back, referral))
+        return Reply(joined(back, await self.rewards.start_payload(request, request.arg("payload"))))
 
     async def balance(self, request: Request) -> Reply:
         """Credits (free and paid), plan, next daily credit, jobs running, lifetime figures, and
