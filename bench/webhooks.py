@@ -29,7 +29,7 @@ from sqlalchemy import text
 
 from adapters.chat.catalogue import Catalogue
 from adapters.storage.database import Database
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.ledger import SqlLedgerStore
 from adapters.web import WebServer
 from bench.common import peak_rss_mb, scratch_sqlite
 from bot.config import Settings

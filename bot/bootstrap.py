@@ -8,7 +8,7 @@ from adapters.chat.catalogue import Catalogue
 from adapters.localsynth import LocalSynthGenerator
 from adapters.replicate import ReplicateGenerator
 from adapters.storage.database import Database
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.ledger import SqlLedgerStore
 from adapters.stripe import StripeCheckout
 from adapters.web import WebHooks
 from bot.config import Settings

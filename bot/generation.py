@@ -18,8 +18,8 @@ from adapters.audio import PyAVIntake
 from adapters.localsynth import LocalSynthGenerator
 from adapters.replicate import ReplicateGenerator, verify_replicate_webhook
 from adapters.storage.database import Database
-from adapters.storage.job_store import SqlJobStore
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.jobs import SqlJobStore
+from adapters.storage.ledger import SqlLedgerStore
 from bot.config import Settings
 from core.domain.prompts import PromptPolicy
 from core.domain.rules import CreditRules
@@ -109,7 +109,7 @@ def build_generation(
             job_settings, poll_interval_seconds=min(job_settings.poll_interval_seconds, 0.2)
         )
     service = GenerationService(
-        store=SqlJobStore(database, ledger.system),
+        store=SqlJobStore(database, ledger),
         ledger=ledger,
         wallets=wallets,
         intake=PyAVIntake(),

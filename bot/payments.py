@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING
 
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.render_rewards import RewardRenderer  # GET /dashboard's words
-from adapters.storage.dashboard_sql import read_dashboard  # GET /dashboard
+from adapters.storage.dashboard import read_dashboard  # GET /dashboard
 from adapters.storage.database import Database
-from adapters.storage.ledger_store import SqlLedgerStore
-from adapters.storage.metrics_sql import read_figures  # GET /metrics
-from adapters.storage.payment_store import SqlPaymentStore
+from adapters.storage.ledger import SqlLedgerStore
+from adapters.storage.metrics import read_figures  # GET /metrics
+from adapters.storage.payments import SqlPaymentStore
 from adapters.stripe import StripeCheckout
 from adapters.web import Dashboard, WebHooks, WebServer
 from bot.config import Settings

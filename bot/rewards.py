@@ -14,15 +14,20 @@ from dataclasses import dataclass
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.render_rewards import RewardRenderer
 from adapters.email.smtp import SmtpConfig, SmtpEmailSender
+from adapters.storage.bonuses import SqlBonusStore
 from adapters.storage.database import Database
-from adapters.storage.ledger_store import SqlLedgerStore
-from adapters.storage.notice_store import SqlReferralNotices
-from adapters.storage.reward_store import SqlRewardStore
+from adapters.storage.email_verification import SqlEmailStore
+from adapters.storage.ledger import SqlLedgerStore
+from adapters.storage.linking import SqlLinkStore
+from adapters.storage.referral_notices import SqlReferralNoticeStore
+from adapters.storage.referrals import SqlReferralStore
+from adapters.storage.stats import SqlStatsStore
+from adapters.storage.support import SqlSupportStore
 from bot.config import Settings
 from bot.periodic import Periodic
 from core.codes import SecretCodes
 from core.domain.jobs import JobState
-from core.domain.rewards import RewardRules
+from core.domain.rules import CreditRules
 from core.ports import Clock, CodeSource, EmailSender, LastJob, OwnsJob, ReferralNotifier
 from core.services.email import EmailVerificationService
 from core.services.expiry import ExpiryService
@@ -46,8 +51,8 @@ EXPIRY_SWEEP_INTERVAL_SECONDS = 600.0
 class RewardsParts:
     """The services the chat adapters call (see each service's docstrings)."""
 
-    rules: RewardRules
-    store: SqlRewardStore
+    rules: CreditRules
+    store: SqlBonusStore  # also who a person is now, after account linking
     bonuses: RewardService  # /daily, share bonus, next daily credit, gift cooldown
     referrals: ReferralService  # /refer, deep links, on_first_success
     email: EmailVerificationService  # /verify-email
@@ -88,20 +93,27 @@ def build_rewards(
 ) -> RewardsParts:
     """`owns_job` / `last_job` come from the jobs area when it is wired (set them later with
     `parts.bonuses.owns_job = ...` / `parts.support.last_job = ...` if built after this)."""
-    rules = settings.reward_rules()
-    store = SqlRewardStore(database, ledger)
+    rules = wallets.rules
+    store = SqlBonusStore(database, ledger)
     codes = codes or SecretCodes()
     sender = sender if sender is not None else email_sender(settings, catalogue)
     return RewardsParts(
         rules=rules,
         store=store,
         bonuses=RewardService(store, wallets, rules, clock, owns_job=owns_job),
-        referrals=ReferralService(store, wallets, rules, clock, codes, notices=SqlReferralNotices(database)),
-        email=EmailVerificationService(store, wallets, rules, clock, codes, sender),
-        linking=LinkService(store, wallets, rules, clock, codes),
-        support=SupportService(store, wallets, rules, clock, last_job=last_job),
-        stats=StatsService(store, wallets.rules, clock),
-        expiry=ExpiryService(ledger, wallets.rules, clock),
+        referrals=ReferralService(
+            SqlReferralStore(database, ledger),
+            wallets,
+            rules,
+            clock,
+            codes,
+            notices=SqlReferralNoticeStore(database),
+        ),
+        email=EmailVerificationService(SqlEmailStore(database, ledger), wallets, rules, clock, codes, sender),
+        linking=LinkService(SqlLinkStore(database), wallets, rules, clock, codes),
+        support=SupportService(SqlSupportStore(database, ledger), wallets, rules, clock, last_job=last_job),
+        stats=StatsService(SqlStatsStore(database), rules, clock),
+        expiry=ExpiryService(ledger, rules, clock),
     )
 
 

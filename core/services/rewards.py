@@ -1,7 +1,8 @@
 """Daily credit and share bonus, plus the anti-abuse check other areas ask (gifts).
 
 Both bonuses are free credits paid at most once per UTC day and only within the person's free
-allowance for the day (`RewardRules.max_free_per_day`, all bonuses together).
+allowance for the day (`CreditRules.max_free_per_day`, all bonuses together); the store applies
+what `decide_daily` / `decide_bonus` decide from the person's claims, read in its transaction.
 """
 
 from __future__ import annotations
@@ -10,18 +11,20 @@ import datetime as dt
 from dataclasses import dataclass
 
 from core.domain.identity import Identity
-from core.domain.ledger import Balance, Reason
+from core.domain.ledger import Balance
 from core.domain.offers import Offer, next_utc_midnight
 from core.domain.rewards import (
-    Bonus,
     BonusKind,
     BonusStatus,
-    RewardRules,
+    bonus_of,
     cooldown_ends,
     daily_qualifies,
+    decide_bonus,
+    decide_daily,
     old_enough,
     utc_day,
 )
+from core.domain.rules import CreditRules
 from core.errors import (
     AccountTooNew,
     DailyNotAvailable,
@@ -58,7 +61,7 @@ class RewardService:
         self,
         store: BonusStore,
         wallets: WalletService,
-        rules: RewardRules,
+        rules: CreditRules,
         clock: Clock,
         *,
         owns_job: OwnsJob | None = None,
@@ -74,17 +77,14 @@ class RewardService:
     async def claim_daily(self, identity: Identity) -> DailyClaimed:
         """`/daily`. Raises DailyNotAvailable(plan), DailyNotDue(next_at) or
         FreeCreditLimitReached(limit, next_at). Two claims racing → one grant."""
-        person = await self.wallets.person(identity)
-        plan = await self._plan(person.wallet_id)
-        if not daily_qualifies(plan, self.rules):
-            raise DailyNotAvailable(plan)
+        await self.wallets.person(identity)
         now = self.clock.now()
+        rules, bonus = self.rules, bonus_of(BonusKind.DAILY, self.rules, now)
         result = await self.store.grant_bonus(
-            identity.key,
-            self._bonus(BonusKind.DAILY, self.rules.daily_credits, Reason.DAILY),
-            self.rules,
-            now=now,
+            identity.key, lambda snapshot: decide_daily(snapshot, bonus, rules), now=now
         )
+        if result.status == BonusStatus.NOT_ELIGIBLE:
+            raise DailyNotAvailable(result.plan or "free")
         if result.status == BonusStatus.ALREADY:
             raise DailyNotDue(next_utc_midnight(now))
         if result.status == BonusStatus.LIMIT:
@@ -116,8 +116,10 @@ class RewardService:
         if self.owns_job is None or not await self.owns_job(person.person_id, job_id):
             raise NotYourClip(job_id)
         now = self.clock.now()
-        bonus = self._bonus(BonusKind.SHARE, self.rules.share_credits, Reason.SHARE, memo=f"shared {job_id}"[:300])
-        result = await self.store.grant_bonus(identity.key, bonus, self.rules, now=now)
+        rules, bonus = self.rules, bonus_of(BonusKind.SHARE, self.rules, now, memo=f"shared {job_id}"[:300])
+        result = await self.store.grant_bonus(
+            identity.key, lambda snapshot: decide_bonus(snapshot, bonus, rules), now=now
+        )
         return ShareRewarded(result.granted, result.balance, str(result.status), next_utc_midnight(now))
 
     # --- anti-abuse, for other areas ----------------------------------------------------------
@@ -134,8 +136,3 @@ class RewardService:
 
     async def _plan(self, wallet_id: int) -> str:
         return self.wallets.plan(await self.wallets.store.stats(wallet_id))
-
-    def _bonus(self, kind: BonusKind, amount: int, reason: Reason, memo: str = "") -> Bonus:
-        ttl = self.wallets.rules.free_credit_ttl
-        expires_at = None if ttl is None else self.clock.now() + ttl
-        return Bonus(kind, amount, reason, per_day=kind != BonusKind.EMAIL, memo=memo, expires_at=expires_at)

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 
 from core.domain.identity import Identity
 from core.domain.ledger import checked_amount
-from core.domain.rewards import RewardRules
+from core.domain.rules import CreditRules
 from core.domain.support import Ticket, TicketReply
 from core.errors import InvalidSupportText, NotPermitted, UnknownIdentity, UnknownTicket
 from core.ports import Clock, LastJob, SupportInbox, SupportReplies, SupportStore
@@ -35,7 +35,7 @@ class SupportService:
         self,
         store: SupportStore,
         wallets: WalletService,
-        rules: RewardRules,
+        rules: CreditRules,
         clock: Clock,
         *,
         inboxes: Mapping[str, SupportInbox] | None = None,

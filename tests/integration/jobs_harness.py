@@ -13,8 +13,8 @@ from typing import Any
 from adapters.audio import PyAVIntake
 from adapters.replicate import ReplicateGenerator
 from adapters.storage.database import Database
-from adapters.storage.job_store import SqlJobStore
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.jobs import SqlJobStore
+from adapters.storage.ledger import SqlLedgerStore
 from core.clock import ManualClock
 from core.domain.generation import GeneratedClip
 from core.domain.jobs import Job, JobProgress, JobState
@@ -89,7 +89,7 @@ def build_service(
 ) -> GenerationService:
     ledger = SqlLedgerStore(database)
     service = GenerationService(
-        store=SqlJobStore(database, ledger.system),
+        store=SqlJobStore(database, ledger),
         ledger=ledger,
         wallets=WalletService(ledger, rules, clock),
         intake=PyAVIntake(),
@@ -148,9 +148,12 @@ async def hold_state(service: GenerationService, job_id: str) -> HoldState | Non
 
 
 async def spends(database: Database, job_id: str) -> int:
-    from adapters.storage.sql import Statement, scalar
+    from sqlalchemy import bindparam, func, select
 
-    count = Statement("SELECT COUNT(*) FROM transfers WHERE key = :key")
+    from adapters.storage.sql import Statement, scalar
+    from adapters.storage.tables import transfers
+
+    count = Statement(select(func.count()).select_from(transfers).where(transfers.c.key == bindparam("key")))
     return int(await database.read(lambda c: scalar(c, count, key=f"spend:hold:{job_id}")))
 
 

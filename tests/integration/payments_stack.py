@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from adapters.chat.catalogue import Catalogue
 from adapters.storage.database import Database
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.ledger import SqlLedgerStore
 from adapters.stripe import StripeCheckout
 from adapters.web import WebHooks, WebServer
 from bot.config import Settings

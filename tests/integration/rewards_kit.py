@@ -7,10 +7,15 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass, field
 
+from adapters.storage.bonuses import SqlBonusStore
 from adapters.storage.database import Database
-from adapters.storage.ledger_store import SqlLedgerStore
-from adapters.storage.payment_store import SqlPaymentStore
-from adapters.storage.reward_store import SqlRewardStore
+from adapters.storage.email_verification import SqlEmailStore
+from adapters.storage.ledger import SqlLedgerStore
+from adapters.storage.linking import SqlLinkStore
+from adapters.storage.payments import SqlPaymentStore
+from adapters.storage.referrals import SqlReferralStore
+from adapters.storage.stats import SqlStatsStore
+from adapters.storage.support import SqlSupportStore
 from core.clock import ManualClock
 from core.codes import SecretCodes
 from core.domain.identity import Identity
@@ -25,7 +30,6 @@ from core.domain.payments import (
     PaymentEvent,
 )
 from core.domain.pricing import Pack, PackTable, Pricing
-from core.domain.rewards import RewardRules
 from core.domain.rules import CreditRules
 from core.domain.support import Ticket, TicketReply
 from core.errors import EmailNotSent
@@ -45,10 +49,11 @@ CREDIT_RULES = CreditRules(
     pricing=Pricing({5: 1, 10: 2, 15: 3, 30: 5}),
     packs=PackTable((Pack("starter", 100, 500), Pack("popular", 400, 1500), Pack("pro", 1000, 3500))),
     operators=frozenset({OPERATOR.key}),
+    # No cooldown and a roomy allowance unless a test is about them.
+    new_account_cooldown=dt.timedelta(0),
+    max_free_per_day=50,
 )
 STARS_PACKS = PackTable((Pack("starter", 100, 250, "XTR"), Pack("popular", 400, 750, "XTR")))
-# No cooldown and a roomy allowance unless a test is about them.
-REWARD_RULES = RewardRules(new_account_cooldown=dt.timedelta(0), max_free_per_day=50)
 
 
 class FakeSender:
@@ -104,13 +109,25 @@ class FakeDesk:
 
 
 @dataclass
+class Stores:
+    """The rewards area's stores, one per port."""
+
+    bonuses: SqlBonusStore
+    referrals: SqlReferralStore
+    email: SqlEmailStore
+    links: SqlLinkStore
+    support: SqlSupportStore
+    stats: SqlStatsStore
+
+
+@dataclass
 class Kit:
     database: Database
     clock: ManualClock
     ledger: SqlLedgerStore
-    store: SqlRewardStore
+    stores: Stores
     wallets: WalletService
-    rules: RewardRules
+    rules: CreditRules
     sender: FakeSender
     owned: set[tuple[int, str]]
     bonuses: RewardService
@@ -210,17 +227,23 @@ class Kit:
 
 def make_kit(
     database: Database,
-    rules: RewardRules = REWARD_RULES,
+    rules: CreditRules = CREDIT_RULES,
     *,
     clock: ManualClock | None = None,
     sender: FakeSender | None = None,
     owned: set[tuple[int, str]] | None = None,
-    credit_rules: CreditRules = CREDIT_RULES,
 ) -> Kit:
     clock = clock or ManualClock(START)
     ledger = SqlLedgerStore(database)
-    store = SqlRewardStore(database, ledger)
-    wallets = WalletService(ledger, credit_rules, clock)
+    stores = Stores(
+        bonuses=SqlBonusStore(database, ledger),
+        referrals=SqlReferralStore(database, ledger),
+        email=SqlEmailStore(database, ledger),
+        links=SqlLinkStore(database),
+        support=SqlSupportStore(database, ledger),
+        stats=SqlStatsStore(database),
+    )
+    wallets = WalletService(ledger, rules, clock)
     sender = sender if sender is not None else FakeSender()
     owned = owned if owned is not None else set()
     codes = SecretCodes()
@@ -232,21 +255,21 @@ def make_kit(
         database=database,
         clock=clock,
         ledger=ledger,
-        store=store,
+        stores=stores,
         wallets=wallets,
         rules=rules,
         sender=sender,
         owned=owned,
-        bonuses=RewardService(store, wallets, rules, clock, owns_job=owns_job),
-        referrals=ReferralService(store, wallets, rules, clock, codes),
-        email=EmailVerificationService(store, wallets, rules, clock, codes, sender),
-        linking=LinkService(store, wallets, rules, clock, codes),
-        support=SupportService(store, wallets, rules, clock),
-        stats=StatsService(store, credit_rules, clock),
+        bonuses=RewardService(stores.bonuses, wallets, rules, clock, owns_job=owns_job),
+        referrals=ReferralService(stores.referrals, wallets, rules, clock, codes),
+        email=EmailVerificationService(stores.email, wallets, rules, clock, codes, sender),
+        linking=LinkService(stores.links, wallets, rules, clock, codes),
+        support=SupportService(stores.support, wallets, rules, clock),
+        stats=StatsService(stores.stats, rules, clock),
         payments=PaymentService(
             SqlPaymentStore(database, ledger),
             wallets,
-            credit_rules,
+            rules,
             clock,
             gateway=FakeCheckout(),
             stars_packs=STARS_PACKS,
