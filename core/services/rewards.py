@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
 from core.domain.identity import Identity
 from core.domain.ledger import Balance
@@ -79,10 +80,8 @@ class RewardService:
         FreeCreditLimitReached(limit, next_at). Two claims racing → one grant."""
         await self.wallets.person(identity)
         now = self.clock.now()
-        rules, bonus = self.rules, bonus_of(BonusKind.DAILY, self.rules, now)
-        result = await self.store.grant_bonus(
-            identity.key, lambda snapshot: decide_daily(snapshot, bonus, rules), now=now
-        )
+        decide = partial(decide_daily, bonus=bonus_of(BonusKind.DAILY, self.rules, now), rules=self.rules)
+        result = await self.store.grant_bonus(identity.key, decide, now=now)
         if result.status == BonusStatus.NOT_ELIGIBLE:
             raise DailyNotAvailable(result.plan or "free")
         if result.status == BonusStatus.ALREADY:
@@ -116,9 +115,9 @@ class RewardService:
         if self.owns_job is None or not await self.owns_job(person.person_id, job_id):
             raise NotYourClip(job_id)
         now = self.clock.now()
-        rules, bonus = self.rules, bonus_of(BonusKind.SHARE, self.rules, now, memo=f"shared {job_id}"[:300])
+        bonus = bonus_of(BonusKind.SHARE, self.rules, now, memo=f"shared {job_id}"[:300])
         result = await self.store.grant_bonus(
-            identity.key, lambda snapshot: decide_bonus(snapshot, bonus, rules), now=now
+            identity.key, partial(decide_bonus, bonus=bonus, rules=self.rules), now=now
         )
         return ShareRewarded(result.granted, result.balance, str(result.status), next_utc_midnight(now))
 

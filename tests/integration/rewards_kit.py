@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from adapters.storage.bonuses import SqlBonusStore
 from adapters.storage.database import Database
@@ -24,15 +24,9 @@ from core.domain.orders import CheckoutLink, PaymentOutcome
 from core.domain.payments import (
     ChargeRefunded,
     CheckoutPaid,
-    CheckoutRequest,
-    CheckoutSession,
-    CheckoutSessionRecord,
-    PaymentEvent,
 )
 from core.domain.pricing import Pack, PackTable, Pricing
 from core.domain.rules import CreditRules
-from core.domain.support import Ticket, TicketReply
-from core.errors import EmailNotSent
 from core.services.email import EmailVerificationService
 from core.services.linking import LinkService
 from core.services.payments import PaymentService
@@ -41,6 +35,9 @@ from core.services.rewards import RewardService
 from core.services.stats import StatsService
 from core.services.support import SupportService
 from core.services.wallets import WalletService
+from tests.fakes.edges import FakeCheckout, FakeDesk, FakeSender
+
+__all__ = ["CREDIT_RULES", "OPERATOR", "START", "FakeDesk", "Kit", "make_kit"]
 
 START = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 OPERATOR = Identity("discord", "900")
@@ -54,58 +51,6 @@ CREDIT_RULES = CreditRules(
     max_free_per_day=50,
 )
 STARS_PACKS = PackTable((Pack("starter", 100, 250, "XTR"), Pack("popular", 400, 750, "XTR")))
-
-
-class FakeSender:
-    """Records codes instead of mailing them; can be told to fail."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self.fail = False
-
-    async def send_code(self, to: str, code: str, valid_minutes: int) -> None:
-        if self.fail:
-            raise EmailNotSent("SMTPRecipientsRefused")
-        self.sent.append((to, code))
-
-    @property
-    def last_code(self) -> str:
-        return self.sent[-1][1]
-
-
-class FakeCheckout:
-    """A Stripe Checkout that opens a session `cs_<order id>` per order and lists nothing;
-    the test then plays Stripe's webhook events itself (`Kit.pay_stripe`, `Kit.refund_stripe`)."""
-
-    configured = True
-
-    async def create_checkout(self, req: CheckoutRequest) -> CheckoutSession:
-        return CheckoutSession(f"cs_{req.order_id}", f"https://checkout.test/{req.order_id}", req.order_id)
-
-    async def list_recent_sessions(self, created_after_unix: int) -> list[CheckoutSessionRecord]:
-        return []
-
-    async def resolve_order_id(self, event: PaymentEvent) -> PaymentEvent:
-        return event
-
-
-@dataclass
-class FakeDesk:
-    """A chat adapter's support inbox and reply channel."""
-
-    tickets: list[Ticket] = field(default_factory=list)
-    replies: list[TicketReply] = field(default_factory=list)
-    broken: bool = False
-
-    async def forward(self, ticket: Ticket) -> None:
-        if self.broken:
-            raise ConnectionError("channel gone")
-        self.tickets.append(ticket)
-
-    async def deliver(self, reply: TicketReply) -> None:
-        if self.broken:
-            raise ConnectionError("user blocked the bot")
-        self.replies.append(reply)
 
 
 @dataclass
