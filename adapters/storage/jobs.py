@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -40,6 +41,7 @@ from adapters.storage.sql import (
     every,
     from_db_time,
     insert_or_skip,
+    max_length,
     one,
     run,
     scalar,
@@ -74,8 +76,8 @@ T = TypeVar("T")
 _RETRY_SQLSTATES = {"40P01", "40001"}
 _RETRIES = 5
 
-MAX_DELIVERY_REF = 300  # jobs.delivery_ref
-MAX_ERROR_DETAIL = 500  # jobs.error_detail
+MAX_DELIVERY_REF = max_length(jobs.c.delivery_ref)
+MAX_ERROR_DETAIL = max_length(jobs.c.error_detail)
 
 # The columns `job_from_row` reads, in its order.
 COLUMNS = (
@@ -215,19 +217,18 @@ _WITH_EXPIRED_HOLDS = Statement(
     .limit(const(500))
 )
 _QUEUED = Statement(select(*COLUMNS).where(_QUEUED_STATE).order_by(jobs.c.seq).limit(bindparam("limit")))
-_OVERDUE: dict[frozenset[JobState], Statement] = {}
+
+# The statements below vary with the states they name: one per set of states, made on first use.
 
 
+@functools.cache
 def _overdue(states: frozenset[JobState]) -> Statement:
-    statement = _OVERDUE.get(states)
-    if statement is None:
-        statement = _OVERDUE[states] = Statement(
-            select(*COLUMNS)
-            .where(jobs.c.state.in_(consts(states)), jobs.c.deadline_at < bindparam("now"))
-            .order_by(jobs.c.seq)
-            .limit(const(500))
-        )
-    return statement
+    return Statement(
+        select(*COLUMNS)
+        .where(jobs.c.state.in_(consts(states)), jobs.c.deadline_at < bindparam("now"))
+        .order_by(jobs.c.seq)
+        .limit(const(500))
+    )
 
 
 def get(conn: Connection, job_id: str) -> Job | None:
@@ -320,8 +321,6 @@ _CLAIM = Statement(
     )
     .returning(*COLUMNS)
 )
-_ADVANCE: dict[tuple[frozenset[JobState], JobState], Statement] = {}
-_CONCLUDE: dict[tuple[frozenset[JobState], JobState], Statement] = {}
 _SUCCEEDED_COUNT = Statement(
     select(func.count())
     .select_from(jobs)
@@ -354,43 +353,39 @@ _PURGE = Statement(
 )
 
 
+def _step(source: frozenset[JobState], target: JobState, **values: Any) -> Statement:
+    """Move a job to `target`, only while it is in one of the `source` states; the job after."""
+    return Statement(
+        update(jobs)
+        .where(jobs.c.id == bindparam("id"), jobs.c.state.in_(consts(source)))
+        .values(state=const(target), updated_at=bindparam("now"), **values)
+        .returning(*COLUMNS)
+    )
+
+
+@functools.cache
 def _advance(source: frozenset[JobState], target: JobState) -> Statement:
-    statement = _ADVANCE.get((source, target))
-    if statement is None:
-        statement = _ADVANCE[(source, target)] = Statement(
-            update(jobs)
-            .where(jobs.c.id == bindparam("id"), jobs.c.state.in_(consts(source)))
-            .values(
-                state=const(target),
-                worker_id=bindparam("worker_id"),
-                lease_until=bindparam("lease_until"),
-                updated_at=bindparam("now"),
-                prediction_id=func.coalesce(bindparam("prediction_id", type_=String), jobs.c.prediction_id),
-                output_url=func.coalesce(bindparam("output_url", type_=String), jobs.c.output_url),
-            )
-            .returning(*COLUMNS)
-        )
-    return statement
+    return _step(
+        source,
+        target,
+        worker_id=bindparam("worker_id"),
+        lease_until=bindparam("lease_until"),
+        prediction_id=func.coalesce(bindparam("prediction_id", type_=String), jobs.c.prediction_id),
+        output_url=func.coalesce(bindparam("output_url", type_=String), jobs.c.output_url),
+    )
 
 
+@functools.cache
 def _conclude(source: frozenset[JobState], target: JobState) -> Statement:
-    statement = _CONCLUDE.get((source, target))
-    if statement is None:
-        statement = _CONCLUDE[(source, target)] = Statement(
-            update(jobs)
-            .where(jobs.c.id == bindparam("id"), jobs.c.state.in_(consts(source)))
-            .values(
-                state=const(target),
-                finished_at=bindparam("now"),
-                updated_at=bindparam("now"),
-                error=bindparam("error"),
-                error_detail=bindparam("error_detail"),
-                lease_until=null(),
-                delivery_ref=bindparam("delivery_ref"),
-            )
-            .returning(*COLUMNS)
-        )
-    return statement
+    return _step(
+        source,
+        target,
+        finished_at=bindparam("now"),
+        error=bindparam("error"),
+        error_detail=bindparam("error_detail"),
+        lease_until=null(),
+        delivery_ref=bindparam("delivery_ref"),
+    )
 
 
 class SqlJobStore:

@@ -35,6 +35,7 @@ from adapters.storage.sql import (
     every,
     from_db_time,
     insert_or_skip,
+    max_length,
     one,
     run,
     scalar,
@@ -75,6 +76,7 @@ from core.errors import (
 from core.ports import WelcomeDecision
 
 POSTED = accounts.c.credits_posted - accounts.c.debits_posted
+MAX_MEMO = max_length(transfers.c.memo)
 AVAILABLE = POSTED - accounts.c.debits_pending
 _ACCOUNT = accounts.c.id == bindparam("id")
 
@@ -246,7 +248,7 @@ def record_transfer(
         amount=amount,
         reason=str(reason),
         order_ref=order_ref,
-        memo=memo[:300],
+        memo=memo[:MAX_MEMO],
         now=to_db_time(conn, now),
     )
     return bool(cursor.rowcount == 1)

@@ -18,14 +18,24 @@ from sqlalchemy import BigInteger, Connection, String, bindparam, func, or_, sel
 from adapters.storage.database import Database
 from adapters.storage.ledger import SqlLedgerStore, SystemAccounts, post_grant, take_back
 from adapters.storage.persons import find_person, survivor, wallet_of
-from adapters.storage.sql import Statement, const, from_db_time, insert_or_skip, one, run, scalar, to_db_time
+from adapters.storage.sql import (
+    Statement,
+    const,
+    from_db_time,
+    insert_or_skip,
+    max_length,
+    one,
+    run,
+    scalar,
+    to_db_time,
+)
 from adapters.storage.tables import accounts
 from adapters.storage.tables_payments import orders, payment_events
 from core.domain.orders import Channel, Effect, Order, OrderState, PaymentOutcome, PaymentResult
 
-MAX_ORDER_ID = 40  # orders.id
-MAX_EVENT_TYPE = 60  # payment_events.type
-MAX_EVENT_DETAIL = 60  # payment_events.detail
+MAX_ORDER_ID = max_length(orders.c.id)
+MAX_EVENT_TYPE = max_length(payment_events.c.type)
+MAX_EVENT_DETAIL = max_length(payment_events.c.detail)
 
 # The columns `_order` reads, in its order.
 COLUMNS = (

@@ -60,6 +60,11 @@ def _compile(expression: Executable | Builder, dialect: Dialect) -> tuple[str, _
     return str(compiled), plan
 
 
+def max_length(column: Any) -> int:
+    """The longest text `column` holds, from its table definition."""
+    return int(column.type.length)
+
+
 def const(value: str | int) -> ColumnElement[Any]:
     """A constant written into the SQL text, not bound: the planners then match partial indexes
     and plan for the value (an enum value or a number, never user input)."""

@@ -12,13 +12,24 @@ from sqlalchemy import Connection, bindparam, func, insert, select, update
 from adapters.storage.database import Database
 from adapters.storage.ledger import SqlLedgerStore, balance, post_grant
 from adapters.storage.persons import require_person, survivor, wallet_of
-from adapters.storage.sql import Statement, const, every, from_db_time, insert_or_skip, one, run, scalar, to_db_time
+from adapters.storage.sql import (
+    Statement,
+    const,
+    every,
+    from_db_time,
+    insert_or_skip,
+    max_length,
+    one,
+    run,
+    scalar,
+    to_db_time,
+)
 from adapters.storage.tables_rewards import support_replies, support_tickets
 from core.domain.rules import CreditRules
 from core.domain.support import TICKET_WINDOW, Ticket, TicketReply, support_grant, ticket_retry_at
 from core.errors import TooManyTickets, UnknownTicket
 
-MAX_LAST_JOB = 300  # support_tickets.last_job
+MAX_LAST_JOB = max_length(support_tickets.c.last_job)
 OPEN, ANSWERED = "open", "answered"
 
 # The columns `_ticket` reads, in its order.

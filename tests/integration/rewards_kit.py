@@ -19,7 +19,6 @@ from adapters.storage.support import SqlSupportStore
 from core.clock import ManualClock
 from core.codes import SecretCodes
 from core.domain.identity import Identity
-from core.domain.ledger import Grant, LotKind, Reason
 from core.domain.orders import CheckoutLink, PaymentOutcome
 from core.domain.payments import (
     ChargeRefunded,
@@ -36,6 +35,7 @@ from core.services.stats import StatsService
 from core.services.support import SupportService
 from core.services.wallets import WalletService
 from tests.fakes.edges import FakeCheckout, FakeDesk, FakeSender
+from tests.fakes.wallet_moves import WalletMoves
 
 __all__ = ["CREDIT_RULES", "OPERATOR", "START", "FakeDesk", "Kit", "make_kit"]
 
@@ -66,7 +66,7 @@ class Stores:
 
 
 @dataclass
-class Kit:
+class Kit(WalletMoves):
     database: Database
     clock: ManualClock
     ledger: SqlLedgerStore
@@ -82,29 +82,6 @@ class Kit:
     support: SupportService
     stats: StatsService
     payments: PaymentService
-
-    async def person(self, key: str) -> tuple[Identity, int]:
-        identity = Identity.parse(key)
-        return identity, (await self.wallets.person(identity)).person_id
-
-    async def available(self, identity: Identity) -> int:
-        person = await self.wallets.person(identity)
-        return (await self.ledger.balance(person.wallet_id)).available
-
-    async def buy(self, identity: Identity, pack: str, credits: int, order: str) -> None:
-        person = await self.wallets.person(identity)
-        await self.ledger.grant(
-            Grant(
-                f"purchase:{order}",
-                person.wallet_id,
-                credits,
-                Reason.PURCHASE,
-                LotKind.PAID,
-                pack_id=pack,
-                order_ref=order,
-            ),
-            now=self.clock.now(),
-        )
 
     async def pay_stripe(self, identity: Identity, pack: str, request: str) -> str:
         """Buy `pack` through Stripe Checkout as a chat adapter would, then deliver its paid
@@ -143,21 +120,6 @@ class Kit:
         result = await self.payments.stars_paid(invoice.payload, f"tg_{request}", invoice.amount, identity)
         assert result.outcome == PaymentOutcome.GRANTED
         return invoice.order_id
-
-    async def spend(self, identity: Identity, amount: int, job: str) -> None:
-        person = await self.wallets.person(identity)
-        now = self.clock.now()
-        await self.ledger.hold(
-            f"hold:{job}",
-            person.wallet_id,
-            amount,
-            expires_at=now + dt.timedelta(minutes=20),
-            now=now,
-        )
-        await self.ledger.capture(f"hold:{job}", now=now)
-
-    async def audit(self) -> list[str]:
-        return await self.ledger.audit()
 
     def with_rules(self, **changes: object) -> Kit:
         """The same database and clock, services built with other reward rules."""

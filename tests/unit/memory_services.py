@@ -12,7 +12,6 @@ from typing import Any
 from core.clock import ManualClock
 from core.domain.generation import GenerationRequest, PredictionStatus, PreparedClip
 from core.domain.identity import Identity
-from core.domain.ledger import Balance, Grant, LotKind, Reason
 from core.domain.pricing import Pack, PackTable, Pricing
 from core.domain.rules import CreditRules
 from core.errors import AudioEmpty
@@ -29,6 +28,7 @@ from core.services.support import SupportService
 from core.services.wallets import WalletService
 from tests.fakes.edges import FakeCheckout, FakeDesk, FakeSender, RecordingNotifier
 from tests.fakes.memory import MemoryStores
+from tests.fakes.wallet_moves import WalletMoves
 
 START = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 OPERATOR = Identity("console", "op")
@@ -83,7 +83,7 @@ class IdleGenerator:
 
 
 @dataclass
-class Services:
+class Services(WalletMoves):
     stores: MemoryStores
     clock: ManualClock
     rules: CreditRules
@@ -99,6 +99,7 @@ class Services:
         async def owns_job(person_id: int, job_id: str) -> bool:
             return (person_id, job_id) in self.owned
 
+        self.ledger = stores.ledger
         self.wallets = WalletService(stores.ledger, rules, clock)
         self.bonuses = RewardService(stores.bonuses, self.wallets, rules, clock, owns_job=owns_job)
         self.referrals = ReferralService(stores.referrals, self.wallets, rules, clock, codes, notices=stores.notices)
@@ -128,45 +129,6 @@ class Services:
             seeds=itertools.count(7).__next__,
         )
         self.generation.register_notifier("console", self.notifier)
-
-    async def person(self, key: str) -> tuple[Identity, int]:
-        identity = Identity.parse(key)
-        return identity, (await self.wallets.person(identity)).person_id
-
-    async def balance(self, identity: Identity) -> Balance:
-        person = await self.wallets.person(identity)
-        return await self.stores.ledger.balance(person.wallet_id)
-
-    async def available(self, identity: Identity) -> int:
-        return (await self.balance(identity)).available
-
-    async def buy(self, identity: Identity, pack: str, credits: int, order: str) -> None:
-        """A purchase's paid credits, as the payments area grants them."""
-        person = await self.wallets.person(identity)
-        await self.stores.ledger.grant(
-            Grant(
-                f"purchase:{order}",
-                person.wallet_id,
-                credits,
-                Reason.PURCHASE,
-                LotKind.PAID,
-                pack_id=pack,
-                order_ref=order,
-            ),
-            now=self.clock.now(),
-        )
-
-    async def spend(self, identity: Identity, amount: int, job: str) -> None:
-        """A delivered clip's charge: hold then capture, as the job workers do."""
-        person = await self.wallets.person(identity)
-        now = self.clock.now()
-        await self.stores.ledger.hold(
-            f"hold:{job}", person.wallet_id, amount, expires_at=now + dt.timedelta(hours=1), now=now
-        )
-        await self.stores.ledger.capture(f"hold:{job}", now=now)
-
-    async def audit(self) -> list[str]:
-        return await self.stores.ledger.audit()
 
     def with_rules(self, **changes: Any) -> Services:
         """The same rows and clock, services built with other rules."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 
+from adapters.storage.jobs import MAX_DELIVERY_REF, MAX_ERROR_DETAIL
 from core.domain.generation import PreparedClip
 from core.domain.jobs import (
     ACTIVE,
@@ -183,9 +184,9 @@ class FakeJobStore:
                 finished_at=now,
                 updated_at=now,
                 error=error,
-                error_detail=(error_detail or None) and error_detail[:500],
+                error_detail=(error_detail or None) and error_detail[:MAX_ERROR_DETAIL],
                 lease_until=None,
-                delivery_ref=(delivery_ref or None) and delivery_ref[:300],
+                delivery_ref=(delivery_ref or None) and delivery_ref[:MAX_DELIVERY_REF],
             )
             if target == JobState.SUCCEEDED:
                 outcome = capture_hold(self.world, job.hold_key, now)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from adapters.storage.ledger import MAX_MEMO
 from core.domain.identity import Person
 from core.domain.ledger import (
     AccountStats,
@@ -87,7 +88,9 @@ def record_transfer(
     """The movement under its unique key; False when the key was applied before."""
     if key in world.transfers:
         return False
-    world.transfers[key] = TransferRow(world.next_id(), key, debit, credit, amount, reason, now, order_ref, memo[:300])
+    world.transfers[key] = TransferRow(
+        world.next_id(), key, debit, credit, amount, reason, now, order_ref, memo[:MAX_MEMO]
+    )
     return True
 
 

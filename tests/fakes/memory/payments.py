@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
+from adapters.storage.payments import MAX_EVENT_DETAIL
 from core.domain.orders import Effect, Order, PaymentOutcome, PaymentResult
 from tests.fakes.memory.ledger import post_grant, take_back
 from tests.fakes.memory.world import EventRow, World
@@ -95,7 +96,9 @@ class FakePaymentStore:
             if order is not None and effect.changes_order:
                 order = self._update(self.world.orders[order.order_id], effect, now)
             if event_key is not None:
-                self.world.events[event_key] = EventRow(event_key, order_id, effect.outcome.value, effect.detail[:60])
+                self.world.events[event_key] = EventRow(
+                    event_key, order_id, effect.outcome.value, effect.detail[:MAX_EVENT_DETAIL]
+                )
             return PaymentResult(effect.outcome, effect.detail, order, credits, balance)
 
     def _update(self, order: Order, effect: Effect, now: dt.datetime) -> Order:

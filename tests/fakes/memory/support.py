@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from adapters.storage.support import MAX_LAST_JOB
 from core.domain.rules import CreditRules
 from core.domain.support import TICKET_WINDOW, Ticket, TicketReply, support_grant, ticket_retry_at
 from core.errors import TooManyTickets, UnknownTicket
@@ -37,7 +38,13 @@ class FakeSupportStore:
                 raise TooManyTickets(retry_at)
             available = balance(self.world, person.wallet_id).available
             row = TicketRow(
-                self.world.next_id(), person.person_id, identity, text, available, last_job and last_job[:300], now
+                self.world.next_id(),
+                person.person_id,
+                identity,
+                text,
+                available,
+                last_job and last_job[:MAX_LAST_JOB],
+                now,
             )
             self.world.tickets[row.id] = row
             return Ticket(row.id, person.person_id, identity, text, available, last_job, now)
