@@ -13,6 +13,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from core.domain.bonuses import BonusEffect, BonusSnapshot
 from core.domain.generation import GeneratedClip, GenerationRequest, PredictionStatus, PreparedClip
 from core.domain.identity import Person
 from core.domain.jobs import Concluded, Created, Delivered, Job, JobProgress, JobState, JobView, NewJob
@@ -21,18 +22,15 @@ from core.domain.notices import NoticeCandidate, ReferralNotice
 from core.domain.offers import Offer
 from core.domain.orders import Effect, Order, PaymentResult
 from core.domain.payments import CheckoutRequest, CheckoutSession, CheckoutSessionRecord, PaymentEvent
+from core.domain.referral_payouts import ReferralEffect, ReferralSnapshot
 from core.domain.rewards import (
-    BonusEffect,
     BonusKind,
     BonusResult,
-    BonusSnapshot,
     EmailConfirmation,
     EmailStart,
     LinkResult,
-    ReferralEffect,
     ReferralPayout,
     ReferralRecord,
-    ReferralSnapshot,
     ReferralSummary,
     Window,
 )
@@ -43,9 +41,9 @@ from core.errors import BotError
 
 # The welcome grant of a person just created (`core.domain.rules.welcome_grant`), or None.
 WelcomeDecision = Callable[[Person], Grant | None]
-# What a bonus does to the person it is for (`core.domain.rewards.decide_bonus` / `decide_daily`).
+# What a bonus does to the person it is for (`core.domain.bonuses.decide_bonus` / `decide_daily`).
 BonusDecision = Callable[[BonusSnapshot], BonusEffect]
-# What may be settled of a referral now (`core.domain.rewards.decide_referral`).
+# What may be settled of a referral now (`core.domain.referral_payouts.decide_referral`).
 ReferralDecision = Callable[[ReferralSnapshot], ReferralEffect | None]
 
 

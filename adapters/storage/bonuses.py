@@ -17,8 +17,9 @@ from adapters.storage.ledger import SqlLedgerStore, SystemAccounts, balance, pac
 from adapters.storage.persons import created_at, locked_person, survivor, wallet_of
 from adapters.storage.sql import Statement, const, every, run, scalar, to_db_time
 from adapters.storage.tables_rewards import reward_claims
+from core.domain.bonuses import BonusEffect, BonusSnapshot
 from core.domain.identity import Person
-from core.domain.rewards import BonusEffect, BonusKind, BonusResult, BonusSnapshot, BonusStatus, utc_day
+from core.domain.rewards import BonusKind, BonusResult, BonusStatus, utc_day
 from core.ports import BonusDecision
 
 _OF_PERSON = reward_claims.c.person_id == bindparam("person_id")

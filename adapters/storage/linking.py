@@ -2,7 +2,7 @@
 identity to its person.
 
 - A brand-new identity (no person yet) simply joins: no person, no wallet, no welcome grant.
-- Two existing persons merge as `core.domain.rewards.decide_merge` decides from what is read
+- Two existing persons merge as `core.domain.merges.decide_merge` decides from what is read
   here under both wallet locks: the absorbed wallet's balance moves with one `link` transfer per
   lot kind, and its lots move along unchanged, so the spend order, expiry, the plan (packs
   bought) and refunds by order still work. No credits are created; the auditor stays clean.
@@ -42,15 +42,8 @@ from adapters.storage.tables_rewards import (
     verified_emails,
 )
 from core.domain.ledger import LotKind, Reason
-from core.domain.rewards import (
-    LinkParty,
-    LinkRefusal,
-    LinkResult,
-    MergePlan,
-    decide_merge,
-    link_code_valid,
-    platforms_clash,
-)
+from core.domain.merges import LinkParty, MergePlan, decide_merge, link_code_valid
+from core.domain.rewards import LinkRefusal, LinkResult, platforms_clash
 from core.errors import InternalError, LinkCodeInvalid, LinkRefused
 
 _SURVIVOR, _ABSORBED = bindparam("survivor"), bindparam("absorbed")

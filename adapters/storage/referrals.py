@@ -1,7 +1,7 @@
 """Referral codes, referrals and their payout over SQL: `ReferralStore`.
 
 Both sides are paid when the referred person's first generation succeeds; each side settles
-once, under both persons' wallet locks, as `core.domain.rewards.decide_referral` decides from
+once, under both persons' wallet locks, as `core.domain.referral_payouts.decide_referral` decides from
 the `ReferralSnapshot` read here.
 """
 
@@ -19,11 +19,10 @@ from adapters.storage.persons import created_at, lock_wallets, locked_person, su
 from adapters.storage.sql import Statement, const, every, insert_or_skip, one, run, scalar, to_db_time
 from adapters.storage.tables_rewards import referral_codes, referrals
 from core.domain.identity import Person
+from core.domain.referral_payouts import ReferralParty, ReferralSnapshot
 from core.domain.rewards import (
-    ReferralParty,
     ReferralPayout,
     ReferralRecord,
-    ReferralSnapshot,
     ReferralSummary,
     SideDecision,
     month_start,

@@ -1,4 +1,5 @@
-"""The schema, as SQLModel tables. Changes go through an Alembic migration (`alembic/`)."""
+"""The schema, as SQLModel tables: the one definition Alembic's metadata and every statement
+(`adapters.storage.sql`) are built from. Changes go through an Alembic migration (`alembic/`)."""
 
 from __future__ import annotations
 

@@ -1,7 +1,8 @@
-"""The reward rules (daily credit, referral, email, share, linking, support) as pure decisions.
-The amounts and limits are in `CreditRules`. A store reads a snapshot inside its transaction,
-under the person's lock, asks a function here what to do and applies the answer in the same
-transaction, so the rules live here once and are unit-tested without a database.
+"""The reward rules (daily credit, referral, email, share, linking, support): their values,
+idempotency keys and the checks a store makes under the person's lock, as pure functions. The
+amounts and limits are in `CreditRules`; what a bonus, a referral payout or an account merge
+does is decided in `bonuses`, `referral_payouts` and `merges`. The rules live here once and are
+unit-tested without a database.
 
 Definitions used throughout:
 - a *day* is a UTC calendar date ("2026-03-01"); a *month* is a UTC calendar month;
@@ -19,10 +20,9 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-from core.domain.ledger import Balance, Grant, LotKind, Outcome, Reason
+from core.domain.ledger import Balance, Outcome, Reason
 from core.domain.offers import next_utc_midnight
-from core.domain.rules import CreditRules, plan_of
-from core.errors import LinkRefused
+from core.domain.rules import CreditRules
 
 
 class BonusKind(enum.StrEnum):
@@ -179,18 +179,6 @@ def link_key(absorbed_person_id: int, kind: str) -> str:
     return f"link:{absorbed_person_id}:{kind}"
 
 
-def bonus_key(kind: BonusKind, person_id: int, day: str) -> str:
-    """Daily and share bonuses once per person and day, the email bonus once per person;
-    referral bonuses are keyed by their referral (`referral_key`)."""
-    if kind == BonusKind.DAILY:
-        return daily_key(person_id, day)
-    if kind == BonusKind.SHARE:
-        return share_key(person_id, day)
-    if kind == BonusKind.EMAIL:
-        return email_key(person_id)
-    raise ValueError(f"{kind} bonuses are keyed by their referral")
-
-
 # --- the shared anti-abuse rules -------------------------------------------------------------
 
 
@@ -207,106 +195,6 @@ def old_enough(created_at: dt.datetime, now: dt.datetime, rules: CreditRules) ->
 
 def cooldown_ends(created_at: dt.datetime, rules: CreditRules) -> dt.datetime:
     return created_at + rules.new_account_cooldown
-
-
-# --- bonuses: daily credit, share, email ----------------------------------------------------
-
-_ONCE_A_DAY = frozenset({BonusKind.DAILY, BonusKind.SHARE})
-
-
-def bonus_amount(kind: BonusKind, rules: CreditRules) -> int:
-    return {
-        BonusKind.DAILY: rules.daily_credits,
-        BonusKind.SHARE: rules.share_credits,
-        BonusKind.EMAIL: rules.email_credits,
-        BonusKind.REFERRAL: rules.referral_credits,
-    }[kind]
-
-
-def bonus_of(kind: BonusKind, rules: CreditRules, now: dt.datetime, *, memo: str = "") -> Bonus:
-    """The bonus of `kind` as the rules set it: its amount, once a day or once ever, and free
-    credits expiring as every free credit granted now does."""
-    return Bonus(
-        kind,
-        bonus_amount(kind, rules),
-        Reason(kind.value),
-        per_day=kind in _ONCE_A_DAY,
-        memo=memo,
-        expires_at=rules.free_expiry(now),
-    )
-
-
-@dataclass(frozen=True)
-class BonusSnapshot:
-    """What a bonus decision reads about one person, inside the transaction that pays it and
-    under the lock of their wallet (the same lock every movement of that wallet takes)."""
-
-    person_id: int
-    wallet_id: int
-    day: str  # today, UTC
-    received_today: int  # bonus credits paid to them today, all bonuses together
-    claimed_today: frozenset[BonusKind]
-    claimed_ever: frozenset[BonusKind]
-    packs_bought: tuple[str, ...]  # their plan, for the daily credit
-
-
-@dataclass(frozen=True)
-class BonusClaim:
-    """The record of a paid bonus: the sums of a person's claims of a day are the free allowance
-    used that day. `key` is also the ledger movement's key."""
-
-    key: str
-    person_id: int
-    kind: BonusKind
-    day: str
-    amount: int
-
-
-@dataclass(frozen=True)
-class BonusEffect:
-    """What a bonus decision does: nothing (`status` says why), or a grant and its claim."""
-
-    status: BonusStatus
-    grant: Grant | None = None
-    claim: BonusClaim | None = None
-    plan: str | None = None  # NOT_ELIGIBLE: the plan that does not get it
-
-
-def paid_bonus(person_id: int, wallet_id: int, key: str, bonus: Bonus, day: str) -> BonusEffect:
-    """Pay `bonus` under `key`: a free lot in the wallet, and its claim."""
-    return BonusEffect(
-        BonusStatus.GRANTED,
-        grant=Grant(
-            key=key,
-            account_id=wallet_id,
-            amount=bonus.amount,
-            reason=bonus.reason,
-            lot_kind=LotKind.FREE,
-            expires_at=bonus.expires_at,
-            memo=bonus.memo,
-        ),
-        claim=BonusClaim(key, person_id, bonus.kind, day, bonus.amount),
-    )
-
-
-def decide_bonus(snapshot: BonusSnapshot, bonus: Bonus, rules: CreditRules) -> BonusEffect:
-    """Once per UTC day (daily, share) or once ever (email), and only if it fits today's free
-    allowance whole."""
-    claimed = snapshot.claimed_today if bonus.per_day else snapshot.claimed_ever
-    if bonus.kind in claimed:
-        return BonusEffect(BonusStatus.ALREADY)
-    if not fits_allowance(snapshot.received_today, bonus.amount, rules):
-        return BonusEffect(BonusStatus.LIMIT)
-    key = bonus_key(bonus.kind, snapshot.person_id, snapshot.day)
-    return paid_bonus(snapshot.person_id, snapshot.wallet_id, key, bonus, snapshot.day)
-
-
-def decide_daily(snapshot: BonusSnapshot, bonus: Bonus, rules: CreditRules) -> BonusEffect:
-    """The daily credit: for the plans that get it (free by default), then as any bonus."""
-    plan = plan_of(snapshot.packs_bought, rules.packs)
-    if not daily_qualifies(plan, rules):
-        return BonusEffect(BonusStatus.NOT_ELIGIBLE, plan=plan)
-    return decide_bonus(snapshot, bonus, rules)
 
 
 # --- daily credit ----------------------------------------------------------------------------
@@ -390,73 +278,6 @@ def referral_side(
     if not fits_allowance(received_today, rules.referral_credits, rules):
         return SideDecision.WAIT
     return SideDecision.PAY
-
-
-@dataclass(frozen=True)
-class ReferralParty:
-    """One side of a referral, read under both persons' wallet locks."""
-
-    person_id: int  # who they are now (after any account link)
-    wallet_id: int
-    created_at: dt.datetime
-    received_today: int  # bonus credits paid to them today, all bonuses together
-    state: str | None  # how their side was settled (`SideDecision` value), None while open
-    paid_this_month: int | None = None  # the referrer: their referrals paid this UTC month
-
-
-@dataclass(frozen=True)
-class ReferralSnapshot:
-    referred: ReferralParty
-    referrer: ReferralParty
-    qualified: bool  # the referred person's first generation succeeded (recorded before)
-    day: str  # today, UTC
-
-
-@dataclass(frozen=True)
-class SideSettlement:
-    """What happens to one open side now. WAIT leaves it open; PAY grants the bonus (`effect`),
-    CAPPED settles it without credits."""
-
-    side: str  # referred | referrer
-    decision: SideDecision
-    effect: BonusEffect | None = None
-
-
-@dataclass(frozen=True)
-class ReferralEffect:
-    qualify: bool  # record the qualification now (it was not before)
-    sides: tuple[SideSettlement, ...]  # the sides still open, in `REFERRAL_SIDES` order
-
-
-def decide_referral(
-    snapshot: ReferralSnapshot, rules: CreditRules, now: dt.datetime, *, first_success: bool
-) -> ReferralEffect | None:
-    """Settle what may be settled of a referral: both sides are paid once the referred person's
-    first generation succeeded (`first_success` says it just did), each side once, the referrer
-    within the monthly cap, a too-new receiver or one whose free allowance is used up later.
-    None: nothing to settle (not qualified; or a link made both sides one person)."""
-    if snapshot.referred.person_id == snapshot.referrer.person_id:
-        return None
-    if not (snapshot.qualified or first_success):
-        return None
-    sides = []
-    for side, party in zip(REFERRAL_SIDES, (snapshot.referred, snapshot.referrer), strict=True):
-        if party.state is not None:
-            continue
-        decision = referral_side(
-            receiver_created_at=party.created_at,
-            received_today=party.received_today,
-            paid_this_month=party.paid_this_month,
-            now=now,
-            rules=rules,
-        )
-        effect = None
-        if decision == SideDecision.PAY:
-            bonus = bonus_of(BonusKind.REFERRAL, rules, now, memo=f"referral ({side})")
-            key = referral_key(snapshot.referred.person_id, side)
-            effect = paid_bonus(party.person_id, party.wallet_id, key, bonus, snapshot.day)
-        sides.append(SideSettlement(side, decision, effect))
-    return ReferralEffect(qualify=not snapshot.qualified, sides=tuple(sides))
 
 
 # --- email verification ----------------------------------------------------------------------
@@ -569,63 +390,6 @@ def platforms_clash(identities_a: list[str], identities_b: list[str]) -> bool:
         return {key.split(":", 1)[0] for key in keys}
 
     return bool(platforms(identities_a) & platforms(identities_b))
-
-
-def link_code_valid(expires_at: dt.datetime | None, used_at: dt.datetime | None, now: dt.datetime) -> bool:
-    """A link code works once, until it expires."""
-    return used_at is None and expires_at is not None and now < expires_at
-
-
-@dataclass(frozen=True)
-class LinkParty:
-    """One of two persons about to be merged, read under both wallet locks."""
-
-    person_id: int
-    wallet_id: int
-    created_at: dt.datetime
-    identities: tuple[str, ...]
-    balance: Balance
-    unspent: dict[LotKind, int]  # what their lots hold, by kind
-
-
-@dataclass(frozen=True)
-class LinkMove:
-    """One `link` movement of the absorbed wallet's credits of one kind (its lots move along)."""
-
-    key: str
-    kind: LotKind
-    amount: int
-    memo: str
-
-
-@dataclass(frozen=True)
-class MergePlan:
-    keep: LinkParty
-    gone: LinkParty
-    moves: tuple[LinkMove, ...]
-
-
-def decide_merge(issuer: LinkParty, other: LinkParty) -> MergePlan:
-    """Two persons become one: the older survives (a stable rule: their code, history and
-    creation date stay) and the absorbed wallet's credits move over, one `link` movement per
-    kind. Refused (`LinkRefused`) for the same person, a frozen or indebted wallet, open holds
-    (running jobs) or two identities on one platform. No credits are created."""
-    if issuer.person_id == other.person_id:
-        raise LinkRefused(LinkRefusal.SAME_PERSON)
-    keep, gone = sorted((issuer, other), key=lambda party: (party.created_at, party.person_id))
-    for party in (keep, gone):
-        if party.balance.frozen or party.balance.debt:
-            raise LinkRefused(LinkRefusal.FROZEN)
-        if party.balance.held:
-            raise LinkRefused(LinkRefusal.JOBS_RUNNING)
-    if platforms_clash(list(keep.identities), list(gone.identities)):
-        raise LinkRefused(LinkRefusal.PLATFORM_TAKEN)
-    moves = tuple(
-        LinkMove(link_key(gone.person_id, kind.value), kind, amount, f"{kind.value} credits of person {gone.person_id}")
-        for kind, amount in sorted(gone.unspent.items())
-        if amount > 0
-    )
-    return MergePlan(keep, gone, moves)
 
 
 # --- stats windows ---------------------------------------------------------------------------

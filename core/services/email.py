@@ -13,16 +13,10 @@ import logging
 from dataclasses import dataclass
 from functools import partial
 
+from core.domain.bonuses import bonus_of, decide_bonus
 from core.domain.identity import Identity
 from core.domain.ledger import Balance
-from core.domain.rewards import (
-    BonusKind,
-    CodeCheck,
-    bonus_of,
-    decide_bonus,
-    looks_like_code,
-    valid_email,
-)
+from core.domain.rewards import BonusKind, CodeCheck, looks_like_code, valid_email
 from core.domain.rules import CreditRules
 from core.errors import (
     EmailCodeExpired,

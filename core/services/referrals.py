@@ -30,6 +30,7 @@ from core.domain.notices import (
     NoticeCandidate,
     ReferralNotice,
 )
+from core.domain.referral_payouts import decide_referral
 from core.domain.rewards import (
     CODE_ALPHABET,
     ReferralPayout,
@@ -37,7 +38,6 @@ from core.domain.rewards import (
     ReferralRefusal,
     ReferralSummary,
     clean_code,
-    decide_referral,
     referral_key,
 )
 from core.domain.rules import CreditRules

@@ -11,20 +11,11 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import partial
 
+from core.domain.bonuses import bonus_of, decide_bonus, decide_daily
 from core.domain.identity import Identity
 from core.domain.ledger import Balance
 from core.domain.offers import Offer, next_utc_midnight
-from core.domain.rewards import (
-    BonusKind,
-    BonusStatus,
-    bonus_of,
-    cooldown_ends,
-    daily_qualifies,
-    decide_bonus,
-    decide_daily,
-    old_enough,
-    utc_day,
-)
+from core.domain.rewards import BonusKind, BonusStatus, cooldown_ends, daily_qualifies, old_enough, utc_day
 from core.domain.rules import CreditRules
 from core.errors import (
     AccountTooNew,

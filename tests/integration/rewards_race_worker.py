@@ -11,7 +11,7 @@ from adapters.storage.database import Database
 from adapters.storage.ledger import SqlLedgerStore
 from adapters.storage.referrals import SqlReferralStore
 from core.domain.pricing import PackTable, Pricing
-from core.domain.rewards import decide_referral
+from core.domain.referral_payouts import decide_referral
 from core.domain.rules import CreditRules
 
 

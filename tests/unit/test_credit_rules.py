@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 
+from core.domain.bonuses import BonusSnapshot, bonus_of, decide_bonus, decide_daily
 from core.domain.identity import Person
 from core.domain.ledger import (
     Balance,
@@ -23,25 +24,10 @@ from core.domain.ledger import (
     take_back_amount,
     take_from_lots,
 )
+from core.domain.merges import LinkParty, decide_merge, link_code_valid
 from core.domain.pricing import Pack, PackTable, Pricing
-from core.domain.rewards import (
-    BonusKind,
-    BonusSnapshot,
-    BonusStatus,
-    EmailCodeState,
-    LinkParty,
-    LinkRefusal,
-    ReferralParty,
-    ReferralSnapshot,
-    SideDecision,
-    attempts_carried_over,
-    bonus_of,
-    decide_bonus,
-    decide_daily,
-    decide_merge,
-    decide_referral,
-    link_code_valid,
-)
+from core.domain.referral_payouts import ReferralParty, ReferralSnapshot, decide_referral
+from core.domain.rewards import BonusKind, BonusStatus, EmailCodeState, LinkRefusal, SideDecision, attempts_carried_over
 from core.domain.rules import CreditRules, plan_of, welcome_grant
 from core.domain.support import support_grant, ticket_retry_at
 from core.errors import LinkRefused

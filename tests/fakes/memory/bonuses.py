@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from core.domain.bonuses import BonusEffect, BonusSnapshot
 from core.domain.identity import Person
-from core.domain.rewards import BonusEffect, BonusKind, BonusResult, BonusSnapshot, BonusStatus, utc_day
+from core.domain.rewards import BonusKind, BonusResult, BonusStatus, utc_day
 from core.ports import BonusDecision
 from tests.fakes.memory.ledger import balance, packs_bought, post_grant
 from tests.fakes.memory.world import ClaimRow, World

@@ -1,4 +1,4 @@
-"""Account linking in memory: `LinkStore`. Two persons merge as `core.domain.rewards.decide_merge`
+"""Account linking in memory: `LinkStore`. Two persons merge as `core.domain.merges.decide_merge`
 decides from what is read here; the absorbed wallet's credits move with `link` transfers and its
 lots move along, and everything that names the absorbed person names the survivor."""
 
@@ -7,15 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 from core.domain.ledger import LotKind, Reason
-from core.domain.rewards import (
-    LinkParty,
-    LinkRefusal,
-    LinkResult,
-    MergePlan,
-    decide_merge,
-    link_code_valid,
-    platforms_clash,
-)
+from core.domain.merges import LinkParty, MergePlan, decide_merge, link_code_valid
+from core.domain.rewards import LinkRefusal, LinkResult, platforms_clash
 from core.errors import InternalError, LinkCodeInvalid, LinkRefused
 from tests.fakes.memory.ledger import balance, record_transfer
 from tests.fakes.memory.world import LinkCodeRow, World

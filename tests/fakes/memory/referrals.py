@@ -1,5 +1,5 @@
 """Referral codes, referrals and their payout in memory: `ReferralStore`. Each side settles
-once, as `core.domain.rewards.decide_referral` decides from the same `ReferralSnapshot` the SQL
+once, as `core.domain.referral_payouts.decide_referral` decides from the same `ReferralSnapshot` the SQL
 store reads."""
 
 from __future__ import annotations
@@ -8,11 +8,10 @@ import datetime as dt
 from collections.abc import Callable
 
 from core.domain.identity import Person
+from core.domain.referral_payouts import ReferralParty, ReferralSnapshot
 from core.domain.rewards import (
-    ReferralParty,
     ReferralPayout,
     ReferralRecord,
-    ReferralSnapshot,
     ReferralSummary,
     SideDecision,
     month_start,
