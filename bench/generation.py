@@ -38,8 +38,8 @@ from adapters.audio import PyAVIntake
 from adapters.localsynth import render_mp3
 from adapters.replicate import ReplicateGenerator, verify_replicate_webhook
 from adapters.storage.database import Database
-from adapters.storage.job_store import SqlJobStore
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.jobs import SqlJobStore
+from adapters.storage.ledger import SqlLedgerStore
 from bench.common import peak_rss_mb, scratch_postgres, scratch_sqlite
 from core.clock import SystemClock
 from core.domain.generation import GeneratedClip, PreparedClip
@@ -241,7 +241,7 @@ async def _run(fake: RemoteFake, url: str, load: Load) -> tuple[float, list[str]
         )
         notifier = CountingNotifier(expected=load.requests)
         service = GenerationService(
-            store=SqlJobStore(database, ledger.system),
+            store=SqlJobStore(database, ledger),
             ledger=ledger,
             wallets=WalletService(ledger, RULES, clock),
             intake=PyAVIntake() if load.fresh_intake else RememberingIntake(),

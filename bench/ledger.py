@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from adapters.storage.database import Database
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.ledger import SqlLedgerStore
 from bench.common import scratch_postgres, scratch_sqlite
 from core.domain.ledger import Grant, Reason
 
@@ -52,7 +52,7 @@ async def ledger_cycles_per_s(url: str, seconds: float) -> tuple[float, list[str
         store = SqlLedgerStore(db)
         wallets = []
         for i in range(CLIENTS):
-            person = await store.ensure_person(f"console:bench{i}", welcome=None, now=now)
+            person = await store.ensure_person(f"console:bench{i}", welcome=lambda person: None, now=now)
             await store.grant(Grant(f"seed:{i}", person.wallet_id, 1_000_000, Reason.OPERATOR), now=now)
             wallets.append(person.wallet_id)
         stop_at = time.perf_counter() + seconds

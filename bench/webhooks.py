@@ -25,15 +25,15 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+from bot.payments import build_payments
 from sqlalchemy import text
 
 from adapters.chat.catalogue import Catalogue
 from adapters.storage.database import Database
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.ledger import SqlLedgerStore
 from adapters.web import WebServer
 from bench.common import peak_rss_mb, scratch_sqlite
 from bot.config import Settings
-from bot.payments import build_payments
 from core.clock import SystemClock
 from core.domain.identity import Identity
 from core.domain.orders import Order

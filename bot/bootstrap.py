@@ -19,10 +19,11 @@ import multiprocessing
 import os
 import socket
 import time
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 from adapters.audio import PyAVIntake
 from adapters.chat.admin import AdminChat
@@ -45,17 +46,23 @@ from adapters.discord import DISCORD_USER_ID
 from adapters.email.smtp import SmtpConfig, SmtpEmailSender
 from adapters.localsynth import LocalSynthGenerator
 from adapters.replicate import ReplicateGenerator, verify_replicate_webhook
-from adapters.storage.dashboard_sql import read_dashboard
+from adapters.storage.bonuses import SqlBonusStore
+from adapters.storage.dashboard import read_dashboard
 from adapters.storage.database import Database
-from adapters.storage.job_store import SqlJobStore
-from adapters.storage.ledger_store import SqlLedgerStore
-from adapters.storage.metrics_sql import read_figures
-from adapters.storage.notice_store import SqlReferralNotices
-from adapters.storage.payment_store import SqlPaymentStore
-from adapters.storage.reward_store import SqlRewardStore
+from adapters.storage.email_verification import SqlEmailStore
+from adapters.storage.jobs import SqlJobStore
+from adapters.storage.ledger import SqlLedgerStore
+from adapters.storage.linking import SqlLinkStore
+from adapters.storage.metrics import read_figures
+from adapters.storage.payments import SqlPaymentStore
+from adapters.storage.referral_notices import SqlReferralNoticeStore
+from adapters.storage.referrals import SqlReferralStore
+from adapters.storage.stats import SqlStatsStore
+from adapters.storage.support import SqlSupportStore
 from adapters.stripe import StripeCheckout
 from adapters.telegram import TELEGRAM_USER_ID
 from adapters.web import Dashboard, WebHooks, WebServer
+from adapters.web.hooks import Figures
 from bot.config import Settings, public_base_url, web_enabled
 from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic, ReferralSweeper
 from core.clock import SystemClock
@@ -66,7 +73,23 @@ from core.domain.prompts import PromptPolicy
 from core.domain.rewards import stats_windows
 from core.domain.stats import stats_report
 from core.errors import InvalidWebhook
-from core.ports import Clock, CodeSource, EmailSender, MusicGenerator
+from core.ports import (
+    BonusStore,
+    Clock,
+    CodeSource,
+    EmailSender,
+    EmailStore,
+    ExpiryStore,
+    JobStore,
+    LedgerStore,
+    LinkStore,
+    MusicGenerator,
+    PaymentStore,
+    ReferralNoticeStore,
+    ReferralStore,
+    StatsStore,
+    SupportStore,
+)
 from core.services.email import EmailVerificationService
 from core.services.expiry import ExpiryService
 from core.services.generation import GenerationService, GenerationSettings
@@ -105,8 +128,8 @@ class Rewards:
 class App:
     settings: Settings
     clock: Clock
-    database: Database
-    ledger: SqlLedgerStore
+    database: Database | None
+    ledger: AuditedLedger
     catalogue: Catalogue
     words: Words
     wallets: WalletService
@@ -155,7 +178,33 @@ class App:
             self.intake_pool.shutdown(wait=False, cancel_futures=True)
         if self.stripe is not None:
             await self.stripe.aclose()
-        await self.database.close()
+        if self.database is not None:
+            await self.database.close()
+
+
+@dataclass(frozen=True)
+class Stores:
+    """One store per storage port (SQL in production, in-memory fakes in unit tests)."""
+
+    ledger: AuditedLedger
+    jobs: JobStore
+    payments: PaymentStore
+    bonuses: BonusStore
+    referrals: ReferralStore
+    notices: ReferralNoticeStore
+    email: EmailStore
+    links: LinkStore
+    support: SupportStore
+    stats: StatsStore
+
+
+@dataclass(frozen=True)
+class ReadModels:
+    """What the operators' pages read straight from the database (absent without one)."""
+
+    health: Callable[[], Awaitable[bool]]
+    metrics: Callable[[], Awaitable[Figures]]
+    dashboard: Callable[[], Awaitable[Dashboard]]
 
 
 async def build_app(
@@ -166,17 +215,66 @@ async def build_app(
     codes: CodeSource | None = None,
     email_sender: EmailSender | None = None,
 ) -> App:
-    """Build everything (the database must be migrated first) and register the chat platforms
-    the settings configure: Telegram, Discord, or else the console."""
+    """Everything on the configured database (migrated first), with the chat platforms the
+    settings configure: Telegram, Discord, or else the console."""
     clock = clock or SystemClock()
-    codes = codes or SecretCodes()
     database = Database(settings.database_url)
     await database.start()
     ledger = SqlLedgerStore(database)
     await ledger.prepare()  # system accounts exist (committed) before any movement names them
-    jobs_store = SqlJobStore(database, ledger.system)
-    reward_store = SqlRewardStore(database, ledger)
-    rules, reward_rules = settings.credit_rules(), settings.reward_rules()
+    stores = Stores(
+        ledger=ledger,
+        jobs=SqlJobStore(database, ledger),
+        payments=SqlPaymentStore(database, ledger),
+        bonuses=SqlBonusStore(database, ledger),
+        referrals=SqlReferralStore(database, ledger),
+        notices=SqlReferralNoticeStore(database),
+        email=SqlEmailStore(database, ledger),
+        links=SqlLinkStore(database),
+        support=SqlSupportStore(database, ledger),
+        stats=SqlStatsStore(database),
+    )
+
+    async def health() -> bool:
+        await database.read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar())
+        return True
+
+    async def dashboard() -> Dashboard:
+        now = clock.now()
+        windows = stats_windows(now)
+        rows = await read_dashboard(database, now, windows, cheapest_clip(settings), DASHBOARD_TICKETS)
+        return Dashboard(stats_report(now, rows.windows), rows.figures, rows.tickets)
+
+    reads = ReadModels(health, lambda: read_figures(database, clock.now()), dashboard)
+    return compose(
+        settings,
+        stores,
+        clock=clock,
+        generator=generator,
+        codes=codes,
+        email_sender=email_sender,
+        database=database,
+        reads=reads,
+    )
+
+
+def compose(
+    settings: Settings,
+    stores: Stores,
+    *,
+    clock: Clock | None = None,
+    generator: MusicGenerator | None = None,
+    codes: CodeSource | None = None,
+    email_sender: EmailSender | None = None,
+    database: Database | None = None,
+    reads: ReadModels | None = None,
+) -> App:
+    """The object graph over any stores, by constructor, in dependency order (unit tests pass
+    in-memory stores and no database)."""
+    clock = clock or SystemClock()
+    codes = codes or SecretCodes()
+    ledger = stores.ledger
+    rules = settings.credit_rules()
 
     # --- the words, and the platforms notices go through --------------------------------------
     catalogue = Catalogue()
@@ -187,43 +285,43 @@ async def build_app(
 
     # --- core -------------------------------------------------------------------------------
     stars = settings.stars_pack_table
-    schedule = DailySchedule(reward_store, ledger, reward_rules, rules.packs, clock)
+    schedule = DailySchedule(stores.bonuses, ledger, rules, clock)
     offers = OfferService(rules, stars_packs=stars, next_daily_at=schedule.next_for_person)
     wallets = WalletService(ledger, rules, clock, offers, identities=IDENTITIES)
 
     async def owns_job(person_id: int, job_id: str) -> bool:
         """A clip the person made (also one made before an account link merged them)."""
-        job = await jobs_store.get(job_id)
+        job = await stores.jobs.get(job_id)
         if job is None or job.state != JobState.SUCCEEDED:
             return False
-        current, _wallet = await reward_store.current_person(job.person_id)
+        current, _wallet = await stores.bonuses.current_person(job.person_id)
         return current == person_id
 
     async def last_job(person_id: int) -> str | None:
-        recent = await jobs_store.recent_of(person_id, limit=1)
+        recent = await stores.jobs.recent_of(person_id, limit=1)
         return support_words.last_job(recent[0]) if recent else None
 
-    bonuses = RewardService(reward_store, wallets, reward_rules, clock, owns_job=owns_job, schedule=schedule)
+    bonuses = RewardService(stores.bonuses, wallets, rules, clock, owns_job=owns_job, schedule=schedule)
     referrals = ReferralService(
-        reward_store, wallets, reward_rules, clock, codes, notices=SqlReferralNotices(database), notifier=notices
+        stores.referrals, wallets, rules, clock, codes, notices=stores.notices, notifier=notices
     )
     rewards = Rewards(
         bonuses=bonuses,
         referrals=referrals,
         email=EmailVerificationService(
-            reward_store, wallets, reward_rules, clock, codes, email_sender or smtp_sender(settings, words)
+            stores.email, wallets, rules, clock, codes, email_sender or smtp_sender(settings, words)
         ),
-        linking=LinkService(reward_store, wallets, reward_rules, clock, codes),
+        linking=LinkService(stores.links, wallets, rules, clock, codes),
         support=SupportService(
-            reward_store, wallets, reward_rules, clock, inbox=notices, replies=notices, last_job=last_job
+            stores.support, wallets, rules, clock, inbox=notices, replies=notices, last_job=last_job
         ),
-        stats=StatsService(reward_store, rules, clock),
+        stats=StatsService(stores.stats, rules, clock),
         expiry=ExpiryService(ledger, rules, clock),
     )
     stripe = stripe_checkout(settings)
     base = public_base_url(settings)
     payments = PaymentService(
-        SqlPaymentStore(database, ledger),
+        stores.payments,
         wallets,
         rules,
         clock,
@@ -249,7 +347,7 @@ async def build_app(
     generator = generator or build_generator(settings)
     pool = intake_pool(settings)
     generation = GenerationService(
-        store=jobs_store,
+        store=stores.jobs,
         ledger=ledger,
         wallets=wallets,
         intake=PyAVIntake(),
@@ -299,11 +397,6 @@ async def build_app(
         platforms.register(ConsolePlatform(conversation, Path(settings.data_dir) / "clips"))
 
     # --- the web server and the rest of the periodic work ---------------------------------------
-    async def dashboard() -> Dashboard:
-        now = clock.now()
-        rows = await read_dashboard(database, now, stats_windows(now), rewards.stats.cheapest_clip, DASHBOARD_TICKETS)
-        return Dashboard(stats_report(now, rows.windows), rows.figures, rows.tickets)
-
     async def replicate_webhook(body: bytes, headers: Mapping[str, str]) -> None:
         secret = settings.replicate_webhook_secret
         if secret is None or not secret.get_secret_value():
@@ -311,13 +404,9 @@ async def build_app(
         status = verify_replicate_webhook(body, headers, secret.get_secret_value(), now=time.time())
         await generation.on_prediction_update(status)
 
-    async def health() -> bool:
-        await database.read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar())
-        return True
-
     secret = settings.telegram_webhook_secret
     hooks = WebHooks(
-        health=health,
+        health=reads.health if reads is not None else _healthy,
         text=catalogue.text,
         parse_stripe=stripe.parse_webhook if stripe is not None else None,
         on_stripe_event=payments.handle_stripe_event if stripe is not None else None,
@@ -325,9 +414,9 @@ async def build_app(
         on_telegram_update=telegram.on_webhook if telegram is not None and telegram.webhook_mode else None,
         telegram_secret=secret.get_secret_value() if secret else None,
         clip=discord.clips.fetch if discord is not None and discord.clips is not None else None,
-        metrics=lambda: read_figures(database, clock.now()),
+        metrics=reads.metrics if reads is not None else None,
         metrics_token=settings.metrics_token.get_secret_value() if settings.metrics_token else None,
-        dashboard=dashboard,
+        dashboard=reads.dashboard if reads is not None else None,
         dashboard_words=stats_words,
         dashboard_token=settings.dashboard_token.get_secret_value() if settings.dashboard_token else None,
     )
@@ -357,6 +446,21 @@ async def build_app(
         sweeps=sweeps,
         intake_pool=pool,
     )
+
+
+async def _healthy() -> bool:
+    return True
+
+
+def cheapest_clip(settings: Settings) -> int:
+    """A wallet left below this has "run out" (the stats' came-back figure)."""
+    return min(settings.generation_costs.values(), default=1)
+
+
+class AuditedLedger(LedgerStore, ExpiryStore, Protocol):
+    """The ledger store, which can also check its own books."""
+
+    async def audit(self) -> list[str]: ...
 
 
 # --- the parts built from settings ---------------------------------------------------------------

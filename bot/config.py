@@ -24,7 +24,6 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from core.domain.identity import Identity
 from core.domain.pricing import Pack, PackTable, Pricing
 from core.domain.prompts import DEFAULT_BLOCKLIST
-from core.domain.rewards import RewardRules
 from core.domain.rules import CreditRules
 from core.errors import InvalidIdentity
 
@@ -267,9 +266,22 @@ class Settings(BaseSettings):
             packs=PackTable(self.credit_packs),
             welcome_credits=self.welcome_credits,
             daily_credits=self.daily_credits,
+            share_credits=self.share_credits,
+            email_credits=self.email_credits,
+            referral_credits=self.referral_credits,
             low_balance_threshold=self.low_balance_threshold,
+            daily_plans=frozenset(self.daily_plans),
+            max_free_per_day=self.max_free_credits_per_day,
+            referral_monthly_cap=self.referral_monthly_cap,
+            referral_window=dt.timedelta(days=self.referral_window_days),
+            new_account_cooldown=dt.timedelta(minutes=self.new_account_cooldown_minutes),
             hold_ttl=dt.timedelta(seconds=self.hold_ttl_seconds),
             free_credit_ttl=dt.timedelta(days=self.free_credit_ttl_days) if self.free_credit_ttl_days else None,
+            email_code_ttl=dt.timedelta(minutes=self.email_code_ttl_minutes),
+            email_max_attempts=self.email_max_attempts,
+            email_lock=dt.timedelta(minutes=self.email_lock_minutes),
+            link_code_ttl=dt.timedelta(minutes=self.link_code_ttl_minutes),
+            support_tickets_per_hour=self.support_tickets_per_hour,
             operators=frozenset(self.operator_ids),
         )
 
@@ -307,24 +319,6 @@ class Settings(BaseSettings):
         if 0 < value < largest:
             raise ValueError(f"must be 0 (no limit) or at least the largest bonus ({largest})")
         return value
-
-    def reward_rules(self) -> RewardRules:
-        return RewardRules(
-            daily_credits=self.daily_credits,
-            daily_plans=frozenset(self.daily_plans),
-            referral_credits=self.referral_credits,
-            referral_monthly_cap=self.referral_monthly_cap,
-            referral_window=dt.timedelta(days=self.referral_window_days),
-            email_credits=self.email_credits,
-            email_code_ttl=dt.timedelta(minutes=self.email_code_ttl_minutes),
-            email_max_attempts=self.email_max_attempts,
-            email_lock=dt.timedelta(minutes=self.email_lock_minutes),
-            share_credits=self.share_credits,
-            link_code_ttl=dt.timedelta(minutes=self.link_code_ttl_minutes),
-            max_free_per_day=self.max_free_credits_per_day,
-            new_account_cooldown=dt.timedelta(minutes=self.new_account_cooldown_minutes),
-            support_tickets_per_hour=self.support_tickets_per_hour,
-        )
 
     # --- settings that must work together -------------------------------------------------
 

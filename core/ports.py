@@ -1,4 +1,11 @@
-"""The Protocols the core speaks through. Adapters implement them; `bot.bootstrap` wires them."""
+"""The Protocols the core speaks through. Adapters implement them; `bot.bootstrap` wires them.
+
+A store that moves credits by a rule takes the rule as a function of what it reads
+(`decide(snapshot) -> effect`, as payments do): it reads the snapshot inside its transaction
+(under the wallet's row lock on PostgreSQL, inside `BEGIN IMMEDIATE` on SQLite), asks the
+function, and applies the effect in the same transaction. The rule lives in `core.domain`; the
+store keeps only guards (unique keys, no negative balance, a hold resolves once).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import datetime as dt
 from collections.abc import Awaitable, Callable
 from typing import Protocol
 
+from core.domain.bonuses import BonusEffect, BonusSnapshot
 from core.domain.generation import GeneratedClip, GenerationRequest, PredictionStatus, PreparedClip
 from core.domain.identity import Person
 from core.domain.jobs import Concluded, Created, Delivered, Job, JobProgress, JobState, JobView, NewJob
@@ -14,8 +22,8 @@ from core.domain.notices import NoticeCandidate, ReferralNotice
 from core.domain.offers import Offer
 from core.domain.orders import Effect, Order, PaymentResult
 from core.domain.payments import CheckoutRequest, CheckoutSession, CheckoutSessionRecord, PaymentEvent
+from core.domain.referral_payouts import ReferralEffect, ReferralSnapshot
 from core.domain.rewards import (
-    Bonus,
     BonusKind,
     BonusResult,
     EmailConfirmation,
@@ -24,12 +32,19 @@ from core.domain.rewards import (
     ReferralPayout,
     ReferralRecord,
     ReferralSummary,
-    RewardRules,
     Window,
 )
+from core.domain.rules import CreditRules
 from core.domain.stats import WindowStats
 from core.domain.support import Ticket, TicketReply
 from core.errors import BotError
+
+# The welcome grant of a person just created (`core.domain.rules.welcome_grant`), or None.
+WelcomeDecision = Callable[[Person], Grant | None]
+# What a bonus does to the person it is for (`core.domain.bonuses.decide_bonus` / `decide_daily`).
+BonusDecision = Callable[[BonusSnapshot], BonusEffect]
+# What may be settled of a referral now (`core.domain.referral_payouts.decide_referral`).
+ReferralDecision = Callable[[ReferralSnapshot], ReferralEffect | None]
 
 
 class Clock(Protocol):
@@ -73,12 +88,12 @@ class LedgerStore(Protocol):
     idempotency key under a unique constraint, and a repeated key returns the first outcome
     with `duplicate=True` instead of moving credits twice."""
 
-    async def ensure_person(self, identity: str, *, welcome: Grant | None, now: dt.datetime) -> Person:
+    async def ensure_person(self, identity: str, *, welcome: WelcomeDecision, now: dt.datetime) -> Person:
         """The person behind `identity`, created on first contact together with its wallet and
-        the welcome grant (whose `account_id` is filled in here), exactly once even under races."""
+        the grant `welcome` decides for the new person, exactly once even under races."""
         ...
 
-    async def open_wallet(self, identity: str, *, welcome: Grant | None, now: dt.datetime) -> tuple[Person, Balance]:
+    async def open_wallet(self, identity: str, *, welcome: WelcomeDecision, now: dt.datetime) -> tuple[Person, Balance]:
         """`ensure_person` and the wallet's balance together: one read for a returning person,
         one write for a new one."""
         ...
@@ -100,8 +115,9 @@ class LedgerStore(Protocol):
         ...
 
     async def capture(self, key: str, *, now: dt.datetime) -> Outcome:
-        """Charge a held amount (the clip was delivered). A hold that already expired is
-        charged only if the balance still allows it."""
+        """Charge a held amount (the clip was delivered), from the wallet's lots in spend order
+        (`core.domain.ledger.spend_order`). A hold that already expired is charged only if the
+        balance still allows it."""
         ...
 
     async def release(self, key: str, *, now: dt.datetime) -> Outcome: ...
@@ -132,9 +148,10 @@ class LedgerStore(Protocol):
         reason: Reason,
         now: dt.datetime,
     ) -> Outcome:
-        """Bring the credits taken back for `order_ref` up to `target_total`. A refund takes
-        only that purchase's unspent credits and never goes below zero; a dispute takes the
-        whole target (the wallet may go below zero) and freezes the wallet."""
+        """Bring the credits taken back for `order_ref` up to `target_total`
+        (`core.domain.ledger.take_back_amount`): a refund takes only that purchase's unspent
+        credits and never goes below zero; a dispute takes the whole target (the wallet may go
+        below zero) and freezes the wallet."""
         ...
 
     async def take(
@@ -369,9 +386,10 @@ class CodeSource(Protocol):
 
 
 class BonusStore(Protocol):
-    async def grant_bonus(self, identity: str, bonus: Bonus, rules: RewardRules, *, now: dt.datetime) -> BonusResult:
-        """Pay `bonus` to the person behind `identity` once per day (or once ever), if it fits
-        today's free allowance; one transaction, race-safe across processes."""
+    async def grant_bonus(self, identity: str, decide: BonusDecision, *, now: dt.datetime) -> BonusResult:
+        """Read the person's `BonusSnapshot` (today is `now`'s UTC day) under their wallet's
+        lock, and apply what `decide` says: a grant and its claim, or nothing. One transaction,
+        race-safe across processes; the grant's key makes a repeat "already"."""
         ...
 
     async def bonus_claimed(self, person_id: int, kind: BonusKind, day: str) -> bool: ...
@@ -382,6 +400,11 @@ class BonusStore(Protocol):
 
     async def person_created_at(self, person_id: int) -> dt.datetime | None: ...
 
+    async def current_person(self, person_id: int) -> tuple[int, int]:
+        """(person id, wallet id) that `person_id` is now, after any account linking (rows of
+        other areas keep the person id of their time)."""
+        ...
+
 
 class ReferralStore(Protocol):
     async def referral_code(
@@ -389,25 +412,22 @@ class ReferralStore(Protocol):
     ) -> ReferralSummary: ...
 
     async def record_referral(
-        self, identity: str, code: str, rules: RewardRules, *, now: dt.datetime
-    ) -> ReferralRecord: ...
+        self, identity: str, code: str, rules: CreditRules, *, now: dt.datetime
+    ) -> ReferralRecord:
+        """Record who referred the person behind `identity`, unless `referral_refusal` refuses."""
+        ...
 
     async def has_open_referral(self, person_id: int) -> bool:
         """A referral of `person_id` (the referred one) with a side not yet settled."""
         ...
 
     async def settle_referral(
-        self,
-        person_id: int,
-        rules: RewardRules,
-        *,
-        now: dt.datetime,
-        qualify: bool,
-        expires_at: dt.datetime | None = None,
+        self, person_id: int, decide: ReferralDecision, *, now: dt.datetime
     ) -> ReferralPayout | None:
-        """Pay what is due on the referral of `person_id` (the referred one); `qualify` marks
-        their first success first. The bonus is free credit, expiring at `expires_at` if set.
-        None when there is no referral to settle."""
+        """Read the `ReferralSnapshot` of the referral of `person_id` (the referred one) under
+        both persons' wallet locks and apply what `decide` says: the qualification, and each
+        side paid (grant and claim), capped or left waiting. None when there is no referral to
+        settle."""
         ...
 
     async def due_referrals(self, *, limit: int) -> list[int]:
@@ -445,7 +465,7 @@ class ReferralNoticeStore(Protocol):
 
 class EmailStore(Protocol):
     async def begin_email(
-        self, identity: str, address: str, code: str, rules: RewardRules, *, now: dt.datetime
+        self, identity: str, address: str, code: str, rules: CreditRules, *, now: dt.datetime
     ) -> EmailStart:
         """Persist the code's hash and expiry (before anything is sent)."""
         ...
@@ -453,8 +473,11 @@ class EmailStore(Protocol):
     async def email_send_failed(self, person_id: int) -> None: ...
 
     async def confirm_email(
-        self, identity: str, code: str, bonus: Bonus, rules: RewardRules, *, now: dt.datetime
-    ) -> EmailConfirmation: ...
+        self, identity: str, code: str, bonus: BonusDecision, rules: CreditRules, *, now: dt.datetime
+    ) -> EmailConfirmation:
+        """Judge the code (`check_email_code`); the right one pays what `bonus` decides and
+        claims the address for this person, all or nothing."""
+        ...
 
 
 class LinkStore(Protocol):
@@ -467,8 +490,10 @@ class LinkStore(Protocol):
 
 class SupportStore(Protocol):
     async def open_ticket(
-        self, identity: str, text: str, last_job: str | None, rules: RewardRules, *, now: dt.datetime
-    ) -> Ticket: ...
+        self, identity: str, text: str, last_job: str | None, rules: CreditRules, *, now: dt.datetime
+    ) -> Ticket:
+        """Store a ticket, unless `ticket_retry_at` says the person has opened too many."""
+        ...
 
     async def mark_forwarded(self, ticket_id: int, *, now: dt.datetime) -> None: ...
 

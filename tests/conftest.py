@@ -19,7 +19,7 @@ import asyncpg
 import pytest
 
 from adapters.storage.database import Database
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.ledger import SqlLedgerStore
 from adapters.storage.migrations import upgrade
 
 PG_ADMIN_DSN = os.environ.get("TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")

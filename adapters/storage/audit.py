@@ -4,13 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
-from adapters.storage.tables import AccountRow, HoldRow, LotRow, TransferRow
+from adapters.storage.tables import accounts, holds, lots, transfers
 from core.domain.ledger import HoldState, Reason
-
-accounts = AccountRow.__table__  # type: ignore[attr-defined]
-transfers = TransferRow.__table__  # type: ignore[attr-defined]
-holds = HoldRow.__table__  # type: ignore[attr-defined]
-lots = LotRow.__table__  # type: ignore[attr-defined]
 
 
 def audit(conn: Connection) -> list[str]:

@@ -1,62 +1,102 @@
-"""Plain SQL statements, written once with `:named` parameters and run on the DBAPI cursor.
+"""Statements built from the table definitions, compiled once per dialect, run on the DBAPI cursor.
 
-Why not SQLAlchemy Core expressions on the hot path: building, cache-keying and compiling an
-expression costs 30–90 µs per statement here, against 2–3 µs for the driver itself, and the
-ledger runs ~10 statements per hold+capture. SQLAlchemy still owns the engine, the pool, the
-transactions and SAVEPOINTs; these statements only borrow the connection's cursor.
-Both backends speak the same SQL here (ON CONFLICT, RETURNING); only placeholders differ.
+Every statement is a SQLAlchemy Core expression over the Table objects of
+`adapters.storage.tables` (the same ones Alembic's metadata holds), so a table or column name is
+written once, in its table definition. Why not let SQLAlchemy execute them: building,
+cache-keying and compiling an expression costs 30–90 µs per statement here, against 2–3 µs for
+the driver itself, and the ledger runs ~10 statements per hold+capture. So a `Statement` is
+compiled on first use for each dialect (SQLite, PostgreSQL) into its SQL text and the order of
+its parameters; every later call costs one tuple and the driver. SQLAlchemy still owns the
+engine, the pool, the transactions and SAVEPOINTs; these statements only borrow the
+connection's cursor. Values cross as the drivers take them (`to_db_time` for timestamps).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import itertools
-import re
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import ColumnElement, Connection, Dialect, Executable, Integer, String, literal_column
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import ClauseElement
+from sqlalchemy.sql.schema import Table
 
 _savepoint_ids = itertools.count(1)  # unique names; next() on a count is atomic
-_NAMED = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
+
+# Per positional parameter: (True, name) for a value the caller passes, (False, value) for one
+# the statement fixed itself (SQLite's `OFFSET 0` after a LIMIT).
+_Plan = tuple[tuple[bool, Any], ...]
+Builder = Callable[[str], Executable]  # dialect name -> expression, for dialect-specific syntax
 
 
 class Statement:
-    """A SQL statement with `:name` parameters, rendered once per placeholder style."""
+    """One statement, compiled once per dialect on first use."""
 
-    def __init__(self, text: str) -> None:
-        self.text = " ".join(text.split())
-        self._rendered: dict[str, tuple[str, tuple[str, ...]]] = {}
+    def __init__(self, expression: Executable | Builder) -> None:
+        self._expression = expression
+        self._compiled: dict[str, tuple[str, _Plan]] = {}
 
-    def render(self, dialect: str) -> tuple[str, tuple[str, ...]]:
-        rendered = self._rendered.get(dialect)
-        if rendered is None:
-            names: list[str] = []
-            if dialect == "sqlite":
+    def compiled(self, dialect: Dialect) -> tuple[str, _Plan]:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            found = self._compiled[dialect.name] = _compile(self._expression, dialect)
+        return found
 
-                def qmark(match: re.Match[str]) -> str:
-                    names.append(match.group(1))
-                    return "?"
 
-                sql = _NAMED.sub(qmark, self.text)
-            else:  # asyncpg: $1, $2 ... one per distinct name
+def _compile(expression: Executable | Builder, dialect: Dialect) -> tuple[str, _Plan]:
+    built = expression if isinstance(expression, ClauseElement) else expression(dialect.name)  # type: ignore[operator]
+    compiled = built.compile(dialect=dialect)  # type: ignore[attr-defined]
+    if compiled.insert_prefetch or compiled.update_prefetch:
+        # A column default SQLAlchemy would compute at execution: we never execute through it.
+        missing = [column.name for column in [*compiled.insert_prefetch, *compiled.update_prefetch]]
+        raise ValueError(f"give these columns a value explicitly: {missing}")
+    binds = compiled.binds
+    plan = tuple(
+        (True, name) if binds[name].value is None else (False, binds[name].effective_value)
+        for name in compiled.positiontup or ()
+    )
+    return str(compiled), plan
 
-                def dollar(match: re.Match[str]) -> str:
-                    name = match.group(1)
-                    if name not in names:
-                        names.append(name)
-                    return f"${names.index(name) + 1}"
 
-                sql = _NAMED.sub(dollar, self.text)
-            rendered = (sql, tuple(names))
-            self._rendered[dialect] = rendered
-        return rendered
+def max_length(column: Any) -> int:
+    """The longest text `column` holds, from its table definition."""
+    return int(column.type.length)
+
+
+def const(value: str | int) -> ColumnElement[Any]:
+    """A constant written into the SQL text, not bound: the planners then match partial indexes
+    and plan for the value (an enum value or a number, never user input)."""
+    if isinstance(value, str):
+        return literal_column("'" + value.replace("'", "''") + "'", String())
+    return literal_column(str(int(value)), Integer())
+
+
+def consts(values: Iterable[str]) -> list[ColumnElement[Any]]:
+    """`column.in_(consts(states))`: a fixed list of constants, in a stable order."""
+    return [const(value) for value in sorted(str(value) for value in values)]
+
+
+def insert_or_skip(
+    table: Table, conflict: list[str], values: dict[str, Any], returning: list[Any] | None = None
+) -> Builder:
+    """INSERT ... ON CONFLICT (conflict) DO NOTHING [RETURNING ...]; each dialect has its own
+    construct for it."""
+
+    def build(dialect: str) -> Executable:
+        insert = (sqlite.insert if dialect == "sqlite" else postgresql.insert)(table)
+        statement = insert.values(values).on_conflict_do_nothing(index_elements=conflict)
+        return statement.returning(*returning) if returning else statement
+
+    return build
 
 
 def run(conn: Connection, statement: Statement, **params: Any) -> Any:
     """Execute and return the DBAPI cursor (rowcount, fetchone, fetchall)."""
-    sql, names = statement.render(conn.dialect.name)
+    sql, plan = statement.compiled(conn.dialect)
     cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    cursor.execute(sql, tuple(params[name] for name in names))
+    cursor.execute(sql, tuple(params[key] if given else key for given, key in plan))
     return cursor
 
 

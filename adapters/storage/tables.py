@@ -1,10 +1,11 @@
-"""The schema, as SQLModel tables. Changes go through an Alembic migration (`alembic/`)."""
+"""The schema, as SQLModel tables: the one definition Alembic's metadata and every statement
+(`adapters.storage.sql`) are built from. Changes go through an Alembic migration (`alembic/`)."""
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Index, MetaData, text
+from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Index, MetaData, Table, text
 from sqlmodel import Field, SQLModel
 
 # Stable constraint names so migrations (and SQLite batch mode) can refer to them.
@@ -136,3 +137,12 @@ class LotRow(SQLModel, table=True):
     order_ref: str | None = Field(default=None, max_length=100, index=True)
     expires_at: dt.datetime | None = Field(default=None, sa_column=_utc_nullable())
     created_at: dt.datetime = Field(sa_column=_utc())
+
+
+# The Table objects the statements are built from (`adapters.storage.sql`).
+persons: Table = PersonRow.__table__  # type: ignore[attr-defined]
+identities: Table = IdentityRow.__table__  # type: ignore[attr-defined]
+accounts: Table = AccountRow.__table__  # type: ignore[attr-defined]
+transfers: Table = TransferRow.__table__  # type: ignore[attr-defined]
+holds: Table = HoldRow.__table__  # type: ignore[attr-defined]
+lots: Table = LotRow.__table__  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ from sqlalchemy import (
     Index,
     LargeBinary,
     String,
+    Table,
     Text,
 )
 from sqlmodel import Field, SQLModel
@@ -90,3 +91,8 @@ class JobInputRow(SQLModel, table=True):
     sample_rate: int
     seconds: float
     created_at: dt.datetime = Field(sa_column=_utc())
+
+
+# The Table objects the statements are built from (`adapters.storage.sql`).
+jobs: Table = JobRow.__table__  # type: ignore[attr-defined]
+job_inputs: Table = JobInputRow.__table__  # type: ignore[attr-defined]

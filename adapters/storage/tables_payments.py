@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime
+from sqlalchemy import BigInteger, CheckConstraint, Column, DateTime, Table
 from sqlmodel import Field, SQLModel
 
 from adapters.storage import tables  # noqa: F401 - the shared metadata (naming convention) first
@@ -61,3 +61,8 @@ class PaymentEventRow(SQLModel, table=True):
     outcome: str = Field(max_length=20)
     detail: str = Field(default="", max_length=60)
     created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
+
+
+# The Table objects the statements are built from (`adapters.storage.sql`).
+orders: Table = OrderRow.__table__  # type: ignore[attr-defined]
+payment_events: Table = PaymentEventRow.__table__  # type: ignore[attr-defined]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, Table, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from adapters.storage.tables import metadata  # noqa: F401 - the naming convention must be set first
@@ -163,3 +163,16 @@ class ReferralNoticeRow(SQLModel, table=True):
     attempts: int = Field(default=1)
     claimed_at: dt.datetime = Field(sa_column=_utc())
     sent_at: dt.datetime | None = Field(default=None, sa_column=_utc_nullable())
+
+
+# The Table objects the statements are built from (`adapters.storage.sql`).
+reward_claims: Table = RewardClaimRow.__table__  # type: ignore[attr-defined]
+referral_codes: Table = ReferralCodeRow.__table__  # type: ignore[attr-defined]
+referrals: Table = ReferralRow.__table__  # type: ignore[attr-defined]
+email_verifications: Table = EmailVerificationRow.__table__  # type: ignore[attr-defined]
+verified_emails: Table = VerifiedEmailRow.__table__  # type: ignore[attr-defined]
+link_codes: Table = LinkCodeRow.__table__  # type: ignore[attr-defined]
+person_links: Table = PersonLinkRow.__table__  # type: ignore[attr-defined]
+support_tickets: Table = SupportTicketRow.__table__  # type: ignore[attr-defined]
+support_replies: Table = SupportReplyRow.__table__  # type: ignore[attr-defined]
+referral_notices: Table = ReferralNoticeRow.__table__  # type: ignore[attr-defined]

@@ -83,9 +83,12 @@ def sources_of(target: JobState) -> frozenset[JobState]:
     return frozenset(s for s, targets in TRANSITIONS.items() if target in targets)
 
 
+HOLD_KEY_PREFIX = "hold:"
+
+
 def hold_key(job_id: str) -> str:
     """The ledger key of a job's hold (captured or released exactly once)."""
-    return f"hold:{job_id}"
+    return f"{HOLD_KEY_PREFIX}{job_id}"
 
 
 @dataclass(frozen=True)

@@ -151,17 +151,100 @@ class AccountStats:
     generations: int
 
 
-# --- expiry of free credits ---------------------------------------------------------------
+# --- lots: which credits a movement takes, and which it makes ------------------------------
 
 
 @dataclass(frozen=True)
 class LotView:
-    """One lot of a wallet as the expiry sweep sees it, in spend order."""
+    """One lot of a wallet, as the spend order and the expiry sweep see it."""
 
     lot_id: int
     kind: LotKind
     remaining: int
     expires_at: dt.datetime | None
+    order_ref: str | None = None  # purchases: the order whose credits these are
+
+
+@dataclass(frozen=True)
+class LotTake:
+    """Credits a movement takes from one lot."""
+
+    lot_id: int
+    kind: LotKind
+    amount: int
+
+
+# Sorts lots that never expire; they come after every dated one anyway.
+_NEVER = dt.datetime.min.replace(tzinfo=dt.UTC)
+
+
+def spend_order(lots: list[LotView], *, first_order_ref: str | None = None) -> list[LotView]:
+    """The order credits are spent in: free credits first, earliest expiry first (those that
+    never expire last), then paid credits, oldest first. `first_order_ref` puts that purchase's
+    lots ahead of all others (a refund takes back the credits of the purchase refunded)."""
+
+    def rank(lot: LotView) -> tuple[int, int, int, dt.datetime, int]:
+        return (
+            0 if first_order_ref is not None and lot.order_ref == first_order_ref else 1,
+            0 if lot.kind == LotKind.FREE else 1,
+            1 if lot.expires_at is None else 0,
+            lot.expires_at or _NEVER,
+            lot.lot_id,
+        )
+
+    return sorted((lot for lot in lots if lot.remaining > 0), key=rank)
+
+
+def take_from_lots(lots: list[LotView], amount: int, *, first_order_ref: str | None = None) -> list[LotTake]:
+    """Which lots pay for `amount`, in spend order. Takes what there is when the lots hold less
+    (a dispute may take a wallet below zero; its lots then end empty)."""
+    taken: list[LotTake] = []
+    left = amount
+    for lot in spend_order(lots, first_order_ref=first_order_ref):
+        if left <= 0:
+            break
+        part = min(left, lot.remaining)
+        taken.append(LotTake(lot.lot_id, lot.kind, part))
+        left -= part
+    return taken
+
+
+def received_kind(taken: LotKind, reason: Reason) -> LotKind:
+    """The kind of credits a wallet receives from another: a gift is free to whoever receives it;
+    moving one's own credits (to a server wallet) keeps their kind."""
+    return LotKind.FREE if reason == Reason.GIFT else taken
+
+
+def spendable_part(amount: int, posted_after: int) -> int:
+    """How much of `amount` credited to a wallet becomes spendable (a lot's `remaining`): credits
+    that pay off a dispute's debt first do not, so the lots always sum to max(posted balance, 0)."""
+    return min(amount, max(posted_after, 0))
+
+
+def take_back_amount(reason: Reason, *, target_total: int, already: int, unspent: int, available: int) -> int:
+    """What a refund or dispute of one purchase takes now, to bring what was taken back for it
+    (`already`) up to `target_total`. A dispute takes all of it (the wallet may go below zero: it
+    is frozen until an operator clears it); a refund takes only that purchase's unspent credits
+    and never takes the wallet below zero."""
+    wanted = target_total - already
+    if wanted <= 0:
+        return 0
+    if reason == Reason.DISPUTE:
+        return wanted
+    return max(min(wanted, unspent, available), 0)
+
+
+def freezes_wallet(reason: Reason) -> bool:
+    """A dispute freezes the wallet, whatever it takes."""
+    return reason == Reason.DISPUTE
+
+
+def may_unfreeze(available: int) -> bool:
+    """An operator may clear a frozen wallet only once it owes nothing."""
+    return available >= 0
+
+
+# --- expiry of free credits ---------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -185,24 +268,26 @@ def expiry_key(lot_id: int, remaining: int) -> str:
     return f"expiry:{lot_id}:{remaining}"
 
 
+def is_expired(lot: LotView, now: dt.datetime) -> bool:
+    """Free credits expire at their `expires_at`; paid credits never do."""
+    return lot.kind == LotKind.FREE and lot.expires_at is not None and lot.expires_at <= now
+
+
 def expirable_parts(lots: list[LotView], held: int, now: dt.datetime) -> list[ExpiredPart]:
     """What may expire in one wallet now: the free lots whose `expires_at` has passed, minus
     what the wallet's open holds will take from them.
 
     Holds reserve an amount, not particular lots; a capture takes its credits from the lots in
-    spend order (free first, earliest expiry first, then paid). So the held amount is laid over
-    the lots in that same order (`lots` must come in spend order) and only the rest of each
-    expired free lot goes: a running job is always paid from the credits it was accepted with,
-    and paid credits never cover for free credits that expired under a hold. Credits released
-    later by a failed job expire at the next sweep. Paid lots never expire."""
+    spend order (`spend_order`). So the held amount is laid over the lots in that same order and
+    only the rest of each expired free lot goes: a running job is always paid from the credits
+    it was accepted with, and paid credits never cover for free credits that expired under a
+    hold. Credits released later by a failed job expire at the next sweep."""
     parts: list[ExpiredPart] = []
     reserved = max(held, 0)
-    for lot in lots:
-        if lot.remaining <= 0:
-            continue
+    for lot in spend_order(lots):
         held_here = min(reserved, lot.remaining)
         reserved -= held_here
-        if lot.kind != LotKind.FREE or lot.expires_at is None or lot.expires_at > now:
+        if not is_expired(lot, now):
             continue
         amount = lot.remaining - held_here
         if amount > 0:

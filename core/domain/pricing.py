@@ -37,11 +37,6 @@ class PackTable:
         """Bigger packs rank higher; the plan is the highest-ranked pack ever bought."""
         return self.get(pack_id).credits
 
-    def plan(self, packs_bought: tuple[str, ...]) -> str:
-        """`free` until the first purchase, then the largest pack bought."""
-        known = [p for p in packs_bought if p in self.ids]
-        return max(known, key=self.rank) if known else "free"
-
 
 @dataclass(frozen=True)
 class Pricing:

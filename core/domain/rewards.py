@@ -1,6 +1,8 @@
-"""The reward rules (daily credit, referral, email, share, linking, support) as plain values and
-pure decisions. The storage adapter calls these inside its transactions, so the rules live here
-once and are unit-tested without a database.
+"""The reward rules (daily credit, referral, email, share, linking, support): their values,
+idempotency keys and the checks a store makes under the person's lock, as pure functions. The
+amounts and limits are in `CreditRules`; what a bonus, a referral payout or an account merge
+does is decided in `bonuses`, `referral_payouts` and `merges`. The rules live here once and are
+unit-tested without a database.
 
 Definitions used throughout:
 - a *day* is a UTC calendar date ("2026-03-01"); a *month* is a UTC calendar month;
@@ -20,6 +22,7 @@ from dataclasses import dataclass
 
 from core.domain.ledger import Balance, Outcome, Reason
 from core.domain.offers import next_utc_midnight
+from core.domain.rules import CreditRules
 
 
 class BonusKind(enum.StrEnum):
@@ -27,26 +30,6 @@ class BonusKind(enum.StrEnum):
     SHARE = "share"
     EMAIL = "email"
     REFERRAL = "referral"
-
-
-@dataclass(frozen=True)
-class RewardRules:
-    daily_credits: int = 1
-    daily_plans: frozenset[str] = frozenset({"free"})  # plans that may claim the daily credit
-    referral_credits: int = 10  # to each side
-    referral_monthly_cap: int = 20  # referrer rewards per referrer per UTC month; 0 = no cap
-    referral_window: dt.timedelta = dt.timedelta(days=7)  # a code is accepted this long after first contact
-    email_credits: int = 5
-    email_code_ttl: dt.timedelta = dt.timedelta(minutes=15)
-    email_max_attempts: int = 5  # wrong codes in a row before the lock
-    email_lock: dt.timedelta = dt.timedelta(hours=1)
-    email_resend_after: dt.timedelta = dt.timedelta(seconds=60)
-    share_credits: int = 2
-    link_code_ttl: dt.timedelta = dt.timedelta(minutes=10)
-    max_free_per_day: int = 20  # 0 = no limit
-    new_account_cooldown: dt.timedelta = dt.timedelta(0)  # no gifts/referral rewards before this age
-    support_tickets_per_hour: int = 5
-    support_text_max: int = 2000
 
 
 # --- what the stores return ------------------------------------------------------------------
@@ -61,13 +44,14 @@ class Bonus:
     reason: Reason
     per_day: bool
     memo: str = ""
-    expires_at: dt.datetime | None = None  # free credits may expire (CreditRules.free_credit_ttl)
+    expires_at: dt.datetime | None = None  # free credits may expire (`CreditRules.free_expiry`)
 
 
 class BonusStatus(enum.StrEnum):
     GRANTED = "granted"
     ALREADY = "already"  # paid before (today, or ever for once-only bonuses)
     LIMIT = "limit"  # would exceed today's free allowance: nothing paid
+    NOT_ELIGIBLE = "not_eligible"  # the person's plan does not get this bonus (the daily credit)
 
 
 @dataclass(frozen=True)
@@ -76,6 +60,7 @@ class BonusResult:
     person_id: int
     balance: Balance
     outcome: Outcome | None = None  # the ledger movement when GRANTED
+    plan: str | None = None  # NOT_ELIGIBLE: the plan that does not get it
 
     @property
     def granted(self) -> int:
@@ -181,41 +166,41 @@ def email_key(person_id: int) -> str:
     return f"email:{person_id}"
 
 
+REFERRAL_SIDES = ("referred", "referrer")
+REFERRAL_KEY_PREFIX = "referral:"
+
+
 def referral_key(referred_person_id: int, side: str) -> str:
-    assert side in ("referrer", "referred")
-    return f"referral:{referred_person_id}:{side}"
+    assert side in REFERRAL_SIDES
+    return f"{REFERRAL_KEY_PREFIX}{referred_person_id}:{side}"
 
 
 def link_key(absorbed_person_id: int, kind: str) -> str:
     return f"link:{absorbed_person_id}:{kind}"
 
 
-def support_grant_key(ticket_id: int, request_id: str) -> str:
-    return f"support:{ticket_id}:{request_id}"
-
-
 # --- the shared anti-abuse rules -------------------------------------------------------------
 
 
-def fits_allowance(received_today: int, amount: int, rules: RewardRules) -> bool:
+def fits_allowance(received_today: int, amount: int, rules: CreditRules) -> bool:
     """Whether a bonus of `amount` may be paid to someone who already got `received_today`."""
     return rules.max_free_per_day <= 0 or received_today + amount <= rules.max_free_per_day
 
 
-def old_enough(created_at: dt.datetime, now: dt.datetime, rules: RewardRules) -> bool:
+def old_enough(created_at: dt.datetime, now: dt.datetime, rules: CreditRules) -> bool:
     """A person created less than `new_account_cooldown` ago receives no gifts or referral
     rewards (yet)."""
     return now >= created_at + rules.new_account_cooldown
 
 
-def cooldown_ends(created_at: dt.datetime, rules: RewardRules) -> dt.datetime:
+def cooldown_ends(created_at: dt.datetime, rules: CreditRules) -> dt.datetime:
     return created_at + rules.new_account_cooldown
 
 
 # --- daily credit ----------------------------------------------------------------------------
 
 
-def daily_qualifies(plan: str, rules: RewardRules) -> bool:
+def daily_qualifies(plan: str, rules: CreditRules) -> bool:
     return rules.daily_credits > 0 and plan in rules.daily_plans
 
 
@@ -253,7 +238,7 @@ def referral_refusal(
     referred_created_at: dt.datetime,
     referred_generations: int,
     now: dt.datetime,
-    rules: RewardRules,
+    rules: CreditRules,
 ) -> ReferralRefusal | None:
     """Why a referral may not be recorded, or None. The same person through another linked
     identity has the same person id, so it is refused as self-referral."""
@@ -282,7 +267,7 @@ def referral_side(
     received_today: int,
     paid_this_month: int | None,
     now: dt.datetime,
-    rules: RewardRules,
+    rules: CreditRules,
 ) -> SideDecision:
     """What to do with one side of a qualified referral. `paid_this_month` is given for the
     referrer side only (the monthly cap is per referrer)."""
@@ -349,7 +334,7 @@ class CodeVerdict:
     tries_left: int = 0
 
 
-def check_email_code(state: EmailCodeState | None, digest: str, now: dt.datetime, rules: RewardRules) -> CodeVerdict:
+def check_email_code(state: EmailCodeState | None, digest: str, now: dt.datetime, rules: CreditRules) -> CodeVerdict:
     """Judge one attempt. Wrong attempts count across codes (a new code does not reset them),
     so guessing is capped at `email_max_attempts` per `email_lock`."""
     if state is None:
@@ -369,8 +354,16 @@ def check_email_code(state: EmailCodeState | None, digest: str, now: dt.datetime
     return CodeVerdict(CodeCheck.WRONG, attempts, None, tries_left=rules.email_max_attempts - attempts)
 
 
+def attempts_carried_over(state: EmailCodeState | None) -> int:
+    """Wrong attempts a new code starts with: they count across codes (so a new code does not
+    reset them), but a lock that ran out starts afresh."""
+    if state is None or state.locked_until is not None:
+        return 0
+    return state.failed_attempts
+
+
 def email_send_refusal(
-    state: EmailCodeState | None, now: dt.datetime, rules: RewardRules
+    state: EmailCodeState | None, now: dt.datetime, rules: CreditRules
 ) -> tuple[str, dt.datetime] | None:
     """("locked", until) or ("too_soon", retry_at) when no new code may be sent now."""
     if state is None:

@@ -11,17 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from dataclasses import dataclass
+from functools import partial
 
+from core.domain.bonuses import bonus_of, decide_bonus
 from core.domain.identity import Identity
-from core.domain.ledger import Balance, Reason
-from core.domain.rewards import (
-    Bonus,
-    BonusKind,
-    CodeCheck,
-    RewardRules,
-    looks_like_code,
-    valid_email,
-)
+from core.domain.ledger import Balance
+from core.domain.rewards import BonusKind, CodeCheck, looks_like_code, valid_email
+from core.domain.rules import CreditRules
 from core.errors import (
     EmailCodeExpired,
     EmailCodeWrong,
@@ -57,7 +53,7 @@ class EmailVerificationService:
         self,
         store: EmailStore,
         wallets: WalletService,
-        rules: RewardRules,
+        rules: CreditRules,
         clock: Clock,
         codes: CodeSource,
         sender: EmailSender | None,
@@ -99,15 +95,9 @@ class EmailVerificationService:
         """Raises EmailCodeWrong(tries_left), EmailLocked(until), EmailCodeExpired, NoEmailCode,
         EmailAlreadyVerified, EmailTaken or FreeCreditLimitReached."""
         await self.wallets.person(identity)
-        ttl = self.wallets.rules.free_credit_ttl
-        bonus = Bonus(
-            BonusKind.EMAIL,
-            self.rules.email_credits,
-            Reason.EMAIL,
-            per_day=False,
-            expires_at=None if ttl is None else self.clock.now() + ttl,
-        )
-        result = await self.store.confirm_email(identity.key, code, bonus, self.rules, now=self.clock.now())
+        now = self.clock.now()
+        bonus = partial(decide_bonus, bonus=bonus_of(BonusKind.EMAIL, self.rules, now), rules=self.rules)
+        result = await self.store.confirm_email(identity.key, code, bonus, self.rules, now=now)
         verdict = result.verdict
         if verdict.check == CodeCheck.WRONG:
             raise EmailCodeWrong(verdict.tries_left)

@@ -14,10 +14,10 @@ from core.domain.rewards import (
     CODE_ALPHABET,
     LinkCode,
     LinkResult,
-    RewardRules,
     clean_code,
     code_digest,
 )
+from core.domain.rules import CreditRules
 from core.errors import LinkCodeInvalid
 from core.ports import Clock, CodeSource, LinkStore
 from core.services.wallets import WalletService
@@ -30,7 +30,7 @@ class LinkService:
         self,
         store: LinkStore,
         wallets: WalletService,
-        rules: RewardRules,
+        rules: CreditRules,
         clock: Clock,
         codes: CodeSource,
     ) -> None:

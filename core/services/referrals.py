@@ -1,7 +1,7 @@
 """Referrals: every person has a code; a new person who arrives with one records the referrer
 once; both get `referral_credits` when the referred person's first generation succeeds.
 
-Rules (see `core.domain.rewards.referral_refusal` / `referral_side`):
+Rules (see `core.domain.rewards.referral_refusal` / `decide_referral`):
 - a code is accepted within `referral_window` of the referred person's first contact and before
   their first generation; one referrer per person; no self-referral (linked identities are the
   same person) and no mutual referral;
@@ -20,6 +20,7 @@ failure there ever touches the payout.
 from __future__ import annotations
 
 import logging
+from functools import partial
 
 from core.domain.identity import Identity
 from core.domain.notices import (
@@ -29,16 +30,17 @@ from core.domain.notices import (
     NoticeCandidate,
     ReferralNotice,
 )
+from core.domain.referral_payouts import decide_referral
 from core.domain.rewards import (
     CODE_ALPHABET,
     ReferralPayout,
     ReferralRecord,
     ReferralRefusal,
     ReferralSummary,
-    RewardRules,
     clean_code,
     referral_key,
 )
+from core.domain.rules import CreditRules
 from core.errors import ReferralRefused
 from core.ports import Clock, CodeSource, ReferralNoticeStore, ReferralNotifier, ReferralStore
 from core.services.wallets import WalletService
@@ -53,7 +55,7 @@ class ReferralService:
         self,
         store: ReferralStore,
         wallets: WalletService,
-        rules: RewardRules,
+        rules: CreditRules,
         clock: Clock,
         codes: CodeSource,
         *,
@@ -68,11 +70,10 @@ class ReferralService:
         self.notices = notices  # None: payouts are not announced
         self.notifier = notifier
 
-    async def _settle(self, person_id: int, *, qualify: bool) -> ReferralPayout | None:
+    async def _settle(self, person_id: int, *, first_success: bool) -> ReferralPayout | None:
         now = self.clock.now()
-        ttl = self.wallets.rules.free_credit_ttl  # referral credits are free credits
-        expires_at = None if ttl is None else now + ttl
-        return await self.store.settle_referral(person_id, self.rules, now=now, qualify=qualify, expires_at=expires_at)
+        decide = partial(decide_referral, rules=self.rules, now=now, first_success=first_success)
+        return await self.store.settle_referral(person_id, decide, now=now)
 
     async def my_code(self, identity: Identity) -> ReferralSummary:
         """`/refer` with no code: the person's code (made on first ask) and their counts.
@@ -102,7 +103,7 @@ class ReferralService:
         are told once the payout committed."""
         if self.rules.referral_credits <= 0 or not await self.store.has_open_referral(person_id):
             return None
-        payout = await self._settle(person_id, qualify=True)
+        payout = await self._settle(person_id, first_success=True)
         if payout is not None:
             await self._announce(paid_sides(payout))
         return payout
@@ -112,7 +113,7 @@ class ReferralService:
         then deliver any notice still due (`deliver_notices`); returns how many credits were paid."""
         paid = 0
         for person_id in await self.store.due_referrals(limit=limit):
-            payout = await self._settle(person_id, qualify=False)
+            payout = await self._settle(person_id, first_success=False)
             if payout is not None:
                 paid += payout.referred_credits + payout.referrer_credits
                 await self._announce(paid_sides(payout))

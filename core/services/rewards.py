@@ -1,28 +1,22 @@
 """Daily credit and share bonus, plus the anti-abuse check other areas ask (gifts).
 
 Both bonuses are free credits paid at most once per UTC day and only within the person's free
-allowance for the day (`RewardRules.max_free_per_day`, all bonuses together).
+allowance for the day (`CreditRules.max_free_per_day`, all bonuses together); the store applies
+what `decide_daily` / `decide_bonus` decide from the person's claims, read in its transaction.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
+from core.domain.bonuses import bonus_of, decide_bonus, decide_daily
 from core.domain.identity import Identity
-from core.domain.ledger import Balance, Reason
+from core.domain.ledger import Balance
 from core.domain.offers import Offer, next_utc_midnight
-from core.domain.pricing import PackTable
-from core.domain.rewards import (
-    Bonus,
-    BonusKind,
-    BonusStatus,
-    RewardRules,
-    cooldown_ends,
-    daily_qualifies,
-    old_enough,
-    utc_day,
-)
+from core.domain.rewards import BonusKind, BonusStatus, cooldown_ends, daily_qualifies, old_enough, utc_day
+from core.domain.rules import CreditRules, plan_of
 from core.errors import (
     AccountTooNew,
     DailyNotAvailable,
@@ -59,23 +53,20 @@ class DailySchedule:
     plan does not get it). Offers ask it, so it stands apart from the wallet and rewards
     services that use those offers."""
 
-    def __init__(self, store: BonusStore, ledger: LedgerStore, rules: RewardRules, packs: PackTable, clock: Clock):
+    def __init__(self, store: BonusStore, ledger: LedgerStore, rules: CreditRules, clock: Clock) -> None:
         self.store = store
         self.ledger = ledger
         self.rules = rules
-        self.packs = packs
         self.clock = clock
 
     async def next_for_person(self, person_id: int) -> dt.datetime | None:
         wallet = await self.store.wallet_of(person_id)
-        if not daily_qualifies(await self.plan(wallet), self.rules):
+        plan = plan_of((await self.ledger.stats(wallet)).packs_bought, self.rules.packs)
+        if not daily_qualifies(plan, self.rules):
             return None
         now = self.clock.now()
         claimed = await self.store.bonus_claimed(person_id, BonusKind.DAILY, utc_day(now))
         return next_utc_midnight(now) if claimed else now
-
-    async def plan(self, wallet_id: int) -> str:
-        return self.packs.plan((await self.ledger.stats(wallet_id)).packs_bought)
 
 
 class RewardService:
@@ -83,7 +74,7 @@ class RewardService:
         self,
         store: BonusStore,
         wallets: WalletService,
-        rules: RewardRules,
+        rules: CreditRules,
         clock: Clock,
         *,
         owns_job: OwnsJob | None = None,
@@ -94,24 +85,19 @@ class RewardService:
         self.rules = rules
         self.clock = clock
         self.owns_job = owns_job  # the jobs area tells whether a job is the person's own clip
-        self.schedule = schedule or DailySchedule(store, wallets.store, rules, wallets.rules.packs, clock)
+        self.schedule = schedule or DailySchedule(store, wallets.store, rules, clock)
 
     # --- daily credit --------------------------------------------------------------------------
 
     async def claim_daily(self, identity: Identity) -> DailyClaimed:
         """`/daily`. Raises DailyNotAvailable(plan), DailyNotDue(next_at) or
         FreeCreditLimitReached(limit, next_at). Two claims racing → one grant."""
-        person = await self.wallets.person(identity)
-        plan = await self.schedule.plan(person.wallet_id)
-        if not daily_qualifies(plan, self.rules):
-            raise DailyNotAvailable(plan)
+        await self.wallets.person(identity)
         now = self.clock.now()
-        result = await self.store.grant_bonus(
-            identity.key,
-            self._bonus(BonusKind.DAILY, self.rules.daily_credits, Reason.DAILY),
-            self.rules,
-            now=now,
-        )
+        decide = partial(decide_daily, bonus=bonus_of(BonusKind.DAILY, self.rules, now), rules=self.rules)
+        result = await self.store.grant_bonus(identity.key, decide, now=now)
+        if result.status == BonusStatus.NOT_ELIGIBLE:
+            raise DailyNotAvailable(result.plan or "free")
         if result.status == BonusStatus.ALREADY:
             raise DailyNotDue(next_utc_midnight(now))
         if result.status == BonusStatus.LIMIT:
@@ -138,8 +124,10 @@ class RewardService:
         if self.owns_job is None or not await self.owns_job(person.person_id, job_id):
             raise NotYourClip(job_id)
         now = self.clock.now()
-        bonus = self._bonus(BonusKind.SHARE, self.rules.share_credits, Reason.SHARE, memo=f"shared {job_id}"[:300])
-        result = await self.store.grant_bonus(identity.key, bonus, self.rules, now=now)
+        bonus = bonus_of(BonusKind.SHARE, self.rules, now, memo=f"shared {job_id}"[:300])
+        result = await self.store.grant_bonus(
+            identity.key, partial(decide_bonus, bonus=bonus, rules=self.rules), now=now
+        )
         return ShareRewarded(result.granted, result.balance, str(result.status), next_utc_midnight(now))
 
     # --- anti-abuse, for other areas ----------------------------------------------------------
@@ -151,10 +139,3 @@ class RewardService:
         now = self.clock.now()
         if created is not None and not old_enough(created, now, self.rules):
             raise AccountTooNew(cooldown_ends(created, self.rules))
-
-    # --- helpers -------------------------------------------------------------------------------
-
-    def _bonus(self, kind: BonusKind, amount: int, reason: Reason, memo: str = "") -> Bonus:
-        ttl = self.wallets.rules.free_credit_ttl
-        expires_at = None if ttl is None else self.clock.now() + ttl
-        return Bonus(kind, amount, reason, per_day=kind != BonusKind.EMAIL, memo=memo, expires_at=expires_at)

@@ -13,7 +13,7 @@ import logging
 
 from core.domain.identity import Identity
 from core.domain.ledger import checked_amount
-from core.domain.rewards import RewardRules
+from core.domain.rules import CreditRules
 from core.domain.support import Ticket, TicketReply
 from core.errors import InvalidSupportText, NotPermitted, UnknownIdentity, UnknownTicket
 from core.ports import Clock, LastJob, SupportInbox, SupportReplies, SupportStore
@@ -34,7 +34,7 @@ class SupportService:
         self,
         store: SupportStore,
         wallets: WalletService,
-        rules: RewardRules,
+        rules: CreditRules,
         clock: Clock,
         *,
         inbox: SupportInbox | None = None,

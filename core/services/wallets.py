@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from functools import partial
 
 from core.domain.identity import Identity, IdentityFormats, Person
-from core.domain.ledger import AccountStats, Balance, Entry, Grant, LotKind, Outcome, Reason, checked_amount
+from core.domain.ledger import AccountStats, Balance, Entry, Grant, Outcome, Reason, checked_amount
 from core.domain.offers import Offer
-from core.domain.rules import CreditRules
+from core.domain.rules import CreditRules, plan_of, welcome_grant
 from core.errors import NotPermitted, UnknownIdentity
-from core.ports import Clock, LedgerStore
+from core.ports import Clock, LedgerStore, WelcomeDecision
 from core.services.offers import OfferService
 
 
@@ -65,13 +66,14 @@ class WalletService:
 
     async def person(self, identity: Identity) -> Person:
         """The person behind `identity`, created (with the welcome grant) on first contact."""
-        return await self.store.ensure_person(identity.key, welcome=self._welcome_grant(), now=self.clock.now())
+        now = self.clock.now()
+        return await self.store.ensure_person(identity.key, welcome=self._welcome(now), now=now)
 
     async def start(self, identity: Identity) -> Welcome:
         """First contact (/start and the like) or a returning person, with the balance, in one
         store call: a read, or a write for someone new."""
-        welcome = self._welcome_grant()
-        person, balance = await self.store.open_wallet(identity.key, welcome=welcome, now=self.clock.now())
+        now = self.clock.now()
+        person, balance = await self.store.open_wallet(identity.key, welcome=self._welcome(now), now=now)
         return Welcome(person, balance, self.rules.welcome_credits if person.created else 0)
 
     async def glance(self, identity: Identity) -> Glance:
@@ -85,17 +87,8 @@ class WalletService:
             return Glance(available=welcome, welcome_credits=welcome)
         return Glance(available=max(found[1].available, 0), welcome_credits=0)
 
-    def _welcome_grant(self) -> Grant | None:
-        if self.rules.welcome_credits <= 0:
-            return None
-        return Grant(
-            key="welcome:{person}",
-            account_id=0,  # filled in by the store once the wallet exists
-            amount=self.rules.welcome_credits,
-            reason=Reason.WELCOME,
-            lot_kind=LotKind.FREE,
-            expires_at=self._free_expiry(),
-        )
+    def _welcome(self, now: dt.datetime) -> WelcomeDecision:
+        return partial(welcome_grant, rules=self.rules, now=now)
 
     async def balance(self, identity: Identity) -> BalanceView:
         """The wallet, the plan, lifetime figures, and the offer (packs, next daily credit,
@@ -112,7 +105,7 @@ class WalletService:
 
     def plan(self, stats: AccountStats) -> str:
         """`free` until the first purchase, then the largest pack bought."""
-        return self.rules.packs.plan(stats.packs_bought)
+        return plan_of(stats.packs_bought, self.rules.packs)
 
     # --- operators --------------------------------------------------------------------------
 
@@ -166,7 +159,3 @@ class WalletService:
     def parse_identity(self, text: str) -> Identity:
         """An identity an operator typed: on a platform this deployment knows."""
         return self.identities.parse(text) if self.identities is not None else Identity.parse(text)
-
-    def _free_expiry(self) -> dt.datetime | None:
-        ttl = self.rules.free_credit_ttl
-        return None if ttl is None else self.clock.now() + ttl

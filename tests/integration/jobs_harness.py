@@ -7,62 +7,29 @@ import asyncio
 import datetime as dt
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from adapters.audio import PyAVIntake
 from adapters.replicate import ReplicateGenerator
 from adapters.storage.database import Database
-from adapters.storage.job_store import SqlJobStore
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.jobs import SqlJobStore
+from adapters.storage.ledger import SqlLedgerStore
 from core.clock import ManualClock
-from core.domain.generation import GeneratedClip
-from core.domain.jobs import Job, JobProgress, JobState
+from core.domain.jobs import Job, JobState
 from core.domain.ledger import Balance, HoldState
-from core.domain.offers import Offer
 from core.domain.pricing import PackTable, Pricing
 from core.domain.rules import CreditRules
-from core.errors import BotError
 from core.ports import MusicGenerator
 from core.services.generation import GenerationService, GenerationSettings
 from core.services.wallets import WalletService
 from tests.audio_samples import A4, C5, hum_clip
+from tests.fakes.edges import RecordingNotifier
 from tests.fakes.replicate_fake import FakeReplicate
 
 RULES = CreditRules(pricing=Pricing({5: 1, 10: 2, 15: 3, 30: 5}), packs=PackTable(()))
 START = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 HUM = hum_clip([(A4, 0.75), (C5, 0.75)])  # a real 1.5 s voice note (OGG/Opus)
-
-
-@dataclass
-class RecordingNotifier:
-    """A chat adapter's side of the jobs, recorded. `accept` decides what `deliver` answers."""
-
-    accept: bool | Callable[[Job], Awaitable[bool]] = True
-    progress_seen: list[tuple[str, JobProgress]] = field(default_factory=list)
-    delivered: dict[str, int] = field(default_factory=dict)  # job id → times the platform accepted it
-    clips: dict[str, GeneratedClip] = field(default_factory=dict)
-    finished_jobs: list[tuple[str, int, Balance, Offer | None]] = field(default_factory=list)
-    failed_jobs: list[tuple[str, BotError, Balance]] = field(default_factory=list)
-
-    async def progress(self, job: Job, progress: JobProgress) -> None:
-        self.progress_seen.append((job.job_id, progress))
-
-    async def deliver(self, job: Job, clip: GeneratedClip) -> bool:
-        ok = self.accept if isinstance(self.accept, bool) else await self.accept(job)
-        if ok:
-            self.delivered[job.job_id] = self.delivered.get(job.job_id, 0) + 1
-            self.clips[job.job_id] = clip
-        return ok
-
-    async def finished(self, job: Job, charged: int, balance: Balance, offer: Offer | None) -> None:
-        self.finished_jobs.append((job.job_id, charged, balance, offer))
-
-    async def failed(self, job: Job, error: BotError, balance: Balance) -> None:
-        self.failed_jobs.append((job.job_id, error, balance))
-
-    def error_of(self, job_id: str) -> BotError:
-        return next(error for jid, error, _ in self.failed_jobs if jid == job_id)
 
 
 def fast_settings(**overrides: Any) -> GenerationSettings:
@@ -89,7 +56,7 @@ def build_service(
 ) -> GenerationService:
     ledger = SqlLedgerStore(database)
     service = GenerationService(
-        store=SqlJobStore(database, ledger.system),
+        store=SqlJobStore(database, ledger),
         ledger=ledger,
         wallets=WalletService(ledger, rules, clock),
         intake=PyAVIntake(),
@@ -148,9 +115,12 @@ async def hold_state(service: GenerationService, job_id: str) -> HoldState | Non
 
 
 async def spends(database: Database, job_id: str) -> int:
-    from adapters.storage.sql import Statement, scalar
+    from sqlalchemy import bindparam, func, select
 
-    count = Statement("SELECT COUNT(*) FROM transfers WHERE key = :key")
+    from adapters.storage.sql import Statement, scalar
+    from adapters.storage.tables import transfers
+
+    count = Statement(select(func.count()).select_from(transfers).where(transfers.c.key == bindparam("key")))
     return int(await database.read(lambda c: scalar(c, count, key=f"spend:hold:{job_id}")))
 
 

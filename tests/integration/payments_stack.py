@@ -9,15 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
+from bot.payments import build_payments
 from sqlalchemy import text
 
 from adapters.chat.catalogue import Catalogue
 from adapters.storage.database import Database
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.ledger import SqlLedgerStore
 from adapters.stripe import StripeCheckout
 from adapters.web import WebHooks, WebServer
 from bot.config import Settings
-from bot.payments import build_payments
 from core.clock import SystemClock
 from core.domain.identity import Identity
 from core.domain.orders import CheckoutLink, Order

@@ -7,7 +7,7 @@ import datetime as dt
 import sys
 
 from adapters.storage.database import Database
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.ledger import SqlLedgerStore
 from core.errors import InsufficientCredits
 
 

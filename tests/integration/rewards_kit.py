@@ -5,30 +5,27 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
+from adapters.storage.bonuses import SqlBonusStore
 from adapters.storage.database import Database
-from adapters.storage.ledger_store import SqlLedgerStore
-from adapters.storage.payment_store import SqlPaymentStore
-from adapters.storage.reward_store import SqlRewardStore
+from adapters.storage.email_verification import SqlEmailStore
+from adapters.storage.ledger import SqlLedgerStore
+from adapters.storage.linking import SqlLinkStore
+from adapters.storage.payments import SqlPaymentStore
+from adapters.storage.referrals import SqlReferralStore
+from adapters.storage.stats import SqlStatsStore
+from adapters.storage.support import SqlSupportStore
 from core.clock import ManualClock
 from core.codes import SecretCodes
 from core.domain.identity import Identity
-from core.domain.ledger import Grant, LotKind, Reason
 from core.domain.orders import CheckoutLink, PaymentOutcome
 from core.domain.payments import (
     ChargeRefunded,
     CheckoutPaid,
-    CheckoutRequest,
-    CheckoutSession,
-    CheckoutSessionRecord,
-    PaymentEvent,
 )
 from core.domain.pricing import Pack, PackTable, Pricing
-from core.domain.rewards import RewardRules
 from core.domain.rules import CreditRules
-from core.domain.support import Ticket, TicketReply
-from core.errors import EmailNotSent
 from core.services.email import EmailVerificationService
 from core.services.linking import LinkService
 from core.services.payments import PaymentService
@@ -37,6 +34,10 @@ from core.services.rewards import RewardService
 from core.services.stats import StatsService
 from core.services.support import SupportService
 from core.services.wallets import WalletService
+from tests.fakes.edges import FakeCheckout, FakeDesk, FakeSender
+from tests.fakes.wallet_moves import WalletMoves
+
+__all__ = ["CREDIT_RULES", "OPERATOR", "START", "FakeDesk", "Kit", "make_kit"]
 
 START = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 OPERATOR = Identity("discord", "900")
@@ -45,72 +46,33 @@ CREDIT_RULES = CreditRules(
     pricing=Pricing({5: 1, 10: 2, 15: 3, 30: 5}),
     packs=PackTable((Pack("starter", 100, 500), Pack("popular", 400, 1500), Pack("pro", 1000, 3500))),
     operators=frozenset({OPERATOR.key}),
+    # No cooldown and a roomy allowance unless a test is about them.
+    new_account_cooldown=dt.timedelta(0),
+    max_free_per_day=50,
 )
 STARS_PACKS = PackTable((Pack("starter", 100, 250, "XTR"), Pack("popular", 400, 750, "XTR")))
-# No cooldown and a roomy allowance unless a test is about them.
-REWARD_RULES = RewardRules(new_account_cooldown=dt.timedelta(0), max_free_per_day=50)
-
-
-class FakeSender:
-    """Records codes instead of mailing them; can be told to fail."""
-
-    def __init__(self) -> None:
-        self.sent: list[tuple[str, str]] = []
-        self.fail = False
-
-    async def send_code(self, to: str, code: str, valid_minutes: int) -> None:
-        if self.fail:
-            raise EmailNotSent("SMTPRecipientsRefused")
-        self.sent.append((to, code))
-
-    @property
-    def last_code(self) -> str:
-        return self.sent[-1][1]
-
-
-class FakeCheckout:
-    """A Stripe Checkout that opens a session `cs_<order id>` per order and lists nothing;
-    the test then plays Stripe's webhook events itself (`Kit.pay_stripe`, `Kit.refund_stripe`)."""
-
-    configured = True
-
-    async def create_checkout(self, req: CheckoutRequest) -> CheckoutSession:
-        return CheckoutSession(f"cs_{req.order_id}", f"https://checkout.test/{req.order_id}", req.order_id)
-
-    async def list_recent_sessions(self, created_after_unix: int) -> list[CheckoutSessionRecord]:
-        return []
-
-    async def resolve_order_id(self, event: PaymentEvent) -> PaymentEvent:
-        return event
 
 
 @dataclass
-class FakeDesk:
-    """A chat adapter's support inbox and reply channel."""
+class Stores:
+    """The rewards area's stores, one per port."""
 
-    tickets: list[Ticket] = field(default_factory=list)
-    replies: list[TicketReply] = field(default_factory=list)
-    broken: bool = False
-
-    async def forward(self, ticket: Ticket) -> None:
-        if self.broken:
-            raise ConnectionError("channel gone")
-        self.tickets.append(ticket)
-
-    async def deliver(self, reply: TicketReply) -> None:
-        if self.broken:
-            raise ConnectionError("user blocked the bot")
-        self.replies.append(reply)
+    bonuses: SqlBonusStore
+    referrals: SqlReferralStore
+    email: SqlEmailStore
+    links: SqlLinkStore
+    support: SqlSupportStore
+    stats: SqlStatsStore
 
 
 @dataclass
-class Kit:
+class Kit(WalletMoves):
     database: Database
     clock: ManualClock
     ledger: SqlLedgerStore
-    store: SqlRewardStore
+    stores: Stores
     wallets: WalletService
-    rules: RewardRules
+    rules: CreditRules
     sender: FakeSender
     owned: set[tuple[int, str]]
     bonuses: RewardService
@@ -120,29 +82,6 @@ class Kit:
     support: SupportService
     stats: StatsService
     payments: PaymentService
-
-    async def person(self, key: str) -> tuple[Identity, int]:
-        identity = Identity.parse(key)
-        return identity, (await self.wallets.person(identity)).person_id
-
-    async def available(self, identity: Identity) -> int:
-        person = await self.wallets.person(identity)
-        return (await self.ledger.balance(person.wallet_id)).available
-
-    async def buy(self, identity: Identity, pack: str, credits: int, order: str) -> None:
-        person = await self.wallets.person(identity)
-        await self.ledger.grant(
-            Grant(
-                f"purchase:{order}",
-                person.wallet_id,
-                credits,
-                Reason.PURCHASE,
-                LotKind.PAID,
-                pack_id=pack,
-                order_ref=order,
-            ),
-            now=self.clock.now(),
-        )
 
     async def pay_stripe(self, identity: Identity, pack: str, request: str) -> str:
         """Buy `pack` through Stripe Checkout as a chat adapter would, then deliver its paid
@@ -182,21 +121,6 @@ class Kit:
         assert result.outcome == PaymentOutcome.GRANTED
         return invoice.order_id
 
-    async def spend(self, identity: Identity, amount: int, job: str) -> None:
-        person = await self.wallets.person(identity)
-        now = self.clock.now()
-        await self.ledger.hold(
-            f"hold:{job}",
-            person.wallet_id,
-            amount,
-            expires_at=now + dt.timedelta(minutes=20),
-            now=now,
-        )
-        await self.ledger.capture(f"hold:{job}", now=now)
-
-    async def audit(self) -> list[str]:
-        return await self.ledger.audit()
-
     def with_rules(self, **changes: object) -> Kit:
         """The same database and clock, services built with other reward rules."""
         return make_kit(
@@ -210,17 +134,23 @@ class Kit:
 
 def make_kit(
     database: Database,
-    rules: RewardRules = REWARD_RULES,
+    rules: CreditRules = CREDIT_RULES,
     *,
     clock: ManualClock | None = None,
     sender: FakeSender | None = None,
     owned: set[tuple[int, str]] | None = None,
-    credit_rules: CreditRules = CREDIT_RULES,
 ) -> Kit:
     clock = clock or ManualClock(START)
     ledger = SqlLedgerStore(database)
-    store = SqlRewardStore(database, ledger)
-    wallets = WalletService(ledger, credit_rules, clock)
+    stores = Stores(
+        bonuses=SqlBonusStore(database, ledger),
+        referrals=SqlReferralStore(database, ledger),
+        email=SqlEmailStore(database, ledger),
+        links=SqlLinkStore(database),
+        support=SqlSupportStore(database, ledger),
+        stats=SqlStatsStore(database),
+    )
+    wallets = WalletService(ledger, rules, clock)
     sender = sender if sender is not None else FakeSender()
     owned = owned if owned is not None else set()
     codes = SecretCodes()
@@ -232,21 +162,21 @@ def make_kit(
         database=database,
         clock=clock,
         ledger=ledger,
-        store=store,
+        stores=stores,
         wallets=wallets,
         rules=rules,
         sender=sender,
         owned=owned,
-        bonuses=RewardService(store, wallets, rules, clock, owns_job=owns_job),
-        referrals=ReferralService(store, wallets, rules, clock, codes),
-        email=EmailVerificationService(store, wallets, rules, clock, codes, sender),
-        linking=LinkService(store, wallets, rules, clock, codes),
-        support=SupportService(store, wallets, rules, clock),
-        stats=StatsService(store, credit_rules, clock),
+        bonuses=RewardService(stores.bonuses, wallets, rules, clock, owns_job=owns_job),
+        referrals=ReferralService(stores.referrals, wallets, rules, clock, codes),
+        email=EmailVerificationService(stores.email, wallets, rules, clock, codes, sender),
+        linking=LinkService(stores.links, wallets, rules, clock, codes),
+        support=SupportService(stores.support, wallets, rules, clock),
+        stats=StatsService(stores.stats, rules, clock),
         payments=PaymentService(
             SqlPaymentStore(database, ledger),
             wallets,
-            credit_rules,
+            rules,
             clock,
             gateway=FakeCheckout(),
             stars_packs=STARS_PACKS,

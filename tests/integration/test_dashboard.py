@@ -13,15 +13,15 @@ from typing import Any
 
 import aiohttp
 import pytest
+from bot.payments import start_web, web_enabled, web_public
 
 from adapters.web import WebServer
 from bot.bootstrap import App, build_app
 from bot.config import Settings, load_settings
-from bot.payments import start_web, web_enabled, web_public
 from core.domain.identity import Identity
 from core.domain.jobs import JobState
 from tests.audio_samples import A4, C5, hum_clip
-from tests.integration.jobs_harness import RecordingNotifier
+from tests.fakes.edges import RecordingNotifier
 
 TOKEN = "d4shboard-t0ken-for-operators"
 ANN = Identity("console", "ann")

@@ -9,9 +9,9 @@ import threading
 import pytest
 from sqlalchemy import Connection
 
-from adapters.storage import ledger_sql as sql
 from adapters.storage.database import Database, sqlite_path
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.ledger import SqlLedgerStore
+from adapters.storage.persons import find_person
 from core.clock import ManualClock
 
 IDENTITY = "telegram:42"
@@ -24,11 +24,11 @@ def _persons(conn: Connection) -> int:
 async def test_a_point_read_sees_each_committed_write(database: Database):
     store = SqlLedgerStore(database)
     assert await store.find_wallet(IDENTITY) is None
-    await store.ensure_person(IDENTITY, welcome=None, now=ManualClock().now())
+    await store.ensure_person(IDENTITY, welcome=lambda person: None, now=ManualClock().now())
     found = await store.find_wallet(IDENTITY)
     assert found is not None and found[1].available == 0
     before = await database.read_point(_persons)
-    await store.ensure_person("telegram:43", welcome=None, now=ManualClock().now())
+    await store.ensure_person("telegram:43", welcome=lambda person: None, now=ManualClock().now())
     assert await database.read_point(_persons) == before + 1  # no stale snapshot held between reads
 
 
@@ -38,7 +38,7 @@ async def test_sqlite_point_reads_run_on_the_loop_thread_and_leave_no_transactio
     where = await database.read_point(lambda conn: threading.current_thread())
     assert where is threading.current_thread()
     await database.read_point(_persons)  # SQLAlchemy begins a transaction here: it must be ended
-    await SqlLedgerStore(database).ensure_person(IDENTITY, welcome=None, now=ManualClock().now())
+    await SqlLedgerStore(database).ensure_person(IDENTITY, welcome=lambda person: None, now=ManualClock().now())
 
     path = sqlite_path(database.url)
     assert path is not None
@@ -57,7 +57,7 @@ async def test_a_busy_sqlite_sends_the_point_read_to_a_reader_thread(database: D
         attempts.append(threading.current_thread().name)
         if threading.current_thread() is loop_thread:
             raise sqlite3.OperationalError("database is locked")
-        return sql.find_person_with_balance(conn, IDENTITY) is None and "read elsewhere"
+        return find_person(conn, IDENTITY) is None and "read elsewhere"
 
     assert await database.read_point(work) == "read elsewhere"
     assert attempts[0] == loop_thread.name and attempts[1].startswith("db-read")

@@ -15,8 +15,8 @@ import pytest
 
 from adapters.audio import PyAVIntake
 from adapters.storage.database import Database
-from adapters.storage.job_store import SqlJobStore
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.jobs import SqlJobStore
+from adapters.storage.ledger import SqlLedgerStore
 from core.clock import ManualClock
 from core.domain.identity import Identity
 from core.domain.jobs import TERMINAL, JobState
@@ -142,7 +142,7 @@ async def start_life(
     await database.start()
     ledger = SqlLedgerStore(database)
     notifier = RecordingNotifier()
-    store: Any = SqlJobStore(database, ledger.system)
+    store: Any = SqlJobStore(database, ledger)
     engine: Any = generator
     delivery: Any = notifier
     if wire is not None:
@@ -362,8 +362,11 @@ async def test_the_hold_sweep_is_the_backstop_and_the_job_is_marked_expired(db_u
 
 
 async def _set_lease(db_url: str, job_id: str, until: Any) -> None:
-    from adapters.storage.sql import Statement, run, to_db_time
+    from sqlalchemy import bindparam, update
 
-    statement = Statement("UPDATE jobs SET lease_until = :until WHERE id = :id")
+    from adapters.storage.sql import Statement, run, to_db_time
+    from adapters.storage.tables_jobs import jobs
+
+    statement = Statement(update(jobs).where(jobs.c.id == bindparam("id")).values(lease_until=bindparam("until")))
     async with Database(db_url) as database:
         await database.write(lambda c: run(c, statement, until=to_db_time(c, until), id=job_id))

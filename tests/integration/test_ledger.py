@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from functools import partial
 
 import pytest
 
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.ledger import SqlLedgerStore
 from core.domain.ledger import Grant, HoldState, LotKind, Reason
+from core.domain.pricing import PackTable, Pricing
+from core.domain.rules import CreditRules, welcome_grant
 from core.errors import (
     HoldAlreadyResolved,
     HoldNotFound,
@@ -16,13 +19,14 @@ from core.errors import (
     OperationFailed,
     WalletFrozen,
 )
+from core.ports import WelcomeDecision
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
 LATER = NOW + dt.timedelta(minutes=20)
 
 
-def welcome(amount: int = 10) -> Grant:
-    return Grant("welcome:{person}", 0, amount, Reason.WELCOME)
+def welcome(amount: int = 10) -> WelcomeDecision:
+    return partial(welcome_grant, rules=CreditRules(Pricing({5: 1}), PackTable(()), welcome_credits=amount), now=NOW)
 
 
 async def new_wallet(store: SqlLedgerStore, name: str, credits: int = 10) -> int:

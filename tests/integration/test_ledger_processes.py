@@ -17,7 +17,9 @@ NOW = __import__("datetime").datetime(2026, 4, 1, tzinfo=__import__("datetime").
 @pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])
 async def test_two_processes_racing_one_wallet_never_overdraw_it(store, db_url, backend):
     person = await store.ensure_person(
-        "console:racer", welcome=Grant("welcome:{person}", 0, 50, Reason.WELCOME), now=NOW
+        "console:racer",
+        welcome=lambda person: Grant(f"welcome:{person.person_id}", person.wallet_id, 50, Reason.WELCOME),
+        now=NOW,
     )
 
     async def worker(prefix: str) -> int:

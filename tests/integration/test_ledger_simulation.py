@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from adapters.storage.database import Database
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.ledger import SqlLedgerStore
 from core.domain.ledger import Grant, HoldState, LotKind, Reason
 from core.errors import BotError, HoldAlreadyResolved, InsufficientCredits, WalletFrozen
 
@@ -66,7 +66,9 @@ class Simulation:
         assert self.store is not None
         for i in range(4):
             person = await self.store.ensure_person(
-                f"console:p{i}", welcome=Grant("welcome:{person}", 0, 10, Reason.WELCOME), now=self.now
+                f"console:p{i}",
+                welcome=lambda person: Grant(f"welcome:{person.person_id}", person.wallet_id, 10, Reason.WELCOME),
+                now=self.now,
             )
             self.wallets.append(person.wallet_id)
             self.model.available[person.wallet_id] = 10

@@ -9,10 +9,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.storage import payments_sql
+from adapters.storage import payments as payments_store
 from adapters.storage.database import Database
-from adapters.storage.ledger_store import SqlLedgerStore
-from adapters.storage.payment_store import SqlPaymentStore
+from adapters.storage.ledger import SqlLedgerStore
+from adapters.storage.payments import SqlPaymentStore
 from bot.config import Settings
 from core.clock import ManualClock
 from core.domain.identity import Identity
@@ -183,7 +183,7 @@ async def test_a_failure_while_granting_stars_leaves_nothing_and_the_retry_grant
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(payments_sql, "_update_order", broken)
+    monkeypatch.setattr(payments_store, "_update_order", broken)
     with pytest.raises(RuntimeError):
         await lite.payments.stars_paid(invoice.payload, "tg_1", 750, ANN)
     assert (await lite.ledger.balance(await lite.wallet(ANN))).paid == 0

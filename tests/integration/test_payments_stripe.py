@@ -9,14 +9,14 @@ import io
 from collections.abc import AsyncIterator
 
 import pytest
+from adapters.console.chat import ConsoleChat
+from adapters.console.commands_payments import payment_commands
+from adapters.console.commands_wallet import wallet_commands
 
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.render import Renderer
 from adapters.chat.render_payments import PaymentsRenderer
-from adapters.console.chat import ConsoleChat
-from adapters.console.commands_payments import payment_commands
-from adapters.console.commands_wallet import wallet_commands
-from adapters.storage import payments_sql
+from adapters.storage import payments as payments_store
 from core.clock import SystemClock
 from core.domain.identity import Identity
 from core.domain.orders import OrderState
@@ -241,7 +241,7 @@ async def test_an_error_while_applying_answers_500_and_leaves_nothing_half_appli
     def broken(*args: object, **kwargs: object) -> None:
         raise RuntimeError("disk on fire")  # after the grant ran, before the order is updated
 
-    monkeypatch.setattr(payments_sql, "_update_order", broken)
+    monkeypatch.setattr(payments_store, "_update_order", broken)
     status, body = await lite.post(event)
     assert (status, body) == (500, {"error": "internal"})
     assert await lite.purchase_grants(link.order_id) == 0

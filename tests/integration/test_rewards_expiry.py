@@ -12,7 +12,7 @@ import datetime as dt
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.render import Renderer
 from adapters.storage.database import Database
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.ledger import SqlLedgerStore
 from core.clock import ManualClock
 from core.domain.identity import Identity
 from core.domain.ledger import Grant, LotKind, Reason
@@ -218,11 +218,11 @@ async def test_off_by_default_nothing_expires(database):
 async def test_expiry_follows_lots_into_a_linked_wallet(database):
     from core.codes import SecretCodes
     from core.services.linking import LinkService
-    from tests.integration.rewards_kit import REWARD_RULES, make_kit
+    from tests.integration.rewards_kit import make_kit
 
     b = books(database)
-    kit = make_kit(database, clock=b.clock, credit_rules=RULES)
-    kit.linking = LinkService(kit.store, b.wallets, REWARD_RULES, b.clock, SecretCodes())
+    kit = make_kit(database, RULES, clock=b.clock)
+    kit.linking = LinkService(kit.stores.links, b.wallets, RULES, b.clock, SecretCodes())
     old = await b.wallet("discord:50")
     b.clock.advance(days=5)
     await b.wallet("telegram:50")
@@ -237,9 +237,10 @@ async def test_expiry_follows_lots_into_a_linked_wallet(database):
 
 
 async def test_the_runtime_runs_the_expiry_sweep_only_when_a_ttl_is_set(sqlite_url):
+    from bot.rewards import ExpirySweeper
+
     from bot.bootstrap import build_app
     from bot.config import Settings
-    from bot.rewards import ExpirySweeper
     from bot.runtime import background_components
 
     for extra, expected in (({}, 0), ({"free_credit_ttl_days": 30}, 1)):
@@ -258,7 +259,7 @@ async def test_the_runtime_runs_the_expiry_sweep_only_when_a_ttl_is_set(sqlite_u
 async def test_referral_credits_are_free_credits_and_expire_too(database):
     from tests.integration.rewards_kit import make_kit
 
-    kit = make_kit(database, credit_rules=RULES)
+    kit = make_kit(database, RULES)
     ann, _ = await kit.person("telegram:1")
     code = (await kit.referrals.my_code(ann)).code
     bob, bob_id = await kit.person("telegram:2")

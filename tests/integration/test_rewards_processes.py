@@ -45,5 +45,5 @@ async def test_two_processes_paying_one_referrer_respect_the_monthly_cap(databas
     assert sum(paid) == 30  # cap 3 × 10 credits, whoever won
     assert await kit.available(referrer) == 10 + 30
     for friend_id in referred:
-        assert await kit.store.has_open_referral(friend_id) is False  # every side settled: paid or capped
+        assert await kit.stores.referrals.has_open_referral(friend_id) is False  # every side settled: paid or capped
     assert await kit.audit() == []

@@ -9,13 +9,13 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 import pytest
+from adapters.console.notices import ConsoleReferralNotices
+from adapters.telegram.notices import TelegramReferralNotices
 
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.render_rewards import RewardRenderer
-from adapters.console.notices import ConsoleReferralNotices
 from adapters.storage.database import Database
-from adapters.storage.notice_store import SqlReferralNotices
-from adapters.telegram.notices import TelegramReferralNotices
+from adapters.storage.referral_notices import SqlReferralNoticeStore
 from core.codes import SecretCodes
 from core.domain.identity import Identity
 from core.domain.notices import NOTICE_ATTEMPTS, ReferralNotice
@@ -42,7 +42,7 @@ class FakeNotifier:
 
 def notifying(kit: Kit, database: Database, **platforms: FakeNotifier) -> ReferralService:
     """The kit's referral service with payout notices on (as `bot.rewards` wires it)."""
-    kit.referrals.notices = SqlReferralNotices(database)
+    kit.referrals.notices = SqlReferralNoticeStore(database)
     for name, notifier in platforms.items():
         kit.referrals.add_platform(name, notifier)
     return kit.referrals
@@ -225,7 +225,7 @@ async def test_the_telegram_notifier_writes_to_the_private_chat():
 
 async def test_without_notices_wired_payouts_work_as_before(database):
     kit = make_kit(database)
-    kit.referrals = ReferralService(kit.store, kit.wallets, kit.rules, kit.clock, SecretCodes())
+    kit.referrals = ReferralService(kit.stores.referrals, kit.wallets, kit.rules, kit.clock, SecretCodes())
     ann, bob, bob_id = await refer(kit, "telegram:1", "telegram:2")
     await kit.referrals.on_first_success(bob_id)
     assert await kit.referrals.deliver_notices() == 0

@@ -57,7 +57,7 @@ async def test_a_broken_inbox_does_not_lose_the_ticket(kit, desks):
     ann, _ = await kit.person("discord:2")
     ticket = await kit.support.open_ticket(ann, "help")
     assert telegram.tickets == [ticket]
-    assert await kit.store.get_ticket(ticket.ticket_id) == ticket
+    assert await kit.stores.support.get_ticket(ticket.ticket_id) == ticket
 
 
 async def test_empty_or_too_long_text_and_too_many_tickets_are_refused(kit, desks):
@@ -90,7 +90,7 @@ async def test_an_operator_reply_reaches_the_persons_platform_with_credits_once(
     again = await kit.support.reply(OPERATOR, ticket.ticket_id, "Sorry! Here are 3 credits.", "3", "req-1")
     assert (again.duplicate, again.delivered) == (True, True)
     assert len(telegram.replies) == 1 and await kit.available(ann) == 13
-    assert (await kit.store.get_ticket(ticket.ticket_id)).status == "answered"
+    assert (await kit.stores.support.get_ticket(ticket.ticket_id)).status == "answered"
     assert await kit.support.open_tickets(OPERATOR) == []
     assert await kit.audit() == []
 

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
 
+from core.domain.pricing import PackTable, Pricing
 from core.domain.rewards import (
     CodeCheck,
     EmailCodeState,
     ReferralRefusal,
-    RewardRules,
     SideDecision,
     canonical_email,
     check_email_code,
@@ -28,9 +29,10 @@ from core.domain.rewards import (
     utc_day,
     valid_email,
 )
+from core.domain.rules import CreditRules
 
 NOW = dt.datetime(2026, 3, 10, 23, 30, tzinfo=dt.UTC)
-RULES = RewardRules()
+RULES = CreditRules(Pricing({5: 1}), PackTable(()))
 
 
 def test_days_and_months_are_utc_calendar_ones():
@@ -46,10 +48,10 @@ def test_the_next_daily_credit_is_now_or_the_next_utc_midnight_without_rollover(
 
 
 def test_a_bonus_fits_the_daily_free_allowance_whole_or_not_at_all():
-    rules = RewardRules(max_free_per_day=10)
+    rules = dataclasses.replace(RULES, max_free_per_day=10)
     assert fits_allowance(5, 5, rules)
     assert not fits_allowance(6, 5, rules)
-    assert fits_allowance(10_000, 5, RewardRules(max_free_per_day=0))  # 0 = no limit
+    assert fits_allowance(10_000, 5, dataclasses.replace(RULES, max_free_per_day=0))  # 0 = no limit
 
 
 def refusal(**overrides: object) -> ReferralRefusal | None:
@@ -96,7 +98,8 @@ def side(**overrides: object) -> SideDecision:
         received_today=0,
         paid_this_month=0,
         now=NOW,
-        rules=RewardRules(
+        rules=dataclasses.replace(
+            RULES,
             referral_monthly_cap=3,
             new_account_cooldown=dt.timedelta(minutes=30),
             max_free_per_day=15,

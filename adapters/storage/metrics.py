@@ -12,34 +12,58 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Connection
+from sqlalchemy import BigInteger, Connection, Select, case, cast, func, select, union_all
 
 from adapters.storage.database import Database
-from adapters.storage.sql import Statement as S
-from adapters.storage.sql import every, from_db_time, scalar
+from adapters.storage.sql import Statement, const, every, from_db_time, scalar
+from adapters.storage.tables import accounts, holds
+from adapters.storage.tables_jobs import jobs
+from adapters.storage.tables_payments import orders
+from adapters.storage.tables_rewards import support_tickets
 from core.domain.jobs import JobState
+from core.domain.ledger import HoldState
 from core.domain.orders import Channel, OrderState
 
 WALLET_KINDS = ("person", "server")
 
-# (figure, label a, label b, n1..n4): one row shape for every figure.
-_FIGURES = S("""
-    SELECT 'jobs', state, '', COUNT(*), 0, 0, 0 FROM jobs GROUP BY state
-    UNION ALL
-    SELECT 'orders', channel, state, COUNT(*), 0, 0, 0 FROM orders GROUP BY channel, state
-    UNION ALL
-    SELECT 'accounts', kind, '',
-        COUNT(*),
-        SUM(CASE WHEN frozen THEN 1 ELSE 0 END),
-        CAST(SUM(credits_posted - debits_posted - debits_pending) AS BIGINT),
-        CAST(SUM(debits_pending) AS BIGINT)
-    FROM accounts WHERE kind <> 'system' GROUP BY kind
-    UNION ALL
-    SELECT 'holds', '', '', COUNT(*), 0, 0, 0 FROM holds WHERE state = 'held'
-    UNION ALL
-    SELECT 'tickets', '', '', COUNT(*), 0, 0, 0 FROM support_tickets WHERE status = 'open'""")
-_OLDEST_QUEUED = S("SELECT created_at FROM jobs WHERE state = 'queued' ORDER BY seq LIMIT 1")
+
+def _figure(name: str, *columns: Any) -> Select[Any]:
+    """One row shape for every figure: (figure, label a, label b, n1..n4)."""
+    return select(const(name), *columns)
+
+
+_FIGURES = Statement(
+    union_all(
+        _figure("jobs", jobs.c.state, const(""), func.count(), const(0), const(0), const(0)).group_by(jobs.c.state),
+        _figure("orders", orders.c.channel, orders.c.state, func.count(), const(0), const(0), const(0)).group_by(
+            orders.c.channel, orders.c.state
+        ),
+        _figure(
+            "accounts",
+            accounts.c.kind,
+            const(""),
+            func.count(),
+            func.sum(case((accounts.c.frozen, const(1)), else_=const(0))),
+            cast(
+                func.sum(accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending), BigInteger
+            ),
+            cast(func.sum(accounts.c.debits_pending), BigInteger),
+        )
+        .where(accounts.c.kind != const("system"))
+        .group_by(accounts.c.kind),
+        _figure("holds", const(""), const(""), func.count(), const(0), const(0), const(0))
+        .select_from(holds)
+        .where(holds.c.state == const(HoldState.HELD)),
+        _figure("tickets", const(""), const(""), func.count(), const(0), const(0), const(0))
+        .select_from(support_tickets)
+        .where(support_tickets.c.status == const("open")),
+    )
+)
+_OLDEST_QUEUED = Statement(
+    select(jobs.c.created_at).where(jobs.c.state == const(JobState.QUEUED)).order_by(jobs.c.seq).limit(const(1))
+)
 
 
 @dataclass(frozen=True)

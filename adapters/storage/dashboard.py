@@ -13,9 +13,10 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection
 
-from adapters.storage import stats_sql, support_sql
 from adapters.storage.database import Database
-from adapters.storage.metrics_sql import DatabaseFigures, figures_in
+from adapters.storage.metrics import DatabaseFigures, figures_in
+from adapters.storage.stats import window_stats
+from adapters.storage.support import open_tickets
 from core.domain.rewards import Window
 from core.domain.stats import WindowStats
 from core.domain.support import Ticket
@@ -35,8 +36,8 @@ def dashboard(
         conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
     with conn.begin():
         figures = figures_in(conn, now)
-        stats = tuple(stats_sql.window_stats(conn, window, cheapest_clip) for window in windows)
-        tickets = tuple(support_sql.open_tickets(conn, ticket_limit))  # by id: oldest first
+        stats = tuple(window_stats(conn, window, cheapest_clip) for window in windows)
+        tickets = tuple(open_tickets(conn, ticket_limit))  # by id: oldest first
     return DashboardRows(stats, figures, tickets)
 
 

@@ -1,0 +1,124 @@
+"""Persons inside a unit of work: who an identity is, who a person is now (after account
+linking), and their wallet's row lock. Every area that acts on a person starts here.
+
+Why a lock: a rule reads state ("claimed today?", "how much free credit today?") and then
+writes. On SQLite the single writer already serialises that; on PostgreSQL (several processes)
+we take the person's wallet row lock first (a no-op UPDATE), so every decision about one person
+runs one at a time, and at READ COMMITTED each statement after the lock sees what the previous
+holder committed. Several wallets are locked in id order (no deadlock).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
+
+from adapters.storage.sql import Statement, from_db_time, insert_or_skip, run, scalar, to_db_time
+from adapters.storage.tables import accounts, identities, persons
+from adapters.storage.tables_rewards import person_links
+from core.domain.identity import Person
+from core.errors import OperationFailed, UnknownIdentity
+
+_PERSON_OF = Statement(select(identities.c.person_id).where(identities.c.key == bindparam("key")))
+_ACCOUNT_ID = Statement(select(accounts.c.id).where(accounts.c.owner_key == bindparam("owner_key")))
+_INSERT_PERSON = Statement(insert(persons).values(created_at=bindparam("now")).returning(persons.c.id))
+_DELETE_PERSON = Statement(delete(persons).where(persons.c.id == bindparam("id")))
+_INSERT_IDENTITY = Statement(
+    insert_or_skip(
+        identities,
+        ["key"],
+        {"key": bindparam("key"), "person_id": bindparam("person_id"), "created_at": bindparam("now")},
+    )
+)
+_IDENTITIES_OF = Statement(
+    select(identities.c.key).where(identities.c.person_id == bindparam("person_id")).order_by(identities.c.created_at)
+)
+_SURVIVOR = Statement(
+    select(person_links.c.survivor_person_id).where(person_links.c.absorbed_person_id == bindparam("id"))
+)
+_LOCK_WALLET = Statement(update(accounts).where(accounts.c.id == bindparam("id")).values(frozen=accounts.c.frozen))
+_CREATED = Statement(select(persons.c.created_at).where(persons.c.id == bindparam("id")))
+
+
+def wallet_owner_key(person_id: int) -> str:
+    return f"person:{person_id}"
+
+
+def account_id(conn: Connection, owner_key: str) -> int | None:
+    found = scalar(conn, _ACCOUNT_ID, owner_key=owner_key)
+    return None if found is None else int(found)
+
+
+def find_person(conn: Connection, identity: str) -> Person | None:
+    person_id = scalar(conn, _PERSON_OF, key=identity)
+    if person_id is None:
+        return None
+    wallet = account_id(conn, wallet_owner_key(int(person_id)))
+    assert wallet is not None
+    return Person(int(person_id), wallet, created=False)
+
+
+def require_person(conn: Connection, identity: str) -> Person:
+    found = find_person(conn, identity)
+    if found is None:
+        raise UnknownIdentity(identity)
+    return found
+
+
+def claim_identity(conn: Connection, identity: str, now: dt.datetime) -> int | None:
+    """A new person for `identity`; None when another process won the race for it (their person
+    is the one: `find_person` reads it)."""
+    stamp = to_db_time(conn, now)
+    person_id = int(scalar(conn, _INSERT_PERSON, now=stamp))
+    if run(conn, _INSERT_IDENTITY, key=identity, person_id=person_id, now=stamp).rowcount != 1:
+        run(conn, _DELETE_PERSON, id=person_id)
+        return None
+    return person_id
+
+
+def attach_identity(conn: Connection, identity: str, person_id: int, now: dt.datetime) -> bool:
+    """Join `identity` to an existing person; False when it became a person of its own meanwhile."""
+    stamp = to_db_time(conn, now)
+    return bool(run(conn, _INSERT_IDENTITY, key=identity, person_id=person_id, now=stamp).rowcount == 1)
+
+
+def identities_of(conn: Connection, person_id: int) -> list[str]:
+    return [str(row[0]) for row in run(conn, _IDENTITIES_OF, person_id=person_id).fetchall()]
+
+
+def survivor(conn: Connection, person_id: int) -> int:
+    """The person `person_id` is now (itself, or whom it was merged into; links are kept flat)."""
+    merged = scalar(conn, _SURVIVOR, id=person_id)
+    return person_id if merged is None else int(merged)
+
+
+def wallet_of(conn: Connection, person_id: int) -> int:
+    wallet = account_id(conn, wallet_owner_key(person_id))
+    if wallet is None:
+        raise OperationFailed("unknown_account")
+    return wallet
+
+
+def created_at(conn: Connection, person_id: int) -> dt.datetime:
+    stamp = from_db_time(scalar(conn, _CREATED, id=person_id))
+    if stamp is None:
+        raise OperationFailed("unknown_account")
+    return stamp
+
+
+def lock_wallets(conn: Connection, *wallet_ids: int) -> None:
+    for wallet in sorted(set(wallet_ids)):
+        run(conn, _LOCK_WALLET, id=wallet)
+
+
+def locked_person(conn: Connection, identity: str) -> Person:
+    """The person behind `identity`, with their wallet locked for this transaction. Re-checked
+    after the lock: a link committed meanwhile may have moved the identity to another person."""
+    person = require_person(conn, identity)
+    while True:
+        lock_wallets(conn, person.wallet_id)
+        again = require_person(conn, identity)
+        if again.person_id == person.person_id:
+            return person
+        person = again

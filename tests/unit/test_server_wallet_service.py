@@ -1,0 +1,45 @@
+"""`ServerWalletService` on the in-memory stores: admins move their own credits in and gift
+them out; nobody creates credits, and a repeated request moves nothing more."""
+
+from __future__ import annotations
+
+import pytest
+
+from core.domain.identity import Identity
+from core.errors import NotServerAdmin, OperationFailed, ServerWalletTooLow
+from core.services.server_wallets import Server
+from tests.unit.memory_services import services
+
+ADMIN, MEMBER = Identity.parse("discord:1"), Identity.parse("discord:2")
+GUILD = Server("discord", "77")
+
+
+async def test_a_gift_moves_the_admins_deposit_to_the_member_as_free_credits_once():
+    s = services()
+    await s.buy(ADMIN, "starter", 100, "o1")
+    deposited = await s.server_wallets.deposit(GUILD, ADMIN, 50, actor_is_admin=True, request_id="d1")
+    # Moving one's own credits takes them in spend order and keeps their kind.
+    assert (deposited.server_balance.free, deposited.server_balance.paid) == (10, 40)
+    assert deposited.personal_balance.available == 60
+    gifted = await s.server_wallets.gift(GUILD, ADMIN, MEMBER, 20, actor_is_admin=True, request_id="g1")
+    again = await s.server_wallets.gift(GUILD, ADMIN, MEMBER, 20, actor_is_admin=True, request_id="g1")
+    assert (gifted.member_balance.free, gifted.member_balance.paid, again.duplicate) == (30, 0, True)
+    assert (await s.server_wallets.balance(GUILD, ADMIN, actor_is_admin=True)).balance.available == 30
+    assert await s.audit() == []
+
+
+async def test_a_gift_past_the_server_wallet_is_refused_and_moves_nothing():
+    s = services()
+    with pytest.raises(ServerWalletTooLow) as low:
+        await s.server_wallets.gift(GUILD, ADMIN, MEMBER, 5, actor_is_admin=True, request_id="g1")
+    assert (low.value.required, low.value.available) == (5, 0)
+    assert await s.available(MEMBER) == 10
+
+
+async def test_only_admins_gift_and_never_to_themselves():
+    s = services()
+    with pytest.raises(NotServerAdmin):
+        await s.server_wallets.gift(GUILD, ADMIN, MEMBER, 5, actor_is_admin="yes", request_id="g1")  # type: ignore[arg-type]
+    with pytest.raises(OperationFailed) as refused:
+        await s.server_wallets.gift(GUILD, ADMIN, ADMIN, 5, actor_is_admin=True, request_id="g2")
+    assert refused.value.reason == "gift_to_self"
