@@ -62,7 +62,7 @@ from adapters.storage.support import SqlSupportStore
 from adapters.stripe import StripeCheckout
 from adapters.telegram import TELEGRAM_USER_ID
 from adapters.web import Dashboard, WebHooks, WebServer
-from adapters.web.hooks import Figures
+from adapters.web.hooks import Figures, RawWebhook
 from bot.config import Settings, public_base_url, web_enabled
 from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic, ReferralSweeper
 from core.clock import SystemClock
@@ -397,20 +397,13 @@ def compose(
         platforms.register(ConsolePlatform(conversation, Path(settings.data_dir) / "clips"))
 
     # --- the web server and the rest of the periodic work ---------------------------------------
-    async def replicate_webhook(body: bytes, headers: Mapping[str, str]) -> None:
-        secret = settings.replicate_webhook_secret
-        if secret is None or not secret.get_secret_value():
-            raise InvalidWebhook("not_configured")
-        status = verify_replicate_webhook(body, headers, secret.get_secret_value(), now=time.time())
-        await generation.on_prediction_update(status)
-
     secret = settings.telegram_webhook_secret
     hooks = WebHooks(
         health=reads.health if reads is not None else _healthy,
         text=catalogue.text,
         parse_stripe=stripe.parse_webhook if stripe is not None else None,
         on_stripe_event=payments.handle_stripe_event if stripe is not None else None,
-        on_replicate_webhook=replicate_webhook,
+        on_replicate_webhook=replicate_webhook(generation, settings),
         on_telegram_update=telegram.on_webhook if telegram is not None and telegram.webhook_mode else None,
         telegram_secret=secret.get_secret_value() if secret else None,
         clip=discord.clips.fetch if discord is not None and discord.clips is not None else None,
@@ -446,6 +439,19 @@ def compose(
         sweeps=sweeps,
         intake_pool=pool,
     )
+
+
+def replicate_webhook(generation: GenerationService, settings: Settings) -> RawWebhook:
+    """What the web server calls for `POST /webhooks/replicate`: verify, then apply once."""
+
+    async def hook(body: bytes, headers: Mapping[str, str]) -> None:
+        secret = settings.replicate_webhook_secret
+        if secret is None or not secret.get_secret_value():
+            raise InvalidWebhook("not_configured")
+        status = verify_replicate_webhook(body, headers, secret.get_secret_value(), now=time.time())
+        await generation.on_prediction_update(status)
+
+    return hook
 
 
 async def _healthy() -> bool:

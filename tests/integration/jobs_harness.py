@@ -22,6 +22,7 @@ from core.domain.pricing import PackTable, Pricing
 from core.domain.rules import CreditRules
 from core.ports import MusicGenerator
 from core.services.generation import GenerationService, GenerationSettings
+from core.services.job_runner import FirstSuccessHook
 from core.services.wallets import WalletService
 from tests.audio_samples import A4, C5, hum_clip
 from tests.fakes.edges import RecordingNotifier
@@ -51,11 +52,11 @@ def build_service(
     *,
     settings: GenerationSettings | None = None,
     notifier: RecordingNotifier | None = None,
-    platform: str = "console",
     rules: CreditRules = RULES,
+    on_first_success: FirstSuccessHook | None = None,
 ) -> GenerationService:
     ledger = SqlLedgerStore(database)
-    service = GenerationService(
+    return GenerationService(
         store=SqlJobStore(database, ledger),
         ledger=ledger,
         wallets=WalletService(ledger, rules, clock),
@@ -64,10 +65,9 @@ def build_service(
         rules=rules,
         clock=clock,
         settings=settings or fast_settings(),
+        notifier=notifier,
+        on_first_success=on_first_success,
     )
-    if notifier is not None:
-        service.register_notifier(platform, notifier)
-    return service
 
 
 def replicate_for(fake: FakeReplicate, **overrides: Any) -> ReplicateGenerator:
@@ -166,10 +166,24 @@ class Stack:
         await self.generator.aclose()
 
 
-async def open_stack(database: Database, fake: FakeReplicate, clock: ManualClock, **settings: Any) -> Stack:
+async def open_stack(
+    database: Database,
+    fake: FakeReplicate,
+    clock: ManualClock,
+    *,
+    on_first_success: FirstSuccessHook | None = None,
+    **settings: Any,
+) -> Stack:
     notifier = RecordingNotifier()
     generator = replicate_for(fake)
-    service = build_service(database, generator, clock, settings=fast_settings(**settings), notifier=notifier)
+    service = build_service(
+        database,
+        generator,
+        clock,
+        settings=fast_settings(**settings),
+        notifier=notifier,
+        on_first_success=on_first_success,
+    )
     return Stack(database, fake, clock, notifier, generator, service)
 
 

@@ -115,17 +115,21 @@ async def test_a_low_balance_after_a_job_comes_with_the_offer(stack):
     assert offer is not None and offer.available == 2 and not offer.out_of_credits
 
 
-async def test_the_first_success_hook_runs_once_per_person(stack):
+async def test_the_first_success_hook_runs_once_per_person(database, fake, clock):
     seen: list[int] = []
 
     async def hook(person_id: int) -> None:
         seen.append(person_id)
 
-    stack.service.on_first_success(hook)
-    for _ in range(2):
-        accepted = await stack.submit(ANN, seconds=5)
-        await wait_for_state(stack.service, accepted.job_id, *ENDED)
-    assert seen == [accepted.job.person_id]
+    stack = await open_stack(database, fake, clock, on_first_success=hook)
+    await stack.service.start()
+    try:
+        for _ in range(2):
+            accepted = await stack.submit(ANN, seconds=5)
+            await wait_for_state(stack.service, accepted.job_id, *ENDED)
+        assert seen == [accepted.job.person_id]
+    finally:
+        await stack.close()
 
 
 # --- failures release --------------------------------------------------------------------------
@@ -325,8 +329,8 @@ async def test_a_finished_job_cannot_be_canceled(stack):
 
 
 async def test_the_bots_webhook_hook_applies_a_signed_call_and_refuses_a_forged_one(database, fake, clock):
+    from bot.bootstrap import replicate_webhook
     from bot.config import load_settings
-    from bot.generation import replicate_webhook
     from core.errors import InvalidWebhook
 
     stack = await open_stack(database, fake, clock, poll_interval_seconds=3600)  # only the webhook

@@ -160,8 +160,8 @@ async def start_life(
         rules=RULES,
         clock=clock,
         settings=fast_settings(worker_id=worker_id),
+        notifier=delivery,
     )
-    service.register_notifier("console", delivery)
     if start:
         await service.start()
     return Life(database, service, notifier, generator)
