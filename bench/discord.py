@@ -1,6 +1,7 @@
 """`python -m bench.discord`: N people each run `/generate` with a hummed clip at the same
-moment: the whole bot (the real discord.py client and CommandTree, SQLite, the local melody
-synthesizer) against the fake Discord REST API on loopback, fed raw INTERACTION_CREATE payloads.
+moment: the whole bot as `bot.bootstrap` builds it (the Discord platform's real discord.py
+client and CommandTree, SQLite, the local melody synthesizer) against the fake Discord REST API
+on loopback, fed raw INTERACTION_CREATE payloads.
 
 Measured per person: the acknowledgement (the deferred response reaching Discord) after the
 interaction was delivered, and the clip's follow-up after it. Violations: acknowledgements later
@@ -28,7 +29,7 @@ from typing import Any, TypeVar
 
 from discord.http import Route
 
-from adapters.discord import DiscordOptions, DiscordServices, MusicBot
+from adapters.discord.platform import DiscordPlatform
 from adapters.storage.migrations import upgrade
 from bench.common import peak_rss_mb
 from bot.bootstrap import build_app
@@ -120,8 +121,9 @@ async def run(users: int, timeout: float) -> dict[str, float | int]:  # noqa: AS
             poll_interval_seconds=0.05,
         )
         app = await build_app(settings)
-        bot = MusicBot(DiscordServices.from_app(app), DiscordOptions.from_settings(settings))
-        bot.attach()
+        platform = app.platforms.get("discord")
+        assert isinstance(platform, DiscordPlatform)
+        bot = platform.client  # REST login only: the interactions are fed below, no gateway
         await bot.login(fake.token)
         await app.generation.start()
         try:
@@ -182,7 +184,7 @@ async def run(users: int, timeout: float) -> dict[str, float | int]:  # noqa: AS
                     wrong += 1
             late = sum(1 for ms in ack_ms if ms > ACK_LIMIT_MS) + (users - len(ack_ms))
         finally:
-            await bot.close()
+            await platform.stop()
             await app.close()
             Route.BASE = original_base
     logging.getLogger().removeHandler(errors)

@@ -13,15 +13,13 @@ from typing import Any
 
 import aiohttp
 import pytest
-from bot.payments import start_web, web_enabled, web_public
 
 from adapters.web import WebServer
 from bot.bootstrap import App, build_app
-from bot.config import Settings, load_settings
+from bot.config import Settings, load_settings, web_enabled, web_public
 from core.domain.identity import Identity
 from core.domain.jobs import JobState
 from tests.audio_samples import A4, C5, hum_clip
-from tests.fakes.edges import RecordingNotifier
 
 TOKEN = "d4shboard-t0ken-for-operators"
 ANN = Identity("console", "ann")
@@ -118,8 +116,8 @@ async def browser(db_url: str, tmp_path: Path) -> AsyncIterator[Browser]:
 
 
 async def deliver_one_clip(app: App, identity: Identity) -> str:
-    """A real job through the local synthesizer, delivered and charged; the workers stop after."""
-    app.generation.register_notifier("console", RecordingNotifier())
+    """A real job through the local synthesizer, delivered (by the console platform the app
+    registers, into DATA_DIR/clips) and charged; the workers stop after."""
     await app.generation.start()
     try:
         accepted = await app.generation.submit(
@@ -293,9 +291,10 @@ async def test_the_bot_serves_the_dashboard_with_only_its_token_set(sqlite_url: 
     settings = app_settings(sqlite_url, tmp_path, dashboard_token=TOKEN)
     assert settings.dashboard_token is not None and TOKEN not in repr(settings)
     app = await build_app(settings)
-    server = await start_web(app)
+    server = app.web
+    assert server is not None
+    await server.start()
     try:
-        assert server is not None
         async with aiohttp.ClientSession() as http:
             browser = Browser(app, server, http)
             assert (await browser.get(password="nope")).status == 401
@@ -304,6 +303,5 @@ async def test_the_bot_serves_the_dashboard_with_only_its_token_set(sqlite_url: 
             assert "No open tickets." in page.paragraphs()
             assert "No job is queued." in page.paragraphs()
     finally:
-        if server is not None:
-            await server.stop()
+        await server.stop()
         await app.close()

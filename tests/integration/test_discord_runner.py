@@ -1,4 +1,5 @@
-"""`python -m bot sync-commands` and the runtime's `DiscordRunner`, against the fake Discord."""
+"""`python -m bot sync-commands` and the Discord platform the composition root registers, against
+the fake Discord."""
 
 from __future__ import annotations
 
@@ -10,10 +11,10 @@ from pathlib import Path
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from adapters.discord import DiscordRunner
+from adapters.discord.platform import DiscordPlatform
 from bot.bootstrap import build_app
 from bot.config import load_settings
-from bot.runtime import chat_components
+from bot.periodic import FileSweeper
 from tests.fakes.discord_fake import FakeDiscordAPI
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +58,7 @@ async def test_sync_commands_publishes_the_slash_commands_globally(sqlite_url, t
         assert fake.guild_commands == {}
 
 
-async def test_the_runtime_builds_the_discord_runner_which_logs_in_and_stops(sqlite_url, tmp_path) -> None:
+async def test_the_app_registers_the_discord_platform_which_logs_in_and_stops(sqlite_url, tmp_path) -> None:
     original, original_gateway = Route.BASE, DiscordWebSocket.DEFAULT_GATEWAY
     async with FakeDiscordAPI() as fake:
         settings = load_settings(
@@ -71,12 +72,14 @@ async def test_the_runtime_builds_the_discord_runner_which_logs_in_and_stops(sql
         )
         app = await build_app(settings)
         try:
-            runners = [c for c in chat_components(app) if isinstance(c, DiscordRunner)]
-            assert len(runners) == 1
-            runner = runners[0]
-            assert runner.bot.services.clips is not None and app.web_hooks.clip is not None
-            await runner.start()
-            assert runner.bot.user is not None and runner.bot.user.id == fake.application_id
+            platform = app.platforms.get("discord")
+            assert isinstance(platform, DiscordPlatform)
+            assert [p for p in app.chats if isinstance(p, DiscordPlatform)] == [platform]  # the one started
+            assert platform.clips is not None and app.web_hooks.clip is not None
+            sweepers = [s for s in app.sweeps if isinstance(s, FileSweeper)]  # old recordings and clip links
+            assert [s.shelves for s in sweepers] == [[platform.recording_shelf, platform.clips]]
+            await platform.start()
+            assert platform.client.user is not None and platform.client.user.id == fake.application_id
             assert {c["name"] for c in fake.guild_commands[42]} >= {
                 "generate",
                 "gift",
@@ -87,8 +90,8 @@ async def test_the_runtime_builds_the_discord_runner_which_logs_in_and_stops(sql
                 while not fake.identifies:  # noqa: ASYNC110 - the websocket side notifies nobody
                     await asyncio.sleep(0.02)
             assert fake.identifies[0]["token"] == fake.token
-            await runner.stop()
-            assert runner.bot.is_closed()
+            await platform.stop()
+            assert platform.client.is_closed()
         finally:
             await app.close()
             Route.BASE = original

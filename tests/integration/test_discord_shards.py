@@ -1,7 +1,7 @@
 """Sharding: DISCORD_SHARD_COUNT and DISCORD_SHARD_IDS are read and checked at start (one clear
-line per problem), and the runner builds the real discord.py client for exactly those shards:
-none set → one plain connection, as before; one shard → a plain client for that shard; several
-(or a count alone) → an `AutoShardedClient`."""
+line per problem), and the Discord platform builds the real discord.py client for exactly those
+shards: none set → one plain connection, as before; one shard → a plain client for that shard;
+several (or a count alone) → an `AutoShardedClient`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,9 @@ import discord
 import pytest
 from discord.http import Route
 
-from adapters.discord import DiscordRunner, MusicBot, ShardedMusicBot
-from bot.bootstrap import build_app
+from adapters.discord.client import MusicBot, ShardedMusicBot
+from adapters.discord.platform import DiscordPlatform
+from bot.bootstrap import App, build_app
 from bot.config import ConfigError, load_settings
 from tests.fakes.discord_fake import FakeDiscordAPI
 from tests.fakes.discord_harness import fake_gateway
@@ -85,15 +86,21 @@ def test_a_wrong_count_is_reported_once_not_again_for_the_ids() -> None:
     assert len(found) == 1 and found[0].startswith("DISCORD_SHARD_COUNT:")
 
 
-async def runner_for(sqlite_url, tmp_path, **values) -> tuple[DiscordRunner, object]:
+def discord_of(app: App) -> DiscordPlatform:
+    platform = app.platforms.get("discord")
+    assert isinstance(platform, DiscordPlatform)
+    return platform
+
+
+async def platform_for(sqlite_url, tmp_path, **values) -> tuple[DiscordPlatform, App]:
     app = await build_app(settings(tmp_path, sqlite_url, **values))
-    return DiscordRunner.from_app(app), app
+    return discord_of(app), app
 
 
 async def test_no_shard_settings_build_one_plain_connection_as_before(sqlite_url, tmp_path) -> None:
-    runner, app = await runner_for(sqlite_url, tmp_path)
+    platform, app = await platform_for(sqlite_url, tmp_path)
     try:
-        bot = runner.bot
+        bot = platform.client
         assert type(bot) is MusicBot and not isinstance(bot, discord.AutoShardedClient)
         assert bot.shard_id is None and bot.shard_count is None
     finally:
@@ -101,9 +108,9 @@ async def test_no_shard_settings_build_one_plain_connection_as_before(sqlite_url
 
 
 async def test_one_shard_builds_a_plain_client_for_that_shard(sqlite_url, tmp_path) -> None:
-    runner, app = await runner_for(sqlite_url, tmp_path, discord_shard_count=4, discord_shard_ids="2")
+    platform, app = await platform_for(sqlite_url, tmp_path, discord_shard_count=4, discord_shard_ids="2")
     try:
-        bot = runner.bot
+        bot = platform.client
         assert type(bot) is MusicBot
         assert (bot.shard_id, bot.shard_count) == (2, 4)
     finally:
@@ -111,11 +118,11 @@ async def test_one_shard_builds_a_plain_client_for_that_shard(sqlite_url, tmp_pa
 
 
 async def test_several_shards_build_an_auto_sharded_client_for_just_those(sqlite_url, tmp_path) -> None:
-    runner, app = await runner_for(sqlite_url, tmp_path, discord_shard_count=4, discord_shard_ids="1,3")
+    platform, app = await platform_for(sqlite_url, tmp_path, discord_shard_count=4, discord_shard_ids="1,3")
     try:
-        bot = runner.bot
+        bot = platform.client
         assert isinstance(bot, ShardedMusicBot) and isinstance(bot, discord.AutoShardedClient)
-        assert isinstance(bot, MusicBot)  # the same commands, buttons and notifier
+        assert isinstance(bot, MusicBot)  # the same commands and buttons
         assert (bot.shard_count, bot.shard_ids) == (4, [1, 3])
         assert bot.tree.get_command("generate") is not None
     finally:
@@ -123,9 +130,9 @@ async def test_several_shards_build_an_auto_sharded_client_for_just_those(sqlite
 
 
 async def test_a_count_alone_runs_every_shard_in_this_process(sqlite_url, tmp_path) -> None:
-    runner, app = await runner_for(sqlite_url, tmp_path, discord_shard_count=3)
+    platform, app = await platform_for(sqlite_url, tmp_path, discord_shard_count=3)
     try:
-        bot = runner.bot
+        bot = platform.client
         assert isinstance(bot, discord.AutoShardedClient)
         assert (bot.shard_count, bot.shard_ids) == (3, None)  # discord.py launches 0, 1 and 2
     finally:
@@ -144,14 +151,14 @@ async def test_a_sharded_bot_logs_in_and_stops(sqlite_url, tmp_path) -> None:
                 discord_shard_ids="0,1",
             )
         )
-        runner = DiscordRunner.from_app(app)
+        platform = discord_of(app)
         try:
             Route.BASE = fake.api_base
-            await runner.bot.login(fake.token)  # REST only: setup_hook registers the buttons
-            assert runner.bot.user is not None and runner.bot.user.id == fake.application_id
-            assert runner.bot.notifier._ready.is_set()
-            await runner.stop()
-            assert runner.bot.is_closed()
+            await platform.client.login(fake.token)  # REST only: setup_hook registers the buttons
+            assert platform.client.user is not None and platform.client.user.id == fake.application_id
+            assert platform.jobs._ready.is_set()
+            await platform.stop()
+            assert platform.client.is_closed()
         finally:
             await app.close()
             Route.BASE = original
@@ -169,17 +176,17 @@ async def test_a_process_running_shard_1_of_2_identifies_as_it_and_gets_only_its
         mine = fake.add_guild(guild_on_shard(1, 2), "on shard 1")
         values = dict(discord_api_base_url=fake.api_base, discord_shard_count=2, discord_shard_ids="1")
         app = await build_app(settings(tmp_path, sqlite_url, **values))
-        runner = DiscordRunner.from_app(app)
+        platform = discord_of(app)
         try:
             with fake_gateway(fake):
-                await runner.start()
-                await asyncio.wait_for(runner.bot.wait_until_ready(), 20)
+                await platform.start()
+                await asyncio.wait_for(platform.client.wait_until_ready(), 20)
             [identify] = fake.identifies
             assert identify["shard"] == [1, 2]
-            assert identify["intents"] == runner.bot.intents.value  # guilds + DMs, nothing privileged
-            assert [g.name for g in runner.bot.guilds] == ["on shard 1"]
-            assert runner.bot.get_guild(int(mine["id"])) is not None
+            assert identify["intents"] == platform.client.intents.value  # guilds + DMs, nothing privileged
+            assert [g.name for g in platform.client.guilds] == ["on shard 1"]
+            assert platform.client.get_guild(int(mine["id"])) is not None
         finally:
-            await runner.stop()
+            await platform.stop()
             await app.close()
             Route.BASE = original

@@ -154,9 +154,19 @@ async def test_openmetrics_when_asked_and_a_dead_database_is_a_gauge_not_a_faile
     assert one(samples, "process_cpu_seconds_total") > 0
 
 
-def test_the_settings_give_the_web_server_its_metrics_token(tmp_path, monkeypatch):
-    from bot.payments import build_payments  # noqa: F401 - the wiring under test
-
+async def test_the_settings_give_the_web_server_its_metrics_token(sqlite_url, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    settings = load_settings(_env_file=None, metrics_token="m3trics-t0ken")
+    settings = load_settings(
+        _env_file=None,
+        database_url=sqlite_url,
+        data_dir=str(tmp_path),
+        intake_processes=0,
+        metrics_token="m3trics-t0ken",
+    )
     assert settings.metrics_token is not None and "m3trics" not in repr(settings)
+    app = await build_app(settings)  # the wiring under test
+    try:
+        assert app.web_hooks.metrics_token == "m3trics-t0ken"
+        assert app.web is not None  # the token alone starts the web server
+    finally:
+        await app.close()

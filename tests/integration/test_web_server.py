@@ -10,8 +10,7 @@ import pytest
 from adapters.chat.catalogue import Catalogue
 from adapters.web import WebHooks, WebServer
 from bot.bootstrap import build_app
-from bot.config import Settings
-from bot.payments import start_web, web_enabled
+from bot.config import Settings, web_enabled
 from core.errors import InvalidWebhook
 
 
@@ -142,12 +141,13 @@ def test_the_web_server_runs_only_when_something_may_call_it():
 async def test_the_bot_starts_the_web_server_with_its_database_behind_healthz(sqlite_url: str):
     quiet = await build_app(settings(database_url=sqlite_url, web_port=0))
     try:
-        assert await start_web(quiet) is None  # no payment or webhook setting: no server
+        assert quiet.web is None  # no payment or webhook setting: no server
     finally:
         await quiet.close()
     app = await build_app(settings(database_url=sqlite_url, public_base_url="https://bot.example", web_port=0))
-    server = await start_web(app)
+    server = app.web
     assert server is not None
+    await server.start()
     try:
         async with aiohttp.ClientSession() as http:
             async with http.get(f"{server.base_url}/healthz") as response:
@@ -161,12 +161,11 @@ async def test_the_bot_starts_the_web_server_with_its_database_behind_healthz(sq
 
 
 async def test_the_runtime_runs_the_web_server_only_when_something_may_call_it(sqlite_url: str):
-    from bot.runtime import background_components
-
     for extra, expected in (({}, False), ({"stripe_webhook_secret": "whsec_x"}, True)):
         app = await build_app(settings(database_url=sqlite_url, web_port=0, **extra))
         try:
-            servers = [c for c in background_components(app) if isinstance(c, WebServer)]
+            servers = [c for c in app.components() if isinstance(c, WebServer)]  # what `App.running` starts
             assert len(servers) == int(expected)
+            assert servers == ([app.web] if expected else [])
         finally:
             await app.close()
