@@ -17,7 +17,7 @@ import aiohttp
 import pytest
 from sqlalchemy import text
 
-from adapters.storage.ledger_store import SqlLedgerStore
+from adapters.storage.ledger import SqlLedgerStore
 from adapters.web import WebServer
 from bot.bootstrap import App, build_app
 from bot.config import Settings, load_settings
