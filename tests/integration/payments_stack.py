@@ -1,24 +1,22 @@
-"""The payments area wired as `bot.payments.build_payments` wires it, against the loopback
-`FakeStripe` (real `stripe` client, real signatures) and the real web server on 127.0.0.1:0."""
+"""The bot as `bot.bootstrap.build_app` builds it, against the loopback `FakeStripe` (real
+`stripe` client, real signatures) and its real web server on 127.0.0.1:0."""
 
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
-from bot.payments import build_payments
 from sqlalchemy import text
 
-from adapters.chat.catalogue import Catalogue
 from adapters.storage.database import Database
-from adapters.storage.ledger import SqlLedgerStore
 from adapters.stripe import StripeCheckout
 from adapters.web import WebHooks, WebServer
-from bot.config import Settings
-from core.clock import SystemClock
+from bot.bootstrap import App, AuditedLedger, build_app
+from bot.config import Settings, load_settings
 from core.domain.identity import Identity
 from core.domain.orders import CheckoutLink, Order
 from core.services.payments import PaymentService
@@ -30,9 +28,10 @@ OPERATOR = Identity("console", "op")
 
 @dataclass
 class Stack:
+    app: App
     fake: FakeStripe
     database: Database
-    ledger: SqlLedgerStore
+    ledger: AuditedLedger
     wallets: WalletService
     payments: PaymentService
     stripe: StripeCheckout
@@ -92,43 +91,47 @@ class Stack:
         return await self.count("SELECT COUNT(*) FROM payment_events")
 
 
-def stack_settings(fake: FakeStripe, db_url: str, **extra: Any) -> Settings:
+def stack_settings(fake: FakeStripe, db_url: str, data_dir: str, **extra: Any) -> Settings:
     values: dict[str, Any] = dict(
         database_url=db_url,
+        data_dir=data_dir,
+        intake_processes=0,
+        replicate_api_token=None,
+        telegram_bot_token=None,
+        discord_bot_token=None,
         stripe_secret_key=fake.api_key,
         stripe_webhook_secret=fake.webhook_secret,
         stripe_api_base=fake.base_url,
         public_base_url="https://bot.example",
         operator_ids="console:op",
         low_balance_threshold=2,
+        web_host="127.0.0.1",
+        web_port=0,
     )
     values.update(extra)
-    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+    return load_settings(_env_file=None, **values)
 
 
 @contextlib.asynccontextmanager
 async def payments_stack(db_url: str, **settings: Any) -> AsyncIterator[Stack]:
-    async with FakeStripe() as fake, Database(db_url) as database:
-        config = stack_settings(fake, db_url, **settings)
-        ledger = SqlLedgerStore(database)
-        rules = config.credit_rules()
-        clock = SystemClock()  # the fake Stripe checks `expires_at` against the real time
-        wallets = WalletService(ledger, rules, clock)
-        parts = build_payments(config, database, ledger, wallets, rules, clock, Catalogue())
-        assert parts.stripe is not None
-        server = WebServer(parts.web_hooks, "127.0.0.1", 0)
-        try:
-            async with server, aiohttp.ClientSession() as http:
-                yield Stack(
-                    fake,
-                    database,
-                    ledger,
-                    wallets,
-                    parts.payments,
-                    parts.stripe,
-                    parts.web_hooks,
-                    server,
-                    http,
-                )
-        finally:
-            await parts.stripe.aclose()
+    # The real clock: the fake Stripe checks `expires_at` against the real time.
+    with tempfile.TemporaryDirectory() as data_dir:
+        async with FakeStripe() as fake:
+            app = await build_app(stack_settings(fake, db_url, data_dir, **settings))
+            try:
+                assert app.database is not None and app.stripe is not None and app.web is not None
+                async with app.web as server, aiohttp.ClientSession() as http:
+                    yield Stack(
+                        app,
+                        fake,
+                        app.database,
+                        app.ledger,
+                        app.wallets,
+                        app.payments,
+                        app.stripe,
+                        app.web_hooks,
+                        server,
+                        http,
+                    )
+            finally:
+                await app.close()

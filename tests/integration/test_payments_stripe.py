@@ -5,22 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import io
 from collections.abc import AsyncIterator
 
 import pytest
-from adapters.console.chat import ConsoleChat
-from adapters.console.commands_payments import payment_commands
-from adapters.console.commands_wallet import wallet_commands
 
-from adapters.chat.catalogue import Catalogue
-from adapters.chat.render import Renderer
-from adapters.chat.render_payments import PaymentsRenderer
 from adapters.storage import payments as payments_store
-from core.clock import SystemClock
 from core.domain.identity import Identity
 from core.domain.orders import OrderState
 from core.errors import WalletFrozen
+from tests.e2e.console_kit import console_chat
 from tests.fakes.stripe_fake import (
     checkout_completed_event,
     encode_event,
@@ -54,11 +47,8 @@ async def paid_order(stack: Stack, name: str = "ann") -> tuple[int, str, str]:
 
 
 async def test_a_purchase_goes_from_buy_to_a_credited_wallet_and_sets_the_plan(stack: Stack):
-    catalogue = Catalogue()
     identity = Identity("console", "ann")
-    commands = wallet_commands(stack.wallets, stack.payments.rules.pricing, identity, Renderer(catalogue), lambda: "")
-    commands.update(payment_commands(stack.payments, identity, PaymentsRenderer(catalogue), SystemClock()))
-    chat = ConsoleChat(commands, catalogue, stdin=io.StringIO(), stdout=io.StringIO())
+    chat = console_chat(stack.app, identity)
 
     reply = await chat.handle("/buy popular")
 
