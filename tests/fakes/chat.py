@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+from adapters.chat.catalogue import Catalogue
 from adapters.chat.messages import Reply, Surface
-from adapters.chat.platform import ClipMessage, JobStatus
+from adapters.chat.notices import ChatNotices
+from adapters.chat.platform import ClipMessage, JobStatus, Platforms
+from adapters.chat.support import SupportWords
+from adapters.chat.words import Words
 from core.domain.generation import GeneratedClip
 from core.domain.identity import Identity
 from core.domain.jobs import Delivered, Job
@@ -42,10 +46,13 @@ class PacksOnSale:
 
 
 class RecordingPlatform:
-    """A `ChatPlatform` that keeps everything it is asked to show or send."""
+    """A `ChatPlatform` that keeps everything it is asked to show or send. `broken` makes sending
+    raise, as a platform does when the person blocked the bot or the channel is gone."""
 
-    def __init__(self, surface: Surface) -> None:
+    def __init__(self, surface: Surface, *, broken: bool = False) -> None:
         self._surface = surface
+        self.broken = broken
+        self.calls = 0  # sends and forwards asked for, whether they got through or not
         self.statuses: list[JobStatus] = []
         self.clips: list[ClipMessage] = []
         self.after: list[Reply] = []
@@ -63,11 +70,23 @@ class RecordingPlatform:
         pass
 
     async def send(self, to: Identity, reply: Reply) -> None:
+        self._call()
         self.sent.append((to, reply))
 
     async def send_to_operators(self, reply: Reply) -> bool:
+        self._call()
         self.to_operators.append(reply)
         return True
+
+    def _call(self) -> None:
+        self.calls += 1
+        if self.broken:
+            raise ConnectionError("Forbidden: bot was blocked by the user")
+
+    @property
+    def texts(self) -> list[tuple[str, str]]:
+        """(identity, text) of every private message sent."""
+        return [(to.key, reply.text) for to, reply in self.sent]
 
     async def show_status(self, status: JobStatus) -> None:
         self.statuses.append(status)
@@ -83,3 +102,12 @@ class RecordingPlatform:
     def status_text(self) -> str:
         """The job status message as it shows now."""
         return self.statuses[-1].reply.text
+
+
+def chat_notices(*platforms: RecordingPlatform) -> ChatNotices:
+    """The notices of a process running these platforms, as `bot.bootstrap` wires them."""
+    registry = Platforms()
+    for platform in platforms:
+        registry.register(platform)
+    words = Words(Catalogue())
+    return ChatNotices(registry, words, SupportWords(words))

@@ -6,52 +6,36 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import dataclass, field
 
 import pytest
-from adapters.console.notices import ConsoleReferralNotices
-from adapters.telegram.notices import TelegramReferralNotices
 
-from adapters.chat.catalogue import Catalogue
-from adapters.chat.render_rewards import RewardRenderer
+from adapters.chat.messages import Surface
+from adapters.chat.notices import Unreachable
 from adapters.storage.database import Database
 from adapters.storage.referral_notices import SqlReferralNoticeStore
 from core.codes import SecretCodes
 from core.domain.identity import Identity
 from core.domain.notices import NOTICE_ATTEMPTS, ReferralNotice
 from core.services.referrals import ReferralService
+from tests.fakes.chat import RecordingPlatform, chat_notices
 from tests.integration.rewards_kit import Kit, make_kit
 
-RENDER = RewardRenderer(Catalogue())
+
+def chat(name: str = "telegram", *, broken: bool = False) -> RecordingPlatform:
+    return RecordingPlatform(Surface(name), broken=broken)
 
 
-@dataclass
-class FakeNotifier:
-    """A chat adapter's `ReferralNotifier`; `broken` makes every send raise."""
-
-    sent: list[tuple[str, str]] = field(default_factory=list)  # (identity, text)
-    calls: int = 0
-    broken: bool = False
-
-    async def referral_paid(self, identity: str, notice: ReferralNotice) -> None:
-        self.calls += 1
-        if self.broken:
-            raise ConnectionError("Forbidden: bot was blocked by the user")
-        self.sent.append((identity, RENDER.referral_notice(notice)))
-
-
-def notifying(kit: Kit, database: Database, **platforms: FakeNotifier) -> ReferralService:
-    """The kit's referral service with payout notices on (as `bot.rewards` wires it)."""
+def notifying(kit: Kit, database: Database, *chats: RecordingPlatform) -> ReferralService:
+    """The kit's referral service with payout notices on, told through `chats`."""
     kit.referrals.notices = SqlReferralNoticeStore(database)
-    for name, notifier in platforms.items():
-        kit.referrals.add_platform(name, notifier)
+    kit.referrals.notifier = chat_notices(*chats)
     return kit.referrals
 
 
-def another_process(kit: Kit, database: Database, **platforms: FakeNotifier) -> ReferralService:
+def another_process(kit: Kit, database: Database, *chats: RecordingPlatform) -> ReferralService:
     """A second bot process (or the same one after a restart) over `database`."""
     other = make_kit(database, kit.rules, clock=kit.clock)
-    return notifying(other, database, **platforms)
+    return notifying(other, database, *chats)
 
 
 async def refer(kit: Kit, referrer_key: str, referred_key: str) -> tuple[Identity, Identity, int]:
@@ -76,17 +60,17 @@ OWN = "Your first clip unlocked your referral bonus: +10 credits!"
 
 async def test_both_people_are_told_once_after_the_payout(database):
     kit = make_kit(database)
-    telegram = FakeNotifier()
-    referrals = notifying(kit, database, telegram=telegram)
+    telegram = chat()
+    referrals = notifying(kit, database, telegram)
     ann, bob, bob_id = await refer(kit, "telegram:1", "telegram:2")
     payout = await referrals.on_first_success(bob_id)
     assert payout is not None and payout.settled
-    assert sorted(telegram.sent) == [("telegram:1", FRIEND), ("telegram:2", OWN)]
+    assert sorted(telegram.texts) == [("telegram:1", FRIEND), ("telegram:2", OWN)]
     # Later successes, the minute sweep, a second pass: nothing more.
     assert await referrals.on_first_success(bob_id) is None
     assert await referrals.pay_due_referrals() == 0
     assert await referrals.deliver_notices() == 0
-    assert len(telegram.sent) == 2
+    assert len(telegram.texts) == 2
     assert await notices(database) == {
         f"referral:{bob_id}:referred": ("sent", 1),
         f"referral:{bob_id}:referrer": ("sent", 1),
@@ -96,17 +80,17 @@ async def test_both_people_are_told_once_after_the_payout(database):
 
 async def test_a_restart_or_a_second_process_sends_nothing_more(database, db_url):
     kit = make_kit(database)
-    first = FakeNotifier()
-    referrals = notifying(kit, database, telegram=first, discord=FakeNotifier())
+    first = chat()
+    referrals = notifying(kit, database, first, chat("discord"))
     _, _, bob_id = await refer(kit, "discord:1", "telegram:2")
     await referrals.on_first_success(bob_id)
-    assert first.sent == [("telegram:2", OWN)]
+    assert first.texts == [("telegram:2", OWN)]
     async with Database(db_url) as other_db:
-        again = FakeNotifier()
-        restarted = another_process(kit, other_db, telegram=again, discord=again)
+        again = chat(), chat("discord")
+        restarted = another_process(kit, other_db, *again)
         assert await restarted.deliver_notices() == 0
         assert await restarted.pay_due_referrals() == 0
-    assert again.calls == 0
+    assert [chat.calls for chat in again] == [0, 0]
 
 
 async def test_racing_sweepers_deliver_each_notice_once(database, db_url):
@@ -116,19 +100,19 @@ async def test_racing_sweepers_deliver_each_notice_once(database, db_url):
     # Paid by a process that could not tell anyone (say it crashed right after the payout).
     assert await kit.referrals.on_first_success(bob_id) is not None
     assert await kit.referrals.on_first_success(cat_id) is not None
-    shared = FakeNotifier()
+    shared = chat()
     async with Database(db_url) as other_db:
-        one = notifying(kit, database, telegram=shared)
-        two = another_process(kit, other_db, telegram=shared)
+        one = notifying(kit, database, shared)
+        two = another_process(kit, other_db, shared)
         delivered = await asyncio.gather(one.deliver_notices(), two.deliver_notices(), one.pay_due_referrals())
     assert delivered[0] + delivered[1] == 4
-    assert sorted(identity for identity, _ in shared.sent) == ["telegram:1", "telegram:2", "telegram:3", "telegram:4"]
+    assert sorted(identity for identity, _ in shared.texts) == ["telegram:1", "telegram:2", "telegram:3", "telegram:4"]
 
 
 async def test_a_failed_send_leaves_the_credits_and_is_retried_a_bounded_number_of_times(database):
     kit = make_kit(database)
-    telegram = FakeNotifier(broken=True)
-    referrals = notifying(kit, database, telegram=telegram)
+    telegram = chat(broken=True)
+    referrals = notifying(kit, database, telegram)
     ann, bob, bob_id = await refer(kit, "telegram:1", "telegram:2")
     payout = await referrals.on_first_success(bob_id)
     assert payout is not None and (payout.referred_credits, payout.referrer_credits) == (10, 10)
@@ -144,15 +128,15 @@ async def test_a_failed_send_leaves_the_credits_and_is_retried_a_bounded_number_
     telegram.broken = False
     kit.clock.advance(minutes=10)
     assert await referrals.deliver_notices() == 0  # out of attempts: never sent again
-    assert telegram.calls == 2 * NOTICE_ATTEMPTS and telegram.sent == []
+    assert telegram.calls == 2 * NOTICE_ATTEMPTS and telegram.texts == []
     assert (await kit.available(ann), await kit.available(bob)) == (20, 20)
     assert await kit.audit() == []
 
 
 async def test_a_retry_that_gets_through_is_the_last_send(database):
     kit = make_kit(database)
-    telegram = FakeNotifier(broken=True)
-    referrals = notifying(kit, database, telegram=telegram)
+    telegram = chat(broken=True)
+    referrals = notifying(kit, database, telegram)
     _, _, bob_id = await refer(kit, "telegram:1", "telegram:2")
     await referrals.on_first_success(bob_id)
     telegram.broken = False
@@ -160,41 +144,40 @@ async def test_a_retry_that_gets_through_is_the_last_send(database):
     assert await referrals.deliver_notices() == 2
     kit.clock.advance(seconds=61)
     assert await referrals.deliver_notices() == 0
-    assert sorted(telegram.sent) == [("telegram:1", FRIEND), ("telegram:2", OWN)]
+    assert sorted(telegram.texts) == [("telegram:1", FRIEND), ("telegram:2", OWN)]
     assert set((await notices(database)).values()) == {("sent", 2)}
 
 
 async def test_a_waiting_side_is_told_when_the_sweeper_pays_it(database):
     kit = make_kit(database).with_rules(new_account_cooldown=dt.timedelta(days=2))
-    telegram = FakeNotifier()
-    referrals = notifying(kit, database, telegram=telegram)
+    telegram = chat()
+    referrals = notifying(kit, database, telegram)
     ann, _ = await kit.person("telegram:1")
     code = (await kit.referrals.my_code(ann)).code
     kit.clock.advance(days=3)
     bob, bob_id = await kit.person("telegram:2")  # brand new: his side waits out the cooldown
     await kit.referrals.record_referral(bob, code)
     await referrals.on_first_success(bob_id)
-    assert telegram.sent == [("telegram:1", FRIEND)]
+    assert telegram.texts == [("telegram:1", FRIEND)]
     kit.clock.advance(days=2)
     assert await referrals.pay_due_referrals() == 10
-    assert telegram.sent == [("telegram:1", FRIEND), ("telegram:2", OWN)]
+    assert telegram.texts == [("telegram:1", FRIEND), ("telegram:2", OWN)]
 
 
 async def test_a_linked_person_is_told_on_each_platform_this_process_reaches(database):
     kit = make_kit(database)
-    telegram, discord = FakeNotifier(), FakeNotifier()
-    referrals = notifying(kit, database, telegram=telegram, discord=discord)
+    telegram, discord = chat(), chat("discord")
+    referrals = notifying(kit, database, telegram, discord)
     ann, _ = await kit.person("discord:1")
     code = await kit.linking.start(ann)
     await kit.linking.redeem(Identity.parse("telegram:1"), code.code)
     _, _, bob_id = await refer(kit, "discord:1", "console:bob")  # nobody reaches the console here
     await referrals.on_first_success(bob_id)
-    assert telegram.sent == [("telegram:1", FRIEND)] and discord.sent == [("discord:1", FRIEND)]
+    assert telegram.texts == [("telegram:1", FRIEND)] and discord.texts == [("discord:1", FRIEND)]
     # Bob's notice waits for a process that runs the console.
-    console_lines: list[str] = []
-    console = another_process(kit, database, console=ConsoleReferralNotices(console_lines.append, RENDER))
-    assert await console.deliver_notices() == 1
-    assert console_lines == [f"[console:bob] {OWN}"]
+    console = chat("console")
+    assert await another_process(kit, database, console).deliver_notices() == 1
+    assert console.texts == [("console:bob", OWN)]
 
 
 async def test_payouts_older_than_a_day_are_not_announced_late(database):
@@ -202,25 +185,21 @@ async def test_payouts_older_than_a_day_are_not_announced_late(database):
     _, _, bob_id = await refer(kit, "telegram:1", "telegram:2")
     await kit.referrals.on_first_success(bob_id)  # no notices wired at the time
     kit.clock.advance(days=2)
-    telegram = FakeNotifier()
-    assert await notifying(kit, database, telegram=telegram).deliver_notices() == 0
+    telegram = chat()
+    assert await notifying(kit, database, telegram).deliver_notices() == 0
     assert telegram.calls == 0
 
 
-async def test_the_telegram_notifier_writes_to_the_private_chat():
-    class Bot:
-        def __init__(self) -> None:
-            self.messages: list[tuple[int, str]] = []
-
-        async def send_message(self, chat_id: int, text: str) -> None:
-            self.messages.append((chat_id, text))
-
-    bot = Bot()
-    notice = ReferralNotice("referral:5:referrer", 3, 10, ("telegram:42",))
-    await TelegramReferralNotices(bot, RENDER).referral_paid("telegram:42", notice)
-    assert bot.messages == [(42, FRIEND)]
-    with pytest.raises(ValueError):
-        await TelegramReferralNotices(bot, RENDER).referral_paid("discord:42", notice)
+async def test_a_notice_goes_to_the_platform_of_the_person_it_is_for():
+    telegram, discord = chat(), chat("discord")
+    notices = chat_notices(telegram, discord)
+    assert notices.reachable() == {"telegram", "discord"}
+    await notices.referral_paid("telegram:42", ReferralNotice("referral:5:referrer", 3, 10, ("telegram:42",)))
+    await notices.referral_paid("discord:7", ReferralNotice("referral:5:referred", 5, 10, ("discord:7",)))
+    assert telegram.texts == [("telegram:42", FRIEND)] and discord.texts == [("discord:7", OWN)]
+    with pytest.raises(Unreachable):  # no platform here reaches them: nothing is sent anywhere
+        await notices.referral_paid("console:bob", ReferralNotice("referral:5:referred", 5, 10, ("console:bob",)))
+    assert telegram.calls == discord.calls == 1
 
 
 async def test_without_notices_wired_payouts_work_as_before(database):
