@@ -491,11 +491,7 @@ def smtp_sender(settings: Settings, words: Words) -> EmailSender | None:
         sender=settings.smtp_from or f"bot@{settings.smtp_host}",
         starttls=settings.smtp_starttls,
     )
-
-    def message(code: str, minutes: int) -> tuple[str, str]:
-        return words.t(None, "email_code_subject"), words.t(None, "email_code_body", code=code, minutes=minutes)
-
-    return SmtpEmailSender(config, message)
+    return SmtpEmailSender(config, words.email_message)
 
 
 def build_generator(settings: Settings) -> MusicGenerator:

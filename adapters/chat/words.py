@@ -72,7 +72,11 @@ class Words:
             frozen_part=self.t(request, "balance_frozen_part") if b.frozen else "",
         )
 
-    def history(self, request: Request, entries: list[Entry]) -> str:
+    def email_message(self, code: str, minutes: int, locale: str | None = None) -> tuple[str, str]:
+        """(subject, body) of the verification mail, for the SMTP sender."""
+        return self.t(locale, "email_code_subject"), self.t(locale, "email_code_body", code=code, minutes=minutes)
+
+    def history(self, request: Request | str | None, entries: list[Entry]) -> str:
         if not entries:
             return self.t(request, "history_empty")
         lines = [self.t(request, "history_header", count=len(entries))]

@@ -18,12 +18,12 @@ import pytest
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
 from adapters.chat.catalogue import Catalogue
-from adapters.chat.render_rewards import RewardRenderer
+from adapters.chat.words import Words
 from adapters.email.smtp import SmtpConfig, SmtpEmailSender
 from core.errors import EmailNotSent
 from tests.integration.rewards_kit import make_kit
 
-COMPOSE = RewardRenderer(Catalogue()).email_message
+COMPOSE = Words(Catalogue()).email_message
 
 
 @dataclass

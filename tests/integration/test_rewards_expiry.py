@@ -10,7 +10,7 @@ import dataclasses
 import datetime as dt
 
 from adapters.chat.catalogue import Catalogue
-from adapters.chat.render import Renderer
+from adapters.chat.words import Words
 from adapters.storage.database import Database
 from adapters.storage.ledger import SqlLedgerStore
 from core.clock import ManualClock
@@ -79,7 +79,7 @@ async def test_an_expired_free_lot_expires_and_paid_and_unexpired_credits_stay(d
     assert (balance.free, balance.paid, balance.available) == (3, 100, 103)
     history = await b.wallets.history(Identity.parse("telegram:1"))
     assert (history[0].amount, history[0].reason) == (-10, "expiry")
-    assert "−10 free credits expired" in Renderer(Catalogue()).history(history)
+    assert "−10 free credits expired" in Words(Catalogue()).history(None, history)
     b.clock.advance(days=10)
     assert await b.expiry.sweep() == 3  # the daily credit's turn; the paid credits never expire
     assert (await b.ledger.balance(wallet)).available == 100
@@ -237,16 +237,14 @@ async def test_expiry_follows_lots_into_a_linked_wallet(database):
 
 
 async def test_the_runtime_runs_the_expiry_sweep_only_when_a_ttl_is_set(sqlite_url):
-    from bot.rewards import ExpirySweeper
-
     from bot.bootstrap import build_app
     from bot.config import Settings
-    from bot.runtime import background_components
+    from bot.periodic import ExpirySweeper
 
     for extra, expected in (({}, 0), ({"free_credit_ttl_days": 30}, 1)):
         app = await build_app(Settings(_env_file=None, database_url=sqlite_url, **extra))  # type: ignore[call-arg]
         try:
-            sweepers = [c for c in background_components(app) if isinstance(c, ExpirySweeper)]
+            sweepers = [c for c in app.components() if isinstance(c, ExpirySweeper)]
             assert len(sweepers) == expected
             if sweepers:
                 await sweepers[0].start()  # a first sweep at once, then every interval

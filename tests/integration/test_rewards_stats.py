@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 
 from adapters.chat.catalogue import Catalogue
-from adapters.chat.render_rewards import RewardRenderer
+from adapters.chat.stats import StatsWords
 from core.domain.identity import Identity
 from core.domain.stats import Sales, WindowReport
 from core.errors import NotPermitted
@@ -81,7 +81,7 @@ async def test_today_seven_and_thirty_days(kit):
 
 async def test_the_report_reads_as_text_and_only_operators_may_ask(kit):
     await build_history(kit)
-    text = RewardRenderer(Catalogue()).stats(await kit.stats.report())
+    text = StatsWords(Catalogue()).report(await kit.stats.report())
     assert "today: 2 new persons · 1 generations · 2 credits spent" in text
     assert "revenue: USD 15.00 (popular ×1)\n" in text and "free→paid: 33% (1/3)" in text
     with pytest.raises(NotPermitted):
@@ -111,7 +111,7 @@ async def test_revenue_counts_stripe_in_dollars_and_stars_in_stars_as_each_order
         ("XTR", 1500, [("popular", 1, 750), ("starter", 3, 750)]),
     ]
     assert (today.revenue_in("usd"), today.revenue_in("XTR"), today.revenue_in("eur")) == (2500, 1500, 0)
-    text = RewardRenderer(Catalogue()).stats(report)
+    text = StatsWords(Catalogue()).report(report)
     assert "revenue: USD 25.00 (popular ×1, starter ×2) · XTR 1,500 ⭐ (popular ×1, starter ×3)\n" in text
 
 
@@ -138,7 +138,7 @@ async def test_refunds_recorded_on_an_order_come_off_the_revenue_of_the_window_i
         ("XTR", 0, [("starter", 1, 0)]),
     ]
     assert [(r.currency, r.returned) for r in week.revenue] == [("USD", 1000), ("XTR", 250)]
-    text = RewardRenderer(Catalogue()).stats(report)
+    text = StatsWords(Catalogue()).report(report)
     assert "revenue: none\n" in text
     assert (
         "revenue: USD 10.00 (popular ×1, starter ×1; USD 10.00 refunded or disputed since)"

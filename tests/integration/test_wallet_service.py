@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.bootstrap import IDENTITIES
 from core.clock import ManualClock
 from core.domain.identity import Identity
 from core.domain.pricing import Pack, PackTable, Pricing
@@ -22,7 +23,7 @@ def wallets(store) -> WalletService:
         packs=PackTable((Pack("starter", 100, 500), Pack("pro", 1000, 3500))),
         operators=frozenset({OPERATOR.key}),
     )
-    return WalletService(store, rules, ManualClock())
+    return WalletService(store, rules, ManualClock(), identities=IDENTITIES)
 
 
 async def test_first_contact_welcomes_once_and_then_says_welcome_back(wallets):
