@@ -65,20 +65,8 @@ def persistent_items(
             values = self.item.values
             await press(interaction, values[0] if values else "")
 
-    class LegacyButton(
-        ui.DynamicItem[ui.Button[ui.View]], template=r"(?P<data>(?:gen|buy|offer|rec):[A-Za-z0-9_.:\-]{1,95})"
-    ):
+    class LegacyButton(ActionButton, template=r"(?P<data>(?:gen|buy|offer|rec):[A-Za-z0-9_.:\-]{1,95})"):
         """Buttons sent before actions were one string for every platform (`gen:again:<job>`)."""
-
-        def __init__(self, data: str) -> None:
-            super().__init__(ui.Button(custom_id=data))
-            self.data = data
-
-        @classmethod
-        async def from_custom_id(
-            cls, interaction: Interaction, item: ui.Item[ui.View], match: re.Match[str], /
-        ) -> LegacyButton:
-            return cls(match["data"])
 
         async def callback(self, interaction: Interaction) -> None:
             await press(interaction, legacy_action(self.data, str(interaction.user.id)))

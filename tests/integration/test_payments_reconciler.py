@@ -6,102 +6,23 @@ its web server on loopback; SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
-from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
+from collections.abc import AsyncIterator
 
-import aiohttp
 import pytest
-from sqlalchemy import text
 
-from adapters.storage.ledger import SqlLedgerStore
-from adapters.web import WebServer
-from bot.bootstrap import App, build_app
-from bot.config import Settings, load_settings
+from bot.bootstrap import build_app
+from bot.config import Settings
 from bot.periodic import PaymentReconciler
 from core.clock import SystemClock
-from core.domain.identity import Identity
-from core.domain.orders import CheckoutLink
-from core.services.payments import PaymentService
-from tests.fakes.stripe_fake import FakeStripe, signed_event
+from tests.integration.payments_stack import Stack, payments_stack
 
 FAST = 0.02  # seconds between passes in these tests (15 minutes in the bot)
 
 
-@dataclass
-class Stack:
-    app: App
-    fake: FakeStripe
-    server: WebServer
-    http: aiohttp.ClientSession
-
-    @property
-    def payments(self) -> PaymentService:
-        return self.app.payments
-
-    @property
-    def ledger(self) -> SqlLedgerStore:
-        return self.app.ledger
-
-    async def buy(self, name: str = "ann", pack: str = "popular") -> tuple[Identity, CheckoutLink, str]:
-        """A purchase started as the conversation starts it; the Checkout session id too."""
-        identity = Identity("console", name)
-        link = await self.payments.buy(identity, pack, request_id="r1")
-        order = await self.payments.store.get_order(link.order_id)
-        assert order is not None and order.stripe_session_id is not None
-        return identity, link, order.stripe_session_id
-
-    async def wallet(self, identity: Identity) -> int:
-        return (await self.app.wallets.person(identity)).wallet_id
-
-    async def purchase_grants(self, order_id: str) -> int:
-        sql = text("SELECT COUNT(*) FROM transfers WHERE reason = 'purchase' AND order_ref = :o")
-        return int(await self.app.database.read(lambda c: c.execute(sql, {"o": order_id}).scalar() or 0))
-
-    async def post(self, event: Mapping[str, Any]) -> int:
-        """A Stripe webhook, signed, to the app's web server."""
-        body, signature = signed_event(event, self.fake.webhook_secret)
-        headers = {"Content-Type": "application/json", "Stripe-Signature": signature}
-        async with self.http.post(f"{self.server.base_url}/webhooks/stripe", data=body, headers=headers) as response:
-            return response.status
-
-
-def app_settings(db_url: str, tmp_path: Path, fake: FakeStripe) -> Settings:
-    return load_settings(
-        _env_file=None,
-        database_url=db_url,
-        data_dir=str(tmp_path),
-        intake_processes=0,
-        replicate_api_token=None,
-        telegram_bot_token=None,
-        discord_bot_token=None,
-        stripe_secret_key=fake.api_key,
-        stripe_webhook_secret=fake.webhook_secret,
-        stripe_api_base=fake.base_url,
-        public_base_url="https://bot.example",
-        web_host="127.0.0.1",
-        web_port=0,
-    )
-
-
-@contextlib.asynccontextmanager
-async def app_with_stripe(db_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
-    async with FakeStripe() as fake:
-        app = await build_app(app_settings(db_url, tmp_path, fake))  # SystemClock: the fake checks expiry
-        try:
-            assert app.web is not None
-            async with app.web as server, aiohttp.ClientSession() as http:
-                yield Stack(app, fake, server, http)
-        finally:
-            await app.close()
-
-
 @pytest.fixture
-async def stack(db_url: str, tmp_path: Path) -> AsyncIterator[Stack]:
-    async with app_with_stripe(db_url, tmp_path) as s:
+async def stack(db_url: str) -> AsyncIterator[Stack]:
+    async with payments_stack(db_url) as s:
         yield s
 
 
