@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from core.domain.orders import PaymentResult
 from core.domain.payments import PaymentEvent
 from core.domain.stats import StatsReport, WindowReport
 from core.domain.support import Ticket
@@ -76,7 +77,7 @@ class WebHooks:
     text: Callable[[str], str]  # catalogue lookup for the pages' words
     # Stripe: verify + translate (sync, raises InvalidWebhook / PaymentsNotConfigured), then act.
     parse_stripe: Callable[[bytes, str | None], PaymentEvent] | None = None
-    on_stripe_event: Callable[[PaymentEvent], Awaitable[object]] | None = None
+    on_stripe_event: Callable[[PaymentEvent], Awaitable[PaymentResult]] | None = None
     on_replicate_webhook: RawWebhook | None = None
     on_telegram_update: RawWebhook | None = None
     # Checked against X-Telegram-Bot-Api-Secret-Token when set (it should be, in production).

@@ -42,8 +42,7 @@ async def stripe_webhook(request: web.Request) -> web.Response:
     except Exception:
         logger.exception("stripe event %s failed; Stripe will retry", event.event_id)
         return _answer(500, error="internal")
-    outcome = getattr(result, "outcome", None)
-    return _answer(200, received=True, outcome=None if outcome is None else str(outcome))
+    return _answer(200, received=True, outcome=str(result.outcome))
 
 
 async def _raw(request: web.Request, hook: RawWebhook | None, name: str) -> web.Response:
