@@ -102,6 +102,22 @@ class UnknownIdentity(BotError):
     identity: str
 
 
+class GiftNoteTooLong(BotError):
+    code = "gift_note_too_long"
+
+    maximum: int
+
+
+class TakeExceedsBalance(BotError):
+    """An operator asked to take more than the wallet has available: nothing was taken."""
+
+    code = "take_exceeds_balance"
+
+    identity: str
+    requested: int
+    available: int
+
+
 class UnknownPack(BotError):
     code = "unknown_pack"
 

@@ -47,6 +47,21 @@ class Verb(enum.StrEnum):
     SUPPORT = "h"
 
 
+# How many arguments each verb carries (least, most): anything else is data this version did not make.
+ARITY = {
+    Verb.GENERATE: (2, 3),
+    Verb.CANCEL: (1, 1),
+    Verb.AGAIN: (1, 1),
+    Verb.STYLES: (1, 1),
+    Verb.STYLE: (2, 2),
+    Verb.LONGER: (2, 2),
+    Verb.SHARE: (1, 1),
+    Verb.BUY: (2, 2),
+    Verb.GROUP_BUY: (2, 2),
+    Verb.FREE: (0, 0),
+    Verb.DAILY: (0, 0),
+    Verb.SUPPORT: (0, 0),
+}
 UNOWNED = frozenset({Verb.GENERATE})
 # Presses that start a job: the job's status message answers them.
 STARTS_JOB = frozenset({Verb.GENERATE, Verb.AGAIN, Verb.STYLE, Verb.LONGER})
@@ -87,7 +102,8 @@ def decode(text: str | None) -> Action | None:
             return None
         owner, parts = parts[1], parts[1:]
     args = tuple(parts[1:])
-    if not all(_PART.match(arg) for arg in args) or (verb in UNOWNED and not args):
+    least, most = ARITY[verb]
+    if not least <= len(args) <= most or not all(_PART.match(arg) for arg in args):
         return None
     return Action(verb, owner, args)
 

@@ -362,9 +362,11 @@ ENGLISH: dict[str, str] = {
     "error.insufficient_credits": "That costs {required} credit{required_plural} and you have {available}.",
     "error.operation_failed": "That didn't work: {reason_text}",
     "error.system_error": "Something went wrong on our side. Please try again in a minute.",
+    "error.gift_note_too_long": "A gift's note can be at most {maximum} characters.",
     "error.invalid_amount": "The amount must be a whole number from 1 to {maximum}.",
     "error.invalid_length": "Pick a length of {allowed} seconds.",
     "error.invalid_identity": "'{text}' is not a user id. Use platform:id, e.g. discord:123 or telegram:456.",
+    "error.take_exceeds_balance": "{identity} has {available} credits available; nothing was taken (asked: {requested}).",
     "error.unknown_identity": "I don't know {identity} yet: they have to talk to me first.",
     "error.unknown_pack": "There is no pack called '{pack}'. Packs: {known}.",
     "error.not_permitted": "You are not allowed to do that.",
@@ -489,7 +491,7 @@ class Catalogue:
                 self.text(reason_key, locale, spell=spell) if self.has(reason_key) else str(data["reason"])
             )
         if isinstance(error, UsageError):
-            data["usage"] = self.text(self._usage_key(error.command), locale, spell=spell)
+            data["usage"] = self._usage(error.command, locale, spell)
         key = f"error.{error.code}"
         if not self.has(key):
             key = "error.system_error"
@@ -499,10 +501,12 @@ class Catalogue:
             logger.exception("catalogue entry %s does not fit %r", key, data)
             return self.text("error.system_error", locale)
 
-    def _usage_key(self, command: str) -> str:
-        """`usage.admin.reply`, else the command's own `usage.admin`."""
-        key = f"usage.{command}"
-        while not self.has(key) and "." in command:
-            command = command.rsplit(".", 1)[0]
-            key = f"usage.{command}"
-        return key
+    def _usage(self, command: str, locale: str | None, spell: Spell | None) -> str:
+        """`usage.admin.reply`, else the command's own `usage.admin`, else the command alone (it
+        takes no arguments)."""
+        name = command
+        while not self.has(f"usage.{name}") and "." in name:
+            name = name.rsplit(".", 1)[0]
+        if self.has(f"usage.{name}"):
+            return self.text(f"usage.{name}", locale, spell=spell)
+        return (spell or default_spelling)(name)

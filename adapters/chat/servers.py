@@ -10,7 +10,7 @@ from adapters.chat.messages import Reply, Request
 from adapters.chat.payments import PaymentsChat
 from adapters.chat.words import Words
 from core.errors import UsageError
-from core.services.server_wallets import Server, ServerWalletService
+from core.services.server_wallets import MAX_GIFT, MAX_GIFT_NOTE, Server, ServerWalletService
 
 
 class ServersChat:
@@ -26,8 +26,8 @@ class ServersChat:
                 self.gift,
                 (
                     Param("member", ParamKind.MEMBER),
-                    Param("amount", ParamKind.NUMBER, minimum=1, maximum=100_000),
-                    Param("note", ParamKind.TEXT, required=False, maximum=200),
+                    Param("amount", ParamKind.NUMBER, minimum=1, maximum=MAX_GIFT),
+                    Param("note", ParamKind.TEXT, required=False, maximum=MAX_GIFT_NOTE),
                 ),
                 audience=Audience.SERVER_ADMINS,
                 groups_only=True,

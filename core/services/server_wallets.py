@@ -19,7 +19,9 @@ from core.domain.identity import Identity
 from core.domain.ledger import Balance, Reason, checked_amount
 from core.domain.orders import CheckoutLink, StarsInvoice
 from core.errors import (
+    GiftNoteTooLong,
     InsufficientCredits,
+    InvalidAmount,
     NotServerAdmin,
     OperationFailed,
     PaymentsNotConfigured,
@@ -36,7 +38,8 @@ BuyForWallet = Callable[..., Awaitable[CheckoutLink]]
 # Opens a Telegram Stars invoice for a pack whose credits go to `wallet_id` (`PaymentService.stars_invoice`).
 StarsForWallet = Callable[..., Awaitable[StarsInvoice]]
 
-MAX_NOTE = 200
+MAX_GIFT = 100_000  # credits in one gift
+MAX_GIFT_NOTE = 200  # characters of a gift's note (everyone in the group sees it)
 
 
 @dataclass(frozen=True)
@@ -113,11 +116,16 @@ class ServerWalletService:
     ) -> Gifted:
         """Move `amount` credits from the server wallet to `member` (free credits for them).
 
-        Raises NotServerAdmin, InvalidAmount, OperationFailed (gift_to_self, gift_to_bot),
-        AccountTooNew (from the gift check), ServerWalletTooLow(required, available) or
-        WalletFrozen; none of them moves anything."""
+        Raises NotServerAdmin, InvalidAmount, GiftNoteTooLong, OperationFailed (gift_to_self,
+        gift_to_bot), AccountTooNew (from the gift check), ServerWalletTooLow(required,
+        available) or WalletFrozen; none of them moves anything."""
         _require_admin(actor_is_admin, "gift")
         credits = checked_amount(amount)
+        if credits > MAX_GIFT:
+            raise InvalidAmount(amount, MAX_GIFT)
+        note = note.strip()
+        if len(note) > MAX_GIFT_NOTE:
+            raise GiftNoteTooLong(MAX_GIFT_NOTE)
         if member_is_bot:
             raise OperationFailed("gift_to_bot")
         if member.key == actor.key:
@@ -126,7 +134,7 @@ class ServerWalletService:
         recipient = await self.wallets.person(member)
         if self.can_receive_gift is not None:
             await self.can_receive_gift(recipient.person_id)
-        memo = f"{actor.key}: {note.strip()}"[:MAX_NOTE].rstrip(": ")
+        memo = f"{actor.key}: {note}".rstrip(": ")
         try:
             outcome = await self.store.transfer(
                 f"gift:{server.key}:{request_id}",

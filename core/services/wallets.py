@@ -10,7 +10,7 @@ from core.domain.identity import Identity, IdentityFormats, Person
 from core.domain.ledger import AccountStats, Balance, Entry, Grant, Outcome, Reason, checked_amount
 from core.domain.offers import Offer
 from core.domain.rules import CreditRules, plan_of, welcome_grant
-from core.errors import NotPermitted, UnknownIdentity
+from core.errors import InsufficientCredits, NotPermitted, TakeExceedsBalance, UnknownIdentity
 from core.ports import Clock, LedgerStore, WelcomeDecision
 from core.services.offers import OfferService
 
@@ -127,14 +127,17 @@ class WalletService:
     async def operator_take(self, actor: Identity, target: str, amount: object, note: str, request_id: str) -> Moved:
         wallet = await self._operator_target(actor, target)
         credits = checked_amount(amount)
-        outcome = await self.store.take(
-            f"operator_take:{actor.key}:{request_id}",
-            wallet,
-            credits,
-            Reason.OPERATOR_TAKE,
-            now=self.clock.now(),
-            memo=f"{actor.key}: {note}".strip(),
-        )
+        try:
+            outcome = await self.store.take(
+                f"operator_take:{actor.key}:{request_id}",
+                wallet,
+                credits,
+                Reason.OPERATOR_TAKE,
+                now=self.clock.now(),
+                memo=f"{actor.key}: {note}".strip(),
+            )
+        except InsufficientCredits as short:  # the wallet's shortfall, not the operator's
+            raise TakeExceedsBalance(self.parse_identity(target).key, credits, short.available) from None
         return Moved(outcome, None)
 
     async def operator_unfreeze(self, actor: Identity, target: str) -> Balance:

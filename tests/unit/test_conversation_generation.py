@@ -281,11 +281,6 @@ async def test_a_picker_button_without_its_recording_says_to_send_it_again(bot, 
     assert reply.alert and bot.movements() == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="actions.decode checks no verb's arguments: a job button without its job id ('c:<me>', "
-    "'a:<me>') reaches the handler and answers 'You have no job .' instead of the stale-button words",
-)
 @pytest.mark.parametrize("verb", [Verb.CANCEL, Verb.AGAIN])
 async def test_a_job_button_without_its_job_is_refused_as_stale(bot, verb):
     await bot.say("telegram:1", "/start")

@@ -248,12 +248,6 @@ async def test_a_group_pack_is_bought_by_an_admin_and_paid_into_the_group_wallet
     assert [b.action.owner for b in buttons(listed)] == ["1"] * 4
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="/gift declares its note at most 200 characters (Param maximum, which Discord enforces), but a text "
-    "platform's words are not checked: a longer note is accepted, published in full for everyone, and cut to "
-    "200 characters in the ledger's memo",
-)
 async def test_a_gift_note_over_its_declared_limit_is_refused_on_a_text_platform(bot):
     await bot.say("telegram:5", "/start")
     place = group("t1", admin=True)
@@ -262,4 +256,8 @@ async def test_a_gift_note_over_its_declared_limit_is_refused_on_a_text_platform
     pal = Member(Identity.parse("telegram:5"), "@pal")
     reply = await bot.say("telegram:1", "/gift 1 " + "y" * 300, place=place, member=pal)
     assert not reply.public
+    assert reply.text == "A gift's note can be at most 200 characters."
+    assert bot.movements() == before
+    over = await bot.say("telegram:1", "/gift 100001", place=place, member=pal)
+    assert over.text == "The amount must be a whole number from 1 to 100000."
     assert bot.movements() == before

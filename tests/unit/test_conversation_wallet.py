@@ -218,13 +218,8 @@ async def test_a_missing_argument_gets_the_usage(bot, who):
     assert await bot.available(who) == 10
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="a word left over after a command that takes none answers 'Usage: usage.balance': the catalogue "
-    "has no usage.<name> for argument-less commands, and Catalogue._usage_key falls back to the raw key",
-)
 @pytest.mark.parametrize("who", PEOPLE)
 async def test_extra_words_after_a_command_that_takes_none_get_a_readable_usage(bot, who):
     reply = await bot.say(who, "/balance please")
-    assert "usage." not in reply.text
-    assert "/balance" in reply.text
+    assert reply.text == "Usage: /balance"
+    assert not bot.known(who)  # refused before anything: not even the welcome grant

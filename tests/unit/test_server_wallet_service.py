@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from core.domain.identity import Identity
-from core.errors import NotServerAdmin, OperationFailed, ServerWalletTooLow
-from core.services.server_wallets import Server
+from core.errors import GiftNoteTooLong, InvalidAmount, NotServerAdmin, OperationFailed, ServerWalletTooLow
+from core.services.server_wallets import MAX_GIFT, MAX_GIFT_NOTE, Server
 from tests.unit.memory_services import services
 
 ADMIN, MEMBER = Identity.parse("discord:1"), Identity.parse("discord:2")
@@ -43,3 +43,24 @@ async def test_only_admins_gift_and_never_to_themselves():
     with pytest.raises(OperationFailed) as refused:
         await s.server_wallets.gift(GUILD, ADMIN, ADMIN, 5, actor_is_admin=True, request_id="g2")
     assert refused.value.reason == "gift_to_self"
+
+
+async def test_a_gift_over_its_limits_is_refused_before_anything_moves():
+    s = services()
+    await s.buy(ADMIN, "starter", 100, "o1")
+    await s.server_wallets.deposit(GUILD, ADMIN, 50, actor_is_admin=True, request_id="d1")
+    with pytest.raises(InvalidAmount) as too_many:
+        await s.server_wallets.gift(GUILD, ADMIN, MEMBER, MAX_GIFT + 1, actor_is_admin=True, request_id="g1")
+    assert too_many.value.maximum == MAX_GIFT
+    with pytest.raises(GiftNoteTooLong):
+        await s.server_wallets.gift(
+            GUILD, ADMIN, MEMBER, 5, actor_is_admin=True, request_id="g2", note="x" * (MAX_GIFT_NOTE + 1)
+        )
+    with pytest.raises(NotServerAdmin):  # who may comes before what: a member learns nothing more
+        await s.server_wallets.gift(GUILD, MEMBER, ADMIN, MAX_GIFT + 1, actor_is_admin=False, request_id="g3")
+    assert (await s.server_wallets.balance(GUILD, ADMIN, actor_is_admin=True)).balance.available == 50
+    noted = await s.server_wallets.gift(
+        GUILD, ADMIN, MEMBER, 5, actor_is_admin=True, request_id="g4", note="  y" * 66 + "  "
+    )
+    assert noted.amount == 5 and noted.member_balance.available == 15
+    assert await s.audit() == []

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from core.domain.identity import Identity
-from core.errors import InsufficientCredits, NotPermitted, OperationFailed, UnknownIdentity
+from core.errors import NotPermitted, OperationFailed, TakeExceedsBalance, UnknownIdentity
 from tests.unit.memory_services import OPERATOR, services
 
 ANN = Identity.parse("telegram:1")
@@ -71,9 +71,10 @@ async def test_an_operator_grant_repeated_with_the_same_request_moves_credits_on
 async def test_an_operator_never_takes_a_wallet_below_zero():
     s = services()
     await s.wallets.start(ANN)
-    with pytest.raises(InsufficientCredits) as short:
+    with pytest.raises(TakeExceedsBalance) as short:
         await s.wallets.operator_take(OPERATOR, ANN.key, 11, "", "req-1")
-    assert (short.value.required, short.value.available) == (11, 10)
+    assert (short.value.identity, short.value.requested, short.value.available) == (ANN.key, 11, 10)
+    assert await s.available(ANN) == 10
     taken = await s.wallets.operator_take(OPERATOR, ANN.key, 4, "", "req-2")
     assert taken.outcome.balance.available == 6
     assert await s.audit() == []
