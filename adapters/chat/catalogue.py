@@ -2,12 +2,14 @@
 
 One key per message, whatever the platform. A `{/name}` placeholder is the command `name` as it is
 typed on the platform asking (`/verify` on Telegram for `/verify-email`): the conversation passes
-the platform's spelling. Add a language by adding a dict with the same keys; a missing key falls
+the platform's spelling. A moment (`{next_at}`, a datetime with no format of its own) is written as
+that platform shows time (Discord: in each reader's time zone; elsewhere UTC). Add a language by adding a dict with the same keys; a missing key falls
 back to English.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import logging
 import string
@@ -18,10 +20,27 @@ from core.errors import BotError, UsageError
 logger = logging.getLogger(__name__)
 
 Spell = Callable[[str], str]
+When = Callable[[dt.datetime], str]
 
 
 def default_spelling(command: str) -> str:
     return f"/{command}"
+
+
+def utc_text(at: dt.datetime) -> str:
+    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+class _Moment:
+    """A datetime in a template: as the platform shows time, unless the template formats it."""
+
+    __slots__ = ("at", "when")
+
+    def __init__(self, at: dt.datetime, when: When) -> None:
+        self.at, self.when = at, when
+
+    def __format__(self, spec: str) -> str:
+        return format(self.at, spec) if spec else self.when(self.at)
 
 
 ENGLISH: dict[str, str] = {
@@ -234,9 +253,9 @@ ENGLISH: dict[str, str] = {
     "share_caption": "Made with {bot}",
     "share_missing": "Open the bot to share a clip",
     "share_rewarded": "Thanks for sharing! +{amount} credits · you have {available}.",
-    "share_no_bonus": "Thanks for sharing! The share bonus is paid once a day; next one from {next_at:%Y-%m-%d %H:%M} UTC.",
+    "share_no_bonus": "Thanks for sharing! The share bonus is paid once a day; next one from {next_at}.",
     # --- rewards, linking, support ---------------------------------------------------------------
-    "daily_claimed": "+{amount} daily credit{plural}! You have {available} credits. Next one: {next_at:%Y-%m-%d %H:%M} UTC.",
+    "daily_claimed": "+{amount} daily credit{plural}! You have {available} credits. Next one: {next_at}.",
     "referral_code": "Your referral code: {code}\nWhen someone new uses it and makes their first clip, you both get {credits} credits.\nInvited: {referred} · rewarded: {rewarded}",
     "referral_link": "Share this link: {link}",
     "referral_recorded": "Referral saved! When you make your first clip, you and your friend both get {credits} credits.",
@@ -394,10 +413,10 @@ ENGLISH: dict[str, str] = {
     "operation.same_account": "you can't move credits to the same wallet.",
     "operation.wallet_in_debt": "the wallet still owes credits; grant them first.",
     "operation.unknown_account": "that wallet doesn't exist.",
-    "error.daily_not_due": "You already claimed today's credit. The next one is due {next_at:%Y-%m-%d %H:%M} UTC.",
+    "error.daily_not_due": "You already claimed today's credit. The next one is due {next_at}.",
     "error.daily_not_available": "The daily credit is for the free plan; your plan is {plan}.",
-    "error.free_credit_limit": "You've reached today's limit of {limit} free credits. Try again after {next_at:%Y-%m-%d %H:%M} UTC.",
-    "error.account_too_new": "This account is too new to receive that. Try again after {until:%Y-%m-%d %H:%M} UTC.",
+    "error.free_credit_limit": "You've reached today's limit of {limit} free credits. Try again after {next_at}.",
+    "error.account_too_new": "This account is too new to receive that. Try again after {until}.",
     "error.referral_refused": "That referral code can't be used: {reason_text}",
     "operation.unknown_code": "there is no such code.",
     "operation.self_referral": "it's your own code.",
@@ -412,7 +431,7 @@ ENGLISH: dict[str, str] = {
     "error.email_code_wrong": "That code is wrong. {tries_left} tries left.",
     "error.email_code_expired": "That code has expired. Send {/verify-email} <address> for a new one.",
     "error.email_no_code": "There is no code to confirm. Send {/verify-email} <address> first.",
-    "error.email_locked": "Too many wrong codes. Try again after {until:%Y-%m-%d %H:%M} UTC.",
+    "error.email_locked": "Too many wrong codes. Try again after {until}.",
     "error.email_resend_too_soon": "A code was just sent. You can ask for another after {retry_at:%H:%M:%S} UTC.",
     "error.email_not_sent": "I couldn't send the email right now. Please try again later.",
     "error.link_code_invalid": "That link code is unknown, used or expired. Send {/link} on your other platform for a new one.",
@@ -423,7 +442,7 @@ ENGLISH: dict[str, str] = {
     "operation.wallet_frozen_link": "a wallet is frozen or owes credits; contact support.",
     "error.unknown_ticket": "There is no ticket {ticket_id}.",
     "error.invalid_support_text": "Please write your message (at most {max_length} characters).",
-    "error.too_many_tickets": "You've sent several tickets in the last hour. You can send another after {retry_at:%H:%M} UTC.",
+    "error.too_many_tickets": "You've sent several tickets in the last hour. You can send another after {retry_at}.",
     "error.not_server_admin": "Only the {group}'s admins can do that.",
     "error.server_wallet_too_low": "The {group} wallet has only {available} credits, not enough to gift {required}.",
     "error.groups_only": "This command works in {group}s only.",
@@ -456,7 +475,15 @@ class Catalogue:
         code = locale.replace("_", "-").split("-")[0].lower()
         return code if code in self.languages else "en"
 
-    def text(self, key: str, locale: str | None = None, *, spell: Spell | None = None, **data: object) -> str:
+    def text(
+        self,
+        key: str,
+        locale: str | None = None,
+        *,
+        spell: Spell | None = None,
+        moments: When | None = None,
+        **data: object,
+    ) -> str:
         table = self.languages[self.language(locale)]
         template = table.get(key) or ENGLISH.get(key)
         if template is None:
@@ -466,13 +493,22 @@ class Catalogue:
         if commands:
             spelled = spell or default_spelling
             data = {**data, **{f"/{name}": spelled(name) for name in commands}}
+        for name, value in data.items():
+            if isinstance(value, dt.datetime):
+                data = {**data, name: _Moment(value, moments or utc_text)}
         return template.format_map(data)
 
     def has(self, key: str) -> bool:
         return key in ENGLISH
 
     def error(
-        self, error: BotError, locale: str | None = None, *, spell: Spell | None = None, **context: object
+        self,
+        error: BotError,
+        locale: str | None = None,
+        *,
+        spell: Spell | None = None,
+        moments: When | None = None,
+        **context: object,
     ) -> str:
         """The words for a typed core error; `context` fills what the error does not carry (what
         the platform calls a group)."""
@@ -496,7 +532,7 @@ class Catalogue:
         if not self.has(key):
             key = "error.system_error"
         try:
-            return self.text(key, locale, spell=spell, **data)
+            return self.text(key, locale, spell=spell, moments=moments, **data)
         except (KeyError, ValueError, IndexError):
             logger.exception("catalogue entry %s does not fit %r", key, data)
             return self.text("error.system_error", locale)

@@ -260,8 +260,7 @@ class Conversation:
             ref = uuid.uuid4().hex[:8]
             logger.error("unexpected error (ref %s)", ref, exc_info=error)
             return Reply(self.words.t(request, "error.unexpected", ref=ref))
-        group = self.words.t(request, f"place.{request.surface.group_kind}")
-        text = self.words.catalogue.error(error, request.locale, spell=request.surface.command, group=group)
+        text = self.words.error(request, error)
         if not isinstance(error, InsufficientCredits):
             return Reply(text)
         try:

@@ -136,7 +136,7 @@ class JobNotices:
             return
         locale = _locale(job)
         text = joined(
-            f"{self.words.catalogue.error(error, locale)} {self.words.not_charged(locale, job.cost)}",
+            f"{self.words.error(locale, error)} {self.words.not_charged(locale, job.cost)}",
             self.words.t(locale, "you_have", available=max(balance.available, 0)),
         )
         rows: tuple[tuple[Control, ...], ...] = ()

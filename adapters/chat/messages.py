@@ -13,12 +13,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from adapters.chat.actions import Action
+from adapters.chat.catalogue import utc_text
 from core.domain.identity import Identity
 from core.services.wallets import Welcome
-
-
-def utc_text(at: dt.datetime) -> str:
-    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
 
 
 @dataclass(frozen=True)

@@ -56,7 +56,7 @@ class Offers:
         )
         lines = [head, *self.pack_lines(request, on_sale)]
         if daily_line and offer.next_daily_at is not None:
-            lines.append(t(request, "offer_daily", when=self.when(request, offer.next_daily_at)))
+            lines.append(t(request, "offer_daily", when=self.when_daily(request, offer.next_daily_at)))
         if offer.contact_support:
             lines.append(t(request, "offer_support"))
         owner = request.identity.user_id
@@ -110,7 +110,10 @@ class Offers:
     def when(self, request: Request, at: dt.datetime) -> str:
         return request.surface.when(at)
 
+    def when_daily(self, request: Request, at: dt.datetime) -> str:
+        """'now (use /daily)' while it can be claimed, else when."""
+        return self.words.t(request, "next_daily_now") if self.claimable(at) else self.when(request, at)
+
     def next_daily(self, request: Request, at: dt.datetime) -> str:
         """'Next free daily credit: now (use /daily)' or when."""
-        when = self.words.t(request, "next_daily_now") if self.claimable(at) else self.when(request, at)
-        return self.words.t(request, "next_daily", when=when)
+        return self.words.t(request, "next_daily", when=self.when_daily(request, at))

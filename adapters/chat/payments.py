@@ -73,7 +73,7 @@ class PaymentsChat:
         packs = [pack for _, pack in on_sale] or list(self.payments.packs())
         lines = [self.words.t(request, "buy_packs_header"), *(self.words.pack_line(request, p) for p in packs)]
         if not on_sale:
-            lines.append(self.words.catalogue.error(PaymentsNotConfigured(), request.locale))
+            lines.append(self.words.error(request, PaymentsNotConfigured()))
         else:
             lines.append(self.words.t(request, "buy_how", example=packs[0].pack_id))
         return Reply("\n".join(lines), tuple(self.offers.pack_rows(request, on_sale)))

@@ -126,7 +126,7 @@ class RewardsChat:
         try:
             return await self.join(request, payload)
         except BotError as error:
-            return self.words.catalogue.error(error, request.locale, spell=request.surface.command)
+            return self.words.error(request, error)
 
     # --- email -----------------------------------------------------------------------------
 

@@ -7,6 +7,7 @@ from adapters.chat.messages import Request
 from core.domain.jobs import Job, JobState, JobView
 from core.domain.ledger import Entry
 from core.domain.pricing import Pack
+from core.errors import BotError
 from core.services.wallets import BalanceView
 
 # Currencies without minor units (Stripe's list), and Telegram Stars: whole units.
@@ -44,8 +45,23 @@ class Words:
         """`key` in the request's language, its commands as that platform spells them (given a
         locale alone: the default spelling)."""
         if isinstance(request, Request):
-            return self.catalogue.text(key, request.locale, spell=request.surface.command, **data)
+            return self.catalogue.text(
+                key, request.locale, spell=request.surface.command, moments=request.surface.when, **data
+            )
         return self.catalogue.text(key, request, **data)
+
+    def error(self, request: Request | str | None, error: BotError, **context: object) -> str:
+        """A typed core error in the request's words (`context` fills what the error does not carry)."""
+        if isinstance(request, Request):
+            group = self.t(request, f"place.{request.surface.group_kind}")
+            return self.catalogue.error(
+                error,
+                request.locale,
+                spell=request.surface.command,
+                moments=request.surface.when,
+                **{"group": group, **context},
+            )
+        return self.catalogue.error(error, request, **context)
 
     def pack_line(self, request: Request, pack: Pack) -> str:
         return self.t(request, "offer_pack", title=pack.title, credits=f"{pack.credits:,}", price=price_text(pack))

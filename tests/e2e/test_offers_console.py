@@ -63,7 +63,7 @@ async def test_out_of_credits_refusal_names_the_packs_the_next_daily_credit_and_
     refusal = await broke.chat.handle(f"/generate {broke.hum} piano 10")
     assert refusal.startswith("That costs 2 credits and you have 0.\nYou're out of credits!")
     assert "Starter: 100 credits for $5" in refusal
-    assert "Your next free daily credit: 2026-03-10 09:00 UTC." in refusal  # claimable now
+    assert "Your next free daily credit: now (use /daily)." in refusal  # claimable now
     assert "/support" in refusal
     assert await broke.app.generation.jobs(ME) == []
     assert await broke.app.ledger.audit() == []

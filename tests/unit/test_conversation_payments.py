@@ -5,13 +5,14 @@ someone else's pack button refused, and /gift and /server-wallet asking the plat
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from adapters.chat.messages import LinkButton, Member
 from core.domain.identity import Identity
-from tests.unit.conversation_kit import Kit, button, buttons, group, kits, labels
+from tests.unit.conversation_kit import Kit, button, buttons, discord_time, group, kits, labels
 
 ADMIN, MEMBER = group("s1", admin=True), group("s1", admin=False)
 BOB = Member(Identity.parse("discord:5"), "@bob")
@@ -204,7 +205,8 @@ async def test_a_new_account_receives_no_gift_until_the_cooldown_passed(make):
     bot = make(new_account_cooldown_minutes=10)
     await fund_the_server(bot)
     refused = await bot.say("discord:1", "/gift 2", place=ADMIN, member=BOB)
-    assert refused.text == "This account is too new to receive that. Try again after 2026-03-10 09:10 UTC."
+    until = discord_time(dt.datetime(2026, 3, 10, 9, 10, tzinfo=dt.UTC))  # as Discord shows a time
+    assert refused.text == f"This account is too new to receive that. Try again after {until}."
     bot.clock.advance(minutes=10)
     assert (await bot.say("discord:1", "/gift 2", place=ADMIN, member=BOB)).public
     assert await bot.available("discord:5") == 12

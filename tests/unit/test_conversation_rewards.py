@@ -5,6 +5,7 @@ channels and an operator's answer reaching the person, and /admin refused to mem
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import AsyncIterator, Callable
 
@@ -13,8 +14,9 @@ import pytest
 from core.domain.identity import Identity
 from core.domain.jobs import JobState
 from tests.fakes.edges import FakeSender
-from tests.unit.conversation_kit import OPERATOR, Kit, kits, recording
+from tests.unit.conversation_kit import OPERATOR, Kit, discord_time, kits, recording
 
+TOMORROW_ON_DISCORD = discord_time(dt.datetime(2026, 3, 11, tzinfo=dt.UTC))
 WELCOME = "Welcome! You have 10 free credits. Send me a voice message to make music."
 
 
@@ -112,12 +114,12 @@ async def test_the_daily_button_claims_once_and_answers_in_a_pop_up(bot):
     await bot.say("discord:1", "/start")
     first = await bot.press("discord:1", "d:1")
     assert (first.text, first.note, first.alert) == (
-        "+1 daily credit! You have 11 credits. Next one: 2026-03-11 00:00 UTC.",
+        f"+1 daily credit! You have 11 credits. Next one: {TOMORROW_ON_DISCORD}.",
         True,
         True,
     )
     second = await bot.press("discord:1", "d:1")
-    assert second.text == "You already claimed today's credit. The next one is due 2026-03-11 00:00 UTC."
+    assert second.text == f"You already claimed today's credit. The next one is due {TOMORROW_ON_DISCORD}."
     assert await bot.available("discord:1") == 11
     assert (await bot.press("discord:2", "d:1")).text == "This button belongs to someone else."
 
@@ -135,7 +137,7 @@ async def test_sharing_a_clip_pays_the_bonus_once_a_day_and_publishes_it(bot):
     assert shared.text == "Thanks for sharing! +2 credits · you have 11."
     assert shared.publish == "🎵 Made by @bob with /generate"
     again = await bot.press("discord:5", f"x:5:{job_id}")
-    assert again.text == ("Thanks for sharing! The share bonus is paid once a day; next one from 2026-03-11 00:00 UTC.")
+    assert again.text == f"Thanks for sharing! The share bonus is paid once a day; next one from {TOMORROW_ON_DISCORD}."
     assert await bot.available("discord:5") == 11
     assert (await bot.press("discord:6", f"x:5:{job_id}")).text == "This button belongs to someone else."
 
@@ -203,7 +205,9 @@ async def test_the_tickets_per_hour_are_limited(make):
     bot = make(support_tickets_per_hour=1)
     await bot.say("telegram:1", "/support first")
     refused = await bot.say("telegram:1", "/support second")
-    assert refused.text == "You've sent several tickets in the last hour. You can send another after 10:00 UTC."
+    assert (
+        refused.text == "You've sent several tickets in the last hour. You can send another after 2026-03-10 10:00 UTC."
+    )
     assert len(bot.telegram.to_operators) == 1
 
 

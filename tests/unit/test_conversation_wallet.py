@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable
 
 import pytest
 
+from adapters.chat.catalogue import utc_text
 from tests.unit.conversation_kit import Kit, discord_time, group, kits, labels
 
 PEOPLE = ["telegram:1", "discord:1"]
@@ -176,20 +177,19 @@ async def test_a_command_is_found_by_the_name_the_surface_spells(bot):
 # --- /daily ----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("who", PEOPLE)
-async def test_daily_grants_once_per_utc_day_and_says_when_the_next_one_is(bot, who):
+@pytest.mark.parametrize(("who", "shown"), [("telegram:1", utc_text), ("discord:1", discord_time)])
+async def test_daily_grants_once_per_utc_day_and_says_when_the_next_one_is(bot, who, shown):
+    tomorrow, after = dt.datetime(2026, 3, 11, tzinfo=dt.UTC), dt.datetime(2026, 3, 12, tzinfo=dt.UTC)
     assert (await bot.say(who, "/daily")).text == (
-        f"{WELCOME}\n+1 daily credit! You have 11 credits. Next one: 2026-03-11 00:00 UTC."
+        f"{WELCOME}\n+1 daily credit! You have 11 credits. Next one: {shown(tomorrow)}."
     )
     bot.clock.set(dt.datetime(2026, 3, 10, 23, 59, tzinfo=dt.UTC))
     refused = await bot.say(who, "/daily")
-    assert refused.text == "You already claimed today's credit. The next one is due 2026-03-11 00:00 UTC."
+    assert refused.text == f"You already claimed today's credit. The next one is due {shown(tomorrow)}."
     assert await bot.available(who) == 11
 
     bot.clock.set(dt.datetime(2026, 3, 11, 0, 0, tzinfo=dt.UTC))  # a new UTC day
-    assert (await bot.say(who, "/daily")).text == (
-        "+1 daily credit! You have 12 credits. Next one: 2026-03-12 00:00 UTC."
-    )
+    assert (await bot.say(who, "/daily")).text == f"+1 daily credit! You have 12 credits. Next one: {shown(after)}."
     assert await bot.available(who) == 12
 
 
