@@ -84,6 +84,7 @@ from core.ports import (
     LedgerStore,
     LinkStore,
     MusicGenerator,
+    PaymentGateway,
     PaymentStore,
     ReferralNoticeStore,
     ReferralStore,
@@ -266,11 +267,12 @@ def compose(
     generator: MusicGenerator | None = None,
     codes: CodeSource | None = None,
     email_sender: EmailSender | None = None,
+    checkout: PaymentGateway | None = None,
     database: Database | None = None,
     reads: ReadModels | None = None,
 ) -> App:
     """The object graph over any stores, by constructor, in dependency order (unit tests pass
-    in-memory stores and no database)."""
+    in-memory stores and no database, and may pass a `checkout` gateway instead of Stripe's)."""
     clock = clock or SystemClock()
     codes = codes or SecretCodes()
     ledger = stores.ledger
@@ -325,7 +327,7 @@ def compose(
         wallets,
         rules,
         clock,
-        gateway=stripe,
+        gateway=checkout or stripe,
         urls=CheckoutUrls(f"{base}/checkout/success", f"{base}/checkout/cancel"),
         stars_packs=stars,
         offers=offers,

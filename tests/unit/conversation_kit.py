@@ -233,8 +233,7 @@ class Kit:
 
 def kit(tmp_path: Path, *, card: bool = False, generator: Any = None, email_sender: Any = None, **settings: Any) -> Kit:
     """The App on fresh in-memory stores, with the local synthesizer unless `generator` is given.
-    `card=True` sells card packs through a fake Checkout (compose builds Stripe only from real
-    keys, and has no parameter for another gateway)."""
+    `card=True` sells card packs through a fake Checkout."""
     values: dict[str, Any] = {
         "data_dir": str(tmp_path),
         "intake_processes": 0,
@@ -257,9 +256,8 @@ def kit(tmp_path: Path, *, card: bool = False, generator: Any = None, email_send
         codes=codes,
         generator=generator,
         email_sender=email_sender,
+        checkout=FakeCheckout() if card else None,
     )
-    if card:
-        app.payments.gateway = FakeCheckout()
     telegram = RecordingPlatform(telegram_surface(app.conversation))
     discord = RecordingPlatform(DISCORD)
     app.platforms.register(telegram)
