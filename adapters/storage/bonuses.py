@@ -15,7 +15,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select
 from adapters.storage.database import Database
 from adapters.storage.ledger import SqlLedgerStore, SystemAccounts, balance, packs_bought, post_grant
 from adapters.storage.persons import created_at, locked_person, survivor, wallet_of
-from adapters.storage.sql import Statement, const, every, run, scalar, to_db_time
+from adapters.storage.sql import Statement, as_int, const, every, run, scalar, to_db_time
 from adapters.storage.tables_rewards import reward_claims
 from core.domain.bonuses import BonusEffect, BonusSnapshot
 from core.domain.identity import Person
@@ -49,16 +49,17 @@ _INSERT_CLAIM = Statement(
 
 def received_on(conn: Connection, person_id: int, day: str) -> int:
     """Bonus credits paid to the person on `day`, all bonuses together."""
-    return int(scalar(conn, _RECEIVED_ON, person_id=person_id, day=day))
+    return as_int(scalar(conn, _RECEIVED_ON, person_id=person_id, day=day))
 
 
 def bonus_snapshot(conn: Connection, person: Person, now: dt.datetime) -> BonusSnapshot:
     """What a bonus decision needs about `person` (whose wallet the caller has locked)."""
     day = utc_day(now)
     today = {
-        BonusKind(kind): int(total) for kind, total in every(conn, _CLAIMS_ON, person_id=person.person_id, day=day)
+        BonusKind(str(kind)): as_int(total)
+        for kind, total in every(conn, _CLAIMS_ON, person_id=person.person_id, day=day)
     }
-    ever = frozenset(BonusKind(kind) for (kind,) in every(conn, _KINDS_EVER, person_id=person.person_id))
+    ever = frozenset(BonusKind(str(kind)) for (kind,) in every(conn, _KINDS_EVER, person_id=person.person_id))
     return BonusSnapshot(
         person_id=person.person_id,
         wallet_id=person.wallet_id,

@@ -25,13 +25,13 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar, cast
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
 from adapters.storage.sql import Savepoint
 from core.errors import BotError, InternalError
@@ -39,7 +39,7 @@ from core.errors import BotError, InternalError
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Work = Callable[[Connection], Any]
+Work = Callable[[Connection], T]  # a unit of work; its result is what `read`/`write` return
 
 MAX_BATCH = 256
 # Smaller batches on PostgreSQL so that the parallel writers share the queue.
@@ -61,11 +61,15 @@ def sqlite_path(url: str) -> str | None:
     return None if database in (None, "", ":memory:") else database
 
 
+# (True, what the work returned) or (False, the exception it raised or the batch failed with)
+_Result = tuple[bool, object]
+
+
 @dataclass
 class _Pending:
-    work: Work
+    work: Work[object]
     loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[Any]
+    future: asyncio.Future[object]  # settled with the work's result, or the error it raised
 
 
 class Database:
@@ -159,7 +163,7 @@ class Database:
 
     # --- running work ---------------------------------------------------------------------
 
-    async def write(self, work: Callable[[Connection], T]) -> T:
+    async def write(self, work: Work[T]) -> T:
         """Run `work` in a write transaction (batched with others); its result or its error."""
         if self._closed or not self._started:
             raise InternalError("the database is not running")
@@ -170,9 +174,9 @@ class Database:
         else:
             assert self._aqueue is not None
             self._aqueue.put_nowait(pending)
-        return await pending.future  # type: ignore[no-any-return]
+        return cast(T, await pending.future)  # the future holds what `work` returned
 
-    async def read(self, work: Callable[[Connection], T]) -> T:
+    async def read(self, work: Work[T]) -> T:
         """Run `work` in a read-only transaction on its own connection."""
         if self._closed or not self._started:
             raise InternalError("the database is not running")
@@ -190,7 +194,7 @@ class Database:
         async with self.async_engine.connect() as conn:
             return await conn.run_sync(work)
 
-    async def read_point(self, work: Callable[[Connection], T]) -> T:
+    async def read_point(self, work: Work[T]) -> T:
         """A read of a few rows by key (a person, a balance). On SQLite it runs right here on the
         event loop thread, on a connection of its own: in WAL mode a reader never waits for the
         writer, and ~40 µs of SQLite costs less than the hop to a reader thread and back (most of
@@ -215,9 +219,9 @@ class Database:
 
     # --- the batch ------------------------------------------------------------------------
 
-    def _run_batch(self, conn: Connection, batch: list[_Pending]) -> list[tuple[bool, Any]]:
+    def _run_batch(self, conn: Connection, batch: list[_Pending]) -> list[_Result]:
         """Each unit of work in its own SAVEPOINT: a refusal rolls back that one alone."""
-        results: list[tuple[bool, Any]] = []
+        results: list[_Result] = []
         for item in batch:
             savepoint = Savepoint(conn)
             try:
@@ -257,7 +261,7 @@ class Database:
             for item, (ok, value) in zip(batch, outcome, strict=True):
                 item.loop.call_soon_threadsafe(_settle, item.future, ok, value)
 
-    def _attempt_sync(self, engine: Engine, batch: list[_Pending]) -> list[tuple[bool, Any]]:
+    def _attempt_sync(self, engine: Engine, batch: list[_Pending]) -> list[_Result]:
         error: BaseException | None = None
         for attempt in range(BATCH_RETRIES):
             try:
@@ -294,13 +298,13 @@ class Database:
             for item, (ok, value) in zip(batch, outcome, strict=True):
                 _settle(item.future, ok, value)
 
-    async def _attempt_async(self, batch: list[_Pending]) -> list[tuple[bool, Any]]:
+    async def _attempt_async(self, batch: list[_Pending]) -> list[_Result]:
         assert self.async_engine is not None
         error: BaseException | None = None
         for attempt in range(BATCH_RETRIES):
             try:
                 async with self.async_engine.begin() as conn:
-                    results: list[tuple[bool, Any]] = await conn.run_sync(self._run_batch, batch)
+                    results = await conn.run_sync(self._run_batch, batch)
                 self.batches += 1
                 self.operations += len(batch)
                 return results
@@ -315,13 +319,13 @@ class Database:
         return [(False, InternalError("database write failed"))] * len(batch)
 
 
-def _settle(future: asyncio.Future[Any], ok: bool, value: Any) -> None:
+def _settle(future: asyncio.Future[object], ok: bool, value: object) -> None:
     if future.done():  # the caller was cancelled; the work is committed all the same
         return
     if ok:
         future.set_result(value)
     else:
-        future.set_exception(value)
+        future.set_exception(cast(BaseException, value))
 
 
 def _retryable(error: BaseException) -> bool:
@@ -343,7 +347,7 @@ def _sqlite_engine(path: str, *, immediate: bool, pool_size: int, busy_timeout_m
     )
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+    def _on_connect(dbapi_conn: sqlite3.Connection, _record: ConnectionPoolEntry) -> None:
         # Take transaction control away from pysqlite so BEGIN IMMEDIATE and SAVEPOINTs work.
         dbapi_conn.isolation_level = None
         cursor = dbapi_conn.cursor()

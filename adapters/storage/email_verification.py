@@ -16,7 +16,7 @@ from adapters.storage.bonuses import apply_bonus, bonus_snapshot
 from adapters.storage.database import Database
 from adapters.storage.ledger import SqlLedgerStore
 from adapters.storage.persons import locked_person
-from adapters.storage.sql import Statement, const, from_db_time, insert_or_skip, one, run, scalar, to_db_time
+from adapters.storage.sql import Statement, as_int, const, from_db_time, insert_or_skip, one, run, scalar, to_db_time
 from adapters.storage.tables_rewards import email_verifications, verified_emails
 from core.domain.offers import next_utc_midnight
 from core.domain.rewards import (
@@ -115,9 +115,9 @@ def _state(conn: Connection, person_id: int) -> tuple[str, EmailCodeState] | Non
         return None
     address, digest, expires_at, attempts, locked_until, sent_at = row
     return str(address), EmailCodeState(
-        code_digest=digest,
+        code_digest=None if digest is None else str(digest),
         expires_at=from_db_time(expires_at),
-        failed_attempts=int(attempts),
+        failed_attempts=as_int(attempts),
         locked_until=from_db_time(locked_until),
         sent_at=from_db_time(sent_at),
     )

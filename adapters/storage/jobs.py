@@ -15,9 +15,10 @@ import functools
 import json
 import logging
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy import (
+    ColumnElement,
     Connection,
     Select,
     String,
@@ -35,7 +36,11 @@ from sqlalchemy import (
 from adapters.storage.database import Database
 from adapters.storage.ledger import SqlLedgerStore, balance, capture_hold, place_hold, release_hold
 from adapters.storage.sql import (
+    DbRow,
     Statement,
+    as_bytes,
+    as_float,
+    as_int,
     const,
     consts,
     every,
@@ -109,7 +114,7 @@ COLUMNS = (
 )
 
 
-def job_from_row(row: tuple[Any, ...]) -> Job:
+def job_from_row(row: DbRow) -> Job:
     (
         job_id,
         request_key,
@@ -140,33 +145,33 @@ def job_from_row(row: tuple[Any, ...]) -> Job:
     return Job(
         job_id=str(job_id),
         request_key=str(request_key),
-        person_id=int(person_id),
-        wallet_id=int(wallet_id),
+        person_id=as_int(person_id),
+        wallet_id=as_int(wallet_id),
         identity=str(identity),
         platform=str(platform),
-        reply_to=json.loads(reply_to or "{}"),
+        reply_to=json.loads(str(reply_to) if reply_to else "{}"),
         style=str(style),
-        seconds=int(seconds),
-        cost=int(cost),
-        seed=int(seed),
-        state=JobState(state),
-        prediction_id=prediction_id,
-        output_url=output_url,
-        error=error,
-        error_detail=error_detail,
-        worker_id=worker_id,
+        seconds=as_int(seconds),
+        cost=as_int(cost),
+        seed=as_int(seed),
+        state=JobState(str(state)),
+        prediction_id=None if prediction_id is None else str(prediction_id),
+        output_url=None if output_url is None else str(output_url),
+        error=None if error is None else str(error),
+        error_detail=None if error_detail is None else str(error_detail),
+        worker_id=None if worker_id is None else str(worker_id),
         lease_until=from_db_time(lease_until),
         created_at=from_db_time(created_at),
         updated_at=from_db_time(updated_at),
         started_at=from_db_time(started_at),
         finished_at=from_db_time(finished_at),
         deadline_at=from_db_time(deadline_at),
-        source_job_id=source_job_id,
-        delivery_ref=delivery_ref,
+        source_job_id=None if source_job_id is None else str(source_job_id),
+        delivery_ref=None if delivery_ref is None else str(delivery_ref),
     )
 
 
-def _job(row: tuple[Any, ...] | None) -> Job | None:
+def _job(row: DbRow | None) -> Job | None:
     return None if row is None else job_from_row(row)
 
 
@@ -183,7 +188,7 @@ _OF_PERSON = or_(
 )
 
 
-def _queue_position(job_seq: Any) -> Select[Any]:
+def _queue_position(job_seq: ColumnElement[int]) -> Select[int]:
     """1 + the queued jobs ahead of the job whose `seq` is `job_seq`."""
     ahead = jobs.alias("ahead")
     return (
@@ -242,7 +247,7 @@ def find_by_request(conn: Connection, request_key: str) -> Job | None:
 def position(conn: Connection, job: Job) -> int | None:
     if job.state != JobState.QUEUED:
         return None
-    return int(scalar(conn, _POSITION, id=job.job_id))
+    return as_int(scalar(conn, _POSITION, id=job.job_id))
 
 
 # --- create: the job, its clip and its hold, in one transaction ------------------------------
@@ -353,7 +358,7 @@ _PURGE = Statement(
 )
 
 
-def _step(source: frozenset[JobState], target: JobState, **values: Any) -> Statement:
+def _step(source: frozenset[JobState], target: JobState, **values: object) -> Statement:
     """Move a job to `target`, only while it is in one of the `source` states; the job after."""
     return Statement(
         update(jobs)
@@ -465,7 +470,7 @@ class SqlJobStore:
             row = one(conn, _CLIP, id=job_id)
             if row is None:
                 return None
-            return PreparedClip(audio=bytes(row[0]), sample_rate=int(row[1]), seconds=float(row[2]))
+            return PreparedClip(audio=as_bytes(row[0]), sample_rate=as_int(row[1]), seconds=as_float(row[2]))
 
         return await self.db.read(work)
 
@@ -480,7 +485,7 @@ class SqlJobStore:
         lease_until: dt.datetime,
     ) -> list[Job]:
         def work(conn: Connection) -> list[Job]:
-            room = min(slots, global_limit - int(scalar(conn, _GENERATING_COUNT)))
+            room = min(slots, global_limit - as_int(scalar(conn, _GENERATING_COUNT)))
             if room <= 0:
                 return []
             stamp, until = to_db_time(conn, now), to_db_time(conn, lease_until)
@@ -555,7 +560,7 @@ class SqlJobStore:
             job = job_from_row(row)
             if target == JobState.SUCCEEDED:
                 outcome = capture_hold(conn, system, job.hold_key, now)
-                first = int(scalar(conn, _SUCCEEDED_COUNT, person_id=job.person_id)) == 1
+                first = as_int(scalar(conn, _SUCCEEDED_COUNT, person_id=job.person_id)) == 1
                 return Concluded(job, charged=outcome.amount, released=0, balance=outcome.balance, first_success=first)
             outcome = release_hold(conn, job.hold_key, now)
             # A hold the sweep already expired gave its credits back then: nothing more to release.
@@ -576,7 +581,7 @@ class SqlJobStore:
     async def unfinished_of(self, person_id: int) -> list[JobView]:
         def work(conn: Connection) -> list[JobView]:
             return [
-                JobView(job_from_row(row[:-1]), None if row[-1] is None else int(row[-1]))
+                JobView(job_from_row(row[:-1]), None if row[-1] is None else as_int(row[-1]))
                 for row in every(conn, _UNFINISHED_OF, person_id=person_id)
             ]
 

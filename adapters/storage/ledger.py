@@ -14,7 +14,6 @@ Which lots a movement takes, what a take-back takes and what expires are decided
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, case, false, func, insert, not_, or_, select, update
 
@@ -30,6 +29,7 @@ from adapters.storage.persons import (
 from adapters.storage.sql import (
     Savepoint,
     Statement,
+    as_int,
     const,
     consts,
     every,
@@ -100,7 +100,7 @@ _INSERT_ACCOUNT = Statement(
 _ACCOUNT_ID = Statement(select(accounts.c.id).where(accounts.c.owner_key == bindparam("owner_key")))
 
 
-def _unspent(kind: LotKind) -> ColumnElement[Any]:
+def _unspent(kind: LotKind) -> ColumnElement[int]:
     spent = select(func.sum(lots.c.remaining)).where(lots.c.account_id == accounts.c.id, lots.c.kind == const(kind))
     return func.coalesce(spent.scalar_subquery(), const(0))
 
@@ -178,7 +178,7 @@ class SystemAccounts:
 
 def ensure_account(conn: Connection, kind: str, owner_key: str, now: dt.datetime) -> int:
     run(conn, _INSERT_ACCOUNT, kind=kind, owner_key=owner_key, now=to_db_time(conn, now))
-    return int(scalar(conn, _ACCOUNT_ID, owner_key=owner_key))
+    return as_int(scalar(conn, _ACCOUNT_ID, owner_key=owner_key))
 
 
 def balance(conn: Connection, account_id: int) -> Balance:
@@ -188,11 +188,11 @@ def balance(conn: Connection, account_id: int) -> Balance:
     posted, pending, frozen, free, paid = row
     return Balance(
         account_id,
-        free=int(free),
-        paid=int(paid),
-        held=int(pending),
+        free=as_int(free),
+        paid=as_int(paid),
+        held=as_int(pending),
         frozen=bool(frozen),
-        debt=max(0, -int(posted)),
+        debt=max(0, -as_int(posted)),
     )
 
 
@@ -264,7 +264,7 @@ def credit(conn: Connection, account_id: int, amount: int) -> None:
 
 def _duplicate(conn: Connection, key: str, account_id: int) -> Outcome:
     amount = scalar(conn, _TRANSFER_AMOUNT, key=key)
-    return Outcome(key, int(amount or 0), balance(conn, account_id), duplicate=True)
+    return Outcome(key, as_int(amount or 0), balance(conn, account_id), duplicate=True)
 
 
 def _move(
@@ -343,7 +343,7 @@ def add_lot(
     expires_at: dt.datetime | None = None,
 ) -> None:
     """Record where new posted credits came from (after they were credited)."""
-    posted = int(scalar(conn, _POSTED, id=account_id))
+    posted = as_int(scalar(conn, _POSTED, id=account_id))
     run(
         conn,
         _INSERT_LOT,
@@ -361,7 +361,13 @@ def add_lot(
 
 def lots_of(conn: Connection, account_id: int) -> list[LotView]:
     return [
-        LotView(int(lot_id), LotKind(kind), int(remaining), from_db_time(expires_at), order_ref)
+        LotView(
+            as_int(lot_id),
+            LotKind(str(kind)),
+            as_int(remaining),
+            from_db_time(expires_at),
+            None if order_ref is None else str(order_ref),
+        )
         for lot_id, kind, remaining, expires_at, order_ref in every(conn, _LOTS, account_id=account_id)
     ]
 
@@ -490,13 +496,13 @@ def get_hold(conn: Connection, key: str) -> Hold | None:
         return None
     expires_at = from_db_time(row[4])
     assert expires_at is not None
-    return Hold(str(row[0]), int(row[1]), int(row[2]), HoldState(row[3]), expires_at)
+    return Hold(str(row[0]), as_int(row[1]), as_int(row[2]), HoldState(str(row[3])), expires_at)
 
 
 def _resolve(conn: Connection, key: str, state: HoldState, now: dt.datetime) -> tuple[int, int] | None:
     """Move a held hold to `state`: (account, amount), or None when it was no longer held."""
     row = one(conn, _RESOLVE_HOLD, key=key, state=state.value, now=to_db_time(conn, now))
-    return None if row is None else (int(row[0]), int(row[1]))
+    return None if row is None else (as_int(row[0]), as_int(row[1]))
 
 
 def capture_hold(conn: Connection, system: SystemAccounts, key: str, now: dt.datetime) -> Outcome:
@@ -585,9 +591,9 @@ def take_back(
     amount = take_back_amount(
         reason,
         target_total=target_total,
-        already=int(scalar(conn, _TAKEN_FOR_ORDER, order_ref=order_ref, account_id=account_id)),
-        unspent=int(scalar(conn, _UNSPENT_OF_ORDER, account_id=account_id, order_ref=order_ref)),
-        available=int(scalar(conn, _AVAILABLE, id=account_id)),
+        already=as_int(scalar(conn, _TAKEN_FOR_ORDER, order_ref=order_ref, account_id=account_id)),
+        unspent=as_int(scalar(conn, _UNSPENT_OF_ORDER, account_id=account_id, order_ref=order_ref)),
+        available=as_int(scalar(conn, _AVAILABLE, id=account_id)),
     )
     if amount <= 0:
         return Outcome(key, 0, balance(conn, account_id))
@@ -627,7 +633,7 @@ def packs_bought(conn: Connection, account_id: int) -> tuple[str, ...]:
 
 def stats(conn: Connection, account_id: int) -> AccountStats:
     spent, generations = one(conn, _SPENT, id=account_id) or (0, 0)
-    return AccountStats(account_id, packs_bought(conn, account_id), int(spent), int(generations))
+    return AccountStats(account_id, packs_bought(conn, account_id), as_int(spent), as_int(generations))
 
 
 # --- expiry of free credits --------------------------------------------------------------
@@ -659,14 +665,14 @@ def _expire_batch(
     stay as read until commit; two sweeps racing find the lots already emptied, and the key
     backs that up."""
     wallets = [
-        int(row[0])
+        as_int(row[0])
         for row in every(conn, _WALLETS_WITH_EXPIRED, now=to_db_time(conn, now), after=after_account, limit=limit)
     ]
     expired: list[tuple[int, ExpiredPart]] = []
     sink = system.id(conn, Reason.EXPIRY.value, now) if wallets else 0
     for wallet in wallets:  # ascending ids: the order `lock_wallets` always locks in
         lock_wallets(conn, wallet)
-        held = int(scalar(conn, _PENDING, id=wallet))
+        held = as_int(scalar(conn, _PENDING, id=wallet))
         for part in expirable_parts(lots_of(conn, wallet), held, now):
             memo = f"free credits of lot {part.lot_id}"
             if not record_transfer(conn, part.key, wallet, sink, part.amount, Reason.EXPIRY, now, memo=memo):
@@ -744,7 +750,7 @@ class SqlLedgerStore:
 
     async def sweep_expired_holds(self, *, now: dt.datetime, limit: int = 500) -> int:
         def work(conn: Connection) -> int:
-            keys = [row[0] for row in every(conn, _EXPIRED_HOLDS, now=to_db_time(conn, now), limit=limit)]
+            keys = [str(row[0]) for row in every(conn, _EXPIRED_HOLDS, now=to_db_time(conn, now), limit=limit)]
             return sum(1 for key in keys if not release_hold(conn, key, now, state=HoldState.EXPIRED).duplicate)
 
         return await self.db.write(work)
@@ -812,7 +818,7 @@ class SqlLedgerStore:
             available = scalar(conn, _AVAILABLE, id=account_id)
             if available is None:
                 raise OperationFailed("unknown_account")
-            if not frozen and not may_unfreeze(int(available)):
+            if not frozen and not may_unfreeze(as_int(available)):
                 raise OperationFailed("wallet_in_debt")
             run(conn, _SET_FROZEN, id=account_id, frozen=frozen)
             return balance(conn, account_id)
@@ -831,7 +837,7 @@ class SqlLedgerStore:
             for at, amount, reason, key, memo in every(conn, _HISTORY, id=account_id, limit=limit):
                 stamp = from_db_time(at)
                 assert stamp is not None
-                entries.append(Entry(stamp, int(amount), str(reason), str(key), str(memo or "")))
+                entries.append(Entry(stamp, as_int(amount), str(reason), str(key), str(memo or "")))
             return entries
 
         return await self.db.read(work)

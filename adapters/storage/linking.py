@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, and_, bindparam, delete, func, insert, or_, select, update
+from sqlalchemy import BindParameter, Connection, Table, and_, bindparam, delete, func, insert, or_, select, update
 
 from adapters.storage.database import Database
 from adapters.storage.ledger import balance, credit, debit, record_transfer
@@ -29,7 +29,7 @@ from adapters.storage.persons import (
     survivor,
     wallet_of,
 )
-from adapters.storage.sql import Statement, const, every, from_db_time, one, run, scalar, to_db_time
+from adapters.storage.sql import Statement, as_int, const, every, from_db_time, one, run, scalar, to_db_time
 from adapters.storage.tables import identities, lots
 from adapters.storage.tables_rewards import (
     email_verifications,
@@ -46,7 +46,8 @@ from core.domain.merges import LinkParty, MergePlan, decide_merge, link_code_val
 from core.domain.rewards import LinkRefusal, LinkResult, platforms_clash
 from core.errors import InternalError, LinkCodeInvalid, LinkRefused
 
-_SURVIVOR, _ABSORBED = bindparam("survivor"), bindparam("absorbed")
+_SURVIVOR: BindParameter[int] = bindparam("survivor")
+_ABSORBED: BindParameter[int] = bindparam("absorbed")
 
 _DROP_UNUSED = Statement(
     delete(link_codes).where(link_codes.c.person_id == bindparam("person_id"), link_codes.c.used_at.is_(None))
@@ -79,10 +80,9 @@ _MOVE_LOTS = Statement(
 )
 
 
-def _repoint(table: object, column: str) -> Statement:
+def _repoint(table: Table, column: str) -> Statement:
     """Rows naming the absorbed person in `column` name the survivor instead."""
-    target = table.c[column]  # type: ignore[attr-defined]
-    return Statement(update(table).where(target == _ABSORBED).values({column: _SURVIVOR}))  # type: ignore[arg-type]
+    return Statement(update(table).where(table.c[column] == _ABSORBED).values({column: _SURVIVOR}))
 
 
 _REPOINT = [
@@ -143,7 +143,9 @@ def _party(conn: Connection, person_id: int, wallet_id: int) -> LinkParty:
         created_at=created_at(conn, person_id),
         identities=tuple(identities_of(conn, person_id)),
         balance=balance(conn, wallet_id),
-        unspent={LotKind(kind): int(amount) for kind, amount in every(conn, _UNSPENT_BY_KIND, account_id=wallet_id)},
+        unspent={
+            LotKind(str(kind)): as_int(amount) for kind, amount in every(conn, _UNSPENT_BY_KIND, account_id=wallet_id)
+        },
     )
 
 
@@ -225,7 +227,7 @@ class SqlLinkStore:
             # Use the code first: a refusal below rolls the whole unit back, the code included.
             if run(conn, _USE_CODE, digest=code, now=to_db_time(conn, now)).rowcount != 1:
                 raise LinkCodeInvalid()  # used by someone else a moment ago
-            issuer = survivor(conn, int(row[0]))
+            issuer = survivor(conn, as_int(row[0]))
             found = find_person(conn, identity)
             if found is None:
                 return _attach(conn, identity, issuer, now)

@@ -12,12 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import BigInteger, Connection, Select, case, cast, func, select, union_all
+from sqlalchemy import BigInteger, ColumnElement, Connection, Select, case, cast, func, select, union_all
 
 from adapters.storage.database import Database
-from adapters.storage.sql import Statement, const, every, from_db_time, scalar
+from adapters.storage.sql import Statement, as_int, const, every, from_db_time, scalar
 from adapters.storage.tables import accounts, holds
 from adapters.storage.tables_jobs import jobs
 from adapters.storage.tables_payments import orders
@@ -29,9 +28,17 @@ from core.domain.orders import Channel, OrderState
 WALLET_KINDS = ("person", "server")
 
 
-def _figure(name: str, *columns: Any) -> Select[Any]:
+def _figure(
+    name: str,
+    a: ColumnElement[str],
+    b: ColumnElement[str],
+    n1: ColumnElement[int],
+    n2: ColumnElement[int],
+    n3: ColumnElement[int],
+    n4: ColumnElement[int],
+) -> Select[str, str, str, int, int, int, int]:
     """One row shape for every figure: (figure, label a, label b, n1..n4)."""
-    return select(const(name), *columns)
+    return select(const(name), a, b, n1, n2, n3, n4)
 
 
 _FIGURES = Statement(
@@ -102,15 +109,15 @@ def figures_in(conn: Connection, now: dt.datetime) -> DatabaseFigures:
     open_holds = open_tickets = 0
     for figure, a, b, n1, n2, n3, n4 in rows:
         if figure == "jobs":
-            jobs[str(a)] = int(n1)
+            jobs[str(a)] = as_int(n1)
         elif figure == "orders":
-            orders[(str(a), str(b))] = int(n1)
+            orders[(str(a), str(b))] = as_int(n1)
         elif figure == "accounts":
-            wallets[str(a)] = WalletTotals(int(n1), int(n2 or 0), int(n3 or 0), int(n4 or 0))
+            wallets[str(a)] = WalletTotals(as_int(n1), as_int(n2 or 0), as_int(n3 or 0), as_int(n4 or 0))
         elif figure == "holds":
-            open_holds = int(n1)
+            open_holds = as_int(n1)
         elif figure == "tickets":
-            open_tickets = int(n1)
+            open_tickets = as_int(n1)
     waited = max((now - oldest).total_seconds(), 0.0) if oldest is not None else 0.0
     return DatabaseFigures(jobs, waited, orders, wallets, open_holds, open_tickets)
 

@@ -11,15 +11,18 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 from collections.abc import Callable
-from typing import Any
+from typing import TypeVar
 
-from sqlalchemy import BigInteger, Connection, String, bindparam, func, or_, select, update
+from sqlalchemy import BigInteger, ColumnElement, Connection, String, bindparam, func, or_, select, update
+from sqlalchemy.types import TypeEngine
 
 from adapters.storage.database import Database
 from adapters.storage.ledger import SqlLedgerStore, SystemAccounts, post_grant, take_back
 from adapters.storage.persons import find_person, survivor, wallet_of
 from adapters.storage.sql import (
+    DbRow,
     Statement,
+    as_int,
     const,
     from_db_time,
     insert_or_skip,
@@ -32,6 +35,8 @@ from adapters.storage.sql import (
 from adapters.storage.tables import accounts
 from adapters.storage.tables_payments import orders, payment_events
 from core.domain.orders import Channel, Effect, Order, OrderState, PaymentOutcome, PaymentResult
+
+T = TypeVar("T")
 
 MAX_ORDER_ID = max_length(orders.c.id)
 MAX_EVENT_TYPE = max_length(payment_events.c.type)
@@ -102,12 +107,12 @@ _SET_CHECKOUT = Statement(
 )
 
 
-def _given(name: str, column: Any, type_: Any) -> Any:
+def _given(name: str, column: ColumnElement[T], type_: TypeEngine[T] | type[TypeEngine[T]]) -> ColumnElement[T]:
     """The value given for `column` (a NULL parameter leaves the column unchanged)."""
     return func.coalesce(bindparam(name, type_=type_), column)
 
 
-def _once(name: str, column: Any, type_: Any) -> Any:
+def _once(name: str, column: ColumnElement[T], type_: TypeEngine[T] | type[TypeEngine[T]]) -> ColumnElement[T]:
     """Set once, never replaced."""
     return func.coalesce(column, bindparam(name, type_=type_))
 
@@ -154,7 +159,7 @@ _EVENT_EXISTS = Statement(select(const(1)).select_from(payment_events).where(pay
 _WALLET_FROZEN = Statement(select(accounts.c.frozen).where(accounts.c.id == bindparam("id")))
 
 
-def _order(row: tuple[Any, ...] | None) -> Order | None:
+def _order(row: DbRow | None) -> Order | None:
     if row is None:
         return None
     (
@@ -185,24 +190,24 @@ def _order(row: tuple[Any, ...] | None) -> Order | None:
     return Order(
         order_id=str(order_id),
         request_key=str(request_key),
-        person_id=int(person_id),
-        wallet_id=int(wallet_id),
+        person_id=as_int(person_id),
+        wallet_id=as_int(wallet_id),
         identity=str(identity),
-        channel=Channel(channel),
+        channel=Channel(str(channel)),
         pack_id=str(pack_id),
-        credits=int(credits),
-        amount=int(amount),
+        credits=as_int(credits),
+        amount=as_int(amount),
         currency=str(currency),
-        state=OrderState(state),
+        state=OrderState(str(state)),
         created_at=created,
         updated_at=updated,
         expires_at=from_db_time(expires_at),
-        stripe_session_id=session_id,
-        checkout_url=url,
-        payment_intent_id=intent,
-        telegram_charge_id=charge,
-        amount_refunded=int(refunded),
-        amount_disputed=int(disputed),
+        stripe_session_id=None if session_id is None else str(session_id),
+        checkout_url=None if url is None else str(url),
+        payment_intent_id=None if intent is None else str(intent),
+        telegram_charge_id=None if charge is None else str(charge),
+        amount_refunded=as_int(refunded),
+        amount_disputed=as_int(disputed),
         paid_at=from_db_time(paid_at),
     )
 
@@ -293,7 +298,7 @@ def _duplicate(conn: Connection, event_key: str) -> PaymentResult:
     row = one(conn, _EVENT_OUTCOME, key=event_key)
     assert row is not None
     outcome, detail, order_id = row
-    order = get_order(conn, order_id) if order_id else None
+    order = get_order(conn, str(order_id)) if order_id else None
     return PaymentResult(PaymentOutcome.DUPLICATE, str(outcome), order)
 
 

@@ -14,7 +14,7 @@ import datetime as dt
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
-from adapters.storage.sql import Statement, from_db_time, insert_or_skip, run, scalar, to_db_time
+from adapters.storage.sql import Statement, as_int, from_db_time, insert_or_skip, run, scalar, to_db_time
 from adapters.storage.tables import accounts, identities, persons
 from adapters.storage.tables_rewards import person_links
 from core.domain.identity import Person
@@ -47,16 +47,16 @@ def wallet_owner_key(person_id: int) -> str:
 
 def account_id(conn: Connection, owner_key: str) -> int | None:
     found = scalar(conn, _ACCOUNT_ID, owner_key=owner_key)
-    return None if found is None else int(found)
+    return None if found is None else as_int(found)
 
 
 def find_person(conn: Connection, identity: str) -> Person | None:
     person_id = scalar(conn, _PERSON_OF, key=identity)
     if person_id is None:
         return None
-    wallet = account_id(conn, wallet_owner_key(int(person_id)))
+    wallet = account_id(conn, wallet_owner_key(as_int(person_id)))
     assert wallet is not None
-    return Person(int(person_id), wallet, created=False)
+    return Person(as_int(person_id), wallet, created=False)
 
 
 def require_person(conn: Connection, identity: str) -> Person:
@@ -70,7 +70,7 @@ def claim_identity(conn: Connection, identity: str, now: dt.datetime) -> int | N
     """A new person for `identity`; None when another process won the race for it (their person
     is the one: `find_person` reads it)."""
     stamp = to_db_time(conn, now)
-    person_id = int(scalar(conn, _INSERT_PERSON, now=stamp))
+    person_id = as_int(scalar(conn, _INSERT_PERSON, now=stamp))
     if run(conn, _INSERT_IDENTITY, key=identity, person_id=person_id, now=stamp).rowcount != 1:
         run(conn, _DELETE_PERSON, id=person_id)
         return None
@@ -90,7 +90,7 @@ def identities_of(conn: Connection, person_id: int) -> list[str]:
 def survivor(conn: Connection, person_id: int) -> int:
     """The person `person_id` is now (itself, or whom it was merged into; links are kept flat)."""
     merged = scalar(conn, _SURVIVOR, id=person_id)
-    return person_id if merged is None else int(merged)
+    return person_id if merged is None else as_int(merged)
 
 
 def wallet_of(conn: Connection, person_id: int) -> int:

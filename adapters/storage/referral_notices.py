@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, String, bindparam, cast, exists, select, union_all, update
+from sqlalchemy import Connection, Select, String, bindparam, cast, exists, select, union_all, update
 
 from adapters.storage.database import Database
 from adapters.storage.persons import identities_of, survivor
-from adapters.storage.sql import Statement, const, every, insert_or_skip, one, run, scalar, to_db_time
+from adapters.storage.sql import Statement, as_int, const, every, insert_or_skip, one, run, scalar, to_db_time
 from adapters.storage.tables import transfers
 from adapters.storage.tables_rewards import referral_notices, referrals
 from core.domain.ledger import Reason
@@ -21,7 +21,7 @@ from core.domain.notices import NoticeCandidate, NoticeState, ReferralNotice
 from core.domain.rewards import REFERRAL_KEY_PREFIX, SideDecision
 
 
-def _paid_side(side: str) -> object:
+def _paid_side(side: str) -> Select[str, int, dt.datetime]:
     """The paid `side` of referrals settled since :since, with its payout's key as
     `core.domain.rewards.referral_key` builds it. After an account link re-points a referral the
     key built here names no transfer, and `claim_notices` skips it."""
@@ -33,7 +33,7 @@ def _paid_side(side: str) -> object:
     )
 
 
-_PAID = union_all(_paid_side("referred"), _paid_side("referrer")).subquery("paid")  # type: ignore[arg-type]
+_PAID = union_all(_paid_side("referred"), _paid_side("referrer")).subquery("paid")
 _UNCLAIMED = Statement(
     select(_PAID.c.key, _PAID.c.person_id)
     .where(~exists().where(referral_notices.c.key == _PAID.c.key))
@@ -108,7 +108,7 @@ class SqlReferralNoticeStore:
                 limit=limit,
             )
             fresh = every(conn, _UNCLAIMED, since=to_db_time(conn, since), limit=max(limit - len(retries), 0))
-            return [NoticeCandidate(str(key), int(person)) for key, person in [*retries, *fresh]]
+            return [NoticeCandidate(str(key), as_int(person)) for key, person in [*retries, *fresh]]
 
         return await self.db.read(work)
 
@@ -151,8 +151,8 @@ class SqlReferralNoticeStore:
                     )
                     if row is None:
                         continue  # claimed before (sent, being sent, or out of attempts)
-                    attempt = int(row[0])
-                claimed.append(ReferralNotice(candidate.key, receiver, int(amount), reachable, attempt))
+                    attempt = as_int(row[0])
+                claimed.append(ReferralNotice(candidate.key, receiver, as_int(amount), reachable, attempt))
             return claimed
 
         return await self.db.write(work)

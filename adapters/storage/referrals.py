@@ -16,7 +16,7 @@ from adapters.storage.bonuses import apply_bonus, received_on
 from adapters.storage.database import Database
 from adapters.storage.ledger import SqlLedgerStore, stats
 from adapters.storage.persons import created_at, lock_wallets, locked_person, survivor, wallet_of
-from adapters.storage.sql import Statement, const, every, insert_or_skip, one, run, scalar, to_db_time
+from adapters.storage.sql import Statement, as_int, const, every, insert_or_skip, one, run, scalar, to_db_time
 from adapters.storage.tables_rewards import referral_codes, referrals
 from core.domain.identity import Person
 from core.domain.referral_payouts import ReferralParty, ReferralSnapshot
@@ -121,7 +121,7 @@ def _party(
     """One side as the decision sees it; what only an open side needs is read only for one."""
     paid_this_month = None
     if referrer and state is None:
-        paid_this_month = int(
+        paid_this_month = as_int(
             scalar(
                 conn,
                 _PAID_THIS_MONTH,
@@ -163,7 +163,7 @@ class SqlReferralStore:
             if code is None:
                 raise InternalError("could not draw a free referral code")
             referred, rewarded = one(conn, _COUNTS, person_id=person.person_id) or (0, 0)
-            return ReferralSummary(str(code), int(referred), int(rewarded))
+            return ReferralSummary(str(code), as_int(referred), as_int(rewarded))
 
         return await self.db.write(work)
 
@@ -173,7 +173,7 @@ class SqlReferralStore:
         def work(conn: Connection) -> ReferralRecord:
             person = locked_person(conn, identity)
             owner = scalar(conn, _OWNER_OF_CODE, code=code)
-            referrer = None if owner is None else survivor(conn, int(owner))
+            referrer = None if owner is None else survivor(conn, as_int(owner))
             existing = self._referrer_of(conn, person.person_id)
             refusal = referral_refusal(
                 referred_person_id=person.person_id,
@@ -199,7 +199,7 @@ class SqlReferralStore:
     def _referrer_of(conn: Connection, person_id: int) -> int | None:
         """Who referred `person_id`, as that person is now."""
         found = scalar(conn, _REFERRER_OF, person_id=person_id)
-        return None if found is None else survivor(conn, int(found))
+        return None if found is None else survivor(conn, as_int(found))
 
     async def settle_referral(
         self, person_id: int, decide: ReferralDecision, *, now: dt.datetime
@@ -212,13 +212,17 @@ class SqlReferralStore:
             row = one(conn, _REFERRAL, person_id=referred)
             if row is None:
                 return None
-            referrer = survivor(conn, int(row[1]))
+            referrer = survivor(conn, as_int(row[1]))
             wallets = {referred: wallet_of(conn, referred), referrer: wallet_of(conn, referrer)}
             lock_wallets(conn, *wallets.values())
             row = one(conn, _REFERRAL, person_id=referred)  # again, under the locks
             if row is None:
                 return None
-            states: dict[str, str | None] = {"referred": row[3], "referrer": row[4]}
+            referred_state, referrer_state = row[3], row[4]
+            states = {
+                "referred": None if referred_state is None else str(referred_state),
+                "referrer": None if referrer_state is None else str(referrer_state),
+            }
             parties = {
                 "referred": _party(conn, referred, wallets[referred], states["referred"], now, referrer=False),
                 "referrer": _party(conn, referrer, wallets[referrer], states["referrer"], now, referrer=True),
@@ -253,7 +257,7 @@ class SqlReferralStore:
         return await self.db.write(work)
 
     async def due_referrals(self, *, limit: int) -> list[int]:
-        return await self.db.read(lambda c: [int(row[0]) for row in every(c, _DUE, limit=limit)])
+        return await self.db.read(lambda c: [as_int(row[0]) for row in every(c, _DUE, limit=limit)])
 
     async def has_open_referral(self, person_id: int) -> bool:
         """Cheap read for the common case: most successes have nothing to pay."""

@@ -3,10 +3,24 @@
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Connection, bindparam, case, exists, func, select, union_all
+import datetime as dt
+
+from sqlalchemy import (
+    BigInteger,
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Select,
+    bindparam,
+    case,
+    exists,
+    func,
+    select,
+    union_all,
+)
 
 from adapters.storage.database import Database
-from adapters.storage.sql import Statement, const, every, one, scalar, to_db_time
+from adapters.storage.sql import Statement, as_int, const, every, one, scalar, to_db_time
 from adapters.storage.tables import accounts, lots, persons, transfers
 from adapters.storage.tables_payments import orders
 from adapters.storage.tables_rewards import person_links
@@ -14,13 +28,14 @@ from core.domain.ledger import Reason
 from core.domain.rewards import Window
 from core.domain.stats import Sales, WindowStats
 
-_START, _END = bindparam("start"), bindparam("end")
+_START: BindParameter[dt.datetime] = bindparam("start")
+_END: BindParameter[dt.datetime] = bindparam("end")
 _PERSON = const("person")
 _SPEND = const(Reason.SPEND)
 
 
-def _in_window(column: object) -> tuple[object, object]:
-    return column >= _START, column <= _END  # type: ignore[operator]
+def _in_window(column: ColumnElement[dt.datetime]) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
+    return column >= _START, column <= _END
 
 
 # A person merged into another by account linking is no person of their own any more.
@@ -74,7 +89,7 @@ _FIRST_PURCHASES = Statement(
 )
 
 
-def _moves_of_person_wallets(side: str) -> object:
+def _moves_of_person_wallets(side: str) -> Select[int, int, int, str, dt.datetime]:
     """Every transfer in or out of a person's wallet, signed from that wallet's point of view."""
     account = transfers.c.credit_account_id if side == "credit" else transfers.c.debit_account_id
     delta = transfers.c.amount if side == "credit" else -transfers.c.amount
@@ -93,7 +108,7 @@ def _moves_of_person_wallets(side: str) -> object:
 
 # Running posted balance of each person wallet after each of its transfers; a spend that leaves
 # it below the cheapest clip is "running out", and spending again later is "coming back".
-_MOVES = union_all(_moves_of_person_wallets("credit"), _moves_of_person_wallets("debit")).cte("moves")  # type: ignore[arg-type]
+_MOVES = union_all(_moves_of_person_wallets("credit"), _moves_of_person_wallets("debit")).cte("moves")
 _RUNNING = select(
     _MOVES.c.account_id,
     _MOVES.c.id,
@@ -130,22 +145,22 @@ def window_stats(conn: Connection, window: Window, cheapest_clip: int) -> Window
     span = dict(start=to_db_time(conn, window.start), end=to_db_time(conn, window.end))
     generations, spent = one(conn, _SPENDS, **span) or (0, 0)
     first_in, first_before = one(conn, _FIRST_PURCHASES, **span) or (0, 0)
-    persons_by_end = int(scalar(conn, _PERSONS_BY, end=span["end"]))
+    persons_by_end = as_int(scalar(conn, _PERSONS_BY, end=span["end"]))
     ran_out, came_back = one(conn, _RAN_OUT, cheapest=cheapest_clip, **span) or (0, 0)
     return WindowStats(
         window=window,
-        new_persons=int(scalar(conn, _NEW_PERSONS, **span)),
-        generations=int(generations),
-        credits_spent=int(spent),
-        granted_by_reason={str(reason): int(total) for reason, total in every(conn, _GRANTED, **span)},
+        new_persons=as_int(scalar(conn, _NEW_PERSONS, **span)),
+        generations=as_int(generations),
+        credits_spent=as_int(spent),
+        granted_by_reason={str(reason): as_int(total) for reason, total in every(conn, _GRANTED, **span)},
         sales=tuple(
-            Sales(str(currency), str(pack), int(count), int(paid), int(returned))
+            Sales(str(currency), str(pack), as_int(count), as_int(paid), as_int(returned))
             for currency, pack, count, paid, returned in every(conn, _SALES, **span)
         ),
-        first_purchasers=int(first_in),
-        free_base=max(persons_by_end - int(first_before), 0),
-        ran_out=int(ran_out),
-        came_back=int(came_back),
+        first_purchasers=as_int(first_in),
+        free_base=max(persons_by_end - as_int(first_before), 0),
+        ran_out=as_int(ran_out),
+        came_back=as_int(came_back),
     )
 
 

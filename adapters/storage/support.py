@@ -5,7 +5,6 @@ grant are one unit of work, keyed by (ticket, request): repeating the same opera
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from sqlalchemy import Connection, bindparam, func, insert, select, update
 
@@ -13,7 +12,9 @@ from adapters.storage.database import Database
 from adapters.storage.ledger import SqlLedgerStore, balance, post_grant
 from adapters.storage.persons import require_person, survivor, wallet_of
 from adapters.storage.sql import (
+    DbRow,
     Statement,
+    as_int,
     const,
     every,
     from_db_time,
@@ -114,16 +115,16 @@ _DELIVERED = Statement(
 )
 
 
-def _ticket(row: tuple[Any, ...]) -> Ticket:
+def _ticket(row: DbRow) -> Ticket:
     ticket_id, person_id, identity, text, available, last_job, created, status = row
     stamp = from_db_time(created)
     assert stamp is not None
     return Ticket(
-        int(ticket_id),
-        int(person_id),
+        as_int(ticket_id),
+        as_int(person_id),
         str(identity),
         str(text),
-        int(available),
+        as_int(available),
         None if last_job is None else str(last_job),
         stamp,
         str(status),
@@ -154,7 +155,7 @@ class SqlSupportStore:
             person = require_person(conn, identity)
             since = to_db_time(conn, now - TICKET_WINDOW)
             count, oldest = one(conn, _RECENT, person_id=person.person_id, since=since) or (0, None)
-            retry_at = ticket_retry_at(int(count), from_db_time(oldest), now, rules)
+            retry_at = ticket_retry_at(as_int(count), from_db_time(oldest), now, rules)
             if retry_at is not None:
                 raise TooManyTickets(retry_at)
             available = balance(conn, person.wallet_id).available
@@ -168,7 +169,7 @@ class SqlSupportStore:
                 last_job=None if last_job is None else last_job[:MAX_LAST_JOB],
                 now=to_db_time(conn, now),
             )
-            return Ticket(int(ticket_id), person.person_id, identity, text, available, last_job, now)
+            return Ticket(as_int(ticket_id), person.person_id, identity, text, available, last_job, now)
 
         return await self.db.write(work)
 
@@ -217,12 +218,12 @@ class SqlSupportStore:
                 first_id, first_operator, first_text, granted, delivered_at = first
                 wallet = wallet_of(conn, survivor(conn, ticket.person_id))
                 return TicketReply(
-                    int(first_id),
+                    as_int(first_id),
                     ticket,
                     str(first_operator),
                     str(first_text),
-                    int(granted),
-                    balance(conn, wallet).available if int(granted) else None,
+                    as_int(granted),
+                    balance(conn, wallet).available if as_int(granted) else None,
                     duplicate=True,
                     delivered=delivered_at is not None,
                 )
@@ -232,7 +233,7 @@ class SqlSupportStore:
                 outcome = post_grant(conn, system, support_grant(ticket_id, request_id, operator, grant, wallet), now)
                 available = outcome.balance.available
             run(conn, _ANSWERED, id=ticket_id, now=stamp)
-            return TicketReply(int(reply_id), ticket, operator, text, grant, available)
+            return TicketReply(as_int(reply_id), ticket, operator, text, grant, available)
 
         return await self.db.write(work)
 

@@ -20,11 +20,11 @@ SQLModel.metadata = MetaData(naming_convention=NAMING)
 metadata = SQLModel.metadata
 
 
-def _utc() -> Column:  # type: ignore[type-arg]
+def _utc() -> Column[dt.datetime]:
     return Column(DateTime(timezone=True), nullable=False)
 
 
-def _utc_nullable() -> Column:  # type: ignore[type-arg]
+def _utc_nullable() -> Column[dt.datetime | None]:
     return Column(DateTime(timezone=True), nullable=True)
 
 

@@ -32,11 +32,11 @@ JOB_STATES = (
 )
 
 
-def _utc() -> Column:  # type: ignore[type-arg]
+def _utc() -> Column[dt.datetime]:
     return Column(DateTime(timezone=True), nullable=False)
 
 
-def _utc_nullable() -> Column:  # type: ignore[type-arg]
+def _utc_nullable() -> Column[dt.datetime | None]:
     return Column(DateTime(timezone=True), nullable=True)
 
 

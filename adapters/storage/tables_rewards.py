@@ -15,11 +15,11 @@ from sqlmodel import Field, SQLModel
 from adapters.storage.tables import metadata  # noqa: F401 - the naming convention must be set first
 
 
-def _utc() -> Column:  # type: ignore[type-arg]
+def _utc() -> Column[dt.datetime]:
     return Column(DateTime(timezone=True), nullable=False)
 
 
-def _utc_nullable() -> Column:  # type: ignore[type-arg]
+def _utc_nullable() -> Column[dt.datetime | None]:
     return Column(DateTime(timezone=True), nullable=True)
 
 
