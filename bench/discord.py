@@ -34,6 +34,7 @@ from adapters.storage.migrations import upgrade
 from bench.common import peak_rss_mb
 from bot.bootstrap import build_app
 from bot.config import load_settings
+from bot.runtime import freeze_startup_heap
 from core.domain.identity import Identity
 from tests.audio_samples import tone_clip
 from tests.fakes.discord_fake import FakeDiscordAPI, snowflake, user_payload
@@ -126,6 +127,7 @@ async def run(users: int, timeout: float) -> dict[str, float | int]:  # noqa: AS
         bot = platform.client  # REST login only: the interactions are fed below, no gateway
         await bot.login(fake.token)
         await app.generation.start()
+        freeze_startup_heap()  # as `python -m bot` does once it is up
         try:
             people = [user_payload(snowflake(), f"hummer{i}") for i in range(users)]
             payloads = []

@@ -257,8 +257,8 @@ async def _run(fake: RemoteFake, url: str, load: Load) -> tuple[float, list[str]
                 webhook_poll_interval_seconds=5.0,
             ),
             intake_executor=pool,
+            notifier=notifier,
         )
-        service.register_notifier("bench", notifier)
         if hooks:
             hooks.service = service
         people = [Identity("telegram", str(100_000 + n)) for n in range(load.persons)]

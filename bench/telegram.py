@@ -121,6 +121,7 @@ async def bot_side(conn: Connection, users: int, concurrency: int | None = None)
     from adapters.storage.migrations import upgrade
     from bot.bootstrap import build_app
     from bot.config import load_settings
+    from bot.runtime import freeze_startup_heap
     from core.domain.identity import Identity
 
     token, base_url, people = await asyncio.to_thread(conn.recv)
@@ -141,6 +142,7 @@ async def bot_side(conn: Connection, users: int, concurrency: int | None = None)
         app = await build_app(settings)
         running = app.running()
         await running.__aenter__()
+        freeze_startup_heap()  # as `python -m bot` does once it is up
         try:
             cpu_start = time.process_time()
             conn.send("go")

@@ -25,20 +25,17 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from bot.payments import build_payments
 from sqlalchemy import text
 
-from adapters.chat.catalogue import Catalogue
 from adapters.storage.database import Database
-from adapters.storage.ledger import SqlLedgerStore
 from adapters.web import WebServer
 from bench.common import peak_rss_mb, scratch_sqlite
-from bot.config import Settings
-from core.clock import SystemClock
+from bot.bootstrap import build_app
+from bot.config import load_settings
+from bot.runtime import freeze_startup_heap
 from core.domain.identity import Identity
 from core.domain.orders import Order
 from core.services.payments import PaymentService
-from core.services.wallets import WalletService
 from tests.fakes.stripe_fake import (
     FakeStripe,
     async_payment_succeeded_event,
@@ -176,24 +173,27 @@ async def granted_exactly_once(db: Database, orders: list[Order]) -> list[str]:
 
 async def main(events: int, clients: int, orders_count: int, seed: int, client_process: bool = False) -> None:
     rng = random.Random(seed)
-    async with scratch_sqlite() as url, FakeStripe() as fake, Database(url) as db:
-        settings = Settings(  # type: ignore[call-arg]
+    async with scratch_sqlite() as url, FakeStripe() as fake:
+        settings = load_settings(
             _env_file=None,
             database_url=url,
+            data_dir=str(Path(url.rsplit("///", 1)[-1]).parent),
+            intake_processes=0,
+            telegram_bot_token=None,
+            discord_bot_token=None,
+            replicate_api_token=None,
             stripe_secret_key=fake.api_key,
             stripe_webhook_secret=fake.webhook_secret,
             stripe_api_base=fake.base_url,
             public_base_url="https://bench.example",
         )
-        ledger = SqlLedgerStore(db)
-        rules = settings.credit_rules()
-        clock = SystemClock()
-        wallets = WalletService(ledger, rules, clock)
-        parts = build_payments(settings, db, ledger, wallets, rules, clock, Catalogue())
-        assert parts.stripe is not None
+        app = await build_app(settings)  # the bot as it runs: its payments and its web hooks
+        freeze_startup_heap()  # as `python -m bot` does once it is up
+        assert app.database is not None
+        db, ledger = app.database, app.ledger
         try:
             started = time.perf_counter()
-            orders = await create_orders(parts.payments, orders_count)
+            orders = await create_orders(app.payments, orders_count)
             print(
                 f"{len(orders)} orders created through PaymentService.buy in {time.perf_counter() - started:.1f} s",
                 flush=True,
@@ -209,7 +209,7 @@ async def main(events: int, clients: int, orders_count: int, seed: int, client_p
                 flush=True,
             )
 
-            async with WebServer(parts.web_hooks, "127.0.0.1", 0) as server:
+            async with WebServer(app.web_hooks, "127.0.0.1", 0) as server:
                 writes_before = (db.batches, db.operations)
                 post = post_from_another_process if client_process else post_all
                 elapsed, latencies, answers = await post(f"{server.base_url}/webhooks/stripe", signed, clients)
@@ -229,7 +229,7 @@ async def main(events: int, clients: int, orders_count: int, seed: int, client_p
             for violation in violations:
                 print(f"violation: {violation}")
         finally:
-            await parts.stripe.aclose()
+            await app.close()
 
     ms = sorted(x * 1000 for x in latencies)
     p50 = statistics.median(ms)

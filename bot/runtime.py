@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import getpass
 import logging
 import signal
@@ -23,6 +24,14 @@ def console_identity() -> Identity:
     return Identity("console", name[:64])
 
 
+def freeze_startup_heap() -> None:
+    """What start-up built (the app, the libraries' modules) lives as long as the process: take
+    it out of the collector's full passes, which otherwise scan all of it and pause the loop for
+    tens of milliseconds under load (the webhook benchmark's p99: 57 ms, 22 ms frozen)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def until_signalled() -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -37,6 +46,7 @@ async def run(settings: Settings) -> None:
     app = await build_app(settings)
     try:
         async with app.running():
+            freeze_startup_heap()
             console = next((p for p in app.chats if isinstance(p, ConsolePlatform)), None)
             if console is not None:
                 await console.chat(console_identity()).run()

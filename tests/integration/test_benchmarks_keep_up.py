@@ -1,0 +1,39 @@
+"""The benchmark commands are not run by the suite (they print figures, minutes each), but they
+must keep up with the code they drive: each one imports, and the generation benchmark runs a
+tiny load."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import pytest
+
+import bench
+
+MODULES = sorted(info.name for info in pkgutil.iter_modules(bench.__path__))
+
+
+def test_there_are_benchmarks():
+    assert {"discord", "generation", "ledger", "telegram", "webhooks"} <= set(MODULES)
+
+
+@pytest.mark.parametrize("name", MODULES)
+def test_each_benchmark_imports(name):
+    module = importlib.import_module(f"bench.{name}")
+    assert module.__doc__, f"bench.{name} says what it measures"
+
+
+async def test_the_generation_benchmark_runs_a_tiny_load(tmp_path):
+    """The job machine as the benchmark drives it (a fake Replicate, a real SQLite file): a few
+    jobs, each delivered once, the books balanced."""
+    from adapters.storage.migrations import upgrade
+    from bench.generation import Load, end_to_end
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'bench.db'}"
+    await upgrade(url)
+    load = Load(requests=4, persons=2, limit=2, latency=0.05, poll=0.02, intake_processes=0, connections=4)
+    _elapsed, problems, notifier, counts = await end_to_end(url, load)
+    assert problems == []
+    assert (notifier.delivered, len(notifier.failures)) == (4, 0)
+    assert counts.get("succeeded") == 4
