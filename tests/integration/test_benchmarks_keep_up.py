@@ -32,7 +32,7 @@ async def test_the_generation_benchmark_runs_a_tiny_load(tmp_path):
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'bench.db'}"
     await upgrade(url)
-    load = Load(requests=4, persons=2, limit=2, latency=0.05, poll=0.02, intake_processes=0, connections=4)
+    load = Load(requests=4, persons=2, limit=2, latency=0.05, poll=0.02, intake_processes=1, connections=4)
     _elapsed, problems, notifier, counts = await end_to_end(url, load)
     assert problems == []
     assert (notifier.delivered, len(notifier.failures)) == (4, 0)
