@@ -40,6 +40,7 @@ from tests.fakes.edges import FakeCheckout
 from tests.fakes.memory import MemoryStores
 from tests.unit.memory_services import CountingCodes
 
+WELCOME = "Welcome! You have 10 free credits. Send me a voice message to make music."
 START = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)  # a Tuesday morning, UTC
 OPERATOR = "telegram:900"
 TELEGRAM_NAME = re.compile(r"^[a-z0-9_]{1,32}$")  # what Telegram accepts as a command name

@@ -5,32 +5,18 @@ do (twice, someone else's, stale). Jobs run on the local synthesizer when the te
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-
 import pytest
 
 from adapters.chat.actions import Verb
 from adapters.chat.messages import SILENT, Attachment, Menu
 from core.domain.jobs import Stage
 from tests.audio_samples import garbage_bytes, silence_clip
-from tests.unit.conversation_kit import HUM, Kit, button, buttons, kits, labels, recording
+from tests.unit.conversation_kit import HUM, WELCOME, Kit, button, buttons, labels, recording
 
-WELCOME = "Welcome! You have 10 free credits. Send me a voice message to make music."
 PICK = (
     "Pick a style (one row each: 🎹 warm solo piano · 🎸 acoustic guitar · 🎻 lush string orchestra · "
     "🎛 retro synth lead · 🔊 deep bass groove) and a length (each button: length · credits). You have {n} credits."
 )
-
-
-@pytest.fixture
-async def make(tmp_path) -> AsyncIterator[Callable[..., Kit]]:
-    async with kits(tmp_path) as maker:
-        yield maker
-
-
-@pytest.fixture
-def bot(make) -> Kit:
-    return make()
 
 
 async def start_on_telegram(bot: Kit, who: str = "telegram:1", length: str = "10", request_id: str = "p1"):

@@ -6,27 +6,15 @@ someone else's pack button refused, and /gift and /server-wallet asking the plat
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from adapters.chat.messages import LinkButton, Member
 from core.domain.identity import Identity
-from tests.unit.conversation_kit import Kit, button, buttons, discord_time, group, kits, labels
+from tests.unit.conversation_kit import Kit, button, buttons, discord_time, group, labels
 
 ADMIN, MEMBER = group("s1", admin=True), group("s1", admin=False)
 BOB = Member(Identity.parse("discord:5"), "@bob")
-
-
-@pytest.fixture
-async def make(tmp_path) -> AsyncIterator[Callable[..., Kit]]:
-    async with kits(tmp_path) as maker:
-        yield maker
-
-
-@pytest.fixture
-def bot(make) -> Kit:
-    return make()
 
 
 # --- /buy ------------------------------------------------------------------------------------------

@@ -7,28 +7,15 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from core.domain.identity import Identity
 from core.domain.jobs import JobState
 from tests.fakes.edges import FakeSender
-from tests.unit.conversation_kit import OPERATOR, Kit, discord_time, kits, recording
+from tests.unit.conversation_kit import OPERATOR, WELCOME, Kit, discord_time, recording
 
 TOMORROW_ON_DISCORD = discord_time(dt.datetime(2026, 3, 11, tzinfo=dt.UTC))
-WELCOME = "Welcome! You have 10 free credits. Send me a voice message to make music."
-
-
-@pytest.fixture
-async def make(tmp_path) -> AsyncIterator[Callable[..., Kit]]:
-    async with kits(tmp_path) as maker:
-        yield maker
-
-
-@pytest.fixture
-def bot(make) -> Kit:
-    return make()
 
 
 async def referral_code(bot: Kit, who: str) -> str:

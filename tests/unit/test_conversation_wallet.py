@@ -5,26 +5,13 @@ Telegram-like and a Discord-like surface (`tests.unit.conversation_kit`)."""
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from adapters.chat.catalogue import utc_text
-from tests.unit.conversation_kit import Kit, discord_time, group, kits, labels
+from tests.unit.conversation_kit import WELCOME, discord_time, group, labels
 
 PEOPLE = ["telegram:1", "discord:1"]
-WELCOME = "Welcome! You have 10 free credits. Send me a voice message to make music."
-
-
-@pytest.fixture
-async def make(tmp_path) -> AsyncIterator[Callable[..., Kit]]:
-    async with kits(tmp_path) as maker:
-        yield maker
-
-
-@pytest.fixture
-def bot(make) -> Kit:
-    return make()
 
 
 # --- the welcome -------------------------------------------------------------------------------
