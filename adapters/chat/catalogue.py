@@ -2,9 +2,9 @@
 
 One key per message, whatever the platform. A `{/name}` placeholder is the command `name` as it is
 typed on the platform asking (`/verify` on Telegram for `/verify-email`): the conversation passes
-the platform's spelling. A moment (`{next_at}`, a datetime with no format of its own) is written as
-that platform shows time (Discord: in each reader's time zone; elsewhere UTC). Add a language by adding a dict with the same keys; a missing key falls
-back to English.
+the platform's spelling. A moment (`{next_at}`, a datetime with no format of its own) is written
+as that platform shows time (Discord: in each reader's time zone; elsewhere UTC). Add a language
+by adding a dict with the same keys; a missing key falls back to English.
 """
 
 from __future__ import annotations
@@ -493,9 +493,9 @@ class Catalogue:
         if commands:
             spelled = spell or default_spelling
             data = {**data, **{f"/{name}": spelled(name) for name in commands}}
-        for name, value in data.items():
-            if isinstance(value, dt.datetime):
-                data = {**data, name: _Moment(value, moments or utc_text)}
+        if any(isinstance(value, dt.datetime) for value in data.values()):
+            shown = moments or utc_text
+            data = {k: _Moment(v, shown) if isinstance(v, dt.datetime) else v for k, v in data.items()}
         return template.format_map(data)
 
     def has(self, key: str) -> bool:
