@@ -9,13 +9,9 @@ operations in the same transaction.
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import functools
 import json
-import logging
-from collections.abc import Callable
-from typing import TypeVar
 
 from sqlalchemy import (
     ColumnElement,
@@ -71,15 +67,6 @@ from core.domain.jobs import (
     hold_key,
 )
 from core.domain.ledger import HoldState
-
-logger = logging.getLogger(__name__)
-T = TypeVar("T")
-
-# PostgreSQL: a deadlock or serialization failure between parallel writers. The unit was rolled
-# back to its savepoint, so running it again is safe. (The raw driver error reaches us because
-# the units use the DBAPI cursor; `Database` retries only SQLAlchemy-wrapped ones.)
-_RETRY_SQLSTATES = {"40P01", "40001"}
-_RETRIES = 5
 
 MAX_DELIVERY_REF = max_length(jobs.c.delivery_ref)
 MAX_ERROR_DETAIL = max_length(jobs.c.error_detail)
@@ -400,18 +387,6 @@ class SqlJobStore:
         self.db = db
         self.ledger = ledger  # its committed system-account ids are what `conclude` captures into
 
-    async def _write(self, work: Callable[[Connection], T]) -> T:
-        for attempt in range(1, _RETRIES + 1):
-            try:
-                return await self.db.write(work)
-            except Exception as error:
-                sqlstate = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
-                if sqlstate not in _RETRY_SQLSTATES or attempt == _RETRIES:
-                    raise
-                logger.warning("job write retry %d after %s", attempt, sqlstate)
-                await asyncio.sleep(0.005 * 2**attempt)
-        raise AssertionError("unreachable")
-
     async def create(self, job: NewJob, clip: PreparedClip, *, now: dt.datetime) -> Created:
         def work(conn: Connection) -> Created:
             inserted = one(
@@ -451,7 +426,7 @@ class SqlJobStore:
             assert created is not None
             return Created(created, outcome.balance, position(conn, created))
 
-        return await self._write(work)
+        return await self.db.write(work)
 
     async def get(self, job_id: str) -> Job | None:
         return await self.db.read(lambda c: get(c, job_id))
@@ -496,7 +471,7 @@ class SqlJobStore:
                     claimed.append(job_from_row(row))
             return claimed
 
-        return await self._write(work)
+        return await self.db.write(work)
 
     async def advance(
         self,
@@ -527,7 +502,7 @@ class SqlJobStore:
             )
             return _job(row)
 
-        return await self._write(work)
+        return await self.db.write(work)
 
     async def conclude(
         self,
@@ -567,7 +542,7 @@ class SqlJobStore:
             released = 0 if outcome.duplicate else outcome.amount
             return Concluded(job, charged=0, released=released, balance=outcome.balance)
 
-        return await self._write(work)
+        return await self.db.write(work)
 
     async def position(self, job: Job) -> int | None:
         return await self.db.read(lambda c: position(c, job))
@@ -604,13 +579,13 @@ class SqlJobStore:
             )
             return sorted((job_from_row(row) for row in rows), key=lambda j: (j.created_at or now, j.job_id))
 
-        return await self._write(work)
+        return await self.db.write(work)
 
     async def renew(self, worker_id: str, *, lease_until: dt.datetime) -> None:
         def work(conn: Connection) -> None:
             run(conn, _RENEW, worker_id=worker_id, lease_until=to_db_time(conn, lease_until))
 
-        await self._write(work)
+        await self.db.write(work)
 
     async def overdue(self, *, now: dt.datetime, states: frozenset[JobState]) -> list[Job]:
         statement = _overdue(states)
@@ -620,4 +595,4 @@ class SqlJobStore:
         return await self.db.read(lambda c: [job_from_row(row) for row in every(c, _WITH_EXPIRED_HOLDS)])
 
     async def purge_inputs(self, *, before: dt.datetime) -> int:
-        return await self._write(lambda c: int(run(c, _PURGE, before=to_db_time(c, before)).rowcount))
+        return await self.db.write(lambda c: int(run(c, _PURGE, before=to_db_time(c, before)).rowcount))
