@@ -287,7 +287,7 @@ def compose(
 
     # --- core -------------------------------------------------------------------------------
     stars = settings.stars_pack_table
-    schedule = DailySchedule(stores.bonuses, ledger, rules, clock)
+    schedule = DailySchedule(stores.bonuses, rules, clock)
     offers = OfferService(rules, stars_packs=stars, next_daily_at=schedule.next_for_person)
     wallets = WalletService(ledger, rules, clock, offers, identities=IDENTITIES)
 

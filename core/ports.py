@@ -24,7 +24,6 @@ from core.domain.orders import Effect, Order, PaymentResult
 from core.domain.payments import CheckoutRequest, CheckoutSession, CheckoutSessionRecord, PaymentEvent
 from core.domain.referral_payouts import ReferralEffect, ReferralSnapshot
 from core.domain.rewards import (
-    BonusKind,
     BonusResult,
     EmailConfirmation,
     EmailStart,
@@ -392,10 +391,10 @@ class BonusStore(Protocol):
         race-safe across processes; the grant's key makes a repeat "already"."""
         ...
 
-    async def bonus_claimed(self, person_id: int, kind: BonusKind, day: str) -> bool: ...
-
-    async def wallet_of(self, person_id: int) -> int:
-        """The wallet of the person `person_id` is now (after any account linking)."""
+    async def bonus_snapshot(self, person_id: int, *, now: dt.datetime) -> BonusSnapshot:
+        """The `BonusSnapshot` of the person `person_id` is now (after any account linking), in
+        one read-only transaction without the wallet lock: for saying when the daily credit is
+        next due, never for paying."""
         ...
 
     async def person_created_at(self, person_id: int) -> dt.datetime | None: ...

@@ -31,9 +31,6 @@ _CLAIMS_ON = Statement(
     .group_by(reward_claims.c.kind)
 )
 _KINDS_EVER = Statement(select(reward_claims.c.kind).distinct().where(_OF_PERSON))
-_CLAIMED_ON = Statement(
-    select(const(1)).select_from(reward_claims).where(_OF_PERSON, _ON_DAY, reward_claims.c.kind == bindparam("kind"))
-)
 _RECEIVED_ON = Statement(select(func.coalesce(func.sum(reward_claims.c.amount), const(0))).where(_OF_PERSON, _ON_DAY))
 _INSERT_CLAIM = Statement(
     insert(reward_claims).values(
@@ -113,14 +110,12 @@ class SqlBonusStore:
 
         return await self.db.write(work)
 
-    async def bonus_claimed(self, person_id: int, kind: BonusKind, day: str) -> bool:
-        def work(conn: Connection) -> bool:
-            return scalar(conn, _CLAIMED_ON, person_id=survivor(conn, person_id), day=day, kind=str(kind)) is not None
+    async def bonus_snapshot(self, person_id: int, *, now: dt.datetime) -> BonusSnapshot:
+        def work(conn: Connection) -> BonusSnapshot:
+            current = survivor(conn, person_id)
+            return bonus_snapshot(conn, Person(current, wallet_of(conn, current), created=False), now)
 
         return await self.db.read(work)
-
-    async def wallet_of(self, person_id: int) -> int:
-        return await self.db.read(lambda c: wallet_of(c, survivor(c, person_id)))
 
     async def person_created_at(self, person_id: int) -> dt.datetime | None:
         return await self.db.read(lambda c: created_at(c, survivor(c, person_id)))

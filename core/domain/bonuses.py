@@ -9,6 +9,7 @@ import datetime as dt
 from dataclasses import dataclass
 
 from core.domain.ledger import Grant, LotKind, Reason
+from core.domain.offers import next_utc_midnight
 from core.domain.rewards import (
     Bonus,
     BonusKind,
@@ -130,3 +131,12 @@ def decide_daily(snapshot: BonusSnapshot, bonus: Bonus, rules: CreditRules) -> B
     if not daily_qualifies(plan, rules):
         return BonusEffect(BonusStatus.NOT_ELIGIBLE, plan=plan)
     return decide_bonus(snapshot, bonus, rules)
+
+
+def next_daily_at(snapshot: BonusSnapshot, now: dt.datetime, rules: CreditRules) -> dt.datetime | None:
+    """When the daily credit can next be claimed: `now`, the next UTC midnight once today's was
+    claimed (no rollover: one claim per UTC date), or None when the person's plan does not get
+    it. The plan rule is `decide_daily`'s; the allowance is not foreseen (a claim says it)."""
+    if not daily_qualifies(plan_of(snapshot.packs_bought, rules.packs), rules):
+        return None
+    return next_utc_midnight(now) if BonusKind.DAILY in snapshot.claimed_today else now

@@ -21,7 +21,6 @@ import re
 from dataclasses import dataclass
 
 from core.domain.ledger import Balance, Outcome, Reason
-from core.domain.offers import next_utc_midnight
 from core.domain.rules import CreditRules
 
 
@@ -202,11 +201,6 @@ def cooldown_ends(created_at: dt.datetime, rules: CreditRules) -> dt.datetime:
 
 def daily_qualifies(plan: str, rules: CreditRules) -> bool:
     return rules.daily_credits > 0 and plan in rules.daily_plans
-
-
-def next_daily_at(claimed_today: bool, now: dt.datetime) -> dt.datetime:
-    """No rollover: one claim per UTC date, so the next one is due at midnight UTC (or now)."""
-    return next_utc_midnight(now) if claimed_today else now
 
 
 # --- referral --------------------------------------------------------------------------------

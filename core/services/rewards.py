@@ -11,12 +11,12 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import partial
 
-from core.domain.bonuses import bonus_of, decide_bonus, decide_daily
+from core.domain.bonuses import bonus_of, decide_bonus, decide_daily, next_daily_at
 from core.domain.identity import Identity
 from core.domain.ledger import Balance
 from core.domain.offers import Offer, next_utc_midnight
-from core.domain.rewards import BonusKind, BonusStatus, cooldown_ends, daily_qualifies, old_enough, utc_day
-from core.domain.rules import CreditRules, plan_of
+from core.domain.rewards import BonusKind, BonusStatus, cooldown_ends, old_enough
+from core.domain.rules import CreditRules
 from core.errors import (
     AccountTooNew,
     DailyNotAvailable,
@@ -24,7 +24,7 @@ from core.errors import (
     FreeCreditLimitReached,
     NotYourClip,
 )
-from core.ports import BonusStore, Clock, LedgerStore, OwnsJob
+from core.ports import BonusStore, Clock, OwnsJob
 from core.services.wallets import WalletService
 
 
@@ -53,20 +53,14 @@ class DailySchedule:
     plan does not get it). Offers ask it, so it stands apart from the wallet and rewards
     services that use those offers."""
 
-    def __init__(self, store: BonusStore, ledger: LedgerStore, rules: CreditRules, clock: Clock) -> None:
+    def __init__(self, store: BonusStore, rules: CreditRules, clock: Clock) -> None:
         self.store = store
-        self.ledger = ledger
         self.rules = rules
         self.clock = clock
 
     async def next_for_person(self, person_id: int) -> dt.datetime | None:
-        wallet = await self.store.wallet_of(person_id)
-        plan = plan_of((await self.ledger.stats(wallet)).packs_bought, self.rules.packs)
-        if not daily_qualifies(plan, self.rules):
-            return None
         now = self.clock.now()
-        claimed = await self.store.bonus_claimed(person_id, BonusKind.DAILY, utc_day(now))
-        return next_utc_midnight(now) if claimed else now
+        return next_daily_at(await self.store.bonus_snapshot(person_id, now=now), now, self.rules)
 
 
 class RewardService:
@@ -85,7 +79,7 @@ class RewardService:
         self.rules = rules
         self.clock = clock
         self.owns_job = owns_job  # the jobs area tells whether a job is the person's own clip
-        self.schedule = schedule or DailySchedule(store, wallets.store, rules, clock)
+        self.schedule = schedule or DailySchedule(store, rules, clock)
 
     # --- daily credit --------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from core.domain.bonuses import BonusSnapshot, bonus_of, decide_bonus, decide_daily
+from core.domain.bonuses import BonusSnapshot, bonus_of, decide_bonus, decide_daily, next_daily_at
 from core.domain.identity import Person
 from core.domain.ledger import (
     Balance,
@@ -195,6 +195,15 @@ def test_the_daily_credit_is_for_the_plans_that_get_it():
     assert (refused.status, refused.plan, refused.grant) == (BonusStatus.NOT_ELIGIBLE, "starter", None)
     generous = dataclasses.replace(RULES, daily_plans=frozenset({"free", "starter"}))
     assert decide_daily(snapshot(packs_bought=("starter",)), daily, generous).status == BonusStatus.GRANTED
+
+
+def test_the_next_daily_credit_is_now_or_the_next_utc_midnight_without_rollover():
+    late = dt.datetime(2026, 3, 10, 23, 30, tzinfo=dt.UTC)
+    assert next_daily_at(snapshot(), late, RULES) == late
+    claimed = snapshot(claimed_today=frozenset({BonusKind.DAILY}))
+    assert next_daily_at(claimed, late, RULES) == dt.datetime(2026, 3, 11, tzinfo=dt.UTC)
+    assert next_daily_at(snapshot(claimed_today=frozenset({BonusKind.SHARE})), late, RULES) == late
+    assert next_daily_at(snapshot(packs_bought=("starter",)), late, RULES) is None  # the plan does not get it
 
 
 # --- referrals --------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ from core.domain.rewards import (
     email_send_refusal,
     fits_allowance,
     month_start,
-    next_daily_at,
     next_month_start,
     platforms_clash,
     referral_refusal,
@@ -40,11 +39,6 @@ def test_days_and_months_are_utc_calendar_ones():
     assert utc_day(late_in_new_york) == "2026-03-11"
     assert month_start(NOW) == dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
     assert next_month_start(dt.datetime(2026, 12, 31, 23, 59, tzinfo=dt.UTC)) == dt.datetime(2027, 1, 1, tzinfo=dt.UTC)
-
-
-def test_the_next_daily_credit_is_now_or_the_next_utc_midnight_without_rollover():
-    assert next_daily_at(False, NOW) == NOW
-    assert next_daily_at(True, NOW) == dt.datetime(2026, 3, 11, tzinfo=dt.UTC)
 
 
 def test_a_bonus_fits_the_daily_free_allowance_whole_or_not_at_all():

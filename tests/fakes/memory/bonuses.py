@@ -8,7 +8,7 @@ import datetime as dt
 
 from core.domain.bonuses import BonusEffect, BonusSnapshot
 from core.domain.identity import Person
-from core.domain.rewards import BonusKind, BonusResult, BonusStatus, utc_day
+from core.domain.rewards import BonusResult, BonusStatus, utc_day
 from core.ports import BonusDecision
 from tests.fakes.memory.ledger import balance, packs_bought, post_grant
 from tests.fakes.memory.world import ClaimRow, World
@@ -52,12 +52,9 @@ class FakeBonusStore:
             person = self.world.require_person(identity)
             return apply_bonus(self.world, person, decide(bonus_snapshot(self.world, person, now)), now)
 
-    async def bonus_claimed(self, person_id: int, kind: BonusKind, day: str) -> bool:
+    async def bonus_snapshot(self, person_id: int, *, now: dt.datetime) -> BonusSnapshot:
         current = self.world.survivor(person_id)
-        return any(c.person_id == current and c.kind == kind and c.day == day for c in self.world.claims.values())
-
-    async def wallet_of(self, person_id: int) -> int:
-        return self.world.wallet_of(self.world.survivor(person_id))
+        return bonus_snapshot(self.world, Person(current, self.world.wallet_of(current), created=False), now)
 
     async def person_created_at(self, person_id: int) -> dt.datetime | None:
         return self.world.created_at(self.world.survivor(person_id))
