@@ -293,11 +293,8 @@ def compose(
 
     async def owns_job(person_id: int, job_id: str) -> bool:
         """A clip the person made (also one made before an account link merged them)."""
-        job = await stores.jobs.get(job_id)
-        if job is None or job.state != JobState.SUCCEEDED:
-            return False
-        current, _wallet = await stores.bonuses.current_person(job.person_id)
-        return current == person_id
+        job = await stores.jobs.get_of(job_id, person_id)
+        return job is not None and job.state == JobState.SUCCEEDED
 
     async def last_job(person_id: int) -> str | None:
         recent = await stores.jobs.recent_of(person_id, limit=1)

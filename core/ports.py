@@ -399,11 +399,6 @@ class BonusStore(Protocol):
 
     async def person_created_at(self, person_id: int) -> dt.datetime | None: ...
 
-    async def current_person(self, person_id: int) -> tuple[int, int]:
-        """(person id, wallet id) that `person_id` is now, after any account linking (rows of
-        other areas keep the person id of their time)."""
-        ...
-
 
 class ReferralStore(Protocol):
     async def referral_code(

@@ -93,8 +93,7 @@ def apply_bonus(
 
 
 class SqlBonusStore:
-    """`BonusStore` (core/ports.py), and who a person is now for areas whose rows keep an old
-    person id (jobs, orders): each call is one unit of work."""
+    """`BonusStore` (core/ports.py): each call is one unit of work."""
 
     def __init__(self, db: Database, ledger: SqlLedgerStore) -> None:
         self.db = db
@@ -119,12 +118,3 @@ class SqlBonusStore:
 
     async def person_created_at(self, person_id: int) -> dt.datetime | None:
         return await self.db.read(lambda c: created_at(c, survivor(c, person_id)))
-
-    async def current_person(self, person_id: int) -> tuple[int, int]:
-        """(person id, wallet id) that `person_id` is now, after any account linking."""
-
-        def work(conn: Connection) -> tuple[int, int]:
-            current = survivor(conn, person_id)
-            return current, wallet_of(conn, current)
-
-        return await self.db.read(work)

@@ -48,7 +48,8 @@ async def test_two_existing_persons_merge_into_the_older_with_their_lots_and_pla
     assert view.plan == "popular"  # the purchase's lot moved along with its pack
     history = await kit.wallets.history(new)
     assert [(e.reason, e.amount) for e in history[:2]] == [("link", 400), ("link", 7)]
-    assert await kit.stores.bonuses.current_person(new_id) == (old_id, view.balance.account_id)
+    absorbed = await kit.stores.bonuses.bonus_snapshot(new_id, now=kit.clock.now())  # read as who they are now
+    assert (absorbed.person_id, absorbed.wallet_id) == (old_id, view.balance.account_id)
     assert await kit.audit() == []
 
 

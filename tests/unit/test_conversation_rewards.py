@@ -129,6 +129,16 @@ async def test_sharing_a_clip_pays_the_bonus_once_a_day_and_publishes_it(bot):
     assert (await bot.press("discord:6", f"x:5:{job_id}")).text == "This button belongs to someone else."
 
 
+async def test_a_clip_made_before_an_account_link_is_still_its_maker_s_to_share(bot):
+    await bot.say("telegram:1", "/start")  # the older person: the link keeps this one
+    bot.clock.advance(minutes=5)
+    job_id = await make_a_clip(bot, "discord:5")
+    code = await bot.app.rewards.linking.start(Identity.parse("telegram:1"))
+    await bot.app.rewards.linking.redeem(Identity.parse("discord:5"), code.code)  # discord:5's person is merged
+    shared = await bot.press("discord:5", f"x:5:{job_id}", mention="@bob")
+    assert shared.text == "Thanks for sharing! +2 credits · you have 21."
+
+
 @pytest.mark.parametrize(("who", "verify"), [("telegram:1", "/verify"), ("discord:1", "/verify-email")])
 async def test_email_verification_is_spelled_the_platform_s_way_and_grants_once(make, who, verify):
     sender = FakeSender()

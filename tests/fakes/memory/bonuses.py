@@ -58,7 +58,3 @@ class FakeBonusStore:
 
     async def person_created_at(self, person_id: int) -> dt.datetime | None:
         return self.world.created_at(self.world.survivor(person_id))
-
-    async def current_person(self, person_id: int) -> tuple[int, int]:
-        current = self.world.survivor(person_id)
-        return current, self.world.wallet_of(current)
