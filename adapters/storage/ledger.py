@@ -254,11 +254,11 @@ def record_transfer(
     return bool(cursor.rowcount == 1)
 
 
-def debit(conn: Connection, account_id: int, amount: int) -> None:
+def _debit(conn: Connection, account_id: int, amount: int) -> None:
     run(conn, _DEBIT, id=account_id, amount=amount)
 
 
-def credit(conn: Connection, account_id: int, amount: int) -> None:
+def _credit(conn: Connection, account_id: int, amount: int) -> None:
     run(conn, _CREDIT, id=account_id, amount=amount)
 
 
@@ -267,7 +267,7 @@ def _duplicate(conn: Connection, key: str, account_id: int) -> Outcome:
     return Outcome(key, as_int(amount or 0), balance(conn, account_id), duplicate=True)
 
 
-def _move(
+def move(
     conn: Connection,
     key: str,
     debit_account: int,
@@ -291,11 +291,11 @@ def _move(
         return False
     if system_side != "debit":
         if not guarded:
-            debit(conn, debit_account, amount)
+            _debit(conn, debit_account, amount)
         elif run(conn, _DEBIT_GUARDED, id=debit_account, amount=amount).rowcount != 1:
             _refuse_debit(conn, debit_account, amount)
     if system_side != "credit":
-        credit(conn, credit_account, amount)
+        _credit(conn, credit_account, amount)
     return True
 
 
@@ -407,7 +407,7 @@ def open_person(
 def post_grant(conn: Connection, system: SystemAccounts, g: Grant, now: dt.datetime) -> Outcome:
     """Credits from a system source into a wallet, as a new lot; once per key."""
     source = system.id(conn, str(g.reason), now)
-    if not _move(
+    if not move(
         conn,
         g.key,
         source,
@@ -527,7 +527,7 @@ def capture_hold(conn: Connection, system: SystemAccounts, key: str, now: dt.dat
     sink = system.id(conn, Reason.SPEND.value, now)
     attempt = Savepoint(conn)  # a refused late charge must leave no transfer row behind
     try:
-        _move(
+        move(
             conn,
             spend_key,
             current.account_id,
@@ -598,7 +598,7 @@ def take_back(
     if amount <= 0:
         return Outcome(key, 0, balance(conn, account_id))
     sink = system.id(conn, str(reason), now)
-    _move(conn, key, account_id, sink, amount, reason, now, guarded=False, system_side="credit", order_ref=order_ref)
+    move(conn, key, account_id, sink, amount, reason, now, guarded=False, system_side="credit", order_ref=order_ref)
     _take_lots(conn, account_id, amount, first_order_ref=order_ref)
     return Outcome(key, amount, balance(conn, account_id))
 
@@ -774,7 +774,7 @@ class SqlLedgerStore:
             raise OperationFailed("same_account")
 
         def work(conn: Connection) -> Outcome:
-            if not _move(conn, key, from_account, to_account, amount, reason, now, guarded=True, memo=memo):
+            if not move(conn, key, from_account, to_account, amount, reason, now, guarded=True, memo=memo):
                 return _duplicate(conn, key, from_account)
             for part in _take_lots(conn, from_account, amount):
                 add_lot(conn, to_account, part.amount, received_kind(part.kind, reason), key, now)
@@ -804,7 +804,7 @@ class SqlLedgerStore:
 
         def work(conn: Connection) -> Outcome:
             sink = self.system.id(conn, str(reason), now)
-            if not _move(
+            if not move(
                 conn, key, account_id, sink, amount, reason, now, guarded=True, system_side="credit", memo=memo
             ):
                 return _duplicate(conn, key, account_id)

@@ -18,7 +18,7 @@ import datetime as dt
 from sqlalchemy import BindParameter, Connection, Table, and_, bindparam, delete, func, insert, or_, select, update
 
 from adapters.storage.database import Database
-from adapters.storage.ledger import balance, credit, debit, record_transfer
+from adapters.storage.ledger import balance, move
 from adapters.storage.persons import (
     attach_identity,
     created_at,
@@ -170,11 +170,9 @@ def _move_balance(conn: Connection, plan: MergePlan, now: dt.datetime) -> None:
     """The `link` transfers, then the lots themselves (with their pack, order and expiry) change
     wallet: lots and posted totals stay equal on both sides."""
     source, target = plan.gone.wallet_id, plan.keep.wallet_id
-    for move in plan.moves:
-        if not record_transfer(conn, move.key, source, target, move.amount, Reason.LINK, now, memo=move.memo):
-            raise InternalError(f"{move.key} was applied before")  # a person is absorbed once
-        debit(conn, source, move.amount)
-        credit(conn, target, move.amount)
+    for step in plan.moves:
+        if not move(conn, step.key, source, target, step.amount, Reason.LINK, now, guarded=False, memo=step.memo):
+            raise InternalError(f"{step.key} was applied before")  # a person is absorbed once
     run(conn, _MOVE_LOTS, target=target, source=source)
 
 

@@ -94,7 +94,7 @@ def record_transfer(
     return True
 
 
-def _move(
+def move(
     world: World,
     key: str,
     debit: int,
@@ -108,7 +108,7 @@ def _move(
     order_ref: str | None = None,
     memo: str = "",
 ) -> bool:
-    """As the SQL `_move`: system accounts keep no running totals."""
+    """As the SQL `move`: system accounts keep no running totals."""
     if not record_transfer(world, key, debit, credit, amount, reason, now, order_ref=order_ref, memo=memo):
         return False
     if system_side != "debit":
@@ -161,7 +161,7 @@ def take_lots(world: World, account_id: int, amount: int, *, first_order_ref: st
 
 def post_grant(world: World, grant: Grant, now: dt.datetime) -> Outcome:
     source = system_account(world, grant.reason)
-    if not _move(
+    if not move(
         world,
         grant.key,
         source,
@@ -244,7 +244,7 @@ def capture_hold(world: World, key: str, now: dt.datetime) -> Outcome:
     if account.frozen or account.available < hold.amount:
         return Outcome(spend_key, 0, balance(world, hold.account_id))
     sink = system_account(world, Reason.SPEND)
-    _move(world, spend_key, hold.account_id, sink, hold.amount, Reason.SPEND, now, guarded=True, system_side="credit")
+    move(world, spend_key, hold.account_id, sink, hold.amount, Reason.SPEND, now, guarded=True, system_side="credit")
     take_lots(world, hold.account_id, hold.amount)
     return Outcome(spend_key, hold.amount, balance(world, hold.account_id))
 
@@ -293,7 +293,7 @@ def take_back(
     if amount <= 0:
         return Outcome(key, 0, balance(world, account_id))
     sink = system_account(world, reason)
-    _move(world, key, account_id, sink, amount, reason, now, guarded=False, system_side="credit", order_ref=order_ref)
+    move(world, key, account_id, sink, amount, reason, now, guarded=False, system_side="credit", order_ref=order_ref)
     take_lots(world, account_id, amount, first_order_ref=order_ref)
     return Outcome(key, amount, balance(world, account_id))
 
@@ -431,7 +431,7 @@ class FakeLedgerStore:
         if from_account == to_account:
             raise OperationFailed("same_account")
         with self.world.transaction():
-            if not _move(self.world, key, from_account, to_account, amount, reason, now, guarded=True, memo=memo):
+            if not move(self.world, key, from_account, to_account, amount, reason, now, guarded=True, memo=memo):
                 return _duplicate(self.world, key, from_account)
             for part in take_lots(self.world, from_account, amount):
                 add_lot(self.world, to_account, part.amount, received_kind(part.kind, reason), now)
@@ -455,7 +455,7 @@ class FakeLedgerStore:
     ) -> Outcome:
         with self.world.transaction():
             sink = system_account(self.world, reason)
-            if not _move(
+            if not move(
                 self.world, key, account_id, sink, amount, reason, now, guarded=True, system_side="credit", memo=memo
             ):
                 return _duplicate(self.world, key, account_id)

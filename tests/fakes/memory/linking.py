@@ -10,7 +10,7 @@ from core.domain.ledger import LotKind, Reason
 from core.domain.merges import LinkParty, MergePlan, decide_merge, link_code_valid
 from core.domain.rewards import LinkRefusal, LinkResult, platforms_clash
 from core.errors import InternalError, LinkCodeInvalid, LinkRefused
-from tests.fakes.memory.ledger import balance, record_transfer
+from tests.fakes.memory.ledger import balance, move
 from tests.fakes.memory.world import LinkCodeRow, World
 
 
@@ -77,11 +77,11 @@ class FakeLinkStore:
 
     def _move_balance(self, plan: MergePlan, now: dt.datetime) -> None:
         source, target = plan.gone.wallet_id, plan.keep.wallet_id
-        for move in plan.moves:
-            if not record_transfer(self.world, move.key, source, target, move.amount, Reason.LINK, now, memo=move.memo):
-                raise InternalError(f"{move.key} was applied before")
-            self.world.accounts[source].debits_posted += move.amount
-            self.world.accounts[target].credits_posted += move.amount
+        for step in plan.moves:
+            if not move(
+                self.world, step.key, source, target, step.amount, Reason.LINK, now, guarded=False, memo=step.memo
+            ):
+                raise InternalError(f"{step.key} was applied before")
         for lot in self.world.lots.values():
             if lot.account_id == source:
                 lot.account_id = target
