@@ -240,10 +240,12 @@ async def build_app(
         await database.read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar())
         return True
 
+    cheapest_clip = settings.credit_rules().pricing.cheapest
+
     async def dashboard() -> Dashboard:
         now = clock.now()
         windows = stats_windows(now)
-        rows = await read_dashboard(database, now, windows, cheapest_clip(settings), DASHBOARD_TICKETS)
+        rows = await read_dashboard(database, now, windows, cheapest_clip, DASHBOARD_TICKETS)
         return Dashboard(stats_report(now, rows.windows), rows.figures, rows.tickets)
 
     reads = ReadModels(health, lambda: read_figures(database, clock.now()), dashboard)
@@ -455,11 +457,6 @@ def replicate_webhook(generation: GenerationService, settings: Settings) -> RawW
 
 async def _healthy() -> bool:
     return True
-
-
-def cheapest_clip(settings: Settings) -> int:
-    """A wallet left below this has "run out" (the stats' came-back figure)."""
-    return min(settings.generation_costs.values(), default=1)
 
 
 class AuditedLedger(LedgerStore, ExpiryStore, Protocol):

@@ -46,6 +46,12 @@ class Pricing:
     def lengths(self) -> tuple[int, ...]:
         return tuple(sorted(self.costs))
 
+    @property
+    def cheapest(self) -> int:
+        """The credits of the cheapest clip (1 with no lengths): a wallet left below it has "run
+        out" (the stats' came-back figure)."""
+        return min(self.costs.values(), default=1)
+
     def cost_for(self, seconds: object) -> int:
         """The credits a clip of `seconds` costs; other lengths are refused with the allowed list."""
         if isinstance(seconds, bool) or not isinstance(seconds, int | str):

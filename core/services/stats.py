@@ -22,10 +22,6 @@ class StatsService:
         if actor is not None and not self.rules.is_operator(actor.key):
             raise NotPermitted("operator")
         now = self.clock.now()
-        stats = [await self.store.window_stats(w, cheapest_clip=self.cheapest_clip) for w in stats_windows(now)]
+        cheapest = self.rules.pricing.cheapest
+        stats = [await self.store.window_stats(w, cheapest_clip=cheapest) for w in stats_windows(now)]
         return stats_report(now, stats)
-
-    @property
-    def cheapest_clip(self) -> int:
-        """A wallet left below this has "run out" (the report's came-back figure)."""
-        return min(self.rules.pricing.costs.values(), default=1)

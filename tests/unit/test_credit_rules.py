@@ -46,7 +46,12 @@ def paid(lot_id: int, remaining: int, order_ref: str | None = None) -> LotView:
     return LotView(lot_id, LotKind.PAID, remaining, None, order_ref)
 
 
-# --- welcome, plan, expiry dates --------------------------------------------------------------
+# --- prices, welcome, plan, expiry dates -------------------------------------------------------
+
+
+def test_the_cheapest_clip_is_the_lowest_cost_of_any_length():
+    assert Pricing({30: 5, 10: 2, 15: 3}).cheapest == 2
+    assert Pricing({}).cheapest == 1
 
 
 def test_the_welcome_grant_is_for_a_person_just_created_and_keyed_by_them():
