@@ -11,9 +11,8 @@ import asyncio
 import os
 
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
+from adapters.storage.database import async_engine_for_migrations
 from adapters.storage.schema import metadata
 from alembic import context
 
@@ -36,7 +35,7 @@ def run_with_connection(connection: Connection) -> None:
 
 
 async def _run_async(url: str) -> None:
-    engine = create_async_engine(url, poolclass=NullPool)
+    engine = async_engine_for_migrations(url)
     async with engine.connect() as connection:
         await connection.run_sync(run_with_connection)
         await connection.commit()

@@ -365,5 +365,6 @@ def _sqlite_engine(path: str, *, immediate: bool, pool_size: int, busy_timeout_m
 
 
 def async_engine_for_migrations(url: str) -> AsyncEngine:
-    """A throwaway async engine (aiosqlite / asyncpg) for Alembic's async env."""
+    """A throwaway async engine (aiosqlite / asyncpg, no pool) for the migrations: Alembic's env
+    on the command line, and `adapters.storage.migrations`."""
     return create_async_engine(url, poolclass=NullPool)

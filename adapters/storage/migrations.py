@@ -8,10 +8,8 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import create_async_engine
-from sqlalchemy.pool import NullPool
 
-from adapters.storage.database import is_sqlite, sqlite_path
+from adapters.storage.database import async_engine_for_migrations, is_sqlite, sqlite_path
 from adapters.storage.schema import metadata
 from alembic import command
 
@@ -27,7 +25,7 @@ def alembic_config() -> Config:
 async def _with_connection(url: str, action: str, target: str) -> None:
     if is_sqlite(url) and (path := sqlite_path(url)):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_async_engine(url, poolclass=NullPool)
+    engine = async_engine_for_migrations(url)
     try:
         async with engine.begin() as conn:
 
@@ -51,7 +49,7 @@ async def downgrade(url: str, target: str = "base") -> None:
 
 async def schema_drift(url: str) -> list[object]:
     """What autogenerate would change: empty when the migrations match the models."""
-    engine = create_async_engine(url, poolclass=NullPool)
+    engine = async_engine_for_migrations(url)
     try:
         async with engine.connect() as conn:
 

@@ -179,9 +179,6 @@ class SqlSupportStore:
 
         await self.db.write(work)
 
-    async def get_ticket(self, ticket_id: int) -> Ticket | None:
-        return await self.db.read(lambda c: get_ticket(c, ticket_id))
-
     async def open_tickets(self, *, limit: int) -> list[Ticket]:
         return await self.db.read(lambda c: open_tickets(c, limit))
 

@@ -57,21 +57,6 @@ class Reason(enum.StrEnum):
     LINK = "link"  # merging two persons' wallets
 
 
-# Grants that come out of nothing (a system source account). Free ones count toward the plan
-# `free`; purchases make paid lots.
-SOURCE_REASONS = frozenset(
-    {
-        Reason.WELCOME,
-        Reason.DAILY,
-        Reason.PURCHASE,
-        Reason.OPERATOR,
-        Reason.REFERRAL,
-        Reason.EMAIL,
-        Reason.SHARE,
-    }
-)
-
-
 class HoldState(enum.StrEnum):
     HELD = "held"
     CAPTURED = "captured"

@@ -1,4 +1,4 @@
-"""Generation use cases: quote, submit, "again", cancel and the person's jobs.
+"""Generation use cases: submit, "again", cancel and the person's jobs.
 
 The API the chat adapters call. The money rule: everything is validated (length, style, audio)
 before `cost` credits are held for a new job; the hold is captured only after the adapter's
@@ -7,7 +7,6 @@ notifier reports the clip delivered, and released on any failure, cancel or dead
 
     service = GenerationService(..., notifier=chat_notices)
     await service.start()                               # resume unfinished jobs, run workers
-    quote = await service.quote(identity, 10)           # "10 s clip: 2 credits · you have 7"
     accepted = await service.submit(identity, audio, "warm piano", 10, platform="telegram",
                                     reply_to={"chat_id": 1, "message_id": 2}, request_id=update_id)
     await service.cancel(identity, job_id)
@@ -46,7 +45,7 @@ from core.services.wallets import WalletService
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["Accepted", "Canceled", "GenerationService", "GenerationSettings", "Quote"]
+__all__ = ["Accepted", "Canceled", "GenerationService", "GenerationSettings"]
 
 
 def new_job_id() -> str:
@@ -55,21 +54,6 @@ def new_job_id() -> str:
 
 def new_seed() -> int:
     return secrets.randbelow(2**31 - 1)
-
-
-@dataclass(frozen=True)
-class Quote:
-    """What a clip costs and what the person has: '10 s clip: 2 credits · you have 7'."""
-
-    seconds: int
-    cost: int
-    available: int
-    allowed_lengths: tuple[int, ...]
-    frozen: bool = False
-
-    @property
-    def affordable(self) -> bool:
-        return not self.frozen and self.available >= self.cost
 
 
 @dataclass(frozen=True)
@@ -158,19 +142,6 @@ class GenerationService:
         return await self.runner.on_prediction_update(status)
 
     # --- the use cases the chat adapters call ------------------------------------------------
-
-    async def quote(self, identity: Identity, seconds: object) -> Quote:
-        pricing = self.rules.pricing
-        cost = pricing.cost_for(seconds)
-        person = await self.wallets.person(identity)
-        balance = await self.ledger.balance(person.wallet_id)
-        return Quote(
-            pricing.parse_length(seconds),
-            cost,
-            max(balance.available, 0),
-            pricing.lengths,
-            balance.frozen,
-        )
 
     async def submit(
         self,

@@ -103,11 +103,7 @@ class RewardService:
         """When `identity` can next claim the daily credit: now, next UTC midnight, or None when
         their plan does not get it. For the zero-balance offer."""
         person = await self.wallets.person(identity)
-        return await self.next_daily_for_person(person.person_id)
-
-    async def next_daily_for_person(self, person_id: int) -> dt.datetime | None:
-        """The same by person id."""
-        return await self.schedule.next_for_person(person_id)
+        return await self.schedule.next_for_person(person.person_id)
 
     # --- share bonus ---------------------------------------------------------------------------
 

@@ -54,7 +54,7 @@ async def test_paid_plans_do_not_get_the_daily_credit_unless_the_setting_says_so
     with pytest.raises(DailyNotAvailable) as refused:
         await kit.bonuses.claim_daily(bob)
     assert refused.value.plan == "starter"
-    assert await kit.bonuses.next_daily_for_person(person_id) is None
+    assert await kit.bonuses.schedule.next_for_person(person_id) is None  # what the offers ask
     generous = kit.with_rules(daily_plans=frozenset({"free", "starter"}))
     assert (await generous.bonuses.claim_daily(bob)).amount == 1
 
@@ -64,7 +64,7 @@ async def test_next_daily_at_is_now_before_the_claim_and_midnight_after(kit):
     assert await kit.bonuses.next_daily_at(ann) == kit.clock.now()
     await kit.bonuses.claim_daily(ann)
     assert await kit.bonuses.next_daily_at(ann) == MIDNIGHT
-    assert await kit.bonuses.next_daily_for_person(person_id) == MIDNIGHT
+    assert await kit.bonuses.schedule.next_for_person(person_id) == MIDNIGHT  # what the offers ask
 
 
 async def test_bonuses_beyond_the_daily_free_allowance_are_refused_and_change_nothing(kit):

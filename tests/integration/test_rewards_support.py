@@ -63,7 +63,7 @@ async def test_a_broken_inbox_does_not_lose_the_ticket(kit, desk):
     ann, _ = await kit.person("discord:2")
     ticket = await kit.support.open_ticket(ann, "help")
     assert desk.tickets == []
-    assert await kit.stores.support.get_ticket(ticket.ticket_id) == ticket
+    assert await kit.stores.support.tickets_of(ticket.person_id, limit=5) == [ticket]
     assert [t.ticket_id for t in await kit.support.open_tickets(OPERATOR)] == [ticket.ticket_id]
 
 
@@ -96,7 +96,7 @@ async def test_an_operator_reply_reaches_the_persons_platform_with_credits_once(
     again = await kit.support.reply(OPERATOR, ticket.ticket_id, "Sorry! Here are 3 credits.", "3", "req-1")
     assert (again.duplicate, again.delivered) == (True, True)
     assert len(desk.replies) == 1 and await kit.available(ann) == 13
-    assert (await kit.stores.support.get_ticket(ticket.ticket_id)).status == "answered"
+    assert [t.status for t in await kit.stores.support.tickets_of(ticket.person_id, limit=5)] == ["answered"]
     assert await kit.support.open_tickets(OPERATOR) == []
     assert await kit.audit() == []
 

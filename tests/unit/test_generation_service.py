@@ -20,12 +20,6 @@ async def submit(s: Services, who: Identity = ANN, seconds: int = 10, request_id
     )
 
 
-async def test_a_quote_names_the_cost_and_what_the_person_has():
-    s = services()
-    quote = await s.generation.quote(ANN, "15s")
-    assert (quote.seconds, quote.cost, quote.available, quote.affordable) == (15, 3, 10, True)
-
-
 async def test_an_accepted_job_holds_its_cost_and_waits_in_the_queue():
     s = services()
     accepted = await submit(s)

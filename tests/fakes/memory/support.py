@@ -52,10 +52,6 @@ class FakeSupportStore:
     async def mark_forwarded(self, ticket_id: int, *, now: dt.datetime) -> None:
         self.world.tickets[ticket_id].forwarded_at = now
 
-    async def get_ticket(self, ticket_id: int) -> Ticket | None:
-        row = self.world.tickets.get(ticket_id)
-        return None if row is None else _ticket(row)
-
     async def open_tickets(self, *, limit: int) -> list[Ticket]:
         return [_ticket(t) for t in sorted(self.world.tickets.values(), key=lambda t: t.id) if t.status == "open"][
             :limit
