@@ -232,6 +232,7 @@ async def _run(fake: RemoteFake, url: str, load: Load) -> tuple[float, list[str]
     webhook_url = await hooks.start() if hooks else None
     async with Database(url) as database:
         ledger = SqlLedgerStore(database)
+        await ledger.prepare()  # as build_app does: the system accounts' ids cached
         clock = SystemClock()
         generator = ReplicateGenerator(
             api_token=fake.api_token,

@@ -50,6 +50,7 @@ async def ledger_cycles_per_s(url: str, seconds: float) -> tuple[float, list[str
     now = dt.datetime.now(dt.UTC)
     async with Database(url) as db:
         store = SqlLedgerStore(db)
+        await store.prepare()  # as build_app does: the system accounts' ids cached
         wallets = []
         for i in range(CLIENTS):
             person = await store.ensure_person(f"console:bench{i}", welcome=lambda person: None, now=now)

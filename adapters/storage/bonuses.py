@@ -100,7 +100,6 @@ class SqlBonusStore:
         self.ledger = ledger
 
     async def grant_bonus(self, identity: str, decide: BonusDecision, *, now: dt.datetime) -> BonusResult:
-        await self.ledger.prepare()
         system = self.ledger.system
 
         def work(conn: Connection) -> BonusResult:

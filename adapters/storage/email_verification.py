@@ -171,7 +171,6 @@ class SqlEmailStore:
     async def confirm_email(
         self, identity: str, code: str, bonus: BonusDecision, rules: CreditRules, *, now: dt.datetime
     ) -> EmailConfirmation:
-        await self.ledger.prepare()
         system = self.ledger.system
 
         def work(conn: Connection) -> EmailConfirmation:

@@ -154,7 +154,9 @@ class SystemAccounts:
 
     Only ids known to be committed are cached (`remember`, after `prepare` committed): an id
     created inside a batch that is later rolled back, or not yet committed while another
-    writer already uses it, would break a foreign key.
+    writer already uses it, would break a foreign key. Until then (a store used without
+    `SqlLedgerStore.prepare`, as tests do) `id` finds or creates the account inside the
+    transaction that names it, so no store method needs to prepare first.
     """
 
     def __init__(self) -> None:
@@ -695,7 +697,9 @@ class SqlLedgerStore:
         self.system = SystemAccounts()  # shared with the stores that compose ledger operations
 
     async def prepare(self) -> None:
-        """Create the system accounts once, committed, before any movement names them."""
+        """Create the system accounts once, committed, and cache their ids (`build_app` does,
+        at start-up); without it every movement finds its system account in its own
+        transaction (`SystemAccounts.id`)."""
         if not self.system.ready:
             now = dt.datetime.now(dt.UTC)
             self.system.remember(await self.db.write(lambda c: SystemAccounts.prepare(c, now)))
@@ -704,14 +708,12 @@ class SqlLedgerStore:
         found = await self.db.read(lambda c: find_person(c, identity))
         if found is not None:  # the common case never queues behind the writer
             return found
-        await self.prepare()
         return await self.db.write(lambda c: open_person(c, self.system, identity, welcome, now))
 
     async def open_wallet(self, identity: str, *, welcome: WelcomeDecision, now: dt.datetime) -> tuple[Person, Balance]:
         found = await self.find_wallet(identity)
         if found is not None:
             return found
-        await self.prepare()
 
         def work(conn: Connection) -> tuple[Person, Balance]:
             person = open_person(conn, self.system, identity, welcome, now)
@@ -733,7 +735,6 @@ class SqlLedgerStore:
         return await self.db.write(lambda c: ensure_account(c, "server", server_key, now))
 
     async def grant(self, grant: Grant, *, now: dt.datetime) -> Outcome:
-        await self.prepare()
         return await self.db.write(lambda c: post_grant(c, self.system, grant, now))
 
     async def hold(
@@ -742,7 +743,6 @@ class SqlLedgerStore:
         return await self.db.write(lambda c: place_hold(c, key, account_id, amount, expires_at, now))
 
     async def capture(self, key: str, *, now: dt.datetime) -> Outcome:
-        await self.prepare()
         return await self.db.write(lambda c: capture_hold(c, self.system, key, now))
 
     async def release(self, key: str, *, now: dt.datetime) -> Outcome:
@@ -756,7 +756,6 @@ class SqlLedgerStore:
         return await self.db.write(work)
 
     async def expire_free_credits(self, *, now: dt.datetime, after_account: int = 0, limit: int = 100) -> ExpirySweep:
-        await self.prepare()
         return await self.db.write(lambda c: _expire_batch(c, self.system, now, after_account, limit))
 
     async def transfer(
@@ -792,7 +791,6 @@ class SqlLedgerStore:
         reason: Reason,
         now: dt.datetime,
     ) -> Outcome:
-        await self.prepare()
         return await self.db.write(
             lambda c: take_back(c, self.system, key, account_id, order_ref, target_total, reason, now)
         )
@@ -800,8 +798,6 @@ class SqlLedgerStore:
     async def take(
         self, key: str, account_id: int, amount: int, reason: Reason, *, now: dt.datetime, memo: str = ""
     ) -> Outcome:
-        await self.prepare()
-
         def work(conn: Connection) -> Outcome:
             sink = self.system.id(conn, str(reason), now)
             if not move(

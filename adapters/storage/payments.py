@@ -381,6 +381,5 @@ class SqlPaymentStore:
         event_type: str,
         now: dt.datetime,
     ) -> PaymentResult:
-        await self.ledger.prepare()
         system = self.ledger.system
         return await self.db.write(lambda c: _apply(c, system, order_id, decide, event_key, event_type, now))

@@ -204,7 +204,6 @@ class SqlReferralStore:
     async def settle_referral(
         self, person_id: int, decide: ReferralDecision, *, now: dt.datetime
     ) -> ReferralPayout | None:
-        await self.ledger.prepare()
         system = self.ledger.system
 
         def work(conn: Connection) -> ReferralPayout | None:

@@ -191,7 +191,6 @@ class SqlSupportStore:
     async def record_reply(
         self, ticket_id: int, request_id: str, operator: str, text: str, grant: int, *, now: dt.datetime
     ) -> TicketReply:
-        await self.ledger.prepare()
         system = self.ledger.system
 
         def work(conn: Connection) -> TicketReply:
