@@ -34,8 +34,6 @@ from core.domain.rewards import (
 from core.domain.rules import CreditRules
 from core.errors import (
     EmailAlreadyVerified,
-    EmailLocked,
-    EmailResendTooSoon,
     EmailTaken,
     FreeCreditLimitReached,
 )
@@ -143,8 +141,7 @@ class SqlEmailStore:
             state = None if found is None else found[1]
             refusal = email_send_refusal(state, now, rules)
             if refusal is not None:
-                kind, until = refusal
-                raise EmailLocked(until) if kind == "locked" else EmailResendTooSoon(until)
+                raise refusal
             expires_at = now + rules.email_code_ttl
             run(
                 conn,

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 
 from core.domain.ledger import Balance, Outcome, Reason
 from core.domain.rules import CreditRules
+from core.errors import EmailLocked, EmailResendTooSoon
 
 
 class BonusKind(enum.StrEnum):
@@ -358,14 +359,15 @@ def attempts_carried_over(state: EmailCodeState | None) -> int:
 
 def email_send_refusal(
     state: EmailCodeState | None, now: dt.datetime, rules: CreditRules
-) -> tuple[str, dt.datetime] | None:
-    """("locked", until) or ("too_soon", retry_at) when no new code may be sent now."""
+) -> EmailLocked | EmailResendTooSoon | None:
+    """The error to raise when no new code may be sent now (locked after too many wrong codes,
+    or the last one was sent too recently), or None."""
     if state is None:
         return None
     if state.locked_until is not None and now < state.locked_until:
-        return ("locked", state.locked_until)
+        return EmailLocked(state.locked_until)
     if state.sent_at is not None and now < state.sent_at + rules.email_resend_after:
-        return ("too_soon", state.sent_at + rules.email_resend_after)
+        return EmailResendTooSoon(state.sent_at + rules.email_resend_after)
     return None
 
 

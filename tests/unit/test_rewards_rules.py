@@ -29,6 +29,7 @@ from core.domain.rewards import (
     valid_email,
 )
 from core.domain.rules import CreditRules
+from core.errors import EmailLocked, EmailResendTooSoon
 
 NOW = dt.datetime(2026, 3, 10, 23, 30, tzinfo=dt.UTC)
 RULES = CreditRules(Pricing({5: 1}), PackTable(()))
@@ -165,13 +166,12 @@ def test_codes_of_two_people_hash_apart():
 
 
 def test_a_new_code_waits_for_the_resend_delay_and_the_lock():
-    assert email_send_refusal(state(), NOW + dt.timedelta(seconds=30), RULES) == (
-        "too_soon",
-        NOW + dt.timedelta(seconds=60),
-    )
+    too_soon = email_send_refusal(state(), NOW + dt.timedelta(seconds=30), RULES)
+    assert isinstance(too_soon, EmailResendTooSoon) and too_soon.retry_at == NOW + dt.timedelta(seconds=60)
     assert email_send_refusal(state(), NOW + dt.timedelta(seconds=60), RULES) is None
     until = NOW + dt.timedelta(hours=1)
-    assert email_send_refusal(state(locked_until=until), NOW, RULES) == ("locked", until)
+    locked = email_send_refusal(state(locked_until=until), NOW, RULES)
+    assert isinstance(locked, EmailLocked) and locked.until == until
     assert email_send_refusal(None, NOW, RULES) is None
 
 

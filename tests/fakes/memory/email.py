@@ -20,7 +20,7 @@ from core.domain.rewards import (
     email_send_refusal,
 )
 from core.domain.rules import CreditRules
-from core.errors import EmailAlreadyVerified, EmailLocked, EmailResendTooSoon, EmailTaken, FreeCreditLimitReached
+from core.errors import EmailAlreadyVerified, EmailTaken, FreeCreditLimitReached
 from core.ports import BonusDecision
 from tests.fakes.memory.bonuses import apply_bonus, bonus_snapshot
 from tests.fakes.memory.world import EmailCodeRow, World
@@ -51,8 +51,7 @@ class FakeEmailStore:
             state = _state(self.world.email_codes.get(person.person_id))
             refusal = email_send_refusal(state, now, rules)
             if refusal is not None:
-                kind, until = refusal
-                raise EmailLocked(until) if kind == "locked" else EmailResendTooSoon(until)
+                raise refusal
             expires_at = now + rules.email_code_ttl
             self.world.email_codes[person.person_id] = EmailCodeRow(
                 address.strip(),
