@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, case, false, func, 
 from adapters.storage.audit import audit
 from adapters.storage.database import Database
 from adapters.storage.persons import (
+    account_of,
     claim_identity,
     find_person,
     lock_wallets,
@@ -97,7 +98,6 @@ _INSERT_ACCOUNT = Statement(
         },
     )
 )
-_ACCOUNT_ID = Statement(select(accounts.c.id).where(accounts.c.owner_key == bindparam("owner_key")))
 
 
 def _unspent(kind: LotKind) -> ColumnElement[int]:
@@ -180,7 +180,9 @@ class SystemAccounts:
 
 def ensure_account(conn: Connection, kind: str, owner_key: str, now: dt.datetime) -> int:
     run(conn, _INSERT_ACCOUNT, kind=kind, owner_key=owner_key, now=to_db_time(conn, now))
-    return as_int(scalar(conn, _ACCOUNT_ID, owner_key=owner_key))
+    found = account_of(conn, owner_key)
+    assert found is not None  # inserted just now, or there before
+    return found
 
 
 def balance(conn: Connection, account_id: int) -> Balance:
@@ -633,9 +635,20 @@ def packs_bought(conn: Connection, account_id: int) -> tuple[str, ...]:
     return tuple(sorted(str(row[0]) for row in every(conn, _PACKS_BOUGHT, id=account_id)))
 
 
-def stats(conn: Connection, account_id: int) -> AccountStats:
-    spent, generations = one(conn, _SPENT, id=account_id) or (0, 0)
-    return AccountStats(account_id, packs_bought(conn, account_id), as_int(spent), as_int(generations))
+def _spent(conn: Connection, wallet_id: int) -> tuple[int, int]:
+    """(credits spent on clips, clips paid for)."""
+    spent, clips = one(conn, _SPENT, id=wallet_id) or (0, 0)
+    return as_int(spent), as_int(clips)
+
+
+def generations(conn: Connection, wallet_id: int) -> int:
+    """Clips the wallet paid for (`AccountStats.generations` alone)."""
+    return _spent(conn, wallet_id)[1]
+
+
+def stats(conn: Connection, wallet_id: int) -> AccountStats:
+    spent, clips = _spent(conn, wallet_id)
+    return AccountStats(wallet_id, packs_bought(conn, wallet_id), spent, clips)
 
 
 # --- expiry of free credits --------------------------------------------------------------

@@ -45,7 +45,7 @@ def wallet_owner_key(person_id: int) -> str:
     return f"person:{person_id}"
 
 
-def account_id(conn: Connection, owner_key: str) -> int | None:
+def account_of(conn: Connection, owner_key: str) -> int | None:
     found = scalar(conn, _ACCOUNT_ID, owner_key=owner_key)
     return None if found is None else as_int(found)
 
@@ -54,7 +54,7 @@ def find_person(conn: Connection, identity: str) -> Person | None:
     person_id = scalar(conn, _PERSON_OF, key=identity)
     if person_id is None:
         return None
-    wallet = account_id(conn, wallet_owner_key(as_int(person_id)))
+    wallet = account_of(conn, wallet_owner_key(as_int(person_id)))
     assert wallet is not None
     return Person(as_int(person_id), wallet, created=False)
 
@@ -94,7 +94,7 @@ def survivor(conn: Connection, person_id: int) -> int:
 
 
 def wallet_of(conn: Connection, person_id: int) -> int:
-    wallet = account_id(conn, wallet_owner_key(person_id))
+    wallet = account_of(conn, wallet_owner_key(person_id))
     if wallet is None:
         raise OperationFailed("unknown_account")
     return wallet

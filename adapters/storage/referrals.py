@@ -14,7 +14,7 @@ from sqlalchemy import Connection, bindparam, case, func, or_, select, update
 
 from adapters.storage.bonuses import apply_bonus, received_on
 from adapters.storage.database import Database
-from adapters.storage.ledger import SqlLedgerStore, stats
+from adapters.storage.ledger import SqlLedgerStore, generations
 from adapters.storage.persons import created_at, lock_wallets, locked_person, survivor, wallet_of
 from adapters.storage.sql import Statement, as_int, const, every, insert_or_skip, one, run, scalar, to_db_time
 from adapters.storage.tables_rewards import referral_codes, referrals
@@ -181,7 +181,7 @@ class SqlReferralStore:
                 referrer_referred_by=None if referrer is None else self._referrer_of(conn, referrer),
                 existing_referrer=existing,
                 referred_created_at=created_at(conn, person.person_id),
-                referred_generations=stats(conn, person.wallet_id).generations,
+                referred_generations=generations(conn, person.wallet_id),
                 now=now,
                 rules=rules,
             )
