@@ -336,7 +336,7 @@ def check_email_code(state: EmailCodeState | None, digest: str, now: dt.datetime
         return CodeVerdict(CodeCheck.NO_CODE, 0, None)
     if state.locked_until is not None and now < state.locked_until:
         return CodeVerdict(CodeCheck.LOCKED, state.failed_attempts, state.locked_until)
-    attempts = 0 if state.locked_until is not None else state.failed_attempts  # a lock that ran out starts afresh
+    attempts = attempts_carried_over(state)  # a lock that ran out starts afresh
     if state.code_digest is None:
         return CodeVerdict(CodeCheck.NO_CODE, attempts, None)
     if state.expires_at is None or now >= state.expires_at:
