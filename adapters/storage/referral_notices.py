@@ -9,44 +9,40 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, Select, String, bindparam, cast, exists, select, union_all, update
+from sqlalchemy import Connection, and_, bindparam, exists, select, update
 
 from adapters.storage.database import Database
 from adapters.storage.persons import identities_of, survivor
 from adapters.storage.sql import Statement, as_int, const, every, insert_or_skip, one, run, scalar, to_db_time
 from adapters.storage.tables import transfers
-from adapters.storage.tables_rewards import referral_notices, referrals
+from adapters.storage.tables_rewards import referral_notices, reward_claims
 from core.domain.ledger import Reason
 from core.domain.notices import NoticeCandidate, NoticeState, ReferralNotice
-from core.domain.rewards import REFERRAL_KEY_PREFIX, SideDecision
 
-
-def _paid_side(side: str) -> Select[str, int, dt.datetime]:
-    """The paid `side` of referrals settled since :since, with its payout's key as
-    `core.domain.rewards.referral_key` builds it. After an account link re-points a referral the
-    key built here names no transfer, and `claim_notices` skips it."""
-    receiver = referrals.c.referred_person_id if side == "referred" else referrals.c.referrer_person_id
-    state, settled_at = referrals.c[f"{side}_state"], referrals.c[f"{side}_settled_at"]
-    key = const(REFERRAL_KEY_PREFIX) + cast(referrals.c.referred_person_id, String) + const(f":{side}")
-    return select(key.label("key"), receiver.label("person_id"), settled_at.label("settled_at")).where(
-        state == const(SideDecision.PAY), settled_at >= bindparam("since")
-    )
-
-
-_PAID = union_all(_paid_side("referred"), _paid_side("referrer")).subquery("paid")
+# The referral payouts since :since never claimed: their ledger keys as the transfers hold them
+# (a key rebuilt from the referral would name a person an account link has since re-pointed),
+# and who was paid, from the payout's claim. The partial index `ix_transfers_referral_created`
+# holds just these transfers.
 _UNCLAIMED = Statement(
-    select(_PAID.c.key, _PAID.c.person_id)
-    .where(~exists().where(referral_notices.c.key == _PAID.c.key))
-    .order_by(_PAID.c.settled_at, _PAID.c.key)
+    select(transfers.c.key, reward_claims.c.person_id)
+    .select_from(transfers.join(reward_claims, reward_claims.c.key == transfers.c.key))
+    .where(
+        transfers.c.reason == const(Reason.REFERRAL),
+        transfers.c.created_at >= bindparam("since"),
+        ~exists().where(referral_notices.c.key == transfers.c.key),
+    )
+    .order_by(transfers.c.created_at, transfers.c.key)
     .limit(bindparam("limit"))
+)
+# A failed notice is sent again while it has attempts left, once its last try is old enough.
+_RETRY_DUE = and_(
+    referral_notices.c.state == const(NoticeState.FAILED),
+    referral_notices.c.attempts < bindparam("max_attempts"),
+    referral_notices.c.claimed_at <= bindparam("retry_before"),
 )
 _RETRIES = Statement(
     select(referral_notices.c.key, referral_notices.c.person_id)
-    .where(
-        referral_notices.c.state == const(NoticeState.FAILED),
-        referral_notices.c.attempts < bindparam("max_attempts"),
-        referral_notices.c.claimed_at <= bindparam("retry_before"),
-    )
+    .where(_RETRY_DUE)
     .order_by(referral_notices.c.claimed_at, referral_notices.c.key)
     .limit(bindparam("limit"))
 )
@@ -68,12 +64,7 @@ _CLAIM = Statement(
 )
 _RECLAIM = Statement(
     update(referral_notices)
-    .where(
-        referral_notices.c.key == bindparam("key"),
-        referral_notices.c.state == const(NoticeState.FAILED),
-        referral_notices.c.attempts < bindparam("max_attempts"),
-        referral_notices.c.claimed_at <= bindparam("retry_before"),
-    )
+    .where(referral_notices.c.key == bindparam("key"), _RETRY_DUE)
     .values(
         state=const(NoticeState.SENDING),
         attempts=referral_notices.c.attempts + const(1),
@@ -130,7 +121,7 @@ class SqlReferralNoticeStore:
             for candidate in candidates:
                 amount = scalar(conn, _PAID_AMOUNT, key=candidate.key)
                 if amount is None:
-                    continue  # no such payout (a re-pointed referral): nothing to announce
+                    continue  # no such payout: nothing to announce
                 receiver = survivor(conn, candidate.person_id)
                 reachable = tuple(
                     identity for identity in identities_of(conn, receiver) if identity.split(":", 1)[0] in platforms

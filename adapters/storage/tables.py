@@ -77,6 +77,13 @@ class TransferRow(SQLModel, table=True):
         CheckConstraint("amount > 0", name="amount_positive"),
         Index("ix_transfers_debit_created", "debit_account_id", "id"),
         Index("ix_transfers_credit_created", "credit_account_id", "id"),
+        # The referral notices' sweep: the referral payouts of the last day (migration 0007).
+        Index(
+            "ix_transfers_referral_created",
+            "created_at",
+            sqlite_where=text("reason = 'referral'"),
+            postgresql_where=text("reason = 'referral'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)

@@ -163,11 +163,8 @@ class ReferralService:
     async def _send(self, notice: ReferralNotice) -> int:
         store, notifier = self.notices, self.notifier
         assert store is not None and notifier is not None
-        reachable = notifier.reachable()
         reached = False
-        for identity in notice.identities:
-            if Identity.parse(identity).platform not in reachable:
-                continue
+        for identity in notice.identities:  # those on the platforms this process reaches (the claim chose them)
             try:
                 await notifier.referral_paid(identity, notice)
                 reached = True

@@ -180,6 +180,25 @@ async def test_a_linked_person_is_told_on_each_platform_this_process_reaches(dat
     assert console.texts == [("console:bob", OWN)]
 
 
+async def test_a_payout_is_still_announced_after_the_referred_person_links_their_accounts(database):
+    kit = make_kit(database)
+    dan, _ = await kit.person("discord:9")  # the older person: a link keeps this one
+    kit.clock.advance(minutes=5)
+    _, bob, bob_id = await refer(kit, "telegram:1", "telegram:2")
+    assert await kit.referrals.on_first_success(bob_id) is not None  # no notices wired at the time
+    code = await kit.linking.start(dan)
+    linked = await kit.linking.redeem(bob, code.code)  # the referral now names dan's person
+    assert linked.absorbed_person_id == bob_id
+    telegram, discord = chat(), chat("discord")
+    assert await notifying(kit, database, telegram, discord).deliver_notices() == 2
+    assert sorted(telegram.texts) == [("telegram:1", FRIEND), ("telegram:2", OWN)]
+    assert discord.texts == [("discord:9", OWN)]
+    assert await notices(database) == {
+        f"referral:{bob_id}:referred": ("sent", 1),
+        f"referral:{bob_id}:referrer": ("sent", 1),
+    }
+
+
 async def test_payouts_older_than_a_day_are_not_announced_late(database):
     kit = make_kit(database)
     _, _, bob_id = await refer(kit, "telegram:1", "telegram:2")

@@ -7,8 +7,12 @@ import datetime as dt
 
 from core.domain.ledger import Reason
 from core.domain.notices import NoticeCandidate, NoticeState, ReferralNotice
-from core.domain.rewards import REFERRAL_SIDES, SideDecision, referral_key
 from tests.fakes.memory.world import NoticeRow, World
+
+
+def _retry_due(row: NoticeRow, retry_before: dt.datetime, max_attempts: int) -> bool:
+    """A failed notice is sent again while it has attempts left, once its last try is old enough."""
+    return row.state == NoticeState.FAILED and row.attempts < max_attempts and row.claimed_at <= retry_before
 
 
 class FakeReferralNoticeStore:
@@ -19,21 +23,16 @@ class FakeReferralNoticeStore:
         self, *, since: dt.datetime, retry_before: dt.datetime, max_attempts: int, limit: int
     ) -> list[NoticeCandidate]:
         retries = sorted(
-            (
-                n
-                for n in self.world.notices.values()
-                if n.state == NoticeState.FAILED and n.attempts < max_attempts and n.claimed_at <= retry_before
-            ),
+            (n for n in self.world.notices.values() if _retry_due(n, retry_before, max_attempts)),
             key=lambda n: (n.claimed_at, n.key),
         )[:limit]
-        paid: list[tuple[dt.datetime, str, int]] = []
-        for row in self.world.referrals.values():
-            for side, receiver in zip(REFERRAL_SIDES, (row.referred, row.referrer), strict=True):
-                state, settled_at = getattr(row, f"{side}_state"), getattr(row, f"{side}_settled_at")
-                key = referral_key(row.referred, side)
-                if state == SideDecision.PAY and settled_at >= since and key not in self.world.notices:
-                    paid.append((settled_at, key, receiver))
-        fresh = sorted(paid)[: max(limit - len(retries), 0)]
+        # The payouts by their ledger keys, and who was paid from their claims (as the SQL store).
+        paid = sorted(
+            (t.created_at, t.key, self.world.claims[t.key].person_id)
+            for t in self.world.transfers.values()
+            if t.reason == Reason.REFERRAL and t.created_at >= since and t.key not in self.world.notices
+        )
+        fresh = paid[: max(limit - len(retries), 0)]
         return [NoticeCandidate(n.key, n.person_id) for n in retries] + [
             NoticeCandidate(key, receiver) for _at, key, receiver in fresh
         ]
@@ -54,7 +53,7 @@ class FakeReferralNoticeStore:
             for candidate in candidates:
                 payout = self.world.transfers.get(candidate.key)
                 if payout is None or payout.reason != Reason.REFERRAL:
-                    continue  # no such payout (a re-pointed referral): nothing to announce
+                    continue  # no such payout: nothing to announce
                 receiver = self.world.survivor(candidate.person_id)
                 reachable = tuple(
                     key for key in self.world.identities_of(receiver) if key.split(":", 1)[0] in platforms
@@ -66,7 +65,7 @@ class FakeReferralNoticeStore:
                     row = self.world.notices[candidate.key] = NoticeRow(
                         candidate.key, receiver, NoticeState.SENDING, 1, now
                     )
-                elif row.state == NoticeState.FAILED and row.attempts < max_attempts and row.claimed_at <= retry_before:
+                elif _retry_due(row, retry_before, max_attempts):
                     row.state, row.attempts, row.claimed_at, row.person_id = (
                         NoticeState.SENDING,
                         row.attempts + 1,
