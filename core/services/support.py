@@ -15,7 +15,7 @@ from core.domain.identity import Identity
 from core.domain.ledger import checked_amount
 from core.domain.rules import CreditRules
 from core.domain.support import Ticket, TicketReply
-from core.errors import InvalidSupportText, NotPermitted, UnknownIdentity, UnknownTicket
+from core.errors import InvalidSupportText, NotPermitted, UnknownTicket
 from core.ports import Clock, LastJob, SupportInbox, SupportReplies, SupportStore
 from core.services.wallets import WalletService
 
@@ -107,15 +107,11 @@ class SupportService:
 
     async def tickets_of(self, actor: Identity, target: str, limit: int = 5) -> list[Ticket]:
         """An operator's look at one person's latest tickets (for `/admin user`)."""
-        self._require_operator(actor)
-        identity = self.wallets.parse_identity(target)
-        person = await self.wallets.store.find_person(identity.key)
-        if person is None:
-            raise UnknownIdentity(identity.key)
+        person = await self.wallets.operator_target(actor, target)
         return await self.store.tickets_of(person.person_id, limit=limit)
 
     def _require_operator(self, actor: Identity) -> None:
-        if not self.wallets.rules.is_operator(actor.key):
+        if not self.rules.is_operator(actor.key):
             raise NotPermitted("operator")
 
     async def _last_job(self, person_id: int) -> str | None:

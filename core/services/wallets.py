@@ -110,7 +110,7 @@ class WalletService:
     # --- operators --------------------------------------------------------------------------
 
     async def operator_grant(self, actor: Identity, target: str, amount: object, note: str, request_id: str) -> Moved:
-        wallet = await self._operator_target(actor, target)
+        wallet = (await self.operator_target(actor, target)).wallet_id
         credits = checked_amount(amount)
         outcome = await self.store.grant(
             Grant(
@@ -125,7 +125,7 @@ class WalletService:
         return Moved(outcome, None)
 
     async def operator_take(self, actor: Identity, target: str, amount: object, note: str, request_id: str) -> Moved:
-        wallet = await self._operator_target(actor, target)
+        wallet = (await self.operator_target(actor, target)).wallet_id
         credits = checked_amount(amount)
         try:
             outcome = await self.store.take(
@@ -141,23 +141,25 @@ class WalletService:
         return Moved(outcome, None)
 
     async def operator_unfreeze(self, actor: Identity, target: str) -> Balance:
-        wallet = await self._operator_target(actor, target)
+        wallet = (await self.operator_target(actor, target)).wallet_id
         return await self.store.set_frozen(wallet, False)
 
     async def operator_view(self, actor: Identity, target: str) -> BalanceView:
-        wallet = await self._operator_target(actor, target)
+        wallet = (await self.operator_target(actor, target)).wallet_id
         balance = await self.store.balance(wallet)
         stats = await self.store.stats(wallet)
         return BalanceView(balance, self.plan(stats), stats, None)
 
-    async def _operator_target(self, actor: Identity, target: str) -> int:
+    async def operator_target(self, actor: Identity, target: str) -> Person:
+        """The person an operator named (`target`, an identity as typed); raises NotPermitted
+        for anyone but an operator, UnknownIdentity for someone the bot never met."""
         if not self.rules.is_operator(actor.key):
             raise NotPermitted("operator")
         identity = self.parse_identity(target)
         person = await self.store.find_person(identity.key)
         if person is None:
             raise UnknownIdentity(identity.key)
-        return person.wallet_id
+        return person
 
     def parse_identity(self, text: str) -> Identity:
         """An identity an operator typed: on a platform this deployment knows."""
