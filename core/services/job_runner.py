@@ -122,7 +122,7 @@ class JobRunner:
         # also reconcile from the job rows (a person with a succeeded job) to be exact.
         self.on_first_success = on_first_success
         # The offer after a job that leaves the balance low (packs, next daily credit, support);
-        # the composition root connects its next-daily-credit source (`bot.rewards.connect_offers`).
+        # the composition root connects its next-daily-credit source (`bot.bootstrap.compose`).
         self.offers = offers or OfferService(rules)
         # The chat side of every job (status, clip, outcome); without one nothing is delivered.
         self.notifier = notifier

@@ -61,7 +61,7 @@ class WalletService:
         self.clock = clock
         self.identities = identities  # the platforms this deployment knows (None: any well-formed one)
         # The low/zero-balance offer of /balance and of refusals; the composition root connects
-        # its next-daily-credit source (`bot.rewards.connect_offers`).
+        # its next-daily-credit source (`bot.bootstrap.compose`).
         self.offers = offers or OfferService(rules)
 
     async def person(self, identity: Identity) -> Person:
