@@ -120,7 +120,10 @@ class ServerWalletService:
         gift_to_bot), AccountTooNew (from the gift check), ServerWalletTooLow(required,
         available) or WalletFrozen; none of them moves anything."""
         _require_admin(actor_is_admin, "gift")
-        credits = checked_amount(amount)
+        try:
+            credits = checked_amount(amount)
+        except InvalidAmount:
+            raise InvalidAmount(amount, MAX_GIFT) from None  # a gift's own limit, whatever was wrong
         if credits > MAX_GIFT:
             raise InvalidAmount(amount, MAX_GIFT)
         note = note.strip()

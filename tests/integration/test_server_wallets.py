@@ -19,7 +19,7 @@ from core.errors import (
     PaymentsNotConfigured,
     ServerWalletTooLow,
 )
-from core.services.server_wallets import Server, ServerWalletService
+from core.services.server_wallets import MAX_GIFT, Server, ServerWalletService
 from core.services.wallets import WalletService
 
 GUILD = Server("discord", "900")
@@ -110,8 +110,9 @@ async def test_a_gift_larger_than_the_server_wallet_is_refused_with_what_is_ther
 @pytest.mark.parametrize("amount", [0, -5, "abc", 2.5, True, 10**9, "1e3"])
 async def test_bad_gift_amounts_are_refused(servers, store, amount):
     await servers.deposit(GUILD, ADMIN, 5, actor_is_admin=True, request_id="i1")
-    with pytest.raises(InvalidAmount):
+    with pytest.raises(InvalidAmount) as refused:
         await servers.gift(GUILD, ADMIN, MEMBER, amount, actor_is_admin=True, request_id="i2")
+    assert refused.value.maximum == MAX_GIFT  # the gift's limit, whatever was wrong with the amount
     assert (await servers.balance(GUILD, ADMIN, actor_is_admin=True)).balance.available == 5
     assert await store.audit() == []
 
