@@ -9,6 +9,8 @@ from pathlib import Path
 
 from tests.integration.payments_stack import payments_stack
 
+ROOT = Path(__file__).resolve().parents[2]
+
 
 async def test_reconcile_payments_fulfils_a_missed_webhook_from_the_command_line(sqlite_url: str, tmp_path: Path):
     async with payments_stack(sqlite_url) as stack:
@@ -22,6 +24,7 @@ async def test_reconcile_payments_fulfils_a_missed_webhook_from_the_command_line
             "STRIPE_API_BASE": stack.fake.base_url,
             "PUBLIC_BASE_URL": "https://bot.example",  # required with STRIPE_SECRET_KEY
             "LOG_LEVEL": "WARNING",
+            "PYTHONPATH": str(ROOT),  # this checkout's code, whatever else is installed
         }
         process = await asyncio.create_subprocess_exec(
             sys.executable,
