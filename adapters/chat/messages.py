@@ -165,26 +165,10 @@ class Reply:
     edit: bool = False
     invoice: Invoice | None = None
     publish: str | None = None  # also post the pressed message's clip for everyone, with this text
-    then: tuple[Reply, ...] = ()  # more messages, after this one
 
     @property
     def controls(self) -> tuple[Control, ...]:
         return tuple(control for row in self.rows for control in row)
-
-    def followed_by(self, *more: Reply) -> Reply:
-        return Reply(
-            self.text,
-            self.rows,
-            self.private,
-            self.public,
-            self.note,
-            self.alert,
-            self.dismiss,
-            self.edit,
-            self.invoice,
-            self.publish,
-            self.then + more,
-        )
 
 
 SILENT = Reply()  # a button press acknowledged, nothing to say

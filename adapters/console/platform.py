@@ -205,7 +205,6 @@ class ConsoleChat:
                 elif isinstance(button, Button | ShareButton):
                     self._choices.append(Button(button.label, button.action))
                     lines.append(f"  [{len(self._choices)}] {button.label}")
-        lines += [self._show(more) for more in reply.then]
         return "\n".join(line for line in lines if line)
 
 

@@ -157,8 +157,6 @@ class Interactions:
             await interaction.response.edit_message(content=fit(reply.text), view=view)
             return
         await self.send(interaction, fit(reply.text), view, ephemeral=not reply.public)
-        for more in reply.then:
-            await self.send(interaction, fit(more.text), view_of(more.rows), ephemeral=not more.public)
         if reply.publish is not None:
             await self.publish(interaction, reply.publish)
 
