@@ -26,7 +26,7 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -196,7 +196,12 @@ class TelegramPlatform:
         await self.jobs.send_after(job, reply)
 
     async def refund_stars(self, user_id: str, charge_id: str) -> None:
-        await self.bot.refund_star_payment(int(user_id), charge_id)
+        """Give the Stars back; a charge Telegram says it refunded already counts as done."""
+        try:
+            await self.bot.refund_star_payment(int(user_id), charge_id)
+        except BadRequest as error:
+            if "ALREADY_REFUNDED" not in error.message.upper():
+                raise
 
     # --- updates → requests -----------------------------------------------------------------------
 
