@@ -95,7 +95,7 @@ class DiscordPlatform:
         self.jobs = DiscordJobs(self.client, words, clips, options.ready_timeout_seconds)
         for command in slash_commands(conversation.available(self._surface), words, self.interactions.command):
             self.client.tree.add_command(command)
-        menu = app_commands.ContextMenu(name="Make music from this", callback=self.make_music)
+        menu = app_commands.ContextMenu(name=words.t(None, "context_menu.make_music"), callback=self.make_music)
         self.client.tree.add_command(menu)
         self._gateway: asyncio.Task[None] | None = None
 
