@@ -29,7 +29,7 @@ class RefundsStars(Protocol):
 
 
 def _target_params() -> tuple[Param, ...]:
-    return (Param("identity", required=False), Param("user", ParamKind.MEMBER, required=False))
+    return (Param("identity", required=False), Param("member", ParamKind.MEMBER, required=False))
 
 
 class AdminChat:

@@ -4,7 +4,8 @@ that answers them. Telegram builds its command menu from this table, Discord its
 `parse_words`, Discord passes its options by name.
 
 Words are catalogue keys: `command.<name>` describes a command, `command.<name>.<param>` an
-argument (`command.<group>.<name>...` for a subcommand).
+argument (`command.<group>.<name>...` for a subcommand; an argument several subcommands share
+may be described once, as `command.<group>.<param>`).
 """
 
 from __future__ import annotations
