@@ -121,7 +121,7 @@ class AdminChat:
         )
         tickets = await self.support.tickets_of(request.identity, target)
         if tickets:
-            text += "\n" + self.support_words.tickets(request, tickets, header=True)
+            text += "\n" + self.support_words.tickets(request, tickets)
         return Reply(text)
 
     async def unfreeze(self, request: Request) -> Reply:
@@ -155,7 +155,7 @@ class AdminChat:
     async def tickets(self, request: Request) -> Reply:
         """The open support tickets, oldest first."""
         found = await self.support.open_tickets(request.identity)
-        return Reply(self.support_words.tickets(request, found, header=True))
+        return Reply(self.support_words.tickets(request, found))
 
     async def report(self, request: Request) -> Reply:
         """Usage, conversion and revenue: today, 7 and 30 days."""

@@ -451,7 +451,6 @@ ENGLISH: dict[str, str] = {
     "error.groups_only": "This command works in {group}s only.",
     "operation.gift_to_self": "you can't gift credits to yourself.",
     "operation.gift_to_bot": "bots can't receive credits.",
-    "operation.not_available": "that isn't available on this bot yet.",
     "operation.stars_refund_failed": "the credits were taken back, but Telegram refused the Stars refund; try {/admin} refund-stars again.",
 }
 

@@ -29,7 +29,6 @@ class Surface:
     share_by_command: bool = False  # no share button or picker: sharing is said with /share
     max_file_bytes: int | None = None  # the largest recording the platform lets the bot download
     member_by_reply: bool = False  # a member is named by replying to their message (else an option)
-    share_inline: bool = False  # Share opens the platform's own share picker (else a button posts it)
     group_kind: str = "group"  # what the platform calls a group ("server" on Discord): `place.<kind>` words
     invite_link: Callable[[str], str] | None = None  # a link that opens the bot with a start payload
     spell: Callable[[str], str] = lambda command: f"/{command}"  # how a command is typed here

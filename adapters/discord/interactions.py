@@ -39,11 +39,10 @@ def identity_of(user: discord.abc.User | discord.Object) -> Identity:
 
 
 class Interactions:
-    def __init__(self, conversation: Conversation, surface: Surface, recordings: Recordings, limit: int) -> None:
+    def __init__(self, conversation: Conversation, surface: Surface, recordings: Recordings) -> None:
         self.conversation = conversation
         self.surface = surface
         self.recordings = recordings
-        self.limit = limit  # the largest recording downloaded
 
     # --- in -------------------------------------------------------------------------------------
 

@@ -91,7 +91,7 @@ class DiscordPlatform:
         self.recordings = Recordings(
             self.client, self.recording_shelf, options.max_download_bytes, options.intake_concurrency
         )
-        self.interactions = Interactions(conversation, self._surface, self.recordings, options.max_download_bytes)
+        self.interactions = Interactions(conversation, self._surface, self.recordings)
         self.jobs = DiscordJobs(self.client, words, clips, options.ready_timeout_seconds)
         for command in slash_commands(conversation.available(self._surface), words, self.interactions.command):
             self.client.tree.add_command(command)

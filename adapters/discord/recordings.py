@@ -62,14 +62,13 @@ class Recordings:
 
         return Attachment(attachment.filename, read, attachment.size)
 
-    async def keep(self, message: discord.Message) -> int:
+    async def keep(self, message: discord.Message) -> None:
         """Download the message's recording now and keep it for the presses."""
         attachment = recording_of(message)
         if attachment is None:
             raise NoRecording()
         async with self.intake:
             await self.shelf.put(message.id, await download(attachment, self.limit))
-        return message.id
 
     def kept(self, interaction: Interaction, message_id: int) -> Attachment:
         """The kept recording of a picker's button; else the message fetched again (its links

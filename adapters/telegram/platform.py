@@ -112,7 +112,6 @@ class TelegramPlatform:
             NAME,
             payment_methods=methods,
             member_by_reply=True,
-            share_inline=True,
             max_file_bytes=config.max_download_bytes,
             invite_link=lambda payload: f"https://t.me/{self.bot.username}?start={payload}",
             spell=self.spell,

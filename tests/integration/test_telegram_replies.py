@@ -38,7 +38,7 @@ PRICING = Pricing({5: 1, 10: 2, 15: 3, 30: 5})
 NOW = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)
 STARS_PACK = Pack("creator", 2500, 3750, "XTR")
 CARD_PACK = Pack("creator", 2500, 7500)
-SURFACE = Surface("telegram", payment_methods=("stars", "card"), share_inline=True)
+SURFACE = Surface("telegram", payment_methods=("stars", "card"))
 WORDS = Words(Catalogue())
 
 

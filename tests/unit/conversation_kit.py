@@ -61,7 +61,6 @@ def telegram_surface(conversation: Conversation) -> Surface:
         "telegram",
         payment_methods=("stars", "card"),
         member_by_reply=True,
-        share_inline=True,
         max_file_bytes=20_000_000,
         invite_link=lambda payload: f"https://t.me/hum_bot?start={payload}",
         spell=spell,
