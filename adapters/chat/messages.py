@@ -9,6 +9,7 @@ a platform; what differs between them is described by the platform's `Surface`.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -18,12 +19,20 @@ from core.domain.identity import Identity
 from core.services.wallets import Welcome
 
 
+class PayBy(enum.StrEnum):
+    """A way to pay for a pack: what a platform can take (`Surface.payment_methods`) and what a
+    pack button carries (one letter each: buttons sent long ago keep working)."""
+
+    STARS = "s"  # a Telegram Stars invoice
+    CARD = "p"  # a Stripe Checkout link
+
+
 @dataclass(frozen=True)
 class Surface:
     """What one platform can show and do; the conversation words its replies by it."""
 
     name: str  # the platform part of its identities, e.g. "telegram"
-    payment_methods: tuple[str, ...] = ("card",)  # "stars" (Telegram Stars invoices), "card" (Stripe)
+    payment_methods: tuple[PayBy, ...] = (PayBy.CARD,)
     command_attachments: bool = False  # a command can carry a file (else recordings come as messages)
     attach: Callable[[str], Attachment] | None = None  # a file named by text (a path), where that is how
     share_by_command: bool = False  # no share button or picker: sharing is said with /share

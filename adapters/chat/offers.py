@@ -7,14 +7,13 @@ import datetime as dt
 
 from adapters.chat.actions import Verb, owned
 from adapters.chat.catalogue import plural
-from adapters.chat.messages import Button, Control, Reply, Request
+from adapters.chat.messages import Button, Control, PayBy, Reply, Request
 from adapters.chat.words import Words, price_text
 from core.domain.offers import Offer
 from core.domain.pricing import Pack
 from core.ports import Clock
 from core.services.payments import PaymentService
 
-STARS, CARD = "s", "p"  # how a pack button pays: a Telegram Stars invoice, a Stripe Checkout link
 MAX_PACK_BUTTONS = 10
 
 
@@ -25,17 +24,18 @@ class Shop:
     def __init__(self, payments: PaymentService) -> None:
         self.payments = payments
 
-    def on_sale(self, request: Request) -> list[tuple[str, Pack]]:
+    def on_sale(self, request: Request) -> list[tuple[PayBy, Pack]]:
         methods = request.surface.payment_methods
-        shown: list[tuple[str, Pack]] = []
-        if "stars" in methods and self.payments.stars_enabled:
-            shown += [(STARS, pack) for pack in self.payments.stars_packs.packs]
-        if "card" in methods and self.payments.stripe_enabled:
-            shown += [(CARD, pack) for pack in self.payments.packs()]
+        shown: list[tuple[PayBy, Pack]] = []
+        if PayBy.STARS in methods and self.payments.stars_enabled:
+            shown += [(PayBy.STARS, pack) for pack in self.payments.stars_packs.packs]
+        if PayBy.CARD in methods and self.payments.stripe_enabled:
+            shown += [(PayBy.CARD, pack) for pack in self.payments.packs()]
         return shown
 
     def sells(self, request: Request, method: str) -> bool:
-        return any(kind == method for kind, _ in self.on_sale(request))
+        """Whether `method` (as a button carries it) sells packs here."""
+        return any(sold == method for sold, _ in self.on_sale(request))
 
 
 class Offers:
@@ -70,7 +70,7 @@ class Offers:
         return Reply("\n".join(lines), tuple(rows))
 
     def pack_rows(
-        self, request: Request, on_sale: list[tuple[str, Pack]], verb: Verb = Verb.BUY
+        self, request: Request, on_sale: list[tuple[PayBy, Pack]], verb: Verb = Verb.BUY
     ) -> list[tuple[Control, ...]]:
         """One button per pack (⭐ Stars or 💳 card); `Verb.GROUP_BUY` buys for the group's wallet."""
         owner = request.identity.user_id
@@ -79,18 +79,18 @@ class Offers:
                 Button(
                     self.words.t(
                         request,
-                        "button.buy_stars" if kind == STARS else "button.buy_card",
+                        "button.buy_stars" if method == PayBy.STARS else "button.buy_card",
                         title=pack.title,
                         credits=f"{pack.credits:,}",
                         price=price_text(pack),
                     ),
-                    owned(verb, owner, kind, pack.pack_id),
+                    owned(verb, owner, method, pack.pack_id),
                 ),
             )
-            for kind, pack in on_sale[:MAX_PACK_BUTTONS]
+            for method, pack in on_sale[:MAX_PACK_BUTTONS]
         ]
 
-    def pack_lines(self, request: Request, on_sale: list[tuple[str, Pack]]) -> list[str]:
+    def pack_lines(self, request: Request, on_sale: list[tuple[PayBy, Pack]]) -> list[str]:
         """The packs on sale here; with none on sale, the packs there are (what they would cost)."""
         packs = [pack for _, pack in on_sale] or list(self.shop.payments.packs())
         return [self.words.pack_line(request, pack) for pack in packs]

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from adapters.chat.actions import Action, Verb
 from adapters.chat.commands import Command, Menu, Param
-from adapters.chat.messages import Invoice, LinkButton, Reply, Request, joined
-from adapters.chat.offers import CARD, STARS, Offers, Shop
+from adapters.chat.messages import Invoice, LinkButton, PayBy, Reply, Request, joined
+from adapters.chat.offers import Offers, Shop
 from adapters.chat.words import Words, price_text
 from core.domain.orders import CheckoutLink, PaymentOutcome, PaymentResult, StarsInvoice
 from core.domain.pricing import Pack
@@ -60,16 +60,16 @@ class PaymentsChat:
         wanted = request.arg("pack").strip().lower()
         if not wanted:
             return self.pack_list(request, on_sale)
-        matching = [(kind, pack) for kind, pack in on_sale if pack.pack_id == wanted]
+        matching = [(method, pack) for method, pack in on_sale if pack.pack_id == wanted]
         if not matching:
             known = tuple(dict.fromkeys(pack.pack_id for _, pack in on_sale))
             raise UnknownPack(wanted, known) if known else PaymentsNotConfigured()
         if len(matching) == 1:
-            kind, pack = matching[0]
-            return await self.sell(request, kind, pack.pack_id)
+            method, pack = matching[0]
+            return await self.sell(request, method, pack.pack_id)
         return Reply(self.words.t(request, "buy_how_pay"), tuple(self.offers.pack_rows(request, matching)))
 
-    def pack_list(self, request: Request, on_sale: list[tuple[str, Pack]]) -> Reply:
+    def pack_list(self, request: Request, on_sale: list[tuple[PayBy, Pack]]) -> Reply:
         packs = [pack for _, pack in on_sale] or list(self.payments.packs())
         lines = [self.words.t(request, "buy_packs_header"), *(self.words.pack_line(request, p) for p in packs)]
         if not on_sale:
@@ -82,11 +82,11 @@ class PaymentsChat:
         """A pack button: a Stars invoice (`s`) or a card checkout link (`p`)."""
         return await self.sell(request, action.arg(0), action.arg(1))
 
-    async def sell(self, request: Request, kind: str, pack_id: str) -> Reply:
+    async def sell(self, request: Request, method: str, pack_id: str) -> Reply:
         """Open the order and show the way to pay (the price comes from the server's table)."""
-        if not self.shop.sells(request, kind):  # a forged button: not sold that way here
+        if not self.shop.sells(request, method):  # a forged button: not sold that way here
             raise PaymentsNotConfigured()
-        if kind == STARS:
+        if method == PayBy.STARS:
             invoice = await self.payments.stars_invoice(request.identity, pack_id, request_id=request.request_id)
             return Reply(invoice=self._invoice(request, invoice, "stars_invoice_description"))
         link = await self.payments.buy(request.identity, pack_id, request_id=request.request_id)
@@ -106,12 +106,12 @@ class PaymentsChat:
         if not wanted:
             text = self.words.t(request, "group_buy_pick", server=max(view.balance.available, 0))
             return Reply(text, tuple(self.offers.pack_rows(request, on_sale, Verb.GROUP_BUY)))
-        matching = [(kind, pack) for kind, pack in on_sale if pack.pack_id == wanted]
+        matching = [(method, pack) for method, pack in on_sale if pack.pack_id == wanted]
         if not matching:
             raise UnknownPack(wanted, tuple(dict.fromkeys(pack.pack_id for _, pack in on_sale)))
         if len(matching) == 1:
-            kind, pack = matching[0]
-            return await self.sell_to_group(request, kind, pack.pack_id, admin)
+            method, pack = matching[0]
+            return await self.sell_to_group(request, method, pack.pack_id, admin)
         return Reply(
             self.words.t(request, "buy_how_pay"), tuple(self.offers.pack_rows(request, matching, Verb.GROUP_BUY))
         )
@@ -121,13 +121,13 @@ class PaymentsChat:
         admin = await request.place.check_admin()
         return await self.sell_to_group(request, action.arg(0), action.arg(1), admin)
 
-    async def sell_to_group(self, request: Request, kind: str, pack_id: str, admin: bool) -> Reply:
+    async def sell_to_group(self, request: Request, method: str, pack_id: str, admin: bool) -> Reply:
         """The group's order: a Stars invoice in the group or a Checkout link; the credits go to
         the group's wallet (whoever pays)."""
-        if not self.shop.sells(request, kind):
+        if not self.shop.sells(request, method):
             raise PaymentsNotConfigured()
         server, me, rid = self._server(request), request.identity, request.request_id
-        if kind == STARS:
+        if method == PayBy.STARS:
             invoice = await self.servers.stars_invoice(server, me, pack_id, actor_is_admin=admin, request_id=rid)
             return Reply(invoice=self._invoice(request, invoice, "group_invoice_description"))
         link = await self.servers.buy(server, me, pack_id, actor_is_admin=admin, request_id=rid)
@@ -209,4 +209,4 @@ class PaymentsChat:
         return Reply(text, ((button,),))
 
 
-__all__ = ["CARD", "PAYMENT_OK", "STARS", "PaymentsChat"]
+__all__ = ["PAYMENT_OK", "PaymentsChat"]

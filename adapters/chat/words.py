@@ -12,12 +12,12 @@ from core.services.wallets import BalanceView
 
 # Currencies without minor units (Stripe's list), and Telegram Stars: whole units.
 _WHOLE_UNITS = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF XTR".split())
-STARS = "XTR"
+STARS_CURRENCY = "XTR"  # Telegram Stars
 
 
 def price_text(pack: Pack) -> str:
     """ "$5", "$4.99", "EUR 5", "250 ⭐"."""
-    if pack.currency.upper() == STARS:
+    if pack.currency.upper() == STARS_CURRENCY:
         return f"{pack.price} ⭐"
     whole, cents = divmod(pack.price, 100)
     symbol = "$" if pack.currency.lower() == "usd" else f"{pack.currency.upper()} "
@@ -30,7 +30,7 @@ def money_text(amount: int, currency: str) -> str:
     sign, amount = ("-" if amount < 0 else ""), abs(amount)
     if code in _WHOLE_UNITS:
         text = f"{code} {sign}{amount:,}"
-        return f"{text} ⭐" if code == STARS else text
+        return f"{text} ⭐" if code == STARS_CURRENCY else text
     whole, cents = divmod(amount, 100)
     return f"{code} {sign}{whole:,}.{cents:02d}"
 

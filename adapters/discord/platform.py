@@ -22,7 +22,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.chat.conversation import Conversation
-from adapters.chat.messages import Place, Reply, Request, Surface
+from adapters.chat.messages import PayBy, Place, Reply, Request, Surface
 from adapters.chat.platform import ClipMessage, JobStatus
 from adapters.chat.words import Words
 from adapters.discord.client import MusicBot, make_bot
@@ -72,7 +72,7 @@ class DiscordPlatform:
         self.clips = clips  # clips too big to upload, linked from our web server
         self._surface = Surface(
             NAME,
-            payment_methods=("card",),
+            payment_methods=(PayBy.CARD,),
             command_attachments=True,
             group_kind="server",
             max_file_bytes=options.max_download_bytes,

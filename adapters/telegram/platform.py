@@ -43,7 +43,7 @@ from telegram.ext import (
 from adapters.chat.actions import Verb, decode
 from adapters.chat.commands import Menu
 from adapters.chat.conversation import Conversation
-from adapters.chat.messages import Attachment, Member, Place, Reply, Request, Surface
+from adapters.chat.messages import Attachment, Member, PayBy, Place, Reply, Request, Surface
 from adapters.chat.platform import ClipMessage, JobStatus
 from adapters.chat.words import Words
 from adapters.telegram.bot import LeanBot
@@ -107,7 +107,8 @@ class TelegramPlatform:
                 max_retries=config.max_retries,  # wait retry_after, then try again
             ),
         )
-        methods = {"stars": ("stars",), "stripe": ("card",)}.get(config.payments or "both", ("stars", "card"))
+        both = (PayBy.STARS, PayBy.CARD)
+        methods = {"stars": (PayBy.STARS,), "stripe": (PayBy.CARD,)}.get(config.payments or "both", both)
         self._surface = Surface(
             NAME,
             payment_methods=methods,

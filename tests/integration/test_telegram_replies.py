@@ -15,8 +15,8 @@ from adapters.chat.actions import MAX_BYTES, Action, Verb, decode, owned
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.generation import GenerationChat
 from adapters.chat.jobs import JobNotices
-from adapters.chat.messages import Button, LinkButton, Menu, Reply, Request, Surface
-from adapters.chat.offers import CARD, STARS, Offers, Shop
+from adapters.chat.messages import Button, LinkButton, Menu, PayBy, Reply, Request, Surface
+from adapters.chat.offers import Offers, Shop
 from adapters.chat.platform import Platforms
 from adapters.chat.styles import BUTTON_STYLES
 from adapters.chat.words import Words
@@ -38,7 +38,7 @@ PRICING = Pricing({5: 1, 10: 2, 15: 3, 30: 5})
 NOW = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)
 STARS_PACK = Pack("creator", 2500, 3750, "XTR")
 CARD_PACK = Pack("creator", 2500, 7500)
-SURFACE = Surface("telegram", payment_methods=("stars", "card"))
+SURFACE = Surface("telegram", payment_methods=(PayBy.STARS, PayBy.CARD))
 WORDS = Words(Catalogue())
 
 
@@ -210,8 +210,8 @@ async def test_the_offer_shows_one_pack_per_row_then_the_way_out():
     markup = replies().keyboard(chat.offers.offer(request(), offer).rows)
     assert markup is not None
     assert [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard] == [
-        [("⭐ Creator: 2,500 credits for 3750 ⭐", f"b:{BIGGEST_USER}:{STARS}:creator")],
-        [("💳 Creator: 2,500 credits for $75", f"b:{BIGGEST_USER}:{CARD}:creator")],
+        [("⭐ Creator: 2,500 credits for 3750 ⭐", f"b:{BIGGEST_USER}:{PayBy.STARS}:creator")],
+        [("💳 Creator: 2,500 credits for $75", f"b:{BIGGEST_USER}:{PayBy.CARD}:creator")],
         [("🎁 Claim your free daily credit", f"d:{BIGGEST_USER}")],
         [("💬 Contact support", f"h:{BIGGEST_USER}")],
         [("Continue with free", f"f:{BIGGEST_USER}")],
