@@ -264,8 +264,7 @@ class Conversation:
         if not isinstance(error, InsufficientCredits):
             return Reply(text)
         try:
-            view = await self.wallets.balance(request.identity)
-            offer = self.offers.after_refusal(request, view.offer)
+            offer = self.offers.after_refusal(request, await self.wallets.offer(request.identity))
         except Exception:  # the refusal matters more than the offer
             logger.exception("the offer after a refusal failed")
             return Reply(text)

@@ -11,7 +11,6 @@ from adapters.chat.messages import Button, Control, PayBy, Reply, Request
 from adapters.chat.words import Words, price_text
 from core.domain.offers import Offer
 from core.domain.pricing import Pack
-from core.ports import Clock
 from core.services.payments import PaymentService
 
 MAX_PACK_BUTTONS = 10
@@ -39,10 +38,9 @@ class Shop:
 
 
 class Offers:
-    def __init__(self, words: Words, shop: Shop, clock: Clock) -> None:
+    def __init__(self, words: Words, shop: Shop) -> None:
         self.words = words
         self.shop = shop
-        self.clock = clock
 
     def offer(self, request: Request, offer: Offer, *, daily_line: bool = True) -> Reply:
         """The offer's words and buttons: the packs on sale here, the daily credit (a button
@@ -56,12 +54,12 @@ class Offers:
         )
         lines = [head, *self.pack_lines(request, on_sale)]
         if daily_line and offer.next_daily_at is not None:
-            lines.append(t(request, "offer_daily", when=self.when_daily(request, offer.next_daily_at)))
+            lines.append(t(request, "offer_daily", when=self.when_daily(request, offer.next_daily_at, offer.daily_due)))
         if offer.contact_support:
             lines.append(t(request, "offer_support"))
         owner = request.identity.user_id
         rows = self.pack_rows(request, on_sale)
-        if self.claimable(offer.next_daily_at):
+        if offer.daily_due:
             rows.append((Button(t(request, "button.daily"), owned(Verb.DAILY, owner)),))
         if offer.contact_support:
             rows.append((Button(t(request, "button.support"), owned(Verb.SUPPORT, owner)),))
@@ -104,16 +102,10 @@ class Offers:
         lines = [self.words.t(request, "buy_packs_header"), *self.pack_lines(request, on_sale)]
         return Reply("\n".join(lines), tuple(self.pack_rows(request, on_sale)))
 
-    def claimable(self, at: dt.datetime | None) -> bool:
-        return at is not None and at <= self.clock.now()
+    def when_daily(self, request: Request, at: dt.datetime, due: bool) -> str:
+        """'now (use /daily)' while it can be claimed (`due`), else when."""
+        return self.words.t(request, "next_daily_now") if due else request.surface.when(at)
 
-    def when(self, request: Request, at: dt.datetime) -> str:
-        return request.surface.when(at)
-
-    def when_daily(self, request: Request, at: dt.datetime) -> str:
-        """'now (use /daily)' while it can be claimed, else when."""
-        return self.words.t(request, "next_daily_now") if self.claimable(at) else self.when(request, at)
-
-    def next_daily(self, request: Request, at: dt.datetime) -> str:
+    def next_daily(self, request: Request, at: dt.datetime, due: bool) -> str:
         """'Next free daily credit: now (use /daily)' or when."""
-        return self.words.t(request, "next_daily", when=self.when_daily(request, at))
+        return self.words.t(request, "next_daily", when=self.when_daily(request, at, due))

@@ -13,7 +13,6 @@ from adapters.chat.words import Words, price_text
 from core.domain.orders import CheckoutLink, PaymentOutcome, PaymentResult, StarsInvoice
 from core.domain.pricing import Pack
 from core.errors import PaymentsNotConfigured, UnknownPack
-from core.ports import Clock
 from core.services.payments import PaymentService
 from core.services.server_wallets import Server, ServerWalletService
 
@@ -28,14 +27,12 @@ class PaymentsChat:
         servers: ServerWalletService,
         shop: Shop,
         offers: Offers,
-        clock: Clock,
     ) -> None:
         self.words = words
         self.payments = payments
         self.servers = servers
         self.shop = shop
         self.offers = offers
-        self.clock = clock
 
     def commands(self) -> list[Command]:
         return [
@@ -194,15 +191,14 @@ class PaymentsChat:
         )
 
     def _checkout(self, request: Request, link: CheckoutLink) -> Reply:
-        now = self.clock.now()
-        minutes = 60 if link.expires_at is None else max(1, int((link.expires_at - now).total_seconds() // 60))
+        expiry = self.words.t(request, "buy_link_expiry", expires_at=link.expires_at) if link.expires_at else ""
         text = self.words.t(
             request,
             "buy_link",
             title=link.pack.title,
             credits=f"{link.pack.credits:,}",
             price=price_text(link.pack),
-            minutes=minutes,
+            expiry_part=expiry,
             url=link.url,
         )
         button = LinkButton(self.words.t(request, "button.pay_link", price=price_text(link.pack)), link.url)

@@ -136,11 +136,8 @@ class RewardsChat:
         if not text:
             raise UsageError("verify-email")
         result = await self.email.verify(request.identity, text)
-        minutes = int(self.email.rules.email_code_ttl.total_seconds() // 60)
         if isinstance(result, EmailCodeSent):
-            return Reply(
-                self.words.t(request, "email_code_sent", address=result.address, minutes=minutes),
-            )
+            return Reply(self.words.t(request, "email_code_sent", address=result.address, expires_at=result.expires_at))
         text = self.words.t(
             request, "email_verified", address=result.address, amount=result.granted, available=result.balance.available
         )

@@ -12,7 +12,6 @@ from adapters.chat.rewards import RewardsChat
 from adapters.chat.words import Words
 from core.domain.jobs import JobView
 from core.services.generation import GenerationService
-from core.services.rewards import RewardService
 from core.services.wallets import WalletService
 
 
@@ -22,14 +21,12 @@ class WalletChat:
         words: Words,
         wallets: WalletService,
         generation: GenerationService,
-        bonuses: RewardService,
         rewards: RewardsChat,
         offers: Offers,
     ) -> None:
         self.words = words
         self.wallets = wallets
         self.generation = generation
-        self.bonuses = bonuses
         self.rewards = rewards
         self.offers = offers
 
@@ -54,14 +51,13 @@ class WalletChat:
     async def balance(self, request: Request) -> Reply:
         """Credits (free and paid), plan, next daily credit, jobs running, lifetime figures, and
         the offer when low; only the asker sees it."""
-        view, jobs, next_daily = await asyncio.gather(
+        view, jobs = await asyncio.gather(
             self.wallets.balance(request.identity),
             self.generation.jobs(request.identity),
-            self.bonuses.next_daily_at(request.identity),
         )
         lines = [self.words.balance(request, view)]
-        if next_daily is not None:
-            lines.append(self.offers.next_daily(request, next_daily))
+        if view.next_daily_at is not None:
+            lines.append(self.offers.next_daily(request, view.next_daily_at, view.daily_due))
         if jobs:
             lines.append(self.words.jobs(request, jobs))
         reply = Reply("\n".join(lines), private=True)

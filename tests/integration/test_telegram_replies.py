@@ -30,7 +30,7 @@ from core.domain.offers import Offer
 from core.domain.pricing import Pack, Pricing
 from core.errors import GenerationTimedOut
 from core.services.wallets import Glance
-from tests.fakes.chat import FixedClock, PacksOnSale, RecordingPlatform
+from tests.fakes.chat import PacksOnSale, RecordingPlatform
 
 BIGGEST_USER = str(10**19 - 1)  # Telegram ids fit in 64 bits; no real one is this long
 JOB = "f" * 16
@@ -83,7 +83,7 @@ class Chat:
         platforms = Platforms()
         platforms.register(self.platform)
         shop = Shop(PacksOnSale(card=(CARD_PACK,), stars=(STARS_PACK,)))  # type: ignore[arg-type]
-        self.offers = Offers(WORDS, shop, FixedClock(NOW))
+        self.offers = Offers(WORDS, shop)
 
         async def available(wallet_id: int) -> Balance:
             return Balance(wallet_id, free=4, paid=0, held=0)
@@ -96,7 +96,7 @@ class Chat:
         await self.jobs.progress(job(), JobProgress(Stage.QUEUED, 3))  # Cancel
         await self.jobs.deliver(job(), GeneratedClip(b"mp3", "mp3", 15.0))  # Again, Other style, Longer, Share
         await self.jobs.failed(job(), GenerationTimedOut(), Balance(1, free=4, paid=0, held=0))  # Try again
-        offer = Offer(available=1, out_of_credits=False, packs=(CARD_PACK,), next_daily_at=NOW)
+        offer = Offer(available=1, out_of_credits=False, packs=(CARD_PACK,), next_daily_at=NOW, daily_due=True)
         return [
             await self.generation.picker(request()),
             self.platform.statuses[0].reply,
@@ -206,7 +206,7 @@ async def test_a_menu_becomes_rows_of_two():
 
 async def test_the_offer_shows_one_pack_per_row_then_the_way_out():
     chat = Chat()
-    offer = Offer(available=1, out_of_credits=False, packs=(CARD_PACK,), next_daily_at=NOW)
+    offer = Offer(available=1, out_of_credits=False, packs=(CARD_PACK,), next_daily_at=NOW, daily_due=True)
     markup = replies().keyboard(chat.offers.offer(request(), offer).rows)
     assert markup is not None
     assert [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard] == [
