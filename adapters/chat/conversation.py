@@ -18,7 +18,6 @@ from dataclasses import replace
 
 from adapters.chat.actions import Action, Verb, decode
 from adapters.chat.admin import AdminChat
-from adapters.chat.catalogue import plural
 from adapters.chat.commands import Command, Menu, flatten, parse_words
 from adapters.chat.generation import GenerationChat, NoRecording
 from adapters.chat.messages import SILENT, Reply, Request, Surface, joined
@@ -160,12 +159,8 @@ class Conversation:
 
     async def help(self, request: Request) -> Reply:
         """What the bot does, what it costs, and the commands."""
-        costs = ", ".join(
-            self.words.t(request, "cost_item", seconds=s, credits=c, plural=plural(c))
-            for s, c in sorted(self.pricing.costs.items())
-        )
         names = " ".join(request.surface.command(c.name) for c in self.menu(request.surface, Menu.PRIVATE))
-        return Reply(self.words.t(request, "help", costs=costs, commands=names))
+        return Reply(self.words.t(request, "help", costs=self.words.costs(request, self.pricing), commands=names))
 
     def _greeted(self, request: Request, reply: Reply) -> Reply:
         """The welcome before a first contact's answer, where only they see it."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from adapters.chat.catalogue import plural
 from adapters.chat.commands import Command, Menu, Param
 from adapters.chat.messages import Reply, Request, joined
 from adapters.chat.offers import Offers
@@ -68,13 +67,9 @@ class WalletChat:
 
     async def pricing(self, request: Request) -> Reply:
         """What each priced operation costs, then the packs of credits."""
-        music = ", ".join(
-            self.words.t(request, "cost_item", seconds=seconds, credits=cost, plural=plural(cost))
-            for seconds, cost in sorted(self.wallets.rules.pricing.costs.items())
-        )
         lines = [
             self.words.t(request, "pricing_header"),
-            self.words.t(request, "pricing.music", costs=music),
+            self.words.t(request, "pricing.music", costs=self.words.costs(request, self.wallets.rules.pricing)),
             self.words.t(request, "buy_packs_header"),
             *self.offers.pack_lines(request, self.offers.shop.on_sale(request)),
         ]

@@ -6,7 +6,7 @@ from adapters.chat.catalogue import Catalogue, plural
 from adapters.chat.messages import Request
 from core.domain.jobs import Job, JobState, JobView
 from core.domain.ledger import Entry
-from core.domain.pricing import Pack
+from core.domain.pricing import Pack, Pricing
 from core.errors import BotError
 from core.services.wallets import BalanceView
 
@@ -62,6 +62,13 @@ class Words:
                 **{"group": group, **context},
             )
         return self.catalogue.error(error, request, **context)
+
+    def costs(self, request: Request, pricing: Pricing) -> str:
+        """What each length of music costs: '5 s → 1 credit, 10 s → 2 credits, …'."""
+        return ", ".join(
+            self.t(request, "cost_item", seconds=seconds, credits=cost, plural=plural(cost))
+            for seconds, cost in sorted(pricing.costs.items())
+        )
 
     def pack_line(self, request: Request, pack: Pack) -> str:
         return self.t(request, "offer_pack", title=pack.title, credits=f"{pack.credits:,}", price=price_text(pack))
