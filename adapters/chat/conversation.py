@@ -259,8 +259,7 @@ class Conversation:
         if not isinstance(error, InsufficientCredits):
             return Reply(text)
         try:
-            offer = self.offers.after_refusal(request, await self.wallets.offer(request.identity))
+            return self.offers.after_refusal(request, text, await self.wallets.offer(request.identity))
         except Exception:  # the refusal matters more than the offer
             logger.exception("the offer after a refusal failed")
             return Reply(text)
-        return Reply(joined(text, offer.text), offer.rows)

@@ -7,7 +7,7 @@ import datetime as dt
 
 from adapters.chat.actions import Verb, owned
 from adapters.chat.catalogue import plural
-from adapters.chat.messages import Button, Control, PayBy, Reply, Request
+from adapters.chat.messages import Button, Control, PayBy, Reply, Request, joined
 from adapters.chat.words import Words, price_text
 from core.domain.offers import Offer
 from core.domain.pricing import Pack
@@ -93,14 +93,26 @@ class Offers:
         packs = [pack for _, pack in on_sale] or list(self.shop.payments.packs())
         return [self.words.pack_line(request, pack) for pack in packs]
 
-    def after_refusal(self, request: Request, offer: Offer | None) -> Reply:
-        """What follows "That costs 2 credits and you have 1.": the offer, or (not low, just
-        not enough for this one) the packs."""
+    def with_offer(
+        self, request: Request, text: str, offer: Offer | None, *, daily_line: bool = True, private: bool = False
+    ) -> Reply:
+        """`text`, then the offer when there is one (its buttons under both)."""
+        if offer is None:
+            return Reply(text, private=private)
+        return self._followed(text, self.offer(request, offer, daily_line=daily_line), private)
+
+    def after_refusal(self, request: Request, text: str, offer: Offer | None) -> Reply:
+        """ "That costs 2 credits and you have 1.", then the offer, or (not low, just not enough
+        for this one) the packs."""
         if offer is not None:
-            return self.offer(request, offer)
+            return self.with_offer(request, text, offer)
         on_sale = self.shop.on_sale(request)
         lines = [self.words.t(request, "buy_packs_header"), *self.pack_lines(request, on_sale)]
-        return Reply("\n".join(lines), tuple(self.pack_rows(request, on_sale)))
+        return self._followed(text, Reply("\n".join(lines), tuple(self.pack_rows(request, on_sale))))
+
+    @staticmethod
+    def _followed(text: str, then: Reply, private: bool = False) -> Reply:
+        return Reply(joined(text, then.text), then.rows, private=private)
 
     def when_daily(self, request: Request, at: dt.datetime, due: bool) -> str:
         """'now (use /daily)' while it can be claimed (`due`), else when."""

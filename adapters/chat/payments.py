@@ -5,6 +5,8 @@ payment; the price always from the server's table."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from adapters.chat.actions import Action, Verb
 from adapters.chat.commands import Command, Menu, Param
 from adapters.chat.messages import Invoice, LinkButton, PayBy, Reply, Request, joined
@@ -57,22 +59,14 @@ class PaymentsChat:
         wanted = request.arg("pack").strip().lower()
         if not wanted:
             return self.pack_list(request, on_sale)
-        matching = [(method, pack) for method, pack in on_sale if pack.pack_id == wanted]
-        if not matching:
-            known = tuple(dict.fromkeys(pack.pack_id for _, pack in on_sale))
-            raise UnknownPack(wanted, known) if known else PaymentsNotConfigured()
-        if len(matching) == 1:
-            method, pack = matching[0]
-            return await self.sell(request, method, pack.pack_id)
-        return Reply(self.words.t(request, "buy_how_pay"), tuple(self.offers.pack_rows(request, matching)))
+        return await self._pack(request, on_sale, wanted, Verb.BUY, self.sell)
 
     def pack_list(self, request: Request, on_sale: list[tuple[PayBy, Pack]]) -> Reply:
-        packs = [pack for _, pack in on_sale] or list(self.payments.packs())
-        lines = [self.words.t(request, "buy_packs_header"), *(self.words.pack_line(request, p) for p in packs)]
+        lines = [self.words.t(request, "buy_packs_header"), *self.offers.pack_lines(request, on_sale)]
         if not on_sale:
             lines.append(self.words.error(request, PaymentsNotConfigured()))
         else:
-            lines.append(self.words.t(request, "buy_how", example=packs[0].pack_id))
+            lines.append(self.words.t(request, "buy_how", example=on_sale[0][1].pack_id))
         return Reply("\n".join(lines), tuple(self.offers.pack_rows(request, on_sale)))
 
     async def press_buy(self, request: Request, action: Action) -> Reply:
@@ -103,15 +97,11 @@ class PaymentsChat:
         if not wanted:
             text = self.words.t(request, "group_buy_pick", server=max(view.balance.available, 0))
             return Reply(text, tuple(self.offers.pack_rows(request, on_sale, Verb.GROUP_BUY)))
-        matching = [(method, pack) for method, pack in on_sale if pack.pack_id == wanted]
-        if not matching:
-            raise UnknownPack(wanted, tuple(dict.fromkeys(pack.pack_id for _, pack in on_sale)))
-        if len(matching) == 1:
-            method, pack = matching[0]
-            return await self.sell_to_group(request, method, pack.pack_id, admin)
-        return Reply(
-            self.words.t(request, "buy_how_pay"), tuple(self.offers.pack_rows(request, matching, Verb.GROUP_BUY))
-        )
+
+        async def sell(request: Request, method: str, pack_id: str) -> Reply:
+            return await self.sell_to_group(request, method, pack_id, admin)
+
+        return await self._pack(request, on_sale, wanted, Verb.GROUP_BUY, sell)
 
     async def press_group_buy(self, request: Request, action: Action) -> Reply:
         """A pack button under `/server-wallet buy`: only an admin may press it, asked again now."""
@@ -153,16 +143,32 @@ class PaymentsChat:
             text = self.words.t(request, "purchase_already", available=available)
         else:
             text = self.words.t(request, "purchase_not_granted")
-        if result.offer is None:
-            return Reply(text)
-        offer = self.offers.offer(request, result.offer)
-        return Reply(f"{text}\n{offer.text}", offer.rows)
+        return self.offers.with_offer(request, text, result.offer)
 
     async def paysupport(self, request: Request) -> Reply:
         """Help with a payment (Telegram requires it of bots that sell with Stars)."""
         return Reply(self.words.t(request, "paysupport"))
 
     # --- helpers ---------------------------------------------------------------------------------
+
+    async def _pack(
+        self,
+        request: Request,
+        on_sale: list[tuple[PayBy, Pack]],
+        wanted: str,
+        verb: Verb,
+        sell: Callable[[Request, str, str], Awaitable[Reply]],
+    ) -> Reply:
+        """The pack named `wanted`: sold straight away when it is sold one way here, else "how
+        would you like to pay?" with a button for each way (`verb`: for oneself or the group)."""
+        matching = [(method, pack) for method, pack in on_sale if pack.pack_id == wanted]
+        if not matching:
+            known = tuple(dict.fromkeys(pack.pack_id for _, pack in on_sale))
+            raise UnknownPack(wanted, known) if known else PaymentsNotConfigured()
+        if len(matching) == 1:
+            method, pack = matching[0]
+            return await sell(request, method, pack.pack_id)
+        return Reply(self.words.t(request, "buy_how_pay"), tuple(self.offers.pack_rows(request, matching, verb)))
 
     async def _for_this_group(self, request: Request, result: PaymentResult) -> bool:
         if request.place.private or request.place.group_id is None or result.order is None:

@@ -60,11 +60,7 @@ class RewardsChat:
     async def daily(self, request: Request) -> Reply:
         """Claim today's free credit (and the packs, when the balance is still low)."""
         claimed = await self.bonuses.claim_daily(request.identity)
-        text = self._daily(request, claimed)
-        if claimed.offer is None:
-            return Reply(text)
-        offer = self.offers.offer(request, claimed.offer)
-        return Reply(f"{text}\n{offer.text}", offer.rows)
+        return self.offers.with_offer(request, self._daily(request, claimed), claimed.offer)
 
     async def press_daily(self, request: Request, action: Action) -> Reply:
         """ "Claim your free daily credit" under an offer."""

@@ -59,11 +59,8 @@ class WalletChat:
             lines.append(self.offers.next_daily(request, view.next_daily_at, view.daily_due))
         if jobs:
             lines.append(self.words.jobs(request, jobs))
-        reply = Reply("\n".join(lines), private=True)
-        if view.offer is None:
-            return reply
-        offer = self.offers.offer(request, view.offer, daily_line=False)  # its daily line is above
-        return Reply(f"{reply.text}\n{offer.text}", offer.rows, private=True)
+        # The offer's daily line would repeat the one above.
+        return self.offers.with_offer(request, "\n".join(lines), view.offer, daily_line=False, private=True)
 
     async def pricing(self, request: Request) -> Reply:
         """What each priced operation costs, then the packs of credits."""
