@@ -164,12 +164,9 @@ class Conversation:
 
     def _greeted(self, request: Request, reply: Reply) -> Reply:
         """The welcome before a first contact's answer, where only they see it."""
-        greeting = request.greeting
-        if greeting is None or not greeting.welcome_credits or reply is SILENT:
+        welcome = self.words.welcome(request)
+        if not welcome or reply is SILENT or not (reply.private or request.place.private):
             return reply
-        if not (reply.private or request.place.private):
-            return reply
-        welcome = self.words.t(request, "welcome", credits=greeting.welcome_credits)
         return replace(reply, text=joined(welcome, reply.text))
 
     # --- recordings ----------------------------------------------------------------------------

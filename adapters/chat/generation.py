@@ -78,7 +78,7 @@ class GenerationChat:
         glance = await self.wallets.glance(request.identity)
         styles = " · ".join(f"{style.emoji} {style.prompt}" for style in BUTTON_STYLES[:MAX_ROWS])
         pick = self.words.t(request, "pick", styles=styles, available=glance.available, plural=plural(glance.available))
-        welcome = self.words.t(request, "welcome", credits=glance.welcome_credits) if glance.welcome_credits else ""
+        welcome = self.words.welcome(request, glance.welcome_credits)
         return Reply(joined(welcome, pick), self._picker_rows(request, recording))
 
     def _picker_rows(self, request: Request, recording: str) -> tuple[tuple[Control, ...], ...]:
@@ -167,10 +167,7 @@ class GenerationChat:
         if accepted.duplicate:
             key = "already_made" if accepted.job.state.finished else "already"
             return Reply(self.words.t(request, key), note=True)
-        greeting = request.greeting
-        first = greeting is not None and greeting.welcome_credits > 0
-        welcome = self.words.t(request, "welcome", credits=greeting.welcome_credits) if first else ""
-        await self.jobs.accepted(accepted, request, prefix=welcome)
+        await self.jobs.accepted(accepted, request, prefix=self.words.welcome(request))
         return SILENT
 
     # --- the clip's other buttons ----------------------------------------------------------

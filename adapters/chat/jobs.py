@@ -75,16 +75,8 @@ class JobNotices:
         """The status shows the queue or the start, under a header that names the cost and what
         is left to use (and the welcome on a first contact)."""
         job = accepted.job
-        head = self.words.t(
-            request,
-            "status_head",
-            style=job.style,
-            seconds=job.seconds,
-            cost=job.cost,
-            plural=plural(job.cost),
-        )
         left = self.words.t(request, "status_left", available=max(accepted.balance.available, 0))
-        self._heads.put(job.job_id, joined(prefix, head + left))
+        self._heads.put(job.job_id, joined(prefix, self._status_head(request, job) + left))
         stage = Stage.QUEUED if accepted.queue_position is not None else Stage.STARTED
         await self.progress(job, JobProgress(stage, accepted.queue_position))
 
@@ -166,17 +158,15 @@ class JobNotices:
             await platform.show_status(status)
 
     def _head(self, job: Job) -> str:
+        """The header the job was accepted with; after a restart, a plain one."""
         head = self._heads.get(job.job_id)
-        if head is None:
-            head = self.words.t(
-                _locale(job),
-                "status_head",
-                style=job.style,
-                seconds=job.seconds,
-                cost=job.cost,
-                plural=plural(job.cost),
-            )
-        return head
+        return head if head is not None else self._status_head(_locale(job), job)
+
+    def _status_head(self, request: Request | str | None, job: Job) -> str:
+        """'🎵 warm piano · 10 s · 2 credits held'."""
+        return self.words.t(
+            request, "status_head", style=job.style, seconds=job.seconds, cost=job.cost, plural=plural(job.cost)
+        )
 
     def _stage_line(self, job: Job, progress: JobProgress, locale: str | None) -> str:
         if progress.stage == Stage.QUEUED:

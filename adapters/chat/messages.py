@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from adapters.chat.actions import Action
 from adapters.chat.catalogue import utc_text
 from core.domain.identity import Identity
+from core.services.server_wallets import Server
 from core.services.wallets import Welcome
 
 
@@ -106,6 +107,11 @@ class Request:
     @property
     def platform(self) -> str:
         return self.surface.name
+
+    @property
+    def server(self) -> Server:
+        """The group (server) asked in, as core names its wallet."""
+        return Server(self.platform, self.place.group_id or "")
 
 
 # --- what the bot answers --------------------------------------------------------------------

@@ -16,7 +16,7 @@ from core.domain.orders import CheckoutLink, PaymentOutcome, PaymentResult, Star
 from core.domain.pricing import Pack
 from core.errors import PaymentsNotConfigured, UnknownPack
 from core.services.payments import PaymentService
-from core.services.server_wallets import Server, ServerWalletService
+from core.services.server_wallets import ServerWalletService
 
 PAYMENT_OK = ""  # a pre-checkout answer with no refusal
 
@@ -89,7 +89,7 @@ class PaymentsChat:
         """`/server-wallet buy [pack]`: the packs as buttons, with the wallet's credits; a pack
         goes straight to paying when it is sold one way only. Admins only, asked first."""
         admin = await request.place.check_admin()
-        view = await self.servers.balance(self._server(request), request.identity, actor_is_admin=admin)
+        view = await self.servers.balance(request.server, request.identity, actor_is_admin=admin)
         on_sale = self.shop.on_sale(request)
         if not on_sale:
             raise PaymentsNotConfigured()
@@ -113,7 +113,7 @@ class PaymentsChat:
         the group's wallet (whoever pays)."""
         if not self.shop.sells(request, method):
             raise PaymentsNotConfigured()
-        server, me, rid = self._server(request), request.identity, request.request_id
+        server, me, rid = request.server, request.identity, request.request_id
         if method == PayBy.STARS:
             invoice = await self.servers.stars_invoice(server, me, pack_id, actor_is_admin=admin, request_id=rid)
             return Reply(invoice=self._invoice(request, invoice, "group_invoice_description"))
@@ -173,7 +173,7 @@ class PaymentsChat:
     async def _for_this_group(self, request: Request, result: PaymentResult) -> bool:
         if request.place.private or request.place.group_id is None or result.order is None:
             return False
-        return await self.servers.is_wallet_of(self._server(request), result.order.wallet_id)
+        return await self.servers.is_wallet_of(request.server, result.order.wallet_id)
 
     def _group_purchase(self, request: Request, result: PaymentResult) -> str:
         if result.outcome == PaymentOutcome.GRANTED and result.balance is not None:
@@ -182,9 +182,6 @@ class PaymentsChat:
         if result.outcome in (PaymentOutcome.ALREADY_DONE, PaymentOutcome.DUPLICATE):
             return self.words.t(request, "group_bought_already")
         return self.words.t(request, "purchase_not_granted")
-
-    def _server(self, request: Request) -> Server:
-        return Server(request.platform, request.place.group_id or "")
 
     def _invoice(self, request: Request, invoice: StarsInvoice, description: str) -> Invoice:
         title = self.words.t(request, "stars_invoice_title", title=invoice.pack.title)

@@ -163,7 +163,7 @@ class RewardsChat:
         job_id = request.arg("job").strip()
         if not job_id:
             raise UsageError("share")
-        return Reply(self._shared(request, await self.bonuses.record_share(request.identity, job_id)))
+        return await self.shared(request, job_id)
 
     async def press_share(self, request: Request, action: Action) -> Reply:
         """The Share button where it posts the clip in the channel: the bonus (by the rules),

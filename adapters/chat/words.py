@@ -53,15 +53,25 @@ class Words:
     def error(self, request: Request | str | None, error: BotError, **context: object) -> str:
         """A typed core error in the request's words (`context` fills what the error does not carry)."""
         if isinstance(request, Request):
-            group = self.t(request, f"place.{request.surface.group_kind}")
             return self.catalogue.error(
                 error,
                 request.locale,
                 spell=request.surface.command,
                 moments=request.surface.when,
-                **{"group": group, **context},
+                **{"group": self.group(request), **context},
             )
         return self.catalogue.error(error, request, **context)
+
+    def group(self, request: Request) -> str:
+        """What the asking platform calls a group: "group", "server"."""
+        return self.t(request, f"place.{request.surface.group_kind}")
+
+    def welcome(self, request: Request, credits: int | None = None) -> str:
+        """The welcome of a first contact, with the credits just granted (by default those of
+        the request's greeting); "" for anyone else."""
+        if credits is None:
+            credits = request.greeting.welcome_credits if request.greeting is not None else 0
+        return self.t(request, "welcome", credits=credits) if credits else ""
 
     def costs(self, request: Request, pricing: Pricing) -> str:
         """What each length of music costs: '5 s → 1 credit, 10 s → 2 credits, …'."""
