@@ -222,7 +222,7 @@ ENGLISH: dict[str, str] = {
     "clip_caption": "🎵 Your {seconds} s {style} clip",
     "clip_title": "{style} ({seconds} s)",
     "clip_performer": "MusicGen bot",
-    "clip_link": "🎵 Your {seconds} s {style} clip is too big to upload here. Download it (the link works until {until}): {url}",
+    "clip_link": "🎵 Your {seconds} s {style} clip is too big to upload here. Download it (the link expires {until}): {url}",
     "clip_saved": "{caption}: {path}",
     "button.again": "🔁 Again",
     "button.other_style": "🎨 Other style",

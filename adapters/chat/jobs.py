@@ -86,7 +86,7 @@ class JobNotices:
         platform = self.platforms.get(job.platform)
         if platform is None:
             return
-        locale = _locale(job)
+        locale = locale_of(job)
         rows: tuple[tuple[Control, ...], ...] = ()
         if progress.stage != Stage.DELIVERING:
             cancel = Button(self.words.t(locale, "button.cancel"), owned(Verb.CANCEL, _owner(job), job.job_id))
@@ -99,7 +99,7 @@ class JobNotices:
         if platform is None:
             logger.error("job %s: no platform %s to deliver to", job.job_id, job.platform)
             return False
-        locale = _locale(job)
+        locale = locale_of(job)
         balance = await self.available(job.wallet_id)  # the credits are held already: this is what is left
         message = ClipMessage(
             caption=self.words.t(locale, "clip_caption", seconds=job.seconds, style=job.style),
@@ -115,7 +115,7 @@ class JobNotices:
         platform = self.platforms.get(job.platform)
         if platform is None:
             return
-        locale = _locale(job)
+        locale = locale_of(job)
         charge = self.words.charged(locale, charged, max(balance.available, 0))
         await self._show(JobStatus(job, Reply(self.words.t(locale, "done", charge=charge)), None, charge), DONE)
         self._forget(job)
@@ -126,7 +126,7 @@ class JobNotices:
         platform = self.platforms.get(job.platform)
         if platform is None:
             return
-        locale = _locale(job)
+        locale = locale_of(job)
         text = joined(
             f"{self.words.error(locale, error)} {self.words.not_charged(locale, job.cost)}",
             self.words.t(locale, "you_have", available=max(balance.available, 0)),
@@ -160,7 +160,7 @@ class JobNotices:
     def _head(self, job: Job) -> str:
         """The header the job was accepted with; after a restart, a plain one."""
         head = self._heads.get(job.job_id)
-        return head if head is not None else self._status_head(_locale(job), job)
+        return head if head is not None else self._status_head(locale_of(job), job)
 
     def _status_head(self, request: Request | str | None, job: Job) -> str:
         """'🎵 warm piano · 10 s · 2 credits held'."""
@@ -191,7 +191,7 @@ class JobNotices:
 
     def _audience(self, job: Job, surface: Surface) -> Request:
         """The person a job notice is for, as a request (offers are worded per request)."""
-        return Request(Identity.parse(job.identity), surface, f"job:{job.job_id}", locale=_locale(job))
+        return Request(Identity.parse(job.identity), surface, f"job:{job.job_id}", locale=locale_of(job))
 
     def _forget(self, job: Job) -> None:
         self._heads.pop(job.job_id, None)
@@ -203,7 +203,8 @@ def clip_filename(job: Job, fmt: str) -> str:
     return f"{slug}-{job.seconds}s-{job.job_id}.{fmt}"
 
 
-def _locale(job: Job) -> str | None:
+def locale_of(job: Job) -> str | None:
+    """The language of the person a job is for (None: the default)."""
     locale = job.reply_to.get("locale")
     return str(locale) if locale else None
 

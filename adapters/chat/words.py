@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from adapters.chat.catalogue import Catalogue, plural
-from adapters.chat.messages import Request
+from adapters.chat.messages import Request, Surface
 from core.domain.jobs import Job, JobState, JobView
 from core.domain.ledger import Entry
 from core.domain.pricing import Pack, Pricing
@@ -49,6 +49,11 @@ class Words:
                 key, request.locale, spell=request.surface.command, moments=request.surface.when, **data
             )
         return self.catalogue.text(key, request, **data)
+
+    def on(self, surface: Surface, locale: str | None, key: str, **data: object) -> str:
+        """`key` for someone on `surface` when no request is at hand (a job's notice): in
+        `locale`, its commands spelled and its moments shown the platform's way."""
+        return self.catalogue.text(key, locale, spell=surface.command, moments=surface.when, **data)
 
     def error(self, request: Request | str | None, error: BotError, **context: object) -> str:
         """A typed core error in the request's words (`context` fills what the error does not carry)."""

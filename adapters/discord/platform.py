@@ -92,7 +92,7 @@ class DiscordPlatform:
             self.client, self.recording_shelf, options.max_download_bytes, options.intake_concurrency
         )
         self.interactions = Interactions(conversation, self._surface, self.recordings)
-        self.jobs = DiscordJobs(self.client, words, clips, options.ready_timeout_seconds)
+        self.jobs = DiscordJobs(self.client, words, self._surface, clips, options.ready_timeout_seconds)
         for command in slash_commands(conversation.available(self._surface), words, self.interactions.command):
             self.client.tree.add_command(command)
         menu = app_commands.ContextMenu(name=words.t(None, "context_menu.make_music"), callback=self.make_music)
