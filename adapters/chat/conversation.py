@@ -19,7 +19,7 @@ from dataclasses import replace
 from adapters.chat.actions import Action, Verb, decode
 from adapters.chat.admin import AdminChat
 from adapters.chat.commands import Command, Menu, flatten, parse_words
-from adapters.chat.generation import GenerationChat, NoRecording
+from adapters.chat.generation import GenerationChat, NoRecording, Shareable
 from adapters.chat.messages import SILENT, Reply, Request, Surface, joined
 from adapters.chat.offers import Offers
 from adapters.chat.payments import PaymentsChat
@@ -28,7 +28,6 @@ from adapters.chat.servers import ServersChat
 from adapters.chat.support import SupportChat
 from adapters.chat.wallet import WalletChat
 from adapters.chat.words import Words
-from core.domain.jobs import Job
 from core.domain.pricing import Pricing
 from core.errors import AudioRejected, BotError, InsufficientCredits, UnknownCommand, UsageError
 from core.services.wallets import WalletService
@@ -200,7 +199,7 @@ class Conversation:
         except Exception as error:  # noqa: BLE001
             return await self.failure(request, error)
 
-    async def shareable(self, request: Request, job_id: str) -> Job | None:
+    async def shareable(self, request: Request, job_id: str) -> Shareable | None:
         """The delivered clip `job_id` if the person may share it (the platform's share picker)."""
         try:
             return await self.generation.shareable(request, job_id)

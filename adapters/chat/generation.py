@@ -18,7 +18,6 @@ from adapters.chat.jobs import JobNotices
 from adapters.chat.messages import SILENT, Button, Control, Menu, Reply, Request, joined
 from adapters.chat.styles import BUTTON_STYLES, Style, style_of, suggest_styles
 from adapters.chat.words import Words
-from core.domain.jobs import Job
 from core.domain.pricing import Pricing
 from core.errors import AudioTooLarge, BotError, UsageError
 from core.services.generation import Accepted, GenerationService
@@ -46,6 +45,14 @@ class _Picker:
 
     styles: str  # "🎹 Piano · 🎸 Guitar · …"
     rows: tuple[tuple[Button, ...], ...]  # a row per style, a button per length
+
+
+@dataclass(frozen=True)
+class Shareable:
+    """A delivered clip its owner may share, and the platform's reference to the file sent."""
+
+    job_id: str
+    delivery_ref: str
 
 
 class GenerationChat:
@@ -226,12 +233,12 @@ class GenerationChat:
         await self.generation.cancel(request.identity, action.arg(0))
         return Reply(self.words.t(request, "cancel_done"), note=True)
 
-    async def shareable(self, request: Request, job_id: str) -> Job | None:
+    async def shareable(self, request: Request, job_id: str) -> Shareable | None:
         """A clip the person may share: theirs, and delivered."""
         view = await self.generation.job(job_id) if job_id.isalnum() else None
         if view is None or view.job.identity != request.identity.key or view.job.delivery_ref is None:
             return None
-        return view.job
+        return Shareable(view.job.job_id, view.job.delivery_ref)
 
     # --- /jobs, /cancel ----------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -186,14 +187,11 @@ class DiscordPlatform:
         if message.guild is not None or message.author.bot or message.type not in CONVERSATION:
             return
         request = Request(identity_of(message.author), self._surface, str(message.id), place=Place())
-        if recording_of(message) is None:
+        attachment = recording_of(message)
+        if attachment is None:
             reply = self.conversation.hint(request)
         else:
-            try:
-                await self.recordings.keep(message)
-                reply = await self.conversation.recording(request, str(message.id))
-            except Exception as error:  # noqa: BLE001 - the error boundary of a DM
-                reply = await self.conversation.failure(request, error)
+            reply = await self._picker(request, message, attachment)
         try:
             await message.reply(
                 fit(reply.text), view=view_of(reply.rows) or discord.utils.MISSING, mention_author=False
@@ -204,16 +202,34 @@ class DiscordPlatform:
     async def make_music(self, interaction: Interaction, message: discord.Message) -> None:
         """ "Make music from this" on a message with a voice message or an audio file."""
         request = self.interactions.request(interaction)
-        try:
-            if recording_of(message) is None:
-                reply = await self.conversation.recording(request, found=False)
-            else:
+        attachment = recording_of(message)
+        if attachment is None:
+            reply = await self.conversation.recording(request, found=False)
+        else:
+
+            async def acknowledge() -> None:
                 await self.interactions.acknowledge(interaction, job=True)
-                await self.recordings.keep(message)
-                reply = await self.conversation.recording(request, str(message.id))
-        except Exception as error:  # noqa: BLE001 - the error boundary of the menu
-            reply = await self.conversation.failure(request, error)
+
+            reply = await self._picker(request, message, attachment, acknowledge)
         await self.interactions.answer(interaction, reply)
+
+    async def _picker(
+        self,
+        request: Request,
+        message: discord.Message,
+        attachment: discord.Attachment,
+        acknowledge: Callable[[], Awaitable[None]] | None = None,
+    ) -> Reply:
+        """The style × length picker for the message's recording, downloaded and kept for the
+        presses (after `acknowledge`, where the download must not keep Discord waiting), or why
+        not."""
+        try:
+            if acknowledge is not None:
+                await acknowledge()
+            await self.recordings.keep(message.id, attachment)
+            return await self.conversation.recording(request, str(message.id))
+        except Exception as error:  # noqa: BLE001 - the error boundary of a recording
+            return await self.conversation.failure(request, error)
 
     async def _press(self, interaction: Interaction, data: str) -> None:
         await self.interactions.press(interaction, data)

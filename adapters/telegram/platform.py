@@ -351,13 +351,13 @@ class TelegramPlatform:
             return
         locale = query.from_user.language_code
         request = self._request(query.from_user, None, f"inline:{query.id}")
-        job = await self.conversation.shareable(request, query.query.removeprefix("clip").strip())
-        if job is None or job.delivery_ref is None:
+        clip = await self.conversation.shareable(request, query.query.removeprefix("clip").strip())
+        if clip is None:
             button = InlineQueryResultsButton(self.words.t(locale, "share_missing"), start_parameter="share")
             await query.answer([], cache_time=0, is_personal=True, button=button)
             return
         caption = self.words.t(locale, "share_caption", bot=f"@{self.bot.username}")
-        result = InlineQueryResultCachedAudio(id=job.job_id, audio_file_id=job.delivery_ref, caption=caption)
+        result = InlineQueryResultCachedAudio(id=clip.job_id, audio_file_id=clip.delivery_ref, caption=caption)
         await query.answer([result], cache_time=0, is_personal=True)
 
     async def on_shared(self, update: Update, context: Context) -> None:
