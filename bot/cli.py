@@ -100,7 +100,6 @@ async def sync_discord_commands(settings: Settings, guild: int | None) -> int:
     """Publish the slash commands (globally, or to one server): the commands shown depend on
     what is configured."""
     from adapters.discord.platform import DiscordPlatform
-
     from adapters.storage.migrations import upgrade
     from bot.bootstrap import build_app
 
