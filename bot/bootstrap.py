@@ -290,7 +290,7 @@ def compose(
     # --- core -------------------------------------------------------------------------------
     stars = settings.stars_pack_table
     schedule = DailySchedule(stores.bonuses, rules, clock)
-    offers = OfferService(rules, stars_packs=stars, next_daily_at=schedule.next_for_person)
+    offers = OfferService(rules, stars_packs=stars, next_daily_at=schedule.next_for_person, clock=clock)
     wallets = WalletService(ledger, rules, clock, offers, identities=IDENTITIES)
 
     async def owns_job(person_id: int, job_id: str) -> bool:
@@ -343,7 +343,7 @@ def compose(
 
     # --- the conversation ---------------------------------------------------------------------
     shop = Shop(payments)
-    chat_offers = Offers(words, shop, clock)
+    chat_offers = Offers(words, shop)
     job_notices = JobNotices(platforms, words, chat_offers, rules.pricing, available=ledger.balance)
     generator = generator or build_generator(settings)
     pool = intake_pool(settings)
@@ -362,7 +362,7 @@ def compose(
         notifier=job_notices,
         offers=offers,
     )
-    payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers, clock)
+    payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers)
     rewards_chat = RewardsChat(words, bonuses, referrals, rewards.email, rewards.linking, chat_offers)
     support_chat = SupportChat(words, rewards.support, support_words)
     stats_words = StatsWords(catalogue)
@@ -371,7 +371,7 @@ def compose(
         wallets,
         rules.pricing,
         chat_offers,
-        wallet=WalletChat(words, wallets, generation, bonuses, rewards_chat, chat_offers),
+        wallet=WalletChat(words, wallets, generation, rewards_chat, chat_offers),
         generation=GenerationChat(words, generation, wallets, job_notices, rules.pricing),
         payments=payments_chat,
         rewards=rewards_chat,

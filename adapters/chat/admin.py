@@ -22,11 +22,14 @@ from core.services.wallets import WalletService
 class RefundsStars(Protocol):
     """A platform that can give Telegram Stars back."""
 
-    async def refund_stars(self, user_id: str, charge_id: str) -> None: ...
+    async def refund_stars(self, user_id: str, charge_id: str) -> None:
+        """Give the Stars of `charge_id` back (a charge refunded before counts as done); raises
+        when the platform refuses."""
+        ...
 
 
 def _target_params() -> tuple[Param, ...]:
-    return (Param("identity", required=False), Param("user", ParamKind.MEMBER, required=False))
+    return (Param("identity", required=False), Param("member", ParamKind.MEMBER, required=False))
 
 
 class AdminChat:
@@ -118,7 +121,7 @@ class AdminChat:
         )
         tickets = await self.support.tickets_of(request.identity, target)
         if tickets:
-            text += "\n" + self.support_words.tickets(request, tickets, header=True)
+            text += "\n" + self.support_words.tickets(request, tickets)
         return Reply(text)
 
     async def unfreeze(self, request: Request) -> Reply:
@@ -137,8 +140,7 @@ class AdminChat:
         try:
             await platform.refund_stars(payer.user_id, refund.telegram_payment_charge_id)
         except Exception as error:  # the credits are back: say what is left to do
-            if "ALREADY_REFUNDED" not in str(error).upper():
-                raise OperationFailed("stars_refund_failed") from error
+            raise OperationFailed("stars_refund_failed") from error
         key = "stars_refund_already" if refund.already else "stars_refund_done"
         text = self.words.t(
             request, key, credits=refund.credits_taken, target=payer.key, charge=refund.telegram_payment_charge_id
@@ -153,7 +155,7 @@ class AdminChat:
     async def tickets(self, request: Request) -> Reply:
         """The open support tickets, oldest first."""
         found = await self.support.open_tickets(request.identity)
-        return Reply(self.support_words.tickets(request, found, header=True))
+        return Reply(self.support_words.tickets(request, found))
 
     async def report(self, request: Request) -> Reply:
         """Usage, conversion and revenue: today, 7 and 30 days."""

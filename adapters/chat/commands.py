@@ -4,7 +4,8 @@ that answers them. Telegram builds its command menu from this table, Discord its
 `parse_words`, Discord passes its options by name.
 
 Words are catalogue keys: `command.<name>` describes a command, `command.<name>.<param>` an
-argument (`command.<group>.<name>...` for a subcommand).
+argument (`command.<group>.<name>...` for a subcommand; an argument several subcommands share
+may be described once, as `command.<group>.<param>`).
 """
 
 from __future__ import annotations
@@ -91,26 +92,25 @@ class Command:
 @dataclass(frozen=True)
 class Parsed:
     command: Command  # the one to run (a subcommand when the words named one)
-    path: tuple[str, ...]  # canonical names, e.g. ("admin", "grant")
     args: dict[str, str]
 
 
-def parse_words(command: Command, words: Sequence[str], *, usage: str | None = None) -> Parsed:
+def parse_words(command: Command, words: Sequence[str]) -> Parsed:
     """Words typed after a command → its arguments by name. Raises `UsageError` when a required
     argument is missing or a word is left over."""
-    path, usage = (command.name,), usage or command.name
+    usage = command.name
     if command.subcommands:
         sub = command.subcommand(words[0]) if words else None
         if sub is not None:
-            return parse_words_of(sub, words[1:], path + (sub.name,), f"{usage}.{sub.name}")
+            return parse_words_of(sub, words[1:], f"{usage}.{sub.name}")
         default = command.subcommand(command.default) if command.default else None
         if default is None:
             raise UsageError(usage)
-        return parse_words_of(default, words, path + (default.name,), usage)
-    return parse_words_of(command, words, path, usage)
+        return parse_words_of(default, words, usage)
+    return parse_words_of(command, words, usage)
 
 
-def parse_words_of(command: Command, words: Sequence[str], path: tuple[str, ...], usage: str) -> Parsed:
+def parse_words_of(command: Command, words: Sequence[str], usage: str) -> Parsed:
     params = [p for p in command.params if p.kind != ParamKind.MEMBER]
     args: dict[str, str] = {}
     rest = list(words)
@@ -129,7 +129,7 @@ def parse_words_of(command: Command, words: Sequence[str], path: tuple[str, ...]
             raise UsageError(usage)
     if rest:
         raise UsageError(usage)
-    return Parsed(command, path, args)
+    return Parsed(command, args)
 
 
 def flatten(commands: Sequence[Command]) -> dict[str, Command]:

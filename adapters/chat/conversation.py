@@ -18,9 +18,8 @@ from dataclasses import replace
 
 from adapters.chat.actions import Action, Verb, decode
 from adapters.chat.admin import AdminChat
-from adapters.chat.catalogue import plural
 from adapters.chat.commands import Command, Menu, flatten, parse_words
-from adapters.chat.generation import GenerationChat, NoRecording
+from adapters.chat.generation import GenerationChat, NoRecording, Shareable
 from adapters.chat.messages import SILENT, Reply, Request, Surface, joined
 from adapters.chat.offers import Offers
 from adapters.chat.payments import PaymentsChat
@@ -29,7 +28,6 @@ from adapters.chat.servers import ServersChat
 from adapters.chat.support import SupportChat
 from adapters.chat.wallet import WalletChat
 from adapters.chat.words import Words
-from core.domain.jobs import Job
 from core.domain.pricing import Pricing
 from core.errors import AudioRejected, BotError, InsufficientCredits, UnknownCommand, UsageError
 from core.services.wallets import WalletService
@@ -160,21 +158,14 @@ class Conversation:
 
     async def help(self, request: Request) -> Reply:
         """What the bot does, what it costs, and the commands."""
-        costs = ", ".join(
-            self.words.t(request, "cost_item", seconds=s, credits=c, plural=plural(c))
-            for s, c in sorted(self.pricing.costs.items())
-        )
         names = " ".join(request.surface.command(c.name) for c in self.menu(request.surface, Menu.PRIVATE))
-        return Reply(self.words.t(request, "help", costs=costs, commands=names))
+        return Reply(self.words.t(request, "help", costs=self.words.costs(request, self.pricing), commands=names))
 
     def _greeted(self, request: Request, reply: Reply) -> Reply:
         """The welcome before a first contact's answer, where only they see it."""
-        greeting = request.greeting
-        if greeting is None or not greeting.welcome_credits or reply is SILENT:
+        welcome = self.words.welcome(request)
+        if not welcome or reply is SILENT or not (reply.private or request.place.private):
             return reply
-        if not (reply.private or request.place.private):
-            return reply
-        welcome = self.words.t(request, "welcome", credits=greeting.welcome_credits)
         return replace(reply, text=joined(welcome, reply.text))
 
     # --- recordings ----------------------------------------------------------------------------
@@ -208,7 +199,7 @@ class Conversation:
         except Exception as error:  # noqa: BLE001
             return await self.failure(request, error)
 
-    async def shareable(self, request: Request, job_id: str) -> Job | None:
+    async def shareable(self, request: Request, job_id: str) -> Shareable | None:
         """The delivered clip `job_id` if the person may share it (the platform's share picker)."""
         try:
             return await self.generation.shareable(request, job_id)
@@ -264,9 +255,7 @@ class Conversation:
         if not isinstance(error, InsufficientCredits):
             return Reply(text)
         try:
-            view = await self.wallets.balance(request.identity)
-            offer = self.offers.after_refusal(request, view.offer)
+            return self.offers.after_refusal(request, text, await self.wallets.offer(request.identity))
         except Exception:  # the refusal matters more than the offer
             logger.exception("the offer after a refusal failed")
             return Reply(text)
-        return Reply(joined(text, offer.text), offer.rows)

@@ -8,6 +8,8 @@ refuses first. The job's status message, the clip and the outcome are the job no
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 from adapters.chat.actions import Action, Verb, owned
 from adapters.chat.catalogue import plural
 from adapters.chat.commands import Command, Param, ParamKind
@@ -16,7 +18,6 @@ from adapters.chat.jobs import JobNotices
 from adapters.chat.messages import SILENT, Button, Control, Menu, Reply, Request, joined
 from adapters.chat.styles import BUTTON_STYLES, Style, style_of, suggest_styles
 from adapters.chat.words import Words
-from core.domain.jobs import Job
 from core.domain.pricing import Pricing
 from core.errors import AudioTooLarge, BotError, UsageError
 from core.services.generation import Accepted, GenerationService
@@ -37,6 +38,23 @@ class NoRecording(BotError):
     code = "no_recording"
 
 
+@dataclass(frozen=True)
+class _Picker:
+    """A picker's words and buttons in one language, the recording left out (it differs by
+    recording where the platform names it, and only there)."""
+
+    styles: str  # "🎹 Piano · 🎸 Guitar · …"
+    rows: tuple[tuple[Button, ...], ...]  # a row per style, a button per length
+
+
+@dataclass(frozen=True)
+class Shareable:
+    """A delivered clip its owner may share, and the platform's reference to the file sent."""
+
+    job_id: str
+    delivery_ref: str
+
+
 class GenerationChat:
     def __init__(
         self, words: Words, generation: GenerationService, wallets: WalletService, jobs: JobNotices, pricing: Pricing
@@ -46,7 +64,7 @@ class GenerationChat:
         self.wallets = wallets
         self.jobs = jobs
         self.pricing = pricing
-        self._pickers: dict[tuple[str, str], tuple[tuple[Control, ...], ...]] = {}
+        self._pickers: dict[str, _Picker] = {}  # by language
 
     def commands(self) -> list[Command]:
         lengths = [(self.length_label(s, c), str(s)) for s, c in sorted(self.pricing.costs.items())]
@@ -76,32 +94,46 @@ class GenerationChat:
         if attachment is not None and attachment.size is not None and limit is not None and attachment.size > limit:
             raise AudioTooLarge(size_bytes=attachment.size, limit_bytes=limit)  # before anything is downloaded
         glance = await self.wallets.glance(request.identity)
-        styles = " · ".join(f"{style.emoji} {style.prompt}" for style in BUTTON_STYLES[:MAX_ROWS])
-        pick = self.words.t(request, "pick", styles=styles, available=glance.available, plural=plural(glance.available))
-        welcome = self.words.t(request, "welcome", credits=glance.welcome_credits) if glance.welcome_credits else ""
-        return Reply(joined(welcome, pick), self._picker_rows(request, recording))
+        picker = self._picker(request)
+        available = glance.available
+        pick = self.words.t(request, "pick", styles=picker.styles, available=available, plural=plural(available))
+        welcome = self.words.welcome(request, glance.welcome_credits)
+        return Reply(joined(welcome, pick), self._rows(picker, recording))
 
-    def _picker_rows(self, request: Request, recording: str) -> tuple[tuple[Control, ...], ...]:
-        """The same for everyone in a language (built once each: the reply to a recording is the
+    def _picker(self, request: Request) -> _Picker:
+        """The same for everyone in a language, built once each (the reply to a recording is the
         hot path of a burst)."""
-        key = (self.words.catalogue.language(request.locale), recording)
-        rows = self._pickers.get(key)
-        if rows is None:
+        language = self.words.catalogue.language(request.locale)
+        picker = self._pickers.get(language)
+        if picker is None:
+            shown = BUTTON_STYLES[:MAX_ROWS]
             costs = sorted(self.pricing.costs.items())[:MAX_PER_ROW]
-            rows = tuple(
-                tuple(
-                    Button(
-                        self.words.t(request, "button.generate", emoji=style.emoji, seconds=seconds, credits=cost),
-                        Action(Verb.GENERATE, None, (style.key, str(seconds), *([recording] if recording else []))),
+            picker = _Picker(
+                styles=" · ".join(f"{style.emoji} {self.words.t(request, f'style.{style.key}')}" for style in shown),
+                rows=tuple(
+                    tuple(
+                        Button(
+                            self.words.t(request, "button.generate", emoji=style.emoji, seconds=seconds, credits=cost),
+                            Action(Verb.GENERATE, None, (style.key, str(seconds))),
+                        )
+                        for seconds, cost in costs
                     )
-                    for seconds, cost in costs
-                )
-                for style in BUTTON_STYLES[:MAX_ROWS]
+                    for style in shown
+                ),
             )
-            if len(self._pickers) > 1000:
-                self._pickers.clear()
-            self._pickers[key] = rows
-        return rows
+            self._pickers[language] = picker
+        return picker
+
+    @staticmethod
+    def _rows(picker: _Picker, recording: str) -> tuple[tuple[Control, ...], ...]:
+        """The picker's buttons, each carrying `recording` where the platform names one (else the
+        very same rows every time, which a platform may keep built)."""
+        if not recording:
+            return picker.rows
+        return tuple(
+            tuple(Button(b.label, replace(b.action, args=(*b.action.args, recording))) for b in row)
+            for row in picker.rows
+        )
 
     # --- starting a job ------------------------------------------------------------------------
 
@@ -167,10 +199,7 @@ class GenerationChat:
         if accepted.duplicate:
             key = "already_made" if accepted.job.state.finished else "already"
             return Reply(self.words.t(request, key), note=True)
-        greeting = request.greeting
-        first = greeting is not None and greeting.welcome_credits > 0
-        welcome = self.words.t(request, "welcome", credits=greeting.welcome_credits) if first else ""
-        await self.jobs.accepted(accepted, request, prefix=welcome)
+        await self.jobs.accepted(accepted, request, prefix=self.words.welcome(request))
         return SILENT
 
     # --- the clip's other buttons ----------------------------------------------------------
@@ -204,12 +233,12 @@ class GenerationChat:
         await self.generation.cancel(request.identity, action.arg(0))
         return Reply(self.words.t(request, "cancel_done"), note=True)
 
-    async def shareable(self, request: Request, job_id: str) -> Job | None:
+    async def shareable(self, request: Request, job_id: str) -> Shareable | None:
         """A clip the person may share: theirs, and delivered."""
         view = await self.generation.job(job_id) if job_id.isalnum() else None
         if view is None or view.job.identity != request.identity.key or view.job.delivery_ref is None:
             return None
-        return view.job
+        return Shareable(view.job.job_id, view.job.delivery_ref)
 
     # --- /jobs, /cancel ----------------------------------------------------------------------
 

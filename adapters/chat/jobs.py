@@ -75,16 +75,8 @@ class JobNotices:
         """The status shows the queue or the start, under a header that names the cost and what
         is left to use (and the welcome on a first contact)."""
         job = accepted.job
-        head = self.words.t(
-            request,
-            "status_head",
-            style=job.style,
-            seconds=job.seconds,
-            cost=job.cost,
-            plural=plural(job.cost),
-        )
         left = self.words.t(request, "status_left", available=max(accepted.balance.available, 0))
-        self._heads.put(job.job_id, joined(prefix, head + left))
+        self._heads.put(job.job_id, joined(prefix, self._status_head(request, job) + left))
         stage = Stage.QUEUED if accepted.queue_position is not None else Stage.STARTED
         await self.progress(job, JobProgress(stage, accepted.queue_position))
 
@@ -94,7 +86,7 @@ class JobNotices:
         platform = self.platforms.get(job.platform)
         if platform is None:
             return
-        locale = _locale(job)
+        locale = locale_of(job)
         rows: tuple[tuple[Control, ...], ...] = ()
         if progress.stage != Stage.DELIVERING:
             cancel = Button(self.words.t(locale, "button.cancel"), owned(Verb.CANCEL, _owner(job), job.job_id))
@@ -107,7 +99,7 @@ class JobNotices:
         if platform is None:
             logger.error("job %s: no platform %s to deliver to", job.job_id, job.platform)
             return False
-        locale = _locale(job)
+        locale = locale_of(job)
         balance = await self.available(job.wallet_id)  # the credits are held already: this is what is left
         message = ClipMessage(
             caption=self.words.t(locale, "clip_caption", seconds=job.seconds, style=job.style),
@@ -123,7 +115,7 @@ class JobNotices:
         platform = self.platforms.get(job.platform)
         if platform is None:
             return
-        locale = _locale(job)
+        locale = locale_of(job)
         charge = self.words.charged(locale, charged, max(balance.available, 0))
         await self._show(JobStatus(job, Reply(self.words.t(locale, "done", charge=charge)), None, charge), DONE)
         self._forget(job)
@@ -134,7 +126,7 @@ class JobNotices:
         platform = self.platforms.get(job.platform)
         if platform is None:
             return
-        locale = _locale(job)
+        locale = locale_of(job)
         text = joined(
             f"{self.words.error(locale, error)} {self.words.not_charged(locale, job.cost)}",
             self.words.t(locale, "you_have", available=max(balance.available, 0)),
@@ -166,17 +158,15 @@ class JobNotices:
             await platform.show_status(status)
 
     def _head(self, job: Job) -> str:
+        """The header the job was accepted with; after a restart, a plain one."""
         head = self._heads.get(job.job_id)
-        if head is None:
-            head = self.words.t(
-                _locale(job),
-                "status_head",
-                style=job.style,
-                seconds=job.seconds,
-                cost=job.cost,
-                plural=plural(job.cost),
-            )
-        return head
+        return head if head is not None else self._status_head(locale_of(job), job)
+
+    def _status_head(self, request: Request | str | None, job: Job) -> str:
+        """'🎵 warm piano · 10 s · 2 credits held'."""
+        return self.words.t(
+            request, "status_head", style=job.style, seconds=job.seconds, cost=job.cost, plural=plural(job.cost)
+        )
 
     def _stage_line(self, job: Job, progress: JobProgress, locale: str | None) -> str:
         if progress.stage == Stage.QUEUED:
@@ -201,7 +191,7 @@ class JobNotices:
 
     def _audience(self, job: Job, surface: Surface) -> Request:
         """The person a job notice is for, as a request (offers are worded per request)."""
-        return Request(Identity.parse(job.identity), surface, f"job:{job.job_id}", locale=_locale(job))
+        return Request(Identity.parse(job.identity), surface, f"job:{job.job_id}", locale=locale_of(job))
 
     def _forget(self, job: Job) -> None:
         self._heads.pop(job.job_id, None)
@@ -213,7 +203,8 @@ def clip_filename(job: Job, fmt: str) -> str:
     return f"{slug}-{job.seconds}s-{job.job_id}.{fmt}"
 
 
-def _locale(job: Job) -> str | None:
+def locale_of(job: Job) -> str | None:
+    """The language of the person a job is for (None: the default)."""
     locale = job.reply_to.get("locale")
     return str(locale) if locale else None
 

@@ -9,13 +9,23 @@ a platform; what differs between them is described by the platform's `Surface`.
 from __future__ import annotations
 
 import datetime as dt
+import enum
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from adapters.chat.actions import Action
 from adapters.chat.catalogue import utc_text
 from core.domain.identity import Identity
+from core.services.server_wallets import Server
 from core.services.wallets import Welcome
+
+
+class PayBy(enum.StrEnum):
+    """A way to pay for a pack: what a platform can take (`Surface.payment_methods`) and what a
+    pack button carries (one letter each: buttons sent long ago keep working)."""
+
+    STARS = "s"  # a Telegram Stars invoice
+    CARD = "p"  # a Stripe Checkout link
 
 
 @dataclass(frozen=True)
@@ -23,13 +33,12 @@ class Surface:
     """What one platform can show and do; the conversation words its replies by it."""
 
     name: str  # the platform part of its identities, e.g. "telegram"
-    payment_methods: tuple[str, ...] = ("card",)  # "stars" (Telegram Stars invoices), "card" (Stripe)
+    payment_methods: tuple[PayBy, ...] = (PayBy.CARD,)
     command_attachments: bool = False  # a command can carry a file (else recordings come as messages)
     attach: Callable[[str], Attachment] | None = None  # a file named by text (a path), where that is how
     share_by_command: bool = False  # no share button or picker: sharing is said with /share
     max_file_bytes: int | None = None  # the largest recording the platform lets the bot download
     member_by_reply: bool = False  # a member is named by replying to their message (else an option)
-    share_inline: bool = False  # Share opens the platform's own share picker (else a button posts it)
     group_kind: str = "group"  # what the platform calls a group ("server" on Discord): `place.<kind>` words
     invite_link: Callable[[str], str] | None = None  # a link that opens the bot with a start payload
     spell: Callable[[str], str] = lambda command: f"/{command}"  # how a command is typed here
@@ -99,6 +108,11 @@ class Request:
     def platform(self) -> str:
         return self.surface.name
 
+    @property
+    def server(self) -> Server:
+        """The group (server) asked in, as core names its wallet."""
+        return Server(self.platform, self.place.group_id or "")
+
 
 # --- what the bot answers --------------------------------------------------------------------
 
@@ -165,26 +179,10 @@ class Reply:
     edit: bool = False
     invoice: Invoice | None = None
     publish: str | None = None  # also post the pressed message's clip for everyone, with this text
-    then: tuple[Reply, ...] = ()  # more messages, after this one
 
     @property
     def controls(self) -> tuple[Control, ...]:
         return tuple(control for row in self.rows for control in row)
-
-    def followed_by(self, *more: Reply) -> Reply:
-        return Reply(
-            self.text,
-            self.rows,
-            self.private,
-            self.public,
-            self.note,
-            self.alert,
-            self.dismiss,
-            self.edit,
-            self.invoice,
-            self.publish,
-            self.then + more,
-        )
 
 
 SILENT = Reply()  # a button press acknowledged, nothing to say

@@ -7,14 +7,12 @@ import datetime as dt
 
 from adapters.chat.actions import Verb, owned
 from adapters.chat.catalogue import plural
-from adapters.chat.messages import Button, Control, Reply, Request
+from adapters.chat.messages import Button, Control, PayBy, Reply, Request, joined
 from adapters.chat.words import Words, price_text
 from core.domain.offers import Offer
 from core.domain.pricing import Pack
-from core.ports import Clock
 from core.services.payments import PaymentService
 
-STARS, CARD = "s", "p"  # how a pack button pays: a Telegram Stars invoice, a Stripe Checkout link
 MAX_PACK_BUTTONS = 10
 
 
@@ -25,24 +23,24 @@ class Shop:
     def __init__(self, payments: PaymentService) -> None:
         self.payments = payments
 
-    def on_sale(self, request: Request) -> list[tuple[str, Pack]]:
+    def on_sale(self, request: Request) -> list[tuple[PayBy, Pack]]:
         methods = request.surface.payment_methods
-        shown: list[tuple[str, Pack]] = []
-        if "stars" in methods and self.payments.stars_enabled:
-            shown += [(STARS, pack) for pack in self.payments.stars_packs.packs]
-        if "card" in methods and self.payments.stripe_enabled:
-            shown += [(CARD, pack) for pack in self.payments.packs()]
+        shown: list[tuple[PayBy, Pack]] = []
+        if PayBy.STARS in methods and self.payments.stars_enabled:
+            shown += [(PayBy.STARS, pack) for pack in self.payments.stars_packs.packs]
+        if PayBy.CARD in methods and self.payments.stripe_enabled:
+            shown += [(PayBy.CARD, pack) for pack in self.payments.packs()]
         return shown
 
     def sells(self, request: Request, method: str) -> bool:
-        return any(kind == method for kind, _ in self.on_sale(request))
+        """Whether `method` (as a button carries it) sells packs here."""
+        return any(sold == method for sold, _ in self.on_sale(request))
 
 
 class Offers:
-    def __init__(self, words: Words, shop: Shop, clock: Clock) -> None:
+    def __init__(self, words: Words, shop: Shop) -> None:
         self.words = words
         self.shop = shop
-        self.clock = clock
 
     def offer(self, request: Request, offer: Offer, *, daily_line: bool = True) -> Reply:
         """The offer's words and buttons: the packs on sale here, the daily credit (a button
@@ -56,12 +54,12 @@ class Offers:
         )
         lines = [head, *self.pack_lines(request, on_sale)]
         if daily_line and offer.next_daily_at is not None:
-            lines.append(t(request, "offer_daily", when=self.when_daily(request, offer.next_daily_at)))
+            lines.append(t(request, "offer_daily", when=self.when_daily(request, offer.next_daily_at, offer.daily_due)))
         if offer.contact_support:
             lines.append(t(request, "offer_support"))
         owner = request.identity.user_id
         rows = self.pack_rows(request, on_sale)
-        if self.claimable(offer.next_daily_at):
+        if offer.daily_due:
             rows.append((Button(t(request, "button.daily"), owned(Verb.DAILY, owner)),))
         if offer.contact_support:
             rows.append((Button(t(request, "button.support"), owned(Verb.SUPPORT, owner)),))
@@ -70,7 +68,7 @@ class Offers:
         return Reply("\n".join(lines), tuple(rows))
 
     def pack_rows(
-        self, request: Request, on_sale: list[tuple[str, Pack]], verb: Verb = Verb.BUY
+        self, request: Request, on_sale: list[tuple[PayBy, Pack]], verb: Verb = Verb.BUY
     ) -> list[tuple[Control, ...]]:
         """One button per pack (⭐ Stars or 💳 card); `Verb.GROUP_BUY` buys for the group's wallet."""
         owner = request.identity.user_id
@@ -79,41 +77,47 @@ class Offers:
                 Button(
                     self.words.t(
                         request,
-                        "button.buy_stars" if kind == STARS else "button.buy_card",
+                        "button.buy_stars" if method == PayBy.STARS else "button.buy_card",
                         title=pack.title,
                         credits=f"{pack.credits:,}",
                         price=price_text(pack),
                     ),
-                    owned(verb, owner, kind, pack.pack_id),
+                    owned(verb, owner, method, pack.pack_id),
                 ),
             )
-            for kind, pack in on_sale[:MAX_PACK_BUTTONS]
+            for method, pack in on_sale[:MAX_PACK_BUTTONS]
         ]
 
-    def pack_lines(self, request: Request, on_sale: list[tuple[str, Pack]]) -> list[str]:
+    def pack_lines(self, request: Request, on_sale: list[tuple[PayBy, Pack]]) -> list[str]:
         """The packs on sale here; with none on sale, the packs there are (what they would cost)."""
         packs = [pack for _, pack in on_sale] or list(self.shop.payments.packs())
         return [self.words.pack_line(request, pack) for pack in packs]
 
-    def after_refusal(self, request: Request, offer: Offer | None) -> Reply:
-        """What follows "That costs 2 credits and you have 1.": the offer, or (not low, just
-        not enough for this one) the packs."""
+    def with_offer(
+        self, request: Request, text: str, offer: Offer | None, *, daily_line: bool = True, private: bool = False
+    ) -> Reply:
+        """`text`, then the offer when there is one (its buttons under both)."""
+        if offer is None:
+            return Reply(text, private=private)
+        return self._followed(text, self.offer(request, offer, daily_line=daily_line), private)
+
+    def after_refusal(self, request: Request, text: str, offer: Offer | None) -> Reply:
+        """ "That costs 2 credits and you have 1.", then the offer, or (not low, just not enough
+        for this one) the packs."""
         if offer is not None:
-            return self.offer(request, offer)
+            return self.with_offer(request, text, offer)
         on_sale = self.shop.on_sale(request)
         lines = [self.words.t(request, "buy_packs_header"), *self.pack_lines(request, on_sale)]
-        return Reply("\n".join(lines), tuple(self.pack_rows(request, on_sale)))
+        return self._followed(text, Reply("\n".join(lines), tuple(self.pack_rows(request, on_sale))))
 
-    def claimable(self, at: dt.datetime | None) -> bool:
-        return at is not None and at <= self.clock.now()
+    @staticmethod
+    def _followed(text: str, then: Reply, private: bool = False) -> Reply:
+        return Reply(joined(text, then.text), then.rows, private=private)
 
-    def when(self, request: Request, at: dt.datetime) -> str:
-        return request.surface.when(at)
+    def when_daily(self, request: Request, at: dt.datetime, due: bool) -> str:
+        """'now (use /daily)' while it can be claimed (`due`), else when."""
+        return self.words.t(request, "next_daily_now") if due else request.surface.when(at)
 
-    def when_daily(self, request: Request, at: dt.datetime) -> str:
-        """'now (use /daily)' while it can be claimed, else when."""
-        return self.words.t(request, "next_daily_now") if self.claimable(at) else self.when(request, at)
-
-    def next_daily(self, request: Request, at: dt.datetime) -> str:
+    def next_daily(self, request: Request, at: dt.datetime, due: bool) -> str:
         """'Next free daily credit: now (use /daily)' or when."""
-        return self.words.t(request, "next_daily", when=self.when_daily(request, at))
+        return self.words.t(request, "next_daily", when=self.when_daily(request, at, due))

@@ -5,17 +5,18 @@ payment; the price always from the server's table."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+
 from adapters.chat.actions import Action, Verb
 from adapters.chat.commands import Command, Menu, Param
-from adapters.chat.messages import Invoice, LinkButton, Reply, Request, joined
-from adapters.chat.offers import CARD, STARS, Offers, Shop
+from adapters.chat.messages import Invoice, LinkButton, PayBy, Reply, Request, joined
+from adapters.chat.offers import Offers, Shop
 from adapters.chat.words import Words, price_text
 from core.domain.orders import CheckoutLink, PaymentOutcome, PaymentResult, StarsInvoice
 from core.domain.pricing import Pack
 from core.errors import PaymentsNotConfigured, UnknownPack
-from core.ports import Clock
 from core.services.payments import PaymentService
-from core.services.server_wallets import Server, ServerWalletService
+from core.services.server_wallets import ServerWalletService
 
 PAYMENT_OK = ""  # a pre-checkout answer with no refusal
 
@@ -28,14 +29,12 @@ class PaymentsChat:
         servers: ServerWalletService,
         shop: Shop,
         offers: Offers,
-        clock: Clock,
     ) -> None:
         self.words = words
         self.payments = payments
         self.servers = servers
         self.shop = shop
         self.offers = offers
-        self.clock = clock
 
     def commands(self) -> list[Command]:
         return [
@@ -60,33 +59,25 @@ class PaymentsChat:
         wanted = request.arg("pack").strip().lower()
         if not wanted:
             return self.pack_list(request, on_sale)
-        matching = [(kind, pack) for kind, pack in on_sale if pack.pack_id == wanted]
-        if not matching:
-            known = tuple(dict.fromkeys(pack.pack_id for _, pack in on_sale))
-            raise UnknownPack(wanted, known) if known else PaymentsNotConfigured()
-        if len(matching) == 1:
-            kind, pack = matching[0]
-            return await self.sell(request, kind, pack.pack_id)
-        return Reply(self.words.t(request, "buy_how_pay"), tuple(self.offers.pack_rows(request, matching)))
+        return await self._pack(request, on_sale, wanted, Verb.BUY, self.sell)
 
-    def pack_list(self, request: Request, on_sale: list[tuple[str, Pack]]) -> Reply:
-        packs = [pack for _, pack in on_sale] or list(self.payments.packs())
-        lines = [self.words.t(request, "buy_packs_header"), *(self.words.pack_line(request, p) for p in packs)]
+    def pack_list(self, request: Request, on_sale: list[tuple[PayBy, Pack]]) -> Reply:
+        lines = [self.words.t(request, "buy_packs_header"), *self.offers.pack_lines(request, on_sale)]
         if not on_sale:
             lines.append(self.words.error(request, PaymentsNotConfigured()))
         else:
-            lines.append(self.words.t(request, "buy_how", example=packs[0].pack_id))
+            lines.append(self.words.t(request, "buy_how", example=on_sale[0][1].pack_id))
         return Reply("\n".join(lines), tuple(self.offers.pack_rows(request, on_sale)))
 
     async def press_buy(self, request: Request, action: Action) -> Reply:
         """A pack button: a Stars invoice (`s`) or a card checkout link (`p`)."""
         return await self.sell(request, action.arg(0), action.arg(1))
 
-    async def sell(self, request: Request, kind: str, pack_id: str) -> Reply:
+    async def sell(self, request: Request, method: str, pack_id: str) -> Reply:
         """Open the order and show the way to pay (the price comes from the server's table)."""
-        if not self.shop.sells(request, kind):  # a forged button: not sold that way here
+        if not self.shop.sells(request, method):  # a forged button: not sold that way here
             raise PaymentsNotConfigured()
-        if kind == STARS:
+        if method == PayBy.STARS:
             invoice = await self.payments.stars_invoice(request.identity, pack_id, request_id=request.request_id)
             return Reply(invoice=self._invoice(request, invoice, "stars_invoice_description"))
         link = await self.payments.buy(request.identity, pack_id, request_id=request.request_id)
@@ -98,7 +89,7 @@ class PaymentsChat:
         """`/server-wallet buy [pack]`: the packs as buttons, with the wallet's credits; a pack
         goes straight to paying when it is sold one way only. Admins only, asked first."""
         admin = await request.place.check_admin()
-        view = await self.servers.balance(self._server(request), request.identity, actor_is_admin=admin)
+        view = await self.servers.balance(request.server, request.identity, actor_is_admin=admin)
         on_sale = self.shop.on_sale(request)
         if not on_sale:
             raise PaymentsNotConfigured()
@@ -106,28 +97,24 @@ class PaymentsChat:
         if not wanted:
             text = self.words.t(request, "group_buy_pick", server=max(view.balance.available, 0))
             return Reply(text, tuple(self.offers.pack_rows(request, on_sale, Verb.GROUP_BUY)))
-        matching = [(kind, pack) for kind, pack in on_sale if pack.pack_id == wanted]
-        if not matching:
-            raise UnknownPack(wanted, tuple(dict.fromkeys(pack.pack_id for _, pack in on_sale)))
-        if len(matching) == 1:
-            kind, pack = matching[0]
-            return await self.sell_to_group(request, kind, pack.pack_id, admin)
-        return Reply(
-            self.words.t(request, "buy_how_pay"), tuple(self.offers.pack_rows(request, matching, Verb.GROUP_BUY))
-        )
+
+        async def sell(request: Request, method: str, pack_id: str) -> Reply:
+            return await self.sell_to_group(request, method, pack_id, admin)
+
+        return await self._pack(request, on_sale, wanted, Verb.GROUP_BUY, sell)
 
     async def press_group_buy(self, request: Request, action: Action) -> Reply:
         """A pack button under `/server-wallet buy`: only an admin may press it, asked again now."""
         admin = await request.place.check_admin()
         return await self.sell_to_group(request, action.arg(0), action.arg(1), admin)
 
-    async def sell_to_group(self, request: Request, kind: str, pack_id: str, admin: bool) -> Reply:
+    async def sell_to_group(self, request: Request, method: str, pack_id: str, admin: bool) -> Reply:
         """The group's order: a Stars invoice in the group or a Checkout link; the credits go to
         the group's wallet (whoever pays)."""
-        if not self.shop.sells(request, kind):
+        if not self.shop.sells(request, method):
             raise PaymentsNotConfigured()
-        server, me, rid = self._server(request), request.identity, request.request_id
-        if kind == STARS:
+        server, me, rid = request.server, request.identity, request.request_id
+        if method == PayBy.STARS:
             invoice = await self.servers.stars_invoice(server, me, pack_id, actor_is_admin=admin, request_id=rid)
             return Reply(invoice=self._invoice(request, invoice, "group_invoice_description"))
         link = await self.servers.buy(server, me, pack_id, actor_is_admin=admin, request_id=rid)
@@ -156,10 +143,7 @@ class PaymentsChat:
             text = self.words.t(request, "purchase_already", available=available)
         else:
             text = self.words.t(request, "purchase_not_granted")
-        if result.offer is None:
-            return Reply(text)
-        offer = self.offers.offer(request, result.offer)
-        return Reply(f"{text}\n{offer.text}", offer.rows)
+        return self.offers.with_offer(request, text, result.offer)
 
     async def paysupport(self, request: Request) -> Reply:
         """Help with a payment (Telegram requires it of bots that sell with Stars)."""
@@ -167,10 +151,29 @@ class PaymentsChat:
 
     # --- helpers ---------------------------------------------------------------------------------
 
+    async def _pack(
+        self,
+        request: Request,
+        on_sale: list[tuple[PayBy, Pack]],
+        wanted: str,
+        verb: Verb,
+        sell: Callable[[Request, str, str], Awaitable[Reply]],
+    ) -> Reply:
+        """The pack named `wanted`: sold straight away when it is sold one way here, else "how
+        would you like to pay?" with a button for each way (`verb`: for oneself or the group)."""
+        matching = [(method, pack) for method, pack in on_sale if pack.pack_id == wanted]
+        if not matching:
+            known = tuple(dict.fromkeys(pack.pack_id for _, pack in on_sale))
+            raise UnknownPack(wanted, known) if known else PaymentsNotConfigured()
+        if len(matching) == 1:
+            method, pack = matching[0]
+            return await sell(request, method, pack.pack_id)
+        return Reply(self.words.t(request, "buy_how_pay"), tuple(self.offers.pack_rows(request, matching, verb)))
+
     async def _for_this_group(self, request: Request, result: PaymentResult) -> bool:
         if request.place.private or request.place.group_id is None or result.order is None:
             return False
-        return await self.servers.is_wallet_of(self._server(request), result.order.wallet_id)
+        return await self.servers.is_wallet_of(request.server, result.order.wallet_id)
 
     def _group_purchase(self, request: Request, result: PaymentResult) -> str:
         if result.outcome == PaymentOutcome.GRANTED and result.balance is not None:
@@ -179,9 +182,6 @@ class PaymentsChat:
         if result.outcome in (PaymentOutcome.ALREADY_DONE, PaymentOutcome.DUPLICATE):
             return self.words.t(request, "group_bought_already")
         return self.words.t(request, "purchase_not_granted")
-
-    def _server(self, request: Request) -> Server:
-        return Server(request.platform, request.place.group_id or "")
 
     def _invoice(self, request: Request, invoice: StarsInvoice, description: str) -> Invoice:
         title = self.words.t(request, "stars_invoice_title", title=invoice.pack.title)
@@ -194,19 +194,18 @@ class PaymentsChat:
         )
 
     def _checkout(self, request: Request, link: CheckoutLink) -> Reply:
-        now = self.clock.now()
-        minutes = 60 if link.expires_at is None else max(1, int((link.expires_at - now).total_seconds() // 60))
+        expiry = self.words.t(request, "buy_link_expiry", expires_at=link.expires_at) if link.expires_at else ""
         text = self.words.t(
             request,
             "buy_link",
             title=link.pack.title,
             credits=f"{link.pack.credits:,}",
             price=price_text(link.pack),
-            minutes=minutes,
+            expiry_part=expiry,
             url=link.url,
         )
         button = LinkButton(self.words.t(request, "button.pay_link", price=price_text(link.pack)), link.url)
         return Reply(text, ((button,),))
 
 
-__all__ = ["CARD", "PAYMENT_OK", "STARS", "PaymentsChat"]
+__all__ = ["PAYMENT_OK", "PaymentsChat"]

@@ -60,11 +60,7 @@ class RewardsChat:
     async def daily(self, request: Request) -> Reply:
         """Claim today's free credit (and the packs, when the balance is still low)."""
         claimed = await self.bonuses.claim_daily(request.identity)
-        text = self._daily(request, claimed)
-        if claimed.offer is None:
-            return Reply(text)
-        offer = self.offers.offer(request, claimed.offer)
-        return Reply(f"{text}\n{offer.text}", offer.rows)
+        return self.offers.with_offer(request, self._daily(request, claimed), claimed.offer)
 
     async def press_daily(self, request: Request, action: Action) -> Reply:
         """ "Claim your free daily credit" under an offer."""
@@ -136,11 +132,8 @@ class RewardsChat:
         if not text:
             raise UsageError("verify-email")
         result = await self.email.verify(request.identity, text)
-        minutes = int(self.email.rules.email_code_ttl.total_seconds() // 60)
         if isinstance(result, EmailCodeSent):
-            return Reply(
-                self.words.t(request, "email_code_sent", address=result.address, minutes=minutes),
-            )
+            return Reply(self.words.t(request, "email_code_sent", address=result.address, expires_at=result.expires_at))
         text = self.words.t(
             request, "email_verified", address=result.address, amount=result.granted, available=result.balance.available
         )
@@ -170,7 +163,7 @@ class RewardsChat:
         job_id = request.arg("job").strip()
         if not job_id:
             raise UsageError("share")
-        return Reply(self._shared(request, await self.bonuses.record_share(request.identity, job_id)))
+        return await self.shared(request, job_id)
 
     async def press_share(self, request: Request, action: Action) -> Reply:
         """The Share button where it posts the clip in the channel: the bonus (by the rules),

@@ -10,7 +10,7 @@ from adapters.chat.messages import Reply, Request
 from adapters.chat.payments import PaymentsChat
 from adapters.chat.words import Words
 from core.errors import UsageError
-from core.services.server_wallets import MAX_GIFT, MAX_GIFT_NOTE, Server, ServerWalletService
+from core.services.server_wallets import MAX_GIFT, MAX_GIFT_NOTE, ServerWalletService
 
 
 class ServersChat:
@@ -60,7 +60,7 @@ class ServersChat:
             raise UsageError("gift.by_reply" if request.surface.member_by_reply else "gift")
         note = request.arg("note").strip()
         gifted = await self.servers.gift(
-            self._server(request),
+            request.server,
             request.identity,
             member.identity,
             request.arg("amount"),
@@ -79,20 +79,20 @@ class ServersChat:
             amount=gifted.amount,
             plural=plural(gifted.amount),
             note_part=self.words.t(request, "gift_note_part", note=note) if note else "",
-            group=self._group_word(request),
+            group=self.words.group(request),
             server=max(gifted.server_balance.available, 0),
         )
         return Reply(text, public=True)
 
     async def balance(self, request: Request) -> Reply:
         view = await self.servers.balance(
-            self._server(request), request.identity, actor_is_admin=await request.place.check_admin()
+            request.server, request.identity, actor_is_admin=await request.place.check_admin()
         )
         available = max(view.balance.available, 0)
         text = self.words.t(
             request,
             "server_wallet",
-            group=self._group_word(request),
+            group=self.words.group(request),
             available=available,
             plural=plural(available),
             gift_how=self.words.t(request, "gift_how_by_reply" if request.surface.member_by_reply else "gift_how"),
@@ -102,7 +102,7 @@ class ServersChat:
     async def deposit(self, request: Request) -> Reply:
         """Move some of your own credits into the group's wallet."""
         moved = await self.servers.deposit(
-            self._server(request),
+            request.server,
             request.identity,
             request.arg("amount"),
             actor_is_admin=await request.place.check_admin(),
@@ -115,14 +115,8 @@ class ServersChat:
             "deposited",
             amount=moved.amount,
             plural=plural(moved.amount),
-            group=self._group_word(request),
+            group=self.words.group(request),
             server=max(moved.server_balance.available, 0),
             available=max(moved.personal_balance.available, 0),
         )
         return Reply(text)
-
-    def _server(self, request: Request) -> Server:
-        return Server(request.platform, request.place.group_id or "")
-
-    def _group_word(self, request: Request) -> str:
-        return self.words.t(request, f"place.{request.surface.group_kind}")

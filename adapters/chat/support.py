@@ -71,11 +71,11 @@ class SupportWords:
             text=ticket.text,
         )
 
-    def for_person(self, reply: TicketReply, locale: str | None = None) -> str:
+    def for_person(self, reply: TicketReply) -> str:
         """What the person receives."""
-        text = self.words.t(locale, "support_reply", ticket=reply.ticket.ticket_id, text=reply.text)
+        text = self.words.t(None, "support_reply", ticket=reply.ticket.ticket_id, text=reply.text)
         if reply.granted:
-            text += self.words.t(locale, "support_reply_granted", granted=reply.granted)
+            text += self.words.t(None, "support_reply_granted", granted=reply.granted)
         return text
 
     def for_operator(self, request: Request, reply: TicketReply) -> str:
@@ -101,10 +101,10 @@ class SupportWords:
             when=f"{job.created_at:%Y-%m-%d %H:%M} UTC" if job.created_at else "",
         )
 
-    def tickets(self, request: Request, tickets: list[Ticket], *, header: bool = False) -> str:
+    def tickets(self, request: Request, tickets: list[Ticket]) -> str:
         if not tickets:
             return self.words.t(request, "tickets_none")
-        lines = [self.words.t(request, "tickets_header")] if header else []
+        lines = [self.words.t(request, "tickets_header")]
         for ticket in tickets:
             lines.append(
                 self.words.t(

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 
-from adapters.chat.catalogue import plural
 from adapters.chat.commands import Command, Menu, Param
 from adapters.chat.messages import Reply, Request, joined
 from adapters.chat.offers import Offers
@@ -12,7 +11,6 @@ from adapters.chat.rewards import RewardsChat
 from adapters.chat.words import Words
 from core.domain.jobs import JobView
 from core.services.generation import GenerationService
-from core.services.rewards import RewardService
 from core.services.wallets import WalletService
 
 
@@ -22,14 +20,12 @@ class WalletChat:
         words: Words,
         wallets: WalletService,
         generation: GenerationService,
-        bonuses: RewardService,
         rewards: RewardsChat,
         offers: Offers,
     ) -> None:
         self.words = words
         self.wallets = wallets
         self.generation = generation
-        self.bonuses = bonuses
         self.rewards = rewards
         self.offers = offers
 
@@ -54,31 +50,23 @@ class WalletChat:
     async def balance(self, request: Request) -> Reply:
         """Credits (free and paid), plan, next daily credit, jobs running, lifetime figures, and
         the offer when low; only the asker sees it."""
-        view, jobs, next_daily = await asyncio.gather(
+        view, jobs = await asyncio.gather(
             self.wallets.balance(request.identity),
             self.generation.jobs(request.identity),
-            self.bonuses.next_daily_at(request.identity),
         )
         lines = [self.words.balance(request, view)]
-        if next_daily is not None:
-            lines.append(self.offers.next_daily(request, next_daily))
+        if view.next_daily_at is not None:
+            lines.append(self.offers.next_daily(request, view.next_daily_at, view.daily_due))
         if jobs:
             lines.append(self.words.jobs(request, jobs))
-        reply = Reply("\n".join(lines), private=True)
-        if view.offer is None:
-            return reply
-        offer = self.offers.offer(request, view.offer, daily_line=False)  # its daily line is above
-        return Reply(f"{reply.text}\n{offer.text}", offer.rows, private=True)
+        # The offer's daily line would repeat the one above.
+        return self.offers.with_offer(request, "\n".join(lines), view.offer, daily_line=False, private=True)
 
     async def pricing(self, request: Request) -> Reply:
         """What each priced operation costs, then the packs of credits."""
-        music = ", ".join(
-            self.words.t(request, "cost_item", seconds=seconds, credits=cost, plural=plural(cost))
-            for seconds, cost in sorted(self.wallets.rules.pricing.costs.items())
-        )
         lines = [
             self.words.t(request, "pricing_header"),
-            self.words.t(request, "pricing.music", costs=music),
+            self.words.t(request, "pricing.music", costs=self.words.costs(request, self.wallets.rules.pricing)),
             self.words.t(request, "buy_packs_header"),
             *self.offers.pack_lines(request, self.offers.shop.on_sale(request)),
         ]

@@ -3,21 +3,21 @@
 from __future__ import annotations
 
 from adapters.chat.catalogue import Catalogue, plural
-from adapters.chat.messages import Request
+from adapters.chat.messages import Request, Surface
 from core.domain.jobs import Job, JobState, JobView
 from core.domain.ledger import Entry
-from core.domain.pricing import Pack
+from core.domain.pricing import Pack, Pricing
 from core.errors import BotError
 from core.services.wallets import BalanceView
 
 # Currencies without minor units (Stripe's list), and Telegram Stars: whole units.
 _WHOLE_UNITS = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF XTR".split())
-STARS = "XTR"
+STARS_CURRENCY = "XTR"  # Telegram Stars
 
 
 def price_text(pack: Pack) -> str:
     """ "$5", "$4.99", "EUR 5", "250 ⭐"."""
-    if pack.currency.upper() == STARS:
+    if pack.currency.upper() == STARS_CURRENCY:
         return f"{pack.price} ⭐"
     whole, cents = divmod(pack.price, 100)
     symbol = "$" if pack.currency.lower() == "usd" else f"{pack.currency.upper()} "
@@ -30,7 +30,7 @@ def money_text(amount: int, currency: str) -> str:
     sign, amount = ("-" if amount < 0 else ""), abs(amount)
     if code in _WHOLE_UNITS:
         text = f"{code} {sign}{amount:,}"
-        return f"{text} ⭐" if code == STARS else text
+        return f"{text} ⭐" if code == STARS_CURRENCY else text
     whole, cents = divmod(amount, 100)
     return f"{code} {sign}{whole:,}.{cents:02d}"
 
@@ -50,18 +50,40 @@ class Words:
             )
         return self.catalogue.text(key, request, **data)
 
+    def on(self, surface: Surface, locale: str | None, key: str, **data: object) -> str:
+        """`key` for someone on `surface` when no request is at hand (a job's notice): in
+        `locale`, its commands spelled and its moments shown the platform's way."""
+        return self.catalogue.text(key, locale, spell=surface.command, moments=surface.when, **data)
+
     def error(self, request: Request | str | None, error: BotError, **context: object) -> str:
         """A typed core error in the request's words (`context` fills what the error does not carry)."""
         if isinstance(request, Request):
-            group = self.t(request, f"place.{request.surface.group_kind}")
             return self.catalogue.error(
                 error,
                 request.locale,
                 spell=request.surface.command,
                 moments=request.surface.when,
-                **{"group": group, **context},
+                **{"group": self.group(request), **context},
             )
         return self.catalogue.error(error, request, **context)
+
+    def group(self, request: Request) -> str:
+        """What the asking platform calls a group: "group", "server"."""
+        return self.t(request, f"place.{request.surface.group_kind}")
+
+    def welcome(self, request: Request, credits: int | None = None) -> str:
+        """The welcome of a first contact, with the credits just granted (by default those of
+        the request's greeting); "" for anyone else."""
+        if credits is None:
+            credits = request.greeting.welcome_credits if request.greeting is not None else 0
+        return self.t(request, "welcome", credits=credits) if credits else ""
+
+    def costs(self, request: Request, pricing: Pricing) -> str:
+        """What each length of music costs: '5 s → 1 credit, 10 s → 2 credits, …'."""
+        return ", ".join(
+            self.t(request, "cost_item", seconds=seconds, credits=cost, plural=plural(cost))
+            for seconds, cost in sorted(pricing.costs.items())
+        )
 
     def pack_line(self, request: Request, pack: Pack) -> str:
         return self.t(request, "offer_pack", title=pack.title, credits=f"{pack.credits:,}", price=price_text(pack))

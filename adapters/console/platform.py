@@ -104,7 +104,7 @@ class ConsolePlatform:
         self.say(f"[{to.key}] {reply.text}")
 
     async def send_to_operators(self, reply: Reply) -> bool:
-        self.say(f"[support inbox] {reply.text}")
+        self.say(self.conversation.words.t(None, "tickets_inbox", text=reply.text))
         return True
 
     async def show_status(self, status: JobStatus) -> None:
@@ -129,7 +129,7 @@ class ConsolePlatform:
     async def send_clip(self, job: Job, clip: GeneratedClip, message: ClipMessage) -> Delivered | bool:
         path = self.clips_dir / f"{job.job_id}.{clip.format}"
         await asyncio.to_thread(_write_atomically, path, clip.audio)
-        self.say(f"{message.caption}: {path}")
+        self.say(self.conversation.words.t(None, "clip_saved", caption=message.caption, path=path))
         return True
 
     async def send_after(self, job: Job, reply: Reply) -> None:
@@ -205,7 +205,6 @@ class ConsoleChat:
                 elif isinstance(button, Button | ShareButton):
                     self._choices.append(Button(button.label, button.action))
                     lines.append(f"  [{len(self._choices)}] {button.label}")
-        lines += [self._show(more) for more in reply.then]
         return "\n".join(line for line in lines if line)
 
 

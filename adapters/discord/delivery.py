@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING
 
 import discord
 
-from adapters.chat.jobs import Recent
-from adapters.chat.messages import Reply
+from adapters.chat.jobs import Recent, locale_of
+from adapters.chat.messages import Reply, Surface
 from adapters.chat.platform import ClipMessage, JobStatus
 from adapters.chat.words import Words
 from adapters.discord.clip_links import ClipShelf
@@ -43,9 +43,12 @@ class TokenExpired(Exception):
 
 
 class DiscordJobs:
-    def __init__(self, client: discord.Client, words: Words, clips: ClipShelf | None, ready_timeout: float) -> None:
+    def __init__(
+        self, client: discord.Client, words: Words, surface: Surface, clips: ClipShelf | None, ready_timeout: float
+    ) -> None:
         self.client = client
         self.words = words
+        self.surface = surface  # how a link's expiry is shown
         self.clips = clips
         self.ready_timeout = ready_timeout
         self._ready = asyncio.Event()
@@ -113,61 +116,59 @@ class DiscordJobs:
     async def send_clip(self, job: Job, clip: GeneratedClip, message: ClipMessage) -> bool:
         if not await self._wait_ready():
             return False
-        locale = _locale(job)
         view = view_of(message.rows, share=job.reply_to.get("guild") is not None)
         fits = len(clip.audio) <= int(str(job.reply_to.get("limit") or 10 * 1024 * 1024))
-        content: str | None = message.caption
-        if not fits:
-            content = await self._link(job, clip, locale)
-            if content is None:
-                logger.warning(
-                    "job %s: clip of %d bytes is over the upload limit; no link", job.job_id, len(clip.audio)
+        content = message.caption if fits else await self._link(job, clip)
+        if content is None:
+            logger.warning("job %s: clip of %d bytes is over the upload limit; no link", job.job_id, len(clip.audio))
+            return False
+        while True:  # once more, with a link, when Discord finds the file too large after all
+            try:
+                await self._webhook(job).send(
+                    content=content,
+                    file=_file(clip, message) if fits else discord.utils.MISSING,
+                    view=view or discord.utils.MISSING,
+                    ephemeral=bool(job.reply_to.get("private")),
+                    wait=True,
                 )
-                return False
-        try:
-            await self._webhook(job).send(
-                content=content,
-                file=_file(clip, message) if fits else discord.utils.MISSING,
-                view=view or discord.utils.MISSING,
-                ephemeral=bool(job.reply_to.get("private")),
-                wait=True,
-            )
-            return True
-        except TokenExpired:
-            pass
-        except discord.HTTPException as error:
-            if fits and error.code == TOO_LARGE:  # the limit was smaller than the payload said
-                linked = await self._link(job, clip, locale)
-                if linked is not None:
-                    await self._webhook(job).send(content=linked, view=view or discord.utils.MISSING, wait=True)
-                    return True
-            if not self._token_gone(job, error):
-                logger.warning("job %s: Discord refused the clip: %s", job.job_id, error)
-                return False
-        return await self._deliver_late(job, clip, message, fits, view)
+                return True
+            except TokenExpired:
+                break
+            except discord.HTTPException as error:
+                if fits and error.code == TOO_LARGE:  # the limit was smaller than the payload said
+                    linked = await self._link(job, clip)
+                    if linked is not None:
+                        fits, content = False, linked
+                        continue
+                if not self._token_gone(job, error):
+                    logger.warning("job %s: Discord refused the clip: %s", job.job_id, error)
+                    return False
+                break
+        return await self._deliver_late(job, clip, message, view, None if fits else content)
 
     async def _deliver_late(
-        self, job: Job, clip: GeneratedClip, message: ClipMessage, fits: bool, view: discord.ui.View | None
+        self, job: Job, clip: GeneratedClip, message: ClipMessage, view: discord.ui.View | None, link: str | None
     ) -> bool:
         """Past the follow-up window: the person's DMs first (a job from a server was private
-        there), else the channel it came from, with a mention."""
-        caption = f"<@{job.reply_to.get('user')}> {message.caption}"
-        if not fits:
-            caption = await self._link(job, clip, _locale(job)) or caption
+        there), else the channel it came from, with a mention; `link`: the clip's words with its
+        link, when it is not uploaded."""
+        caption = link or f"<@{job.reply_to.get('user')}> {message.caption}"
         for send in (self._dm, self._channel):
             try:
-                if await send(job, caption, view, _file(clip, message) if fits else None):
+                if await send(job, caption, view, _file(clip, message) if link is None else None):
                     return True
             except discord.HTTPException as error:
                 logger.info("job %s: late delivery via %s refused: %s", job.job_id, send.__name__, error)
         return False
 
-    async def _link(self, job: Job, clip: GeneratedClip, locale: str) -> str | None:
+    async def _link(self, job: Job, clip: GeneratedClip) -> str | None:
+        """The clip's words with a link to it on our web server (None without one)."""
         if self.clips is None:
             return None
         url, until = await self.clips.publish(clip.audio, clip.format)
-        when = f"<t:{int(until.timestamp())}:f>"
-        return self.words.t(locale, "clip_link", seconds=job.seconds, style=job.style, url=url, until=when)
+        return self.words.on(
+            self.surface, locale_of(job), "clip_link", seconds=job.seconds, style=job.style, url=url, until=until
+        )
 
     # --- sending --------------------------------------------------------------------------------
 
@@ -213,7 +214,3 @@ def _status_id(job: Job) -> int | str:
 
 def _file(clip: GeneratedClip, message: ClipMessage) -> discord.File:
     return discord.File(io.BytesIO(clip.audio), filename=message.filename)
-
-
-def _locale(job: Job) -> str:
-    return str(job.reply_to.get("locale") or "en-US")

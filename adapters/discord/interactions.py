@@ -39,11 +39,10 @@ def identity_of(user: discord.abc.User | discord.Object) -> Identity:
 
 
 class Interactions:
-    def __init__(self, conversation: Conversation, surface: Surface, recordings: Recordings, limit: int) -> None:
+    def __init__(self, conversation: Conversation, surface: Surface, recordings: Recordings) -> None:
         self.conversation = conversation
         self.surface = surface
         self.recordings = recordings
-        self.limit = limit  # the largest recording downloaded
 
     # --- in -------------------------------------------------------------------------------------
 
@@ -157,8 +156,6 @@ class Interactions:
             await interaction.response.edit_message(content=fit(reply.text), view=view)
             return
         await self.send(interaction, fit(reply.text), view, ephemeral=not reply.public)
-        for more in reply.then:
-            await self.send(interaction, fit(more.text), view_of(more.rows), ephemeral=not more.public)
         if reply.publish is not None:
             await self.publish(interaction, reply.publish)
 

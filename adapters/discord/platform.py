@@ -12,6 +12,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +23,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from adapters.chat.conversation import Conversation
-from adapters.chat.messages import Place, Reply, Request, Surface
+from adapters.chat.messages import PayBy, Place, Reply, Request, Surface
 from adapters.chat.platform import ClipMessage, JobStatus
 from adapters.chat.words import Words
 from adapters.discord.client import MusicBot, make_bot
@@ -72,7 +73,7 @@ class DiscordPlatform:
         self.clips = clips  # clips too big to upload, linked from our web server
         self._surface = Surface(
             NAME,
-            payment_methods=("card",),
+            payment_methods=(PayBy.CARD,),
             command_attachments=True,
             group_kind="server",
             max_file_bytes=options.max_download_bytes,
@@ -91,11 +92,11 @@ class DiscordPlatform:
         self.recordings = Recordings(
             self.client, self.recording_shelf, options.max_download_bytes, options.intake_concurrency
         )
-        self.interactions = Interactions(conversation, self._surface, self.recordings, options.max_download_bytes)
-        self.jobs = DiscordJobs(self.client, words, clips, options.ready_timeout_seconds)
+        self.interactions = Interactions(conversation, self._surface, self.recordings)
+        self.jobs = DiscordJobs(self.client, words, self._surface, clips, options.ready_timeout_seconds)
         for command in slash_commands(conversation.available(self._surface), words, self.interactions.command):
             self.client.tree.add_command(command)
-        menu = app_commands.ContextMenu(name="Make music from this", callback=self.make_music)
+        menu = app_commands.ContextMenu(name=words.t(None, "context_menu.make_music"), callback=self.make_music)
         self.client.tree.add_command(menu)
         self._gateway: asyncio.Task[None] | None = None
 
@@ -186,14 +187,11 @@ class DiscordPlatform:
         if message.guild is not None or message.author.bot or message.type not in CONVERSATION:
             return
         request = Request(identity_of(message.author), self._surface, str(message.id), place=Place())
-        if recording_of(message) is None:
+        attachment = recording_of(message)
+        if attachment is None:
             reply = self.conversation.hint(request)
         else:
-            try:
-                await self.recordings.keep(message)
-                reply = await self.conversation.recording(request, str(message.id))
-            except Exception as error:  # noqa: BLE001 - the error boundary of a DM
-                reply = await self.conversation.failure(request, error)
+            reply = await self._picker(request, message, attachment)
         try:
             await message.reply(
                 fit(reply.text), view=view_of(reply.rows) or discord.utils.MISSING, mention_author=False
@@ -204,16 +202,34 @@ class DiscordPlatform:
     async def make_music(self, interaction: Interaction, message: discord.Message) -> None:
         """ "Make music from this" on a message with a voice message or an audio file."""
         request = self.interactions.request(interaction)
-        try:
-            if recording_of(message) is None:
-                reply = await self.conversation.recording(request, found=False)
-            else:
+        attachment = recording_of(message)
+        if attachment is None:
+            reply = await self.conversation.recording(request, found=False)
+        else:
+
+            async def acknowledge() -> None:
                 await self.interactions.acknowledge(interaction, job=True)
-                await self.recordings.keep(message)
-                reply = await self.conversation.recording(request, str(message.id))
-        except Exception as error:  # noqa: BLE001 - the error boundary of the menu
-            reply = await self.conversation.failure(request, error)
+
+            reply = await self._picker(request, message, attachment, acknowledge)
         await self.interactions.answer(interaction, reply)
+
+    async def _picker(
+        self,
+        request: Request,
+        message: discord.Message,
+        attachment: discord.Attachment,
+        acknowledge: Callable[[], Awaitable[None]] | None = None,
+    ) -> Reply:
+        """The style × length picker for the message's recording, downloaded and kept for the
+        presses (after `acknowledge`, where the download must not keep Discord waiting), or why
+        not."""
+        try:
+            if acknowledge is not None:
+                await acknowledge()
+            await self.recordings.keep(message.id, attachment)
+            return await self.conversation.recording(request, str(message.id))
+        except Exception as error:  # noqa: BLE001 - the error boundary of a recording
+            return await self.conversation.failure(request, error)
 
     async def _press(self, interaction: Interaction, data: str) -> None:
         await self.interactions.press(interaction, data)

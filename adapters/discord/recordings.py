@@ -13,7 +13,7 @@ import logging
 
 import discord
 
-from adapters.chat.generation import NoRecording, RecordingGone
+from adapters.chat.generation import RecordingGone
 from adapters.chat.messages import Attachment
 from adapters.chat.styles import looks_like_audio
 from adapters.discord.recording_shelf import RecordingShelf
@@ -62,14 +62,10 @@ class Recordings:
 
         return Attachment(attachment.filename, read, attachment.size)
 
-    async def keep(self, message: discord.Message) -> int:
-        """Download the message's recording now and keep it for the presses."""
-        attachment = recording_of(message)
-        if attachment is None:
-            raise NoRecording()
+    async def keep(self, message_id: int, attachment: discord.Attachment) -> None:
+        """Download a message's recording now and keep it for the presses."""
         async with self.intake:
-            await self.shelf.put(message.id, await download(attachment, self.limit))
-        return message.id
+            await self.shelf.put(message_id, await download(attachment, self.limit))
 
     def kept(self, interaction: Interaction, message_id: int) -> Attachment:
         """The kept recording of a picker's button; else the message fetched again (its links

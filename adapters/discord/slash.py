@@ -70,7 +70,8 @@ def _command(command: Command, parent: Command | None, words: Words, run: Run) -
             )
         )
     callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
-    callback = app_commands.describe(**{p.name: _describe(words, path, p.name) for p in command.params})(callback)
+    described = {p.name: _describe(words, path, p.name, parent) for p in command.params}
+    callback = app_commands.describe(**described)(callback)
     choices = {p.name: _choices(p) for p in command.params if p.choices is not None}
     if choices:
         callback = app_commands.choices(**choices)(callback)
@@ -111,8 +112,11 @@ def _suggest(param: Param) -> Callable[[Interaction, str], Awaitable[list[Choice
     return complete
 
 
-def _describe(words: Words, path: str, param: str | None = None) -> str:
-    """`command.<path>[.<param>]`, else the argument's general words (`param.<name>`)."""
-    keys = [f"command.{path}"] if param is None else [f"command.{path}.{param}", f"param.{param}"]
+def _describe(words: Words, path: str, param: str | None = None, parent: Command | None = None) -> str:
+    """`command.<path>[.<param>]`; a subcommand's argument else as its group describes it for
+    every subcommand (`command.<group>.<param>`, unless a subcommand has that name)."""
+    keys = [f"command.{path}"] if param is None else [f"command.{path}.{param}"]
+    if param is not None and parent is not None and parent.subcommand(param) is None:
+        keys.append(f"command.{parent.name}.{param}")
     found = next((k for k in keys if words.catalogue.has(k)), None)
     return words.t(None, found)[:MAX_DESCRIPTION] if found else "…"

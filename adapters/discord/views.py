@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 import discord
 from discord import ui
 
-from adapters.chat.actions import Verb, decode
+from adapters.chat.actions import Verb
 from adapters.chat.messages import Control, LinkButton, Menu, ShareButton
 
 Interaction = discord.Interaction[discord.Client]
@@ -122,7 +122,5 @@ def _item(control: Control, row: int | None, share: bool) -> ui.Item[ui.View] | 
         return ui.Select(custom_id=f"menu:{key}", options=options, placeholder=control.placeholder or None, row=row)
     if isinstance(control, ShareButton) and not share:
         return None
-    data = control.action.encode()
-    action = decode(data)
-    style = STYLES.get(action.verb, discord.ButtonStyle.secondary) if action else discord.ButtonStyle.secondary
-    return ui.Button(label=control.label[:MAX_LABEL] or "…", custom_id=data, style=style, row=row)
+    style = STYLES.get(control.action.verb, discord.ButtonStyle.secondary)
+    return ui.Button(label=control.label[:MAX_LABEL] or "…", custom_id=control.action.encode(), style=style, row=row)

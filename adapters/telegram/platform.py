@@ -26,7 +26,7 @@ from telegram import (
     User,
 )
 from telegram.constants import ChatMemberStatus, ChatType
-from telegram.error import Forbidden, TelegramError
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     AIORateLimiter,
     Application,
@@ -43,7 +43,7 @@ from telegram.ext import (
 from adapters.chat.actions import Verb, decode
 from adapters.chat.commands import Menu
 from adapters.chat.conversation import Conversation
-from adapters.chat.messages import Attachment, Member, Place, Reply, Request, Surface
+from adapters.chat.messages import Attachment, Member, PayBy, Place, Reply, Request, Surface
 from adapters.chat.platform import ClipMessage, JobStatus
 from adapters.chat.words import Words
 from adapters.telegram.bot import LeanBot
@@ -107,12 +107,12 @@ class TelegramPlatform:
                 max_retries=config.max_retries,  # wait retry_after, then try again
             ),
         )
-        methods = {"stars": ("stars",), "stripe": ("card",)}.get(config.payments or "both", ("stars", "card"))
+        both = (PayBy.STARS, PayBy.CARD)
+        methods = {"stars": (PayBy.STARS,), "stripe": (PayBy.CARD,)}.get(config.payments or "both", both)
         self._surface = Surface(
             NAME,
             payment_methods=methods,
             member_by_reply=True,
-            share_inline=True,
             max_file_bytes=config.max_download_bytes,
             invite_link=lambda payload: f"https://t.me/{self.bot.username}?start={payload}",
             spell=self.spell,
@@ -196,7 +196,12 @@ class TelegramPlatform:
         await self.jobs.send_after(job, reply)
 
     async def refund_stars(self, user_id: str, charge_id: str) -> None:
-        await self.bot.refund_star_payment(int(user_id), charge_id)
+        """Give the Stars back; a charge Telegram says it refunded already counts as done."""
+        try:
+            await self.bot.refund_star_payment(int(user_id), charge_id)
+        except BadRequest as error:
+            if "ALREADY_REFUNDED" not in error.message.upper():
+                raise
 
     # --- updates → requests -----------------------------------------------------------------------
 
@@ -346,13 +351,13 @@ class TelegramPlatform:
             return
         locale = query.from_user.language_code
         request = self._request(query.from_user, None, f"inline:{query.id}")
-        job = await self.conversation.shareable(request, query.query.removeprefix("clip").strip())
-        if job is None or job.delivery_ref is None:
+        clip = await self.conversation.shareable(request, query.query.removeprefix("clip").strip())
+        if clip is None:
             button = InlineQueryResultsButton(self.words.t(locale, "share_missing"), start_parameter="share")
             await query.answer([], cache_time=0, is_personal=True, button=button)
             return
         caption = self.words.t(locale, "share_caption", bot=f"@{self.bot.username}")
-        result = InlineQueryResultCachedAudio(id=job.job_id, audio_file_id=job.delivery_ref, caption=caption)
+        result = InlineQueryResultCachedAudio(id=clip.job_id, audio_file_id=clip.delivery_ref, caption=caption)
         await query.answer([result], cache_time=0, is_personal=True)
 
     async def on_shared(self, update: Update, context: Context) -> None:

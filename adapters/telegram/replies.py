@@ -96,13 +96,11 @@ class Replies:
             await self.bot.send_message(
                 chat_id, chunks[-1], reply_markup=self.keyboard(reply.rows), reply_parameters=quote
             )
-        for more in reply.then:
-            await self.send(chat_id, more)
 
     async def answer(self, message: Message, reply: Reply, *, place: Place, locale: str | None = None) -> None:
         """The answer to a message: in place, or, when private and asked in a group, in the
         person's private chat (the group is told where it went)."""
-        if reply is SILENT or (not reply.text and reply.invoice is None and not reply.then):
+        if reply is SILENT or (not reply.text and reply.invoice is None):
             return
         user = message.from_user
         if not reply.private or place.private or user is None:

@@ -20,6 +20,12 @@ class Offer:
     next_daily_at: dt.datetime | None  # when the next free daily credit can be claimed
     contact_support: bool = True
     stars_packs: tuple[Pack, ...] = ()  # the same packs priced in Telegram Stars (when sold)
+    daily_due: bool = False  # the daily credit can be claimed now
+
+
+def daily_due(next_daily_at: dt.datetime | None, now: dt.datetime) -> bool:
+    """Whether the daily credit due at `next_daily_at` (None: never) can be claimed at `now`."""
+    return next_daily_at is not None and next_daily_at <= now
 
 
 def offer_for(
@@ -28,7 +34,10 @@ def offer_for(
     next_daily_at: dt.datetime | None = None,
     *,
     stars_packs: tuple[Pack, ...] = (),
+    now: dt.datetime | None = None,
 ) -> Offer | None:
+    """The offer for a low `balance` (None when it is not low); `now` tells whether the daily
+    credit can be claimed already."""
     available = balance.available
     if available > rules.low_balance_threshold:
         return None
@@ -38,6 +47,7 @@ def offer_for(
         packs=rules.packs.packs,
         next_daily_at=next_daily_at,
         stars_packs=stars_packs,
+        daily_due=now is not None and daily_due(next_daily_at, now),
     )
 
 

@@ -36,6 +36,8 @@ class BalanceView:
     plan: str
     stats: AccountStats
     offer: Offer | None
+    next_daily_at: dt.datetime | None = None  # when the next free daily credit can be claimed (None: never)
+    daily_due: bool = False  # it can be claimed now
 
 
 @dataclass(frozen=True)
@@ -91,13 +93,24 @@ class WalletService:
         return partial(welcome_grant, rules=self.rules, now=now)
 
     async def balance(self, identity: Identity) -> BalanceView:
-        """The wallet, the plan, lifetime figures, and the offer (packs, next daily credit,
-        support) when the balance is low: /balance, and the words of a refusal."""
+        """The wallet, the plan, lifetime figures, the next daily credit, and the offer (packs,
+        next daily credit, support) when the balance is low: /balance."""
         person = await self.person(identity)
         balance = await self.store.balance(person.wallet_id)
         stats = await self.store.stats(person.wallet_id)
-        offer = await self.offers.after(balance, person.person_id)
-        return BalanceView(balance, self.plan(stats), stats, offer)
+        next_daily = await self.offers.next_daily(person.person_id)
+        offer = self.offers.of(balance, next_daily)
+        return BalanceView(balance, self.plan(stats), stats, offer, next_daily, self.offers.daily_due(next_daily))
+
+    async def offer(self, identity: Identity) -> Offer | None:
+        """What to offer `identity` now (None when their balance is not low, or they are not
+        known): the words of a refusal. Reads the wallet (and, when low, the next daily credit)
+        and creates no one."""
+        found = await self.store.find_wallet(identity.key)
+        if found is None:
+            return None
+        person, balance = found
+        return await self.offers.after(balance, person.person_id)
 
     async def history(self, identity: Identity, limit: int = 10) -> list[Entry]:
         person = await self.person(identity)

@@ -44,7 +44,7 @@ async def test_an_operator_unfreezes_a_frozen_wallet_and_the_person_can_spend_ag
     world.dispatch(refused)
     assert (await world.webhook(refused)).json["content"].startswith("Your wallet is frozen")
 
-    unfreeze = [subcommand("unfreeze", [user_option("user", ALICE)])]
+    unfreeze = [subcommand("unfreeze", [user_option("member", ALICE)])]
     unfrozen = await ask(world, "admin", unfreeze, OPERATOR, users=[ALICE])
     assert unfrozen["content"] == f"Unfrozen discord:{ALICE['id']}. Their balance: 10."
     assert unfrozen["flags"] == FLAG_EPHEMERAL
@@ -71,7 +71,7 @@ async def test_unfreeze_by_identity_text_and_for_someone_unknown(world: World) -
 
 async def test_someone_who_is_not_an_operator_cannot_unfreeze_or_read_tickets(world: World) -> None:
     await freeze(world, ALICE)
-    attempt = [subcommand("unfreeze", [user_option("user", ALICE)])]
+    attempt = [subcommand("unfreeze", [user_option("member", ALICE)])]
     # Alice has Manage Server and even Administrator in this server: still not an operator.
     refused = await ask(world, "admin", attempt, ALICE, users=[ALICE], admin=True)
     assert refused["content"] == "You are not allowed to do that."

@@ -133,3 +133,40 @@ async def test_an_upload_discord_refuses_as_too_large_falls_back_to_a_link(world
     await world.idle()
     assert await world.audit() == []
     world.assert_no_errors()
+
+
+def too_large_once(world: World, payload: dict) -> None:
+    world.fake.fail(
+        "POST", rf"/webhooks/\d+/{payload['token']}", 413, {"message": "Request entity too large", "code": 40005}
+    )
+
+
+async def test_the_link_after_a_too_large_refusal_stays_private_in_a_server(world: World) -> None:
+    payload = world.generate(ALICE, length=5)  # in a server: the clip is for Alice's eyes only
+    too_large_once(world, payload)
+    world.dispatch(payload)
+    await world.status_text(payload, "−1 credit · 9 left")
+    sent = [r for r in world.fake.requests_to("POST", r"/webhooks/.*") if payload["token"] in r.route]
+    assert [r.status for r in sent] == [413, 200]
+    assert int(sent[1].json.get("flags", 0)) & FLAG_EPHEMERAL  # not posted for the whole channel
+    await world.idle()
+    world.assert_no_errors()
+
+
+async def test_a_link_refused_for_an_expired_token_goes_to_the_dms(world: World) -> None:
+    payload = world.generate(ALICE, length=5)
+    too_large_once(world, payload)
+    world.fake.fail(
+        "POST", rf"/webhooks/\d+/{payload['token']}", 401, {"message": "Invalid Webhook Token", "code": 50027}
+    )
+    world.dispatch(payload)
+    dm = world.fake.dm_channels
+    posted = await world.request(
+        lambda r: r.is_("POST", r"/channels/\d+/messages") and "Download it" in (r.json or {}).get("content", "")
+    )
+    assert posted.route == f"/channels/{dm[int(ALICE['id'])]['id']}/messages" and posted.status == 200
+    assert posted.json["content"].startswith("🎵 Your 5 s warm solo piano clip is too big to upload here.")
+    await world.idle()
+    assert await world.available(ALICE) == 9
+    assert await world.audit() == []
+    world.assert_no_errors()

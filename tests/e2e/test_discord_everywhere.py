@@ -97,7 +97,7 @@ async def test_operators_grant_take_and_look_up_and_nobody_else_can(world: World
     refused = await ask(
         world,
         "admin",
-        [subcommand("grant", [option("amount", 50), option("reason", "x"), user_option("user", BOB)])],
+        [subcommand("grant", [option("amount", 50), option("reason", "x"), user_option("member", BOB)])],
         BOB,
         guild=True,
         users=[BOB],
@@ -109,7 +109,7 @@ async def test_operators_grant_take_and_look_up_and_nobody_else_can(world: World
         [
             subcommand(
                 "grant",
-                [option("amount", 50), option("reason", "refund"), user_option("user", BOB)],
+                [option("amount", 50), option("reason", "refund"), user_option("member", BOB)],
             )
         ],
         OPERATOR,
@@ -137,7 +137,7 @@ async def test_operators_grant_take_and_look_up_and_nobody_else_can(world: World
     looked = await ask(
         world,
         "admin",
-        [subcommand("user", [user_option("user", BOB)])],
+        [subcommand("user", [user_option("member", BOB)])],
         OPERATOR,
         guild=False,
         users=[BOB],

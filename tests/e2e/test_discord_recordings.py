@@ -49,7 +49,7 @@ async def test_a_voice_message_in_a_dm_gets_styles_and_lengths_with_costs_and_a_
     voice = world.voice_dm(ALICE)
     keyboard = await world.bot_reply(voice)
     assert keyboard["content"].startswith("Welcome! You have 10 free credits.")
-    assert "🎹 warm solo piano · 🎸 acoustic guitar" in keyboard["content"]
+    assert "🎹 Piano · 🎸 Guitar" in keyboard["content"]
     assert keyboard["content"].endswith("You have 10 credits.")
     rows = buttons(keyboard)
     assert len(rows) == 5 and all(len(row) == 4 for row in rows)  # 5 styles × 4 lengths

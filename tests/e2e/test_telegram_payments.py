@@ -96,6 +96,10 @@ async def test_buy_lists_stars_packs_and_an_operator_refunds_stars(sqlite_url):
         refund = await fake.wait_for("refundStarPayment")
         assert refund["telegram_payment_charge_id"] == charge and int(refund["user_id"]) == ada["id"]
         assert await stack.available(ada) == 10
+        again = await stack.command(operator, "admin", f"refund-stars {charge}")  # Telegram: already refunded
+        assert again["text"] == (
+            f"That payment was already refunded; refund the Stars if that did not happen (charge {charge})."
+        )
 
         unknown = await stack.command(ada, "buy", "platinum")
         assert "There is no pack called 'platinum'" in unknown["text"]

@@ -4,8 +4,6 @@ payment service that `Shop` asks (which packs are on sale)."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.messages import Reply, Surface
 from adapters.chat.notices import ChatNotices
@@ -16,14 +14,6 @@ from core.domain.generation import GeneratedClip
 from core.domain.identity import Identity
 from core.domain.jobs import Delivered, Job
 from core.domain.pricing import Pack, PackTable
-
-
-class FixedClock:
-    def __init__(self, now: dt.datetime) -> None:
-        self.at = now
-
-    def now(self) -> dt.datetime:
-        return self.at
 
 
 class PacksOnSale:

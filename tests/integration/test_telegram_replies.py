@@ -15,8 +15,8 @@ from adapters.chat.actions import MAX_BYTES, Action, Verb, decode, owned
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.generation import GenerationChat
 from adapters.chat.jobs import JobNotices
-from adapters.chat.messages import Button, LinkButton, Menu, Reply, Request, Surface
-from adapters.chat.offers import CARD, STARS, Offers, Shop
+from adapters.chat.messages import Button, LinkButton, Menu, PayBy, Reply, Request, Surface
+from adapters.chat.offers import Offers, Shop
 from adapters.chat.platform import Platforms
 from adapters.chat.styles import BUTTON_STYLES
 from adapters.chat.words import Words
@@ -30,7 +30,7 @@ from core.domain.offers import Offer
 from core.domain.pricing import Pack, Pricing
 from core.errors import GenerationTimedOut
 from core.services.wallets import Glance
-from tests.fakes.chat import FixedClock, PacksOnSale, RecordingPlatform
+from tests.fakes.chat import PacksOnSale, RecordingPlatform
 
 BIGGEST_USER = str(10**19 - 1)  # Telegram ids fit in 64 bits; no real one is this long
 JOB = "f" * 16
@@ -38,7 +38,7 @@ PRICING = Pricing({5: 1, 10: 2, 15: 3, 30: 5})
 NOW = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)
 STARS_PACK = Pack("creator", 2500, 3750, "XTR")
 CARD_PACK = Pack("creator", 2500, 7500)
-SURFACE = Surface("telegram", payment_methods=("stars", "card"), share_inline=True)
+SURFACE = Surface("telegram", payment_methods=(PayBy.STARS, PayBy.CARD))
 WORDS = Words(Catalogue())
 
 
@@ -83,7 +83,7 @@ class Chat:
         platforms = Platforms()
         platforms.register(self.platform)
         shop = Shop(PacksOnSale(card=(CARD_PACK,), stars=(STARS_PACK,)))  # type: ignore[arg-type]
-        self.offers = Offers(WORDS, shop, FixedClock(NOW))
+        self.offers = Offers(WORDS, shop)
 
         async def available(wallet_id: int) -> Balance:
             return Balance(wallet_id, free=4, paid=0, held=0)
@@ -96,7 +96,7 @@ class Chat:
         await self.jobs.progress(job(), JobProgress(Stage.QUEUED, 3))  # Cancel
         await self.jobs.deliver(job(), GeneratedClip(b"mp3", "mp3", 15.0))  # Again, Other style, Longer, Share
         await self.jobs.failed(job(), GenerationTimedOut(), Balance(1, free=4, paid=0, held=0))  # Try again
-        offer = Offer(available=1, out_of_credits=False, packs=(CARD_PACK,), next_daily_at=NOW)
+        offer = Offer(available=1, out_of_credits=False, packs=(CARD_PACK,), next_daily_at=NOW, daily_due=True)
         return [
             await self.generation.picker(request()),
             self.platform.statuses[0].reply,
@@ -206,12 +206,12 @@ async def test_a_menu_becomes_rows_of_two():
 
 async def test_the_offer_shows_one_pack_per_row_then_the_way_out():
     chat = Chat()
-    offer = Offer(available=1, out_of_credits=False, packs=(CARD_PACK,), next_daily_at=NOW)
+    offer = Offer(available=1, out_of_credits=False, packs=(CARD_PACK,), next_daily_at=NOW, daily_due=True)
     markup = replies().keyboard(chat.offers.offer(request(), offer).rows)
     assert markup is not None
     assert [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard] == [
-        [("⭐ Creator: 2,500 credits for 3750 ⭐", f"b:{BIGGEST_USER}:{STARS}:creator")],
-        [("💳 Creator: 2,500 credits for $75", f"b:{BIGGEST_USER}:{CARD}:creator")],
+        [("⭐ Creator: 2,500 credits for 3750 ⭐", f"b:{BIGGEST_USER}:{PayBy.STARS}:creator")],
+        [("💳 Creator: 2,500 credits for $75", f"b:{BIGGEST_USER}:{PayBy.CARD}:creator")],
         [("🎁 Claim your free daily credit", f"d:{BIGGEST_USER}")],
         [("💬 Contact support", f"h:{BIGGEST_USER}")],
         [("Continue with free", f"f:{BIGGEST_USER}")],

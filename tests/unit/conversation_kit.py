@@ -28,7 +28,7 @@ from typing import Any
 
 from adapters.chat.actions import Action
 from adapters.chat.conversation import Conversation
-from adapters.chat.messages import Attachment, Button, Member, Menu, Place, Reply, Request, ShareButton, Surface
+from adapters.chat.messages import Attachment, Button, Member, Menu, PayBy, Place, Reply, Request, ShareButton, Surface
 from bot.bootstrap import App, Stores, compose
 from bot.config import load_settings
 from core.clock import ManualClock
@@ -59,9 +59,8 @@ def telegram_surface(conversation: Conversation) -> Surface:
 
     return Surface(
         "telegram",
-        payment_methods=("stars", "card"),
+        payment_methods=(PayBy.STARS, PayBy.CARD),
         member_by_reply=True,
-        share_inline=True,
         max_file_bytes=20_000_000,
         invite_link=lambda payload: f"https://t.me/hum_bot?start={payload}",
         spell=spell,
@@ -70,7 +69,7 @@ def telegram_surface(conversation: Conversation) -> Surface:
 
 DISCORD = Surface(
     "discord",
-    payment_methods=("card",),
+    payment_methods=(PayBy.CARD,),
     command_attachments=True,
     group_kind="server",
     max_file_bytes=25_000_000,

@@ -14,8 +14,8 @@ from tests.audio_samples import garbage_bytes, silence_clip
 from tests.unit.conversation_kit import HUM, WELCOME, Kit, button, buttons, labels, recording
 
 PICK = (
-    "Pick a style (one row each: 🎹 warm solo piano · 🎸 acoustic guitar · 🎻 lush string orchestra · "
-    "🎛 retro synth lead · 🔊 deep bass groove) and a length (each button: length · credits). You have {n} credits."
+    "Pick a style (one row each: 🎹 Piano · 🎸 Guitar · 🎻 Strings · 🎛 Synth · 🔊 Bass) "
+    "and a length (each button: length · credits). You have {n} credits."
 )
 
 
@@ -47,6 +47,16 @@ async def test_a_recording_gets_the_picker_with_each_cost_and_writes_nothing(bot
     assert [b.action.encode() for b in buttons(picker)[:2]] == ["g:piano:5:rec1", "g:piano:10:rec1"]
     assert not bot.known(who)  # nothing is written until a press
     assert bot.movements() == ((), ())
+
+
+async def test_the_picker_is_built_once_per_language_whatever_the_recording(bot):
+    first = await bot.send_recording("telegram:1", ref="")
+    again = await bot.send_recording("telegram:2", ref="")
+    assert again.rows is first.rows  # the very same rows: a platform may keep their keyboard built
+    one = await bot.send_recording("discord:1", ref="m1")
+    other = await bot.send_recording("discord:1", ref="m2")
+    assert [buttons(r)[0].action.encode() for r in (first, one, other)] == ["g:piano:5", "g:piano:5:m1", "g:piano:5:m2"]
+    assert list(bot.conversation.generation._pickers) == ["en"]  # not one more per recording
 
 
 async def test_the_picker_follows_the_configured_costs_and_the_balance(make):

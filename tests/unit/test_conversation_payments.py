@@ -11,7 +11,7 @@ import pytest
 
 from adapters.chat.messages import LinkButton, Member
 from core.domain.identity import Identity
-from tests.unit.conversation_kit import Kit, button, buttons, discord_time, group, labels
+from tests.unit.conversation_kit import START, Kit, button, buttons, discord_time, group, labels
 
 ADMIN, MEMBER = group("s1", admin=True), group("s1", admin=False)
 BOB = Member(Identity.parse("discord:5"), "@bob")
@@ -99,8 +99,9 @@ async def test_a_card_pack_press_gives_one_checkout_link_per_press(make):
     first = await bot.press("discord:1", starter, request_id="card1")
     (link,) = first.controls
     assert isinstance(link, LinkButton) and link.label == "💳 Pay $5"
+    expires = discord_time(START + dt.timedelta(hours=1))
     assert first.text == (
-        "Starter pack: 100 credits for $5. Pay here (the link works for 60 minutes):\n"
+        f"Starter pack: 100 credits for $5. Pay here (the link expires {expires}):\n"
         f"{link.url}\nYour credits arrive as soon as the payment is confirmed."
     )
     again = await bot.press("discord:1", starter, request_id="card1")

@@ -139,13 +139,19 @@ async def test_a_clip_made_before_an_account_link_is_still_its_maker_s_to_share(
     assert shared.text == "Thanks for sharing! +2 credits · you have 21."
 
 
-@pytest.mark.parametrize(("who", "verify"), [("telegram:1", "/verify"), ("discord:1", "/verify-email")])
-async def test_email_verification_is_spelled_the_platform_s_way_and_grants_once(make, who, verify):
+@pytest.mark.parametrize(
+    ("who", "verify", "expires"),
+    [
+        ("telegram:1", "/verify", "2026-03-10 09:15 UTC"),
+        ("discord:1", "/verify-email", discord_time(dt.datetime(2026, 3, 10, 9, 15, tzinfo=dt.UTC))),
+    ],
+)
+async def test_email_verification_is_spelled_the_platform_s_way_and_grants_once(make, who, verify, expires):
     sender = FakeSender()
     bot = make(email_sender=sender)
     await bot.say(who, "/start")
     sent = await bot.say(who, f"{verify} ann@example.org")
-    assert sent.text == f"I sent a 6-digit code to ann@example.org. Send {verify} <code> within 15 minutes."
+    assert sent.text == f"I sent a 6-digit code to ann@example.org. Send {verify} <code>; it expires {expires}."
     assert sender.sent[-1][0] == "ann@example.org"
     wrong = f"{(int(sender.last_code) + 1) % 1_000_000:06d}"
     assert (await bot.say(who, f"{verify} {wrong}")).text == "That code is wrong. 4 tries left."

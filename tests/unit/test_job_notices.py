@@ -26,7 +26,7 @@ from core.domain.pricing import Pack, PackTable, Pricing
 from core.domain.rules import CreditRules
 from core.errors import AudioSilent, GenerationTimedOut, JobCanceled
 from core.services.generation import Accepted, Canceled
-from tests.fakes.chat import FixedClock, PacksOnSale, RecordingPlatform
+from tests.fakes.chat import PacksOnSale, RecordingPlatform
 
 WORDS = Words(Catalogue())
 RULES = CreditRules(Pricing({5: 1, 10: 2}), PackTable((Pack("starter", 100, 500),)))
@@ -64,7 +64,7 @@ def notices(left: int = 5) -> tuple[JobNotices, RecordingPlatform]:
     platforms = Platforms()
     platform = RecordingPlatform(SURFACE)
     platforms.register(platform)
-    offers = Offers(WORDS, Shop(PacksOnSale(card=RULES.packs.packs)), FixedClock(NOW))  # type: ignore[arg-type]
+    offers = Offers(WORDS, Shop(PacksOnSale(card=RULES.packs.packs)))  # type: ignore[arg-type]
 
     async def available(wallet_id: int) -> Balance:
         return balance(left)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from core.clock import ManualClock
 from core.domain.ledger import Balance
 from core.domain.pricing import Pack, PackTable, Pricing
 from core.domain.rules import CreditRules
@@ -52,3 +53,18 @@ async def test_held_credits_count_and_zero_is_out_of_credits_without_a_daily_hoo
         None,
         (),
     )
+
+
+async def test_the_offer_says_whether_the_daily_credit_can_be_claimed_now():
+    clock = ManualClock(TOMORROW - dt.timedelta(hours=1))
+
+    async def next_daily(person_id: int) -> dt.datetime | None:
+        return TOMORROW
+
+    offers = OfferService(RULES, next_daily_at=next_daily, clock=clock)
+    waiting = await offers.after(balance(1), person_id=5)
+    assert waiting is not None and (waiting.next_daily_at, waiting.daily_due) == (TOMORROW, False)
+    clock.set(TOMORROW)
+    due = await offers.after(balance(1), person_id=5)
+    assert due is not None and due.daily_due
+    assert offers.daily_due(TOMORROW) and not offers.daily_due(None)

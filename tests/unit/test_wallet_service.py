@@ -96,3 +96,14 @@ async def test_a_wallet_in_debt_stays_frozen():
     with pytest.raises(OperationFailed) as refused:
         await s.wallets.operator_unfreeze(OPERATOR, ANN.key)
     assert refused.value.reason == "wallet_in_debt"
+
+
+async def test_the_offer_of_a_refusal_reads_the_wallet_and_creates_nobody():
+    s = services()
+    assert await s.wallets.offer(ANN) is None  # not known: no offer, and still not known
+    assert s.stores.world.persons == {}
+    await s.spend(ANN, 9, "j1")
+    offer = await s.wallets.offer(ANN)
+    assert offer is not None and (offer.available, offer.out_of_credits) == (1, False)
+    await s.spend(ANN, 1, "j2")
+    assert (await s.wallets.offer(ANN)) == (await s.wallets.balance(ANN)).offer
