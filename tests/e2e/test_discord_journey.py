@@ -96,7 +96,10 @@ async def test_cancel_button_releases_the_credits_and_says_so(world: World) -> N
 
     await world.idle()
     assert await world.available(ALICE) == 10
-    assert not any(r.files for r in world.fake.requests_to("POST", r"/webhooks/.*"))  # no clip
+    posts = world.fake.requests_to("POST", r"/webhooks/.*")  # follow-ups: only the cancel's acknowledgement
+    assert [(r.route.split("/")[3], r.json["content"], r.json["flags"], r.files) for r in posts] == [
+        (press["token"], "Canceled. Your credits were not charged.", FLAG_EPHEMERAL, [])  # no clip
+    ]
     assert await world.audit() == []
     world.assert_no_errors()
 

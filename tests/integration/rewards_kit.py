@@ -1,5 +1,7 @@
 """The rewards services over a real database, with a settable clock and fakes at the edges
-(email sender, support inbox/replies, job ownership)."""
+(email sender, support inbox/replies, job ownership). Handed `MemoryStores` instead of a
+database, the same kit stands on the in-memory stores: the contract tests
+(tests/unit/test_memory_*_keep*_the_sql_contract.py) run the SQL suites on the fakes that way."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from core.domain.payments import (
 )
 from core.domain.pricing import Pack, PackTable, Pricing
 from core.domain.rules import CreditRules
+from core.ports import LedgerStore, PaymentStore
 from core.services.email import EmailVerificationService
 from core.services.linking import LinkService
 from core.services.payments import PaymentService
@@ -35,6 +38,7 @@ from core.services.stats import StatsService
 from core.services.support import SupportService
 from core.services.wallets import WalletService
 from tests.fakes.edges import FakeCheckout, FakeDesk, FakeSender
+from tests.fakes.memory import MemoryStores
 from tests.fakes.wallet_moves import WalletMoves
 
 __all__ = ["CREDIT_RULES", "OPERATOR", "START", "FakeDesk", "Kit", "make_kit"]
@@ -67,10 +71,10 @@ class Stores:
 
 @dataclass
 class Kit(WalletMoves):
-    database: Database
+    database: Database | MemoryStores
     clock: ManualClock
-    ledger: SqlLedgerStore
-    stores: Stores
+    ledger: LedgerStore
+    stores: Stores | MemoryStores
     wallets: WalletService
     rules: CreditRules
     sender: FakeSender
@@ -133,23 +137,31 @@ class Kit(WalletMoves):
 
 
 def make_kit(
-    database: Database,
+    database: Database | MemoryStores,
     rules: CreditRules = CREDIT_RULES,
     *,
     clock: ManualClock | None = None,
     sender: FakeSender | None = None,
     owned: set[tuple[int, str]] | None = None,
 ) -> Kit:
+    """The kit over `database`, or over the in-memory stores when handed `MemoryStores`."""
     clock = clock or ManualClock(START)
-    ledger = SqlLedgerStore(database)
-    stores = Stores(
-        bonuses=SqlBonusStore(database, ledger),
-        referrals=SqlReferralStore(database, ledger),
-        email=SqlEmailStore(database, ledger),
-        links=SqlLinkStore(database),
-        support=SqlSupportStore(database, ledger),
-        stats=SqlStatsStore(database),
-    )
+    ledger: LedgerStore
+    stores: Stores | MemoryStores
+    payments: PaymentStore
+    if isinstance(database, MemoryStores):
+        ledger, stores, payments = database.ledger, database, database.payments
+    else:
+        sql_ledger = SqlLedgerStore(database)
+        ledger, payments = sql_ledger, SqlPaymentStore(database, sql_ledger)
+        stores = Stores(
+            bonuses=SqlBonusStore(database, sql_ledger),
+            referrals=SqlReferralStore(database, sql_ledger),
+            email=SqlEmailStore(database, sql_ledger),
+            links=SqlLinkStore(database),
+            support=SqlSupportStore(database, sql_ledger),
+            stats=SqlStatsStore(database),
+        )
     wallets = WalletService(ledger, rules, clock)
     sender = sender if sender is not None else FakeSender()
     owned = owned if owned is not None else set()
@@ -174,7 +186,7 @@ def make_kit(
         support=SupportService(stores.support, wallets, rules, clock),
         stats=StatsService(stores.stats, rules, clock),
         payments=PaymentService(
-            SqlPaymentStore(database, ledger),
+            payments,
             wallets,
             rules,
             clock,

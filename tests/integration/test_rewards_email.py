@@ -19,6 +19,7 @@ from core.errors import (
     EmailNotSent,
     EmailResendTooSoon,
     EmailTaken,
+    FreeCreditLimitReached,
     InvalidEmail,
     NoEmailCode,
 )
@@ -172,3 +173,26 @@ async def test_the_right_code_confirmed_twice_at_once_pays_once(kit):
     assert all(isinstance(r, EmailAlreadyVerified) for r in results if isinstance(r, BaseException))
     assert await kit.available(ann) == 15
     assert await kit.audit() == []
+
+
+async def test_a_bonus_past_todays_allowance_grants_nothing_and_leaves_the_address_unclaimed(kit):
+    tight = kit.with_rules(max_free_per_day=5, daily_credits=1, email_credits=5)
+    ann, _ = await tight.person("telegram:11")
+    await tight.bonuses.claim_daily(ann)
+    await tight.email.start(ann, "ann11@example.org")
+    with pytest.raises(FreeCreditLimitReached):
+        await tight.email.confirm(ann, tight.sender.last_code)
+    assert await tight.available(ann) == 11
+    assert [(e.amount, e.reason) for e in await tight.wallets.history(ann)] == [(1, "daily"), (10, "welcome")]
+    bob, _ = await tight.person("discord:11")
+    await tight.email.start(bob, "ann11@example.org")  # not taken: anyone may still verify it
+    assert [to for to, _ in tight.sender.sent] == ["ann11@example.org", "ann11@example.org"]
+    assert await tight.available(bob) == 10
+
+    tight.clock.set(dt.datetime(2026, 3, 11, 0, 1, tzinfo=dt.UTC))  # tomorrow: ann's code expired meanwhile
+    await tight.email.start(ann, "ann11@example.org")
+    verified = await tight.email.confirm(ann, tight.sender.last_code)
+    assert (verified.granted, verified.balance.available) == (5, 16)
+    with pytest.raises(EmailTaken):
+        await tight.email.start(bob, "ann11@example.org")
+    assert await tight.audit() == []

@@ -8,6 +8,8 @@ import datetime as dt
 
 import pytest
 
+import adapters.storage.referrals
+import tests.fakes.memory.referrals
 from core.domain.identity import Identity
 from core.errors import ReferralRefused
 from tests.integration.rewards_kit import make_kit
@@ -168,3 +170,31 @@ async def test_a_referral_reward_waits_for_tomorrow_when_todays_allowance_is_use
     assert await tight.referrals.pay_due_referrals() == 10
     assert await tight.available(bob) == 25
     assert await tight.audit() == []
+
+
+async def test_a_settlement_failing_on_its_second_side_pays_neither_and_a_retry_pays_each_once(kit, monkeypatch):
+    ann, _, bob, bob_id, _ = await refer(kit, "telegram:90", "telegram:91")
+    sides: list[int] = []
+
+    def failing_on_the_second_side(apply_bonus):
+        def apply(*args, **kwargs):
+            sides.append(1)
+            if len(sides) == 2:
+                raise RuntimeError("the store failed paying the second side")
+            return apply_bonus(*args, **kwargs)
+
+        return apply
+
+    for store_module in (adapters.storage.referrals, tests.fakes.memory.referrals):  # SQL, or the memory fake
+        monkeypatch.setattr(store_module, "apply_bonus", failing_on_the_second_side(store_module.apply_bonus))
+    with pytest.raises(RuntimeError):
+        await kit.referrals.on_first_success(bob_id)
+    assert len(sides) == 2  # the first side was paid inside the settlement, then it failed
+    assert (await kit.available(ann), await kit.available(bob)) == (10, 10)  # and that was undone
+    assert await kit.audit() == []
+
+    payout = await kit.referrals.on_first_success(bob_id)  # called again, it settles the referral once
+    assert payout is not None and (payout.referred_credits, payout.referrer_credits) == (10, 10)
+    assert await kit.referrals.on_first_success(bob_id) is None
+    assert (await kit.available(ann), await kit.available(bob)) == (20, 20)
+    assert await kit.audit() == []

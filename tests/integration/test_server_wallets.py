@@ -3,6 +3,8 @@ else can, whatever they send; nothing is ever created or lost."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from core.clock import ManualClock
@@ -163,3 +165,70 @@ async def test_buying_a_pack_for_the_server_sends_the_credits_to_its_wallet(stor
         await ServerWalletService(store, wallets, ManualClock()).buy(
             GUILD, ADMIN, "starter", actor_is_admin=True, request_id="i3"
         )
+
+
+async def server_available(servers: ServerWalletService) -> int:
+    return (await servers.balance(GUILD, ADMIN, actor_is_admin=True)).balance.available
+
+
+async def test_the_same_gift_sent_five_times_at_once_gifts_once(servers, wallets, store):
+    await servers.deposit(GUILD, ADMIN, 10, actor_is_admin=True, request_id="i1")
+    await wallets.start(MEMBER)
+    gifts = await asyncio.gather(
+        *[servers.gift(GUILD, ADMIN, MEMBER, 4, actor_is_admin=True, request_id="g-race") for _ in range(5)]
+    )
+    assert sorted(g.duplicate for g in gifts) == [False, True, True, True, True]
+    assert await available(wallets, MEMBER) == 14
+    assert await server_available(servers) == 6
+    assert await store.audit() == []
+
+
+async def test_different_gifts_racing_never_take_the_server_wallet_below_zero(servers, wallets, store):
+    await servers.deposit(GUILD, ADMIN, 10, actor_is_admin=True, request_id="i1")
+    members = [Identity("discord", str(20 + n)) for n in range(5)]
+    for member in members:
+        await wallets.start(member)
+    results = await asyncio.gather(
+        *[
+            servers.gift(GUILD, ADMIN, member, 4, actor_is_admin=True, request_id=f"g{n}")
+            for n, member in enumerate(members)
+        ],
+        return_exceptions=True,
+    )
+    gifted = [r for r in results if not isinstance(r, BaseException)]
+    refused = [r for r in results if isinstance(r, BaseException)]
+    assert len(gifted) == 2 and not any(g.duplicate for g in gifted)  # 10 covers two gifts of 4
+    assert len(refused) == 3 and all(isinstance(r, ServerWalletTooLow) and r.available == 2 for r in refused)
+    assert await server_available(servers) == 2
+    assert sorted([await available(wallets, m) for m in members]) == [10, 10, 10, 14, 14]
+    assert await store.audit() == []
+
+
+async def test_the_same_deposit_sent_twice_moves_once(servers, wallets, store):
+    first = await servers.deposit(GUILD, ADMIN, 4, actor_is_admin=True, request_id="d1")
+    again = await servers.deposit(GUILD, ADMIN, 4, actor_is_admin=True, request_id="d1")
+    assert (first.duplicate, again.duplicate) == (False, True)
+    assert (again.server_balance.available, again.personal_balance.available) == (4, 6)
+    assert await available(wallets, ADMIN) == 6
+    assert await server_available(servers) == 4
+    assert await store.audit() == []
+
+
+async def test_racing_deposits_move_once_per_request_and_never_more_than_the_admin_has(servers, wallets, store):
+    await servers.deposit(GUILD, ADMIN, 1, actor_is_admin=True, request_id="d0")  # the server wallet exists
+    same = await asyncio.gather(
+        *[servers.deposit(GUILD, ADMIN, 3, actor_is_admin=True, request_id="d-race") for _ in range(5)]
+    )
+    assert sorted(d.duplicate for d in same) == [False, True, True, True, True]
+    assert (await available(wallets, ADMIN), await server_available(servers)) == (6, 4)
+
+    others = await asyncio.gather(
+        *[servers.deposit(GUILD, ADMIN, 4, actor_is_admin=True, request_id=f"d{n}") for n in range(1, 4)],
+        return_exceptions=True,
+    )
+    moved = [r for r in others if not isinstance(r, BaseException)]
+    refused = [r for r in others if isinstance(r, BaseException)]
+    assert len(moved) == 1 and len(refused) == 2  # 6 covers one deposit of 4
+    assert all(isinstance(r, InsufficientCredits) and r.available == 2 for r in refused)
+    assert (await available(wallets, ADMIN), await server_available(servers)) == (2, 8)
+    assert await store.audit() == []

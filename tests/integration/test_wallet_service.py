@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from bot.bootstrap import IDENTITIES
@@ -9,7 +11,7 @@ from core.clock import ManualClock
 from core.domain.identity import Identity
 from core.domain.pricing import Pack, PackTable, Pricing
 from core.domain.rules import CreditRules
-from core.errors import InvalidAmount, InvalidIdentity, NotPermitted, UnknownIdentity
+from core.errors import InvalidAmount, InvalidIdentity, NotPermitted, TakeExceedsBalance, UnknownIdentity
 from core.services.wallets import WalletService
 
 OPERATOR = Identity("telegram", "1")
@@ -98,3 +100,45 @@ async def test_low_balance_view_offers_the_packs(wallets):
     view = await wallets.balance(MEMBER)
     assert view.offer is not None and not view.offer.out_of_credits
     assert [p.pack_id for p in view.offer.packs] == ["starter", "pro"]
+
+
+async def test_the_same_operator_grant_sent_five_times_at_once_grants_once_and_other_requests_each_grant(
+    wallets, store
+):
+    await wallets.start(MEMBER)
+    same = await asyncio.gather(*[wallets.operator_grant(OPERATOR, MEMBER.key, 5, "race", "g-race") for _ in range(5)])
+    assert sorted(m.outcome.duplicate for m in same) == [False, True, True, True, True]
+    assert (await wallets.balance(MEMBER)).balance.available == 15
+
+    others = await asyncio.gather(*[wallets.operator_grant(OPERATOR, MEMBER.key, 5, "each", f"g{n}") for n in range(4)])
+    assert [m.outcome.duplicate for m in others] == [False] * 4
+    assert (await wallets.balance(MEMBER)).balance.available == 35
+    assert await store.audit() == []
+
+
+async def test_the_same_operator_take_sent_twice_takes_once(wallets, store):
+    await wallets.start(MEMBER)
+    first = await wallets.operator_take(OPERATOR, MEMBER.key, 3, "abuse", "t1")
+    again = await wallets.operator_take(OPERATOR, MEMBER.key, 3, "abuse", "t1")
+    assert (first.outcome.duplicate, again.outcome.duplicate) == (False, True)
+    assert (first.outcome.balance.available, again.outcome.balance.available) == (7, 7)
+    assert (await wallets.balance(MEMBER)).balance.available == 7
+    assert await store.audit() == []
+
+
+async def test_racing_operator_takes_take_once_per_request_and_never_below_zero(wallets, store):
+    await wallets.start(MEMBER)
+    same = await asyncio.gather(*[wallets.operator_take(OPERATOR, MEMBER.key, 3, "race", "t-race") for _ in range(5)])
+    assert sorted(m.outcome.duplicate for m in same) == [False, True, True, True, True]
+    assert (await wallets.balance(MEMBER)).balance.available == 7
+
+    # Four different takes of 3 against 7 available: two are taken, two refused with what is left.
+    others = await asyncio.gather(
+        *[wallets.operator_take(OPERATOR, MEMBER.key, 3, "each", f"t{n}") for n in range(4)], return_exceptions=True
+    )
+    taken = [r for r in others if not isinstance(r, BaseException)]
+    refused = [r for r in others if isinstance(r, BaseException)]
+    assert len(taken) == 2 and not any(m.outcome.duplicate for m in taken)
+    assert len(refused) == 2 and all(isinstance(r, TakeExceedsBalance) and r.available == 1 for r in refused)
+    assert (await wallets.balance(MEMBER)).balance.available == 1
+    assert await store.audit() == []

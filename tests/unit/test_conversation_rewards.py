@@ -273,18 +273,13 @@ async def test_an_operator_s_bad_numbers_and_names_are_refused_and_move_nothing(
     assert await bot.available("discord:2") == 10
 
 
-async def test_taking_more_than_a_wallet_holds_is_refused_without_a_buy_offer_to_the_operator(bot):
-    await bot.say("discord:2", "/start")
-    refused = await bot.say(OPERATOR, "/admin take discord:2 20 abuse")
-    assert await bot.available("discord:2") == 10
-    assert "Credit packs:" not in refused.text and not refused.rows
-    assert "That costs" not in refused.text
-    assert refused.text == "discord:2 has 10 credits available; nothing was taken (asked: 20)."
-
-
-async def test_a_refused_admin_take_grants_the_operator_nothing(bot):
+async def test_taking_more_than_a_wallet_holds_is_refused_moves_nothing_and_offers_the_operator_nothing(bot):
     await bot.say("discord:2", "/start")
     before = bot.movements()
-    await bot.say(OPERATOR, "/admin take discord:2 20 abuse")
+    refused = await bot.say(OPERATOR, "/admin take discord:2 20 abuse")
+    assert refused.text == "discord:2 has 10 credits available; nothing was taken (asked: 20)."
+    assert "Credit packs:" not in refused.text and not refused.rows
+    assert "That costs" not in refused.text
+    assert await bot.available("discord:2") == 10
     assert bot.movements() == before
-    assert not bot.known(OPERATOR)
+    assert not bot.known(OPERATOR)  # no wallet (and no welcome credits) for the operator either

@@ -86,9 +86,10 @@ def test_no_product_module_imports_itself_back_through_others() -> None:
     assert cycles(graph) == []
 
 
-def test_the_layers_point_one_way() -> None:
+def wrong_way(graph: dict[str, set[str]]) -> list[str]:
+    """Every import against the layers, as "module → target", sorted."""
     wrong = []
-    for module, targets in import_graph(ROOT).items():
+    for module, targets in graph.items():
         for target in targets:
             if module.startswith("core") and not target.startswith("core"):
                 wrong.append(f"{module} → {target}")
@@ -98,16 +99,57 @@ def test_the_layers_point_one_way() -> None:
             there = next((p for p in PLATFORMS if target.startswith(p)), None)
             if here and there and here != there:
                 wrong.append(f"{module} → {target}")
-    assert wrong == []
+    return sorted(wrong)
 
 
-def test_the_checker_finds_a_cycle_and_a_wrong_way_import(tmp_path: Path) -> None:
-    (tmp_path / "core").mkdir()
-    (tmp_path / "adapters").mkdir()
-    (tmp_path / "bot").mkdir()
-    (tmp_path / "core" / "a.py").write_text("from core import b\n")
-    (tmp_path / "core" / "b.py").write_text("if False:\n    from core.a import x\n")
-    (tmp_path / "adapters" / "c.py").write_text("from .d import y\n")
-    (tmp_path / "adapters" / "d.py").write_text("import adapters.c\n")
-    (tmp_path / "bot" / "e.py").write_text("from core import a\n")
+def test_the_layers_point_one_way() -> None:
+    assert wrong_way(import_graph(ROOT)) == []
+
+
+def write_tree(root: Path, files: dict[str, str]) -> None:
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+def test_the_checker_finds_a_cycle(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "core/a.py": "from core import b\n",
+            "core/b.py": "if False:\n    from core.a import x\n",
+            "adapters/c.py": "from .d import y\n",
+            "adapters/d.py": "import adapters.c\n",
+            "bot/e.py": "from core import a\n",
+        },
+    )
     assert cycles(import_graph(tmp_path)) == [["adapters.c", "adapters.d"], ["core.a", "core.b"]]
+
+
+def test_the_checker_finds_each_wrong_way_import_and_passes_the_right_ways(tmp_path: Path) -> None:
+    write_tree(
+        tmp_path,
+        {
+            "core/__init__.py": "",
+            "core/rules.py": "from adapters.storage import db\n",  # core → adapters
+            "adapters/__init__.py": "",
+            "adapters/storage/__init__.py": "",
+            "adapters/storage/db.py": "from core import rules\nimport bot.main\n",  # → core fine, → bot not
+            "adapters/chat/__init__.py": "",
+            "adapters/chat/conversation.py": "from core import rules\n",
+            "adapters/telegram/__init__.py": "",
+            "adapters/telegram/bot.py": (  # the conversation layer fine, another platform not
+                "from adapters.chat import conversation\nfrom ..discord.client import Client\n"
+            ),
+            "adapters/discord/__init__.py": "",
+            "adapters/discord/client.py": "from adapters.chat.conversation import Conversation\n",
+            "bot/__init__.py": "",
+            "bot/main.py": "from adapters.telegram import bot\nfrom adapters.discord import client\n",
+        },
+    )
+    assert wrong_way(import_graph(tmp_path)) == [
+        "adapters.storage.db → bot.main",
+        "adapters.telegram.bot → adapters.discord.client",
+        "core.rules → adapters.storage.db",
+    ]

@@ -11,7 +11,6 @@ import datetime as dt
 
 from adapters.chat.actions import Verb
 from adapters.chat.catalogue import Catalogue
-from adapters.chat.generation import GenerationChat
 from adapters.chat.jobs import JobNotices
 from adapters.chat.messages import Button, Request, Surface
 from adapters.chat.offers import Offers, Shop
@@ -25,7 +24,7 @@ from core.domain.offers import offer_for
 from core.domain.pricing import Pack, PackTable, Pricing
 from core.domain.rules import CreditRules
 from core.errors import AudioSilent, GenerationTimedOut, JobCanceled
-from core.services.generation import Accepted, Canceled
+from core.services.generation import Accepted
 from tests.fakes.chat import PacksOnSale, RecordingPlatform
 
 WORDS = Words(Catalogue())
@@ -129,17 +128,6 @@ async def test_every_failure_says_in_plain_words_that_nothing_was_charged():
 
     assert WORDS.not_charged(None, 2) == "Your 2 credits were not charged."
     assert WORDS.not_charged(None, 1) == "Your 1 credit was not charged."
-
-
-async def test_cancel_says_the_credits_were_not_charged():
-    class Generation:
-        async def cancel(self, identity: Identity, job_id: str) -> Canceled:
-            return Canceled(job(job_id=job_id, state=JobState.CANCELED), 2, balance(10))
-
-    jobs, _ = notices()
-    chat = GenerationChat(WORDS, Generation(), None, jobs, RULES.pricing)  # type: ignore[arg-type]
-    reply = await chat.cancel(request(args={"job": "j1"}))
-    assert reply.text == "Job j1 canceled. Your 2 credits were not charged."
 
 
 async def test_progress_and_the_job_list():

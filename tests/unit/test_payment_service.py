@@ -3,10 +3,13 @@ back only what is unspent, disputes freeze, Telegram Stars are granted once per 
 
 from __future__ import annotations
 
+import pytest
+
 from core.domain.identity import Identity
 from core.domain.orders import CheckoutLink, OrderState, PaymentOutcome
 from core.domain.payments import ChargeRefunded, CheckoutPaid, DisputeOpened
 from core.domain.rewards import BonusKind
+from core.errors import DailyNotAvailable
 from tests.unit.memory_services import OPERATOR, Services, services
 
 ANN = Identity.parse("telegram:1")
@@ -100,4 +103,8 @@ async def test_a_purchase_makes_the_daily_credit_stop():
     s = services()
     await bought(s)
     assert await s.bonuses.next_daily_at(ANN) is None
-    assert BonusKind.DAILY not in {c.kind for c in s.stores.world.claims.values()}
+    with pytest.raises(DailyNotAvailable) as refused:
+        await s.bonuses.claim_daily(ANN)
+    assert refused.value.plan == "starter"
+    assert await s.available(ANN) == 110  # nothing granted
+    assert BonusKind.DAILY not in {c.kind for c in s.stores.world.claims.values()}  # nor recorded
