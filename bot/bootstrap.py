@@ -358,7 +358,7 @@ def compose(
         settings=generation_settings(settings, generator, pool),
         prompts=PromptPolicy(blocked=settings.prompt_blocklist),
         intake_executor=pool,
-        on_first_success=referrals.on_first_success,
+        on_success=referrals.on_success,
         notifier=job_notices,
         offers=offers,
     )

@@ -313,11 +313,6 @@ _CLAIM = Statement(
     )
     .returning(*COLUMNS)
 )
-_SUCCEEDED_COUNT = Statement(
-    select(func.count())
-    .select_from(jobs)
-    .where(jobs.c.person_id == bindparam("person_id"), jobs.c.state == const(JobState.SUCCEEDED))
-)
 _ADOPT = Statement(
     update(jobs)
     .where(
@@ -535,8 +530,7 @@ class SqlJobStore:
             job = job_from_row(row)
             if target == JobState.SUCCEEDED:
                 outcome = capture_hold(conn, system, job.hold_key, now)
-                first = as_int(scalar(conn, _SUCCEEDED_COUNT, person_id=job.person_id)) == 1
-                return Concluded(job, charged=outcome.amount, released=0, balance=outcome.balance, first_success=first)
+                return Concluded(job, charged=outcome.amount, released=0, balance=outcome.balance)
             outcome = release_hold(conn, job.hold_key, now)
             # A hold the sweep already expired gave its credits back then: nothing more to release.
             released = 0 if outcome.duplicate else outcome.amount

@@ -180,13 +180,12 @@ class JobView:
 @dataclass(frozen=True)
 class Concluded:
     """The result of a terminal step: the job after it, and the ledger outcome (capture or
-    release). `first_success` is True when this was the person's first succeeded job."""
+    release)."""
 
     job: Job
     charged: int  # credits captured (0 for a release, or a late capture the balance refused)
     released: int  # credits given back (0 when the hold had already expired)
     balance: Balance
-    first_success: bool = False
 
 
 @dataclass(frozen=True)

@@ -50,15 +50,15 @@ class ReferralEffect:
 
 
 def decide_referral(
-    snapshot: ReferralSnapshot, rules: CreditRules, now: dt.datetime, *, first_success: bool
+    snapshot: ReferralSnapshot, rules: CreditRules, now: dt.datetime, *, succeeded: bool
 ) -> ReferralEffect | None:
-    """Settle what may be settled of a referral: both sides are paid once the referred person's
-    first generation succeeded (`first_success` says it just did), each side once, the referrer
+    """Settle what may be settled of a referral: both sides are paid once a generation of the
+    referred person succeeded (`succeeded` says one just did), each side once, the referrer
     within the monthly cap, a too-new receiver or one whose free allowance is used up later.
     None: nothing to settle (not qualified; or a link made both sides one person)."""
     if snapshot.referred.person_id == snapshot.referrer.person_id:
         return None
-    if not (snapshot.qualified or first_success):
+    if not (snapshot.qualified or succeeded):
         return None
     sides = []
     for side, party in zip(REFERRAL_SIDES, (snapshot.referred, snapshot.referrer), strict=True):

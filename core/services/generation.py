@@ -39,7 +39,7 @@ from core.errors import (
     WalletFrozen,
 )
 from core.ports import AudioIntake, Clock, JobNotifier, JobStore, LedgerStore, MusicGenerator
-from core.services.job_runner import FirstSuccessHook, GenerationSettings, JobRunner
+from core.services.job_runner import GenerationSettings, JobRunner, SuccessHook
 from core.services.offers import OfferService
 from core.services.wallets import WalletService
 
@@ -91,7 +91,7 @@ class GenerationService:
         prompts: PromptPolicy | None = None,
         ids: Callable[[], str] = new_job_id,
         seeds: Callable[[], int] = new_seed,
-        on_first_success: FirstSuccessHook | None = None,
+        on_success: SuccessHook | None = None,
         intake_executor: Executor | None = None,
         notifier: JobNotifier | None = None,
         offers: OfferService | None = None,
@@ -114,7 +114,7 @@ class GenerationService:
             rules=rules,
             clock=clock,
             settings=self.settings,
-            on_first_success=on_first_success,
+            on_success=on_success,
             offers=offers,
             notifier=notifier,
         )

@@ -39,7 +39,7 @@ from core.services.offers import OfferService
 
 logger = logging.getLogger(__name__)
 
-FirstSuccessHook = Callable[[int], Awaitable[None]]
+SuccessHook = Callable[[int], Awaitable[None]]
 
 
 def _discard(future: asyncio.Future[bytes]) -> None:
@@ -107,7 +107,7 @@ class JobRunner:
         rules: CreditRules,
         clock: Clock,
         settings: GenerationSettings,
-        on_first_success: FirstSuccessHook | None = None,
+        on_success: SuccessHook | None = None,
         offers: OfferService | None = None,
         notifier: JobNotifier | None = None,
     ) -> None:
@@ -117,10 +117,10 @@ class JobRunner:
         self.rules = rules
         self.clock = clock
         self.settings = settings
-        # Called with the person id after their FIRST job succeeded (referral rewards), once,
-        # after the capture committed. A crash in between skips it: the rewards side should
-        # also reconcile from the job rows (a person with a succeeded job) to be exact.
-        self.on_first_success = on_first_success
+        # Called with the person id after every job that succeeded (referral rewards), after the
+        # capture committed; it must be idempotent. A crash in between skips one call: the
+        # person's next success makes up for it.
+        self.on_success = on_success
         # The offer after a job that leaves the balance low (packs, next daily credit, support);
         # the composition root connects its next-daily-credit source (`bot.bootstrap.compose`).
         self.offers = offers or OfferService(rules)
@@ -463,11 +463,11 @@ class JobRunner:
             job,
             notifier.finished(concluded.job, concluded.charged, concluded.balance, offer),
         )
-        if concluded.first_success and self.on_first_success is not None:
+        if self.on_success is not None:
             try:
-                await self.on_first_success(concluded.job.person_id)
+                await self.on_success(concluded.job.person_id)
             except Exception:  # noqa: BLE001 - a reward hook never undoes a delivered job
-                logger.exception("first-success hook failed for person %s", concluded.job.person_id)
+                logger.exception("success hook failed for person %s", concluded.job.person_id)
 
     # --- ending jobs -------------------------------------------------------------------------
 

@@ -70,9 +70,9 @@ class ReferralService:
         self.notices = notices  # None: payouts are not announced
         self.notifier = notifier
 
-    async def _settle(self, person_id: int, *, first_success: bool) -> ReferralPayout | None:
+    async def _settle(self, person_id: int, *, succeeded: bool) -> ReferralPayout | None:
         now = self.clock.now()
-        decide = partial(decide_referral, rules=self.rules, now=now, first_success=first_success)
+        decide = partial(decide_referral, rules=self.rules, now=now, succeeded=succeeded)
         return await self.store.settle_referral(person_id, decide, now=now)
 
     async def my_code(self, identity: Identity) -> ReferralSummary:
@@ -97,13 +97,14 @@ class ReferralService:
             raise ReferralRefused(record.refusal)
         return record
 
-    async def on_first_success(self, person_id: int) -> ReferralPayout | None:
-        """Called by the generation service after a clip was delivered and charged. Idempotent
-        and cheap to call after every success: only the first pays, each side once. Both sides
-        are told once the payout committed."""
+    async def on_success(self, person_id: int) -> ReferralPayout | None:
+        """Called by the generation service after every clip delivered and charged: one indexed
+        read when the person has no open referral; else the referral settles, each side paid
+        once, whichever success gets there (a settlement that failed at the first clip is paid at
+        the next). Both sides are told once the payout committed."""
         if self.rules.referral_credits <= 0 or not await self.store.has_open_referral(person_id):
             return None
-        payout = await self._settle(person_id, first_success=True)
+        payout = await self._settle(person_id, succeeded=True)
         if payout is not None:
             await self._announce(paid_sides(payout))
         return payout
@@ -113,7 +114,7 @@ class ReferralService:
         then deliver any notice still due (`deliver_notices`); returns how many credits were paid."""
         paid = 0
         for person_id in await self.store.due_referrals(limit=limit):
-            payout = await self._settle(person_id, first_success=False)
+            payout = await self._settle(person_id, succeeded=False)
             if payout is not None:
                 paid += payout.referred_credits + payout.referrer_credits
                 await self._announce(paid_sides(payout))

@@ -85,7 +85,7 @@ async def test_referral_in_the_console(bot):
     assert "it's your own code" in await ann.handle(f"/refer {code}")
     assert "there is no such code" in await bob.handle("/refer NOPE1234")
     bob_person = await bot.app.wallets.person(Identity.parse("telegram:2"))
-    await bot.app.rewards.referrals.on_first_success(bob_person.person_id)
+    await bot.app.rewards.referrals.on_success(bob_person.person_id)
     assert "Credits: 20" in await bob.handle("/balance")
     assert "Invited: 1 · rewarded: 1" in await ann.handle("/refer")
 

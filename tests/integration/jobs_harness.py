@@ -22,7 +22,7 @@ from core.domain.pricing import PackTable, Pricing
 from core.domain.rules import CreditRules
 from core.ports import MusicGenerator
 from core.services.generation import GenerationService, GenerationSettings
-from core.services.job_runner import FirstSuccessHook
+from core.services.job_runner import SuccessHook
 from core.services.wallets import WalletService
 from tests.audio_samples import A4, C5, hum_clip
 from tests.fakes.edges import RecordingNotifier
@@ -53,7 +53,7 @@ def build_service(
     settings: GenerationSettings | None = None,
     notifier: RecordingNotifier | None = None,
     rules: CreditRules = RULES,
-    on_first_success: FirstSuccessHook | None = None,
+    on_success: SuccessHook | None = None,
 ) -> GenerationService:
     ledger = SqlLedgerStore(database)
     return GenerationService(
@@ -66,7 +66,7 @@ def build_service(
         clock=clock,
         settings=settings or fast_settings(),
         notifier=notifier,
-        on_first_success=on_first_success,
+        on_success=on_success,
     )
 
 
@@ -171,7 +171,7 @@ async def open_stack(
     fake: FakeReplicate,
     clock: ManualClock,
     *,
-    on_first_success: FirstSuccessHook | None = None,
+    on_success: SuccessHook | None = None,
     **settings: Any,
 ) -> Stack:
     notifier = RecordingNotifier()
@@ -182,7 +182,7 @@ async def open_stack(
         clock,
         settings=fast_settings(**settings),
         notifier=notifier,
-        on_first_success=on_first_success,
+        on_success=on_success,
     )
     return Stack(database, fake, clock, notifier, generator, service)
 

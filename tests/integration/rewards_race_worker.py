@@ -24,7 +24,7 @@ async def settle(url: str, cap: int, referred: list[int]) -> int:
         new_account_cooldown=dt.timedelta(0),
     )
     now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
-    decide = partial(decide_referral, rules=rules, now=now, first_success=True)
+    decide = partial(decide_referral, rules=rules, now=now, succeeded=True)
     async with Database(url) as db:
         ledger = SqlLedgerStore(db)
         await ledger.prepare()

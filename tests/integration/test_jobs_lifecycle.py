@@ -115,19 +115,23 @@ async def test_a_low_balance_after_a_job_comes_with_the_offer(stack):
     assert offer is not None and offer.available == 2 and not offer.out_of_credits
 
 
-async def test_the_first_success_hook_runs_once_per_person(database, fake, clock):
+async def test_the_success_hook_runs_after_each_delivered_clip_and_never_after_a_failure(database, fake, clock):
     seen: list[int] = []
 
     async def hook(person_id: int) -> None:
         seen.append(person_id)
 
-    stack = await open_stack(database, fake, clock, on_first_success=hook)
+    stack = await open_stack(database, fake, clock, on_success=hook)
     await stack.service.start()
     try:
         for _ in range(2):
             accepted = await stack.submit(ANN, seconds=5)
             await wait_for_state(stack.service, accepted.job_id, *ENDED)
-        assert seen == [accepted.job.person_id]
+        assert seen == [accepted.job.person_id] * 2
+        stack.fake.default_script = Script(outcome="failed", after_polls=1, error="boom")
+        failed = await stack.submit(ANN, seconds=5)
+        assert (await wait_for_state(stack.service, failed.job_id, *ENDED)).state == JobState.FAILED
+        assert seen == [accepted.job.person_id] * 2
     finally:
         await stack.close()
 

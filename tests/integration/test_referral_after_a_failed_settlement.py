@@ -1,5 +1,5 @@
 """A referral whose settlement failed at the referred person's first clip, through the real job
-runner (its first-success hook is `ReferralService.on_first_success`, as bot/bootstrap.py wires
+runner (its success hook is `ReferralService.on_success`, as bot/bootstrap.py wires
 it) on SQLite and PostgreSQL: the failure pays neither side; later the referral must still be
 paid, each side once."""
 
@@ -31,18 +31,6 @@ async def fake(clock: ManualClock) -> AsyncIterator[FakeReplicate]:
     await server.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason=(
-        "product gap: nothing settles a referral again after its settlement failed at the first success."
-        " JobRunner calls on_first_success only when the job is the person's first success"
-        " (core/services/job_runner.py, `concluded.first_success`), and pay_due_referrals only pays"
-        " referrals already qualified (adapters/storage/referrals.py `_DUE`: qualified_at set), which the"
-        " failed transaction rolled back; so both sides are never paid (job_runner.py's own comment:"
-        " the rewards side should also reconcile from the job rows)"
-    ),
-)
 async def test_a_referral_whose_first_success_settlement_failed_is_paid_later_each_side_once(
     database, fake, clock, monkeypatch
 ):
@@ -63,7 +51,7 @@ async def test_a_referral_whose_first_success_settlement_failed_is_paid_later_ea
         return real_apply_bonus(*args, **kwargs)
 
     monkeypatch.setattr(adapters.storage.referrals, "apply_bonus", fails_once_on_the_second_side)
-    stack = await open_stack(database, fake, clock, on_first_success=kit.referrals.on_first_success)
+    stack = await open_stack(database, fake, clock, on_success=kit.referrals.on_success)
     await stack.service.start()
     try:
         first = await stack.submit(bob, seconds=10)

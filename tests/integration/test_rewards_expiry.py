@@ -262,7 +262,7 @@ async def test_referral_credits_are_free_credits_and_expire_too(database):
     code = (await kit.referrals.my_code(ann)).code
     bob, bob_id = await kit.person("telegram:2")
     await kit.referrals.record_referral(bob, f"ref_{code.lower()}")
-    payout = await kit.referrals.on_first_success(bob_id)
+    payout = await kit.referrals.on_success(bob_id)
     assert payout is not None and (payout.referred_credits, payout.referrer_credits) == (10, 10)
     assert (await kit.available(ann), await kit.available(bob)) == (20, 20)
 

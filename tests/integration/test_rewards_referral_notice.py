@@ -63,11 +63,11 @@ async def test_both_people_are_told_once_after_the_payout(database):
     telegram = chat()
     referrals = notifying(kit, database, telegram)
     ann, bob, bob_id = await refer(kit, "telegram:1", "telegram:2")
-    payout = await referrals.on_first_success(bob_id)
+    payout = await referrals.on_success(bob_id)
     assert payout is not None and payout.settled
     assert sorted(telegram.texts) == [("telegram:1", FRIEND), ("telegram:2", OWN)]
     # Later successes, the minute sweep, a second pass: nothing more.
-    assert await referrals.on_first_success(bob_id) is None
+    assert await referrals.on_success(bob_id) is None
     assert await referrals.pay_due_referrals() == 0
     assert await referrals.deliver_notices() == 0
     assert len(telegram.texts) == 2
@@ -83,7 +83,7 @@ async def test_a_restart_or_a_second_process_sends_nothing_more(database, db_url
     first = chat()
     referrals = notifying(kit, database, first, chat("discord"))
     _, _, bob_id = await refer(kit, "discord:1", "telegram:2")
-    await referrals.on_first_success(bob_id)
+    await referrals.on_success(bob_id)
     assert first.texts == [("telegram:2", OWN)]
     async with Database(db_url) as other_db:
         again = chat(), chat("discord")
@@ -98,8 +98,8 @@ async def test_racing_sweepers_deliver_each_notice_once(database, db_url):
     _, _, bob_id = await refer(kit, "telegram:1", "telegram:2")
     _, _, cat_id = await refer(kit, "telegram:3", "telegram:4")
     # Paid by a process that could not tell anyone (say it crashed right after the payout).
-    assert await kit.referrals.on_first_success(bob_id) is not None
-    assert await kit.referrals.on_first_success(cat_id) is not None
+    assert await kit.referrals.on_success(bob_id) is not None
+    assert await kit.referrals.on_success(cat_id) is not None
     shared = chat()
     async with Database(db_url) as other_db:
         one = notifying(kit, database, shared)
@@ -114,7 +114,7 @@ async def test_a_failed_send_leaves_the_credits_and_is_retried_a_bounded_number_
     telegram = chat(broken=True)
     referrals = notifying(kit, database, telegram)
     ann, bob, bob_id = await refer(kit, "telegram:1", "telegram:2")
-    payout = await referrals.on_first_success(bob_id)
+    payout = await referrals.on_success(bob_id)
     assert payout is not None and (payout.referred_credits, payout.referrer_credits) == (10, 10)
     assert (await kit.available(ann), await kit.available(bob)) == (20, 20)
     assert set((await notices(database)).values()) == {("failed", 1)}
@@ -138,7 +138,7 @@ async def test_a_retry_that_gets_through_is_the_last_send(database):
     telegram = chat(broken=True)
     referrals = notifying(kit, database, telegram)
     _, _, bob_id = await refer(kit, "telegram:1", "telegram:2")
-    await referrals.on_first_success(bob_id)
+    await referrals.on_success(bob_id)
     telegram.broken = False
     kit.clock.advance(seconds=61)
     assert await referrals.deliver_notices() == 2
@@ -157,7 +157,7 @@ async def test_a_waiting_side_is_told_when_the_sweeper_pays_it(database):
     kit.clock.advance(days=3)
     bob, bob_id = await kit.person("telegram:2")  # brand new: his side waits out the cooldown
     await kit.referrals.record_referral(bob, code)
-    await referrals.on_first_success(bob_id)
+    await referrals.on_success(bob_id)
     assert telegram.texts == [("telegram:1", FRIEND)]
     kit.clock.advance(days=2)
     assert await referrals.pay_due_referrals() == 10
@@ -172,7 +172,7 @@ async def test_a_linked_person_is_told_on_each_platform_this_process_reaches(dat
     code = await kit.linking.start(ann)
     await kit.linking.redeem(Identity.parse("telegram:1"), code.code)
     _, _, bob_id = await refer(kit, "discord:1", "console:bob")  # nobody reaches the console here
-    await referrals.on_first_success(bob_id)
+    await referrals.on_success(bob_id)
     assert telegram.texts == [("telegram:1", FRIEND)] and discord.texts == [("discord:1", FRIEND)]
     # Bob's notice waits for a process that runs the console.
     console = chat("console")
@@ -185,7 +185,7 @@ async def test_a_payout_is_still_announced_after_the_referred_person_links_their
     dan, _ = await kit.person("discord:9")  # the older person: a link keeps this one
     kit.clock.advance(minutes=5)
     _, bob, bob_id = await refer(kit, "telegram:1", "telegram:2")
-    assert await kit.referrals.on_first_success(bob_id) is not None  # no notices wired at the time
+    assert await kit.referrals.on_success(bob_id) is not None  # no notices wired at the time
     code = await kit.linking.start(dan)
     linked = await kit.linking.redeem(bob, code.code)  # the referral now names dan's person
     assert linked.absorbed_person_id == bob_id
@@ -202,7 +202,7 @@ async def test_a_payout_is_still_announced_after_the_referred_person_links_their
 async def test_payouts_older_than_a_day_are_not_announced_late(database):
     kit = make_kit(database)
     _, _, bob_id = await refer(kit, "telegram:1", "telegram:2")
-    await kit.referrals.on_first_success(bob_id)  # no notices wired at the time
+    await kit.referrals.on_success(bob_id)  # no notices wired at the time
     kit.clock.advance(days=2)
     telegram = chat()
     assert await notifying(kit, database, telegram).deliver_notices() == 0
@@ -225,6 +225,6 @@ async def test_without_notices_wired_payouts_work_as_before(database):
     kit = make_kit(database)
     kit.referrals = ReferralService(kit.stores.referrals, kit.wallets, kit.rules, kit.clock, SecretCodes())
     ann, bob, bob_id = await refer(kit, "telegram:1", "telegram:2")
-    await kit.referrals.on_first_success(bob_id)
+    await kit.referrals.on_success(bob_id)
     assert await kit.referrals.deliver_notices() == 0
     assert (await kit.available(ann), await kit.available(bob)) == (20, 20)

@@ -31,14 +31,14 @@ async def refer(kit, referrer_key: str, referred_key: str):
 async def test_both_get_ten_when_the_referred_persons_first_generation_succeeds_and_only_once(kit):
     ann, ann_id, bob, bob_id, code = await refer(kit, "telegram:1", "telegram:2")
     assert await kit.available(bob) == 10  # nothing before the first success
-    payout = await kit.referrals.on_first_success(bob_id)
+    payout = await kit.referrals.on_success(bob_id)
     assert payout is not None and (payout.referred_credits, payout.referrer_credits) == (10, 10)
     assert (payout.referred_person_id, payout.referrer_person_id, payout.settled) == (
         bob_id,
         ann_id,
         True,
     )
-    assert await kit.referrals.on_first_success(bob_id) is None  # every later success: nothing
+    assert await kit.referrals.on_success(bob_id) is None  # every later success: nothing
     assert (await kit.available(ann), await kit.available(bob)) == (20, 20)
     summary = await kit.referrals.my_code(ann)
     assert (summary.code, summary.referred, summary.rewarded) == (code, 1, 1)
@@ -47,7 +47,7 @@ async def test_both_get_ten_when_the_referred_persons_first_generation_succeeds_
 
 async def test_concurrent_first_success_calls_pay_each_side_once(kit):
     ann, _, bob, bob_id, _ = await refer(kit, "discord:1", "discord:2")
-    payouts = await asyncio.gather(*[kit.referrals.on_first_success(bob_id) for _ in range(10)])
+    payouts = await asyncio.gather(*[kit.referrals.on_success(bob_id) for _ in range(10)])
     paid = [p for p in payouts if p is not None]
     assert sum(p.referred_credits for p in paid) == 10 and sum(p.referrer_credits for p in paid) == 10
     assert (await kit.available(ann), await kit.available(bob)) == (20, 20)
@@ -92,7 +92,7 @@ async def test_a_referral_between_two_accounts_that_are_then_linked_is_cancelled
     ann, _, bob, bob_id, _ = await refer(kit, "discord:31", "telegram:31")
     link = await kit.linking.start(ann)
     await kit.linking.redeem(bob, link.code)  # bob was ann's alt all along
-    assert await kit.referrals.on_first_success(bob_id) is None
+    assert await kit.referrals.on_success(bob_id) is None
     assert await kit.available(ann) == 20  # two welcomes merged, no referral reward
     assert await kit.audit() == []
 
@@ -129,7 +129,7 @@ async def test_the_referrer_is_paid_at_most_the_monthly_cap_and_the_referred_sti
         friend, friend_id = await capped.person(f"telegram:6{n + 1}")
         await capped.referrals.record_referral(friend, code)
         friends.append((friend, friend_id))
-    payouts = [await capped.referrals.on_first_success(fid) for _, fid in friends]
+    payouts = [await capped.referrals.on_success(fid) for _, fid in friends]
     assert [p.referrer_state for p in payouts] == ["paid", "paid", "capped"]
     assert [p.referred_credits for p in payouts] == [10, 10, 10]
     assert await capped.available(ann) == 30
@@ -137,7 +137,7 @@ async def test_the_referrer_is_paid_at_most_the_monthly_cap_and_the_referred_sti
     capped.clock.set(dt.datetime(2026, 4, 1, 0, 5, tzinfo=dt.UTC))
     late, late_id = await capped.person("telegram:69")
     await capped.referrals.record_referral(late, code)
-    assert (await capped.referrals.on_first_success(late_id)).referrer_credits == 10
+    assert (await capped.referrals.on_success(late_id)).referrer_credits == 10
     assert await capped.audit() == []
 
 
@@ -148,7 +148,7 @@ async def test_a_new_account_waits_for_the_cooldown_then_the_sweep_pays(kit):
     code = (await careful.referrals.my_code(ann)).code
     bob, bob_id = await careful.person("discord:71")
     await careful.referrals.record_referral(bob, code)
-    payout = await careful.referrals.on_first_success(bob_id)
+    payout = await careful.referrals.on_success(bob_id)
     assert (payout.referred_state, payout.referrer_state) == ("wait", "paid")
     assert (payout.referred_credits, payout.referrer_credits) == (0, 10)
     assert await careful.referrals.pay_due_referrals() == 0  # still too new
@@ -164,7 +164,7 @@ async def test_a_referral_reward_waits_for_tomorrow_when_todays_allowance_is_use
     ann, _, bob, bob_id, _ = await refer(tight, "telegram:80", "telegram:81")
     await tight.email.start(bob, "bob@example.org")
     await tight.email.confirm(bob, tight.sender.last_code)  # bob got 5 free credits today
-    payout = await tight.referrals.on_first_success(bob_id)
+    payout = await tight.referrals.on_success(bob_id)
     assert (payout.referred_state, payout.referrer_state) == ("wait", "paid")
     tight.clock.set(dt.datetime(2026, 3, 11, 0, 1, tzinfo=dt.UTC))
     assert await tight.referrals.pay_due_referrals() == 10
@@ -188,13 +188,13 @@ async def test_a_settlement_failing_on_its_second_side_pays_neither_and_a_retry_
     for store_module in (adapters.storage.referrals, tests.fakes.memory.referrals):  # SQL, or the memory fake
         monkeypatch.setattr(store_module, "apply_bonus", failing_on_the_second_side(store_module.apply_bonus))
     with pytest.raises(RuntimeError):
-        await kit.referrals.on_first_success(bob_id)
+        await kit.referrals.on_success(bob_id)
     assert len(sides) == 2  # the first side was paid inside the settlement, then it failed
     assert (await kit.available(ann), await kit.available(bob)) == (10, 10)  # and that was undone
     assert await kit.audit() == []
 
-    payout = await kit.referrals.on_first_success(bob_id)  # called again, it settles the referral once
+    payout = await kit.referrals.on_success(bob_id)  # called again, it settles the referral once
     assert payout is not None and (payout.referred_credits, payout.referrer_credits) == (10, 10)
-    assert await kit.referrals.on_first_success(bob_id) is None
+    assert await kit.referrals.on_success(bob_id) is None
     assert (await kit.available(ann), await kit.available(bob)) == (20, 20)
     assert await kit.audit() == []

@@ -232,7 +232,7 @@ def referral(referred: ReferralParty, referrer: ReferralParty, qualified: bool =
 
 
 def test_a_first_success_qualifies_the_referral_and_pays_both_sides_once():
-    effect = decide_referral(referral(party(2), party(1, paid_this_month=0)), RULES, NOW, first_success=True)
+    effect = decide_referral(referral(party(2), party(1, paid_this_month=0)), RULES, NOW, succeeded=True)
     assert effect is not None and effect.qualify
     assert [(s.side, s.decision) for s in effect.sides] == [
         ("referred", SideDecision.PAY),
@@ -245,14 +245,14 @@ def test_a_first_success_qualifies_the_referral_and_pays_both_sides_once():
 
 
 def test_nothing_is_settled_before_the_first_success_or_between_one_person():
-    assert decide_referral(referral(party(2), party(1)), RULES, NOW, first_success=False) is None
-    assert decide_referral(referral(party(2), party(2)), RULES, NOW, first_success=True) is None
+    assert decide_referral(referral(party(2), party(1)), RULES, NOW, succeeded=False) is None
+    assert decide_referral(referral(party(2), party(2)), RULES, NOW, succeeded=True) is None
 
 
 def test_a_settled_side_is_not_paid_again_and_a_capped_referrer_gets_nothing():
     capped = dataclasses.replace(RULES, referral_monthly_cap=3)
     effect = decide_referral(
-        referral(party(2, state="paid"), party(1, paid_this_month=3), qualified=True), capped, NOW, first_success=False
+        referral(party(2, state="paid"), party(1, paid_this_month=3), qualified=True), capped, NOW, succeeded=False
     )
     assert effect is not None and not effect.qualify
     assert [(s.side, s.decision, s.effect) for s in effect.sides] == [("referrer", SideDecision.CAPPED, None)]
@@ -264,7 +264,7 @@ def test_a_too_new_receiver_waits():
         referral(party(2, created_at=NOW - dt.timedelta(hours=1)), party(1, paid_this_month=0)),
         careful,
         NOW,
-        first_success=True,
+        succeeded=True,
     )
     assert effect is not None
     assert [(s.side, s.decision) for s in effect.sides] == [

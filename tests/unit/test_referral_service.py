@@ -38,9 +38,9 @@ class RecordingNotices:
 async def test_both_sides_are_paid_once_after_the_first_successful_generation():
     s = services()
     bob_id = await refer(s, ANN, BOB)
-    payout = await s.referrals.on_first_success(bob_id)
+    payout = await s.referrals.on_success(bob_id)
     assert payout is not None and (payout.referred_credits, payout.referrer_credits) == (10, 10)
-    assert await s.referrals.on_first_success(bob_id) is None  # nothing open any more
+    assert await s.referrals.on_success(bob_id) is None  # nothing open any more
     assert (await s.available(ANN), await s.available(BOB)) == (20, 20)
     summary = await s.referrals.my_code(ANN)
     assert (summary.referred, summary.rewarded) == (1, 1)
@@ -86,13 +86,13 @@ async def test_the_referrer_is_paid_at_most_the_monthly_cap():
     paid = []
     for n in range(3):
         friend_id = await refer(s, ANN, Identity.parse(f"telegram:{10 + n}"))
-        payout = await s.referrals.on_first_success(friend_id)
+        payout = await s.referrals.on_success(friend_id)
         assert payout is not None
         paid.append((payout.referred_credits, payout.referrer_credits, payout.referrer_state))
     assert paid == [(10, 10, "paid"), (10, 10, "paid"), (10, 0, "capped")]
     s.clock.set(dt.datetime(2026, 4, 1, tzinfo=dt.UTC))  # a new UTC month
     friend_id = await refer(s, ANN, Identity.parse("telegram:20"))
-    assert (await s.referrals.on_first_success(friend_id)).referrer_credits == 10  # type: ignore[union-attr]
+    assert (await s.referrals.on_success(friend_id)).referrer_credits == 10  # type: ignore[union-attr]
 
 
 async def test_a_side_too_new_waits_and_the_sweep_pays_it_later():
@@ -100,7 +100,7 @@ async def test_a_side_too_new_waits_and_the_sweep_pays_it_later():
     await s.wallets.person(ANN)
     s.clock.advance(hours=1)  # Ann is old enough by now; Bob arrives fresh
     bob_id = await refer(s, ANN, BOB)
-    payout = await s.referrals.on_first_success(bob_id)
+    payout = await s.referrals.on_success(bob_id)
     assert payout is not None and (payout.referred_state, payout.referrer_state) == ("wait", "paid")
     assert await s.referrals.pay_due_referrals() == 0
     s.clock.advance(minutes=30)
@@ -114,7 +114,7 @@ async def test_each_paid_side_is_told_once_on_the_platforms_this_process_reaches
     telegram = RecordingNotices()
     s = services(referral_notifier=telegram)
     bob_id = await refer(s, ANN, BOB)
-    await s.referrals.on_first_success(bob_id)
+    await s.referrals.on_success(bob_id)
     assert sorted(telegram.sent) == [("telegram:1", 10), ("telegram:2", 10)]
     await s.referrals.deliver_notices()
     assert len(telegram.sent) == 2

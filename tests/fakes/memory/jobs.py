@@ -190,10 +190,7 @@ class FakeJobStore:
             )
             if target == JobState.SUCCEEDED:
                 outcome = capture_hold(self.world, job.hold_key, now)
-                successes = sum(
-                    1 for row in self._rows() if row.job.person_id == job.person_id and row.job.state == target
-                )
-                return Concluded(job, outcome.amount, 0, outcome.balance, first_success=successes == 1)
+                return Concluded(job, outcome.amount, 0, outcome.balance)
             outcome = release_hold(self.world, job.hold_key, now)
             return Concluded(job, 0, 0 if outcome.duplicate else outcome.amount, outcome.balance)
 
