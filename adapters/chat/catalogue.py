@@ -1,10 +1,16 @@
-"""Every user-facing string, keyed by message id, per language. English first.
+"""Every user-facing string, keyed by message id. English is written here; the other languages
+are gettext catalogues (`adapters/chat/locales/<language>/LC_MESSAGES/messages.po`, see
+`adapters/chat/locales/__init__.py`).
+
+Add a message: one entry in `ENGLISH` (key → text, or a `Plural` when a number decides the
+words), then `python -m bot locales update` and translate the new entries of each `.po`.
 
 One key per message, whatever the platform. A `{/name}` placeholder is the command `name` as it is
 typed on the platform asking (`/verify` on Telegram for `/verify-email`): the conversation passes
 the platform's spelling. A moment (`{next_at}`, a datetime with no format of its own) is written
-as that platform shows time (Discord: in each reader's time zone; elsewhere UTC). Add a language
-by adding a dict with the same keys; a missing key falls back to English.
+as that platform shows time (Discord: in each reader's time zone; elsewhere UTC, in the reader's
+language). `{credits:,}` groups digits the reader's way ("1,500", "1.500", "1 500"). A language
+that lacks a message says it in English (and it is logged once).
 """
 
 from __future__ import annotations
@@ -14,7 +20,9 @@ import functools
 import logging
 import string
 from collections.abc import Callable
+from dataclasses import dataclass
 
+from adapters.chat import formats, locales
 from core.errors import BotError, UsageError
 
 logger = logging.getLogger(__name__)
@@ -28,22 +36,49 @@ def default_spelling(command: str) -> str:
 
 
 def utc_text(at: dt.datetime) -> str:
-    return at.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    """A moment in UTC (the default way platforms show time: in the reader's language)."""
+    return formats.utc_moment(at, locales.DEFAULT)
+
+
+@dataclass(frozen=True)
+class Plural:
+    """A message whose words depend on a number (gettext's `ngettext`): the English singular
+    and plural; `count` names the placeholder holding the number. Each language has as many
+    forms as its grammar needs (Russian: three)."""
+
+    one: str
+    other: str
+    count: str
+
+
+Entry = str | Plural
 
 
 class _Moment:
     """A datetime in a template: as the platform shows time, unless the template formats it."""
 
-    __slots__ = ("at", "when")
+    __slots__ = ("at", "show")
 
-    def __init__(self, at: dt.datetime, when: When) -> None:
-        self.at, self.when = at, when
+    def __init__(self, at: dt.datetime, show: Callable[[dt.datetime], str]) -> None:
+        self.at, self.show = at, show
 
     def __format__(self, spec: str) -> str:
-        return format(self.at, spec) if spec else self.when(self.at)
+        return format(self.at, spec) if spec else self.show(self.at)
 
 
-ENGLISH: dict[str, str] = {
+class _Number:
+    """A number in a template, written the reader's way."""
+
+    __slots__ = ("language", "value")
+
+    def __init__(self, value: int | float, language: str) -> None:
+        self.value, self.language = value, language
+
+    def __format__(self, spec: str) -> str:
+        return formats.number(self.value, self.language, spec)
+
+
+ENGLISH: dict[str, Entry] = {
     # --- first contact, help, the command menu -------------------------------------------------
     "welcome": "Welcome! You have {credits} free credits. Send me a voice message to make music.",
     "welcome_back": "Welcome back! You have {available} credits.",
@@ -52,7 +87,7 @@ ENGLISH: dict[str, str] = {
         "Costs: {costs}.\n"
         "Commands: {commands}"
     ),
-    "cost_item": "{seconds} s → {credits} credit{plural}",
+    "cost_item": Plural("{seconds} s → {credits} credit", "{seconds} s → {credits} credits", "credits"),
     "pricing_header": "What things cost:",
     "pricing.music": "🎵 Music from your recording: {costs}",
     "command.pricing": "What each thing costs, and the credit packs",
@@ -164,15 +199,19 @@ ENGLISH: dict[str, str] = {
     "reason.expiry": "free credits expired",
     "reason.link": "accounts linked",
     # --- offers and buying --------------------------------------------------------------------
-    "low_balance": "You have {available} credit{plural} left. Buy more to keep creating!",
+    "low_balance": Plural(
+        "You have {available} credit left. Buy more to keep creating!",
+        "You have {available} credits left. Buy more to keep creating!",
+        "available",
+    ),
     "out_of_credits": "You're out of credits!",
-    "offer_pack": "{title}: {credits} credits for {price}",
+    "offer_pack": "{title}: {credits:,} credits for {price}",
     "offer_daily": "Your next free daily credit: {when}.",
     "offer_support": "Questions? Use {/support} to contact us.",
     "continue_free": "Keep creating! Your free daily credit and the bonuses keep you going.",
     "support_how": "Write {/support} followed by your message; we answer you.",
-    "button.buy_stars": "⭐ {title}: {credits} credits for {price}",
-    "button.buy_card": "💳 {title}: {credits} credits for {price}",
+    "button.buy_stars": "⭐ {title}: {credits:,} credits for {price}",
+    "button.buy_card": "💳 {title}: {credits:,} credits for {price}",
     "button.pay_link": "💳 Pay {price}",
     "button.daily": "🎁 Claim your free daily credit",
     "button.support": "💬 Contact support",
@@ -180,11 +219,11 @@ ENGLISH: dict[str, str] = {
     "buy_packs_header": "Credit packs:",
     "buy_how": "Tap a pack, or type {/buy} <pack>, e.g. {/buy} {example}.",
     "buy_how_pay": "How would you like to pay?",
-    "buy_link": "{title} pack: {credits} credits for {price}. Pay here{expiry_part}:\n{url}\nYour credits arrive as soon as the payment is confirmed.",
+    "buy_link": "{title} pack: {credits:,} credits for {price}. Pay here{expiry_part}:\n{url}\nYour credits arrive as soon as the payment is confirmed.",
     "buy_link_expiry": " (the link expires {expires_at})",
     "stars_invoice_title": "{title} pack",
-    "stars_invoice_description": "{credits} credits for making music. They never expire.",
-    "purchase_thanks": "Thank you! +{credits} credits. You now have {available}.",
+    "stars_invoice_description": "{credits:,} credits for making music. They never expire.",
+    "purchase_thanks": "Thank you! +{credits:,} credits. You now have {available}.",
     "purchase_already": "That payment was already counted. You have {available} credits.",
     "purchase_not_granted": "We received your payment but could not add the credits automatically. Use {/paysupport} and we will sort it out.",
     "paysupport": "Payment problems? Write {/support} with what happened (the pack and the date). For Stars payments we can refund unspent credits; card payments are handled through Stripe.",
@@ -196,20 +235,30 @@ ENGLISH: dict[str, str] = {
     "stars_refused.not_your_order": "This invoice belongs to someone else. Ask for your own with {/buy}.",
     "stars_refused.wallet_frozen": "Your wallet is frozen while a payment dispute is open. Contact support.",
     # --- making music --------------------------------------------------------------------------
-    "pick": "Pick a style (one row each: {styles}) and a length (each button: length · credits). You have {available} credit{plural}.",
+    "pick": Plural(
+        "Pick a style (one row each: {styles}) and a length (each button: length · credits). You have {available} credit.",
+        "Pick a style (one row each: {styles}) and a length (each button: length · credits). You have {available} credits.",
+        "available",
+    ),
     "button.generate": "{emoji} {seconds}s · {credits}",
-    "length_choice": "{seconds} s · {cost} credit{plural}",
+    "length_choice": Plural("{seconds} s · {cost} credit", "{seconds} s · {cost} credits", "cost"),
     "style.piano": "Piano",
     "style.guitar": "Guitar",
     "style.strings": "Strings",
     "style.synth": "Synth",
     "style.bass": "Bass",
     "style_placeholder": "Choose a style",
-    "other_style": "Pick another style for your {seconds} s clip ({cost} credit{plural}):",
-    "button.style": "{emoji} {style} · {credits} credit{plural}",
+    "other_style": Plural(
+        "Pick another style for your {seconds} s clip ({cost} credit):",
+        "Pick another style for your {seconds} s clip ({cost} credits):",
+        "cost",
+    ),
+    "button.style": Plural("{emoji} {style} · {credits} credit", "{emoji} {style} · {credits} credits", "credits"),
     "already": "Already on it: that clip is being made.",
     "already_made": "You made that one already. Press 🔁 Again under the clip for another take.",
-    "status_head": "🎵 {style} · {seconds} s · {cost} credit{plural} held",
+    "status_head": Plural(
+        "🎵 {style} · {seconds} s · {cost} credit held", "🎵 {style} · {seconds} s · {cost} credits held", "cost"
+    ),
     "status_left": " · {available} left to use",
     "gen_progress.queued": "Queued: #{position} in line{eta_part}",
     "gen_progress.started": "Starting your {seconds} s {style} clip…",
@@ -230,18 +279,17 @@ ENGLISH: dict[str, str] = {
     "button.share": "📤 Share",
     "button.try_again": "🔁 Try again",
     "done": "✅ Done! {charge}",
-    "gen_charged": "−{charged} credit{plural} · {available} left",
+    "gen_charged": Plural("−{charged} credit · {available} left", "−{charged} credits · {available} left", "charged"),
     "gen_charged_nothing": "This one is on us · {available} credits left",
-    "gen_not_charged": "Your {cost} credits were not charged.",
-    "gen_not_charged_one": "Your {cost} credit was not charged.",
+    "gen_not_charged": Plural("Your {cost} credit was not charged.", "Your {cost} credits were not charged.", "cost"),
     "you_have": "You have {available} credits.",
     "jobs_empty": "No jobs running.",
     "jobs_header": "Your jobs:",
     "recent_jobs": "Your last clips:",
     "jobs_line": "{job_id} · {seconds} s {style} · {state} · {charge}",
     "jobs_position_part": " (#{position} in line)",
-    "job_charge.held": "{cost} credit{plural} held",
-    "job_charge.charged": "−{cost} credit{plural}",
+    "job_charge.held": Plural("{cost} credit held", "{cost} credits held", "cost"),
+    "job_charge.charged": Plural("−{cost} credit", "−{cost} credits", "cost"),
     "job_charge.not_charged": "not charged",
     "job_state.queued": "queued",
     "job_state.submitted": "starting",
@@ -258,7 +306,11 @@ ENGLISH: dict[str, str] = {
     "share_rewarded": "Thanks for sharing! +{amount} credits · you have {available}.",
     "share_no_bonus": "Thanks for sharing! The share bonus is paid once a day; next one from {next_at}.",
     # --- rewards, linking, support ---------------------------------------------------------------
-    "daily_claimed": "+{amount} daily credit{plural}! You have {available} credits. Next one: {next_at}.",
+    "daily_claimed": Plural(
+        "+{amount} daily credit! You have {available} credits. Next one: {next_at}.",
+        "+{amount} daily credits! You have {available} credits. Next one: {next_at}.",
+        "amount",
+    ),
     "referral_code": "Your referral code: {code}\nWhen someone new uses it and makes their first clip, you both get {credits} credits.\nInvited: {referred} · rewarded: {rewarded}",
     "referral_link": "Share this link: {link}",
     "referral_recorded": "Referral saved! When you make your first clip, you and your friend both get {credits} credits.",
@@ -283,17 +335,29 @@ ENGLISH: dict[str, str] = {
     "support_reply": "Support answered your ticket #{ticket}:\n{text}",
     "support_reply_granted": "\n+{granted} credits were added to your wallet.",
     # --- groups' wallets -----------------------------------------------------------------------
-    "gifted": "🎁 {actor} gifted {amount} credit{plural} to {member}{note_part}. The {group} wallet has {server} left.",
+    "gifted": Plural(
+        "🎁 {actor} gifted {amount} credit to {member}{note_part}. The {group} wallet has {server} left.",
+        "🎁 {actor} gifted {amount} credits to {member}{note_part}. The {group} wallet has {server} left.",
+        "amount",
+    ),
     "gift_note_part": ": “{note}”",
     "gift_duplicate": "Already done: that gift was sent before.",
     "gift_how": "{/gift}",
     "gift_how_by_reply": "{/gift} <n> in reply to a member's message",
-    "server_wallet": "This {group}'s wallet has {available} credit{plural}. Admins: {/server-wallet} deposit <n> moves your own credits in, {/server-wallet} buy buys a pack for it, {gift_how} gives credits to a member.",
-    "deposited": "Moved {amount} credit{plural} into the {group} wallet: it has {server}. You have {available}.",
+    "server_wallet": Plural(
+        "This {group}'s wallet has {available} credit. Admins: {/server-wallet} deposit <n> moves your own credits in, {/server-wallet} buy buys a pack for it, {gift_how} gives credits to a member.",
+        "This {group}'s wallet has {available} credits. Admins: {/server-wallet} deposit <n> moves your own credits in, {/server-wallet} buy buys a pack for it, {gift_how} gives credits to a member.",
+        "available",
+    ),
+    "deposited": Plural(
+        "Moved {amount} credit into the {group} wallet: it has {server}. You have {available}.",
+        "Moved {amount} credits into the {group} wallet: it has {server}. You have {available}.",
+        "amount",
+    ),
     "group_buy_pick": "The group wallet has {server} credits. Tap a pack to buy it for the group (you pay, the group wallet gets the credits).",
     "group_checkout": "For the group wallet (you pay, the group gets the credits):",
-    "group_invoice_description": "{credits} credits for this group's wallet, for the admins to gift to members. They never expire.",
-    "group_bought": "Thank you! +{credits} credits for the group wallet. It now has {server}.",
+    "group_invoice_description": "{credits:,} credits for this group's wallet, for the admins to gift to members. They never expire.",
+    "group_bought": "Thank you! +{credits:,} credits for the group wallet. It now has {server}.",
     "group_bought_already": "That payment was already counted for the group wallet.",
     # --- operators -----------------------------------------------------------------------------
     "admin_granted": "Granted {amount} credits to {target}. Their balance: {available}.",
@@ -382,7 +446,11 @@ ENGLISH: dict[str, str] = {
     "error.job_canceled": "Canceled.",
     "error.clip_expired": "I no longer have the recording of job {job_id}. Please send it again.",
     "operation.file_not_found": "I can't read that file.",
-    "error.insufficient_credits": "That costs {required} credit{required_plural} and you have {available}.",
+    "error.insufficient_credits": Plural(
+        "That costs {required} credit and you have {available}.",
+        "That costs {required} credits and you have {available}.",
+        "required",
+    ),
     "error.operation_failed": "That didn't work: {reason_text}",
     "error.system_error": "Something went wrong on our side. Please try again in a minute.",
     "error.gift_note_too_long": "A gift's note can be at most {maximum} characters.",
@@ -402,7 +470,7 @@ ENGLISH: dict[str, str] = {
     "error.audio_not_audio": "That file isn't audio I can read (or it is damaged). Send a voice message or an MP3, WAV, OGG, M4A, WebM or FLAC file.",
     "error.audio_no_stream": "That file has no sound in it. Send a voice message or an audio file.",
     "error.audio_empty": "That file is empty.",
-    "error.audio_too_large": "That file is too big ({size_mb} MB); the limit is {limit_mb} MB.",
+    "error.audio_too_large": "That file is too big ({size_mb:.1f} MB); the limit is {limit_mb:.0f} MB.",
     "error.audio_too_short": "That recording is too short ({seconds:.1f} s). Send at least {minimum_seconds:.0f} second of melody.",
     "error.audio_silent": "That recording is silent. Hum or play a melody and send it again.",
     "error.audio_truncated": "That recording looks cut off ({seconds:.1f} s of {declared_seconds:.1f} s). Please send it again.",
@@ -455,28 +523,51 @@ ENGLISH: dict[str, str] = {
     "operation.stars_refund_failed": "the credits were taken back, but Telegram refused the Stars refund; try {/admin} refund-stars again.",
 }
 
-LANGUAGES: dict[str, dict[str, str]] = {"en": ENGLISH}
-
 
 def plural(n: int) -> str:
+    """English's plural "s" (prefer a `Plural` entry: other languages have other rules)."""
     return "" if n == 1 else "s"
 
 
 @functools.lru_cache(maxsize=4096)
-def _commands_in(template: str) -> tuple[str, ...]:
-    """The `{/name}` fields of a template."""
-    return tuple(field[1:] for _, field, _, _ in string.Formatter().parse(template) if field and field.startswith("/"))
+def _fields(template: str) -> tuple[str, ...]:
+    return tuple(field for _, field, _, _ in string.Formatter().parse(template) if field)
+
+
+def fields(entry: Entry) -> frozenset[str]:
+    """The placeholders of a message (of both forms of a plural)."""
+    if isinstance(entry, Plural):
+        return frozenset(_fields(entry.one)) | frozenset(_fields(entry.other))
+    return frozenset(_fields(entry))
+
+
+def _count(value: object) -> int:
+    try:
+        return int(str(value).replace(",", ""))
+    except ValueError:
+        return 0
 
 
 class Catalogue:
-    def __init__(self, languages: dict[str, dict[str, str]] | None = None) -> None:
-        self.languages = languages or LANGUAGES
+    def __init__(self, languages: tuple[str, ...] | None = None) -> None:
+        self.languages = languages or locales.languages()
 
     def language(self, locale: str | None) -> str:
+        """The catalogue language for a platform's locale ("es-419", "ru_RU.UTF-8"): English when unknown."""
         if not locale:
-            return "en"
-        code = locale.replace("_", "-").split("-")[0].lower()
-        return code if code in self.languages else "en"
+            return locales.DEFAULT
+        code = locale.replace("_", "-").split(".")[0].split("-")[0].lower()
+        return code if code in self.languages else locales.DEFAULT
+
+    def template(self, key: str, language: str, data: dict[str, object]) -> str | None:
+        """The words of `key` in `language` (the plural form its count asks for)."""
+        english = ENGLISH.get(key)
+        if english is None:
+            return None
+        translations = locales.translations(language)
+        if isinstance(english, Plural):
+            return translations.npgettext(key, english.one, english.other, _count(data.get(english.count)))
+        return translations.pgettext(key, english)
 
     def text(
         self,
@@ -487,22 +578,38 @@ class Catalogue:
         moments: When | None = None,
         **data: object,
     ) -> str:
-        table = self.languages[self.language(locale)]
-        template = table.get(key) or ENGLISH.get(key)
+        language = self.language(locale)
+        template = self.template(key, language, data)
         if template is None:
             logger.error("missing catalogue key %s", key)
             return key
-        commands = _commands_in(template)
-        if commands:
-            spelled = spell or default_spelling
-            data = {**data, **{f"/{name}": spelled(name) for name in commands}}
-        if any(isinstance(value, dt.datetime) for value in data.values()):
-            shown = moments or utc_text
-            data = {k: _Moment(v, shown) if isinstance(v, dt.datetime) else v for k, v in data.items()}
-        return template.format_map(data)
+        named = _fields(template)
+        values: dict[str, object] = {}
+        for name, value in data.items():
+            if isinstance(value, dt.datetime):
+                values[name] = _Moment(value, self._shows(moments, language))
+            elif isinstance(value, int | float) and not isinstance(value, bool):
+                values[name] = _Number(value, language)
+            else:
+                values[name] = value
+        spelled = spell or default_spelling
+        for name in named:
+            if name.startswith("/"):
+                values[name] = spelled(name[1:])
+        return template.format_map(values)
+
+    @staticmethod
+    def _shows(moments: When | None, language: str) -> Callable[[dt.datetime], str]:
+        """A platform's own way with time (Discord's timestamps), else UTC in the reader's language."""
+        if moments is None or moments is utc_text:
+            return lambda at: formats.utc_moment(at, language)
+        return moments
 
     def has(self, key: str) -> bool:
         return key in ENGLISH
+
+    def price(self, amount: int, currency: str, locale: str | None) -> str:
+        return formats.price(amount, currency, self.language(locale))
 
     def error(
         self,
@@ -516,14 +623,12 @@ class Catalogue:
         """The words for a typed core error; `context` fills what the error does not carry (what
         the platform calls a group)."""
         data = {**context, **error.data}
-        if "required" in data:
-            data["required_plural"] = plural(int(str(data["required"])))
         for listed in ("allowed", "known"):
             if isinstance(data.get(listed), tuple | list):
                 data[listed] = ", ".join(str(s) for s in data[listed])  # type: ignore[union-attr]
         if "size_bytes" in data:
-            data["size_mb"] = f"{int(str(data['size_bytes'])) / 1_000_000:.1f}"
-            data["limit_mb"] = f"{int(str(data['limit_bytes'])) / 1_000_000:.0f}"
+            data["size_mb"] = int(str(data["size_bytes"])) / 1_000_000
+            data["limit_mb"] = int(str(data["limit_bytes"])) / 1_000_000
         if "reason" in data:
             reason_key = f"operation.{data['reason']}"
             data["reason_text"] = (

@@ -11,7 +11,6 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from adapters.chat.actions import Action, Verb, owned
-from adapters.chat.catalogue import plural
 from adapters.chat.commands import Command, Param, ParamKind
 from adapters.chat.commands import Menu as CommandMenu
 from adapters.chat.jobs import JobNotices
@@ -96,7 +95,7 @@ class GenerationChat:
         glance = await self.wallets.glance(request.identity)
         picker = self._picker(request)
         available = glance.available
-        pick = self.words.t(request, "pick", styles=picker.styles, available=available, plural=plural(available))
+        pick = self.words.t(request, "pick", styles=picker.styles, available=available)
         welcome = self.words.welcome(request, glance.welcome_credits)
         return Reply(joined(welcome, pick), self._rows(picker, recording))
 
@@ -218,14 +217,13 @@ class GenerationChat:
                     emoji=style.emoji,
                     style=self.words.t(request, f"style.{style.key}"),
                     credits=job.cost,
-                    plural=plural(job.cost),
                 ),
                 owned(Verb.STYLE, request.identity.user_id, job.job_id, style.key),
             )
             for style in BUTTON_STYLES
             if style.prompt != job.style
         )
-        text = self.words.t(request, "other_style", seconds=job.seconds, cost=job.cost, plural=plural(job.cost))
+        text = self.words.t(request, "other_style", seconds=job.seconds, cost=job.cost)
         return Reply(text, ((Menu(self.words.t(request, "style_placeholder"), options),),))
 
     async def press_cancel(self, request: Request, action: Action) -> Reply:
@@ -252,4 +250,4 @@ class GenerationChat:
         return Reply(f"{head} {self.words.not_charged(request.locale, job.cost)}")
 
     def length_label(self, seconds: int, cost: int) -> str:
-        return self.words.t(None, "length_choice", seconds=seconds, cost=cost, plural=plural(cost))
+        return self.words.t(None, "length_choice", seconds=seconds, cost=cost)

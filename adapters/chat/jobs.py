@@ -17,7 +17,6 @@ from collections.abc import Awaitable, Callable
 from typing import Generic, TypeVar
 
 from adapters.chat.actions import Verb, owned
-from adapters.chat.catalogue import plural
 from adapters.chat.messages import Button, Control, Reply, Request, ShareButton, Surface, joined
 from adapters.chat.offers import Offers
 from adapters.chat.platform import ClipMessage, JobStatus, Platforms
@@ -164,9 +163,7 @@ class JobNotices:
 
     def _status_head(self, request: Request | str | None, job: Job) -> str:
         """'🎵 warm piano · 10 s · 2 credits held'."""
-        return self.words.t(
-            request, "status_head", style=job.style, seconds=job.seconds, cost=job.cost, plural=plural(job.cost)
-        )
+        return self.words.t(request, "status_head", style=job.style, seconds=job.seconds, cost=job.cost)
 
     def _stage_line(self, job: Job, progress: JobProgress, locale: str | None) -> str:
         if progress.stage == Stage.QUEUED:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import datetime as dt
 
 from adapters.chat.actions import Verb, owned
-from adapters.chat.catalogue import plural
 from adapters.chat.messages import Button, Control, PayBy, Reply, Request, joined
-from adapters.chat.words import Words, price_text
+from adapters.chat.words import Words
 from core.domain.offers import Offer
 from core.domain.pricing import Pack
 from core.services.payments import PaymentService
@@ -50,7 +49,7 @@ class Offers:
         head = (
             t(request, "out_of_credits")
             if offer.out_of_credits
-            else t(request, "low_balance", available=offer.available, plural=plural(offer.available))
+            else t(request, "low_balance", available=offer.available)
         )
         lines = [head, *self.pack_lines(request, on_sale)]
         if daily_line and offer.next_daily_at is not None:
@@ -79,8 +78,8 @@ class Offers:
                         request,
                         "button.buy_stars" if method == PayBy.STARS else "button.buy_card",
                         title=pack.title,
-                        credits=f"{pack.credits:,}",
-                        price=price_text(pack),
+                        credits=pack.credits,
+                        price=self.words.price(request, pack),
                     ),
                     owned(verb, owner, method, pack.pack_id),
                 ),

@@ -11,7 +11,7 @@ from adapters.chat.actions import Action, Verb
 from adapters.chat.commands import Command, Menu, Param
 from adapters.chat.messages import Invoice, LinkButton, PayBy, Reply, Request, joined
 from adapters.chat.offers import Offers, Shop
-from adapters.chat.words import Words, price_text
+from adapters.chat.words import Words
 from core.domain.orders import CheckoutLink, PaymentOutcome, PaymentResult, StarsInvoice
 from core.domain.pricing import Pack
 from core.errors import PaymentsNotConfigured, UnknownPack
@@ -138,7 +138,7 @@ class PaymentsChat:
             return Reply(self._group_purchase(request, result))
         available = 0 if result.balance is None else max(result.balance.available, 0)
         if result.outcome == PaymentOutcome.GRANTED:
-            text = self.words.t(request, "purchase_thanks", credits=f"{result.credits:,}", available=available)
+            text = self.words.t(request, "purchase_thanks", credits=result.credits, available=available)
         elif result.outcome in (PaymentOutcome.ALREADY_DONE, PaymentOutcome.DUPLICATE):
             text = self.words.t(request, "purchase_already", available=available)
         else:
@@ -178,7 +178,7 @@ class PaymentsChat:
     def _group_purchase(self, request: Request, result: PaymentResult) -> str:
         if result.outcome == PaymentOutcome.GRANTED and result.balance is not None:
             server = max(result.balance.available, 0)
-            return self.words.t(request, "group_bought", credits=f"{result.credits:,}", server=server)
+            return self.words.t(request, "group_bought", credits=result.credits, server=server)
         if result.outcome in (PaymentOutcome.ALREADY_DONE, PaymentOutcome.DUPLICATE):
             return self.words.t(request, "group_bought_already")
         return self.words.t(request, "purchase_not_granted")
@@ -187,7 +187,7 @@ class PaymentsChat:
         title = self.words.t(request, "stars_invoice_title", title=invoice.pack.title)
         return Invoice(
             title=title,
-            description=self.words.t(request, description, credits=f"{invoice.pack.credits:,}"),
+            description=self.words.t(request, description, credits=invoice.pack.credits),
             payload=invoice.payload,
             currency=invoice.currency,
             amount=invoice.amount,
@@ -199,12 +199,14 @@ class PaymentsChat:
             request,
             "buy_link",
             title=link.pack.title,
-            credits=f"{link.pack.credits:,}",
-            price=price_text(link.pack),
+            credits=link.pack.credits,
+            price=self.words.price(request, link.pack),
             expiry_part=expiry,
             url=link.url,
         )
-        button = LinkButton(self.words.t(request, "button.pay_link", price=price_text(link.pack)), link.url)
+        button = LinkButton(
+            self.words.t(request, "button.pay_link", price=self.words.price(request, link.pack)), link.url
+        )
         return Reply(text, ((button,),))
 
 

@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 from adapters.chat.actions import Action
-from adapters.chat.catalogue import plural
 from adapters.chat.commands import Command, Menu, Param
 from adapters.chat.messages import Reply, Request, joined
 from adapters.chat.offers import Offers
@@ -72,7 +71,6 @@ class RewardsChat:
             request,
             "daily_claimed",
             amount=claimed.amount,
-            plural=plural(claimed.amount),
             available=claimed.balance.available,
             next_at=claimed.next_at,
         )

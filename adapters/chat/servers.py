@@ -4,7 +4,6 @@ Who is a group admin is the platform's verdict, asked at every step; core refuse
 
 from __future__ import annotations
 
-from adapters.chat.catalogue import plural
 from adapters.chat.commands import Audience, Command, Menu, Param, ParamKind
 from adapters.chat.messages import Reply, Request
 from adapters.chat.payments import PaymentsChat
@@ -77,7 +76,6 @@ class ServersChat:
             actor=request.mention,
             member=member.mention,
             amount=gifted.amount,
-            plural=plural(gifted.amount),
             note_part=self.words.t(request, "gift_note_part", note=note) if note else "",
             group=self.words.group(request),
             server=max(gifted.server_balance.available, 0),
@@ -94,7 +92,6 @@ class ServersChat:
             "server_wallet",
             group=self.words.group(request),
             available=available,
-            plural=plural(available),
             gift_how=self.words.t(request, "gift_how_by_reply" if request.surface.member_by_reply else "gift_how"),
         )
         return Reply(text)
@@ -114,7 +111,6 @@ class ServersChat:
             request,
             "deposited",
             amount=moved.amount,
-            plural=plural(moved.amount),
             group=self.words.group(request),
             server=max(moved.server_balance.available, 0),
             available=max(moved.personal_balance.available, 0),

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from adapters.chat.catalogue import Catalogue, plural
+from adapters.chat import formats
+from adapters.chat.catalogue import Catalogue
+from adapters.chat.locales import DEFAULT
 from adapters.chat.messages import Request, Surface
 from core.domain.jobs import Job, JobState, JobView
 from core.domain.ledger import Entry
@@ -10,27 +12,19 @@ from core.domain.pricing import Pack, Pricing
 from core.errors import BotError
 from core.services.wallets import BalanceView
 
-# Currencies without minor units (Stripe's list), and Telegram Stars: whole units.
-_WHOLE_UNITS = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF XTR".split())
-STARS_CURRENCY = "XTR"  # Telegram Stars
 
-
-def price_text(pack: Pack) -> str:
-    """ "$5", "$4.99", "EUR 5", "250 ⭐"."""
-    if pack.currency.upper() == STARS_CURRENCY:
-        return f"{pack.price} ⭐"
-    whole, cents = divmod(pack.price, 100)
-    symbol = "$" if pack.currency.lower() == "usd" else f"{pack.currency.upper()} "
-    return f"{symbol}{whole}" if cents == 0 else f"{symbol}{whole}.{cents:02d}"
+def price_text(pack: Pack, language: str = DEFAULT) -> str:
+    """ "$5", "$4.99", "5 US$", "250 ⭐": as Babel writes the price in `language`."""
+    return formats.price(pack.price, pack.currency, language)
 
 
 def money_text(amount: int, currency: str) -> str:
     """An integer amount in minor units as "USD 1,234.50", "JPY 500" or "XTR 1,250 ⭐"."""
     code = currency.upper()
     sign, amount = ("-" if amount < 0 else ""), abs(amount)
-    if code in _WHOLE_UNITS:
+    if code in formats.WHOLE_UNITS:
         text = f"{code} {sign}{amount:,}"
-        return f"{text} ⭐" if code == STARS_CURRENCY else text
+        return f"{text} ⭐" if code == formats.STARS_CURRENCY else text
     whole, cents = divmod(amount, 100)
     return f"{code} {sign}{whole:,}.{cents:02d}"
 
@@ -81,16 +75,24 @@ class Words:
     def costs(self, request: Request, pricing: Pricing) -> str:
         """What each length of music costs: '5 s → 1 credit, 10 s → 2 credits, …'."""
         return ", ".join(
-            self.t(request, "cost_item", seconds=seconds, credits=cost, plural=plural(cost))
+            self.t(request, "cost_item", seconds=seconds, credits=cost)
             for seconds, cost in sorted(pricing.costs.items())
         )
 
-    def pack_line(self, request: Request, pack: Pack) -> str:
-        return self.t(request, "offer_pack", title=pack.title, credits=f"{pack.credits:,}", price=price_text(pack))
+    def language(self, request: Request | str | None) -> str:
+        """The catalogue language of a request (or of a locale)."""
+        return self.catalogue.language(request.locale if isinstance(request, Request) else request)
+
+    def price(self, request: Request | str | None, pack: Pack) -> str:
+        """The pack's price as the request's language writes it: "$5", "5 US$"."""
+        return price_text(pack, self.language(request))
+
+    def pack_line(self, request: Request | str | None, pack: Pack) -> str:
+        return self.t(request, "offer_pack", title=pack.title, credits=pack.credits, price=self.price(request, pack))
 
     def pack_line_plain(self, pack: Pack) -> str:
         """A pack in the default language (lists a platform registers once, e.g. slash-command choices)."""
-        return self.t(None, "offer_pack", title=pack.title, credits=f"{pack.credits:,}", price=price_text(pack))
+        return self.pack_line(None, pack)
 
     def balance(self, request: Request, view: BalanceView) -> str:
         b = view.balance
@@ -166,13 +168,13 @@ class Words:
             key = "job_charge.charged"
         else:
             key = "job_charge.not_charged"
-        return self.t(request, key, cost=job.cost, plural=plural(job.cost))
+        return self.t(request, key, cost=job.cost)
 
     def charged(self, locale: str | None, charged: int, available: int) -> str:
         """'−2 credits · 5 left' (or 'This one is on us' when nothing could be charged)."""
         if charged:
-            return self.t(locale, "gen_charged", charged=charged, plural=plural(charged), available=available)
+            return self.t(locale, "gen_charged", charged=charged, available=available)
         return self.t(locale, "gen_charged_nothing", available=available)
 
     def not_charged(self, locale: str | None, cost: int) -> str:
-        return self.t(locale, "gen_not_charged_one" if cost == 1 else "gen_not_charged", cost=cost)
+        return self.t(locale, "gen_not_charged", cost=cost)
