@@ -80,8 +80,16 @@ class _Number:
 
 ENGLISH: dict[str, Entry] = {
     # --- first contact, help, the command menu -------------------------------------------------
-    "welcome": "Welcome! You have {credits} free credits. Send me a voice message to make music.",
-    "welcome_back": "Welcome back! You have {available} credits.",
+    "welcome": Plural(
+        "Welcome! You have {credits} free credit. Send me a voice message to make music.",
+        "Welcome! You have {credits} free credits. Send me a voice message to make music.",
+        "credits",
+    ),
+    "welcome_back": Plural(
+        "Welcome back! You have {available} credit.",
+        "Welcome back! You have {available} credits.",
+        "available",
+    ),
     "help": (
         "Hum, sing or play a melody, send it to me, pick a style and a length, and I'll turn it into music.\n"
         "Costs: {costs}.\n"
@@ -179,7 +187,11 @@ ENGLISH: dict[str, Entry] = {
     "balance_frozen_part": "\nYour wallet is frozen while a payment dispute is open. Contact support.",
     "balance_debt_part": " · {debt} owed",
     "history_empty": "No activity yet.",
-    "history_header": "Your last {count} movements:",
+    "history_header": Plural(
+        "Your last {count} movement:",
+        "Your last {count} movements:",
+        "count",
+    ),
     "history_line": "{date} {sign}{amount} {reason}",
     "next_daily": "Next free daily credit: {when}",
     "next_daily_now": "now (use {/daily})",
@@ -205,13 +217,25 @@ ENGLISH: dict[str, Entry] = {
         "available",
     ),
     "out_of_credits": "You're out of credits!",
-    "offer_pack": "{title}: {credits:,} credits for {price}",
+    "offer_pack": Plural(
+        "{title}: {credits:,} credit for {price}",
+        "{title}: {credits:,} credits for {price}",
+        "credits",
+    ),
     "offer_daily": "Your next free daily credit: {when}.",
     "offer_support": "Questions? Use {/support} to contact us.",
     "continue_free": "Keep creating! Your free daily credit and the bonuses keep you going.",
     "support_how": "Write {/support} followed by your message; we answer you.",
-    "button.buy_stars": "⭐ {title}: {credits:,} credits for {price}",
-    "button.buy_card": "💳 {title}: {credits:,} credits for {price}",
+    "button.buy_stars": Plural(
+        "⭐ {title}: {credits:,} credit for {price}",
+        "⭐ {title}: {credits:,} credits for {price}",
+        "credits",
+    ),
+    "button.buy_card": Plural(
+        "💳 {title}: {credits:,} credit for {price}",
+        "💳 {title}: {credits:,} credits for {price}",
+        "credits",
+    ),
     "button.pay_link": "💳 Pay {price}",
     "button.daily": "🎁 Claim your free daily credit",
     "button.support": "💬 Contact support",
@@ -219,12 +243,28 @@ ENGLISH: dict[str, Entry] = {
     "buy_packs_header": "Credit packs:",
     "buy_how": "Tap a pack, or type {/buy} <pack>, e.g. {/buy} {example}.",
     "buy_how_pay": "How would you like to pay?",
-    "buy_link": "{title} pack: {credits:,} credits for {price}. Pay here{expiry_part}:\n{url}\nYour credits arrive as soon as the payment is confirmed.",
+    "buy_link": Plural(
+        "{title} pack: {credits:,} credit for {price}. Pay here{expiry_part}:\n{url}\nYour credit arrives as soon as the payment is confirmed.",
+        "{title} pack: {credits:,} credits for {price}. Pay here{expiry_part}:\n{url}\nYour credits arrive as soon as the payment is confirmed.",
+        "credits",
+    ),
     "buy_link_expiry": " (the link expires {expires_at})",
     "stars_invoice_title": "{title} pack",
-    "stars_invoice_description": "{credits:,} credits for making music. They never expire.",
-    "purchase_thanks": "Thank you! +{credits:,} credits. You now have {available}.",
-    "purchase_already": "That payment was already counted. You have {available} credits.",
+    "stars_invoice_description": Plural(
+        "{credits:,} credit for making music. It never expires.",
+        "{credits:,} credits for making music. They never expire.",
+        "credits",
+    ),
+    "purchase_thanks": Plural(
+        "Thank you! +{credits:,} credit. You now have {available}.",
+        "Thank you! +{credits:,} credits. You now have {available}.",
+        "credits",
+    ),
+    "purchase_already": Plural(
+        "That payment was already counted. You have {available} credit.",
+        "That payment was already counted. You have {available} credits.",
+        "available",
+    ),
     "purchase_not_granted": "We received your payment but could not add the credits automatically. Use {/paysupport} and we will sort it out.",
     "paysupport": "Payment problems? Write {/support} with what happened (the pack and the date). For Stars payments we can refund unspent credits; card payments are handled through Stripe.",
     "stars_refund_done": "Took back {credits} credits from {target}; now refund the Stars (charge {charge}).",
@@ -280,9 +320,17 @@ ENGLISH: dict[str, Entry] = {
     "button.try_again": "🔁 Try again",
     "done": "✅ Done! {charge}",
     "gen_charged": Plural("−{charged} credit · {available} left", "−{charged} credits · {available} left", "charged"),
-    "gen_charged_nothing": "This one is on us · {available} credits left",
+    "gen_charged_nothing": Plural(
+        "This one is on us · {available} credit left",
+        "This one is on us · {available} credits left",
+        "available",
+    ),
     "gen_not_charged": Plural("Your {cost} credit was not charged.", "Your {cost} credits were not charged.", "cost"),
-    "you_have": "You have {available} credits.",
+    "you_have": Plural(
+        "You have {available} credit.",
+        "You have {available} credits.",
+        "available",
+    ),
     "jobs_empty": "No jobs running.",
     "jobs_header": "Your jobs:",
     "recent_jobs": "Your last clips:",
@@ -303,7 +351,11 @@ ENGLISH: dict[str, Entry] = {
     "clip_shared": "🎵 Made by {mention} with {/generate}",
     "share_caption": "Made with {bot}",
     "share_missing": "Open the bot to share a clip",
-    "share_rewarded": "Thanks for sharing! +{amount} credits · you have {available}.",
+    "share_rewarded": Plural(
+        "Thanks for sharing! +{amount} credit · you have {available}.",
+        "Thanks for sharing! +{amount} credits · you have {available}.",
+        "amount",
+    ),
     "share_no_bonus": "Thanks for sharing! The share bonus is paid once a day; next one from {next_at}.",
     # --- rewards, linking, support ---------------------------------------------------------------
     "daily_claimed": Plural(
@@ -313,16 +365,36 @@ ENGLISH: dict[str, Entry] = {
     ),
     "referral_code": "Your referral code: {code}\nWhen someone new uses it and makes their first clip, you both get {credits} credits.\nInvited: {referred} · rewarded: {rewarded}",
     "referral_link": "Share this link: {link}",
-    "referral_recorded": "Referral saved! When you make your first clip, you and your friend both get {credits} credits.",
+    "referral_recorded": Plural(
+        "Referral saved! When you make your first clip, you and your friend both get {credits} credit.",
+        "Referral saved! When you make your first clip, you and your friend both get {credits} credits.",
+        "credits",
+    ),
     "referral_already": "That referral is already saved.",
-    "referral_paid": "Your friend made their first clip: +{credits} referral credits!",
-    "referral_paid_referred": "Your first clip unlocked your referral bonus: +{credits} credits!",
+    "referral_paid": Plural(
+        "Your friend made their first clip: +{credits} referral credit!",
+        "Your friend made their first clip: +{credits} referral credits!",
+        "credits",
+    ),
+    "referral_paid_referred": Plural(
+        "Your first clip unlocked your referral bonus: +{credits} credit!",
+        "Your first clip unlocked your referral bonus: +{credits} credits!",
+        "credits",
+    ),
     "email_code_sent": "I sent a 6-digit code to {address}. Send {/verify-email} <code>; it expires {expires_at}.",
-    "email_verified": "Email {address} verified: +{amount} credits! You have {available}.",
+    "email_verified": Plural(
+        "Email {address} verified: +{amount} credit! You have {available}.",
+        "Email {address} verified: +{amount} credits! You have {available}.",
+        "amount",
+    ),
     "email_code_subject": "Your verification code",
     "email_code_body": "Your code is {code}. It is valid for {minutes} minutes.\n\nIf you did not ask for it, ignore this mail.",
     "link_code": "Your link code: {code} (valid until {expires_at:%H:%M} UTC). On your other platform, send {/link} {code}.",
-    "link_done": "Linked! {identities} now share one wallet: {available} credits.",
+    "link_done": Plural(
+        "Linked! {identities} now share one wallet: {available} credit.",
+        "Linked! {identities} now share one wallet: {available} credits.",
+        "available",
+    ),
     "link_moved": " Moved {free} free and {paid} paid credits into it.",
     "ticket_opened": "Ticket #{ticket} sent to support. We'll answer here.",
     "ticket_forward": "Ticket #{ticket} from {identity} (person {person}, {available} credits)\nLast job: {last_job}\n{text}\nReply: /admin reply {ticket} <text> [grant <n>]",
@@ -333,7 +405,11 @@ ENGLISH: dict[str, Entry] = {
     "tickets_header": "Tickets:",
     "tickets_inbox": "[support inbox] {text}",
     "support_reply": "Support answered your ticket #{ticket}:\n{text}",
-    "support_reply_granted": "\n+{granted} credits were added to your wallet.",
+    "support_reply_granted": Plural(
+        "\n+{granted} credit was added to your wallet.",
+        "\n+{granted} credits were added to your wallet.",
+        "granted",
+    ),
     # --- groups' wallets -----------------------------------------------------------------------
     "gifted": Plural(
         "🎁 {actor} gifted {amount} credit to {member}{note_part}. The {group} wallet has {server} left.",
@@ -356,8 +432,16 @@ ENGLISH: dict[str, Entry] = {
     ),
     "group_buy_pick": "The group wallet has {server} credits. Tap a pack to buy it for the group (you pay, the group wallet gets the credits).",
     "group_checkout": "For the group wallet (you pay, the group gets the credits):",
-    "group_invoice_description": "{credits:,} credits for this group's wallet, for the admins to gift to members. They never expire.",
-    "group_bought": "Thank you! +{credits:,} credits for the group wallet. It now has {server}.",
+    "group_invoice_description": Plural(
+        "{credits:,} credit for this group's wallet, for the admins to gift to members. It never expires.",
+        "{credits:,} credits for this group's wallet, for the admins to gift to members. They never expire.",
+        "credits",
+    ),
+    "group_bought": Plural(
+        "Thank you! +{credits:,} credit for the group wallet. It now has {server}.",
+        "Thank you! +{credits:,} credits for the group wallet. It now has {server}.",
+        "credits",
+    ),
     "group_bought_already": "That payment was already counted for the group wallet.",
     # --- operators -----------------------------------------------------------------------------
     "admin_granted": "Granted {amount} credits to {target}. Their balance: {available}.",
@@ -487,7 +571,11 @@ ENGLISH: dict[str, Entry] = {
     "operation.unknown_account": "that wallet doesn't exist.",
     "error.daily_not_due": "You already claimed today's credit. The next one is due {next_at}.",
     "error.daily_not_available": "The daily credit is for the free plan; your plan is {plan}.",
-    "error.free_credit_limit": "You've reached today's limit of {limit} free credits. Try again after {next_at}.",
+    "error.free_credit_limit": Plural(
+        "You've reached today's limit of {limit} free credit. Try again after {next_at}.",
+        "You've reached today's limit of {limit} free credits. Try again after {next_at}.",
+        "limit",
+    ),
     "error.account_too_new": "This account is too new to receive that. Try again after {until}.",
     "error.referral_refused": "That referral code can't be used: {reason_text}",
     "operation.unknown_code": "there is no such code.",
@@ -500,7 +588,11 @@ ENGLISH: dict[str, Entry] = {
     "error.email_not_configured": "Email verification isn't set up on this bot.",
     "error.email_already_verified": "Your email is already verified.",
     "error.email_taken": "That address is already verified by another account.",
-    "error.email_code_wrong": "That code is wrong. {tries_left} tries left.",
+    "error.email_code_wrong": Plural(
+        "That code is wrong. {tries_left} try left.",
+        "That code is wrong. {tries_left} tries left.",
+        "tries_left",
+    ),
     "error.email_code_expired": "That code has expired. Send {/verify-email} <address> for a new one.",
     "error.email_no_code": "There is no code to confirm. Send {/verify-email} <address> first.",
     "error.email_locked": "Too many wrong codes. Try again after {until}.",

@@ -89,7 +89,7 @@ async def test_balance_shows_the_offer_with_the_buttons_of_the_platform_when_low
 @pytest.mark.parametrize("who", PEOPLE)
 async def test_history_lists_the_movements_newest_first(bot, who):
     first = await bot.say(who, "/history")
-    assert first.text.endswith("Your last 1 movements:\n2026-03-10 09:00 +10 welcome credits")
+    assert first.text.endswith("Your last 1 movement:\n2026-03-10 09:00 +10 welcome credits")
     bot.clock.set(dt.datetime(2026, 3, 11, 0, 5, tzinfo=dt.UTC))
     await bot.say(who, "/daily")
     second = await bot.say(who, "/history")
