@@ -31,6 +31,7 @@ from adapters.chat.catalogue import Catalogue
 from adapters.chat.conversation import Conversation
 from adapters.chat.generation import GenerationChat
 from adapters.chat.jobs import JobNotices
+from adapters.chat.language import LanguageChat
 from adapters.chat.notices import ChatNotices
 from adapters.chat.offers import Offers, Shop
 from adapters.chat.payments import PaymentsChat
@@ -51,6 +52,7 @@ from adapters.storage.dashboard import read_dashboard
 from adapters.storage.database import Database
 from adapters.storage.email_verification import SqlEmailStore
 from adapters.storage.jobs import SqlJobStore
+from adapters.storage.languages import SqlLanguageStore
 from adapters.storage.ledger import SqlLedgerStore
 from adapters.storage.linking import SqlLinkStore
 from adapters.storage.metrics import read_figures
@@ -81,6 +83,7 @@ from core.ports import (
     EmailStore,
     ExpiryStore,
     JobStore,
+    LanguageStore,
     LedgerStore,
     LinkStore,
     MusicGenerator,
@@ -92,6 +95,7 @@ from core.ports import (
     SupportStore,
 )
 from core.services.email import EmailVerificationService
+from core.services.languages import LanguageService
 from core.services.expiry import ExpiryService
 from core.services.generation import GenerationService, GenerationSettings
 from core.services.linking import LinkService
@@ -197,6 +201,7 @@ class Stores:
     links: LinkStore
     support: SupportStore
     stats: StatsStore
+    languages: LanguageStore
 
 
 @dataclass(frozen=True)
@@ -234,6 +239,7 @@ async def build_app(
         links=SqlLinkStore(database),
         support=SqlSupportStore(database, ledger),
         stats=SqlStatsStore(database),
+        languages=SqlLanguageStore(database),
     )
 
     async def health() -> bool:
@@ -285,7 +291,8 @@ def compose(
     words = Words(catalogue)
     platforms = Platforms()
     support_words = SupportWords(words)
-    notices = ChatNotices(platforms, words, support_words)
+    languages = LanguageService(stores.languages, catalogue.languages)
+    notices = ChatNotices(platforms, words, support_words, language_of=languages.chosen)
 
     # --- core -------------------------------------------------------------------------------
     stars = settings.stars_pack_table
@@ -378,6 +385,7 @@ def compose(
         support=support_chat,
         admin=AdminChat(words, wallets, payments, support_chat, rewards.stats, platforms, stats_words),
         servers=ServersChat(words, server_wallets, payments_chat),
+        language=LanguageChat(words, languages),
     )
 
     # --- the chat platforms -------------------------------------------------------------------

@@ -493,3 +493,15 @@ class ServerWalletTooLow(BotError):
 
     required: int
     available: int
+
+
+# --- languages ---------------------------------------------------------------------------------
+
+
+class UnknownLanguage(BotError):
+    """A language the bot does not speak."""
+
+    code = "unknown_language"
+
+    language: str
+    known: tuple[str, ...]

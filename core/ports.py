@@ -537,3 +537,16 @@ class ReferralNotifier(Protocol):
     async def referral_paid(self, identity: str, notice: ReferralNotice) -> None:
         """Raises when the platform refused or cannot reach them."""
         ...
+
+
+class LanguageStore(Protocol):
+    """The language a person chose (`/language`), on the person: every identity linked to them
+    reads the same."""
+
+    async def language_of(self, identity: str) -> str | None:
+        """None: they never chose (or nobody has that identity yet)."""
+        ...
+
+    async def set_language(self, identity: str, language: str) -> None:
+        """Raises `UnknownIdentity` when nobody has that identity."""
+        ...

@@ -20,6 +20,7 @@ answers, which the platform knows.
 | f | | continues with free (dismisses the offer) |
 | d | | claims the daily credit |
 | h | | says how to contact support |
+| lg | language | speaks to the person in that language from now on |
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ class Verb(enum.StrEnum):
     FREE = "f"
     DAILY = "d"
     SUPPORT = "h"
+    LANGUAGE = "lg"
 
 
 # How many arguments each verb carries (least, most): anything else is data this version did not make.
@@ -61,6 +63,7 @@ ARITY = {
     Verb.FREE: (0, 0),
     Verb.DAILY: (0, 0),
     Verb.SUPPORT: (0, 0),
+    Verb.LANGUAGE: (1, 1),
 }
 UNOWNED = frozenset({Verb.GENERATE})
 # Presses that start a job: the job's status message answers them.

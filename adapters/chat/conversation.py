@@ -20,6 +20,7 @@ from adapters.chat.actions import Action, Verb, decode
 from adapters.chat.admin import AdminChat
 from adapters.chat.commands import Command, Menu, flatten, parse_words
 from adapters.chat.generation import GenerationChat, NoRecording, Shareable
+from adapters.chat.language import LanguageChat
 from adapters.chat.messages import SILENT, Reply, Request, Surface, joined
 from adapters.chat.offers import Offers
 from adapters.chat.payments import PaymentsChat
@@ -57,6 +58,7 @@ MENU_ORDER = (
     "support",
     "paysupport",
     "verify-email",
+    "language",
     "help",
 )
 ALERT_LIMIT = 200  # longer refusals of a press come as a message, not a pop-up
@@ -77,6 +79,7 @@ class Conversation:
         support: SupportChat,
         admin: AdminChat,
         servers: ServersChat,
+        language: LanguageChat,
     ) -> None:
         self.words = words
         self.wallets = wallets
@@ -86,6 +89,7 @@ class Conversation:
         self.payments = payments
         self.rewards = rewards
         self.support = support
+        self.language = language
         found = [
             Command("help", self.help, menu=Menu.BOTH),
             *wallet.commands(),
@@ -95,6 +99,7 @@ class Conversation:
             *support.commands(),
             *servers.commands(),
             *admin.commands(),
+            *language.commands(),
         ]
         rank = {name: index for index, name in enumerate(MENU_ORDER)}
         self.commands: tuple[Command, ...] = tuple(sorted(found, key=lambda c: rank.get(c.name, len(rank))))
@@ -112,6 +117,7 @@ class Conversation:
             Verb.FREE: rewards.press_free,
             Verb.DAILY: rewards.press_daily,
             Verb.SUPPORT: rewards.press_support,
+            Verb.LANGUAGE: language.press_language,
         }
 
     # --- what platforms register ---------------------------------------------------------------
@@ -134,6 +140,7 @@ class Conversation:
         """A command with its words (text platforms) or its options already named in
         `request.args` and, for a subcommand, `sub` (Discord)."""
         try:
+            request = await self.language.localized(request)
             command = self.command(name)
             if command is None or not command.available(request.surface):
                 raise UnknownCommand(request.surface.command(name))
@@ -174,6 +181,7 @@ class Conversation:
         """A recording sent to the bot: the style × length picker (`found=False`: the message
         carried no audio, so how it works)."""
         try:
+            request = await self.language.localized(request)
             if not found:
                 raise NoRecording()
             return await self.generation.picker(request, recording)
@@ -189,12 +197,14 @@ class Conversation:
     async def pre_checkout(self, request: Request, payload: str, amount: int, currency: str) -> str:
         """Telegram asks before charging Stars: "" (go on) or why not, in words."""
         try:
+            request = await self.language.localized(request)
             return await self.payments.pre_checkout(request, payload, amount, currency)
         except Exception as error:  # noqa: BLE001
             return (await self.failure(request, error)).text
 
     async def stars_paid(self, request: Request, payload: str, charge_id: str, amount: int, currency: str) -> Reply:
         try:
+            request = await self.language.localized(request)
             return await self.payments.stars_paid(request, payload, charge_id, amount, currency)
         except Exception as error:  # noqa: BLE001
             return await self.failure(request, error)
@@ -210,6 +220,7 @@ class Conversation:
     async def shared(self, request: Request, job_id: str) -> Reply:
         """A clip was shared through the platform's share picker: the share bonus."""
         try:
+            request = await self.language.localized(request)
             return await self.rewards.shared(request, job_id)
         except Exception as error:  # noqa: BLE001
             return await self.failure(request, error)
@@ -217,6 +228,7 @@ class Conversation:
     async def operator_reply(self, request: Request, ticket: str, text: str) -> Reply:
         """An operator answered a forwarded ticket where the platform forwards tickets."""
         try:
+            request = await self.language.localized(request)
             return await self.support.answer(request, ticket, text)
         except Exception as error:  # noqa: BLE001
             return await self.failure(request, error)
@@ -227,6 +239,10 @@ class Conversation:
         """A button. `owner` is who an unowned button (a picker's) belongs to, when the platform
         can tell (the author of the recording it answers)."""
         action = decode(data)
+        try:
+            request = await self.language.localized(request)
+        except Exception as error:  # noqa: BLE001
+            return await self.failure(request, error)
         if action is None:
             return Reply(self.words.t(request, "button_stale"), note=True, alert=True)
         belongs_to = action.owner or owner

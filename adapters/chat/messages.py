@@ -43,6 +43,7 @@ class Surface:
     invite_link: Callable[[str], str] | None = None  # a link that opens the bot with a start payload
     spell: Callable[[str], str] = lambda command: f"/{command}"  # how a command is typed here
     when: Callable[[dt.datetime], str] = utc_text  # a moment in time, as this platform shows it
+    localized_names: bool = False  # its commands have a name in each language (`name.<command>`)
 
     def command(self, name: str) -> str:
         return self.spell(name)

@@ -1,10 +1,12 @@
 """Notices core sends to people and operators, written once and routed to the platform of the
 person they are for: referral payouts, support tickets (to every platform's operators' channel)
-and the operators' answers."""
+and the operators' answers. A notice for a person is in the language they chose (/language);
+nothing else is known of them when no request is at hand."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 
 from adapters.chat.messages import Reply
 from adapters.chat.platform import Platforms
@@ -24,17 +26,26 @@ class Unreachable(LookupError):
 class ChatNotices:
     """core's `ReferralNotifier`, `SupportInbox` and `SupportReplies`."""
 
-    def __init__(self, platforms: Platforms, words: Words, support: SupportWords) -> None:
+    def __init__(
+        self,
+        platforms: Platforms,
+        words: Words,
+        support: SupportWords,
+        *,
+        language_of: Callable[[str], Awaitable[str | None]],
+    ) -> None:
         self.platforms = platforms
         self.words = words
         self.support = support
+        self.language_of = language_of  # the language the person chose (None: English)
 
     def reachable(self) -> frozenset[str]:
         return self.platforms.names
 
     async def referral_paid(self, identity: str, notice: ReferralNotice) -> None:
         key = "referral_paid" if notice.side == "referrer" else "referral_paid_referred"
-        await self._send(identity, Reply(self.words.t(None, key, credits=notice.credits)))
+        locale = await self.language_of(identity)
+        await self._send(identity, Reply(self.words.t(locale, key, credits=notice.credits)))
 
     async def forward(self, ticket: Ticket) -> bool:
         """The ticket to every operators' channel; True when at least one took it."""
@@ -48,7 +59,8 @@ class ChatNotices:
         return forwarded
 
     async def deliver(self, reply: TicketReply) -> None:
-        await self._send(reply.ticket.identity, Reply(self.support.for_person(reply)))
+        locale = await self.language_of(reply.ticket.identity)
+        await self._send(reply.ticket.identity, Reply(self.support.for_person(reply, locale)))
 
     async def _send(self, identity: str, reply: Reply) -> None:
         who = Identity.parse(identity)

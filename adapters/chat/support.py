@@ -71,11 +71,11 @@ class SupportWords:
             text=ticket.text,
         )
 
-    def for_person(self, reply: TicketReply) -> str:
-        """What the person receives."""
-        text = self.words.t(None, "support_reply", ticket=reply.ticket.ticket_id, text=reply.text)
+    def for_person(self, reply: TicketReply, locale: str | None = None) -> str:
+        """What the person receives, in their language."""
+        text = self.words.t(locale, "support_reply", ticket=reply.ticket.ticket_id, text=reply.text)
         if reply.granted:
-            text += self.words.t(None, "support_reply_granted", granted=reply.granted)
+            text += self.words.t(locale, "support_reply_granted", granted=reply.granted)
         return text
 
     def for_operator(self, request: Request, reply: TicketReply) -> str:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from adapters.chat import formats
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.locales import DEFAULT
@@ -39,15 +41,26 @@ class Words:
         """`key` in the request's language, its commands as that platform spells them (given a
         locale alone: the default spelling)."""
         if isinstance(request, Request):
-            return self.catalogue.text(
-                key, request.locale, spell=request.surface.command, moments=request.surface.when, **data
-            )
+            return self.on(request.surface, request.locale, key, **data)
         return self.catalogue.text(key, request, **data)
 
     def on(self, surface: Surface, locale: str | None, key: str, **data: object) -> str:
         """`key` for someone on `surface` when no request is at hand (a job's notice): in
         `locale`, its commands spelled and its moments shown the platform's way."""
-        return self.catalogue.text(key, locale, spell=surface.command, moments=surface.when, **data)
+        return self.catalogue.text(key, locale, spell=self.spelling(surface, locale), moments=surface.when, **data)
+
+    def spelling(self, surface: Surface, locale: str | None) -> Callable[[str], str]:
+        """How `surface` spells a command for a reader of `locale` (Discord: by its name in
+        their language)."""
+        language = self.catalogue.language(locale)
+        if not surface.localized_names or language == DEFAULT:
+            return surface.command
+
+        def spell(command: str) -> str:
+            key = f"name.{command}"
+            return surface.command(self.catalogue.text(key, language) if self.catalogue.has(key) else command)
+
+        return spell
 
     def error(self, request: Request | str | None, error: BotError, **context: object) -> str:
         """A typed core error in the request's words (`context` fills what the error does not carry)."""
@@ -55,7 +68,7 @@ class Words:
             return self.catalogue.error(
                 error,
                 request.locale,
-                spell=request.surface.command,
+                spell=self.spelling(request.surface, request.locale),
                 moments=request.surface.when,
                 **{"group": self.group(request), **context},
             )

@@ -33,6 +33,7 @@ from adapters.discord.interactions import NAME, Interactions, fit, identity_of
 from adapters.discord.recording_shelf import RecordingShelf
 from adapters.discord.recordings import Recordings, recording_of
 from adapters.discord.slash import slash_commands
+from adapters.discord.translator import CatalogueTranslator
 from adapters.discord.views import Interaction, view_of
 from core.domain.generation import GeneratedClip
 from core.domain.identity import Identity
@@ -78,6 +79,7 @@ class DiscordPlatform:
             group_kind="server",
             max_file_bytes=options.max_download_bytes,
             when=discord_time,
+            localized_names=True,
         )
         self.client: MusicBot = make_bot(
             options.shard_count,
@@ -96,7 +98,9 @@ class DiscordPlatform:
         self.jobs = DiscordJobs(self.client, words, self._surface, clips, options.ready_timeout_seconds)
         for command in slash_commands(conversation.available(self._surface), words, self.interactions.command):
             self.client.tree.add_command(command)
-        menu = app_commands.ContextMenu(name=words.t(None, "context_menu.make_music"), callback=self.make_music)
+        menu_name = app_commands.locale_str(words.t(None, "context_menu.make_music"), key="context_menu.make_music")
+        menu = app_commands.ContextMenu(name=menu_name, callback=self.make_music)
+        self.translator = CatalogueTranslator(words)
         self.client.tree.add_command(menu)
         self._gateway: asyncio.Task[None] | None = None
 
@@ -113,6 +117,7 @@ class DiscordPlatform:
 
     async def start(self) -> None:
         use_api_base(self.options.api_base_url)
+        await self.client.tree.set_translator(self.translator)  # a development sync at login is localized too
         await self.client.login(self.options.token)
         if self.options.api_base_url:  # the gateway that API names, not discord.py's built-in one
             _, url, _ = await self.client.http.get_bot_gateway()
@@ -131,6 +136,7 @@ class DiscordPlatform:
     async def sync_commands(self, guild_id: int | None = None) -> int:
         """Publish the slash commands (globally, or to one server): `python -m bot sync-commands`."""
         use_api_base(self.options.api_base_url)
+        await self.client.tree.set_translator(self.translator)
         try:
             await self.client.login(self.options.token)
             if guild_id:

@@ -11,7 +11,7 @@ from typing import Optional
 
 import discord
 from discord import app_commands
-from discord.app_commands import Choice
+from discord.app_commands import Choice, locale_str
 
 from adapters.chat.commands import Audience, Command, Param, ParamKind
 from adapters.chat.words import Words
@@ -40,7 +40,7 @@ def slash_commands(commands: list[Command], words: Words, run: Run) -> list[Slas
             built.append(_command(command, None, words, run))
             continue
         group = app_commands.Group(
-            name=command.name,
+            name=locale_str(command.name),
             description=_describe(words, command.name),
             guild_only=command.groups_only,
             allowed_contexts=app_commands.AppCommandContext(guild=True) if command.groups_only else None,
@@ -72,6 +72,8 @@ def _command(command: Command, parent: Command | None, words: Words, run: Run) -
     callback.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
     described = {p.name: _describe(words, path, p.name, parent) for p in command.params}
     callback = app_commands.describe(**described)(callback)
+    if command.params:  # each option's name is translated too (`name.<option>`)
+        callback = app_commands.rename(**{p.name: locale_str(p.name) for p in command.params})(callback)
     choices = {p.name: _choices(p) for p in command.params if p.choices is not None}
     if choices:
         callback = app_commands.choices(**choices)(callback)
@@ -82,7 +84,7 @@ def _command(command: Command, parent: Command | None, words: Words, run: Run) -
         callback = app_commands.allowed_contexts(guilds=True, dms=False, private_channels=False)(callback)
     if parent is None and command.audience in PERMISSIONS:
         callback = app_commands.default_permissions(PERMISSIONS[command.audience])(callback)
-    return app_commands.Command(name=command.name, description=_describe(words, path), callback=callback)
+    return app_commands.Command(name=locale_str(command.name), description=_describe(words, path), callback=callback)
 
 
 def _type(param: Param) -> object:
@@ -112,11 +114,14 @@ def _suggest(param: Param) -> Callable[[Interaction, str], Awaitable[list[Choice
     return complete
 
 
-def _describe(words: Words, path: str, param: str | None = None, parent: Command | None = None) -> str:
+def _describe(words: Words, path: str, param: str | None = None, parent: Command | None = None) -> locale_str:
     """`command.<path>[.<param>]`; a subcommand's argument else as its group describes it for
-    every subcommand (`command.<group>.<param>`, unless a subcommand has that name)."""
+    every subcommand (`command.<group>.<param>`, unless a subcommand has that name). The key
+    travels with the English, for the translator to find the other languages' words."""
     keys = [f"command.{path}"] if param is None else [f"command.{path}.{param}"]
     if param is not None and parent is not None and parent.subcommand(param) is None:
         keys.append(f"command.{parent.name}.{param}")
     found = next((k for k in keys if words.catalogue.has(k)), None)
-    return words.t(None, found)[:MAX_DESCRIPTION] if found else "…"
+    if found is None:
+        return locale_str("…")
+    return locale_str(words.t(None, found)[:MAX_DESCRIPTION], key=found)

@@ -33,6 +33,7 @@ class PersonRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: dt.datetime = Field(sa_column=_utc())
+    language: str | None = Field(default=None, max_length=16)  # chosen with /language (None: the platform's)
 
 
 class IdentityRow(SQLModel, table=True):

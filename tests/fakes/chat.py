@@ -100,4 +100,8 @@ def chat_notices(*platforms: RecordingPlatform) -> ChatNotices:
     for platform in platforms:
         registry.register(platform)
     words = Words(Catalogue())
-    return ChatNotices(registry, words, SupportWords(words))
+    return ChatNotices(registry, words, SupportWords(words), language_of=_no_language)
+
+
+async def _no_language(identity: str) -> str | None:
+    return None  # nobody chose a language: notices are in English

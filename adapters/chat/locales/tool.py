@@ -60,7 +60,9 @@ def init(language: str) -> Path:
     catalog = Catalog(locale=language, project=PROJECT, fuzzy=False)
     for message in template():
         if message.id:
-            catalog.add(message.id, None, message.locations, auto_comments=message.auto_comments, context=message.context)
+            catalog.add(
+                message.id, None, message.locations, auto_comments=message.auto_comments, context=message.context
+            )
     write(catalog, po_path(language))
     return po_path(language)
 

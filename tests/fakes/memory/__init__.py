@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from tests.fakes.memory.bonuses import FakeBonusStore
 from tests.fakes.memory.email import FakeEmailStore
 from tests.fakes.memory.jobs import FakeJobStore
+from tests.fakes.memory.languages import FakeLanguageStore
 from tests.fakes.memory.ledger import FakeLedgerStore
 from tests.fakes.memory.linking import FakeLinkStore
 from tests.fakes.memory.payments import FakePaymentStore
@@ -38,6 +39,7 @@ class MemoryStores:
         self.links = FakeLinkStore(self.world)
         self.support = FakeSupportStore(self.world)
         self.stats = FakeStatsStore(self.world)
+        self.languages = FakeLanguageStore(self.world)
 
 
 __all__ = ["MemoryStores", "World"]
