@@ -95,9 +95,9 @@ from core.ports import (
     SupportStore,
 )
 from core.services.email import EmailVerificationService
-from core.services.languages import LanguageService
 from core.services.expiry import ExpiryService
 from core.services.generation import GenerationService, GenerationSettings
+from core.services.languages import LanguageService
 from core.services.linking import LinkService
 from core.services.offers import OfferService
 from core.services.payments import CheckoutUrls, PaymentService
@@ -403,7 +403,9 @@ def compose(
         platforms.register(discord)
         sweeps.append(FileSweeper(discord.shelves))
     if telegram is None and discord is None:
-        platforms.register(ConsolePlatform(conversation, Path(settings.data_dir) / "clips"))
+        platforms.register(
+            ConsolePlatform(conversation, Path(settings.data_dir) / "clips", locale=settings.console_locale)
+        )
 
     # --- the web server and the rest of the periodic work ---------------------------------------
     secret = settings.telegram_webhook_secret

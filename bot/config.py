@@ -12,6 +12,7 @@ from typing import Annotated
 from urllib.parse import urlsplit  # settings that must work together
 
 from pydantic import (
+    AliasChoices,
     Field,
     SecretStr,
     ValidationError,
@@ -115,6 +116,9 @@ class Settings(BaseSettings):
     telegram_concurrency: int = Field(32, ge=1, le=1024)  # updates handled at once
     telegram_max_messages_per_second: float = Field(0, ge=0, le=1000)  # 0 = only obey 429s
     telegram_chat_action_interval: float = Field(4.0, gt=0, le=5)  # a chat action shows for 5 s
+    # The console's language: the terminal's locale, as POSIX ranks it (es_ES.UTF-8 → Spanish;
+    # anything the bot does not speak, "C" included → English).
+    console_locale: str | None = Field(None, validation_alias=AliasChoices("LC_ALL", "LC_MESSAGES", "LANG"))
 
     # --- payments -----------------------------------------------------------------------------
     stripe_secret_key: SecretStr | None = None

@@ -618,6 +618,7 @@ ENGLISH: dict[str, Entry] = {
     "command.language.code": "The language (leave empty to see them all)",
     "language_list": "Language: {current}. Choose one:",
     "language_set": "Language set: {language}.",
+    "plan.free": "free",
     "error.unknown_language": "I don't speak '{language}'. Languages: {known}.",
     # How Discord shows a command's or option's name in each language (`name.<name>`; lowercase,
     # no spaces; English is the name itself). Telegram's command names can't be translated.

@@ -119,11 +119,16 @@ class Words:
             free=b.free,
             paid=b.paid,
             held_part=held,
-            plan=view.plan,
+            plan=self.plan(request, view.plan),
             generations=view.stats.generations,
             spent=view.stats.lifetime_spent,
             frozen_part=self.t(request, "balance_frozen_part") if b.frozen else "",
         )
+
+    def plan(self, request: Request | str | None, plan: str) -> str:
+        """A plan's name: "free" in the reader's words, else the pack it is named after."""
+        key = f"plan.{plan}"
+        return self.t(request, key) if self.catalogue.has(key) else plan
 
     def email_message(self, code: str, minutes: int, locale: str | None = None) -> tuple[str, str]:
         """(subject, body) of the verification mail, for the SMTP sender."""

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import TextIO
 
 from adapters.chat.conversation import Conversation
+from adapters.chat.jobs import locale_of
 from adapters.chat.messages import SILENT, Attachment, Button, LinkButton, Menu, Reply, Request, ShareButton, Surface
 from adapters.chat.platform import ClipMessage, JobStatus
 from core.domain.generation import GeneratedClip
@@ -67,9 +68,12 @@ class _Waiting:
 class ConsolePlatform:
     """One terminal; any identity may talk through it (`chat(identity)`)."""
 
-    def __init__(self, conversation: Conversation, clips_dir: Path, *, stdout: TextIO | None = None) -> None:
+    def __init__(
+        self, conversation: Conversation, clips_dir: Path, *, stdout: TextIO | None = None, locale: str | None = None
+    ) -> None:
         self.conversation = conversation
         self.clips_dir = clips_dir
+        self.locale = locale  # the terminal's (LANG); the person's /language choice comes first
         self._stdout = stdout  # None: whatever sys.stdout is when something is printed
         self._waiting: dict[str, _Waiting] = {}  # request id → the command waiting
         self._shown: dict[str, list[str]] = {}  # job id → status lines printed so far
@@ -104,7 +108,7 @@ class ConsolePlatform:
         self.say(f"[{to.key}] {reply.text}")
 
     async def send_to_operators(self, reply: Reply) -> bool:
-        self.say(self.conversation.words.t(None, "tickets_inbox", text=reply.text))
+        self.say(self.conversation.words.t(self.locale, "tickets_inbox", text=reply.text))
         return True
 
     async def show_status(self, status: JobStatus) -> None:
@@ -129,7 +133,8 @@ class ConsolePlatform:
     async def send_clip(self, job: Job, clip: GeneratedClip, message: ClipMessage) -> Delivered | bool:
         path = self.clips_dir / f"{job.job_id}.{clip.format}"
         await asyncio.to_thread(_write_atomically, path, clip.audio)
-        self.say(self.conversation.words.t(None, "clip_saved", caption=message.caption, path=path))
+        locale = locale_of(job) or self.locale
+        self.say(self.conversation.words.t(locale, "clip_saved", caption=message.caption, path=path))
         return True
 
     async def send_after(self, job: Job, reply: Reply) -> None:
@@ -173,7 +178,7 @@ class ConsoleChat:
         wait = NO_WAIT not in words
         words = [w for w in words if w != NO_WAIT]
         request_id = uuid.uuid4().hex
-        request = Request(self.identity, SURFACE, request_id, reply_to={"request": request_id})
+        request = self._request(request_id)
         waiting = _Waiting(wait, asyncio.get_running_loop().create_future())
         self.platform._waiting[request_id] = waiting
         try:
@@ -191,8 +196,12 @@ class ConsoleChat:
             return ""
         button = self._choices[number - 1]
         request_id = uuid.uuid4().hex
-        request = Request(self.identity, SURFACE, request_id, reply_to={"request": request_id})
-        return self._show(await self.conversation.press(request, button.action.encode()))
+        return self._show(await self.conversation.press(self._request(request_id), button.action.encode()))
+
+    def _request(self, request_id: str) -> Request:
+        return Request(
+            self.identity, SURFACE, request_id, locale=self.platform.locale, reply_to={"request": request_id}
+        )
 
     def _show(self, reply: Reply) -> str:
         """The reply's text, then each button as a numbered choice (type the number)."""

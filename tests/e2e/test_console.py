@@ -9,10 +9,12 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+LOCALE_VARIABLES = ("LC_ALL", "LC_MESSAGES", "LANG")
 
 
 def run_console(workdir: Path, lines: list[str], **env: str) -> subprocess.CompletedProcess[str]:
-    environment = {k: v for k, v in os.environ.items() if not k.endswith("_TOKEN")}
+    # Not the tester's own terminal language either: the console speaks English unless told.
+    environment = {k: v for k, v in os.environ.items() if not k.endswith("_TOKEN") and k not in LOCALE_VARIABLES}
     environment.update({"PYTHONPATH": str(ROOT), "LOG_LEVEL": "WARNING", **env})
     return subprocess.run(
         [sys.executable, "-m", "bot"],
