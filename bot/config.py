@@ -116,9 +116,11 @@ class Settings(BaseSettings):
     telegram_concurrency: int = Field(32, ge=1, le=1024)  # updates handled at once
     telegram_max_messages_per_second: float = Field(0, ge=0, le=1000)  # 0 = only obey 429s
     telegram_chat_action_interval: float = Field(4.0, gt=0, le=5)  # a chat action shows for 5 s
-    # The console's language: the terminal's locale, as POSIX ranks it (es_ES.UTF-8 → Spanish;
-    # anything the bot does not speak, "C" included → English).
-    console_locale: str | None = Field(None, validation_alias=AliasChoices("LC_ALL", "LC_MESSAGES", "LANG"))
+    # The console's language: CONSOLE_LOCALE, else the terminal's locale as POSIX ranks it
+    # (es_ES.UTF-8 → Spanish; anything the bot does not speak, "C" included → English).
+    console_locale: str | None = Field(
+        None, validation_alias=AliasChoices("CONSOLE_LOCALE", "LC_ALL", "LC_MESSAGES", "LANG")
+    )
 
     # --- payments -----------------------------------------------------------------------------
     stripe_secret_key: SecretStr | None = None

@@ -37,7 +37,7 @@ class LanguageChat:
         choices = [(native_name(code), code) for code in self.languages.known]
         return [
             Command(
-                "language", self.language, (Param("code", required=False, choices=lambda: choices),), menu=Menu.BOTH
+                "language", self.language, (Param("code", required=False, choices=lambda: choices),), menu=Menu.PRIVATE
             )
         ]
 

@@ -407,16 +407,20 @@ class TelegramPlatform:
         return Attachment(recording.name, read, recording.size)
 
     async def _set_commands(self) -> None:
-        """The command menu: the private commands in private chats, the group ones in groups."""
+        """The command menu: the private commands in private chats, the group ones in groups;
+        described in English for everyone, and in each other language for the people whose
+        Telegram speaks it (`language_code`)."""
 
-        def menu(where: Menu) -> list[BotCommand]:
+        def menu(where: Menu, language: str | None) -> list[BotCommand]:
             commands = self.conversation.menu(self.surface, where)
-            return [BotCommand(self.spell(c.name)[1:], self.words.t(None, f"command.{c.name}")) for c in commands]
+            return [BotCommand(self.spell(c.name)[1:], self.words.t(language, f"command.{c.name}")) for c in commands]
 
-        private, groups = menu(Menu.PRIVATE), menu(Menu.GROUPS)
-        await self.bot.set_my_commands(private)
-        await self.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats())
-        await self.bot.set_my_commands(groups, scope=BotCommandScopeAllGroupChats())
+        for language in (None, *self.words.catalogue.languages[1:]):
+            private, groups = menu(Menu.PRIVATE, language), menu(Menu.GROUPS, language)
+            if language is None:
+                await self.bot.set_my_commands(private)
+            await self.bot.set_my_commands(private, scope=BotCommandScopeAllPrivateChats(), language_code=language)
+            await self.bot.set_my_commands(groups, scope=BotCommandScopeAllGroupChats(), language_code=language)
 
 
 def _verb(data: str | None) -> Verb | None:

@@ -162,6 +162,7 @@ class Kit:
         member: Member | None = None,
         mention: str = "",
         args: Mapping[str, str] | None = None,
+        locale: str | None = None,
     ) -> Request:
         request_id = request_id or f"r{next(self._ids)}"
         return Request(
@@ -169,6 +170,7 @@ class Kit:
             self.surface(who),
             request_id,
             place=place or Place(),
+            locale=locale,
             args=dict(args or {}),
             attachment=attachment,
             member=member,
