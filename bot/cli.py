@@ -1,4 +1,4 @@
-"""`python -m bot [run|migrate|stats|reconcile-payments|sync-commands]`."""
+"""`python -m bot [run|migrate|stats|reconcile-payments|sync-commands|locales]`."""
 
 from __future__ import annotations
 
@@ -25,7 +25,17 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("stats", help="print usage figures: today, 7 and 30 days")
     sync = sub.add_parser("sync-commands", help="publish the Discord slash commands globally")
     sync.add_argument("--guild", type=int, default=None, help="only to this server id (shows at once; for testing)")
+    locales = sub.add_parser("locales", help="keep the translations in step with the English catalogue")
+    locales.add_argument(
+        "action",
+        choices=("update", "check", "init"),
+        help="update: extract the English and merge it into every .po; check: list what each language "
+        "lacks; init: start a new language",
+    )
+    locales.add_argument("language", nargs="?", help="for init: the new language's code, e.g. de")
     args = parser.parse_args(argv)
+    if args.command == "locales":
+        return manage_locales(args.action, args.language)
 
     try:
         settings = load_settings()
@@ -58,6 +68,27 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def manage_locales(action: str, language: str | None) -> int:
+    """`python -m bot locales update|check|init <language>` (no settings needed)."""
+    from adapters.chat.locales import tool
+
+    if action == "init":
+        if not language:
+            print("locales init needs a language code, e.g. `python -m bot locales init de`", file=sys.stderr)
+            return 2
+        print(f"wrote {tool.init(language)}; translate it, then `python -m bot locales check`")
+        return 0
+    if action == "update":
+        for line in tool.update():
+            print(line)
+        return 0
+    problems = tool.check()
+    for problem in problems:
+        print(problem)
+    print("every language is complete" if not problems else f"{len(problems)} to fix")
+    return 1 if problems else 0
 
 
 async def reconcile_payments(settings: Settings, hours: float) -> int:
