@@ -56,6 +56,29 @@ async def test_sync_commands_publishes_the_slash_commands_globally(sqlite_url, t
             "daily",
         } <= names
         assert fake.guild_commands == {}
+        assert_localized(fake.global_commands)
+
+
+def assert_localized(commands: list[dict]) -> None:
+    """Every command and option named and described in Spanish and Russian (subcommands keep
+    their English names: the usage lines spell them so)."""
+    by_name = {c["name"]: c for c in commands}
+    balance = by_name["balance"]
+    assert balance["name_localizations"] == {"es-ES": "saldo", "es-419": "saldo", "ru": "баланс"}
+    assert balance["description_localizations"]["ru"] == "Ваши кредиты и тариф"
+    generate = by_name["generate"]
+    length = next(o for o in generate["options"] if o["name"] == "length")
+    assert length["name_localizations"]["es-ES"] == "duración"
+    assert length["description_localizations"]["es-419"] == "Cuánto debe durar la música (se muestra el precio)"
+    grant = next(o for o in by_name["admin"]["options"] if o["name"] == "grant")
+    assert not grant.get("name_localizations") and grant["description_localizations"]["ru"]
+    menu = next(c for c in commands if c["type"] == 3)
+    assert menu["name_localizations"]["es-ES"] == "Hacer música con esto"
+    for command in commands:
+        for where in (command, *command.get("options", [])):
+            assert set(where.get("name_localizations") or {}) <= {"es-ES", "es-419", "ru"}
+            if command["type"] == 1:
+                assert {"es-ES", "es-419", "ru"} <= set(where["description_localizations"]), where["name"]
 
 
 async def test_the_app_registers_the_discord_platform_which_logs_in_and_stops(sqlite_url, tmp_path) -> None:
