@@ -87,8 +87,10 @@ def test_russian_and_spanish_choose_the_plural_form_by_the_number():
         21: "У вас 21 кредит.",
         1000: "У вас 1000 кредитов.",
     }
-    assert [CATALOGUE.text("you_have", "es", available=n) for n in (1, 2)] == ["Tienes 1 crédito.", "Tienes 2 créditos."]
-    assert [CATALOGUE.text("you_have", "en", available=n) for n in (1, 2)] == ["You have 1 credit.", "You have 2 credits."]
+    spanish = [CATALOGUE.text("you_have", "es", available=n) for n in (1, 2)]
+    assert spanish == ["Tienes 1 crédito.", "Tienes 2 créditos."]
+    english = [CATALOGUE.text("you_have", "en", available=n) for n in (1, 2)]
+    assert english == ["You have 1 credit.", "You have 2 credits."]
 
 
 def test_prices_numbers_and_moments_are_written_as_each_language_writes_them():
