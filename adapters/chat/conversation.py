@@ -165,7 +165,8 @@ class Conversation:
 
     async def help(self, request: Request) -> Reply:
         """What the bot does, what it costs, and the commands."""
-        names = " ".join(request.surface.command(c.name) for c in self.menu(request.surface, Menu.PRIVATE))
+        spell = self.words.spelling(request.surface, request.locale)
+        names = " ".join(spell(c.name) for c in self.menu(request.surface, Menu.PRIVATE))
         return Reply(self.words.t(request, "help", costs=self.words.costs(request, self.pricing), commands=names))
 
     def _greeted(self, request: Request, reply: Reply) -> Reply:

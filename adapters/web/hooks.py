@@ -74,7 +74,7 @@ class DashboardWords(Protocol):
 @dataclass
 class WebHooks:
     health: Callable[[], Awaitable[bool]]  # True when the database answers
-    text: Callable[[str], str]  # catalogue lookup for the pages' words
+    text: Callable[[str, str | None], str]  # catalogue lookup for the pages' words: (key, locale)
     # Stripe: verify + translate (sync, raises InvalidWebhook / PaymentsNotConfigured), then act.
     parse_stripe: Callable[[bytes, str | None], PaymentEvent] | None = None
     on_stripe_event: Callable[[PaymentEvent], Awaitable[PaymentResult]] | None = None

@@ -19,7 +19,7 @@ logger = logging.getLogger(__name__)
 HEALTH_TIMEOUT_SECONDS = 3.0
 
 _PAGE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8">
+<html><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta name="robots" content="noindex"><title>{title}</title>
 <style>
@@ -43,8 +43,11 @@ async def healthz(request: web.Request) -> web.Response:
 
 
 def _page(request: web.Request, name: str) -> web.Response:
+    """In the browser's first language (English when the bot does not speak it)."""
     text = request.app[HOOKS].text
-    body = _PAGE.format(title=html.escape(text(f"web.{name}_title")), body=html.escape(text(f"web.{name}_body")))
+    locale = request.headers.get("Accept-Language", "").split(",")[0].split(";")[0].strip() or None
+    title, body = text(f"web.{name}_title", locale), text(f"web.{name}_body", locale)
+    body = _PAGE.format(title=html.escape(title), body=html.escape(body))
     return web.Response(text=body, content_type="text/html", headers={"Cache-Control": "no-store"})
 
 

@@ -18,7 +18,7 @@ async def ok() -> bool:
 async def test_a_published_clip_is_served_until_its_link_expires(tmp_path) -> None:
     now = [1_000_000.0]
     shelf = ClipShelf(tmp_path, "http://placeholder", ttl=dt.timedelta(hours=1), clock=lambda: now[0])
-    hooks = WebHooks(health=ok, text=lambda key: key, clip=shelf.fetch)
+    hooks = WebHooks(health=ok, text=lambda key, locale: key, clip=shelf.fetch)
     async with WebServer(hooks, "127.0.0.1", 0) as server:
         shelf.base_url = server.base_url
         url, until = await shelf.publish(b"ID3 an mp3", "mp3")

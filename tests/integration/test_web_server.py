@@ -169,3 +169,13 @@ async def test_the_runtime_runs_the_web_server_only_when_something_may_call_it(s
             assert servers == ([app.web] if expected else [])
         finally:
             await app.close()
+
+
+async def test_the_checkout_pages_speak_the_browser_s_language(web):
+    server, http = web
+    said = {}
+    for language in ("ru-RU,ru;q=0.9,en;q=0.8", "es-419", "de-DE", ""):
+        headers = {"Accept-Language": language} if language else {}
+        async with http.get(f"{server.base_url}/checkout/success", headers=headers) as response:
+            said[language] = (await response.text()).split("<h1>")[1].split("</h1>")[0]
+    assert said == {"ru-RU,ru;q=0.9,en;q=0.8": "Спасибо!", "es-419": "¡Gracias!", "de-DE": "Thank you!", "": "Thank you!"}

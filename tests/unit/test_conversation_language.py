@@ -82,3 +82,11 @@ async def test_a_notice_with_no_request_at_hand_is_in_the_person_s_chosen_langua
 
 def _paid(credits: int) -> ReferralNotice:
     return ReferralNotice(key="referral:9:referrer", person_id=1, credits=credits, identities=())
+
+
+def test_discord_spells_a_command_by_its_name_in_the_reader_s_language():
+    words = Words(Catalogue())
+    discord = Surface("discord", localized_names=True)
+    said = [words.on(discord, locale, "next_daily_now") for locale in ("es-ES", "ru", "en-US")]
+    assert said == ["ya (usa /diario)", "уже сейчас (команда /кредит-дня)", "now (use /daily)"]
+    assert words.on(Surface("telegram"), "es", "next_daily_now") == "ya (usa /daily)"  # names can't be translated there

@@ -116,6 +116,6 @@ def check() -> list[str]:
     """Everything each language lacks or gets wrong (nothing: all complete)."""
     found: list[str] = []
     for language in languages()[1:]:
-        found += [f"{language} {key}: not translated" for key in missing(language)]
+        found += [f"{language} {key}: not translated (or fuzzy: the English changed)" for key in missing(language)]
         found += list(problems(language))
     return found
