@@ -292,7 +292,7 @@ def compose(
     platforms = Platforms()
     support_words = SupportWords(words)
     languages = LanguageService(stores.languages, catalogue.languages)
-    notices = ChatNotices(platforms, words, support_words, language_of=languages.chosen)
+    notices = ChatNotices(platforms, words, support_words, language_of=languages.language_of)
 
     # --- core -------------------------------------------------------------------------------
     stars = settings.stars_pack_table

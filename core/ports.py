@@ -17,6 +17,7 @@ from core.domain.bonuses import BonusEffect, BonusSnapshot
 from core.domain.generation import GeneratedClip, GenerationRequest, PredictionStatus, PreparedClip
 from core.domain.identity import Person
 from core.domain.jobs import Concluded, Created, Delivered, Job, JobProgress, JobState, JobView, NewJob
+from core.domain.languages import LanguagePreference
 from core.domain.ledger import AccountStats, Balance, Entry, ExpirySweep, Grant, Hold, Outcome, Reason
 from core.domain.notices import NoticeCandidate, ReferralNotice
 from core.domain.offers import Offer
@@ -540,13 +541,17 @@ class ReferralNotifier(Protocol):
 
 
 class LanguageStore(Protocol):
-    """The language a person chose (`/language`), on the person: every identity linked to them
-    reads the same."""
+    """A person's languages, on the person (every identity linked to them reads the same): the
+    one they chose (`/language`) and the one their platform last said."""
 
-    async def language_of(self, identity: str) -> str | None:
-        """None: they never chose (or nobody has that identity yet)."""
+    async def languages_of(self, identity: str) -> LanguagePreference:
+        """Nothing known (both None) for someone who never chose, or nobody yet."""
         ...
 
     async def set_language(self, identity: str, language: str) -> None:
-        """Raises `UnknownIdentity` when nobody has that identity."""
+        """Their choice. Raises `UnknownIdentity` when nobody has that identity."""
+        ...
+
+    async def saw_language(self, identity: str, language: str) -> None:
+        """What their platform says they speak (nothing happens for nobody yet)."""
         ...

@@ -1,7 +1,8 @@
 """The language people are spoken to in, written once: every request is answered in the
 language the person chose with /language (kept on the person, so their linked platforms agree),
-else in their platform's (Telegram's `language_code`, Discord's locale, the console's `LANG`),
-else in English. /language lists the languages as buttons; `/language es` (or `español`) picks one."""
+else in their platform's (Telegram's `language_code`, Discord's locale, the console's `LANG`;
+remembered on the person for the notices sent later), else in English. /language lists the
+languages as buttons; `/language es` (or `español`) picks one."""
 
 from __future__ import annotations
 
@@ -42,10 +43,13 @@ class LanguageChat:
         ]
 
     async def localized(self, request: Request) -> Request:
-        """The request in the person's chosen language (their platform's when they chose none);
-        the jobs it starts keep that language for their notices."""
-        chosen = await self.languages.chosen(request.identity)
-        locale = chosen or request.locale
+        """The request in the person's chosen language, else their platform's (remembered on
+        the person when it changed, for what they are told later); the jobs it starts keep that
+        language for their notices."""
+        preference = await self.languages.preference(request.identity)
+        locale = preference.chosen or request.locale
+        if not preference.chosen and request.locale:
+            await self.languages.seen(request.identity, self.words.language(request), preference)
         if locale is None:
             return request
         return replace(request, locale=locale, reply_to={**request.reply_to, "locale": locale})

@@ -33,7 +33,8 @@ class PersonRow(SQLModel, table=True):
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: dt.datetime = Field(sa_column=_utc())
-    language: str | None = Field(default=None, max_length=16)  # chosen with /language (None: the platform's)
+    language: str | None = Field(default=None, max_length=16)  # chosen with /language
+    seen_language: str | None = Field(default=None, max_length=16)  # what their platform said last
 
 
 class IdentityRow(SQLModel, table=True):

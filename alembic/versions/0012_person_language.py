@@ -1,4 +1,4 @@
-"""the language a person chose (persons.language)
+"""a person's languages: the one chosen with /language, the one their platform said last
 
 Revision ID: 0012
 Revises: 0007
@@ -19,8 +19,10 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("persons", schema=None) as batch_op:
         batch_op.add_column(sa.Column("language", sa.String(length=16), nullable=True))
+        batch_op.add_column(sa.Column("seen_language", sa.String(length=16), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("persons", schema=None) as batch_op:
+        batch_op.drop_column("seen_language")
         batch_op.drop_column("language")

@@ -178,4 +178,9 @@ async def test_the_checkout_pages_speak_the_browser_s_language(web):
         headers = {"Accept-Language": language} if language else {}
         async with http.get(f"{server.base_url}/checkout/success", headers=headers) as response:
             said[language] = (await response.text()).split("<h1>")[1].split("</h1>")[0]
-    assert said == {"ru-RU,ru;q=0.9,en;q=0.8": "Спасибо!", "es-419": "¡Gracias!", "de-DE": "Thank you!", "": "Thank you!"}
+    assert said == {
+        "ru-RU,ru;q=0.9,en;q=0.8": "Спасибо!",
+        "es-419": "¡Gracias!",
+        "de-DE": "Thank you!",
+        "": "Thank you!",
+    }

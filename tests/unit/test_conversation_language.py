@@ -61,7 +61,21 @@ async def test_a_job_s_notices_speak_the_language_of_the_person_who_started_it(b
     assert final.startswith("✅ ¡Listo! −2 créditos · te quedan 8"), final
 
 
-async def test_a_notice_with_no_request_at_hand_is_in_the_person_s_chosen_language():
+async def test_the_platform_s_language_is_remembered_once_for_the_notices_sent_later(bot):
+    await bot.say("telegram:1", "/balance", locale="ru")
+    await bot.say("telegram:1", "/balance", locale="ru")
+    person = bot.memory.world.identities["telegram:1"]
+    assert bot.memory.world.seen_languages == {person: "ru"}
+    assert await bot.app.conversation.language.languages.language_of("telegram:1") == "ru"
+    await bot.say("telegram:1", "/language es")
+    await bot.say("telegram:1", "/balance", locale="en")  # a choice made: the platform's no longer counts
+    assert bot.memory.world.seen_languages == {person: "ru"}
+    assert await bot.app.conversation.language.languages.language_of("telegram:1") == "es"
+    await bot.say("discord:9", "/balance", locale="en-US")  # English, the default: nothing to remember
+    assert len(bot.memory.world.seen_languages) == 1
+
+
+async def test_a_notice_with_no_request_at_hand_is_in_the_person_s_language():
     platform = RecordingPlatform(Surface("telegram"))
     chosen = {"telegram:7": "ru"}
 

@@ -190,6 +190,7 @@ class World:
     orders: dict[str, Order] = field(default_factory=dict)
     events: dict[str, EventRow] = field(default_factory=dict)
     languages: dict[int, str] = field(default_factory=dict)  # person id -> the language they chose
+    seen_languages: dict[int, str] = field(default_factory=dict)  # person id -> their platform's, last said
     ids: Any = field(default_factory=lambda: itertools.count(1))  # one sequence for every row id
 
     @contextlib.contextmanager
