@@ -15,6 +15,7 @@ from adapters.chat.actions import MAX_BYTES, Action, Verb, decode, owned
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.generation import GenerationChat
 from adapters.chat.jobs import JobNotices
+from adapters.chat.language import LanguageChat
 from adapters.chat.messages import Button, LinkButton, Menu, PayBy, Reply, Request, Surface
 from adapters.chat.offers import Offers, Shop
 from adapters.chat.platform import Platforms
@@ -29,8 +30,10 @@ from core.domain.ledger import Balance
 from core.domain.offers import Offer
 from core.domain.pricing import Pack, Pricing
 from core.errors import GenerationTimedOut
+from core.services.languages import LanguageService
 from core.services.wallets import Glance
 from tests.fakes.chat import PacksOnSale, RecordingPlatform
+from tests.fakes.memory import MemoryStores
 
 BIGGEST_USER = str(10**19 - 1)  # Telegram ids fit in 64 bits; no real one is this long
 JOB = "f" * 16
@@ -90,6 +93,7 @@ class Chat:
 
         self.jobs = JobNotices(platforms, WORDS, self.offers, PRICING, available=available)
         self.generation = GenerationChat(WORDS, Generation(), Wallets(), self.jobs, PRICING)  # type: ignore[arg-type]
+        self.language = LanguageChat(WORDS, LanguageService(MemoryStores().languages, WORDS.catalogue.languages))
 
     async def every_reply(self) -> list[Reply]:
         """A reply of each kind a Telegram user meets, for the largest ids."""
@@ -108,6 +112,7 @@ class Chat:
                 "for the group",
                 tuple(self.offers.pack_rows(request(), self.offers.shop.on_sale(request()), Verb.GROUP_BUY)),
             ),
+            await self.language.language(request()),  # a button per language
         ]
 
 

@@ -150,6 +150,12 @@ def test_every_command_and_option_has_a_name_in_every_language(bot):
             words.update(p.name for p in sub.params)
     assert sorted(w for w in words if f"name.{w}" not in ENGLISH) == []
     assert all(ENGLISH[f"name.{w}"] == w for w in words)
+    for language in LANGUAGES:  # Discord refuses two options of one command with one name
+        tops = [CATALOGUE.text(f"name.{c.name}", language) for c in bot.conversation.commands]
+        assert len(set(tops)) == len(tops), language
+        for command in (c for top in bot.conversation.commands for c in (top, *top.subcommands)):
+            names = [CATALOGUE.text(f"name.{p.name}", language) for p in command.params]
+            assert len(set(names)) == len(names), (language, command.name)
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
