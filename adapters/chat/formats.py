@@ -34,7 +34,7 @@ def number(value: int | float, language: str, spec: str = "") -> str:
     if not spec:
         return str(value)
     if spec == ",":
-        return format_decimal(value, locale=_locale(language))
+        return _grouped(value, language)
     fixed = _FIXED.match(spec)
     if fixed is None:
         return format(value, spec)
@@ -43,6 +43,12 @@ def number(value: int | float, language: str, spec: str = "") -> str:
     return format_decimal(Decimal(str(round(value, digits))), format=pattern, locale=_locale(language))
 
 
+@functools.lru_cache(maxsize=4096)
+def _grouped(value: int | float, language: str) -> str:
+    return format_decimal(value, locale=_locale(language))
+
+
+@functools.lru_cache(maxsize=1024)  # a shop has a few packs: each price is worded once per language
 def price(amount: int, currency: str, language: str) -> str:
     """A price in minor units: "$5", "$4.99", "5 US$", "4,99 €", "250 ⭐" (whole amounts
     without decimals)."""
