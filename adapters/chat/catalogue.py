@@ -746,6 +746,10 @@ class Catalogue:
     def has(self, key: str) -> bool:
         return key in ENGLISH
 
+    def moment(self, at: dt.datetime, locale: str | None, moments: When | None = None) -> str:
+        """A moment alone, as a template would show it."""
+        return self._shows(moments, self.language(locale))(at)
+
     def price(self, amount: int, currency: str, locale: str | None) -> str:
         return formats.price(amount, currency, self.language(locale))
 

@@ -115,7 +115,7 @@ class Offers:
 
     def when_daily(self, request: Request, at: dt.datetime, due: bool) -> str:
         """'now (use /daily)' while it can be claimed (`due`), else when."""
-        return self.words.t(request, "next_daily_now") if due else request.surface.when(at)
+        return self.words.t(request, "next_daily_now") if due else self.words.moment(request, at)
 
     def next_daily(self, request: Request, at: dt.datetime, due: bool) -> str:
         """'Next free daily credit: now (use /daily)' or when."""

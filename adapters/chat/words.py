@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 from adapters.chat import formats
@@ -73,6 +74,10 @@ class Words:
                 **{"group": self.group(request), **context},
             )
         return self.catalogue.error(error, request, **context)
+
+    def moment(self, request: Request, at: dt.datetime) -> str:
+        """A moment as the asking platform shows time, in the request's language."""
+        return self.catalogue.moment(at, request.locale, request.surface.when)
 
     def group(self, request: Request) -> str:
         """What the asking platform calls a group: "group", "server"."""
