@@ -508,8 +508,9 @@ class StatsStore(Protocol):
 
 
 class EmailSender(Protocol):
-    async def send_code(self, to: str, code: str, valid_minutes: int) -> None:
-        """Hand the verification code to the mail server; `EmailNotSent` when it refuses."""
+    async def send_code(self, to: str, code: str, valid_minutes: int, *, language: str | None = None) -> None:
+        """Hand the verification code to the mail server, worded in `language` (None: the
+        default); `EmailNotSent` when it refuses."""
         ...
 
 

@@ -129,7 +129,7 @@ class RewardsChat:
         text = request.arg("address_or_code").strip()
         if not text:
             raise UsageError("verify-email")
-        result = await self.email.verify(request.identity, text)
+        result = await self.email.verify(request.identity, text, language=self.words.language(request))
         if isinstance(result, EmailCodeSent):
             return Reply(self.words.t(request, "email_code_sent", address=result.address, expires_at=result.expires_at))
         text = self.words.t(

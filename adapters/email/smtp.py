@@ -15,7 +15,7 @@ from core.errors import EmailNotSent
 logger = logging.getLogger(__name__)
 
 # (code, minutes valid) -> (subject, body)
-Compose = Callable[[str, int], tuple[str, str]]
+Compose = Callable[[str, int, str | None], tuple[str, str]]  # (code, minutes, language) -> subject, body
 
 
 @dataclass(frozen=True)
@@ -35,8 +35,8 @@ class SmtpEmailSender:
         self.config = config
         self.compose = compose
 
-    async def send_code(self, to: str, code: str, valid_minutes: int) -> None:
-        subject, body = self.compose(code, valid_minutes)
+    async def send_code(self, to: str, code: str, valid_minutes: int, *, language: str | None = None) -> None:
+        subject, body = self.compose(code, valid_minutes, language)
         message = EmailMessage()
         message["From"] = self.config.sender
         message["To"] = to

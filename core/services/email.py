@@ -65,13 +65,16 @@ class EmailVerificationService:
         self.codes = codes
         self.sender = sender  # None: SMTP is not configured
 
-    async def verify(self, identity: Identity, text: str) -> EmailCodeSent | EmailVerified:
-        """The one command: six digits confirm a code, anything else is an address to send to."""
+    async def verify(
+        self, identity: Identity, text: str, *, language: str | None = None
+    ) -> EmailCodeSent | EmailVerified:
+        """The one command: six digits confirm a code, anything else is an address to send to
+        (the mail in `language`)."""
         if looks_like_code(text):
             return await self.confirm(identity, text.strip())
-        return await self.start(identity, text.strip())
+        return await self.start(identity, text.strip(), language=language)
 
-    async def start(self, identity: Identity, address: str) -> EmailCodeSent:
+    async def start(self, identity: Identity, address: str, *, language: str | None = None) -> EmailCodeSent:
         """Raises InvalidEmail, EmailNotConfigured, EmailAlreadyVerified, EmailTaken,
         EmailLocked(until), EmailResendTooSoon(retry_at) or EmailNotSent."""
         if self.sender is None:
@@ -82,7 +85,8 @@ class EmailVerificationService:
         code = self.codes.code(6, DIGITS)
         started = await self.store.begin_email(identity.key, address, code, self.rules, now=self.clock.now())
         try:
-            await self.sender.send_code(address, code, int(self.rules.email_code_ttl.total_seconds() // 60))
+            minutes = int(self.rules.email_code_ttl.total_seconds() // 60)
+            await self.sender.send_code(address, code, minutes, language=language)
         except Exception as error:
             await self.store.email_send_failed(started.person_id)
             if isinstance(error, EmailNotSent):

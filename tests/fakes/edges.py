@@ -21,9 +21,11 @@ class FakeSender:
 
     def __init__(self) -> None:
         self.sent: list[tuple[str, str]] = []
+        self.languages: list[str | None] = []  # what each mail was worded in
         self.fail = False
 
-    async def send_code(self, to: str, code: str, valid_minutes: int) -> None:
+    async def send_code(self, to: str, code: str, valid_minutes: int, *, language: str | None = None) -> None:
+        self.languages.append(language)
         if self.fail:
             raise EmailNotSent("SMTPRecipientsRefused")
         self.sent.append((to, code))

@@ -10,6 +10,7 @@ from adapters.chat.words import Words
 from core.domain.identity import Identity
 from core.domain.notices import ReferralNotice
 from tests.fakes.chat import RecordingPlatform, chat_notices
+from tests.fakes.edges import FakeSender
 from tests.unit.conversation_kit import HUM, button, labels
 
 
@@ -104,3 +105,19 @@ def test_discord_spells_a_command_by_its_name_in_the_reader_s_language():
     said = [words.on(discord, locale, "next_daily_now") for locale in ("es-ES", "ru", "en-US")]
     assert said == ["ya (usa /diario)", "уже сейчас (команда /кредит-дня)", "now (use /daily)"]
     assert words.on(Surface("telegram"), "es", "next_daily_now") == "ya (usa /daily)"  # names can't be translated there
+
+
+async def test_the_verification_mail_is_worded_in_the_person_s_language(make):
+    sender = FakeSender()
+    bot = make(email_sender=sender)
+    sent = await bot.say("telegram:1", "/verify ana@example.org", locale="es")
+    assert sent.text.endswith(
+        "He enviado un código de 6 dígitos a ana@example.org. Envía /verify <código>; caduca 10 mar 2026 09:15 UTC."
+    )
+    await bot.say("discord:2", "/verify-email bo@example.org", locale="ru")
+    assert sender.languages == ["es", "ru"]
+    subject, body = Words(Catalogue()).email_message("123456", 15, "es")
+    assert (subject, body.splitlines()[0]) == (
+        "Tu código de verificación",
+        "Tu código es 123456. Es válido durante 15 minutos.",
+    )
