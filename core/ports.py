@@ -249,8 +249,9 @@ class JobStore(Protocol):
     `conclude` compose the ledger: a job and its hold, or a terminal step and its capture or
     release, are one transaction."""
 
-    async def create(self, job: NewJob, clip: PreparedClip, *, now: dt.datetime) -> Created:
-        """Insert the job, its input clip and the hold of `job.cost` credits (key `hold:<job_id>`).
+    async def create(self, job: NewJob, clip: PreparedClip | None, *, now: dt.datetime) -> Created:
+        """Insert the job, its input clip (music from a recording; None for the others) and the
+        hold of `job.cost` credits (key `hold:<job_id>`).
         A repeated `request_key` returns the existing job with `duplicate=True`.
         Raises `InsufficientCredits` / `WalletFrozen`, leaving nothing behind."""
         ...
@@ -343,8 +344,16 @@ class JobStore(Protocol):
         """Unfinished jobs whose hold the ledger's sweep already expired."""
         ...
 
+    async def keep_output(self, job_id: str, audio: bytes, *, now: dt.datetime) -> None:
+        """Keep a delivered clip (a voice tag may be added to it); a second call keeps the first."""
+        ...
+
+    async def output(self, job_id: str) -> bytes | None:
+        """The delivered clip `keep_output` kept, while it is kept."""
+        ...
+
     async def purge_inputs(self, *, before: dt.datetime) -> int:
-        """Forget the input clips of finished jobs created before `before`."""
+        """Forget the input clips of finished jobs, and the kept outputs, created before `before`."""
         ...
 
 

@@ -45,6 +45,8 @@ class Verb(enum.StrEnum):
     FREE = "f"
     DAILY = "d"
     SUPPORT = "h"
+    TAG = "t"  # how to add a voice tag to a clip
+    VOICE = "v"  # the same text again in another voice
 
 
 # How many arguments each verb carries (least, most): anything else is data this version did not make.
@@ -61,14 +63,16 @@ ARITY = {
     Verb.FREE: (0, 0),
     Verb.DAILY: (0, 0),
     Verb.SUPPORT: (0, 0),
+    Verb.TAG: (1, 1),
+    Verb.VOICE: (2, 2),
 }
 UNOWNED = frozenset({Verb.GENERATE})
 # Presses that start a job: the job's status message answers them.
-STARTS_JOB = frozenset({Verb.GENERATE, Verb.AGAIN, Verb.STYLE, Verb.LONGER})
+STARTS_JOB = frozenset({Verb.GENERATE, Verb.AGAIN, Verb.STYLE, Verb.LONGER, Verb.VOICE})
 # Presses that take a while (a download, the payment provider): platforms that must answer at
 # once acknowledge these first.
 SLOW = frozenset(
-    {Verb.GENERATE, Verb.AGAIN, Verb.STYLE, Verb.LONGER, Verb.SHARE, Verb.BUY, Verb.GROUP_BUY, Verb.CANCEL}
+    {Verb.GENERATE, Verb.AGAIN, Verb.STYLE, Verb.LONGER, Verb.VOICE, Verb.SHARE, Verb.BUY, Verb.GROUP_BUY, Verb.CANCEL}
 )
 
 

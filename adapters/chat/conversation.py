@@ -25,6 +25,7 @@ from adapters.chat.offers import Offers
 from adapters.chat.payments import PaymentsChat
 from adapters.chat.rewards import RewardsChat
 from adapters.chat.servers import ServersChat
+from adapters.chat.speech import SpeechChat
 from adapters.chat.support import SupportChat
 from adapters.chat.wallet import WalletChat
 from adapters.chat.words import Words
@@ -52,6 +53,8 @@ MENU_ORDER = (
     "daily",
     "buy",
     "pricing",
+    "say",
+    "describe",
     "history",
     "refer",
     "support",
@@ -77,6 +80,7 @@ class Conversation:
         support: SupportChat,
         admin: AdminChat,
         servers: ServersChat,
+        speech: SpeechChat,
     ) -> None:
         self.words = words
         self.wallets = wallets
@@ -90,6 +94,7 @@ class Conversation:
             Command("help", self.help, menu=Menu.BOTH),
             *wallet.commands(),
             *generation.commands(),
+            *speech.commands(),
             *payments.commands(),
             *rewards.commands(),
             *support.commands(),
@@ -112,6 +117,8 @@ class Conversation:
             Verb.FREE: rewards.press_free,
             Verb.DAILY: rewards.press_daily,
             Verb.SUPPORT: rewards.press_support,
+            Verb.TAG: speech.press_tag,
+            Verb.VOICE: generation.press_again,
         }
 
     # --- what platforms register ---------------------------------------------------------------

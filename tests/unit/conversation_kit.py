@@ -231,7 +231,15 @@ class Kit:
         return tuple(world.transfers), tuple((key, hold.state.value) for key, hold in world.holds.items())
 
 
-def kit(tmp_path: Path, *, card: bool = False, generator: Any = None, email_sender: Any = None, **settings: Any) -> Kit:
+def kit(
+    tmp_path: Path,
+    *,
+    card: bool = False,
+    generator: Any = None,
+    providers: Any = None,
+    email_sender: Any = None,
+    **settings: Any,
+) -> Kit:
     """The App on fresh in-memory stores, with the local synthesizer unless `generator` is given.
     `card=True` sells card packs through a fake Checkout."""
     values: dict[str, Any] = {
@@ -255,6 +263,7 @@ def kit(tmp_path: Path, *, card: bool = False, generator: Any = None, email_send
         clock=clock,
         codes=codes,
         generator=generator,
+        providers=providers,
         email_sender=email_sender,
         checkout=FakeCheckout() if card else None,
     )
