@@ -491,6 +491,11 @@ ENGLISH: dict[str, str] = {
     "error.control_characters": "The text has control or invisible characters; please send plain text.",
     "error.unspeakable_text": "The {voice} voice cannot say “{sample}”: use letters it can read (English text).",
     "error.unknown_voice": "There is no voice “{voice}”. Voices: {voices}.",
+    "stats_operation": "  {operation}: {jobs} jobs, {succeeded} delivered, {failed} failed, {credits} credits",
+    "stats_operation.music": "🎵 music from a recording",
+    "stats_operation.prompt": "✍️ music from words",
+    "stats_operation.speech": "🗣 speech",
+    "stats_operation.voicetag": "🏷 voice tag",
     "error.not_taggable": "A voice tag goes on one of your delivered music clips, kept for a day; clip {job_id} is not one.",
 }
 

@@ -148,7 +148,8 @@ async def test_pricing_and_help_follow_the_configured_costs(make):
         ),
         (
             "discord:1",
-            "/start /balance /daily /buy /pricing /say /describe /history /refer /support /paysupport /verify-email /help",
+            "/start /balance /daily /buy /pricing /say /describe /history /refer /support /paysupport "
+            "/verify-email /help",
         ),
     ],
 )
