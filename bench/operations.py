@@ -15,7 +15,6 @@ import asyncio
 import statistics
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 import psutil
 
@@ -28,14 +27,10 @@ from adapters.storage.jobs import SqlJobStore
 from adapters.storage.ledger import SqlLedgerStore
 from bench.common import scratch_sqlite
 from core.clock import SystemClock
-from core.domain.generation import GeneratedClip, GenerationRequest
+from core.domain.generation import GenerationRequest
 from core.domain.identity import Identity
-from core.domain.jobs import Job, JobProgress
-from core.domain.ledger import Balance
-from core.domain.offers import Offer
 from core.domain.pricing import PackTable, Pricing
 from core.domain.rules import CreditRules
-from core.errors import BotError
 from core.services.generation import GenerationService, GenerationSettings
 from core.services.wallets import WalletService
 
@@ -81,32 +76,6 @@ def mix_ms() -> tuple[float, float]:
     return median_ms(mix, 10), median_ms(lambda: render_voice_tag(engine, request), 10)
 
 
-@dataclass
-class Deliveries:
-    expected: int
-    delivered: int = 0
-    failures: list[str] = field(default_factory=list)
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-
-    async def progress(self, job: Job, progress: JobProgress) -> None:
-        return None
-
-    async def deliver(self, job: Job, clip: GeneratedClip) -> bool:
-        return clip.format == "ogg" and len(clip.audio) > 1000
-
-    async def finished(self, job: Job, charged: int, balance: Balance, offer: Offer | None) -> None:
-        self.delivered += 1
-        self._check()
-
-    async def failed(self, job: Job, error: BotError, balance: Balance) -> None:
-        self.failures.append(error.code)
-        self._check()
-
-    def _check(self) -> None:
-        if self.delivered + len(self.failures) >= self.expected:
-            self.done.set()
-
-
 def tree_rss_mb() -> float:
     me = psutil.Process()
     return sum(p.memory_info().rss for p in [me, *me.children(recursive=True)]) / 2**20
@@ -114,12 +83,14 @@ def tree_rss_mb() -> float:
 
 async def burst(requests: int = 200) -> tuple[float, list[str], int, float]:
     """(seconds, violations, delivered, peak tree RSS MB) for `requests` simultaneous /say."""
+    from bench.generation import CountingNotifier  # that module runs this one
+
     async with scratch_sqlite() as url, Database(url) as database:
         ledger = SqlLedgerStore(database)
         await ledger.prepare()
         clock = SystemClock()
         speech = local_speech_generator(shared_engine())
-        notices = Deliveries(expected=requests)
+        notices = CountingNotifier(expected=requests)
         service = GenerationService(
             store=SqlJobStore(database, ledger),
             ledger=ledger,

@@ -44,7 +44,9 @@ async def test_pricing_on_telegram_shows_the_stars_packs_and_is_in_the_menu(sqli
         ada = stack.user("Ada")
         await stack.command(ada, "start")
         answer = (await stack.command(ada, "pricing"))["text"]
-        assert answer.startswith(f"What things cost:\n{MUSIC}\n{OTHERS}\nCredit packs:\nStarter: 100 credits for 250 ⭐")
+        assert answer.startswith(
+            f"What things cost:\n{MUSIC}\n{OTHERS}\nCredit packs:\nStarter: 100 credits for 250 ⭐"
+        )
         menus = {key: [c["command"] for c in commands] for key, commands in stack.fake.commands.items()}
         assert any("pricing" in commands for commands in menus.values())
         assert stack.unexpected_errors() == []
