@@ -89,6 +89,7 @@ class GenerationChat:
                     Param("description", ParamKind.TEXT, suggest=suggest_styles),
                     Param("length", ParamKind.NUMBER, choices=lambda: prompt_lengths),
                 ),
+                slow=True,
                 menu=CommandMenu.BOTH,
             ),
             Command("jobs", self.list_jobs),

@@ -23,8 +23,8 @@ class SpeechChat:
 
     def commands(self) -> list[Command]:
         return [
-            Command("say", self.say, (Param("text", ParamKind.TEXT),), menu=Menu.BOTH),
-            Command("tag", self.tag, (Param("job"), Param("text", ParamKind.TEXT)), menu=Menu.NONE),
+            Command("say", self.say, (Param("text", ParamKind.TEXT),), slow=True, menu=Menu.BOTH),
+            Command("tag", self.tag, (Param("job"), Param("text", ParamKind.TEXT)), slow=True, menu=Menu.NONE),
         ]
 
     async def say(self, request: Request) -> Reply:

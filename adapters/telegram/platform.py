@@ -268,7 +268,16 @@ class TelegramPlatform:
         if answered is not None and answered.from_user is not None and answered.from_user.id != user.id:
             author = answered.from_user
             member = Member(Identity(NAME, str(author.id)), _mention(author), author.is_bot)
-        request = self._request(user, message, f"{message.chat_id}:{message.message_id}", member=member)
+        # Where a job the command starts (/say, /describe, /tag) answers: under the command.
+        reply_to = {
+            "chat_id": message.chat_id,
+            "user_id": user.id,
+            "locale": user.language_code,
+            "reply_to_message_id": message.message_id,
+        }
+        request = self._request(
+            user, message, f"{message.chat_id}:{message.message_id}", member=member, reply_to=reply_to
+        )
         reply = await self.conversation.run(request, name, words)
         await self.replies.answer(message, reply, place=request.place, locale=user.language_code)
 
