@@ -468,6 +468,8 @@ ENGLISH: dict[str, str] = {
     "pricing.prompt": "✍️ Music from a description ({/describe}): {costs}",
     "pricing.speech": "🗣 Speech ({/say}): {credits} credit{plural} per started {chars} characters, up to {max_chars}",
     "pricing.voicetag": "🏷 Voice tag on a clip: {credits} credit{plural}",
+    "jobs_line.speech": "{job_id} · 🗣 speech, {voice} voice · {state} · {charge}",
+    "jobs_line.voicetag": "{job_id} · 🏷 voice tag · {state} · {charge}",
     "voice.female": "female",
     "voice.male": "male",
     "status_head.speech": "🗣 {voice} voice · {chars} characters · {cost} credit{plural} held",

@@ -12,7 +12,7 @@ import pytest
 
 from core.domain.generation import GenerationRequest, PredictionState, PredictionStatus
 from core.errors import GenerationFailed
-from tests.unit.conversation_kit import HUM, labels, recording
+from tests.unit.conversation_kit import HUM, OPERATOR, labels, recording
 
 
 class FailingProvider:
@@ -220,3 +220,26 @@ async def test_a_failed_mix_charges_nothing(make):
     await bot.options("discord:1", "tag", args={"job": job_id, "text": "made by Sam"})
     await bot.run_jobs()
     assert len(bot.discord.clips) == 1 and await bot.available("discord:1") == 9  # the clip only
+
+
+async def test_jobs_and_history_name_speech_by_its_voice(bot):
+    await bot.say("telegram:1", "/start")
+    await bot.say("telegram:1", "/say hello there")
+    job_id = bot.telegram.statuses[-1].job.job_id
+    assert (
+        f"{job_id} · 🗣 speech, female voice · queued (#1 in line) · 1 credit held"
+        in (await bot.say("telegram:1", "/jobs")).text
+    )
+    await bot.run_jobs()
+    assert f"{job_id} · 🗣 speech, female voice · done · −1 credit" in (await bot.say("telegram:1", "/history")).text
+
+
+async def test_admin_stats_count_jobs_credits_and_failures_per_operation(make):
+    bot = make(providers={"prompt": FailingProvider()})
+    await bot.say("telegram:1", "/start")
+    await bot.say("telegram:1", "/say hello there")
+    await bot.say("telegram:1", "/describe lofi beat 5")
+    await bot.run_jobs()
+    report = (await bot.say(OPERATOR, "/admin stats")).text
+    assert "  ✍️ music from words: 1 jobs, 0 delivered, 1 failed, 0 credits" in report
+    assert "  🗣 speech: 1 jobs, 1 delivered, 0 failed, 1 credits" in report
