@@ -366,6 +366,7 @@ def compose(
         available=ledger.balance,
         voices=speech_policy.keys,
         voice_tag_cost=prices.voice_tag,
+        prompt_pricing=prices.prompt,
     )
     generator = generator or build_generator(settings)
     providers = {**build_providers(settings, generator), **(providers or {})}

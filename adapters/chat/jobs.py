@@ -63,6 +63,7 @@ class JobNotices:
         *,
         voices: tuple[str, ...] = ("female", "male"),
         voice_tag_cost: int = 1,
+        prompt_pricing: Pricing | None = None,
     ) -> None:
         self.platforms = platforms
         self.words = words
@@ -71,6 +72,7 @@ class JobNotices:
         self.available = available  # a wallet's balance, by wallet id
         self.voices = voices  # offered under a spoken text
         self.voice_tag_cost = voice_tag_cost
+        self.prompt_pricing = prompt_pricing or pricing  # "Longer" under music made from words
         self._rank: Recent[int] = Recent()
         self._locks: Recent[asyncio.Lock] = Recent()
         self._heads: Recent[str] = Recent()
@@ -217,7 +219,8 @@ class JobNotices:
             Button(self.words.t(locale, "button.again"), owned(Verb.AGAIN, owner, job.job_id)),
             Button(self.words.t(locale, "button.other_style"), owned(Verb.STYLES, owner, job.job_id)),
         ]
-        longer = [s for s in self.pricing.lengths if s > job.seconds]
+        table = self.prompt_pricing if job.operation == OperationName.PROMPT else self.pricing
+        longer = [s for s in table.lengths if s > job.seconds]
         if longer:
             label = self.words.t(locale, "button.longer", seconds=longer[0])
             first.append(Button(label, owned(Verb.LONGER, owner, job.job_id, longer[0])))

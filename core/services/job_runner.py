@@ -32,7 +32,7 @@ from core.domain.generation import (
     PreparedClip,
 )
 from core.domain.jobs import EXPIRABLE, UNFINISHED, Concluded, Delivered, Job, JobProgress, JobState, Stage
-from core.domain.operations import operation
+from core.domain.operations import OperationName, operation
 from core.domain.rules import CreditRules
 from core.errors import BotError, DeliveryFailed, GenerationFailed, GenerationTimedOut, JobCanceled
 from core.ports import Clock, JobNotifier, JobStore, LedgerStore, MusicGenerator
@@ -138,7 +138,9 @@ class JobRunner:
         self._background: list[asyncio.Task[None]] = []
         self._queue_positions: dict[str, int] = {}  # last position shown per queued job
         self._run_seconds: float | None = None  # a moving average, for the ETA
-        self._prediction_seconds: float | None = None  # a moving average, for the first poll
+        # A moving average per operation, for the first poll (speech takes a fraction of a
+        # second, music from the model a minute: one average would make speech wait).
+        self._prediction_seconds: dict[str, float] = {}
         self._running = False
 
     async def start(self) -> None:
@@ -361,8 +363,8 @@ class JobRunner:
         if self.settings.webhook_url:
             interval = max(interval, self.settings.webhook_poll_interval_seconds)
             first = interval if since is not None else None
-        elif since is not None and self._prediction_seconds is not None:
-            first = 0.9 * self._prediction_seconds - (loop.time() - since)
+        elif since is not None and job.operation in self._prediction_seconds:
+            first = 0.9 * self._prediction_seconds[job.operation] - (loop.time() - since)
         if first is not None and run.status is None:
             await wait_for_event(run.wake, min(first, max(self._remaining(job), 0.0)))
         while True:
@@ -384,7 +386,7 @@ class JobRunner:
                     status = None
             if status is not None and status.state.finished:
                 if since is not None and status.state == PredictionState.SUCCEEDED:
-                    self._observe_prediction(loop.time() - since)
+                    self._observe_prediction(job.operation, loop.time() - since)
                 return await self._prediction_finished(run, job, status)
             wait = min(interval, max(self._remaining(job), 0.0))
             await wait_for_event(run.wake, wait)
@@ -431,7 +433,7 @@ class JobRunner:
             if clip is None:
                 return None
         source_audio = None
-        if job.source_job_id is not None and not kind.needs_recording:
+        if kind.name is OperationName.VOICE_TAG and job.source_job_id is not None:
             source_audio = await self.store.output(job.source_job_id)
             if source_audio is None:
                 return None
@@ -594,9 +596,9 @@ class JobRunner:
         previous = self._run_seconds
         self._run_seconds = seconds if previous is None else 0.8 * previous + 0.2 * seconds
 
-    def _observe_prediction(self, seconds: float) -> None:
-        previous = self._prediction_seconds
-        self._prediction_seconds = seconds if previous is None else 0.8 * previous + 0.2 * seconds
+    def _observe_prediction(self, name: str, seconds: float) -> None:
+        previous = self._prediction_seconds.get(name)
+        self._prediction_seconds[name] = seconds if previous is None else 0.8 * previous + 0.2 * seconds
 
     def _eta(self, position: int) -> int | None:
         if self._run_seconds is None:
