@@ -94,13 +94,16 @@ class Chat:
     async def every_reply(self) -> list[Reply]:
         """A reply of each kind a Telegram user meets, for the largest ids."""
         await self.jobs.progress(job(), JobProgress(Stage.QUEUED, 3))  # Cancel
-        await self.jobs.deliver(job(), GeneratedClip(b"mp3", "mp3", 15.0))  # Again, Other style, Longer, Share
+        await self.jobs.deliver(job(), GeneratedClip(b"mp3", "mp3", 15.0))  # Again, Other style, Longer, Tag, Share
+        speech = job(operation="speech", style="female", voice="female", text="hello", cost=1)
+        await self.jobs.deliver(speech, GeneratedClip(b"ogg", "ogg", 1.0))  # the other voice
         await self.jobs.failed(job(), GenerationTimedOut(), Balance(1, free=4, paid=0, held=0))  # Try again
         offer = Offer(available=1, out_of_credits=False, packs=(CARD_PACK,), next_daily_at=NOW, daily_due=True)
         return [
             await self.generation.picker(request()),
             self.platform.statuses[0].reply,
             Reply("clip", self.platform.clips[0].rows),
+            Reply("voice", self.platform.clips[1].rows),
             self.platform.statuses[-1].reply,
             await self.generation.press_styles(request(), owned(Verb.STYLES, BIGGEST_USER, JOB)),
             self.offers.offer(request(), offer),  # packs, daily, support, free
@@ -173,7 +176,8 @@ async def test_the_clip_gets_again_other_style_longer_and_share_as_the_inline_sh
     render = replies()
     markup = render.keyboard(chat.platform.clips[0].rows)
     assert markup is not None
-    first, [share] = markup.inline_keyboard
+    first, [tag, share] = markup.inline_keyboard
+    assert (tag.text, tag.callback_data) == ("🏷 Add a voice tag · 1", f"t:{BIGGEST_USER}:{JOB}")
     assert [(b.text, b.callback_data) for b in first] == [
         ("🔁 Again", f"a:{BIGGEST_USER}:{JOB}"),
         ("🎨 Other style", f"o:{BIGGEST_USER}:{JOB}"),
