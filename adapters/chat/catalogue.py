@@ -498,6 +498,10 @@ ENGLISH: dict[str, str] = {
     "stats_operation.prompt": "✍️ music from words",
     "stats_operation.speech": "🗣 speech",
     "stats_operation.voicetag": "🏷 voice tag",
+    "words_pick": "What shall I make of “{words}”? You have {available} credits.",
+    "button.describe": "✍️ {seconds}s · {credits}",
+    "button.say": "🗣 {voice} · {credits}",
+    "error.words_gone": "I can't find those words any more. Send them again.",
     "error.not_taggable": "A voice tag goes on one of your delivered music clips, kept for a day; clip {job_id} is not one.",
 }
 

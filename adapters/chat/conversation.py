@@ -90,6 +90,7 @@ class Conversation:
         self.payments = payments
         self.rewards = rewards
         self.support = support
+        self.speech = speech
         found = [
             Command("help", self.help, menu=Menu.BOTH),
             *wallet.commands(),
@@ -119,6 +120,8 @@ class Conversation:
             Verb.SUPPORT: rewards.press_support,
             Verb.TAG: speech.press_tag,
             Verb.VOICE: generation.press_again,
+            Verb.DESCRIBE: speech.press_describe,
+            Verb.SAY: speech.press_say,
         }
 
     # --- what platforms register ---------------------------------------------------------------
@@ -184,6 +187,14 @@ class Conversation:
             if not found:
                 raise NoRecording()
             return await self.generation.picker(request, recording)
+        except Exception as error:  # noqa: BLE001
+            return await self.failure(request, error)
+
+    async def typed(self, request: Request, text: str) -> Reply:
+        """Words typed in a private chat, where the platform can quote them back on a press: what
+        to make of them (music from the words, or the words spoken), each with its cost."""
+        try:
+            return await self.speech.picker(request, text)
         except Exception as error:  # noqa: BLE001
             return await self.failure(request, error)
 

@@ -172,12 +172,12 @@ class GenerationChat:
         )
         return await self.started(request, accepted)
 
-    async def describe(self, request: Request, description: str | None = None) -> Reply:
+    async def describe(self, request: Request, description: str | None = None, length: str | None = None) -> Reply:
         """`/describe <description> <length>`: music from words alone, priced on its own table."""
         accepted = await self.generation.describe(
             request.identity,
             request.arg("description") if description is None else description,
-            request.arg("length"),
+            request.arg("length") if length is None else length,
             platform=request.platform,
             reply_to=request.reply_to,
             request_id=request.request_id,

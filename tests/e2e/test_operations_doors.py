@@ -136,6 +136,22 @@ async def test_a_voice_tag_on_telegram_from_the_button_under_the_clip(sqlite_url
         assert await stack.available(ada) == 8 and stack.unexpected_errors() == []
 
 
+async def test_words_typed_to_the_telegram_bot_become_music_from_the_picker_under_them(sqlite_url: str) -> None:
+    async with telegram_stack(sqlite_url) as stack:
+        ada = stack.user("Ada")
+        await stack.command(ada, "start")
+        chat_id = stack.fake.chats[ada["id"]]["id"]
+        picker = await stack.text(ada, "sunny ukulele morning")
+        assert picker["text"] == "What shall I make of “sunny ukulele morning”? You have 10 credits."
+        music = button(picker, "✍️ 5s · 1")
+        assert button(picker, "🗣 female · 1")["callback_data"] == "y:female"
+        await stack.answer(await stack.press(ada, picker, music["callback_data"]))
+        await stack.wait_edit(chat_id, picker["message_id"], "🎵 sunny ukulele morning · 5 s · 1 credit held")
+        audio = await stack.wait_audio(chat_id)
+        assert audio["caption"] == "−1 credit · 9 left"
+        assert await stack.available(ada) == 9 and stack.unexpected_errors() == []
+
+
 # --- Discord ----------------------------------------------------------------------------------
 
 

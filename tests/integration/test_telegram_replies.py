@@ -11,13 +11,14 @@ import datetime as dt
 import pytest
 from telegram import InlineKeyboardMarkup
 
-from adapters.chat.actions import MAX_BYTES, Action, Verb, decode, owned
+from adapters.chat.actions import MAX_BYTES, UNOWNED, Action, Verb, decode, owned
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.generation import GenerationChat
 from adapters.chat.jobs import JobNotices
 from adapters.chat.messages import Button, LinkButton, Menu, PayBy, Reply, Request, Surface
 from adapters.chat.offers import Offers, Shop
 from adapters.chat.platform import Platforms
+from adapters.chat.speech import SpeechChat
 from adapters.chat.styles import BUTTON_STYLES
 from adapters.chat.words import Words
 from adapters.telegram.bot import LeanBot
@@ -27,7 +28,10 @@ from core.domain.identity import Identity
 from core.domain.jobs import Job, JobProgress, JobView, Stage
 from core.domain.ledger import Balance
 from core.domain.offers import Offer
+from core.domain.operations import OperationPrices
 from core.domain.pricing import Pack, Pricing
+from core.domain.prompts import PromptPolicy
+from core.domain.speech import SpeechPolicy
 from core.errors import GenerationTimedOut
 from core.services.wallets import Glance
 from tests.fakes.chat import PacksOnSale, RecordingPlatform
@@ -69,7 +73,11 @@ class Wallets:
 
 
 class Generation:
-    """The one job there is, as `GenerationService.job` finds it."""
+    """The one job there is, as `GenerationService.job` finds it; the rules typed words meet."""
+
+    prompts = PromptPolicy()
+    prices = OperationPrices(PRICING, PRICING)
+    speech = SpeechPolicy()
 
     async def job(self, job_id: str) -> JobView | None:
         return JobView(job(job_id=job_id), None)
@@ -90,6 +98,7 @@ class Chat:
 
         self.jobs = JobNotices(platforms, WORDS, self.offers, PRICING, available=available)
         self.generation = GenerationChat(WORDS, Generation(), Wallets(), self.jobs, PRICING)  # type: ignore[arg-type]
+        self.speech = SpeechChat(WORDS, Generation(), self.generation)  # type: ignore[arg-type]
 
     async def every_reply(self) -> list[Reply]:
         """A reply of each kind a Telegram user meets, for the largest ids."""
@@ -104,6 +113,7 @@ class Chat:
             self.platform.statuses[0].reply,
             Reply("clip", self.platform.clips[0].rows),
             Reply("voice", self.platform.clips[1].rows),
+            await self.speech.picker(request(), "rainy night jazz"),  # music from the words, or spoken
             self.platform.statuses[-1].reply,
             await self.generation.press_styles(request(), owned(Verb.STYLES, BIGGEST_USER, JOB)),
             self.offers.offer(request(), offer),  # packs, daily, support, free
@@ -131,7 +141,7 @@ async def test_every_button_fits_telegrams_64_bytes_and_round_trips():
             assert len(text.encode()) <= MAX_BYTES == 64, text
             action = decode(text)
             assert action is not None and action.encode() == text
-            assert action.verb == Verb.GENERATE or action.owner == BIGGEST_USER  # a stranger's press is refused
+            assert action.verb in UNOWNED or action.owner == BIGGEST_USER  # a stranger's press is refused
             seen.add(action.verb)
     assert seen == set(Verb) - {Verb.SHARE}  # Share opens Telegram's share picker, it has no data here
 

@@ -158,6 +158,7 @@ class Kit:
         place: Place | None = None,
         request_id: str | None = None,
         attachment: Attachment | None = None,
+        quoted: str | None = None,
         member: Member | None = None,
         mention: str = "",
         args: Mapping[str, str] | None = None,
@@ -170,6 +171,7 @@ class Kit:
             place=place or Place(),
             args=dict(args or {}),
             attachment=attachment,
+            quoted=quoted,
             member=member,
             mention=mention or f"@{Identity.parse(who).user_id}",
             reply_to={"request": request_id},
@@ -187,6 +189,10 @@ class Kit:
     async def send_recording(self, who: str, audio: bytes = HUM, ref: str = "rec1", **request: Any) -> Reply:
         """A voice message: the style × length picker."""
         return await self.conversation.recording(self.request(who, attachment=recording(audio), **request), ref)
+
+    async def typed(self, who: str, text: str, **request: Any) -> Reply:
+        """Words typed in a private chat (where the platform quotes them back on a press)."""
+        return await self.conversation.typed(self.request(who, **request), text)
 
     async def press(
         self,

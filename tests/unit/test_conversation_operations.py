@@ -243,3 +243,41 @@ async def test_admin_stats_count_jobs_credits_and_failures_per_operation(make):
     report = (await bot.say(OPERATOR, "/admin stats")).text
     assert "  ✍️ music from words: 1 jobs, 0 delivered, 1 failed, 0 credits" in report
     assert "  🗣 speech: 1 jobs, 1 delivered, 0 failed, 1 credits" in report
+
+
+# --- words typed in a private chat (Telegram quotes them back on a press) -----------------------
+
+
+async def test_typed_words_offer_music_and_speech_each_with_its_cost_and_a_press_starts_it(bot):
+    await bot.say("telegram:1", "/start")
+    before = bot.movements()
+    picker = await bot.typed("telegram:1", "rainy night jazz")
+    assert picker.text == "What shall I make of “rainy night jazz”? You have 10 credits."
+    assert labels(picker) == [
+        "✍️ 5s · 1",
+        "✍️ 10s · 2",
+        "✍️ 15s · 3",
+        "✍️ 30s · 5",
+        "🗣 female · 1",
+        "🗣 male · 1",
+    ]
+    assert bot.movements() == before  # the picker holds nothing
+    music, male = picker.rows[0][1], picker.rows[1][1]
+    await bot.press("telegram:1", music, owner="1", quoted="rainy night jazz")
+    await bot.press("telegram:1", male, owner="1", quoted="rainy night jazz")
+    await bot.run_jobs()
+    assert sorted(clip.caption for clip in bot.telegram.clips) == [
+        "🎵 Your 10 s rainy night jazz clip",
+        "🗣 Your text in the male voice",
+    ]
+    assert await bot.available("telegram:1") == 7
+
+
+async def test_typed_words_get_only_what_can_take_them_and_a_lost_quote_is_refused(bot):
+    await bot.say("telegram:1", "/start")
+    long_words = "la " * 100  # 300 characters: too long to describe music, fine to say
+    assert labels(await bot.typed("telegram:1", long_words)) == ["🗣 female · 2", "🗣 male · 2"]
+    assert labels(await bot.typed("telegram:1", "你好")) == ["✍️ 5s · 1", "✍️ 10s · 2", "✍️ 15s · 3", "✍️ 30s · 5"]
+    before = bot.movements()
+    gone = await bot.press("telegram:1", "y:female", owner="1")
+    assert gone.text == "I can't find those words any more. Send them again." and bot.movements() == before
