@@ -5,6 +5,7 @@ provider failure, and counted per operation by the stats."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import uuid
 
@@ -112,3 +113,16 @@ async def test_music_from_words_then_a_voice_tag_on_the_kept_clip_and_the_stats_
         OperationStats("speech", jobs=1, succeeded=0, failed=1, credits=0),
         OperationStats("voicetag", jobs=1, succeeded=1, failed=0, credits=1),
     )
+
+
+async def test_the_same_say_twice_at_once_makes_one_job_and_one_hold(stack, database):
+    service, fake, _notifier = stack
+    same = {"platform": "console", "reply_to": {"chat": ANN.key}, "request_id": "tap-1"}
+    first, second = await asyncio.gather(service.say(ANN, "only once", **same), service.say(ANN, "only once", **same))
+    assert first.job_id == second.job_id and [first.duplicate, second.duplicate].count(True) == 1
+    await wait_for_state(service, first.job_id, JobState.SUCCEEDED)
+    again = await service.say(ANN, "only once", **same)
+    assert again.duplicate and again.job_id == first.job_id
+    assert len(fake.requests_to("POST", "/v1/predictions")) == 1 and await spends(database, first.job_id) == 1
+    balance = await service.ledger.balance(again.job.wallet_id)
+    assert (balance.available, balance.held) == (9, 0)
