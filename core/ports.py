@@ -310,9 +310,11 @@ class JobStore(Protocol):
         error: str | None = None,
         error_detail: str | None = None,
         delivery_ref: str | None = None,
+        output: bytes | None = None,
     ) -> Concluded | None:
         """A terminal step with its ledger operation (succeeded → capture, else release), in one
-        transaction; None when the job was no longer in `source`."""
+        transaction; None when the job was no longer in `source`. A succeeded step keeps `output`
+        (the delivered clip, for a later voice tag) in the same transaction."""
         ...
 
     async def position(self, job: Job) -> int | None:
@@ -344,12 +346,8 @@ class JobStore(Protocol):
         """Unfinished jobs whose hold the ledger's sweep already expired."""
         ...
 
-    async def keep_output(self, job_id: str, audio: bytes, *, now: dt.datetime) -> None:
-        """Keep a delivered clip (a voice tag may be added to it); a second call keeps the first."""
-        ...
-
     async def output(self, job_id: str) -> bytes | None:
-        """The delivered clip `keep_output` kept, while it is kept."""
+        """The delivered clip `conclude` kept, while it is kept."""
         ...
 
     async def purge_inputs(self, *, before: dt.datetime) -> int:

@@ -534,8 +534,10 @@ class SqlJobStore:
         error: str | None = None,
         error_detail: str | None = None,
         delivery_ref: str | None = None,
+        output: bytes | None = None,
     ) -> Concluded | None:
-        """The terminal step and its ledger operation, together or not at all."""
+        """The terminal step and its ledger operation (and a succeeded job's kept clip),
+        together or not at all."""
         if target not in TERMINAL:
             raise ValueError("conclude() is for terminal steps")
         statement, system = _conclude(source, target), self.ledger.system
@@ -554,6 +556,8 @@ class SqlJobStore:
                 return None
             job = job_from_row(row)
             if target == JobState.SUCCEEDED:
+                if output is not None:
+                    run(conn, _INSERT_OUTPUT, job_id=job_id, audio=output, now=to_db_time(conn, now))
                 outcome = capture_hold(conn, system, job.hold_key, now)
                 return Concluded(job, charged=outcome.amount, released=0, balance=outcome.balance)
             outcome = release_hold(conn, job.hold_key, now)
@@ -612,12 +616,6 @@ class SqlJobStore:
 
     async def with_expired_holds(self) -> list[Job]:
         return await self.db.read(lambda c: [job_from_row(row) for row in every(c, _WITH_EXPIRED_HOLDS)])
-
-    async def keep_output(self, job_id: str, audio: bytes, *, now: dt.datetime) -> None:
-        def work(conn: Connection) -> None:
-            run(conn, _INSERT_OUTPUT, job_id=job_id, audio=audio, now=to_db_time(conn, now))
-
-        await self.db.write(work)
 
     async def output(self, job_id: str) -> bytes | None:
         row = await self.db.read(lambda c: one(c, _OUTPUT, id=job_id))

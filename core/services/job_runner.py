@@ -486,10 +486,13 @@ class JobRunner:
             await self._end(job, JobState.FAILED, DeliveryFailed(detail=job.platform), delivering)
             return
         ref = delivered.ref if isinstance(delivered, Delivered) else None
-        if kind.keeps_output:
-            await self._keep_output(job, audio)
         concluded = await self.store.conclude(
-            job.job_id, delivering, JobState.SUCCEEDED, now=self.clock.now(), delivery_ref=ref
+            job.job_id,
+            delivering,
+            JobState.SUCCEEDED,
+            now=self.clock.now(),
+            delivery_ref=ref,
+            output=audio if kind.keeps_output else None,  # a voice tag may be added to it later
         )
         if concluded is None:
             logger.warning("job %s was delivered but had already been ended elsewhere", job.job_id)
@@ -506,13 +509,6 @@ class JobRunner:
                 await self.on_success(concluded.job.person_id)
             except Exception:  # noqa: BLE001 - a reward hook never undoes a delivered job
                 logger.exception("success hook failed for person %s", concluded.job.person_id)
-
-    async def _keep_output(self, job: Job, audio: bytes) -> None:
-        """Keep the clip for a voice tag; failing that only means no tag for this one."""
-        try:
-            await self.store.keep_output(job.job_id, audio, now=self.clock.now())
-        except Exception:  # noqa: BLE001 - the clip is delivered: charging for it goes on
-            logger.exception("job %s: could not keep the clip for a voice tag", job.job_id)
 
     # --- ending jobs -------------------------------------------------------------------------
 

@@ -175,6 +175,7 @@ class FakeJobStore:
         error: str | None = None,
         error_detail: str | None = None,
         delivery_ref: str | None = None,
+        output: bytes | None = None,
     ) -> Concluded | None:
         if target not in TERMINAL:
             raise ValueError("conclude() is for terminal steps")
@@ -193,6 +194,8 @@ class FakeJobStore:
                 delivery_ref=(delivery_ref or None) and delivery_ref[:MAX_DELIVERY_REF],
             )
             if target == JobState.SUCCEEDED:
+                if output is not None:
+                    self.world.job_outputs.setdefault(job_id, (output, now))
                 outcome = capture_hold(self.world, job.hold_key, now)
                 return Concluded(job, outcome.amount, 0, outcome.balance)
             outcome = release_hold(self.world, job.hold_key, now)
@@ -260,10 +263,6 @@ class FakeJobStore:
             for job_id in outputs:
                 del self.world.job_outputs[job_id]
             return len(gone) + len(outputs)
-
-    async def keep_output(self, job_id: str, audio: bytes, *, now: dt.datetime) -> None:
-        with self.world.transaction():
-            self.world.job_outputs.setdefault(job_id, (audio, now))
 
     async def output(self, job_id: str) -> bytes | None:
         found = self.world.job_outputs.get(job_id)
