@@ -566,15 +566,9 @@ def tone_mp3(seconds: float = 1.0, frequency: float = 440.0, rate: int = 44100) 
 @functools.cache
 def tone_wav(seconds: float = 1.0, frequency: float = 220.0, rate: int = 24000) -> bytes:
     """A real WAV (16-bit mono sine), like Kokoro's output."""
-    import wave
-
     import numpy as np
 
-    samples = (0.3 * np.sin(2 * np.pi * frequency * np.arange(int(rate * seconds)) / rate) * 32767).astype("<i2")
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(rate)
-        out.writeframes(samples.tobytes())
-    return buffer.getvalue()
+    from adapters.audio import encode_wav
+
+    t = np.arange(int(rate * seconds)) / rate
+    return encode_wav((0.3 * np.sin(2 * np.pi * frequency * t)).astype(np.float32), rate)
