@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from adapters.chat.messages import Control, Reply, Surface
 from core.domain.generation import GeneratedClip
@@ -71,6 +71,14 @@ class ChatPlatform(Protocol):
     async def send_after(self, job: Job, reply: Reply) -> None:
         """One more message where the job was asked for (the offer after a job)."""
         ...
+
+
+@runtime_checkable
+class StopsReceiving(Protocol):
+    """A platform that can stop taking updates while it still sends (the bot is stopping, and
+    jobs in flight may still deliver)."""
+
+    async def stop_receiving(self) -> None: ...
 
 
 class Platforms:

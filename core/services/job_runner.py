@@ -59,6 +59,10 @@ async def wait_for_event(event: asyncio.Event, seconds: float) -> None:
             await event.wait()
 
 
+class _Parked(Exception):
+    """A job left where it is because the runner is stopping."""
+
+
 @dataclass(frozen=True)
 class GenerationSettings:
     max_input_bytes: int = 20_000_000
@@ -78,7 +82,9 @@ class GenerationSettings:
     input_retention: dt.timedelta = dt.timedelta(hours=24)  # for "Again" / "Other style"
     deliver_timeout_seconds: float = 300.0
     notify_timeout_seconds: float = 30.0
-    shutdown_grace_seconds: float = 10.0  # jobs in flight may finish while the bot stops
+    # While the bot stops, a job creating its prediction or delivering its clip may finish that
+    # step; one only waiting on its prediction stops at once (it resumes from its saved id).
+    shutdown_grace_seconds: float = 5.0
     hold_slack: dt.timedelta = dt.timedelta(minutes=5)  # a hold outlives the deadline by this
     intake_workers: int = max(1, os.cpu_count() or 1)
 
@@ -135,12 +141,14 @@ class JobRunner:
         self._run_seconds: float | None = None  # a moving average, for the ETA
         self._prediction_seconds: float | None = None  # a moving average, for the first poll
         self._running = False
+        self._stopping = False  # parks jobs waiting on their prediction
 
     async def start(self) -> None:
         """Resume or resolve every unfinished job, then run the dispatcher and the sweep."""
         if self._running:
             return
         self._running = True
+        self._stopping = False
         await self.resume()
         self._background = [
             asyncio.create_task(self._dispatch_loop(), name="jobs-dispatch"),
@@ -148,15 +156,19 @@ class JobRunner:
         ]
 
     async def stop(self, grace_seconds: float | None = None) -> None:
-        """Stop taking jobs, give the ones in flight `grace_seconds` to finish, then stop the
-        rest where they are: their rows stay, and `resume()` finishes them on the next start."""
+        """Stop taking jobs, park the ones waiting on their prediction, give the ones creating
+        a prediction or delivering `grace_seconds` to finish that step, then stop the rest where
+        they are: their rows stay, and `resume()` finishes them on the next start."""
         self._running = False
+        self._stopping = True
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         self._background = []
         grace = self.settings.shutdown_grace_seconds if grace_seconds is None else grace_seconds
         in_flight = [run.task for run in self._active.values() if run.task]
+        for run in self._active.values():
+            run.wake.set()  # one waiting on its prediction parks at once
         if in_flight and grace > 0:
             await asyncio.wait(in_flight, timeout=grace)
         for task in in_flight:
@@ -303,6 +315,8 @@ class JobRunner:
             if job is not None and job.state == JobState.DELIVERING:
                 self._free_slot(run)
                 await self._deliver(job, run.download)
+        except _Parked:
+            return  # stopping: the row stays as it is and is resumed on the next start
         except asyncio.CancelledError:
             if run.download is not None:
                 _discard(run.download)
@@ -359,7 +373,7 @@ class JobRunner:
         elif since is not None and self._prediction_seconds is not None:
             first = 0.9 * self._prediction_seconds - (loop.time() - since)
         if first is not None and run.status is None:
-            await wait_for_event(run.wake, min(first, max(self._remaining(job), 0.0)))
+            await self._idle(run, min(first, max(self._remaining(job), 0.0)))
         while True:
             run.wake.clear()  # before looking: a webhook or cancel from now on wakes the wait below
             if run.canceled:
@@ -381,8 +395,15 @@ class JobRunner:
                 if since is not None and status.state == PredictionState.SUCCEEDED:
                     self._observe_prediction(loop.time() - since)
                 return await self._prediction_finished(run, job, status)
-            wait = min(interval, max(self._remaining(job), 0.0))
-            await wait_for_event(run.wake, wait)
+            await self._idle(run, min(interval, max(self._remaining(job), 0.0)))
+
+    async def _idle(self, run: _Run, seconds: float) -> None:
+        """Wait for the prediction; once the runner is stopping, leave the job parked instead
+        (its prediction id is saved: the next start polls it again)."""
+        if not self._stopping:
+            await wait_for_event(run.wake, seconds)
+        if self._stopping:
+            raise _Parked
 
     async def _prediction_finished(self, run: _Run, job: Job, status: PredictionStatus) -> Job | None:
         if status.state == PredictionState.SUCCEEDED:
