@@ -36,6 +36,7 @@ from core.domain.rules import CreditRules
 from core.errors import BotError, DeliveryFailed, GenerationFailed, GenerationTimedOut, JobCanceled
 from core.ports import Clock, JobNotifier, JobStore, LedgerStore, MusicGenerator
 from core.services.offers import OfferService
+from core.services.outage import Outage
 
 logger = logging.getLogger(__name__)
 
@@ -79,6 +80,7 @@ class GenerationSettings:
     lease: dt.timedelta = dt.timedelta(minutes=2)
     sweep_interval_seconds: float = 30.0
     dispatch_interval_seconds: float = 1.0  # how often the queue is checked without a nudge
+    outage_max_wait_seconds: float = 30.0  # the longest wait between tries while the database is away
     input_retention: dt.timedelta = dt.timedelta(hours=24)  # for "Again" / "Other style"
     deliver_timeout_seconds: float = 300.0
     notify_timeout_seconds: float = 30.0
@@ -264,13 +266,17 @@ class JobRunner:
         self._dispatch_wake.set()
 
     async def _dispatch_loop(self) -> None:
+        interval = self.settings.dispatch_interval_seconds
+        outage = Outage("job dispatch", logger, first_wait=interval, max_wait=self.settings.outage_max_wait_seconds)
         while True:
             self._dispatch_wake.clear()
             try:
                 await self.dispatch()
-            except Exception:  # noqa: BLE001 - the loop must outlive a bad moment of the database
-                logger.exception("job dispatch failed")
-            await wait_for_event(self._dispatch_wake, self.settings.dispatch_interval_seconds)
+            except Exception as error:  # noqa: BLE001 - the loop must outlive a bad moment of the database
+                await asyncio.sleep(outage.failed(error))  # a nudge does not shorten the backoff
+                continue
+            outage.succeeded()
+            await wait_for_event(self._dispatch_wake, interval)
 
     async def dispatch(self) -> int:
         """Start as many queued jobs as the limits allow; returns how many were started."""
@@ -612,9 +618,15 @@ class JobRunner:
     # --- background loops --------------------------------------------------------------------
 
     async def _sweep_loop(self) -> None:
+        interval = self.settings.sweep_interval_seconds
+        outage = Outage("job sweep", logger, first_wait=interval, max_wait=max(interval, 300.0))
+        wait = interval
         while True:
-            await asyncio.sleep(self.settings.sweep_interval_seconds)
+            await asyncio.sleep(wait)
             try:
                 await self.sweep()
-            except Exception:  # noqa: BLE001
-                logger.exception("job sweep failed")
+            except Exception as error:  # noqa: BLE001
+                wait = outage.failed(error)
+            else:
+                outage.succeeded()
+                wait = interval
