@@ -21,6 +21,7 @@ from typing import Protocol
 from adapters.localsynth.render import render_mp3
 from core.domain.generation import GenerationRequest, PredictionState, PredictionStatus
 from core.errors import GenerationFailed, OutputUnavailable
+from core.ports import SubmissionNote
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +85,9 @@ class LocalSynthGenerator:
 
     # --- MusicGenerator ------------------------------------------------------------------
 
-    async def submit(self, request: GenerationRequest, *, webhook_url: str | None) -> str:
+    async def submit(
+        self, request: GenerationRequest, *, webhook_url: str | None, before_create: SubmissionNote | None = None
+    ) -> str:
         if not 0 < request.seconds <= self.max_seconds:
             raise GenerationFailed("invalid_request", f"length {request.seconds} s is outside (0, {self.max_seconds}]")
         if not request.clip.audio:
@@ -102,6 +105,10 @@ class LocalSynthGenerator:
             request.seconds,
         )
         return prediction.id
+
+    async def find(self, ref: str) -> list[PredictionStatus]:
+        """Local predictions end with the process, and `submit` never notes one: none to find."""
+        return []
 
     async def status(self, prediction_id: str) -> PredictionStatus:
         self._evict()

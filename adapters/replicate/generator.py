@@ -9,6 +9,7 @@ leave waiting to `adapters.replicate.poller.wait_for_prediction` (plus the webho
 from __future__ import annotations
 
 import asyncio
+import functools
 import io
 import logging
 import re
@@ -30,7 +31,7 @@ from adapters.replicate.failures import (
 from adapters.replicate.mapping import status_from_prediction
 from core.domain.generation import GenerationRequest, PredictionStatus
 from core.errors import GenerationFailed, GenerationRateLimited, OutputUnavailable
-from core.ports import MusicGenerator
+from core.ports import MusicGenerator, SubmissionNote
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +77,7 @@ class ReplicateGenerator(MusicGenerator):
         max_retry_after_seconds: float = 60.0,
         backoff_seconds: float = 1.0,
         max_connections: int = 20,
+        find_pages: int = 3,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if not api_token:
@@ -92,6 +94,9 @@ class ReplicateGenerator(MusicGenerator):
         self._max_retry_after = max_retry_after_seconds
         self._backoff = backoff_seconds
         self._sleep = sleep
+        # A job's prediction is looked for among this many pages of the newest predictions
+        # (100 a page): a resumed job's was made minutes ago.
+        self._find_pages = max(1, find_pages)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         # httpcore's pool rescans every queued request against every connection whenever one
         # frees up: with hundreds of jobs in flight that goes quadratic (500 jobs on the fake:
@@ -128,14 +133,35 @@ class ReplicateGenerator(MusicGenerator):
 
     # --- MusicGenerator --------------------------------------------------------------------
 
-    async def submit(self, request: GenerationRequest, *, webhook_url: str | None) -> str:
+    async def submit(
+        self, request: GenerationRequest, *, webhook_url: str | None, before_create: SubmissionNote | None = None
+    ) -> str:
         # Upload once, then create: a rate-limited create is retried without re-uploading the
         # clip. The clip goes up as bytes, so no URL of ours (and no bot token) reaches Replicate.
         audio_url = await self._with_rate_limit_retries("upload", lambda: self._upload(request))
+        if before_create is not None:
+            await before_create(audio_url)  # the uploaded file is this job's: `find` looks for it
         inputs = self._inputs(request, audio_url)
         prediction_id = await self._with_rate_limit_retries("create", lambda: self._create(inputs, webhook_url))
         logger.info("job %s submitted as prediction %s", request.job_id, prediction_id)
         return prediction_id
+
+    async def find(self, ref: str) -> list[PredictionStatus]:
+        """The predictions among the recent ones (`GET /v1/predictions`, newest first) whose
+        input is the file `ref`, which `submit` uploaded for one job only."""
+        found: list[PredictionStatus] = []
+        page: str | None = "/v1/predictions"
+        for _ in range(self._find_pages):
+            if page is None:
+                break
+            body = await self._call(functools.partial(self._get_json, page))
+            results = body.get("results")
+            for item in results if isinstance(results, list) else []:
+                if isinstance(item, dict) and _input_of(item).get("input_audio") == ref:
+                    found.append(status_from_prediction(item))
+            after = body.get("next")
+            page = after if isinstance(after, str) and after else None
+        return found
 
     async def status(self, prediction_id: str) -> PredictionStatus:
         path = self._prediction_path(prediction_id)
@@ -181,7 +207,7 @@ class ReplicateGenerator(MusicGenerator):
 
     async def _upload(self, request: GenerationRequest) -> str:
         clip = io.BytesIO(request.clip.audio)
-        clip.name = "melody.wav"
+        clip.name = f"melody-{request.job_id}.wav"
         # The SDK uploads with timeout=None; our own bound keeps a stalled upload from hanging.
         created = await self._call(
             lambda: self._client.files.async_create(clip, content_type="audio/wav"),
@@ -198,6 +224,14 @@ class ReplicateGenerator(MusicGenerator):
             lambda: self._client.predictions.async_create(version=self._version_id, input=dict(inputs), **params)
         )
         return str(prediction.id)
+
+    async def _get_json(self, path: str) -> dict[str, object]:
+        # Read as plain JSON: the SDK's model refuses an "aborted" prediction in the list.
+        response = await self._client._async_request("GET", path)
+        body = response.json()
+        if not isinstance(body, dict):
+            raise GenerationFailed("bad_response", "the prediction list is not an object", retryable=True)
+        return body
 
     async def _get_prediction(self, prediction_id: str, path: str) -> Mapping[str, object]:
         body: object
@@ -260,3 +294,8 @@ class ReplicateGenerator(MusicGenerator):
         if not _PREDICTION_ID.match(prediction_id):
             raise GenerationFailed("not_found", f"malformed prediction id {prediction_id!r}")
         return f"/v1/predictions/{prediction_id}"
+
+
+def _input_of(prediction: Mapping[str, object]) -> Mapping[str, object]:
+    given = prediction.get("input")
+    return given if isinstance(given, dict) else {}

@@ -98,6 +98,7 @@ COLUMNS = (
     jobs.c.deadline_at,
     jobs.c.source_job_id,
     jobs.c.delivery_ref,
+    jobs.c.submission_ref,
 )
 
 
@@ -128,6 +129,7 @@ def job_from_row(row: DbRow) -> Job:
         deadline_at,
         source_job_id,
         delivery_ref,
+        submission_ref,
     ) = row
     return Job(
         job_id=str(job_id),
@@ -155,6 +157,7 @@ def job_from_row(row: DbRow) -> Job:
         deadline_at=from_db_time(deadline_at),
         source_job_id=None if source_job_id is None else str(source_job_id),
         delivery_ref=None if delivery_ref is None else str(delivery_ref),
+        submission_ref=None if submission_ref is None else str(submission_ref),
     )
 
 
@@ -359,6 +362,7 @@ def _advance(source: frozenset[JobState], target: JobState) -> Statement:
         lease_until=bindparam("lease_until"),
         prediction_id=func.coalesce(bindparam("prediction_id", type_=String), jobs.c.prediction_id),
         output_url=func.coalesce(bindparam("output_url", type_=String), jobs.c.output_url),
+        submission_ref=func.coalesce(bindparam("submission_ref", type_=String), jobs.c.submission_ref),
     )
 
 
@@ -479,6 +483,7 @@ class SqlJobStore:
         lease_until: dt.datetime | None,
         prediction_id: str | None = None,
         output_url: str | None = None,
+        submission_ref: str | None = None,
     ) -> Job | None:
         if target in TERMINAL:
             raise ValueError("a terminal step goes through conclude()")
@@ -494,6 +499,7 @@ class SqlJobStore:
                 now=to_db_time(conn, now),
                 prediction_id=prediction_id,
                 output_url=output_url,
+                submission_ref=submission_ref,
             )
             return _job(row)
 

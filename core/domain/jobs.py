@@ -138,6 +138,8 @@ class Job:
     deadline_at: dt.datetime | None = None
     source_job_id: str | None = None
     delivery_ref: str | None = None  # the platform's handle on the delivered clip (see `Delivered`)
+    # What the generator sent for the prediction, saved before creating it (see `MusicGenerator`).
+    submission_ref: str | None = None
 
     @property
     def hold_key(self) -> str:

@@ -21,6 +21,7 @@ import functools
 import logging
 import math
 import os
+import urllib.parse
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -62,6 +63,17 @@ async def wait_for_event(event: asyncio.Event, seconds: float) -> None:
 
 class _Parked(Exception):
     """A job left where it is because the runner is stopping."""
+
+
+class _Gone(Exception):
+    """The job left the state a step expected (canceled or expired meanwhile)."""
+
+
+def with_job(url: str, job_id: str) -> str:
+    """The webhook URL naming the job it is for (a delivery can be traced to its job)."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query) + [("job", job_id)]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
 
 
 @dataclass(frozen=True)
@@ -335,33 +347,69 @@ class JobRunner:
             await self._expire(job)
             return None
         await self._progress(job, JobProgress(Stage.STARTED))
-        clip = self._clips.pop(job.job_id, None) or await self.store.clip(job.job_id)
-        if clip is None:
-            await self._end(
-                job,
-                JobState.FAILED,
-                GenerationFailed("input_missing"),
-                frozenset({JobState.SUBMITTED}),
-            )
-            return None
-        request = GenerationRequest(job.job_id, clip, job.style, job.seconds, job.seed)
-        try:
-            async with asyncio.timeout(max(self._remaining(job), 0.001)):
-                prediction_id = await self.generator.submit(request, webhook_url=self.settings.webhook_url)
-        except TimeoutError:
-            await self._expire(job)
-            return None
-        except GenerationFailed as error:
-            logger.warning("job %s: submit failed: %s", job.job_id, error)
-            await self._end(job, JobState.FAILED, error, frozenset({JobState.SUBMITTED}))
-            return None
-        run.submitted_at = asyncio.get_running_loop().time()  # the first poll counts from here
+        adopted = await self._made_before(job) if job.submission_ref is not None else None
+        if adopted is not None:
+            prediction_id = adopted.prediction_id
+            if adopted.state.finished:
+                run.status = adopted  # no need to ask again
+        else:
+            created = await self._create_prediction(job)
+            if created is None:
+                return None
+            prediction_id = created
+            run.submitted_at = asyncio.get_running_loop().time()  # the first poll counts from here
         moved = await self._advance(job, frozenset({JobState.SUBMITTED}), JobState.RUNNING, prediction_id=prediction_id)
         if moved is None:  # canceled or expired while the generator was answering
             await self._cancel_prediction(prediction_id)
             return None
         await self._progress(moved, JobProgress(Stage.GENERATING))
         return moved
+
+    async def _create_prediction(self, job: Job) -> str | None:
+        """Create the job's prediction, saving what identifies it first (so a crash before its
+        id is saved does not make a second one); None when the job ended instead."""
+        submitting = frozenset({JobState.SUBMITTED})
+        clip = self._clips.pop(job.job_id, None) or await self.store.clip(job.job_id)
+        if clip is None:
+            await self._end(job, JobState.FAILED, GenerationFailed("input_missing"), submitting)
+            return None
+        request = GenerationRequest(job.job_id, clip, job.style, job.seconds, job.seed)
+
+        async def note(ref: str) -> None:
+            if await self._advance(job, submitting, JobState.SUBMITTED, submission_ref=ref) is None:
+                raise _Gone  # canceled or expired meanwhile: create nothing
+
+        webhook = self.settings.webhook_url
+        try:
+            async with asyncio.timeout(max(self._remaining(job), 0.001)):
+                return await self.generator.submit(
+                    request, webhook_url=webhook and with_job(webhook, job.job_id), before_create=note
+                )
+        except _Gone:
+            return None
+        except TimeoutError:
+            await self._expire(job)
+            return None
+        except GenerationFailed as error:
+            logger.warning("job %s: submit failed: %s", job.job_id, error)
+            await self._end(job, JobState.FAILED, error, submitting)
+            return None
+
+    async def _made_before(self, job: Job) -> PredictionStatus | None:
+        """The prediction a run before a restart made for the job (it was noted, so it may have
+        been created): adopt the best one and cancel the strays; None when there is none alive."""
+        assert job.submission_ref is not None
+        found = await self.generator.find(job.submission_ref)  # a failure: the sweep tries again
+        alive = [s for s in found if s.state not in (PredictionState.FAILED, PredictionState.CANCELED)]
+        if not alive:
+            return None
+        keep = min(alive, key=lambda s: s.state != PredictionState.SUCCEEDED)  # finished first, else newest
+        for stray in alive:
+            if stray is not keep and not stray.state.finished:
+                logger.warning("job %s: canceling stray prediction %s", job.job_id, stray.prediction_id)
+                await self._cancel_prediction(stray.prediction_id)
+        logger.warning("job %s: adopted prediction %s made before a restart", job.job_id, keep.prediction_id)
+        return keep
 
     async def _await_prediction(self, run: _Run, job: Job) -> Job | None:
         """Poll until the prediction finishes (or the webhook says so), the person cancels, or

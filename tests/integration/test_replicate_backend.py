@@ -148,7 +148,7 @@ async def test_a_clip_is_submitted_polled_and_its_mp3_downloaded(fake, generator
     # The clip went up once, as our exact WAV bytes.
     (uploaded,) = fake.files.values()
     assert uploaded.sha256 == hashlib.sha256(CLIP.audio).hexdigest()
-    assert (uploaded.name, uploaded.content_type) == ("melody.wav", "audio/wav")
+    assert (uploaded.name, uploaded.content_type) == ("melody-job-1.wav", "audio/wav")  # names its job
     # The output host never sees our API token.
     (output_get,) = fake.requests_to("GET", "/delivery/")
     assert "Authorization" not in output_get.headers
