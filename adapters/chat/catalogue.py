@@ -453,6 +453,8 @@ ENGLISH: dict[str, str] = {
     "operation.gift_to_self": "you can't gift credits to yourself.",
     "operation.gift_to_bot": "bots can't receive credits.",
     "operation.stars_refund_failed": "the credits were taken back, but Telegram refused the Stars refund; try {/admin} refund-stars again.",
+    # --- hardening: crashes and operations ---
+    "clip_resent": "↻ Sent again after a restart: if this clip reached you already, it is still charged once.",
 }
 
 LANGUAGES: dict[str, dict[str, str]] = {"en": ENGLISH}

@@ -101,8 +101,10 @@ class JobNotices:
             return False
         locale = locale_of(job)
         balance = await self.available(job.wallet_id)  # the credits are held already: this is what is left
+        note = self.words.t(locale, "clip_resent") if clip.resent else ""
         message = ClipMessage(
-            caption=self.words.t(locale, "clip_caption", seconds=job.seconds, style=job.style),
+            caption=joined(self.words.t(locale, "clip_caption", seconds=job.seconds, style=job.style), note),
+            note=note,
             charge=self.words.charged(locale, job.cost, max(balance.available, 0)),
             title=self.words.t(locale, "clip_title", style=job.style.capitalize(), seconds=job.seconds),
             performer=self.words.t(locale, "clip_performer"),

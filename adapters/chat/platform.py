@@ -33,7 +33,8 @@ class JobStatus:
 @dataclass(frozen=True)
 class ClipMessage:
     """A delivered clip's words: `caption` names it, `charge` says what it costs ("−2 credits ·
-    8 left", before the capture), `title`/`performer`/`filename` for players that show them."""
+    8 left", before the capture), `title`/`performer`/`filename` for players that show them,
+    `note` for a platform that shows `charge` instead of `caption`."""
 
     caption: str
     charge: str
@@ -41,6 +42,7 @@ class ClipMessage:
     performer: str
     filename: str
     rows: tuple[tuple[Control, ...], ...]
+    note: str = ""  # "sent again after a restart" (already part of `caption`)
 
 
 class ChatPlatform(Protocol):

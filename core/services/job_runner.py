@@ -115,6 +115,7 @@ class _Run:
     generating: bool = True  # holds a slot of the concurrency limit (until it is delivering)
     submitted_at: float | None = None  # loop time the generator accepted it (this run only)
     download: asyncio.Future[bytes] | None = None  # started while the step to delivering is written
+    resumed: bool = False  # taken back after a restart (or from a dead worker)
 
 
 class JobRunner:
@@ -239,7 +240,7 @@ class JobRunner:
         for job in adopted:
             if job.job_id not in self._active:
                 logger.info("resuming job %s (%s)", job.job_id, job.state)
-                self._start(job)
+                self._start(job, resumed=True)
                 started.append(job.job_id)
         await self._expire_queued(now)
         await self._expire_with_expired_holds()
@@ -308,8 +309,8 @@ class JobRunner:
             self._start(job)
         return len(claimed)
 
-    def _start(self, job: Job, status: PredictionStatus | None = None) -> None:
-        run = _Run(job, status=status, generating=job.state.generating)
+    def _start(self, job: Job, status: PredictionStatus | None = None, *, resumed: bool = False) -> None:
+        run = _Run(job, status=status, generating=job.state.generating, resumed=resumed)
         self._active[job.job_id] = run
         self._queue_positions.pop(job.job_id, None)
         run.task = asyncio.create_task(self._drive(run), name=f"job-{job.job_id}")
@@ -332,7 +333,9 @@ class JobRunner:
                 job = await self._await_prediction(run, job)
             if job is not None and job.state == JobState.DELIVERING:
                 self._free_slot(run)
-                await self._deliver(job, run.download)
+                # Resumed while delivering: the clip may have reached the person before the crash.
+                resent = run.resumed and run.job.state == JobState.DELIVERING
+                await self._deliver(job, run.download, resent=resent)
         except _Parked:
             return  # stopping: the row stays as it is and is resumed on the next start
         except asyncio.CancelledError:
@@ -494,7 +497,7 @@ class JobRunner:
             run.generating = False
             self._nudge()
 
-    async def _deliver(self, job: Job, download: asyncio.Future[bytes] | None = None) -> None:
+    async def _deliver(self, job: Job, download: asyncio.Future[bytes] | None = None, *, resent: bool = False) -> None:
         """Download at once (unless already under way), hand the clip to the chat adapter, and
         capture only once it says the platform accepted it."""
         delivering = frozenset({JobState.DELIVERING})
@@ -514,7 +517,7 @@ class JobRunner:
             logger.warning("job %s: download failed: %s", job.job_id, error)
             await self._end(job, JobState.FAILED, error, delivering)
             return
-        clip = GeneratedClip(audio=audio, format="mp3", seconds=float(job.seconds))
+        clip = GeneratedClip(audio=audio, format="mp3", seconds=float(job.seconds), resent=resent)
         delivered: bool | Delivered = False
         try:
             async with asyncio.timeout(self.settings.deliver_timeout_seconds):

@@ -438,3 +438,38 @@ async def test_a_job_noted_but_never_created_is_submitted_once_after_the_restart
 
     assert outcome == JobState.SUCCEEDED.value
     assert len(creates(fake)) == 1 and len(lists(fake)) == 1
+
+
+async def test_a_clip_delivered_just_before_a_crash_is_sent_again_saying_so_and_charged_once(
+    sqlite_url, fake, clock, replicate
+):
+    who = Identity("console", "dee")
+    wire = Tripwire(target=("notifier.deliver", 1, "after"))  # delivered; the capture never written
+    request_key, delivered = await run_one_job(replicate, sqlite_url, clock, wire, who)
+    assert wire.fired.is_set() and list(delivered.values()) == [1]
+
+    life = await start_life(replicate, sqlite_url, clock)
+    try:
+        job = await life.service.store.find_by_request(request_key)
+        assert job is not None
+        done = await wait_for_state(life.service, job.job_id, *TERMINAL)
+        assert done.state == JobState.SUCCEEDED
+        assert life.notifier.clips[job.job_id].resent  # the chat says "sent again after a restart"
+        assert await spends(life.database, job.job_id) == 1
+        assert await life.service.ledger.audit() == []
+    finally:
+        await life.die()
+
+
+async def test_a_job_that_never_reached_delivering_is_not_called_a_resend(sqlite_url, fake, clock, replicate):
+    who = Identity("console", "eve")
+    wire = Tripwire(target=("generator.submit", 1, "after"))
+    request_key, delivered = await run_one_job(replicate, sqlite_url, clock, wire, who)
+    life = await start_life(replicate, sqlite_url, clock)
+    try:
+        job = await life.service.store.find_by_request(request_key)
+        assert job is not None
+        await wait_for_state(life.service, job.job_id, JobState.SUCCEEDED)
+        assert not life.notifier.clips[job.job_id].resent
+    finally:
+        await life.die()
