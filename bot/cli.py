@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in error.problems:
             print(f"config error: {problem}", file=sys.stderr)
         return 2
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
 
     if args.command == "migrate":
         from adapters.storage.migrations import upgrade

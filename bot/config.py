@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re  # settings that must work together
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit  # settings that must work together
 
 from pydantic import (
@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     # --- core -------------------------------------------------------------------------------
     database_url: str = "sqlite+aiosqlite:///./data/bot.db"
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     operator_ids: Annotated[tuple[str, ...], NoDecode] = ()
     welcome_credits: int = Field(10, ge=0, le=100_000)
     daily_credits: int = Field(1, ge=0, le=100_000)

@@ -69,6 +69,20 @@ class _Gone(Exception):
     """The job left the state a step expected (canceled or expired meanwhile)."""
 
 
+def log_step(job: Job, step: str, level: int = logging.INFO, **fields: object) -> None:
+    """One event per job step, with the job, whose it is and the step as fields (LOG_FORMAT=json
+    indexes them): `job 3f2a… succeeded charged=2`."""
+    details = "".join(f" {name}={value}" for name, value in fields.items())
+    logger.log(
+        level,
+        "job %s %s%s",
+        job.job_id,
+        step,
+        details,
+        extra={"job_id": job.job_id, "identity": job.identity, "step": step, **fields},
+    )
+
+
 def with_job(url: str, job_id: str) -> str:
     """The webhook URL naming the job it is for (a delivery can be traced to its job)."""
     parts = urllib.parse.urlsplit(url)
@@ -239,7 +253,7 @@ class JobRunner:
         started = []
         for job in adopted:
             if job.job_id not in self._active:
-                logger.info("resuming job %s (%s)", job.job_id, job.state)
+                log_step(job, "resumed", state=job.state.value)
                 self._start(job, resumed=True)
                 started.append(job.job_id)
         await self._expire_queued(now)
@@ -306,6 +320,7 @@ class JobRunner:
             lease_until=now + self.settings.lease,
         )
         for job in claimed:
+            log_step(job, "claimed", worker=self.settings.worker_id)
             self._start(job)
         return len(claimed)
 
@@ -365,6 +380,7 @@ class JobRunner:
         if moved is None:  # canceled or expired while the generator was answering
             await self._cancel_prediction(prediction_id)
             return None
+        log_step(moved, "adopted" if adopted is not None else "submitted", prediction_id=prediction_id)
         await self._progress(moved, JobProgress(Stage.GENERATING))
         return moved
 
@@ -477,6 +493,7 @@ class JobRunner:
             if moved is None:  # a webhook elsewhere or a cancel got there first
                 _discard(run.download)
                 return None
+            log_step(moved, "generated", prediction_id=status.prediction_id)
             if job.started_at is not None:
                 self._observe_run(job.started_at)
             return moved
@@ -534,7 +551,7 @@ class JobRunner:
         if concluded is None:
             logger.warning("job %s was delivered but had already been ended elsewhere", job.job_id)
             return
-        logger.info("job %s succeeded: %d credits charged", job.job_id, concluded.charged)
+        log_step(concluded.job, "succeeded", charged=concluded.charged, resent=resent)
         offer = await self.offers.after(concluded.balance, concluded.job.person_id)
         await self._call_notifier(
             "finished",
@@ -565,13 +582,7 @@ class JobRunner:
         )
         if concluded is None:
             return None
-        logger.info(
-            "job %s %s (%s): %d credits released",
-            job.job_id,
-            target,
-            error.code,
-            concluded.released,
-        )
+        log_step(concluded.job, target.value, error=error.code, released=concluded.released)
         await self._notify_failed(concluded, error)
         return concluded
 

@@ -5,6 +5,8 @@ in the database, resumable, with its credits still held."""
 from __future__ import annotations
 
 import asyncio
+import getpass
+import json
 import os
 import signal
 import sqlite3
@@ -45,6 +47,10 @@ def running(pid: int) -> bool:
     except OSError:
         return False
     return stat.rsplit(")", 1)[1].split()[0] != "Z"
+
+
+def console_user() -> str:
+    return "".join(ch for ch in getpass.getuser() if ch.isalnum() or ch in "_.-") or "me"
 
 
 def bot_environment(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -95,8 +101,9 @@ async def read_until(stream: asyncio.StreamReader, text: str, within: float = 30
 
 
 async def test_sigterm_stops_the_console_and_every_process_it_started(tmp_path):
+    """Also: with LOG_FORMAT=json every log line is one JSON object, one per job step."""
     (tmp_path / "hum.ogg").write_bytes(hum_clip())
-    bot = await start_bot(tmp_path, bot_environment(tmp_path))
+    bot = await start_bot(tmp_path, bot_environment(tmp_path, LOG_FORMAT="json"))
     assert bot.stdin is not None and bot.stdout is not None
     bot.stdin.write(b"/generate hum.ogg piano 5\n")
     await bot.stdin.drain()
@@ -108,9 +115,13 @@ async def test_sigterm_stops_the_console_and_every_process_it_started(tmp_path):
     assert bot.returncode == 0, err.decode()[-2000:]
     assert took < STOP_WITHIN_SECONDS
     assert left == set()
-    log = err.decode()
-    assert "SIGTERM received: stopping" in log and "bot.runtime: stopped" in log
-    assert "Traceback" not in log, log[-2000:]
+    entries = [json.loads(line) for line in err.decode().splitlines()]  # every line is JSON
+    messages = [(e["logger"], e["message"]) for e in entries]
+    assert ("bot.runtime", "SIGTERM received: stopping") in messages and ("bot.runtime", "stopped") in messages
+    assert not any("exception" in e for e in entries), err.decode()[-2000:]
+    steps = [e for e in entries if "step" in e]
+    assert [e["step"] for e in steps] == ["claimed", "submitted", "generated", "succeeded"]
+    assert {(e["job_id"], e["identity"]) for e in steps} == {(steps[0]["job_id"], f"console:{console_user()}")}
 
 
 async def test_sigterm_on_telegram_leaves_a_running_job_resumable_and_exits_in_time(tmp_path):
