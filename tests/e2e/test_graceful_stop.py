@@ -17,36 +17,10 @@ from pathlib import Path
 from tests.audio_samples import hum_clip, tone_clip
 from tests.fakes.replicate_fake import PROCESSING_FOREVER, FakeReplicate
 from tests.fakes.telegram_fake import FakeBotAPI
+from tests.process_tree import descendants, running
 
 ROOT = Path(__file__).resolve().parents[2]
 STOP_WITHIN_SECONDS = 10.0
-
-
-def descendants(pid: int) -> set[int]:
-    """Every process below `pid` (children, their children...), from /proc."""
-    parents: dict[int, int] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-    found: set[int] = set()
-    frontier = {pid}
-    while frontier:
-        frontier = {child for child, parent in parents.items() if parent in frontier} - found
-        found |= frontier
-    return found
-
-
-def running(pid: int) -> bool:
-    """Alive and not a zombie waiting to be reaped."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def console_user() -> str:
