@@ -73,8 +73,9 @@ class MusicGenerator(Protocol):
         after a crash `find(ref)` tells whether the prediction was made."""
         ...
 
-    async def find(self, ref: str) -> list[PredictionStatus]:
-        """The recent predictions made with `ref` (see `submit`), newest first."""
+    async def find(self, ref: str, *, since: dt.datetime | None = None) -> list[PredictionStatus]:
+        """The recent predictions made with `ref` (see `submit`), newest first; `since`: none
+        of them is older (the job was claimed then), so older ones need not be looked at."""
         ...
 
     async def status(self, prediction_id: str) -> PredictionStatus:

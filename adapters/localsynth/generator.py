@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import datetime as dt
 import logging
 import os
 import time
@@ -106,7 +107,7 @@ class LocalSynthGenerator:
         )
         return prediction.id
 
-    async def find(self, ref: str) -> list[PredictionStatus]:
+    async def find(self, ref: str, *, since: dt.datetime | None = None) -> list[PredictionStatus]:
         """Local predictions end with the process, and `submit` never notes one: none to find."""
         return []
 

@@ -9,6 +9,7 @@ leave waiting to `adapters.replicate.poller.wait_for_prediction` (plus the webho
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import functools
 import io
 import logging
@@ -77,7 +78,7 @@ class ReplicateGenerator(MusicGenerator):
         max_retry_after_seconds: float = 60.0,
         backoff_seconds: float = 1.0,
         max_connections: int = 20,
-        find_pages: int = 3,
+        find_pages: int = 20,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if not api_token:
@@ -94,8 +95,8 @@ class ReplicateGenerator(MusicGenerator):
         self._max_retry_after = max_retry_after_seconds
         self._backoff = backoff_seconds
         self._sleep = sleep
-        # A job's prediction is looked for among this many pages of the newest predictions
-        # (100 a page): a resumed job's was made minutes ago.
+        # A job's prediction is looked for among at most this many pages of the newest
+        # predictions (100 a page), back to when the job was claimed.
         self._find_pages = max(1, find_pages)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         # httpcore's pool rescans every queued request against every connection whenever one
@@ -146,9 +147,11 @@ class ReplicateGenerator(MusicGenerator):
         logger.info("job %s submitted as prediction %s", request.job_id, prediction_id)
         return prediction_id
 
-    async def find(self, ref: str) -> list[PredictionStatus]:
+    async def find(self, ref: str, *, since: dt.datetime | None = None) -> list[PredictionStatus]:
         """The predictions among the recent ones (`GET /v1/predictions`, newest first) whose
-        input is the file `ref`, which `submit` uploaded for one job only."""
+        input is the file `ref`, which `submit` uploaded for one job only. Pages are read until
+        one reaches back before `since` (less a minute for clock skew), at most `find_pages`."""
+        oldest = since - dt.timedelta(minutes=1) if since is not None else None
         found: list[PredictionStatus] = []
         page: str | None = "/v1/predictions"
         for _ in range(self._find_pages):
@@ -156,11 +159,12 @@ class ReplicateGenerator(MusicGenerator):
                 break
             body = await self._call(functools.partial(self._get_json, page))
             results = body.get("results")
-            for item in results if isinstance(results, list) else []:
-                if isinstance(item, dict) and _input_of(item).get("input_audio") == ref:
-                    found.append(status_from_prediction(item))
+            items = [item for item in results if isinstance(item, dict)] if isinstance(results, list) else []
+            found += [status_from_prediction(i) for i in items if _input_of(i).get("input_audio") == ref]
             after = body.get("next")
             page = after if isinstance(after, str) and after else None
+            if oldest is not None and items and _created(items[-1]) < oldest:
+                break  # the rest was made before the job was claimed
         return found
 
     async def status(self, prediction_id: str) -> PredictionStatus:
@@ -299,3 +303,12 @@ class ReplicateGenerator(MusicGenerator):
 def _input_of(prediction: Mapping[str, object]) -> Mapping[str, object]:
     given = prediction.get("input")
     return given if isinstance(given, dict) else {}
+
+
+def _created(prediction: Mapping[str, object]) -> dt.datetime:
+    """When the prediction was made (the distant future when unreadable: keep looking)."""
+    try:
+        made = dt.datetime.fromisoformat(str(prediction.get("created_at")))
+    except ValueError:
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
+    return made if made.tzinfo is not None else made.replace(tzinfo=dt.UTC)

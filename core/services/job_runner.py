@@ -418,7 +418,8 @@ class JobRunner:
         """The prediction a run before a restart made for the job (it was noted, so it may have
         been created): adopt the best one and cancel the strays; None when there is none alive."""
         assert job.submission_ref is not None
-        found = await self.generator.find(job.submission_ref)  # a failure: the sweep tries again
+        # A failure to look is raised: the sweep tries again (creating one could pay twice).
+        found = await self.generator.find(job.submission_ref, since=job.started_at)
         alive = [s for s in found if s.state not in (PredictionState.FAILED, PredictionState.CANCELED)]
         if not alive:
             return None

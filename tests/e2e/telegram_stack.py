@@ -5,6 +5,7 @@ through our own web server) and the fake Bot API on loopback."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -52,8 +53,8 @@ class GatedGenerator:
         self.submitted += 1
         return await self.inner.submit(request, webhook_url=webhook_url, before_create=before_create)
 
-    async def find(self, ref: str) -> list[PredictionStatus]:
-        return await self.inner.find(ref)
+    async def find(self, ref: str, *, since: dt.datetime | None = None) -> list[PredictionStatus]:
+        return await self.inner.find(ref, since=since)
 
     async def status(self, prediction_id: str) -> PredictionStatus:
         if not self.gate.is_set():

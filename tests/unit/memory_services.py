@@ -75,7 +75,7 @@ class IdleGenerator:
     ) -> str:
         raise AssertionError("the workers are not running")
 
-    async def find(self, ref: str) -> list[PredictionStatus]:
+    async def find(self, ref: str, *, since: dt.datetime | None = None) -> list[PredictionStatus]:
         raise AssertionError("the workers are not running")
 
     async def status(self, prediction_id: str) -> PredictionStatus:
