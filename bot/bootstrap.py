@@ -15,7 +15,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-import multiprocessing
 import os
 import socket
 import time
@@ -34,7 +33,7 @@ from adapters.chat.jobs import JobNotices
 from adapters.chat.notices import ChatNotices
 from adapters.chat.offers import Offers, Shop
 from adapters.chat.payments import PaymentsChat
-from adapters.chat.platform import ChatPlatform, Platforms
+from adapters.chat.platform import ChatPlatform, Platforms, StopsReceiving
 from adapters.chat.rewards import RewardsChat
 from adapters.chat.servers import ServersChat
 from adapters.chat.speech import SpeechChat
@@ -72,6 +71,7 @@ from adapters.web import Dashboard, WebHooks, WebServer
 from adapters.web.hooks import Figures, RawWebhook
 from bot.config import Settings, public_base_url, web_enabled
 from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic, ReferralSweeper
+from bot.processes import decoding_pool, stop_pool
 from core.clock import SystemClock
 from core.codes import SecretCodes
 from core.domain.identity import IdentityFormats
@@ -175,6 +175,13 @@ class App:
                 started.append(component)
             yield
         finally:
+            # Stop taking updates first; jobs in flight may still deliver while the rest stops.
+            for component in started:
+                if isinstance(component, StopsReceiving):
+                    try:
+                        await component.stop_receiving()
+                    except Exception:
+                        logger.exception("stopping updates of %s failed", type(component).__name__)
             for component in reversed(started):
                 try:
                     await component.stop()
@@ -187,7 +194,7 @@ class App:
         for provider in self.providers.values():
             await provider.aclose()
         if self.intake_pool is not None:
-            self.intake_pool.shutdown(wait=False, cancel_futures=True)
+            await stop_pool(self.intake_pool)
         if self.stripe is not None:
             await self.stripe.aclose()
         if self.database is not None:
@@ -552,14 +559,13 @@ def build_providers(settings: Settings, music: MusicGenerator) -> dict[str, Musi
 
 
 def intake_pool(settings: Settings) -> ProcessPoolExecutor | None:
-    """Recordings are decoded in worker processes so the event loop keeps its GIL; `forkserver`
-    because forking a process that runs threads (the database writer) is unsafe."""
+    """Recordings are decoded in worker processes so the event loop keeps its GIL."""
     processes = settings.intake_processes
     if processes is None:
         processes = max(1, (os.cpu_count() or 2) - 1)
     if processes == 0:
         return None
-    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("forkserver"))
+    return decoding_pool(processes)
 
 
 def generation_settings(

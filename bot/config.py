@@ -85,6 +85,7 @@ class Settings(BaseSettings):
     # --- core -------------------------------------------------------------------------------
     database_url: str = "sqlite+aiosqlite:///./data/bot.db"
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     operator_ids: Annotated[tuple[str, ...], NoDecode] = ()
     welcome_credits: int = Field(10, ge=0, le=100_000)
     daily_credits: int = Field(1, ge=0, le=100_000)

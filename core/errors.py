@@ -539,3 +539,12 @@ class NotTaggable(BotError):
     code = "not_taggable"
 
     job_id: str
+
+
+class ClipOnItsWay(BotError):
+    """A voice tag asked for in the moment between a clip reaching the person and its charge
+    being recorded (with the clip kept for tags): a moment later it can be tagged."""
+
+    code = "clip_on_its_way"
+
+    job_id: str

@@ -44,6 +44,8 @@ WelcomeDecision = Callable[[Person], Grant | None]
 BonusDecision = Callable[[BonusSnapshot], BonusEffect]
 # What may be settled of a referral now (`core.domain.referral_payouts.decide_referral`).
 ReferralDecision = Callable[[ReferralSnapshot], ReferralEffect | None]
+# Saves what identifies a prediction about to be created (`MusicGenerator.submit`).
+SubmissionNote = Callable[[str], Awaitable[None]]
 
 
 class Clock(Protocol):
@@ -61,8 +63,19 @@ class AudioIntake(Protocol):
 class MusicGenerator(Protocol):
     """A backend that turns a prepared clip and a style into music (Replicate or local)."""
 
-    async def submit(self, request: GenerationRequest, *, webhook_url: str | None) -> str:
-        """Start a prediction; return its id. Raises `GenerationFailed` subclasses."""
+    async def submit(
+        self, request: GenerationRequest, *, webhook_url: str | None, before_create: SubmissionNote | None = None
+    ) -> str:
+        """Start a prediction; return its id. Raises `GenerationFailed` subclasses.
+
+        A backend whose predictions outlive this process awaits `before_create(ref)` just before
+        creating one, with what identifies it (the uploaded input); the caller saves it, and
+        after a crash `find(ref)` tells whether the prediction was made."""
+        ...
+
+    async def find(self, ref: str, *, since: dt.datetime | None = None) -> list[PredictionStatus]:
+        """The recent predictions made with `ref` (see `submit`), newest first; `since`: none
+        of them is older (the job was claimed then), so older ones need not be looked at."""
         ...
 
     async def status(self, prediction_id: str) -> PredictionStatus:
@@ -296,8 +309,10 @@ class JobStore(Protocol):
         lease_until: dt.datetime | None,
         prediction_id: str | None = None,
         output_url: str | None = None,
+        submission_ref: str | None = None,
     ) -> Job | None:
-        """A non-terminal step; None when the job was no longer in `source`."""
+        """A non-terminal step (or a note on the current one: `source` holding `target`); None
+        when the job was no longer in `source`. Values left None keep what the job had."""
         ...
 
     async def conclude(

@@ -502,7 +502,10 @@ ENGLISH: dict[str, str] = {
     "button.describe": "✍️ {seconds}s · {credits}",
     "button.say": "🗣 {voice} · {credits}",
     "error.words_gone": "I can't find those words any more. Send them again.",
+    "error.clip_on_its_way": "Clip {job_id} is still on its way to you: try the voice tag again in a moment.",
     "error.not_taggable": "A voice tag goes on one of your delivered music clips, kept for a day; clip {job_id} is not one.",
+    # --- hardening: crashes and operations ---
+    "clip_resent": "↻ Sent again after a restart: if this clip reached you already, it is still charged once.",
 }
 
 LANGUAGES: dict[str, dict[str, str]] = {"en": ENGLISH}

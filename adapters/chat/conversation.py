@@ -267,7 +267,9 @@ class Conversation:
         else logged with a reference the person is shown."""
         if not isinstance(error, BotError):
             ref = uuid.uuid4().hex[:8]
-            logger.error("unexpected error (ref %s)", ref, exc_info=error)
+            logger.error(
+                "unexpected error (ref %s)", ref, exc_info=error, extra={"ref": ref, "identity": request.identity.key}
+            )
             return Reply(self.words.t(request, "error.unexpected", ref=ref))
         text = self.words.error(request, error)
         if not isinstance(error, InsufficientCredits):

@@ -22,6 +22,7 @@ from typing import TextIO
 from adapters.chat.conversation import Conversation
 from adapters.chat.messages import SILENT, Attachment, Button, LinkButton, Menu, Reply, Request, ShareButton, Surface
 from adapters.chat.platform import ClipMessage, JobStatus
+from adapters.console.lines import InputLines
 from core.domain.generation import GeneratedClip
 from core.domain.identity import Identity
 from core.domain.jobs import Delivered, Job
@@ -149,12 +150,13 @@ class ConsoleChat:
         """Read lines until end of input or /quit; the first thing said is /start."""
         stdin = stdin or sys.stdin
         interactive = stdin.isatty()
+        lines = InputLines(stdin)
         self.platform.say(await self.handle("/start"))
         while True:
             if interactive:
                 self.platform.stdout.write("> ")
                 self.platform.stdout.flush()
-            line = await asyncio.to_thread(stdin.readline)
+            line = await lines.readline()
             if not line or line.strip() in ("/quit", "/exit"):
                 break
             if line.strip():

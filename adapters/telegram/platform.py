@@ -160,11 +160,16 @@ class TelegramPlatform:
             logger.info("telegram: long polling")
         self.jobs.start()
 
-    async def stop(self) -> None:
-        await self.jobs.stop()
+    async def stop_receiving(self) -> None:
+        """Stop long polling (updates not fetched wait at Telegram for the next start)."""
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
+
+    async def stop(self) -> None:
+        await self.jobs.stop()
+        await self.stop_receiving()
+        app = self.application
         if app.running:
             await app.stop()
         await app.shutdown()  # in webhook mode the webhook stays set: updates wait at Telegram

@@ -12,6 +12,9 @@ from adapters.web.hooks import WebHooks
 logger = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024  # webhooks are small; refuse anything bigger before reading it
+# On stop, requests in flight (a webhook being applied) get this long; the senders retry one cut
+# short. aiohttp's default, 60 s, would break the bot's 10 s stop.
+SHUTDOWN_SECONDS = 3.0
 
 
 def application(hooks: WebHooks) -> web.Application:
@@ -33,10 +36,13 @@ def application(hooks: WebHooks) -> web.Application:
 class WebServer:
     """Start with `await server.start()` (port 0 picks a free one: see `base_url`)."""
 
-    def __init__(self, hooks: WebHooks, host: str = "127.0.0.1", port: int = 8080) -> None:
+    def __init__(
+        self, hooks: WebHooks, host: str = "127.0.0.1", port: int = 8080, *, shutdown_seconds: float = SHUTDOWN_SECONDS
+    ) -> None:
         self.hooks = hooks
         self.host = host
         self.port = port
+        self.shutdown_seconds = shutdown_seconds
         self._runner: web.AppRunner | None = None
 
     @property
@@ -44,7 +50,9 @@ class WebServer:
         return f"http://{self.host}:{self.port}"
 
     async def start(self) -> None:
-        self._runner = web.AppRunner(application(self.hooks), access_log=None, handle_signals=False)
+        self._runner = web.AppRunner(
+            application(self.hooks), access_log=None, handle_signals=False, shutdown_timeout=self.shutdown_seconds
+        )
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()

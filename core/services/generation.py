@@ -34,6 +34,7 @@ from core.domain.rules import CreditRules
 from core.domain.speech import SpeechPolicy
 from core.errors import (
     ClipExpired,
+    ClipOnItsWay,
     InsufficientCredits,
     JobCanceled,
     JobFinished,
@@ -320,6 +321,8 @@ class GenerationService:
         spoken = self.speech.clean(text, spoken_voice, max_chars=self.speech.max_tag_chars)
         person = await self.wallets.person(identity)
         source = await self._own_job(person, source_job_id)
+        if source.state == JobState.DELIVERING and operation_of(source.operation).keeps_output:
+            raise ClipOnItsWay(source.job_id)
         if not operation_of(source.operation).keeps_output or source.state != JobState.SUCCEEDED:
             raise NotTaggable(source.job_id)
         request_key = f"{identity.key}:{request_id}"
