@@ -25,6 +25,7 @@ from adapters.chat.platform import ClipMessage, JobStatus
 from core.domain.generation import GeneratedClip
 from core.domain.identity import Identity
 from core.domain.jobs import Delivered, Job
+from core.domain.numbers import whole_number
 from core.errors import OperationFailed
 
 logger = logging.getLogger(__name__)
@@ -168,8 +169,9 @@ class ConsoleChat:
             words = line.split()
         if not words:
             return ""
-        if words[0].isdigit() and len(words) == 1:
-            return await self._choose(int(words[0]))
+        choice = whole_number(words[0]) if len(words) == 1 else None
+        if choice is not None:
+            return await self._choose(choice)
         wait = NO_WAIT not in words
         words = [w for w in words if w != NO_WAIT]
         request_id = uuid.uuid4().hex

@@ -23,6 +23,7 @@ from adapters.stripe.events import (
     session_record,
     translate_event,
 )
+from core.domain.numbers import whole_number
 from core.domain.payments import (
     ChargeRefunded,
     CheckoutRequest,
@@ -243,8 +244,8 @@ def _signature_failure_reason(header: str, tolerance: int) -> str:
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
         fields.setdefault(key, value)
-    timestamp = fields.get("t", "")
-    if "v1" in fields and timestamp.isdigit() and int(timestamp) < time.time() - tolerance:
+    timestamp = whole_number(fields.get("t"))
+    if "v1" in fields and timestamp is not None and timestamp < time.time() - tolerance:
         return "stale_timestamp"
     return "bad_signature"
 
