@@ -453,6 +453,11 @@ ENGLISH: dict[str, str] = {
     "operation.gift_to_self": "you can't gift credits to yourself.",
     "operation.gift_to_bot": "bots can't receive credits.",
     "operation.stars_refund_failed": "the credits were taken back, but Telegram refused the Stars refund; try {/admin} refund-stars again.",
+    # --- hardening: bad input ---
+    "error.audio_unusual": "That file's audio is unusual ({channels} channels at {sample_rate} Hz), so I won't decode it. Send a voice message or an ordinary audio file.",
+    "operation.file_not_regular": "that is not an audio file on disk (only regular files are read, not folders, pipes or devices).",
+    "operation.file_name_invalid": "that file name has a character no file name can have.",
+    "console_not_utf8": "That line isn't UTF-8 text, so I ignored it.",
 }
 
 LANGUAGES: dict[str, dict[str, str]] = {"en": ENGLISH}
