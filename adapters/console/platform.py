@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import shlex
+import stat
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -45,11 +46,24 @@ def read_file(path: str) -> Attachment:
 
 
 def _read(path: str) -> bytes:
+    """The file's bytes, regular files only: opened without blocking (a FIFO would wait in
+    `open()` for a writer, holding the whole chat), then checked before anything is read (a
+    device such as /dev/zero never ends)."""
+    if "\0" in path:
+        raise OperationFailed("file_name_invalid")
     try:
-        with open(Path(path).expanduser(), "rb") as handle:
+        fd = os.open(Path(path).expanduser(), os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: "~nobody/…" names no home
+        raise OperationFailed("file_not_found") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OperationFailed("file_not_regular")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
             return handle.read(MAX_FILE_BYTES + 1)
     except OSError:
         raise OperationFailed("file_not_found") from None
+    finally:
+        os.close(fd)
 
 
 SURFACE = Surface(NAME, command_attachments=True, share_by_command=True, attach=read_file)
@@ -155,7 +169,10 @@ class ConsoleChat:
             if interactive:
                 self.platform.stdout.write("> ")
                 self.platform.stdout.flush()
-            line = await asyncio.to_thread(stdin.readline)
+            line = await asyncio.to_thread(_read_line, stdin)
+            if line is None:
+                self.platform.say(self.conversation.words.t(None, "console_not_utf8"))
+                continue
             if not line or line.strip() in ("/quit", "/exit"):
                 break
             if line.strip():
@@ -208,6 +225,19 @@ class ConsoleChat:
                     self._choices.append(Button(button.label, button.action))
                     lines.append(f"  [{len(self._choices)}] {button.label}")
         return "\n".join(line for line in lines if line)
+
+
+def _read_line(stdin: TextIO) -> str | None:
+    """One line of input ("" at its end), or None for a line that is not UTF-8 text: read as
+    bytes where the stream has them, so one bad line is skipped rather than ending the chat."""
+    raw = getattr(stdin, "buffer", None)
+    if raw is None:
+        return stdin.readline()
+    data: bytes = raw.readline()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _write_atomically(path: Path, data: bytes) -> None:
