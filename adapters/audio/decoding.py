@@ -64,6 +64,8 @@ def decode_mono(data: bytes, *, sample_rate: int | None = None, limit_seconds: f
             logger.info("no audio stream in %s (streams: %s)", container.format.name, kinds)
             raise NoAudioStream()
         stream = container.streams.audio[0]
+        if stream.codec_context is None:  # a codec FFmpeg has no decoder for (or a header naming none)
+            raise NotAudio()
         _refuse_unusual(stream.codec_context.sample_rate or stream.rate or 0, stream.codec_context.channels)
         rate = sample_rate or stream.codec_context.sample_rate or stream.rate or 48_000
         declared = _declared_seconds(data, container, stream)
