@@ -130,12 +130,15 @@ def parse_words_of(command: Command, words: Sequence[str], usage: str) -> Parsed
             raise UsageError(usage)
     if rest:
         raise UsageError(usage)
-    return Parsed(command, numbers_checked(command, args, usage))
+    return Parsed(command, checked_args(command, args, usage))
 
 
-def numbers_checked(command: Command, args: Mapping[str, str], usage: str) -> dict[str, str]:
+def checked_args(command: Command, args: Mapping[str, str], usage: str) -> dict[str, str]:
     """`args` with every number argument written plainly ("007" → "7"); raises `UsageError`
-    when one is not a whole number in ASCII digits ("²", "٥", "-3", "1e3", twenty digits)."""
+    when one is not a whole number in ASCII digits ("²", "٥", "-3", "1e3", twenty digits), or
+    when any argument carries a NUL (no text means one, and PostgreSQL cannot store it)."""
+    if any("\0" in value for value in args.values()):
+        raise UsageError(usage)
     checked = dict(args)
     for param in command.params:
         if param.kind == ParamKind.NUMBER and param.name in checked:

@@ -251,3 +251,23 @@ def test_someone_else_s_buttons_are_refused_whatever_their_verb(app: Kit, loop: 
         reply = run(app.press("telegram:6", pressed))
         assert reply.text == "This button belongs to someone else.", verb
     assert app.movements() == before
+
+
+@pytest.mark.parametrize(
+    ("line", "usage"),
+    [
+        (["support", "help\x00me"], "Usage: /support"),
+        (["cancel", "j\x00"], "Usage: /cancel"),
+        (["refer", "\x00"], "Usage: /refer"),
+        (["generate", "hum.ogg", "pi\x00ano", "5"], "Usage: /generate"),
+    ],
+)
+def test_a_nul_in_any_argument_answers_the_usage_line_before_reaching_storage(
+    app: Kit, loop: asyncio.AbstractEventLoop, line: list[str], usage: str
+) -> None:
+    run = runner(loop)
+    run(app.say("discord:5", "/balance"))
+    before = app.movements()
+    reply = run(app.conversation.run(app.request("discord:5"), line[0], line[1:]))
+    assert reply.text.startswith(usage)
+    assert app.movements() == before
