@@ -40,12 +40,12 @@ def read_file(path: str) -> Attachment:
     """A recording named by its path (read when the job needs it)."""
 
     async def read() -> bytes:
-        return await asyncio.to_thread(_read, path)
+        return await asyncio.to_thread(read_regular_file, path)
 
     return Attachment(Path(path).name, read)
 
 
-def _read(path: str) -> bytes:
+def read_regular_file(path: str) -> bytes:
     """The file's bytes, regular files only: opened without blocking (a FIFO would wait in
     `open()` for a writer, holding the whole chat), then checked before anything is read (a
     device such as /dev/zero never ends)."""
@@ -169,7 +169,7 @@ class ConsoleChat:
             if interactive:
                 self.platform.stdout.write("> ")
                 self.platform.stdout.flush()
-            line = await asyncio.to_thread(_read_line, stdin)
+            line = await asyncio.to_thread(read_line, stdin)
             if line is None:
                 self.platform.say(self.conversation.words.t(None, "console_not_utf8"))
                 continue
@@ -227,7 +227,7 @@ class ConsoleChat:
         return "\n".join(line for line in lines if line)
 
 
-def _read_line(stdin: TextIO) -> str | None:
+def read_line(stdin: TextIO) -> str | None:
     """One line of input ("" at its end), or None for a line that is not UTF-8 text: read as
     bytes where the stream has them, so one bad line is skipped rather than ending the chat."""
     raw = getattr(stdin, "buffer", None)

@@ -40,7 +40,6 @@ def test_paths_that_are_not_regular_files_and_lines_that_are_not_utf8_are_refuse
     assert "Traceback" not in err and "Traceback" not in out
     not_a_file = "That didn't work: that is not an audio file on disk (only regular files are read"
     assert out.count(not_a_file) == 3  # the FIFO, the device, the folder
-    assert "That didn't work: that file name has a character no file name can have." in out
     assert "That line isn't UTF-8 text, so I ignored it." in out
-    assert "Usage: /generate <audio file> <style> <seconds>" in out  # the "⁵"
+    assert out.count("Usage: /generate <audio file> <style> <seconds>") == 2  # the NUL, the "⁵"
     assert "Credits: 10 (10 free, 0 paid)" in out  # nothing was held or charged

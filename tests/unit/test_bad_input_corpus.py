@@ -6,7 +6,9 @@ moves. One app per test on the in-memory stores; Hypothesis drives it on one eve
 from __future__ import annotations
 
 import asyncio
+import io
 import logging
+import os
 import string
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
@@ -18,11 +20,13 @@ from hypothesis import strategies as st
 
 from adapters.chat.actions import ARITY, MAX_BYTES, UNOWNED, Action, Verb, decode
 from adapters.chat.messages import Member
+from adapters.console.platform import read_line as read_console_line
+from adapters.console.platform import read_regular_file as read_console_file
 from core.domain.identity import Identity
 from core.domain.ledger import MAX_AMOUNT, checked_amount
 from core.domain.numbers import MAX_DIGITS, whole_number
 from core.domain.pricing import Pricing
-from core.errors import InvalidAmount, InvalidLength
+from core.errors import InvalidAmount, InvalidLength, OperationFailed
 from tests.unit.conversation_kit import OPERATOR, Kit, group, kit
 
 T = TypeVar("T")
@@ -271,3 +275,28 @@ def test_a_nul_in_any_argument_answers_the_usage_line_before_reaching_storage(
     reply = run(app.conversation.run(app.request("discord:5"), line[0], line[1:]))
     assert reply.text.startswith(usage)
     assert app.movements() == before
+
+
+def test_the_console_reads_regular_files_only_and_never_waits_on_a_fifo(tmp_path: Path) -> None:
+    fifo = tmp_path / "pipe.ogg"
+    os.mkfifo(fifo)
+    (tmp_path / "hum.ogg").write_bytes(b"OggS")
+    for path, reason in [
+        (str(fifo), "file_not_regular"),
+        ("/dev/zero", "file_not_regular"),
+        (str(tmp_path), "file_not_regular"),
+        ("hum\x00.ogg", "file_name_invalid"),
+        (str(tmp_path / "missing.ogg"), "file_not_found"),
+        ("~no-such-user-here/hum.ogg", "file_not_found"),
+    ]:
+        with pytest.raises(OperationFailed) as refused:
+            read_console_file(path)
+        assert refused.value.reason == reason, path
+    assert read_console_file(str(tmp_path / "hum.ogg")) == b"OggS"
+
+
+def test_a_console_line_that_is_not_utf8_is_skipped_and_the_next_one_read() -> None:
+    piped = io.TextIOWrapper(io.BytesIO(b"/balance \xff\xfe\n/balance\n"))
+    assert read_console_line(piped) is None
+    assert read_console_line(piped) == "/balance\n"
+    assert read_console_line(piped) == ""
