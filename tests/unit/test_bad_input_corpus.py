@@ -108,7 +108,7 @@ def number_commands() -> list[tuple[str, str, list[str], str]]:
         (OPERATOR, "admin", ["take", "telegram:5", "{n}", "why"], "Usage: /admin take"),
         (OPERATOR, "admin", ["reply", "{n}", "hello"], "Usage: /admin reply"),
         (OPERATOR, "admin", ["reply", "1", "hello", "grant", "{n}"], "Usage: /admin reply"),
-        ("telegram:5", "gift", ["{n}"], "Usage: /gift"),
+        ("telegram:5", "gift", ["{n}"], "Usage: reply to a member's message in a group with /gift"),
         ("telegram:5", "groupwallet", ["add", "{n}"], "Usage: /groupwallet"),
         ("telegram:5", "server-wallet", ["deposit", "{n}"], "Usage: /groupwallet"),
     ]
