@@ -135,7 +135,7 @@ def parse_words_of(command: Command, words: Sequence[str], usage: str) -> Parsed
 
 def checked_args(command: Command, args: Mapping[str, str], usage: str) -> dict[str, str]:
     """`args` with every number argument written plainly ("007" → "7"); raises `UsageError`
-    when one is not a whole number in ASCII digits ("²", "٥", "-3", "1e3", twenty digits), or
+    when one is not a whole number in ASCII digits ("²", "٥", "-3", "1e3", thirty digits), or
     when any argument carries a NUL (no text means one, and PostgreSQL cannot store it)."""
     if any("\0" in value for value in args.values()):
         raise UsageError(usage)

@@ -7,9 +7,9 @@ means to type a number to this bot, and each used to reach a different corner of
 
 from __future__ import annotations
 
-# More digits than any amount, id or count the bot has (and far below `int()`'s own limit of
-# 4300 digits, past which it raises).
-MAX_DIGITS = 18
+# As many digits as a 64-bit id can have (Discord's snowflakes have 19), far below `int()`'s own
+# limit of 4300 digits, past which it raises.
+MAX_DIGITS = 20
 
 
 def whole_number(text: object) -> int | None:

@@ -39,7 +39,7 @@ NUMBERISH = st.one_of(
     st.text(alphabet=string.digits + LOOKALIKES, max_size=30),
     st.integers(min_value=-(10**30), max_value=10**30).map(str),
     st.text(max_size=40),
-    st.sampled_from(["0", "007", "1e3", "0x10", "∞", "NaN", "9" * 19, "9" * 5000, " 5 ", "٥", "⁵", "²"]),
+    st.sampled_from(["0", "007", "1e3", "0x10", "∞", "NaN", "9" * 19, "9" * 21, "9" * 5000, " 5 ", "٥", "⁵", "²"]),
 )
 
 
@@ -80,6 +80,12 @@ def test_a_number_is_only_ever_ascii_digits_read_whole(text: str) -> None:
         assert not (plain.isascii() and plain.isdigit() and 0 < len(plain) <= MAX_DIGITS)
     else:
         assert plain.isascii() and plain.isdigit() and value == int(plain)
+
+
+def test_a_64_bit_id_is_a_number_and_anything_longer_is_not() -> None:
+    assert whole_number("18446744073709551615") == 2**64 - 1  # a Discord snowflake fits with room
+    assert whole_number("1578901024754630656") == 1578901024754630656
+    assert whole_number("1" * (MAX_DIGITS + 1)) is None
 
 
 @given(NUMBERISH)
