@@ -42,7 +42,17 @@ def read_file(path: str) -> Attachment:
     async def read() -> bytes:
         return await asyncio.to_thread(read_regular_file, path)
 
-    return Attachment(Path(path).name, read)
+    return Attachment(Path(path).name, read, _regular_size(path))
+
+
+def _regular_size(path: str) -> int | None:
+    """A regular file's size, so a file over the limit is refused before it is read (a stat
+    never blocks, even on a FIFO)."""
+    try:
+        found = os.stat(Path(path).expanduser())
+    except (OSError, ValueError, RuntimeError):
+        return None
+    return found.st_size if stat.S_ISREG(found.st_mode) else None
 
 
 def read_regular_file(path: str) -> bytes:

@@ -11,6 +11,7 @@ import logging
 import os
 import string
 from collections.abc import Awaitable, Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -20,6 +21,8 @@ from hypothesis import strategies as st
 
 from adapters.chat.actions import ARITY, MAX_BYTES, UNOWNED, Action, Verb, decode
 from adapters.chat.messages import Member
+from adapters.console.platform import SURFACE as CONSOLE
+from adapters.console.platform import read_file as console_attachment
 from adapters.console.platform import read_line as read_console_line
 from adapters.console.platform import read_regular_file as read_console_file
 from core.domain.identity import Identity
@@ -306,3 +309,21 @@ def test_a_console_line_that_is_not_utf8_is_skipped_and_the_next_one_read() -> N
     assert read_console_line(piped) is None
     assert read_console_line(piped) == "/balance\n"
     assert read_console_line(piped) == ""
+
+
+async def test_a_console_file_over_the_limit_is_refused_before_it_is_read(tmp_path: Path, make) -> None:
+    app = make(max_input_bytes=1_000_000)
+    big = tmp_path / "big.wav"
+    big.write_bytes(b"\0" * 2_000_000)
+    attachment = console_attachment(str(big))
+    assert attachment.size == 2_000_000 and console_attachment(os.devnull).size is None
+    reads: list[int] = []
+
+    async def counted() -> bytes:
+        reads.append(1)
+        return await attachment.read()
+
+    request = replace(app.request("discord:5"), surface=CONSOLE, attachment=replace(attachment, read=counted))
+    reply = await app.conversation.run(request, "generate", ["big.wav", "piano", "5"])
+    assert reply.text == "That file is too big (2.0 MB); the limit is 1 MB."
+    assert reads == []
