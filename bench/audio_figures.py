@@ -1,22 +1,32 @@
 """Audio figures: how long intake and the local synthesizer take on this machine.
 
 Functions return numbers; only `__main__` prints. Run: `.venv/bin/python -m bench.audio_figures`.
-The `intake_peak_rss` lines: what one hostile upload makes an intake worker hold (MB).
+The `intake_peak_rss` lines: what one hostile upload makes an intake worker hold (MB); the
+`bot_tree_rss` line: the whole `python -m bot` process tree while they arrive on the console.
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
+import os
+import re
 import resource
 import statistics
 import struct
+import subprocess
+import sys
+import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 import av
 import numpy as np
+import psutil
 
 from adapters.audio import PyAVIntake, encode_opus_ogg
 from adapters.localsynth import VOICES, render_mp3
@@ -141,7 +151,80 @@ def hostile_intake_peak_rss() -> dict[str, tuple[str, float, float]]:
     return figures
 
 
+# --- the whole bot: its process tree while hostile uploads arrive --------------------------------
+
+
+def _tree(pid: int) -> list[psutil.Process]:
+    try:
+        root = psutil.Process(pid)
+        return [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _high_water_mb(process: psutil.Process) -> float:
+    """The process's peak RSS so far (VmHWM), in MB; 0 once it is gone."""
+    try:
+        status = Path(f"/proc/{process.pid}/status").read_text()
+    except OSError:
+        return 0.0
+    found = re.search(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(found.group(1)) / 1024 if found else 0.0
+
+
+def bot_tree_peak_mb(root: Path | None = None) -> tuple[float, float, int]:
+    """`python -m bot` on the console (one intake worker, the local synthesizer) is sent every
+    hostile upload with `/generate` (and a 150 MB file), then `/balance`. Returns (the largest sum of the tree's RSS
+    seen, sampled every 20 ms; the sum of each process's own peak, an upper bound; how many
+    processes the tree had), in MB."""
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        lines = []
+        for name, make in HOSTILE.items():
+            (work / f"{name}.bin").write_bytes(make())
+            lines.append(f"/generate {work / name}.bin piano 5")
+        with open(work / "file_150mb.bin", "wb") as big:  # over every limit: refused from its size
+            big.truncate(150 * 2**20)
+        lines.append(f"/generate {work / 'file_150mb.bin'} piano 5")
+        env = {k: v for k, v in os.environ.items() if not k.endswith(("_TOKEN", "_KEY", "_SECRET"))}
+        env.update({"PYTHONPATH": str(root or Path(__file__).resolve().parents[1]), "LOG_LEVEL": "WARNING"})
+        env.update({"INTAKE_PROCESSES": "1", "DATA_DIR": str(work / "data")})
+        bot = subprocess.Popen(
+            [sys.executable, "-m", "bot"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, cwd=work, env=env, text=True
+        )
+        assert bot.stdin is not None and bot.stdout is not None
+        peak_sum, seen = 0.0, 0
+        done = threading.Event()
+
+        def sample() -> None:
+            nonlocal peak_sum, seen
+            while not done.is_set():
+                tree = _tree(bot.pid)
+                total = 0
+                for process in tree:
+                    with contextlib.suppress(psutil.Error):
+                        total += process.memory_info().rss
+                peak_sum, seen = max(peak_sum, total / 2**20), max(seen, len(tree))
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample)
+        sampler.start()
+        bot.stdin.write("\n".join([*lines, "/balance"]) + "\n")
+        bot.stdin.flush()
+        for line in bot.stdout:
+            if line.startswith("Credits:"):
+                break
+        high_water = sum(_high_water_mb(p) for p in _tree(bot.pid))
+        done.set()
+        sampler.join()
+        bot.stdin.close()
+        bot.wait(timeout=60)
+        return peak_sum, high_water, seen
+
+
 if __name__ == "__main__":
+    tree_peak, high_water, processes = bot_tree_peak_mb()
+    print(f"bot_tree_rss processes={processes} peak_sum_mb={tree_peak:.0f} sum_of_peaks_mb={high_water:.0f}")
     for name, (outcome, before, peak) in hostile_intake_peak_rss().items():
         print(f"intake_peak_rss input={name} outcome={outcome} worker_before_mb={before:.0f} worker_peak_mb={peak:.0f}")
     print(f"intake of a 30 s Ogg/Opus voice note: {intake_30s_ms():.0f} ms (median of 5)")
