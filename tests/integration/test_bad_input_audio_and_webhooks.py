@@ -10,17 +10,14 @@ import asyncio
 import base64
 import hashlib
 import hmac
-import io
 import json
 import logging
-import struct
 import time
 import tracemalloc
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from types import SimpleNamespace
 
-import av
 import numpy as np
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
@@ -36,6 +33,7 @@ from adapters.web.hooks import WebHooks
 from adapters.web.server import application
 from core.domain.payments import PaymentEvent
 from core.errors import AudioRejected, AudioSilent, AudioUnusual, InvalidWebhook
+from tests.audio_samples import float_wav, low_rate_flac, wav
 from tests.fakes.stripe_fake import sign_payload
 from tests.unit.conversation_kit import button, kit
 
@@ -50,33 +48,6 @@ def unexpected(caplog: pytest.LogCaptureFixture) -> list[str]:
 
 
 # --- audio ------------------------------------------------------------------------------------
-
-
-def wav(body: bytes, *, rate: int, channels: int, tag: int, bits: int, data_size: int | None = None) -> bytes:
-    """A RIFF/WAVE file with exactly these header fields, whatever they claim."""
-    block = channels * bits // 8
-    fmt = struct.pack("<HHIIHH", tag, channels, rate, (rate * block) & 0xFFFFFFFF, block & 0xFFFF, bits)
-    size = len(body) if data_size is None else data_size
-    chunks = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", size) + body
-    return b"RIFF" + struct.pack("<I", len(chunks)) + chunks
-
-
-def float_wav(values: np.ndarray, rate: int = 32_000) -> bytes:
-    return wav(values.astype("<f4").tobytes(), rate=rate, channels=1, tag=3, bits=32)
-
-
-def low_rate_flac(rate: int = 1, samples: int = 50_000) -> bytes:
-    """A real FLAC at a rate no recording has: resampled to 32 kHz each 4096-sample frame would
-    become 131 million samples."""
-    out = io.BytesIO()
-    with av.open(out, "w", format="flac") as container:
-        stream = container.add_stream("flac", rate=rate, layout="mono")
-        tone = (np.sin(np.arange(samples) / 3.0) * 10_000).astype(np.int16)[None, :]
-        frame = av.AudioFrame.from_ndarray(tone, format="s16", layout="mono")
-        frame.sample_rate = rate
-        for packet in [*stream.encode(frame), *stream.encode(None)]:
-            container.mux(packet)
-    return out.getvalue()
 
 
 @pytest.fixture(scope="module")
