@@ -232,3 +232,21 @@ def test_every_json_endpoint_answers_a_body_it_cannot_use_with_400_and_logs_no_t
     check()
     assert unexpected(caplog) == []
     assert all(not isinstance(event, Exception) for event in applied)
+
+
+def test_an_oversized_header_is_answered_400_with_one_warning_and_no_traceback(
+    web: tuple[asyncio.AbstractEventLoop, TestClient, list[object]], caplog: pytest.LogCaptureFixture
+) -> None:
+    loop, client, applied = web
+    caplog.set_level(logging.INFO)
+
+    async def post() -> int:
+        async with client.post("/webhooks/stripe", data=b"{}", headers={"X-Padding": "x" * 100_000}) as response:
+            return response.status
+
+    assert loop.run_until_complete(post()) == 400
+    assert unexpected(caplog) == []
+    assert [r.getMessage() for r in caplog.records if r.name == "aiohttp.server"] == [
+        "Error handling request from 127.0.0.1: LineTooLong"
+    ]
+    assert applied == []
