@@ -66,7 +66,9 @@ def decode_mono(data: bytes, *, sample_rate: int | None = None, limit_seconds: f
         stream = container.streams.audio[0]
         if stream.codec_context is None:  # a codec FFmpeg has no decoder for (or a header naming none)
             raise NotAudio()
-        _refuse_unusual(stream.codec_context.sample_rate or stream.rate or 0, stream.codec_context.channels)
+        header_rate = stream.codec_context.sample_rate or stream.rate
+        if header_rate:  # a header that names no rate leaves it to each frame
+            _refuse_unusual(header_rate, stream.codec_context.channels)
         rate = sample_rate or stream.codec_context.sample_rate or stream.rate or 48_000
         declared = _declared_seconds(data, container, stream)
         limit = None if limit_seconds is None else int(limit_seconds * rate)

@@ -136,9 +136,11 @@ class GenerationChat:
     def _refuse_too_large(self, request: Request, attachment: Attachment | None) -> None:
         """A recording over the platform's or the intake's limit, refused before it is read into
         memory (the console would read a 200 MB file, a platform download it)."""
+        if attachment is None or attachment.size is None:
+            return  # the intake checks what it is given
         limits = [self.generation.settings.max_input_bytes, request.surface.max_file_bytes]
         limit = min(x for x in limits if x is not None)
-        if attachment is not None and attachment.size is not None and attachment.size > limit:
+        if attachment.size > limit:
             raise AudioTooLarge(size_bytes=attachment.size, limit_bytes=limit)
 
     # --- starting a job ------------------------------------------------------------------------
