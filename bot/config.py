@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.domain.identity import Identity
+from core.domain.numbers import whole_number
 from core.domain.operations import OperationPrices, SpeechPrice
 from core.domain.pricing import Pack, PackTable, Pricing
 from core.domain.prompts import DEFAULT_BLOCKLIST
@@ -54,9 +55,10 @@ def _pairs(text: str, parts: int, what: str) -> list[list[str]]:
 
 
 def _positive(text: str, item: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
+    value = whole_number(text)
+    if value is None or value <= 0:
         raise ValueError(f"'{item}': '{text}' is not a positive whole number")
-    return int(text)
+    return value
 
 
 def parse_costs(text: str) -> dict[int, int]:
@@ -255,7 +257,7 @@ class Settings(BaseSettings):
         texts = [str(item).strip() for item in items if str(item).strip()]
         if not texts:
             return None
-        bad = [t for t in texts if not t.isdigit()]
+        bad = [t for t in texts if whole_number(t) is None]
         if bad:
             raise ValueError(f"'{bad[0]}' is not a shard number (whole numbers from 0, e.g. 0,1)")
         ids = tuple(int(t) for t in texts)

@@ -210,6 +210,15 @@ class AudioSilent(AudioRejected):
     code = "audio_silent"
 
 
+class AudioUnusual(AudioRejected):
+    """A sample rate or channel count no recording has: a header made to blow decoding up."""
+
+    code = "audio_unusual"
+
+    sample_rate: int
+    channels: int
+
+
 class AudioTruncated(AudioRejected):
     """The file decodes to clearly less than the duration its header declares."""
 

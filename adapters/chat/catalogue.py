@@ -506,6 +506,11 @@ ENGLISH: dict[str, str] = {
     "error.not_taggable": "A voice tag goes on one of your delivered music clips, kept for a day; clip {job_id} is not one.",
     # --- hardening: crashes and operations ---
     "clip_resent": "↻ Sent again after a restart: if this clip reached you already, it is still charged once.",
+    # --- hardening: bad input ---
+    "error.audio_unusual": "That file's audio is unusual ({channels} channels at {sample_rate} Hz), so I won't decode it. Send a voice message or an ordinary audio file.",
+    "operation.file_not_regular": "that is not an audio file on disk (only regular files are read, not folders, pipes or devices).",
+    "operation.file_name_invalid": "that file name has a character no file name can have.",
+    "console_not_utf8": "That line isn't UTF-8 text, so I ignored it.",
 }
 
 LANGUAGES: dict[str, dict[str, str]] = {"en": ENGLISH}

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from adapters.chat.actions import Action, Verb, decode
 from adapters.chat.admin import AdminChat
-from adapters.chat.commands import Command, Menu, flatten, parse_words
+from adapters.chat.commands import Command, Menu, checked_args, flatten, parse_words
 from adapters.chat.generation import GenerationChat, NoRecording, Shareable
 from adapters.chat.messages import SILENT, Reply, Request, Surface, joined
 from adapters.chat.offers import Offers
@@ -154,7 +154,8 @@ class Conversation:
                 found = command.subcommand(sub) if sub else command
                 if found is None:
                     raise UsageError(command.name)
-                target = found
+                usage = f"{command.name}.{found.name}" if found is not command else command.name
+                target, request = found, replace(request, args=checked_args(found, request.args, usage))
             if command.groups_only and request.place.private:
                 raise GroupsOnly()
             if target.run is None:

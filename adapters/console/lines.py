@@ -3,13 +3,13 @@
 A `readline()` blocked in a worker thread keeps the process from ending (the default executor
 is joined at exit), and a daemon thread blocked inside the buffered `sys.stdin` can abort the
 interpreter's shutdown on its lock. So a daemon thread reads the raw descriptor and hands
-complete lines to the event loop; bytes that are not UTF-8 become U+FFFD, never an error.
+complete lines to the event loop. A line that is not UTF-8 text is handed over as None: the chat
+skips it with a note rather than guessing at its words.
 """
 
 from __future__ import annotations
 
 import asyncio
-import codecs
 import contextlib
 import os
 import threading
@@ -19,7 +19,8 @@ CHUNK = 65536
 
 
 class InputLines:
-    """`await lines.readline()`: the next line with its newline, or '' at the end of input."""
+    """`await lines.readline()`: the next line with its newline, '' at the end of input, or None
+    for a line that is not UTF-8."""
 
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
@@ -28,11 +29,11 @@ class InputLines:
             self._fd = stream.fileno()
         except (OSError, ValueError, AttributeError):  # an in-memory stream (tests): never blocks
             self._fd = None
-        self._queue: asyncio.Queue[str] | None = None
+        self._queue: asyncio.Queue[str | None] | None = None
 
-    async def readline(self) -> str:
+    async def readline(self) -> str | None:
         if self._fd is None:
-            return self._stream.readline()
+            return read_line(self._stream)
         if self._queue is None:
             self._queue = asyncio.Queue()
             loop = asyncio.get_running_loop()
@@ -42,24 +43,40 @@ class InputLines:
         return await self._queue.get()
 
     @staticmethod
-    def _pump(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str], fd: int) -> None:
-        def hand_over(line: str) -> None:
+    def _pump(loop: asyncio.AbstractEventLoop, queue: asyncio.Queue[str | None], fd: int) -> None:
+        def hand_over(line: bytes | str) -> None:
+            text: str | None = line if isinstance(line, str) else _utf8(line)
             with contextlib.suppress(RuntimeError):  # the loop has closed: nobody is reading
-                loop.call_soon_threadsafe(queue.put_nowait, line)
+                loop.call_soon_threadsafe(queue.put_nowait, text)
 
-        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
-        pending = ""
+        pending = b""
         while True:
             try:
                 chunk = os.read(fd, CHUNK)
             except OSError:
                 chunk = b""
-            pending += decoder.decode(chunk, final=not chunk)
-            *lines, pending = pending.split("\n")
+            pending += chunk
+            *lines, pending = pending.split(b"\n")
             for line in lines:
-                hand_over(line + "\n")
+                hand_over(line + b"\n")
             if not chunk:
                 if pending:
                     hand_over(pending)
                 hand_over("")
                 return
+
+
+def _utf8(line: bytes) -> str | None:
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+
+
+def read_line(stream: TextIO) -> str | None:
+    """One line of an in-memory stream ("" at its end), None for a line that is not UTF-8: read
+    as bytes where the stream has them, so one bad line is skipped rather than ending the chat."""
+    raw = getattr(stream, "buffer", None)
+    if raw is None:
+        return stream.readline()
+    return _utf8(raw.readline())

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import logging
 
-from aiohttp import web
+from aiohttp import web, web_protocol
+from aiohttp.http_exceptions import BadHttpMessage
 
 from adapters.web import dashboard, metrics, pages, webhooks
 from adapters.web.hooks import WebHooks
@@ -17,8 +18,27 @@ MAX_BODY_BYTES = 1024 * 1024  # webhooks are small; refuse anything bigger befor
 SHUTDOWN_SECONDS = 3.0
 
 
+class MalformedRequestsAsWarnings(logging.Filter):
+    """aiohttp answers a request it cannot parse (a header over 8 KB, a broken request line)
+    with 400 and logs it as an error with a traceback. It is the client's mistake: one warning
+    line, naming the kind of mistake and not echoing what was sent."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, BadHttpMessage):
+            record.msg, record.args = f"{record.getMessage()}: {type(error).__name__}", None
+            record.levelno, record.levelname = logging.WARNING, "WARNING"
+            record.exc_info, record.exc_text = None, None
+        return True
+
+
+_MALFORMED = MalformedRequestsAsWarnings()
+
+
 def application(hooks: WebHooks) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[metrics.count_webhooks])
+    if _MALFORMED not in web_protocol.server_logger.filters:
+        web_protocol.server_logger.addFilter(_MALFORMED)
     app[webhooks.HOOKS] = hooks
     app[metrics.PROCESS_METRICS] = metrics.ProcessMetrics()
     app.router.add_post("/webhooks/stripe", webhooks.stripe_webhook)
