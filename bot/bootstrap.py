@@ -15,7 +15,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-import multiprocessing
 import os
 import socket
 import time
@@ -35,9 +34,10 @@ from adapters.chat.language import LanguageChat
 from adapters.chat.notices import ChatNotices
 from adapters.chat.offers import Offers, Shop
 from adapters.chat.payments import PaymentsChat
-from adapters.chat.platform import ChatPlatform, Platforms
+from adapters.chat.platform import ChatPlatform, Platforms, StopsReceiving
 from adapters.chat.rewards import RewardsChat
 from adapters.chat.servers import ServersChat
+from adapters.chat.speech import SpeechChat
 from adapters.chat.stats import StatsWords
 from adapters.chat.support import SupportChat, SupportWords
 from adapters.chat.wallet import WalletChat
@@ -47,6 +47,12 @@ from adapters.discord import DISCORD_USER_ID
 from adapters.email.smtp import SmtpConfig, SmtpEmailSender
 from adapters.localsynth import LocalSynthGenerator
 from adapters.replicate import ReplicateGenerator, verify_replicate_webhook
+from adapters.speech import (
+    ReplicateSpeechGenerator,
+    local_speech_generator,
+    local_voice_tag_generator,
+    shared_engine,
+)
 from adapters.storage.bonuses import SqlBonusStore
 from adapters.storage.dashboard import read_dashboard
 from adapters.storage.database import Database
@@ -67,10 +73,12 @@ from adapters.web import Dashboard, WebHooks, WebServer
 from adapters.web.hooks import Figures, RawWebhook
 from bot.config import Settings, public_base_url, web_enabled
 from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic, ReferralSweeper
+from bot.processes import decoding_pool, stop_pool
 from core.clock import SystemClock
 from core.codes import SecretCodes
 from core.domain.identity import IdentityFormats
 from core.domain.jobs import JobState
+from core.domain.operations import OperationName
 from core.domain.prompts import PromptPolicy
 from core.domain.rewards import stats_windows
 from core.domain.stats import stats_report
@@ -149,6 +157,7 @@ class App:
     web_hooks: WebHooks
     web: WebServer | None
     sweeps: list[Periodic] = field(default_factory=list)
+    providers: dict[str, MusicGenerator] = field(default_factory=dict)  # of the other operations
     intake_pool: ProcessPoolExecutor | None = None
 
     @property
@@ -170,6 +179,13 @@ class App:
                 started.append(component)
             yield
         finally:
+            # Stop taking updates first; jobs in flight may still deliver while the rest stops.
+            for component in started:
+                if isinstance(component, StopsReceiving):
+                    try:
+                        await component.stop_receiving()
+                    except Exception:
+                        logger.exception("stopping updates of %s failed", type(component).__name__)
             for component in reversed(started):
                 try:
                     await component.stop()
@@ -179,8 +195,10 @@ class App:
     async def close(self) -> None:
         await self.generation.stop()  # unfinished jobs resume at the next start
         await self.generator.aclose()
+        for provider in self.providers.values():
+            await provider.aclose()
         if self.intake_pool is not None:
-            self.intake_pool.shutdown(wait=False, cancel_futures=True)
+            await stop_pool(self.intake_pool)
         if self.stripe is not None:
             await self.stripe.aclose()
         if self.database is not None:
@@ -273,6 +291,7 @@ def compose(
     *,
     clock: Clock | None = None,
     generator: MusicGenerator | None = None,
+    providers: Mapping[str, MusicGenerator] | None = None,
     codes: CodeSource | None = None,
     email_sender: EmailSender | None = None,
     checkout: PaymentGateway | None = None,
@@ -351,8 +370,20 @@ def compose(
     # --- the conversation ---------------------------------------------------------------------
     shop = Shop(payments)
     chat_offers = Offers(words, shop)
-    job_notices = JobNotices(platforms, words, chat_offers, rules.pricing, available=ledger.balance)
+    prices = settings.operation_prices()
+    speech_policy = settings.speech_policy()
+    job_notices = JobNotices(
+        platforms,
+        words,
+        chat_offers,
+        rules.pricing,
+        available=ledger.balance,
+        voices=speech_policy.keys,
+        voice_tag_cost=prices.voice_tag,
+        prompt_pricing=prices.prompt,
+    )
     generator = generator or build_generator(settings)
+    providers = {**build_providers(settings, generator), **(providers or {})}
     pool = intake_pool(settings)
     generation = GenerationService(
         store=stores.jobs,
@@ -368,23 +399,28 @@ def compose(
         on_success=referrals.on_success,
         notifier=job_notices,
         offers=offers,
+        prices=prices,
+        speech=speech_policy,
+        providers=providers,
     )
     payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers)
     rewards_chat = RewardsChat(words, bonuses, referrals, rewards.email, rewards.linking, chat_offers)
     support_chat = SupportChat(words, rewards.support, support_words)
     stats_words = StatsWords(catalogue)
+    generation_chat = GenerationChat(words, generation, wallets, job_notices, rules.pricing)
     conversation = Conversation(
         words,
         wallets,
         rules.pricing,
         chat_offers,
         wallet=WalletChat(words, wallets, generation, rewards_chat, chat_offers),
-        generation=GenerationChat(words, generation, wallets, job_notices, rules.pricing),
+        generation=generation_chat,
         payments=payments_chat,
         rewards=rewards_chat,
         support=support_chat,
         admin=AdminChat(words, wallets, payments, support_chat, rewards.stats, platforms, stats_words),
         servers=ServersChat(words, server_wallets, payments_chat),
+        speech=SpeechChat(words, generation, generation_chat),
         language=LanguageChat(words, languages),
     )
 
@@ -443,6 +479,7 @@ def compose(
         rewards=rewards,
         generation=generation,
         generator=generator,
+        providers=providers,
         conversation=conversation,
         platforms=platforms,
         web_hooks=hooks,
@@ -512,15 +549,33 @@ def build_generator(settings: Settings) -> MusicGenerator:
     return LocalSynthGenerator(max_seconds=float(max(60, *settings.generation_costs)))
 
 
+def build_providers(settings: Settings, music: MusicGenerator) -> dict[str, MusicGenerator]:
+    """The provider of each operation other than music from a recording: music from words goes
+    to the music generator; speech to eSpeak NG or Replicate; voice tags are mixed here."""
+    engine = shared_engine()
+    speech: MusicGenerator = local_speech_generator(engine)
+    token = settings.replicate_api_token.get_secret_value() if settings.replicate_api_token else ""
+    if settings.speech_provider == "replicate" and token:
+        speech = ReplicateSpeechGenerator(
+            api_token=token,
+            model_version_id=settings.replicate_speech_model_version,
+            base_url=settings.replicate_api_base,
+        )
+    return {
+        OperationName.PROMPT: music,
+        OperationName.SPEECH: speech,
+        OperationName.VOICE_TAG: local_voice_tag_generator(engine),
+    }
+
+
 def intake_pool(settings: Settings) -> ProcessPoolExecutor | None:
-    """Recordings are decoded in worker processes so the event loop keeps its GIL; `forkserver`
-    because forking a process that runs threads (the database writer) is unsafe."""
+    """Recordings are decoded in worker processes so the event loop keeps its GIL."""
     processes = settings.intake_processes
     if processes is None:
         processes = max(1, (os.cpu_count() or 2) - 1)
     if processes == 0:
         return None
-    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("forkserver"))
+    return decoding_pool(processes)
 
 
 def generation_settings(

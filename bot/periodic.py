@@ -1,5 +1,5 @@
 """The periodic work, in one place: `Periodic` runs a tick every so often (the first at once, or
-after one interval), and a failed tick is logged and the next one comes all the same."""
+after one interval); a tick that starts failing is logged once and the next one comes all the same."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Protocol
 
 from core.ports import Clock
 from core.services.expiry import ExpiryService
+from core.services.outage import Outage
 from core.services.payments import PaymentService
 from core.services.referrals import ReferralService
 
@@ -41,11 +42,15 @@ class Periodic:
     async def _loop(self) -> None:
         if self.wait_first:
             await asyncio.sleep(self.interval)
+        # A failing tick (the database is away) is logged once, and once more when it works again.
+        outage = Outage(self.name, logger, first_wait=self.interval, max_wait=self.interval)
         while True:
             try:
                 await self.tick()
-            except Exception:
-                logger.exception("%s failed; next try in %.0f s", self.name, self.interval)
+            except Exception as error:
+                outage.failed(error)
+            else:
+                outage.succeeded()
             await asyncio.sleep(self.interval)
 
 

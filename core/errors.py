@@ -210,6 +210,15 @@ class AudioSilent(AudioRejected):
     code = "audio_silent"
 
 
+class AudioUnusual(AudioRejected):
+    """A sample rate or channel count no recording has: a header made to blow decoding up."""
+
+    code = "audio_unusual"
+
+    sample_rate: int
+    channels: int
+
+
 class AudioTruncated(AudioRejected):
     """The file decodes to clearly less than the duration its header declares."""
 
@@ -493,6 +502,61 @@ class ServerWalletTooLow(BotError):
 
     required: int
     available: int
+
+
+# --- text to speech and the other priced operations ---------------------------------------
+
+
+class EmptyText(BotError):
+    """Nothing to say: the text is empty or only spaces."""
+
+    code = "empty_text"
+
+
+class TextTooLong(BotError):
+    code = "text_too_long"
+
+    length: int
+    max_chars: int
+
+
+class ControlCharacters(BotError):
+    """The text carries control or invisible formatting characters."""
+
+    code = "control_characters"
+
+
+class UnspeakableText(BotError):
+    """The voice cannot speak these characters (another script, or no words at all)."""
+
+    code = "unspeakable_text"
+
+    voice: str
+    sample: str  # the first characters it cannot speak
+
+
+class UnknownVoice(BotError):
+    code = "unknown_voice"
+
+    voice: str
+    voices: tuple[str, ...]
+
+
+class NotTaggable(BotError):
+    """A voice tag goes on a delivered music clip that is still kept."""
+
+    code = "not_taggable"
+
+    job_id: str
+
+
+class ClipOnItsWay(BotError):
+    """A voice tag asked for in the moment between a clip reaching the person and its charge
+    being recorded (with the clip kept for tags): a moment later it can be tagged."""
+
+    code = "clip_on_its_way"
+
+    job_id: str
 
 
 # --- languages ---------------------------------------------------------------------------------

@@ -45,6 +45,8 @@ WelcomeDecision = Callable[[Person], Grant | None]
 BonusDecision = Callable[[BonusSnapshot], BonusEffect]
 # What may be settled of a referral now (`core.domain.referral_payouts.decide_referral`).
 ReferralDecision = Callable[[ReferralSnapshot], ReferralEffect | None]
+# Saves what identifies a prediction about to be created (`MusicGenerator.submit`).
+SubmissionNote = Callable[[str], Awaitable[None]]
 
 
 class Clock(Protocol):
@@ -62,8 +64,19 @@ class AudioIntake(Protocol):
 class MusicGenerator(Protocol):
     """A backend that turns a prepared clip and a style into music (Replicate or local)."""
 
-    async def submit(self, request: GenerationRequest, *, webhook_url: str | None) -> str:
-        """Start a prediction; return its id. Raises `GenerationFailed` subclasses."""
+    async def submit(
+        self, request: GenerationRequest, *, webhook_url: str | None, before_create: SubmissionNote | None = None
+    ) -> str:
+        """Start a prediction; return its id. Raises `GenerationFailed` subclasses.
+
+        A backend whose predictions outlive this process awaits `before_create(ref)` just before
+        creating one, with what identifies it (the uploaded input); the caller saves it, and
+        after a crash `find(ref)` tells whether the prediction was made."""
+        ...
+
+    async def find(self, ref: str, *, since: dt.datetime | None = None) -> list[PredictionStatus]:
+        """The recent predictions made with `ref` (see `submit`), newest first; `since`: none
+        of them is older (the job was claimed then), so older ones need not be looked at."""
         ...
 
     async def status(self, prediction_id: str) -> PredictionStatus:
@@ -250,8 +263,9 @@ class JobStore(Protocol):
     `conclude` compose the ledger: a job and its hold, or a terminal step and its capture or
     release, are one transaction."""
 
-    async def create(self, job: NewJob, clip: PreparedClip, *, now: dt.datetime) -> Created:
-        """Insert the job, its input clip and the hold of `job.cost` credits (key `hold:<job_id>`).
+    async def create(self, job: NewJob, clip: PreparedClip | None, *, now: dt.datetime) -> Created:
+        """Insert the job, its input clip (music from a recording; None for the others) and the
+        hold of `job.cost` credits (key `hold:<job_id>`).
         A repeated `request_key` returns the existing job with `duplicate=True`.
         Raises `InsufficientCredits` / `WalletFrozen`, leaving nothing behind."""
         ...
@@ -296,8 +310,10 @@ class JobStore(Protocol):
         lease_until: dt.datetime | None,
         prediction_id: str | None = None,
         output_url: str | None = None,
+        submission_ref: str | None = None,
     ) -> Job | None:
-        """A non-terminal step; None when the job was no longer in `source`."""
+        """A non-terminal step (or a note on the current one: `source` holding `target`); None
+        when the job was no longer in `source`. Values left None keep what the job had."""
         ...
 
     async def conclude(
@@ -310,9 +326,11 @@ class JobStore(Protocol):
         error: str | None = None,
         error_detail: str | None = None,
         delivery_ref: str | None = None,
+        output: bytes | None = None,
     ) -> Concluded | None:
         """A terminal step with its ledger operation (succeeded → capture, else release), in one
-        transaction; None when the job was no longer in `source`."""
+        transaction; None when the job was no longer in `source`. A succeeded step keeps `output`
+        (the delivered clip, for a later voice tag) in the same transaction."""
         ...
 
     async def position(self, job: Job) -> int | None:
@@ -344,8 +362,12 @@ class JobStore(Protocol):
         """Unfinished jobs whose hold the ledger's sweep already expired."""
         ...
 
+    async def output(self, job_id: str) -> bytes | None:
+        """The delivered clip `conclude` kept, while it is kept."""
+        ...
+
     async def purge_inputs(self, *, before: dt.datetime) -> int:
-        """Forget the input clips of finished jobs created before `before`."""
+        """Forget the input clips of finished jobs, and the kept outputs, created before `before`."""
         ...
 
 

@@ -158,7 +158,7 @@ ENGLISH: dict[str, Entry] = {
     "command.admin.member": "A member",
     "command.admin.amount": "Credits",
     "command.admin.reason": "Why (kept in the ledger)",
-    "usage.generate": "{/generate} <audio file> <style> <seconds>, e.g. {/generate} hum.ogg warm piano 10",
+    "usage.generate": '{/generate} <audio file> <style> <seconds>, e.g. {/generate} hum.ogg warm piano 10, or {/generate} "lofi beat with rain" 10',
     "usage.cancel": "{/cancel} <job id>",
     "usage.verify-email": "{/verify-email} <address> · then {/verify-email} <6-digit code>",
     "usage.support": "{/support} <your message>",
@@ -613,6 +613,81 @@ ENGLISH: dict[str, Entry] = {
     "operation.gift_to_self": "you can't gift credits to yourself.",
     "operation.gift_to_bot": "bots can't receive credits.",
     "operation.stars_refund_failed": "the credits were taken back, but Telegram refused the Stars refund; try {/admin} refund-stars again.",
+    # --- priced operations: speech, music from words, the voice tag ---------------------------
+    "command.say": "Turn your text into speech (a voice message)",
+    "command.say.text": "What to say (up to 1,000 characters; the cost is per 200)",
+    "command.describe": "Make music from a description, no recording needed",
+    "command.describe.description": "What it should sound like, e.g. lofi beat with rain",
+    "command.describe.length": "How long the music should be (the cost is shown)",
+    "command.tag": "Speak a short tag over the start of one of your clips",
+    "command.tag.job": "The clip's job id (the 🏷 button under a clip fills it in)",
+    "command.tag.text": "The words to speak, e.g. made by Sam",
+    "usage.say": "{/say} <text>, e.g. {/say} Happy birthday, Alex!",
+    "usage.describe": "{/describe} <description> <seconds>, e.g. {/describe} lofi beat with rain 10",
+    "usage.tag": "{/tag} <job id> <words>, e.g. {/tag} 1a2b3c4d made by Sam",
+    "pricing.prompt": "✍️ Music from a description ({/describe}): {costs}",
+    "pricing.speech": Plural(
+        "🗣 Speech ({/say}): {credits} credit per started {chars} characters, up to {max_chars}",
+        "🗣 Speech ({/say}): {credits} credits per started {chars} characters, up to {max_chars}",
+        "credits",
+    ),
+    "pricing.voicetag": Plural(
+        "🏷 Voice tag on a clip: {credits} credit",
+        "🏷 Voice tag on a clip: {credits} credits",
+        "credits",
+    ),
+    "jobs_line.speech": "{job_id} · 🗣 speech, {voice} voice · {state} · {charge}",
+    "jobs_line.voicetag": "{job_id} · 🏷 voice tag · {state} · {charge}",
+    "voice.female": "female",
+    "voice.male": "male",
+    "status_head.speech": Plural(
+        "🗣 {voice} voice · {chars} characters · {cost} credit held",
+        "🗣 {voice} voice · {chars} characters · {cost} credits held",
+        "cost",
+    ),
+    "status_head.voicetag": Plural(
+        "🏷 Voice tag “{text}” · {cost} credit held",
+        "🏷 Voice tag “{text}” · {cost} credits held",
+        "cost",
+    ),
+    "gen_progress.started.speech": "Getting the {voice} voice ready…",
+    "gen_progress.generating.speech": "Speaking your text…",
+    "gen_progress.started.voicetag": "Getting your clip ready…",
+    "gen_progress.generating.voicetag": "Mixing your voice tag into the clip…",
+    "clip_caption.speech": "🗣 Your text in the {voice} voice",
+    "clip_title.speech": "Speech ({voice})",
+    "clip_caption.voicetag": "🏷 Your clip with “{text}”",
+    "clip_title.voicetag": "{style} with a voice tag",
+    "button.voice": "🗣 In the {voice} voice · {credits}",
+    "button.voice_tag": "🏷 Add a voice tag · {credits}",
+    "voice_tag_how": Plural(
+        "A voice tag speaks a few words over the start of this clip, with the music turned down under it, for {credits} credit. Send {/tag} {job_id} <your words> (up to {max_chars} characters).",
+        "A voice tag speaks a few words over the start of this clip, with the music turned down under it, for {credits} credits. Send {/tag} {job_id} <your words> (up to {max_chars} characters).",
+        "credits",
+    ),
+    "error.empty_text": "There is nothing to say: write some words after the command.",
+    "error.text_too_long": "That is {length} characters; the most I can say at once is {max_chars}.",
+    "error.control_characters": "The text has control or invisible characters; please send plain text.",
+    "error.unspeakable_text": "The {voice} voice cannot say “{sample}”: use letters it can read (English text).",
+    "error.unknown_voice": "There is no voice “{voice}”. Voices: {voices}.",
+    "stats_operation": "  {operation}: {jobs} jobs, {succeeded} delivered, {failed} failed, {credits} credits",
+    "stats_operation.music": "🎵 music from a recording",
+    "stats_operation.prompt": "✍️ music from words",
+    "stats_operation.speech": "🗣 speech",
+    "stats_operation.voicetag": "🏷 voice tag",
+    "words_pick": "What shall I make of “{words}”? You have {available} credits.",
+    "button.describe": "✍️ {seconds}s · {credits}",
+    "button.say": "🗣 {voice} · {credits}",
+    "error.words_gone": "I can't find those words any more. Send them again.",
+    "error.clip_on_its_way": "Clip {job_id} is still on its way to you: try the voice tag again in a moment.",
+    "error.not_taggable": "A voice tag goes on one of your delivered music clips, kept for a day; clip {job_id} is not one.",
+    # --- hardening: crashes and operations ---
+    "clip_resent": "↻ Sent again after a restart: if this clip reached you already, it is still charged once.",
+    # --- hardening: bad input ---
+    "error.audio_unusual": "That file's audio is unusual ({channels} channels at {sample_rate} Hz), so I won't decode it. Send a voice message or an ordinary audio file.",
+    "operation.file_not_regular": "that is not an audio file on disk (only regular files are read, not folders, pipes or devices).",
+    "operation.file_name_invalid": "that file name has a character no file name can have.",
+    "console_not_utf8": "That line isn't UTF-8 text, so I ignored it.",
     # --- languages ------------------------------------------------------------------------------
     "command.language": "Choose the language I speak to you in",
     "command.language.code": "The language (leave empty to see them all)",
@@ -659,6 +734,11 @@ ENGLISH: dict[str, Entry] = {
     "name.charge": "charge",
     "name.ticket": "ticket",
     "name.grant": "grant",
+    "name.describe": "describe",
+    "name.description": "description",
+    "name.say": "say",
+    "name.tag": "tag",
+    "name.text": "text",
 }
 
 
@@ -765,7 +845,7 @@ class Catalogue:
         """The words for a typed core error; `context` fills what the error does not carry (what
         the platform calls a group)."""
         data = {**context, **error.data}
-        for listed in ("allowed", "known"):
+        for listed in ("allowed", "known", "voices"):
             if isinstance(data.get(listed), tuple | list):
                 data[listed] = ", ".join(str(s) for s in data[listed])  # type: ignore[union-attr]
         if "size_bytes" in data:

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from adapters.chat.actions import Action, Verb, decode
 from adapters.chat.admin import AdminChat
-from adapters.chat.commands import Command, Menu, flatten, parse_words
+from adapters.chat.commands import Command, Menu, checked_args, flatten, parse_words
 from adapters.chat.generation import GenerationChat, NoRecording, Shareable
 from adapters.chat.language import LanguageChat
 from adapters.chat.messages import SILENT, Reply, Request, Surface, joined
@@ -26,6 +26,7 @@ from adapters.chat.offers import Offers
 from adapters.chat.payments import PaymentsChat
 from adapters.chat.rewards import RewardsChat
 from adapters.chat.servers import ServersChat
+from adapters.chat.speech import SpeechChat
 from adapters.chat.support import SupportChat
 from adapters.chat.wallet import WalletChat
 from adapters.chat.words import Words
@@ -53,6 +54,8 @@ MENU_ORDER = (
     "daily",
     "buy",
     "pricing",
+    "say",
+    "describe",
     "history",
     "refer",
     "support",
@@ -79,6 +82,7 @@ class Conversation:
         support: SupportChat,
         admin: AdminChat,
         servers: ServersChat,
+        speech: SpeechChat,
         language: LanguageChat,
     ) -> None:
         self.words = words
@@ -89,11 +93,13 @@ class Conversation:
         self.payments = payments
         self.rewards = rewards
         self.support = support
+        self.speech = speech
         self.language = language
         found = [
             Command("help", self.help, menu=Menu.BOTH),
             *wallet.commands(),
             *generation.commands(),
+            *speech.commands(),
             *payments.commands(),
             *rewards.commands(),
             *support.commands(),
@@ -117,6 +123,10 @@ class Conversation:
             Verb.FREE: rewards.press_free,
             Verb.DAILY: rewards.press_daily,
             Verb.SUPPORT: rewards.press_support,
+            Verb.TAG: speech.press_tag,
+            Verb.VOICE: generation.press_again,
+            Verb.DESCRIBE: speech.press_describe,
+            Verb.SAY: speech.press_say,
             Verb.LANGUAGE: language.press_language,
         }
 
@@ -151,7 +161,8 @@ class Conversation:
                 found = command.subcommand(sub) if sub else command
                 if found is None:
                     raise UsageError(command.name)
-                target = found
+                usage = f"{command.name}.{found.name}" if found is not command else command.name
+                target, request = found, replace(request, args=checked_args(found, request.args, usage))
             if command.groups_only and request.place.private:
                 raise GroupsOnly()
             if target.run is None:
@@ -186,6 +197,14 @@ class Conversation:
             if not found:
                 raise NoRecording()
             return await self.generation.picker(request, recording)
+        except Exception as error:  # noqa: BLE001
+            return await self.failure(request, error)
+
+    async def typed(self, request: Request, text: str) -> Reply:
+        """Words typed in a private chat, where the platform can quote them back on a press: what
+        to make of them (music from the words, or the words spoken), each with its cost."""
+        try:
+            return await self.speech.picker(request, text)
         except Exception as error:  # noqa: BLE001
             return await self.failure(request, error)
 
@@ -266,7 +285,9 @@ class Conversation:
         else logged with a reference the person is shown."""
         if not isinstance(error, BotError):
             ref = uuid.uuid4().hex[:8]
-            logger.error("unexpected error (ref %s)", ref, exc_info=error)
+            logger.error(
+                "unexpected error (ref %s)", ref, exc_info=error, extra={"ref": ref, "identity": request.identity.key}
+            )
             return Reply(self.words.t(request, "error.unexpected", ref=ref))
         text = self.words.error(request, error)
         if not isinstance(error, InsufficientCredits):

@@ -14,7 +14,7 @@ from adapters.chat.actions import Action, Verb, owned
 from adapters.chat.commands import Command, Param, ParamKind
 from adapters.chat.commands import Menu as CommandMenu
 from adapters.chat.jobs import JobNotices
-from adapters.chat.messages import SILENT, Button, Control, Menu, Reply, Request, joined
+from adapters.chat.messages import SILENT, Attachment, Button, Control, Menu, Reply, Request, joined
 from adapters.chat.styles import BUTTON_STYLES, Style, style_of, suggest_styles
 from adapters.chat.words import Words
 from core.domain.pricing import Pricing
@@ -67,17 +67,29 @@ class GenerationChat:
 
     def commands(self) -> list[Command]:
         lengths = [(self.length_label(s, c), str(s)) for s, c in sorted(self.pricing.costs.items())]
+        prompt_costs = self.generation.prices.prompt.costs
+        prompt_lengths = [(self.length_label(s, c), str(s)) for s, c in sorted(prompt_costs.items())]
         return [
             Command(
                 "generate",
                 self.generate,
                 (
-                    Param("audio", ParamKind.AUDIO),
+                    Param("audio", ParamKind.AUDIO, required=False),
                     Param("style", ParamKind.TEXT, suggest=suggest_styles),
                     Param("length", ParamKind.NUMBER, choices=lambda: lengths),
                 ),
                 slow=True,
                 where=lambda surface: surface.command_attachments,
+            ),
+            Command(
+                "describe",
+                self.describe,
+                (
+                    Param("description", ParamKind.TEXT, suggest=suggest_styles),
+                    Param("length", ParamKind.NUMBER, choices=lambda: prompt_lengths),
+                ),
+                slow=True,
+                menu=CommandMenu.BOTH,
             ),
             Command("jobs", self.list_jobs),
             Command("cancel", self.cancel, (Param("job"),), menu=CommandMenu.NONE),
@@ -89,9 +101,7 @@ class GenerationChat:
         """'Pick a style and a length…' with the person's credits and one button per style and
         length. Nothing is written: someone new gets the welcome grant with their first press.
         `recording` is the platform's reference to the recording, carried by each button."""
-        attachment, limit = request.attachment, request.surface.max_file_bytes
-        if attachment is not None and attachment.size is not None and limit is not None and attachment.size > limit:
-            raise AudioTooLarge(size_bytes=attachment.size, limit_bytes=limit)  # before anything is downloaded
+        self._refuse_too_large(request, request.attachment)
         glance = await self.wallets.glance(request.identity)
         picker = self._picker(request)
         available = glance.available
@@ -134,16 +144,30 @@ class GenerationChat:
             for row in picker.rows
         )
 
+    def _refuse_too_large(self, request: Request, attachment: Attachment | None) -> None:
+        """A recording over the platform's or the intake's limit, refused before it is read into
+        memory (the console would read a 200 MB file, a platform download it)."""
+        if attachment is None or attachment.size is None:
+            return  # the intake checks what it is given
+        limits = [self.generation.settings.max_input_bytes, request.surface.max_file_bytes]
+        limit = min(x for x in limits if x is not None)
+        if attachment.size > limit:
+            raise AudioTooLarge(size_bytes=attachment.size, limit_bytes=limit)
+
     # --- starting a job ------------------------------------------------------------------------
 
     async def generate(self, request: Request) -> Reply:
-        """`/generate <recording> <style> <length>`."""
+        """`/generate <recording> <style> <length>`; with no recording, the style is a
+        description and the music is made from the words alone (`/describe`)."""
         attachment = request.attachment
         named = request.arg("audio")
         if attachment is None and named and request.surface.attach is not None:
             attachment = request.surface.attach(named)
         if attachment is None:
-            raise UsageError("generate")
+            if named:
+                raise UsageError("generate")
+            return await self.describe(request, request.arg("style"))
+        self._refuse_too_large(request, attachment)
         audio = await attachment.read()
         accepted = await self.generation.submit(
             request.identity,
@@ -154,7 +178,19 @@ class GenerationChat:
             reply_to=request.reply_to,
             request_id=request.request_id,
         )
-        return await self._started(request, accepted)
+        return await self.started(request, accepted)
+
+    async def describe(self, request: Request, description: str | None = None, length: str | None = None) -> Reply:
+        """`/describe <description> <length>`: music from words alone, priced on its own table."""
+        accepted = await self.generation.describe(
+            request.identity,
+            request.arg("description") if description is None else description,
+            request.arg("length") if length is None else length,
+            platform=request.platform,
+            reply_to=request.reply_to,
+            request_id=request.request_id,
+        )
+        return await self.started(request, accepted)
 
     async def press_generate(self, request: Request, action: Action) -> Reply:
         """A style × length button under a recording (a second press of the same button makes
@@ -162,6 +198,7 @@ class GenerationChat:
         style = style_of(action.arg(0))
         if style is None or request.attachment is None:
             raise RecordingGone()
+        self._refuse_too_large(request, request.attachment)
         audio = await request.attachment.read()
         accepted = await self.generation.submit(
             request.identity,
@@ -172,11 +209,21 @@ class GenerationChat:
             reply_to=request.reply_to,
             request_id=request.request_id,
         )
-        return await self._started(request, accepted)
+        return await self.started(request, accepted)
 
     async def press_again(self, request: Request, action: Action) -> Reply:
         """Again / Try again, Other style (a picked style), Longer: a new job on the same recording."""
         style: Style | None = None
+        if action.verb == Verb.VOICE:  # a spoken text again, in another voice
+            accepted = await self.generation.again(
+                request.identity,
+                action.arg(0),
+                style=action.arg(1),
+                platform=request.platform,
+                reply_to=request.reply_to,
+                request_id=request.request_id,
+            )
+            return await self.started(request, accepted)
         if action.verb == Verb.STYLE:
             style = style_of(action.arg(1))
             if style is None:
@@ -190,9 +237,9 @@ class GenerationChat:
             reply_to=request.reply_to,
             request_id=request.request_id,
         )
-        return await self._started(request, accepted)
+        return await self.started(request, accepted)
 
-    async def _started(self, request: Request, accepted: Accepted) -> Reply:
+    async def started(self, request: Request, accepted: Accepted) -> Reply:
         """The job's status message is its answer (shown in order with the workers' updates);
         a repeated request made no second job and says so."""
         if accepted.duplicate:

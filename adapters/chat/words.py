@@ -11,9 +11,13 @@ from adapters.chat.locales import DEFAULT
 from adapters.chat.messages import Request, Surface
 from core.domain.jobs import Job, JobState, JobView
 from core.domain.ledger import Entry
+from core.domain.operations import OperationName
 from core.domain.pricing import Pack, Pricing
-from core.errors import BotError
+from core.errors import BotError, UsageError
 from core.services.wallets import BalanceView
+
+# Operations whose job lines name the voice, not a style.
+SPOKEN = frozenset({OperationName.SPEECH, OperationName.VOICE_TAG})
 
 
 def price_text(pack: Pack, language: str = DEFAULT) -> str:
@@ -66,6 +70,9 @@ class Words:
     def error(self, request: Request | str | None, error: BotError, **context: object) -> str:
         """A typed core error in the request's words (`context` fills what the error does not carry)."""
         if isinstance(request, Request):
+            by_reply = f"{error.command}.by_reply" if isinstance(error, UsageError) else ""
+            if by_reply and request.surface.member_by_reply and self.catalogue.has(f"usage.{by_reply}"):
+                error = UsageError(by_reply)  # where a member is named by replying to them
             return self.catalogue.error(
                 error,
                 request.locale,
@@ -170,13 +177,15 @@ class Words:
             if view.position is not None:
                 state += self.t(request, "jobs_position_part", position=view.position)
             charge = self.job_charge(request, job)
+            spoken = job.operation in SPOKEN
             lines.append(
                 self.t(
                     request,
-                    "jobs_line",
+                    f"jobs_line.{job.operation}" if spoken else "jobs_line",
                     job_id=job.job_id,
                     seconds=job.seconds,
                     style=job.style,
+                    voice=self.t(request, f"voice.{job.voice}") if spoken and job.voice else "",
                     state=state,
                     charge=charge,
                 )

@@ -37,7 +37,7 @@ from adapters.discord.translator import CatalogueTranslator
 from adapters.discord.views import Interaction, view_of
 from core.domain.generation import GeneratedClip
 from core.domain.identity import Identity
-from core.domain.jobs import Job
+from core.domain.jobs import Delivered, Job
 
 logger = logging.getLogger(__name__)
 
@@ -180,7 +180,7 @@ class DiscordPlatform:
     async def show_status(self, status: JobStatus) -> None:
         await self.jobs.show_status(status)
 
-    async def send_clip(self, job: Job, clip: GeneratedClip, message: ClipMessage) -> bool:
+    async def send_clip(self, job: Job, clip: GeneratedClip, message: ClipMessage) -> Delivered | bool:
         return await self.jobs.send_clip(job, clip, message)
 
     async def send_after(self, job: Job, reply: Reply) -> None:

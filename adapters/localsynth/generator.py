@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import datetime as dt
 import logging
 import os
 import time
@@ -18,9 +19,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from adapters.localsynth.render import render_mp3
+from adapters.localsynth.render import render_request
 from core.domain.generation import GenerationRequest, PredictionState, PredictionStatus
 from core.errors import GenerationFailed, OutputUnavailable
+from core.ports import SubmissionNote
 
 logger = logging.getLogger(__name__)
 
@@ -28,9 +30,10 @@ UNKNOWN_PREDICTION = "unknown prediction"
 
 
 class Renderer(Protocol):
-    """The shape of `render_mp3`: the prepared clip in, MP3 bytes out."""
+    """The shape of `render_request`: the request in, the encoded result out (CPU work, run on a
+    worker thread)."""
 
-    def __call__(self, clip_audio: bytes, /, *, style: str, seconds: float, seed: int) -> bytes: ...
+    def __call__(self, request: GenerationRequest, /) -> bytes: ...
 
 
 @dataclass
@@ -64,7 +67,7 @@ class LocalSynthGenerator:
         record_seconds: float = 3600.0,
         max_records: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
-        render: Renderer = render_mp3,
+        render: Renderer = render_request,
     ) -> None:
         # Benchmarks set this to stand in for model time without burning CPU.
         self.extra_latency_seconds = extra_latency_seconds
@@ -84,10 +87,12 @@ class LocalSynthGenerator:
 
     # --- MusicGenerator ------------------------------------------------------------------
 
-    async def submit(self, request: GenerationRequest, *, webhook_url: str | None) -> str:
+    async def submit(
+        self, request: GenerationRequest, *, webhook_url: str | None, before_create: SubmissionNote | None = None
+    ) -> str:
         if not 0 < request.seconds <= self.max_seconds:
             raise GenerationFailed("invalid_request", f"length {request.seconds} s is outside (0, {self.max_seconds}]")
-        if not request.clip.audio:
+        if request.clip is not None and not request.clip.audio:
             raise GenerationFailed("invalid_request", "empty input clip")
         self._evict()
         prediction = _Prediction(id=f"local-{uuid.uuid4().hex}", created=self._clock())
@@ -102,6 +107,10 @@ class LocalSynthGenerator:
             request.seconds,
         )
         return prediction.id
+
+    async def find(self, ref: str, *, since: dt.datetime | None = None) -> list[PredictionStatus]:
+        """Local predictions end with the process, and `submit` never notes one: none to find."""
+        return []
 
     async def status(self, prediction_id: str) -> PredictionStatus:
         self._evict()
@@ -174,13 +183,7 @@ class LocalSynthGenerator:
                     return  # canceled while queued
                 prediction.rendering = True
                 try:
-                    output = await asyncio.to_thread(
-                        self._render,
-                        request.clip.audio,
-                        style=request.style,
-                        seconds=request.seconds,
-                        seed=request.seed,
-                    )
+                    output = await asyncio.to_thread(self._render, request)
                 finally:
                     prediction.rendering = False
             remaining = self.extra_latency_seconds - (self._clock() - prediction.created)

@@ -8,7 +8,6 @@ Stripe objects/events into `core.domain.payments` values.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import replace
@@ -23,6 +22,8 @@ from adapters.stripe.events import (
     session_record,
     translate_event,
 )
+from adapters.web.bodies import json_object
+from core.domain.numbers import whole_number
 from core.domain.payments import (
     ChargeRefunded,
     CheckoutRequest,
@@ -144,18 +145,18 @@ class StripeCheckout:
             stripe.WebhookSignature.verify_header(
                 raw_body, signature_header, self._webhook_secret, tolerance=self._tolerance
             )
-            event: object = json.loads(raw_body)
         except stripe.SignatureVerificationError as exc:
             reason = _signature_failure_reason(signature_header, self._tolerance)
             logger.warning("stripe webhook rejected: %s", reason)
             raise InvalidWebhook(reason) from exc
-        except (ValueError, TypeError) as exc:
-            # Signed but not JSON (UnicodeDecodeError is a ValueError too).
+        except (ValueError, TypeError) as exc:  # a body the SDK cannot read as text (not UTF-8)
             logger.warning("stripe webhook rejected: malformed body (%s)", type(exc).__name__)
             raise InvalidWebhook("malformed_body") from exc
-        if not isinstance(event, dict):
-            logger.warning("stripe webhook rejected: malformed body (not an object)")
-            raise InvalidWebhook("malformed_body")
+        try:
+            event = json_object(raw_body)
+        except InvalidWebhook as exc:  # signed, but not a JSON object we can walk
+            logger.warning("stripe webhook rejected: malformed body (%s)", exc.reason)
+            raise InvalidWebhook("malformed_body") from None
         return translate_event(event)
 
     async def resolve_order_id(self, event: PaymentEvent) -> PaymentEvent:
@@ -243,8 +244,8 @@ def _signature_failure_reason(header: str, tolerance: int) -> str:
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
         fields.setdefault(key, value)
-    timestamp = fields.get("t", "")
-    if "v1" in fields and timestamp.isdigit() and int(timestamp) < time.time() - tolerance:
+    timestamp = whole_number(fields.get("t"))
+    if "v1" in fields and timestamp is not None and timestamp < time.time() - tolerance:
         return "stale_timestamp"
     return "bad_signature"
 

@@ -199,6 +199,7 @@ class PaymentService:
             order_id,
             result,
             money_in=isinstance(event, CheckoutPaid),
+            event_id=event.event_id,
         )
         return result
 
@@ -226,7 +227,13 @@ class PaymentService:
                 event_type="reconcile",
                 now=self.clock.now(),
             )
-            _log_result(f"reconcile {record.session_id}", record.order_id, result, money_in=record.is_paid)
+            _log_result(
+                f"reconcile {record.session_id}",
+                record.order_id,
+                result,
+                money_in=record.is_paid,
+                event_id=f"reconcile:{record.session_id}",
+            )
             if result.outcome == PaymentOutcome.GRANTED:
                 fulfilled.append(record.order_id)
             elif result.outcome == PaymentOutcome.CLOSED:
@@ -287,7 +294,14 @@ class PaymentService:
             event_type="successful_payment",
             now=self.clock.now(),
         )
-        _log_result(f"stars payment {charge} from {identity.key}", payload, result, money_in=True)
+        _log_result(
+            f"stars payment {charge} from {identity.key}",
+            payload,
+            result,
+            money_in=True,
+            event_id=charge,
+            identity=identity.key,
+        )
         if result.balance is None and result.order is not None and result.outcome in _ALREADY:
             # A repeated delivery moved nothing; the reply still says what the wallet holds.
             result = replace(result, balance=await self.wallets.store.balance(result.order.wallet_id))
@@ -310,7 +324,7 @@ class PaymentService:
             event_type="stars_refund",
             now=self.clock.now(),
         )
-        _log_result(f"stars refund {charge_id} by {operator.key}", order.order_id, result)
+        _log_result(f"stars refund {charge_id} by {operator.key}", order.order_id, result, event_id=charge_id)
         if result.outcome == PaymentOutcome.IGNORED:
             raise OperationFailed("not_refundable")
         return StarsRefund(
@@ -379,14 +393,31 @@ def _link(order: Order) -> CheckoutLink:
     return CheckoutLink(order.checkout_url, _pack_of(order), order.order_id, order.expires_at)
 
 
-def _log_result(what: str, order_id: str | None, result: PaymentResult, *, money_in: bool = False) -> None:
+def _log_result(
+    what: str,
+    order_id: str | None,
+    result: PaymentResult,
+    *,
+    money_in: bool = False,
+    event_id: str,
+    identity: str | None = None,
+) -> None:
+    """One event per payment, with its fields (for LOG_FORMAT=json): the event, the order, whose
+    it is, what it did."""
+    fields = {
+        "event_id": event_id,
+        "order_id": order_id,
+        "identity": identity or (result.order.identity if result.order is not None else None),
+        "outcome": result.outcome.value,
+        "credits": result.credits,
+    }
     if result.outcome == PaymentOutcome.IGNORED and money_in:
         # Money came in that we did not grant: an operator must look (and refund or grant).
-        logger.error("%s for order %s ignored: %s", what, order_id, result.detail)
+        logger.error("%s for order %s ignored: %s", what, order_id, result.detail, extra=fields)
     elif result.outcome == PaymentOutcome.IGNORED and result.detail != "unhandled_type":
-        logger.warning("%s for order %s ignored: %s", what, order_id, result.detail)
+        logger.warning("%s for order %s ignored: %s", what, order_id, result.detail, extra=fields)
     elif result.outcome in (PaymentOutcome.IGNORED, PaymentOutcome.DUPLICATE):
-        logger.debug("%s for order %s: %s %s", what, order_id, result.outcome.value, result.detail)
+        logger.debug("%s for order %s: %s %s", what, order_id, result.outcome.value, result.detail, extra=fields)
     else:
         logger.info(
             "%s for order %s: %s %s (%d credits)",
@@ -395,4 +426,5 @@ def _log_result(what: str, order_id: str | None, result: PaymentResult, *, money
             result.outcome.value,
             result.detail,
             result.credits,
+            extra=fields,
         )

@@ -5,6 +5,7 @@ through our own web server) and the fake Bot API on loopback."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from bot.config import load_settings
 from bot.platforms import telegram_platform
 from core.domain.generation import GenerationRequest, PredictionState, PredictionStatus
 from core.domain.identity import Identity
+from core.ports import SubmissionNote
 from tests.fakes.telegram_fake import FakeBotAPI
 
 JSON = dict[str, Any]
@@ -45,9 +47,14 @@ class GatedGenerator:
     def open(self) -> None:
         self.gate.set()
 
-    async def submit(self, request: GenerationRequest, *, webhook_url: str | None) -> str:
+    async def submit(
+        self, request: GenerationRequest, *, webhook_url: str | None, before_create: SubmissionNote | None = None
+    ) -> str:
         self.submitted += 1
-        return await self.inner.submit(request, webhook_url=webhook_url)
+        return await self.inner.submit(request, webhook_url=webhook_url, before_create=before_create)
+
+    async def find(self, ref: str, *, since: dt.datetime | None = None) -> list[PredictionStatus]:
+        return await self.inner.find(ref, since=since)
 
     async def status(self, prediction_id: str) -> PredictionStatus:
         if not self.gate.is_set():
@@ -119,6 +126,10 @@ class Stack:
     async def audio(self, user: JSON, data: bytes, **kwargs: Any) -> JSON:
         update = self.fake.build.audio(user, data, **kwargs)
         return await self._reply_to(update, user, kwargs.get("chat"))
+
+    async def text(self, user: JSON, words: str, **kwargs: Any) -> JSON:
+        """Send a plain text message; return the bot's reply quoting it."""
+        return await self._reply_to(self.fake.build.text(user, words, **kwargs), user, kwargs.get("chat"))
 
     async def _reply_to(self, update: JSON, user: JSON, chat: JSON | None) -> JSON:
         message_id = update["message"]["message_id"]

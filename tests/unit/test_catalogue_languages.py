@@ -166,6 +166,12 @@ def test_buttons_stay_short_enough_for_a_phone(language):
         if not key.startswith(("button.", "style.")):
             continue
         templates = (english.one, english.other) if isinstance(english, Plural) else (english,)
-        extra = {f: "Sintetizador" for t in templates for _, f, _, _ in string.Formatter().parse(t) if f == "style"}
+        # A style or a voice as long as the longest offered ("Sintetizador").
+        extra = {
+            f: "Sintetizador"
+            for t in templates
+            for _, f, _, _ in string.Formatter().parse(t)
+            if f and f not in samples and not f.startswith("/")
+        }
         label = CATALOGUE.text(key, language, **{**samples, **extra})
         assert len(label) <= 40, (language, key, label)
