@@ -26,6 +26,7 @@ from adapters.chat.payments import PaymentsChat
 from adapters.chat.rewards import RewardsChat
 from adapters.chat.servers import ServersChat
 from adapters.chat.support import SupportChat
+from adapters.chat.top_ups import TopUpChat
 from adapters.chat.wallet import WalletChat
 from adapters.chat.words import Words
 from core.domain.pricing import Pricing
@@ -51,6 +52,7 @@ MENU_ORDER = (
     "balance",
     "daily",
     "buy",
+    "autotopup",
     "pricing",
     "history",
     "refer",
@@ -77,6 +79,7 @@ class Conversation:
         support: SupportChat,
         admin: AdminChat,
         servers: ServersChat,
+        top_ups: TopUpChat | None = None,
     ) -> None:
         self.words = words
         self.wallets = wallets
@@ -91,6 +94,7 @@ class Conversation:
             *wallet.commands(),
             *generation.commands(),
             *payments.commands(),
+            *(top_ups.commands() if top_ups is not None else ()),
             *rewards.commands(),
             *support.commands(),
             *servers.commands(),

@@ -39,7 +39,7 @@ from core.errors import (
     WalletFrozen,
 )
 from core.ports import AudioIntake, Clock, JobNotifier, JobStore, LedgerStore, MusicGenerator
-from core.services.job_runner import GenerationSettings, JobRunner, SuccessHook
+from core.services.job_runner import CaptureHook, GenerationSettings, JobRunner, SuccessHook
 from core.services.offers import OfferService
 from core.services.wallets import WalletService
 
@@ -95,6 +95,7 @@ class GenerationService:
         intake_executor: Executor | None = None,
         notifier: JobNotifier | None = None,
         offers: OfferService | None = None,
+        after_capture: CaptureHook | None = None,
     ) -> None:
         self.store = store
         self.intake_executor = intake_executor
@@ -117,6 +118,7 @@ class GenerationService:
             on_success=on_success,
             offers=offers,
             notifier=notifier,
+            after_capture=after_capture,
         )
         self._intake_slots = asyncio.Semaphore(self.settings.intake_workers)
 
