@@ -203,7 +203,7 @@ class PaymentService:
                 order_id, decide = event.order_id, lambda o: on_intent_succeeded(o, event)
             case CardSaved():
                 # The standing order's part (`TopUpService`); its purchase is the session's.
-                order_id, decide = event.order_id, lambda o: Effect(PaymentOutcome.IGNORED, "card_saved")
+                order_id, decide = event.order_id, lambda o: Effect(PaymentOutcome.NOTED, "card_saved")
             case IgnoredEvent():
                 kind = event.type
                 order_id, decide = None, lambda o: Effect(PaymentOutcome.IGNORED, event.reason)

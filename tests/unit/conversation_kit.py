@@ -140,6 +140,7 @@ class Kit:
     codes: CountingCodes
     telegram: RecordingPlatform
     discord: RecordingPlatform
+    checkout: FakeCheckout | None = None  # with `card=True`: Checkout and the saved cards
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -250,6 +251,7 @@ def kit(tmp_path: Path, *, card: bool = False, generator: Any = None, email_send
         **settings,
     }
     memory, clock, codes = MemoryStores(), ManualClock(START), CountingCodes()
+    checkout = FakeCheckout() if card else None
     app = compose(
         load_settings(_env_file=None, **values),
         stores_of(memory),
@@ -257,13 +259,14 @@ def kit(tmp_path: Path, *, card: bool = False, generator: Any = None, email_send
         codes=codes,
         generator=generator,
         email_sender=email_sender,
-        checkout=FakeCheckout() if card else None,
+        checkout=checkout,
+        cards=checkout,
     )
     telegram = RecordingPlatform(telegram_surface(app.conversation))
     discord = RecordingPlatform(DISCORD)
     app.platforms.register(telegram)
     app.platforms.register(discord)
-    return Kit(app, clock, memory, codes, telegram, discord)
+    return Kit(app, clock, memory, codes, telegram, discord, checkout)
 
 
 @contextlib.asynccontextmanager
