@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import Connection, bindparam, delete, func, null, select, update
 
 from adapters.storage.database import Database
 from adapters.storage.ledger import balance
@@ -104,9 +104,9 @@ _CARD_SAVED = Statement(
     .values(
         state=AutoState.ON.value,
         payment_method_id=bindparam("pm"),
-        paused_reason=None,
-        setup_order_id=None,
-        setup_expires_at=None,
+        paused_reason=null(),
+        setup_order_id=null(),
+        setup_expires_at=null(),
         updated_at=bindparam("now"),
     )
 )
@@ -154,7 +154,7 @@ _END_TOP_UP = Statement(
     .where(T.key == bindparam("key"), T.state.in_(_IN_FLIGHT))
     .values(
         state=bindparam("state"),
-        in_flight=None,
+        in_flight=null(),
         failure=bindparam("failure"),
         payment_intent_id=func.coalesce(T.payment_intent_id, bindparam("pi")),
         updated_at=bindparam("now"),
