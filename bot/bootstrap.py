@@ -106,6 +106,7 @@ from core.services.referrals import ReferralService
 from core.services.rewards import DailySchedule, RewardService
 from core.services.server_wallets import ServerWalletService
 from core.services.stats import StatsService
+from core.services.store_purchases import StorePurchases
 from core.services.support import SupportService
 from core.services.top_ups import TopUpService
 from core.services.wallets import WalletService
@@ -370,7 +371,8 @@ def compose(
     )
 
     # --- the conversation ---------------------------------------------------------------------
-    shop = Shop(payments)
+    shop = Shop(payments, settings.discord_skus)
+    store = StorePurchases(stores.payments, wallets, rules.packs.packs, settings.discord_skus, clock)
     chat_offers = Offers(words, shop)
     job_notices = JobNotices(platforms, words, chat_offers, rules.pricing, available=ledger.balance)
     generator = generator or build_generator(settings)
@@ -391,7 +393,7 @@ def compose(
         offers=offers,
         after_capture=top_ups.after_capture if top_ups is not None and top_ups.enabled else None,
     )
-    payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers)
+    payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers, store if store.skus else None)
     top_up_chat = TopUpChat(words, top_ups) if top_ups is not None else None
     rewards_chat = RewardsChat(words, bonuses, referrals, rewards.email, rewards.linking, chat_offers)
     support_chat = SupportChat(words, rewards.support, support_words)

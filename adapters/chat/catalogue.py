@@ -476,6 +476,7 @@ ENGLISH: dict[str, str] = {
     "error.top_up_pending": "You already have an automatic top-up waiting for its payment. Finish that one first, or {/autotopup} off.",
     "error.top_up_needs_card": "Automatic top-up needs card payments, which aren't set up on this bot.",
     "button.buy_store": "{title}: {credits} credits",
+    "buy_store": "Buy it in Discord's store; your credits arrive as soon as Discord confirms the purchase.",
     "entitlement_thanks": "Thank you! +{credits} credits from your Discord purchase. You now have {available}.",
 }
 

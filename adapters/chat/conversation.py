@@ -203,6 +203,13 @@ class Conversation:
         except Exception as error:  # noqa: BLE001
             return await self.failure(request, error)
 
+    async def entitlement(
+        self, request: Request, entitlement_id: str, sku_id: str, *, deleted: bool = False
+    ) -> Reply | None:
+        """The platform's store reported a purchase (or its refund): errors propagate, so the
+        platform does not consume an entitlement that was not granted."""
+        return await self.payments.entitlement(request, entitlement_id, sku_id, deleted=deleted)
+
     async def shareable(self, request: Request, job_id: str) -> Shareable | None:
         """The delivered clip `job_id` if the person may share it (the platform's share picker)."""
         try:

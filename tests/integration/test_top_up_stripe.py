@@ -27,9 +27,10 @@ async def opted_in(stack: Stack, line: str = "below 50") -> int:
     order = await stack.order(setup.link.order_id)
     session = stack.fake.sessions[order.stripe_session_id or ""]
     assert session["customer"] == setup.auto.customer_id
-    assert stack.fake.requests_to("POST", "/v1/checkout/sessions")[-1].params["payment_intent_data"][
-        "setup_future_usage"
-    ] == "off_session"
+    assert (
+        stack.fake.requests_to("POST", "/v1/checkout/sessions")[-1].params["payment_intent_data"]["setup_future_usage"]
+        == "off_session"
+    )
     assert (await stack.post(stack.fake.complete_session(session["id"])))[0] == 200
     assert (await stack.post(stack.fake.intent_succeeded(stack.fake.session_intent(session["id"]))))[0] == 200
     wallet = await stack.wallet(ANN)
@@ -45,7 +46,9 @@ async def test_top_up_two_captures_at_once_make_one_off_session_payment_granted_
         wallet = await opted_in(stack)
         top_ups = stack.app.top_ups
         assert top_ups is not None
-        verdicts = await asyncio.gather(top_ups.after_capture(wallet, "hold:a"), top_ups.after_capture(wallet, "hold:b"))
+        verdicts = await asyncio.gather(
+            top_ups.after_capture(wallet, "hold:a"), top_ups.after_capture(wallet, "hold:b")
+        )
         assert sorted(verdicts) == [Verdict.CHARGE, Verdict.NOTHING]
         (intent,) = stack.fake.off_session_intents()
         (call,) = stack.fake.requests_to("POST", "/v1/payment_intents")

@@ -139,8 +139,14 @@ async def test_pricing_and_help_follow_the_configured_costs(make):
 @pytest.mark.parametrize(
     ("who", "commands"),
     [
-        ("telegram:1", "/start /balance /daily /buy /autotopup /pricing /history /refer /support /paysupport /verify /help"),
-        ("discord:1", "/start /balance /daily /buy /autotopup /pricing /history /refer /support /paysupport /verify-email /help"),
+        (
+            "telegram:1",
+            "/start /balance /daily /buy /autotopup /pricing /history /refer /support /paysupport /verify /help",
+        ),
+        (
+            "discord:1",
+            "/start /balance /daily /buy /autotopup /pricing /history /refer /support /paysupport /verify-email /help",
+        ),
     ],
 )
 async def test_help_lists_the_commands_spelled_the_surface_s_way(bot, who, commands):

@@ -112,7 +112,9 @@ async def test_top_up_two_captures_crossing_the_line_at_once_make_one_payment(ma
     assert (first.credits, again.credits, other.credits) == (1000, 0, 0)
     assert await bot.available(WHO) == before + 1000
     receipts = [text for text in sent_to(bot) if "your card was charged $35 for the Pro pack" in text]
-    assert receipts == ["Automatic top-up: your card was charged $35 for the Pro pack. +1,000 credits; you now have 1010."]
+    assert receipts == [
+        "Automatic top-up: your card was charged $35 for the Pro pack. +1,000 credits; you now have 1010."
+    ]
     rows = [row.top_up.state for row in bot.memory.world.top_ups.values()]
     assert rows == [TopUpState.SUCCEEDED]
 
@@ -176,7 +178,9 @@ async def test_top_up_declined_card_pauses_it_and_sends_a_checkout_link(make, co
     # Paused: the next capture charges nothing; the resume purchase turns it back on.
     bot.checkout.refuse = None
     assert await bot.app.top_ups.after_capture(wallet, "hold:b") == Verdict.NOTHING
-    await bot.app.top_ups.handle_stripe_event(CardSaved("evt_resumed", resume.order_id, auto.customer_id or "", "pm_new"))
+    await bot.app.top_ups.handle_stripe_event(
+        CardSaved("evt_resumed", resume.order_id, auto.customer_id or "", "pm_new")
+    )
     assert bot.memory.world.auto_top_ups[wallet].state == AutoState.ON
     assert await bot.app.top_ups.after_capture(wallet, "hold:c") == Verdict.CHARGE
 
@@ -184,10 +188,11 @@ async def test_top_up_declined_card_pauses_it_and_sends_a_checkout_link(make, co
 async def test_top_up_on_telegram_with_stars_only_says_stars_cannot_charge_without_you(make):
     stars_only = make()
     reply = await stars_only.say("telegram:1", "/autotopup pro below 50")
-    assert reply.text.endswith("Telegram Stars can't be charged without you, so automatic top-up works only with a card.")
+    assert reply.text.endswith(
+        "Telegram Stars can't be charged without you, so automatic top-up works only with a card."
+    )
     assert stars_only.memory.world.auto_top_ups == {}
     with_card = make(card=True)
     reply = await with_card.say("telegram:1", "/autotopup pro below 50")
     assert "Telegram Stars can't be charged without you, so automatic top-up uses a card" in reply.text
     assert "https://checkout.test/" in reply.text
-
