@@ -51,6 +51,7 @@ class FakeCheckout:
     def __init__(self) -> None:
         self.requests: list[CheckoutRequest] = []
         self.charges: dict[str, OffSessionCharge] = {}  # idempotency key -> the charge
+        self.attempts: list[OffSessionCharge] = []  # every call, refused ones too
         self.refuse: str | None = None  # "authentication_required" | "card_declined"
 
     async def create_customer(self, wallet_ref: str) -> str:
@@ -58,6 +59,7 @@ class FakeCheckout:
 
     async def charge_saved_card(self, charge: OffSessionCharge) -> OffSessionResult:
         intent = f"pi_{charge.order_id}"
+        self.attempts.append(charge)
         if self.refuse is not None:
             return OffSessionResult(intent, "requires_payment_method", self.refuse)
         self.charges.setdefault(charge.idempotency_key, charge)
