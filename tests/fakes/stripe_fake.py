@@ -8,7 +8,11 @@ Two halves:
   derived from the order id (or a per-process counter), so runs are deterministic; building and
   signing one event takes microseconds.
 - `FakeStripe`: an `aiohttp.web` app on 127.0.0.1:0 that the real `stripe` client talks to
-  (`base_addresses={"api": fake.base_url}`). It keeps sessions, payment intents and charges,
+  (`base_addresses={"api": fake.base_url}`). It keeps sessions, payment intents, charges,
+  Customers and saved payment methods (a paid session with a `customer` and
+  `payment_intent_data[setup_future_usage]=off_session` attaches its card), and answers
+  off-session PaymentIntents (`off_session=true&confirm=true`) as `card_outcome` says: success,
+  or a 402 `card_error` (`authentication_required`, `card_declined`) carrying the intent. It
   honours idempotency keys like Stripe (same key + same params → same response; same key +
   other params → 400 `idempotency_error`), paginates lists, and records every request. Its
   helpers (`complete_session`, `refund`, `dispute`, ...) move an object along and return the

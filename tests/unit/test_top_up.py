@@ -11,7 +11,7 @@ import pytest
 from core.domain.ledger import Reason
 from core.domain.payments import CardSaved, IntentSucceeded
 from core.domain.top_ups import AutoState, TopUpState, Verdict
-from tests.unit.conversation_kit import Kit
+from tests.unit.conversation_kit import Kit, recording
 
 WHO = "discord:1"
 
@@ -196,3 +196,15 @@ async def test_top_up_on_telegram_with_stars_only_says_stars_cannot_charge_witho
     reply = await with_card.say("telegram:1", "/autotopup pro below 50")
     assert "Telegram Stars can't be charged without you, so automatic top-up uses a card" in reply.text
     assert "https://checkout.test/" in reply.text
+
+
+async def test_top_up_a_delivered_clip_whose_capture_leaves_the_wallet_low_charges_the_card(make):
+    bot = make(card=True)
+    wallet = await turned_on(bot)  # below 50 with 10 credits
+    args = {"style": "warm solo piano", "length": "10"}
+    await bot.options(WHO, "generate", attachment=recording(), args=args, request_id="p1")
+    await bot.run_jobs()
+    assert bot.checkout is not None
+    (key,) = bot.checkout.charges
+    (job,) = bot.memory.world.jobs.values()
+    assert key == f"topup:{wallet}:{job.job.hold_key}"  # the capture's own entry names it
