@@ -133,6 +133,9 @@ class TopUpService:
         if that left the wallet below the line. Called after the commit, never inside it."""
         if not self.enabled:
             return Verdict.NOTHING
+        standing = await self.store.auto_top_up(wallet_id)  # a read: most wallets have none
+        if standing is None or standing.state != AutoState.ON:
+            return Verdict.NOTHING
         now = self.clock.now()
         decision, auto = await self.store.record_top_up(
             wallet_id,
