@@ -76,6 +76,37 @@ class Order:
     credits_unrecovered: int = 0
 
 
+def open_order(
+    order_id: str,
+    request_key: str,
+    *,
+    person_id: int,
+    wallet_id: int,
+    identity: str,
+    channel: Channel,
+    pack: Pack,
+    now: dt.datetime,
+    expires_at: dt.datetime | None = None,
+) -> Order:
+    """A new order for `pack`, waiting for its money (price and credits from the pack table)."""
+    return Order(
+        order_id=order_id,
+        request_key=request_key[:200],
+        person_id=person_id,
+        wallet_id=wallet_id,
+        identity=identity,
+        channel=channel,
+        pack_id=pack.pack_id,
+        credits=pack.credits,
+        amount=pack.price,
+        currency=pack.currency,
+        state=OrderState.OPEN,
+        created_at=now,
+        updated_at=now,
+        expires_at=expires_at,
+    )
+
+
 class PaymentOutcome(enum.StrEnum):
     GRANTED = "granted"  # the pack's credits were granted now
     ALREADY_DONE = "already_done"  # the order was fulfilled before: nothing moved

@@ -28,7 +28,6 @@ from core.domain.orders import (
     CheckoutLink,
     Effect,
     Order,
-    OrderState,
     PaymentOutcome,
     PaymentResult,
     PreCheckout,
@@ -44,6 +43,7 @@ from core.domain.orders import (
     on_session_record,
     on_stars_paid,
     on_stars_refund,
+    open_order,
     pre_checkout_refusal,
 )
 from core.domain.payments import (
@@ -351,20 +351,15 @@ class PaymentService:
         wallet_id: int | None,
         expires_at: dt.datetime | None,
     ) -> Order:
-        return Order(
-            order_id=self.new_id(),
-            request_key=f"{channel.value}:{identity.key}:{request_id}"[:200],
+        return open_order(
+            self.new_id(),
+            f"{channel.value}:{identity.key}:{request_id}",
             person_id=person.person_id,
             wallet_id=wallet_id if wallet_id is not None else person.wallet_id,
             identity=identity.key,
             channel=channel,
-            pack_id=pack.pack_id,
-            credits=pack.credits,
-            amount=pack.price,
-            currency=pack.currency,
-            state=OrderState.OPEN,
-            created_at=now,
-            updated_at=now,
+            pack=pack,
+            now=now,
             expires_at=expires_at,
         )
 

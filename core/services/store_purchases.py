@@ -16,12 +16,11 @@ from collections.abc import Mapping
 from core.domain.identity import Identity
 from core.domain.orders import (
     Channel,
-    Order,
-    OrderState,
     PaymentOutcome,
     PaymentResult,
     on_entitlement,
     on_entitlement_deleted,
+    open_order,
 )
 from core.domain.pricing import Pack
 from core.ports import Clock, PaymentStore
@@ -52,64 +51,47 @@ class StorePurchases:
 
     async def granted(self, identity: Identity, entitlement_id: str, sku_id: str) -> PaymentResult:
         """An entitlement for a pack's SKU: the pack's credits, once per entitlement id."""
-        order = await self._order(identity, entitlement_id, sku_id)
-        if order is None:
+        return await self._apply(identity, entitlement_id, sku_id, deleted=False)
+
+    async def deleted(self, identity: Identity, entitlement_id: str, sku_id: str) -> PaymentResult:
+        """Discord deleted the entitlement (a refund): take its credits back (never below zero)."""
+        return await self._apply(identity, entitlement_id, sku_id, deleted=True)
+
+    async def _apply(self, identity: Identity, entitlement_id: str, sku_id: str, *, deleted: bool) -> PaymentResult:
+        """The entitlement's order (made by whichever of its events comes first), then the event,
+        once per entitlement id and kind."""
+        pack = self.pack_for(sku_id)
+        if pack is None:
+            logger.warning("discord entitlement %s is for SKU %s, which sells no pack", entitlement_id, sku_id)
             return PaymentResult(PaymentOutcome.IGNORED, "unknown_sku")
+        person = await self.wallets.person(identity)
+        now = self.clock.now()
+        order = await self.store.create_order(
+            open_order(
+                new_order_id(),
+                f"discord:entitlement:{entitlement_id}",
+                person_id=person.person_id,
+                wallet_id=person.wallet_id,
+                identity=identity.key,
+                channel=Channel.DISCORD,
+                pack=pack,  # its list price: Discord's share is not known here
+                now=now,
+            )
+        )
+        kind = "entitlement_delete" if deleted else "entitlement_create"
         result = await self.store.apply(
             order.order_id,
-            lambda o: on_entitlement(o, entitlement_id),
-            event_key=f"discord:entitlement:{entitlement_id}",
-            event_type="entitlement_create",
-            now=self.clock.now(),
+            on_entitlement_deleted if deleted else (lambda o: on_entitlement(o, entitlement_id)),
+            event_key=f"discord:{kind}:{entitlement_id}",
+            event_type=kind,
+            now=now,
         )
         logger.info(
-            "discord entitlement %s of %s: %s (%d credits)",
+            "discord %s %s of %s: %s (%d credits)",
+            kind,
             entitlement_id,
             identity.key,
             result.outcome.value,
             result.credits,
         )
         return result
-
-    async def deleted(self, identity: Identity, entitlement_id: str, sku_id: str) -> PaymentResult:
-        """Discord deleted the entitlement (a refund): take its credits back (never below zero)."""
-        order = await self._order(identity, entitlement_id, sku_id)
-        if order is None:
-            return PaymentResult(PaymentOutcome.IGNORED, "unknown_sku")
-        result = await self.store.apply(
-            order.order_id,
-            on_entitlement_deleted,
-            event_key=f"discord:entitlement_delete:{entitlement_id}",
-            event_type="entitlement_delete",
-            now=self.clock.now(),
-        )
-        logger.warning(
-            "discord entitlement %s of %s deleted: %d credits taken back", entitlement_id, identity.key, result.credits
-        )
-        return result
-
-    async def _order(self, identity: Identity, entitlement_id: str, sku_id: str) -> Order | None:
-        """The entitlement's order (made by whichever of its events comes first)."""
-        pack = self.pack_for(sku_id)
-        if pack is None:
-            logger.warning("discord entitlement %s is for SKU %s, which sells no pack", entitlement_id, sku_id)
-            return None
-        person = await self.wallets.person(identity)
-        now = self.clock.now()
-        return await self.store.create_order(
-            Order(
-                order_id=new_order_id(),
-                request_key=f"discord:entitlement:{entitlement_id}"[:200],
-                person_id=person.person_id,
-                wallet_id=person.wallet_id,
-                identity=identity.key,
-                channel=Channel.DISCORD,
-                pack_id=pack.pack_id,
-                credits=pack.credits,
-                amount=pack.price,  # the pack's list price: Discord's share is not known here
-                currency=pack.currency,
-                state=OrderState.OPEN,
-                created_at=now,
-                updated_at=now,
-            )
-        )

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from core.domain.identity import Identity
-from core.domain.orders import Channel, CheckoutLink, Order, OrderState, PaymentResult
+from core.domain.orders import Channel, CheckoutLink, Order, PaymentResult, open_order
 from core.domain.payments import CardSaved, IntentSucceeded, OffSessionCharge, PaymentEvent
 from core.domain.pricing import Pack
 from core.domain.top_ups import (
@@ -235,22 +235,15 @@ class TopUpService:
             return None
 
     def _order(self, auto: AutoTopUp, top_up: TopUp) -> Order:
-        now = self.clock.now()
-        pack = self.payments.rules.packs.get(top_up.pack_id)
-        return Order(
-            order_id=self.new_id(),
-            request_key=f"auto:{top_up.key}"[:200],
+        return open_order(
+            self.new_id(),
+            f"auto:{top_up.key}",
             person_id=auto.person_id,
             wallet_id=auto.wallet_id,
             identity=auto.identity,
             channel=Channel.STRIPE,
-            pack_id=pack.pack_id,
-            credits=pack.credits,
-            amount=pack.price,
-            currency=pack.currency,
-            state=OrderState.OPEN,
-            created_at=now,
-            updated_at=now,
+            pack=self.payments.rules.packs.get(top_up.pack_id),
+            now=self.clock.now(),
         )
 
     def _pack_values(self, pack_id: str) -> dict[str, object]:
