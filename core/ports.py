@@ -25,6 +25,7 @@ from core.domain.payments import (
     CheckoutRequest,
     CheckoutSession,
     CheckoutSessionRecord,
+    IntentStatus,
     OffSessionCharge,
     OffSessionResult,
     PaymentEvent,
@@ -268,6 +269,10 @@ class SavedCards(Protocol):
         declined card or one that needs the person is a result with `failure`, not an error."""
         ...
 
+    async def payment_intent(self, payment_intent_id: str) -> IntentStatus:
+        """The intent as it is now (a network call)."""
+        ...
+
 
 class TopUpStore(Protocol):
     """Standing orders and their charges. The decision is taken under the wallet's standing
@@ -312,6 +317,10 @@ class TopUpStore(Protocol):
 
     async def due_top_ups(self, *, before: dt.datetime, limit: int = 100) -> list[tuple[TopUp, AutoTopUp]]:
         """Top-ups decided before `before` whose Stripe call never happened (a crash)."""
+        ...
+
+    async def charged_top_ups(self, *, before: dt.datetime, limit: int = 100) -> list[TopUp]:
+        """Top-ups charged before `before` and still waiting for their webhook."""
         ...
 
 

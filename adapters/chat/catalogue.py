@@ -470,7 +470,7 @@ ENGLISH: dict[str, str] = {
     "top_up_receipt": "Automatic top-up: your card was charged {price} for the {title} pack. +{credits} credits; you now have {available}.",
     "top_up_paused.authentication_required": "Automatic top-up is paused: your bank wants you to confirm the {price} payment for the {title} pack, and I can't do that without you. Pay here to buy it and turn automatic top-up back on:\n{url}",
     "top_up_paused.card_declined": "Automatic top-up is paused: your card was declined for the {price} payment for the {title} pack. Pay here with a working card to buy it and turn automatic top-up back on:\n{url}",
-    "top_up_capped.daily_cap": "Automatic top-up didn't buy anything: it already bought {per_day} times today, the daily limit. It will buy again tomorrow (UTC), or use {/buy} now.",
+    "top_up_capped.daily_cap": "Automatic top-up didn't buy anything: today's limit of automatic purchases ({per_day}) is reached. It buys again tomorrow (UTC); use {/buy} if you need credits now.",
     "top_up_capped.monthly_cap": "Automatic top-up didn't buy anything: this month's limit of {limit} is reached. Use {/buy} if you need credits now.",
     "error.top_up_threshold_invalid": "'{given}' isn't a number of credits I can watch for: use a whole number from {minimum} to {maximum}, e.g. {/autotopup} pro below 50.",
     "error.top_up_pending": "You already have an automatic top-up waiting for its payment. Finish that one first, or {/autotopup} off.",

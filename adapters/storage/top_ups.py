@@ -181,6 +181,12 @@ _DUE = Statement(
     .order_by(T.created_at)
     .limit(bindparam("limit"))
 )
+_CHARGED_BEFORE = Statement(
+    select(*TOP_UP_COLUMNS)
+    .where(T.state == TopUpState.CHARGED.value, T.created_at < bindparam("before"))
+    .order_by(T.created_at)
+    .limit(bindparam("limit"))
+)
 
 
 def _auto(row: DbRow | None) -> AutoTopUp | None:
@@ -430,5 +436,12 @@ class SqlTopUpStore:
                 if auto is not None and auto.customer_id and auto.payment_method_id:
                     found.append((top_up, auto))
             return found
+
+        return await self.db.read(work)
+
+    async def charged_top_ups(self, *, before: dt.datetime, limit: int = 100) -> list[TopUp]:
+        def work(conn: Connection) -> list[TopUp]:
+            rows = every(conn, _CHARGED_BEFORE, before=to_db_time(conn, before), limit=limit)
+            return [top_up for row in rows if (top_up := _top_up(row)) is not None]
 
         return await self.db.read(work)

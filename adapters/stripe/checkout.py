@@ -31,6 +31,7 @@ from core.domain.payments import (
     CheckoutSession,
     CheckoutSessionRecord,
     DisputeOpened,
+    IntentStatus,
     OffSessionCharge,
     OffSessionResult,
     PaymentEvent,
@@ -233,6 +234,15 @@ class StripeCheckout:
             raise map_stripe_error(exc, "charge_saved_card") from exc
         logger.info("stripe off-session payment %s for order %s: %s", intent.id, charge.order_id, intent.status)
         return OffSessionResult(intent.id, intent.status)
+
+    async def payment_intent(self, payment_intent_id: str) -> IntentStatus:
+        """A payment intent as it is now (a top-up whose webhook is late)."""
+        self._require_key()
+        try:
+            intent = await self._client.v1.payment_intents.retrieve_async(payment_intent_id)
+        except stripe.StripeError as exc:
+            raise map_stripe_error(exc, "payment_intent") from exc
+        return IntentStatus(intent.id, intent.status, intent.amount, intent.currency)
 
     def _require_key(self) -> None:
         if not self._has_key:

@@ -200,3 +200,13 @@ class OffSessionResult:
     payment_intent_id: str | None
     status: str
     failure: str | None = None
+
+
+@dataclass(frozen=True)
+class IntentStatus:
+    """A PaymentIntent as Stripe reports it now (for a top-up whose webhook never came)."""
+
+    payment_intent_id: str
+    status: str  # "succeeded", "processing", "requires_payment_method", "canceled", ...
+    amount: int
+    currency: str

@@ -37,6 +37,7 @@ from core.services.wallets import WalletService
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER = dt.timedelta(minutes=1)  # a due top-up older than this lost its Stripe call
+ASK_AFTER = dt.timedelta(minutes=10)  # a charged top-up older than this may have lost its webhook
 
 
 @dataclass(frozen=True)
@@ -154,13 +155,32 @@ class TopUpService:
 
     async def sweep(self) -> int:
         """Call Stripe for every top-up whose call was lost (same idempotency key: no second
-        payment); returns how many were tried."""
-        if not self.enabled:
+        payment), and ask Stripe about every charge whose webhook is late (a succeeded intent is
+        fulfilled as its webhook would be, once). Returns how many top-ups it looked at."""
+        cards = self.cards
+        if cards is None or not self.enabled:
             return 0
-        due = await self.store.due_top_ups(before=self.clock.now() - RETRY_AFTER)
+        now = self.clock.now()
+        due = await self.store.due_top_ups(before=now - RETRY_AFTER)
         for top_up, auto in due:
             await self._charge(top_up, auto)
-        return len(due)
+        late = await self.store.charged_top_ups(before=now - ASK_AFTER)
+        for charged in late:
+            if charged.payment_intent_id is None or charged.order_id is None:
+                continue
+            intent = await cards.payment_intent(charged.payment_intent_id)
+            if intent.status == "succeeded":
+                found = IntentSucceeded(
+                    f"reconcile:{intent.payment_intent_id}",
+                    intent.payment_intent_id,
+                    charged.order_id,
+                    intent.amount,
+                    intent.currency,
+                )
+                await self.handle_stripe_event(found)
+            elif intent.status in ("requires_payment_method", "canceled"):
+                await self._paused(charged, "card_declined", intent.payment_intent_id)
+        return len(due) + len(late)
 
     async def _charge(self, top_up: TopUp, auto: AutoTopUp) -> None:
         cards = self.cards
@@ -180,13 +200,15 @@ class TopUpService:
         except Exception:  # noqa: BLE001 - the row stays due; the sweep calls again, same key
             logger.exception("auto top-up %s: stripe call failed; will retry", top_up.key)
             return
-        now = self.clock.now()
         if result.failure is None and result.payment_intent_id is not None:
-            await self.store.top_up_charged(top_up.key, result.payment_intent_id, now=now)
+            await self.store.top_up_charged(top_up.key, result.payment_intent_id, now=self.clock.now())
             logger.info("auto top-up %s charged (%s)", top_up.key, result.payment_intent_id)
             return
-        failure = result.failure or "card_declined"
-        paused = await self.store.top_up_failed(top_up.key, failure, result.payment_intent_id, now=now)
+        await self._paused(top_up, result.failure or "card_declined", result.payment_intent_id)
+
+    async def _paused(self, top_up: TopUp, failure: str, payment_intent_id: str | None) -> None:
+        """The charge failed: pause, and send a Checkout link that buys the pack and saves a card."""
+        paused = await self.store.top_up_failed(top_up.key, failure, payment_intent_id, now=self.clock.now())
         logger.warning("auto top-up %s failed (%s): paused", top_up.key, failure)
         if paused is None:
             return
@@ -196,7 +218,7 @@ class TopUpService:
                 Identity.parse(paused.identity),
                 top_up.pack_id,
                 request_id=f"autotopup-resume:{top_up.key}",
-                save_card_for=auto.customer_id,
+                save_card_for=paused.customer_id,
             )
             values["url"] = link.url
         except Exception:  # noqa: BLE001 - the pause stands; the message says how to resume

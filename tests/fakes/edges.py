@@ -15,6 +15,7 @@ from core.domain.payments import (
     CheckoutRequest,
     CheckoutSession,
     CheckoutSessionRecord,
+    IntentStatus,
     OffSessionCharge,
     OffSessionResult,
     PaymentEvent,
@@ -64,6 +65,11 @@ class FakeCheckout:
             return OffSessionResult(intent, "requires_payment_method", self.refuse)
         self.charges.setdefault(charge.idempotency_key, charge)
         return OffSessionResult(intent, "succeeded")
+
+    async def payment_intent(self, payment_intent_id: str) -> IntentStatus:
+        """Every intent this fake made succeeded (unless refused, and then it was never charged)."""
+        charge = next(c for c in self.charges.values() if f"pi_{c.order_id}" == payment_intent_id)
+        return IntentStatus(payment_intent_id, "succeeded", charge.amount_cents, charge.currency)
 
     async def create_checkout(self, req: CheckoutRequest) -> CheckoutSession:
         self.requests.append(req)

@@ -145,3 +145,16 @@ async def test_top_up_store_finds_a_due_charge_whose_call_was_lost_and_retries_w
     assert await k.top_ups.sweep() == 1
     assert list(k.cards.charges) == [f"topup:{wallet}:e1"]
     assert await k.top_ups.sweep() == 0  # charged now: not due any more
+
+
+async def test_top_up_store_a_charge_whose_webhook_never_came_is_fulfilled_by_the_sweep_once(database):
+    k = kit(database)
+    wallet = await switched_on(k)
+    assert await k.top_ups.after_capture(wallet, "e1") == Verdict.CHARGE
+    assert await k.top_ups.sweep() == 0  # the webhook may still come
+    k.clock.advance(minutes=11)
+    assert await k.top_ups.sweep() == 1
+    assert (await k.ledger.balance(wallet)).available == 110
+    await paid(k, f"topup:{wallet}:e1")  # the webhook, late: nothing more
+    assert await k.top_ups.sweep() == 0
+    assert (await k.ledger.balance(wallet)).available == 110

@@ -55,6 +55,12 @@ async def test_top_up_two_captures_at_once_make_one_off_session_payment_granted_
         assert call.idempotency_key in (f"topup:{wallet}:hold:a", f"topup:{wallet}:hold:b")
         assert (call.params["off_session"], call.params["confirm"]) == ("true", "true")
 
+        assert tuple(vars(await stack.stripe.payment_intent(intent["id"])).values()) == (
+            intent["id"],
+            "succeeded",
+            3500,
+            "usd",
+        )  # what the sweep asks when a webhook is late
         succeeded = stack.fake.intent_succeeded(intent["id"])
         for _ in range(2):  # delivered twice
             assert (await stack.post(succeeded))[0] == 200

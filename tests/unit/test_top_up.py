@@ -140,10 +140,10 @@ async def test_top_up_daily_cap_reached_charges_nothing_and_says_so_once(make):
     assert await top_ups.after_capture(wallet, "hold:b") == Verdict.CAPPED
     assert await top_ups.after_capture(wallet, "hold:c") == Verdict.NOTHING
     assert bot.checkout is not None and len(bot.checkout.charges) == 1
-    capped = [text for text in sent_to(bot) if "daily limit" in text]
+    capped = [text for text in sent_to(bot) if "today's limit" in text]
     assert capped == [
-        "Automatic top-up didn't buy anything: it already bought 1 times today, the daily limit. "
-        "It will buy again tomorrow (UTC), or use /buy now."
+        "Automatic top-up didn't buy anything: today's limit of automatic purchases (1) is reached. "
+        "It buys again tomorrow (UTC); use /buy if you need credits now."
     ]
 
 

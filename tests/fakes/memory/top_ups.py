@@ -174,3 +174,7 @@ class FakeTopUpStore:
                 if auto.customer_id and auto.payment_method_id:
                     found.append((row.top_up, auto))
         return found[:limit]
+
+    async def charged_top_ups(self, *, before: dt.datetime, limit: int = 100) -> list[TopUp]:
+        rows = self.world.top_ups.values()
+        return [r.top_up for r in rows if r.top_up.state == TopUpState.CHARGED and r.top_up.created_at < before][:limit]
