@@ -119,14 +119,27 @@ async def test_top_up_two_captures_crossing_the_line_at_once_make_one_payment(ma
     assert rows == [TopUpState.SUCCEEDED]
 
 
-async def test_top_up_a_payment_event_before_the_charge_is_recorded_still_grants_once(make):
+async def test_top_up_payment_webhook_before_the_charge_is_recorded_grants_once_and_frees_the_wallet(make):
     bot = make(card=True)
     wallet = await turned_on(bot)
-    await bot.app.top_ups.after_capture(wallet, "hold:a")
-    event = paid(bot)
-    # The webhook and a redelivery race the charge's own record: one grant.
-    results = await asyncio.gather(*(bot.app.top_ups.handle_stripe_event(event) for _ in range(2)))
-    assert sorted(r.credits for r in results) == [0, 1000]
+    assert bot.checkout is not None
+    charge_card = bot.checkout.charge_saved_card
+
+    async def webhook_first(charge):  # Stripe's webhook lands before our own record of the charge
+        result = await charge_card(charge)
+        early = IntentSucceeded("evt_early", result.payment_intent_id, charge.order_id, charge.amount_cents, "usd")
+        await bot.app.top_ups.handle_stripe_event(early)
+        await bot.app.top_ups.handle_stripe_event(early)  # and again
+        return result
+
+    bot.checkout.charge_saved_card = webhook_first
+    assert await bot.app.top_ups.after_capture(wallet, "hold:a") == Verdict.CHARGE
+    assert await bot.available(WHO) == 1010
+    assert [row.top_up.state for row in bot.memory.world.top_ups.values()] == [TopUpState.SUCCEEDED]
+    assert len([text for text in sent_to(bot) if "your card was charged" in text]) == 1
+    # Nothing stays in flight: once low again, the next capture charges again.
+    await bot.memory.ledger.take("spent", wallet, 1000, Reason.OPERATOR_TAKE, now=bot.clock.now())
+    assert await bot.app.top_ups.after_capture(wallet, "hold:b") == Verdict.CHARGE
 
 
 async def test_top_up_daily_cap_reached_charges_nothing_and_says_so_once(make):

@@ -1,7 +1,7 @@
 """Paying inside Discord, end to end: the real client against the fake Discord. A pack with a SKU
 gets Discord's premium button; the entitlement (a gateway event, delivered twice, or carried by
 the next interaction) grants the pack once, is consumed, and is thanked for once; a deleted one
-takes the credits back."""
+takes the credits back. And `/autotopup` from Discord's slash command."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from core.domain.ledger import Reason
 from tests.e2e.discord_kit import ALICE, BOB, World, discord_world, identity
+from tests.fakes.discord_harness import option
 
 SKU = 1_300_000_000_000_000_001
 
@@ -94,4 +95,20 @@ async def test_entitlement_carried_by_an_interaction_is_granted_when_its_event_w
         await world.callback(balance)
         assert await world.available(BOB) == 10 + 1000
         assert world.fake.consumed() == [int(entitlement["id"])]
+        world.assert_no_errors()
+
+
+async def test_top_up_slash_command_on_discord_answers_with_a_checkout_that_saves_the_card(sqlite_url, tmp_path):
+    async with discord_world(sqlite_url, tmp_path, stripe=True) as world:
+        command = world.command("autotopup", [option("pack", "pro"), option("below", "50")], ALICE, guild=False)
+        world.dispatch(command)
+        answer = (await world.webhook(command)).json
+        assert "the Pro pack (1,000 credits for $35) whenever you drop below 50 credits" in answer["content"]
+        (pay,) = buttons(answer)
+        assert world.stripe is not None and pay["url"].startswith(world.stripe.base_url)
+        (session,) = world.stripe.sessions.values()
+        assert session["customer"] in world.stripe.customers
+        off = world.command("autotopup", [option("pack", "off")], ALICE, guild=False)
+        world.dispatch(off)
+        assert "Automatic top-up is off" in await world.reply_text(off)
         world.assert_no_errors()
