@@ -72,16 +72,19 @@ async def test_top_up_two_captures_at_once_make_one_off_session_payment_granted_
         assert await stack.ledger.audit() == []
 
 
-async def test_top_up_declined_card_pauses_and_offers_a_checkout_for_the_customer(db_url):
+@pytest.mark.parametrize("code", ["card_declined", "authentication_required"])
+async def test_top_up_declined_card_pauses_and_offers_a_checkout_for_the_customer(db_url, code):
     async with payments_stack(db_url) as stack:
         wallet = await opted_in(stack)
         top_ups = stack.app.top_ups
         assert top_ups is not None
-        stack.fake.card_outcome = "card_declined"
+        stack.fake.card_outcome = code
         sessions_before = len(stack.fake.sessions)
         assert await top_ups.after_capture(wallet, "hold:a") == Verdict.CHARGE
         auto = await top_ups.store.auto_top_up(wallet)
-        assert auto is not None and (auto.state, auto.paused_reason) == (AutoState.PAUSED, "card_declined")
+        assert auto is not None and (auto.state, auto.paused_reason) == (AutoState.PAUSED, code)
+        (refused,) = stack.fake.off_session_intents()  # Stripe's error carried the intent
+        assert await stack.count("SELECT COUNT(*) FROM top_ups WHERE payment_intent_id = :pi", pi=refused["id"]) == 1
         assert len(stack.fake.sessions) == sessions_before + 1  # the link sent with the pause
         newest = stack.fake.requests_to("POST", "/v1/checkout/sessions")[-1].params
         assert newest["customer"] == auto.customer_id
