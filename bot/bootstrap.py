@@ -39,6 +39,7 @@ from adapters.chat.servers import ServersChat
 from adapters.chat.speech import SpeechChat
 from adapters.chat.stats import StatsWords
 from adapters.chat.support import SupportChat, SupportWords
+from adapters.chat.top_ups import TopUpChat
 from adapters.chat.wallet import WalletChat
 from adapters.chat.words import Words
 from adapters.console import CONSOLE_USER_ID, ConsolePlatform
@@ -65,12 +66,13 @@ from adapters.storage.referral_notices import SqlReferralNoticeStore
 from adapters.storage.referrals import SqlReferralStore
 from adapters.storage.stats import SqlStatsStore
 from adapters.storage.support import SqlSupportStore
+from adapters.storage.top_ups import SqlTopUpStore
 from adapters.stripe import StripeCheckout
 from adapters.telegram import TELEGRAM_USER_ID
 from adapters.web import Dashboard, WebHooks, WebServer
 from adapters.web.hooks import Figures, RawWebhook
 from bot.config import Settings, public_base_url, web_enabled
-from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic, ReferralSweeper
+from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic, ReferralSweeper, TopUpSweeper
 from bot.processes import decoding_pool, stop_pool
 from core.clock import SystemClock
 from core.codes import SecretCodes
@@ -80,6 +82,7 @@ from core.domain.operations import OperationName
 from core.domain.prompts import PromptPolicy
 from core.domain.rewards import stats_windows
 from core.domain.stats import stats_report
+from core.domain.top_ups import TopUpLimits
 from core.errors import InvalidWebhook
 from core.ports import (
     BonusStore,
@@ -96,8 +99,10 @@ from core.ports import (
     PaymentStore,
     ReferralNoticeStore,
     ReferralStore,
+    SavedCards,
     StatsStore,
     SupportStore,
+    TopUpStore,
 )
 from core.services.email import EmailVerificationService
 from core.services.expiry import ExpiryService
@@ -109,7 +114,9 @@ from core.services.referrals import ReferralService
 from core.services.rewards import DailySchedule, RewardService
 from core.services.server_wallets import ServerWalletService
 from core.services.stats import StatsService
+from core.services.store_purchases import StorePurchases
 from core.services.support import SupportService
+from core.services.top_ups import TopUpService
 from core.services.wallets import WalletService
 
 logger = logging.getLogger(__name__)
@@ -155,6 +162,7 @@ class App:
     sweeps: list[Periodic] = field(default_factory=list)
     providers: dict[str, MusicGenerator] = field(default_factory=dict)  # of the other operations
     intake_pool: ProcessPoolExecutor | None = None
+    top_ups: TopUpService | None = None
 
     @property
     def chats(self) -> list[ChatPlatform]:
@@ -215,6 +223,7 @@ class Stores:
     links: LinkStore
     support: SupportStore
     stats: StatsStore
+    top_ups: TopUpStore | None = None  # automatic top-up (None: not offered)
 
 
 @dataclass(frozen=True)
@@ -252,6 +261,7 @@ async def build_app(
         links=SqlLinkStore(database),
         support=SqlSupportStore(database, ledger),
         stats=SqlStatsStore(database),
+        top_ups=SqlTopUpStore(database),
     )
 
     async def health() -> bool:
@@ -289,11 +299,13 @@ def compose(
     codes: CodeSource | None = None,
     email_sender: EmailSender | None = None,
     checkout: PaymentGateway | None = None,
+    cards: SavedCards | None = None,
     database: Database | None = None,
     reads: ReadModels | None = None,
 ) -> App:
     """The object graph over any stores, by constructor, in dependency order (unit tests pass
-    in-memory stores and no database, and may pass a `checkout` gateway instead of Stripe's)."""
+    in-memory stores and no database, and may pass a `checkout` gateway and saved `cards` instead
+    of Stripe's)."""
     clock = clock or SystemClock()
     codes = codes or SecretCodes()
     ledger = stores.ledger
@@ -351,6 +363,23 @@ def compose(
         offers=offers,
         checkout_ttl=dt.timedelta(minutes=settings.checkout_expiry_minutes),
     )
+    top_ups = (
+        TopUpService(
+            stores.top_ups,
+            payments,
+            wallets,
+            clock,
+            TopUpLimits(
+                per_day=settings.auto_topup_max_per_day,
+                per_month=settings.auto_topup_max_per_month_cents,
+                max_threshold=settings.auto_topup_max_threshold,
+            ),
+            cards=cards or (stripe if stripe is not None and stripe.configured else None),
+            notifier=notices,
+        )
+        if stores.top_ups is not None
+        else None
+    )
     server_wallets = ServerWalletService(
         ledger,
         wallets,
@@ -361,7 +390,8 @@ def compose(
     )
 
     # --- the conversation ---------------------------------------------------------------------
-    shop = Shop(payments)
+    shop = Shop(payments, settings.discord_skus)
+    store = StorePurchases(stores.payments, wallets, rules.packs.packs, settings.discord_skus, clock)
     chat_offers = Offers(words, shop)
     prices = settings.operation_prices()
     speech_policy = settings.speech_policy()
@@ -395,8 +425,10 @@ def compose(
         prices=prices,
         speech=speech_policy,
         providers=providers,
+        after_capture=top_ups.after_capture if top_ups is not None and top_ups.enabled else None,
     )
-    payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers)
+    payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers, store if store.skus else None)
+    top_up_chat = TopUpChat(words, top_ups) if top_ups is not None else None
     rewards_chat = RewardsChat(words, bonuses, referrals, rewards.email, rewards.linking, chat_offers)
     support_chat = SupportChat(words, rewards.support, support_words)
     stats_words = StatsWords(catalogue)
@@ -406,7 +438,7 @@ def compose(
         wallets,
         rules.pricing,
         chat_offers,
-        wallet=WalletChat(words, wallets, generation, rewards_chat, chat_offers),
+        wallet=WalletChat(words, wallets, generation, rewards_chat, chat_offers, top_up_chat),
         generation=generation_chat,
         payments=payments_chat,
         rewards=rewards_chat,
@@ -414,6 +446,7 @@ def compose(
         admin=AdminChat(words, wallets, payments, support_chat, rewards.stats, platforms, stats_words),
         servers=ServersChat(words, server_wallets, payments_chat),
         speech=SpeechChat(words, generation, generation_chat),
+        top_ups=top_up_chat,
     )
 
     # --- the chat platforms -------------------------------------------------------------------
@@ -439,7 +472,7 @@ def compose(
         health=reads.health if reads is not None else _healthy,
         text=catalogue.text,
         parse_stripe=stripe.parse_webhook if stripe is not None else None,
-        on_stripe_event=payments.handle_stripe_event if stripe is not None else None,
+        on_stripe_event=(top_ups or payments).handle_stripe_event if stripe is not None else None,
         on_replicate_webhook=replicate_webhook(generation, settings),
         on_telegram_update=telegram.on_webhook if telegram is not None and telegram.webhook_mode else None,
         telegram_secret=secret.get_secret_value() if secret else None,
@@ -455,6 +488,8 @@ def compose(
         sweeps.append(ExpirySweeper(rewards.expiry))
     if stripe is not None and stripe.configured:
         sweeps.append(PaymentReconciler(payments, clock))
+    if top_ups is not None and top_ups.enabled:
+        sweeps.append(TopUpSweeper(top_ups))
     return App(
         settings=settings,
         clock=clock,
@@ -476,6 +511,7 @@ def compose(
         web=web,
         sweeps=sweeps,
         intake_pool=pool,
+        top_ups=top_ups,
     )
 
 

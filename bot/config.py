@@ -127,6 +127,15 @@ class Settings(BaseSettings):
     stripe_api_base: str = "https://api.stripe.com"
     checkout_expiry_minutes: int = Field(60, ge=35, le=1440)  # Stripe: 30 min to 24 h, measured on its clock
 
+    # --- automatic top-up and paying inside Discord ---------------------------------------------
+    # Hard caps per wallet on automatic (off-session) charges: how many a UTC day, how much money
+    # (cents) a UTC month; and the highest line `/autotopup <pack> below <n>` accepts.
+    auto_topup_max_per_day: int = Field(3, ge=1, le=100)
+    auto_topup_max_per_month_cents: int = Field(20_000, ge=50, le=10_000_000)
+    auto_topup_max_threshold: int = Field(10_000, ge=1, le=1_000_000)
+    # Discord consumable SKUs, one per pack: "starter=1234567890,pro=..." (off unless set).
+    discord_skus: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+
     # --- generation ---------------------------------------------------------------------------
     replicate_api_token: SecretStr | None = None
     replicate_api_base: str = "https://api.replicate.com"
@@ -315,6 +324,21 @@ class Settings(BaseSettings):
     def stars_pack_table(self) -> PackTable:
         return PackTable(self.stars_packs)
 
+    @field_validator("discord_skus", mode="before")
+    @classmethod
+    def _discord_skus(cls, value: object) -> dict[str, str]:
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        skus: dict[str, str] = {}
+        for item in str(value or "").split(","):
+            if not item.strip():
+                continue
+            pack, _, sku = item.partition("=")
+            if not pack.strip() or not sku.strip().isdecimal():
+                raise ValueError(f"'{item.strip()}': expected <pack>=<numeric SKU id>")
+            skus[pack.strip().lower()] = sku.strip()
+        return skus
+
     # --- rewards ------------------------------------------------------------------
 
     @field_validator("daily_plans", mode="before")
@@ -407,6 +431,9 @@ def _conflicts(s: Settings) -> list[str]:
             )
     if webhook_secret and not webhook_secret.startswith("whsec_"):
         problems.append("STRIPE_WEBHOOK_SECRET: is not a webhook signing secret (those start with whsec_)")
+    unknown_skus = sorted(set(s.discord_skus) - {pack.pack_id for pack in s.credit_packs})
+    if unknown_skus:
+        problems.append(f"DISCORD_SKUS: no pack called {', '.join(unknown_skus)} in CREDIT_PACKS")
     if s.telegram_payments in ("stripe", "both") and not stripe_key:
         problems.append(
             f"TELEGRAM_PAYMENTS: '{s.telegram_payments}' needs Stripe: set STRIPE_SECRET_KEY "

@@ -557,3 +557,28 @@ class ClipOnItsWay(BotError):
     code = "clip_on_its_way"
 
     job_id: str
+
+
+# --- automatic top-up ---------------------------------------------------------------------
+
+
+class TopUpThresholdInvalid(BotError):
+    """`/autotopup <pack> below <n>` with an `n` that is not a whole number in range."""
+
+    code = "top_up_threshold_invalid"
+
+    given: str
+    minimum: int
+    maximum: int
+
+
+class TopUpPending(BotError):
+    """A second `/autotopup` while the first waits for its payment (or a top-up is charging)."""
+
+    code = "top_up_pending"
+
+
+class TopUpNeedsCard(BotError):
+    """Automatic top-up charges a saved card: Stripe is not set up, so there is no card path."""
+
+    code = "top_up_needs_card"

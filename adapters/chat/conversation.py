@@ -27,6 +27,7 @@ from adapters.chat.rewards import RewardsChat
 from adapters.chat.servers import ServersChat
 from adapters.chat.speech import SpeechChat
 from adapters.chat.support import SupportChat
+from adapters.chat.top_ups import TopUpChat
 from adapters.chat.wallet import WalletChat
 from adapters.chat.words import Words
 from core.domain.pricing import Pricing
@@ -52,6 +53,7 @@ MENU_ORDER = (
     "balance",
     "daily",
     "buy",
+    "autotopup",
     "pricing",
     "say",
     "describe",
@@ -81,6 +83,7 @@ class Conversation:
         admin: AdminChat,
         servers: ServersChat,
         speech: SpeechChat,
+        top_ups: TopUpChat | None = None,
     ) -> None:
         self.words = words
         self.wallets = wallets
@@ -97,6 +100,7 @@ class Conversation:
             *generation.commands(),
             *speech.commands(),
             *payments.commands(),
+            *(top_ups.commands() if top_ups is not None else ()),
             *rewards.commands(),
             *support.commands(),
             *servers.commands(),
@@ -217,6 +221,13 @@ class Conversation:
             return await self.payments.stars_paid(request, payload, charge_id, amount, currency)
         except Exception as error:  # noqa: BLE001
             return await self.failure(request, error)
+
+    async def entitlement(
+        self, request: Request, entitlement_id: str, sku_id: str, *, deleted: bool = False
+    ) -> Reply | None:
+        """The platform's store reported a purchase (or its refund): errors propagate, so the
+        platform does not consume an entitlement that was not granted."""
+        return await self.payments.entitlement(request, entitlement_id, sku_id, deleted=deleted)
 
     async def shareable(self, request: Request, job_id: str) -> Shareable | None:
         """The delivered clip `job_id` if the person may share it (the platform's share picker)."""

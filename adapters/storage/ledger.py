@@ -607,6 +607,11 @@ def take_back(
     return Outcome(key, amount, balance(conn, account_id))
 
 
+def taken_for_order(conn: Connection, account_id: int, order_ref: str) -> int:
+    """Credits refunds and disputes have taken back for `order_ref` so far."""
+    return as_int(scalar(conn, _TAKEN_FOR_ORDER, order_ref=order_ref, account_id=account_id))
+
+
 # --- reads -------------------------------------------------------------------------------
 
 _PACKS_BOUGHT = Statement(

@@ -18,6 +18,7 @@ from tests.fakes.memory.referral_notices import FakeReferralNoticeStore
 from tests.fakes.memory.referrals import FakeReferralStore
 from tests.fakes.memory.stats import FakeStatsStore
 from tests.fakes.memory.support import FakeSupportStore
+from tests.fakes.memory.top_ups import FakeTopUpStore
 from tests.fakes.memory.world import World
 
 
@@ -38,6 +39,7 @@ class MemoryStores:
         self.links = FakeLinkStore(self.world)
         self.support = FakeSupportStore(self.world)
         self.stats = FakeStatsStore(self.world)
+        self.top_ups = FakeTopUpStore(self.world)
 
 
 __all__ = ["MemoryStores", "World"]
