@@ -364,6 +364,20 @@ def _sqlite_engine(path: str, *, immediate: bool, pool_size: int, busy_timeout_m
     return engine
 
 
+# Any fixed 64-bit number, the same in every process of this bot: the key of the advisory lock
+# that makes processes starting together run the migrations one after another.
+MIGRATION_LOCK_KEY = 7_305_118_420_913_640_001
+
+
+def lock_migrations(conn: Connection) -> None:
+    """On PostgreSQL, wait for any other process migrating this database, and keep it waiting
+    until this transaction ends: the next process in then finds the schema current. Without it
+    two processes started together both create the same tables and one crashes. (SQLite's
+    BEGIN of the migration's first write already serialises writers.)"""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
+
+
 def async_engine_for_migrations(url: str) -> AsyncEngine:
     """A throwaway async engine (aiosqlite / asyncpg, no pool) for the migrations: Alembic's env
     on the command line, and `adapters.storage.migrations`."""
