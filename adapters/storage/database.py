@@ -57,6 +57,7 @@ MAX_BATCH = 256
 MAX_POSTGRES_BATCH = 256
 POSTGRES_WRITERS = 8
 BATCH_RETRIES = 5
+MAX_REMEMBERED_HOLDS = 100_000
 # How long a point read on the event loop thread may wait for a busy SQLite before it moves to
 # a reader thread.
 POINT_BUSY_MS = 5
@@ -121,6 +122,7 @@ class Database:
         # SQLite has one writer by nature; PostgreSQL commits from several connections at once.
         self._postgres_writers = max(1, postgres_writers)
         self._next_writer = 0
+        self._hold_wallets: dict[str, int] = {}  # hold key -> wallet, for routing (insertion order)
         self._started = False
         self._closed = False
         # SQLite
@@ -228,10 +230,20 @@ class Database:
 
     def _writer_for(self, locks: Locks) -> int:
         """One wallet's units always go to the same writer (so they run in order and never wait
-        for each other's locks); units that name nothing take turns."""
+        for each other's locks); a hold named with its wallet is remembered, so that its
+        capture or release, named by the hold alone, follows it there. Units that name
+        nothing take turns."""
         count = len(self._aqueues)
-        if locks.wallets:
-            return min(locks.wallets) % count
+        wallet = min(locks.wallets) if locks.wallets else None
+        for key in locks.holds:
+            if wallet is not None:
+                self._hold_wallets[key] = wallet
+                if len(self._hold_wallets) > MAX_REMEMBERED_HOLDS:
+                    del self._hold_wallets[next(iter(self._hold_wallets))]  # the oldest
+            else:
+                wallet = self._hold_wallets.pop(key, None)
+        if wallet is not None:
+            return wallet % count
         if locks.holds or locks.orders:
             return zlib.crc32(min(locks.holds or locks.orders).encode()) % count
         self._next_writer = (self._next_writer + 1) % count
@@ -344,8 +356,13 @@ class Database:
                     break
                 batch.append(item)
             outcome = self._attempt_sync(engine, batch)
+            # One wake-up of each event loop per batch, not one per unit: waking a loop from
+            # another thread is a write to its self-pipe, which cost more than the SQL did.
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[object], bool, object]]] = {}
             for item, (ok, value) in zip(batch, outcome, strict=True):
-                item.loop.call_soon_threadsafe(_settle, item.future, ok, value)
+                by_loop.setdefault(item.loop, []).append((item.future, ok, value))
+            for loop, settled in by_loop.items():
+                loop.call_soon_threadsafe(_settle_all, settled)
 
     def _attempt_sync(self, engine: Engine, batch: list[_Pending]) -> list[_Result]:
         error: BaseException | None = None
@@ -474,6 +491,11 @@ async def _discard(conn: AsyncConnection) -> None:
         await conn.invalidate()
     with contextlib.suppress(Exception):
         await conn.close()
+
+
+def _settle_all(settled: list[tuple[asyncio.Future[object], bool, object]]) -> None:
+    for future, ok, value in settled:
+        _settle(future, ok, value)
 
 
 def _settle(future: asyncio.Future[object], ok: bool, value: object) -> None:

@@ -421,7 +421,7 @@ class SqlJobStore:
             assert created is not None
             return Created(created, outcome.balance, position(conn, created))
 
-        return await self.db.write(work, wallets=[job.wallet_id])
+        return await self.db.write(work, wallets=[job.wallet_id], holds=[hold_key(job.job_id)])
 
     async def get(self, job_id: str) -> Job | None:
         return await self.db.read(lambda c: get(c, job_id))

@@ -762,6 +762,7 @@ class SqlLedgerStore:
         return await self.db.write(
             lambda c: place_hold(c, key, account_id, amount, expires_at, now),
             wallets=[account_id],
+            holds=[key],
             together=(PLACE_HOLDS, HoldRequest(key, account_id, amount, expires_at, now)),
         )
 

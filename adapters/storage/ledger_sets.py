@@ -17,20 +17,37 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import ColumnElement, Connection, any_, bindparam, column, exists, func, not_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, any_, bindparam, column, exists, func, not_, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.schema import Column
 
 from adapters.storage.database import LEFT_TO_UNIT
-from adapters.storage.sql import Statement, as_int, const, every, from_db_time, run
+from adapters.storage.sql import DbRow, Statement, as_int, const, every, from_db_time, run
 from adapters.storage.tables import accounts, holds, lots, transfers
-from core.domain.ledger import Balance, HoldState, LotKind, LotView, Outcome, Reason, take_from_lots
+from core.domain.ledger import Balance, HoldState, LotKind, LotTake, LotView, Outcome, Reason, take_from_lots
 
 if TYPE_CHECKING:
     from adapters.storage.ledger import SystemAccounts
 
 AVAILABLE = accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending
+SPEND_PREFIX = "spend:"  # a capture's transfer key is its hold's key after this
+
+
+def _unspent(kind: LotKind) -> ColumnElement[int]:
+    spent = select(func.sum(lots.c.remaining)).where(lots.c.account_id == accounts.c.id, lots.c.kind == const(kind))
+    return func.coalesce(spent.scalar_subquery(), const(0))
+
+
+# A wallet's balance, as `ledger.balance` reads it, from its accounts row (after an UPDATE, in
+# its RETURNING) and its lots.
+_BALANCE_COLUMNS = (
+    (accounts.c.credits_posted - accounts.c.debits_posted).label("posted"),
+    accounts.c.debits_pending.label("pending"),
+    accounts.c.frozen.label("frozen"),
+    _unspent(LotKind.FREE).label("free"),
+    _unspent(LotKind.PAID).label("paid"),
+)
 
 
 def _array(name: str, of: Column[object]) -> ColumnElement[object]:
@@ -67,11 +84,17 @@ _RESERVED = (
         ~exists().where(holds.c.key == _HOLD_REQ.c.key),
     )
     .values(debits_pending=accounts.c.debits_pending + _HOLD_REQ.c.amount)
-    .returning(_HOLD_REQ.c.key, _HOLD_REQ.c.account_id, _HOLD_REQ.c.amount, _HOLD_REQ.c.expires_at, _HOLD_REQ.c.now)
+    .returning(
+        _HOLD_REQ.c.key,
+        _HOLD_REQ.c.account_id,
+        _HOLD_REQ.c.amount,
+        _HOLD_REQ.c.expires_at,
+        _HOLD_REQ.c.now,
+        *_BALANCE_COLUMNS,
+    )
     .cte("reserved")
 )
-# Reserve and record in one statement: a hold row exists exactly for the rows reserved.
-_PLACE_HOLDS = Statement(
+_RECORDED = (
     postgresql.insert(holds)
     .from_select(
         ["key", "account_id", "amount", "state", "expires_at", "created_at"],
@@ -84,7 +107,17 @@ _PLACE_HOLDS = Statement(
             _RESERVED.c.now,
         ),
     )
-    .returning(holds.c.key)
+    .cte("recorded")
+)
+# Reserve and record in one statement: a hold row exists exactly for the rows reserved (a key
+# inserted meanwhile by another process fails the statement, and the batch runs unit by unit).
+_PLACE_HOLDS = Statement(
+    select(
+        _RESERVED.c.key,
+        _RESERVED.c.account_id,
+        _RESERVED.c.amount,
+        *(_RESERVED.c[c.name] for c in _BALANCE_COLUMNS),
+    ).add_cte(_RECORDED)
 )
 
 
@@ -102,7 +135,7 @@ class PlaceHolds:
 
     def run_many(self, conn: Connection, requests: Sequence[object]) -> list[object]:
         chosen = _one_per_wallet([r for r in requests if isinstance(r, HoldRequest)])
-        placed: set[str] = set()
+        placed: dict[str, Outcome] = {}
         if chosen:
             rows = every(
                 conn,
@@ -113,10 +146,10 @@ class PlaceHolds:
                 expires_ats=[r.expires_at for r in chosen],
                 nows=[r.now for r in chosen],
             )
-            placed = {str(row[0]) for row in rows}
-        done = [r for r in chosen if r.key in placed]
-        found = balances(conn, [r.account_id for r in done])
-        outcomes = {id(r): Outcome(r.key, r.amount, found[r.account_id]) for r in done}
+            for key, account, amount, posted, pending, frozen, free, paid in rows:
+                balance = _balance(as_int(account), posted, pending, frozen, as_int(free), as_int(paid))
+                placed[str(key)] = Outcome(str(key), as_int(amount), balance)
+        outcomes = {id(r): placed[r.key] for r in chosen if r.key in placed}
         return [outcomes.get(id(r), LEFT_TO_UNIT) for r in requests]
 
 
@@ -142,7 +175,7 @@ _FIRST_PER_WALLET = (
     .distinct(holds.c.account_id)
     .order_by(holds.c.account_id, holds.c.key)
 )
-_RESOLVE_HELD = Statement(
+_RESOLVED = (
     update(holds)
     .where(
         holds.c.key == _CAPTURE_REQ.c.key,
@@ -151,44 +184,58 @@ _RESOLVE_HELD = Statement(
     )
     .values(state=const(HoldState.CAPTURED), resolved_at=_CAPTURE_REQ.c.now)
     .returning(holds.c.key, holds.c.account_id, holds.c.amount, _CAPTURE_REQ.c.now)
+    .cte("resolved")
 )
-_POST_REQ = _rows("req", ("id", accounts.c.id), ("amount", accounts.c.debits_posted))
-_POST_RESERVED = Statement(
+# The pending debit becomes posted; the new totals come back for the balance.
+_POSTED = (
     update(accounts)
-    .where(accounts.c.id == _POST_REQ.c.id)
+    .where(accounts.c.id == _RESOLVED.c.account_id)
     .values(
-        debits_pending=accounts.c.debits_pending - _POST_REQ.c.amount,
-        debits_posted=accounts.c.debits_posted + _POST_REQ.c.amount,
+        debits_pending=accounts.c.debits_pending - _RESOLVED.c.amount,
+        debits_posted=accounts.c.debits_posted + _RESOLVED.c.amount,
     )
+    .returning(accounts.c.id, *_BALANCE_COLUMNS[:3])
+    .cte("posted")
 )
-_SPEND_REQ = _rows(
-    "req",
-    ("key", transfers.c.key),
-    ("debit", transfers.c.debit_account_id),
-    ("amount", transfers.c.amount),
-    ("now", transfers.c.created_at),
-)
-_RECORD_SPENDS = Statement(
+_SPENT = (
     postgresql.insert(transfers)
     .from_select(
-        ["key", "debit_account_id", "credit_account_id", "amount", "reason", "order_ref", "memo", "created_at"],
+        ["key", "debit_account_id", "credit_account_id", "amount", "reason", "memo", "created_at"],
         select(
-            _SPEND_REQ.c.key,
-            _SPEND_REQ.c.debit,
+            const(SPEND_PREFIX) + _RESOLVED.c.key,
+            _RESOLVED.c.account_id,
             bindparam("sink", type_=transfers.c.credit_account_id.type),
-            _SPEND_REQ.c.amount,
+            _RESOLVED.c.amount,
             const(Reason.SPEND),
-            bindparam("order_ref", type_=transfers.c.order_ref.type),
             const(""),
-            _SPEND_REQ.c.now,
+            _RESOLVED.c.now,
         ),
     )
     .on_conflict_do_nothing(index_elements=["key"])
+    .cte("spent")
 )
-_LOTS_OF = Statement(
-    select(lots.c.account_id, lots.c.id, lots.c.kind, lots.c.remaining, lots.c.expires_at, lots.c.order_ref).where(
-        lots.c.account_id == any_(_array("ids", lots.c.account_id)), lots.c.remaining > const(0)
+# Resolve, post and record in one statement, which also reads the wallets' lots (one row per
+# lot with credits left; the lots are not changed by it) so their takes can be worked out.
+_CAPTURE_HOLDS = Statement(
+    select(
+        _RESOLVED.c.key,
+        _RESOLVED.c.account_id,
+        _RESOLVED.c.amount,
+        _POSTED.c.posted,
+        _POSTED.c.pending,
+        _POSTED.c.frozen,
+        lots.c.id,
+        lots.c.kind,
+        lots.c.remaining,
+        lots.c.expires_at,
+        lots.c.order_ref,
     )
+    .select_from(
+        _RESOLVED.join(_POSTED, _POSTED.c.id == _RESOLVED.c.account_id).outerjoin(
+            lots, and_(lots.c.account_id == _RESOLVED.c.account_id, lots.c.remaining > const(0))
+        )
+    )
+    .add_cte(_SPENT)
 )
 _TAKE_REQ = _rows("req", ("id", lots.c.id), ("amount", lots.c.remaining))
 _TAKE_FROM_LOTS = Statement(
@@ -210,31 +257,37 @@ class CaptureHolds:
         asked = [r for r in requests if isinstance(r, CaptureRequest)]
         if not asked:
             return [LEFT_TO_UNIT] * len(requests)
-        resolved = {
-            str(key): (as_int(account), as_int(amount), now)
-            for key, account, amount, now in every(
-                conn, _RESOLVE_HELD, keys=[r.key for r in asked], nows=[r.now for r in asked]
-            )
-        }
-        if resolved:
-            wallets = [account for account, _, _ in resolved.values()]
-            amounts = [amount for _, amount, _ in resolved.values()]
-            run(conn, _POST_RESERVED, ids=wallets, amounts=amounts)
-            run(
-                conn,
-                _RECORD_SPENDS,
-                keys=[f"spend:{key}" for key in resolved],
-                debits=wallets,
-                amounts=amounts,
-                nows=[now for _, _, now in resolved.values()],
-                sink=asked[0].system.id(conn, Reason.SPEND.value, asked[0].now),
-                order_ref=None,
-            )
-            _take_lots(conn, dict(zip(wallets, amounts, strict=True)))
-        found = balances(conn, [account for account, _, _ in resolved.values()])
+        sink = asked[0].system.id(conn, Reason.SPEND.value, asked[0].now)
+        rows = every(conn, _CAPTURE_HOLDS, keys=[r.key for r in asked], nows=[r.now for r in asked], sink=sink)
+        captured: dict[str, tuple[int, int, DbRow]] = {}
+        wallet_lots: dict[int, list[LotView]] = {}
+        for key, account, amount, posted, pending, frozen, lot_id, kind, remaining, expires_at, order_ref in rows:
+            wallet = as_int(account)
+            captured[str(key)] = (wallet, as_int(amount), (posted, pending, frozen))
+            found = wallet_lots.setdefault(wallet, [])
+            if lot_id is not None:
+                found.append(
+                    LotView(
+                        as_int(lot_id),
+                        LotKind(str(kind)),
+                        as_int(remaining),
+                        from_db_time(expires_at),
+                        None if order_ref is None else str(order_ref),
+                    )
+                )
         outcomes: dict[str, Outcome] = {}
-        for key, (account, amount, _) in resolved.items():
-            outcomes[key] = Outcome(f"spend:{key}", amount, found[account])
+        takes: list[LotTake] = []
+        for key, (wallet, amount, (posted, pending, frozen)) in captured.items():
+            taken = take_from_lots(wallet_lots[wallet], amount)
+            takes += taken
+            left = {lot.lot_id: lot.remaining for lot in wallet_lots[wallet]}
+            for part in taken:
+                left[part.lot_id] -= part.amount
+            free = sum(left[lot.lot_id] for lot in wallet_lots[wallet] if lot.kind == LotKind.FREE)
+            paid = sum(left[lot.lot_id] for lot in wallet_lots[wallet] if lot.kind == LotKind.PAID)
+            outcomes[key] = Outcome(SPEND_PREFIX + key, amount, _balance(wallet, posted, pending, frozen, free, paid))
+        if takes:
+            run(conn, _TAKE_FROM_LOTS, ids=[t.lot_id for t in takes], amounts=[t.amount for t in takes])
         results: list[object] = []
         for request in requests:
             # A key asked twice: its first row gets the outcome, the repeat runs alone ("already done").
@@ -243,56 +296,10 @@ class CaptureHolds:
         return results
 
 
-def _take_lots(conn: Connection, amounts: dict[int, int]) -> None:
-    """Take each wallet's amount from its lots, as `ledger._take_lots` does for one."""
-    by_wallet: dict[int, list[LotView]] = {wallet: [] for wallet in amounts}
-    for account, lot_id, kind, remaining, expires_at, order_ref in every(conn, _LOTS_OF, ids=list(amounts)):
-        by_wallet[as_int(account)].append(
-            LotView(
-                as_int(lot_id),
-                LotKind(str(kind)),
-                as_int(remaining),
-                from_db_time(expires_at),
-                None if order_ref is None else str(order_ref),
-            )
-        )
-    takes = [part for wallet, amount in amounts.items() for part in take_from_lots(by_wallet[wallet], amount)]
-    if takes:
-        run(conn, _TAKE_FROM_LOTS, ids=[t.lot_id for t in takes], amounts=[t.amount for t in takes])
-
-
 # --- balances ----------------------------------------------------------------------------
 
 
-def _unspent(kind: LotKind) -> ColumnElement[int]:
-    spent = select(func.sum(lots.c.remaining)).where(lots.c.account_id == accounts.c.id, lots.c.kind == const(kind))
-    return func.coalesce(spent.scalar_subquery(), const(0))
-
-
-_BALANCES = Statement(
-    select(
-        accounts.c.id,
-        accounts.c.credits_posted - accounts.c.debits_posted,
-        accounts.c.debits_pending,
-        accounts.c.frozen,
-        _unspent(LotKind.FREE),
-        _unspent(LotKind.PAID),
-    ).where(accounts.c.id == any_(_array("ids", accounts.c.id)))
-)
-
-
-def balances(conn: Connection, account_ids: list[int]) -> dict[int, Balance]:
-    """`ledger.balance` of several wallets in one statement."""
-    if not account_ids:
-        return {}
-    found = {}
-    for account, posted, pending, frozen, free, paid in every(conn, _BALANCES, ids=sorted(set(account_ids))):
-        found[as_int(account)] = Balance(
-            as_int(account),
-            free=as_int(free),
-            paid=as_int(paid),
-            held=as_int(pending),
-            frozen=bool(frozen),
-            debt=max(0, -as_int(posted)),
-        )
-    return found
+def _balance(account: int, posted: object, pending: object, frozen: object, free: int, paid: int) -> Balance:
+    return Balance(
+        account, free=free, paid=paid, held=as_int(pending), frozen=bool(frozen), debt=max(0, -as_int(posted))
+    )
