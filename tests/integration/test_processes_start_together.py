@@ -6,27 +6,20 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
 import sys
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
-import aiohttp
 import asyncpg
 import pytest
 
+from bench.scale import free_port, healthy
 from tests.conftest import PG_ADMIN_DSN, pg_url
 from tests.fakes.telegram_fake import FakeBotAPI
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCESSES = 3
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 @pytest.fixture
@@ -40,21 +33,6 @@ async def fresh_postgres() -> AsyncIterator[str]:
     finally:
         await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         await admin.close()
-
-
-async def healthy(port: int, timeout: float = 30) -> bool:
-    """Whether the process's web server answers /healthz within `timeout` seconds."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    async with aiohttp.ClientSession() as http:
-        while asyncio.get_running_loop().time() < deadline:
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/healthz") as response:
-                    if response.status == 200:
-                        return True
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.05)
-    return False
 
 
 @pytest.mark.postgres
@@ -90,7 +68,7 @@ async def test_three_processes_started_together_on_a_fresh_database_all_come_up(
         bots = await asyncio.gather(*procs)  # all three at once
         try:
             await fake.wait_for("setWebhook", count=PROCESSES, timeout=60)
-            assert [await healthy(port) for port in ports] == [True] * PROCESSES
+            await asyncio.gather(*(healthy(port, 30) for port in ports))  # raises if one never answers
             assert [bot.returncode for bot in bots] == [None] * PROCESSES  # none crashed
         finally:
             for bot in bots:
