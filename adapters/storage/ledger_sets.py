@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from sqlalchemy import ColumnElement, Connection, and_, any_, bindparam, column, exists, func, not_, select, update
 from sqlalchemy.dialects import postgresql
@@ -26,9 +26,6 @@ from adapters.storage.database import LEFT_TO_UNIT
 from adapters.storage.sql import DbRow, Statement, as_int, const, every, from_db_time, run
 from adapters.storage.tables import accounts, holds, lots, transfers
 from core.domain.ledger import Balance, HoldState, LotKind, LotTake, LotView, Outcome, Reason, take_from_lots
-
-if TYPE_CHECKING:
-    from adapters.storage.ledger import SystemAccounts
 
 AVAILABLE = accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending
 SPEND_PREFIX = "spend:"  # a capture's transfer key is its hold's key after this
@@ -243,10 +240,16 @@ _TAKE_FROM_LOTS = Statement(
 )
 
 
+class SystemAccountIds(Protocol):
+    """`ledger.SystemAccounts`: the id of a system account, by name."""
+
+    def id(self, conn: Connection, name: str, now: dt.datetime) -> int: ...
+
+
 @dataclass(frozen=True)
 class CaptureRequest:
     key: str
-    system: SystemAccounts
+    system: SystemAccountIds
     now: dt.datetime
 
 
