@@ -411,6 +411,7 @@ class Database:
                     batch.append(item)
                 if conn is None:
                     conn = await self._connect_writer()
+                outcome: list[_Result]
                 if conn is None:
                     outcome = [(False, InternalError("database unreachable"))] * len(batch)
                 else:
