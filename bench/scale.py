@@ -183,7 +183,9 @@ class Round:
     double_grants: int = 0
 
 
-async def start_bots(count: int, db_url: str, env_base: dict[str, str], folder: Path) -> list[tuple[Any, int]]:
+async def start_bots(count: int, env_base: dict[str, str], folder: Path) -> list[tuple[Any, int]]:
+    """`count` `python -m bot` processes, each with its own web port, data folder and worker id:
+    (process, web port)."""
     bots = []
     for i in range(count):
         port = free_port()
@@ -200,6 +202,14 @@ async def start_bots(count: int, db_url: str, env_base: dict[str, str], folder: 
         )
         bots.append((process, port))
     return bots
+
+
+async def stop_bots(bots: list[tuple[Any, int]]) -> list[tuple[bytes, bytes]]:
+    """SIGTERM each, and their (stdout, stderr) once they have exited."""
+    for process, _ in bots:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+    return list(await asyncio.gather(*(asyncio.wait_for(p.communicate(), 60) for p, _ in bots)))
 
 
 async def healthy(port: int, timeout: float) -> None:  # noqa: ASYNC109
@@ -256,7 +266,7 @@ async def run_round(processes: int, users: int, timeout: float) -> Round:  # noq
                     MAX_JOBS_PER_PERSON="2",
                     NEW_ACCOUNT_COOLDOWN_MINUTES="0",
                 )
-                bots = await start_bots(processes, db_url, env, folder)
+                bots = await start_bots(processes, env, folder)
                 backends[:] = [port for _, port in bots]
                 try:
                     await asyncio.gather(*(healthy(port, 60) for _, port in bots))
@@ -264,10 +274,7 @@ async def run_round(processes: int, users: int, timeout: float) -> Round:  # noq
                     await drive(fake, stripe, bots, users, result, timeout, tone_clip, signed_event)
                     await check_books(db_url, users, result)
                 finally:
-                    for process, _ in bots:
-                        if process.returncode is None:
-                            process.send_signal(signal.SIGTERM)
-                    outputs = await asyncio.gather(*(asyncio.wait_for(p.communicate(), 60) for p, _ in bots))
+                    outputs = await stop_bots(bots)
                 for (_, err), (process, _) in zip(outputs, bots, strict=True):
                     log = err.decode(errors="replace")
                     if process.returncode != 0:

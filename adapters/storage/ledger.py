@@ -19,7 +19,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, case, false, func, 
 
 from adapters.storage.audit import audit
 from adapters.storage.database import Database
-from adapters.storage.ledger_sets import CaptureHolds, CaptureRequest, HoldRequest, PlaceHolds
+from adapters.storage.ledger_sets import CaptureHolds, CaptureRequest, HoldRequest, PlaceHolds, lot_view
 from adapters.storage.persons import (
     account_of,
     claim_identity,
@@ -365,16 +365,7 @@ def add_lot(
 
 
 def lots_of(conn: Connection, account_id: int) -> list[LotView]:
-    return [
-        LotView(
-            as_int(lot_id),
-            LotKind(str(kind)),
-            as_int(remaining),
-            from_db_time(expires_at),
-            None if order_ref is None else str(order_ref),
-        )
-        for lot_id, kind, remaining, expires_at, order_ref in every(conn, _LOTS, account_id=account_id)
-    ]
+    return [lot_view(*row) for row in every(conn, _LOTS, account_id=account_id)]
 
 
 def _take_lots(conn: Connection, account_id: int, amount: int, *, first_order_ref: str | None = None) -> list[LotTake]:

@@ -269,15 +269,7 @@ class CaptureHolds:
             captured[str(key)] = (wallet, as_int(amount), (posted, pending, frozen))
             found = wallet_lots.setdefault(wallet, [])
             if lot_id is not None:
-                found.append(
-                    LotView(
-                        as_int(lot_id),
-                        LotKind(str(kind)),
-                        as_int(remaining),
-                        from_db_time(expires_at),
-                        None if order_ref is None else str(order_ref),
-                    )
-                )
+                found.append(lot_view(lot_id, kind, remaining, expires_at, order_ref))
         outcomes: dict[str, Outcome] = {}
         takes: list[LotTake] = []
         for key, (wallet, amount, (posted, pending, frozen)) in captured.items():
@@ -297,6 +289,17 @@ class CaptureHolds:
             outcome = outcomes.pop(request.key, None) if isinstance(request, CaptureRequest) else None
             results.append(LEFT_TO_UNIT if outcome is None else outcome)
         return results
+
+
+def lot_view(lot_id: object, kind: object, remaining: object, expires_at: object, order_ref: object) -> LotView:
+    """A lot as its row's columns give it."""
+    return LotView(
+        as_int(lot_id),
+        LotKind(str(kind)),
+        as_int(remaining),
+        from_db_time(expires_at),
+        None if order_ref is None else str(order_ref),
+    )
 
 
 # --- balances ----------------------------------------------------------------------------
