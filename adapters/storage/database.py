@@ -218,7 +218,9 @@ class Database:
         them: on PostgreSQL they choose the writer and are locked first, in a global order. A
         unit that names nothing still runs correctly; it only may deadlock and be retried.
         `together` is (operation, request): on PostgreSQL the batch's units that share an
-        operation run as its set-based statements, and `work` runs only for what it leaves."""
+        operation run as its set-based statements, and `work` runs only for what it leaves.
+        The set operations of a batch run before its other units: all of them were waiting
+        at once, and any order of concurrent requests is one they could have arrived in."""
         if self._closed or not self._started:
             raise InternalError("the database is not running")
         loop = asyncio.get_running_loop()
