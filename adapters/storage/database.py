@@ -55,9 +55,10 @@ Work = Callable[[Connection], T]  # a unit of work; its result is what `read`/`w
 
 MAX_BATCH = 256
 MAX_POSTGRES_BATCH = 256
-# Writer connections per process on PostgreSQL. Each takes a share of the wallets; on a small
-# server (2 cores, measured) more writers split the batches without adding CPU to run them.
-POSTGRES_WRITERS = 2
+# Writer connections per process on PostgreSQL. Measured with `bench.ledger` (2 cores): 4
+# commit the most (1: 64 requests per transaction but one commit in flight; 8 and 16: batches
+# too small to pay for their round trips).
+POSTGRES_WRITERS = 4
 BATCH_RETRIES = 5
 MAX_REMEMBERED_HOLDS = 100_000
 # How long a point read on the event loop thread may wait for a busy SQLite before it moves to
