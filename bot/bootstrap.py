@@ -246,7 +246,7 @@ async def build_app(
     """Everything on the configured database (migrated first), with the chat platforms the
     settings configure: Telegram, Discord, or else the console."""
     clock = clock or SystemClock()
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, postgres_writers=settings.database_writers)
     await database.start()
     ledger = SqlLedgerStore(database)
     await ledger.prepare()  # system accounts exist (committed) before any movement names them

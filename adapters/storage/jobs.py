@@ -450,7 +450,7 @@ class SqlJobStore:
             assert created is not None
             return Created(created, outcome.balance, position(conn, created))
 
-        return await self.db.write(work)
+        return await self.db.write(work, wallets=[job.wallet_id], holds=[hold_key(job.job_id)])
 
     async def get(self, job_id: str) -> Job | None:
         return await self.db.read(lambda c: get(c, job_id))
@@ -571,7 +571,7 @@ class SqlJobStore:
             released = 0 if outcome.duplicate else outcome.amount
             return Concluded(job, charged=0, released=released, balance=outcome.balance)
 
-        return await self.db.write(work)
+        return await self.db.write(work, holds=[hold_key(job_id)])
 
     async def position(self, job: Job) -> int | None:
         return await self.db.read(lambda c: position(c, job))

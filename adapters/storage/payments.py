@@ -395,4 +395,7 @@ class SqlPaymentStore:
         now: dt.datetime,
     ) -> PaymentResult:
         system = self.ledger.system
-        return await self.db.write(lambda c: _apply(c, system, order_id, decide, event_key, event_type, now))
+        return await self.db.write(
+            lambda c: _apply(c, system, order_id, decide, event_key, event_type, now),
+            orders=[order_id] if order_id else [],
+        )
