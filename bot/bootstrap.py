@@ -49,6 +49,7 @@ from adapters.replicate import ReplicateGenerator, verify_replicate_webhook
 from adapters.storage.bonuses import SqlBonusStore
 from adapters.storage.dashboard import read_dashboard
 from adapters.storage.database import Database
+from adapters.storage.economics import SqlEconomicsReads
 from adapters.storage.email_verification import SqlEmailStore
 from adapters.storage.jobs import SqlJobStore
 from adapters.storage.ledger import SqlLedgerStore
@@ -67,6 +68,7 @@ from bot.config import Settings, public_base_url, web_enabled
 from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic, ReferralSweeper
 from core.clock import SystemClock
 from core.codes import SecretCodes
+from core.domain.economics import micros
 from core.domain.identity import IdentityFormats
 from core.domain.jobs import JobState
 from core.domain.prompts import PromptPolicy
@@ -77,6 +79,7 @@ from core.ports import (
     BonusStore,
     Clock,
     CodeSource,
+    EconomicsReads,
     EmailSender,
     EmailStore,
     ExpiryStore,
@@ -91,6 +94,7 @@ from core.ports import (
     StatsStore,
     SupportStore,
 )
+from core.services.economics import EconomicsService
 from core.services.email import EmailVerificationService
 from core.services.expiry import ExpiryService
 from core.services.generation import GenerationService, GenerationSettings
@@ -146,6 +150,7 @@ class App:
     web: WebServer | None
     sweeps: list[Periodic] = field(default_factory=list)
     intake_pool: ProcessPoolExecutor | None = None
+    economics: EconomicsService | None = None
 
     @property
     def chats(self) -> list[ChatPlatform]:
@@ -197,6 +202,7 @@ class Stores:
     links: LinkStore
     support: SupportStore
     stats: StatsStore
+    economics: EconomicsReads | None = None  # SQL only: the unit economics replay the ledger's rows
 
 
 @dataclass(frozen=True)
@@ -234,6 +240,7 @@ async def build_app(
         links=SqlLinkStore(database),
         support=SqlSupportStore(database, ledger),
         stats=SqlStatsStore(database),
+        economics=SqlEconomicsReads(database),
     )
 
     async def health() -> bool:
@@ -366,6 +373,10 @@ def compose(
     rewards_chat = RewardsChat(words, bonuses, referrals, rewards.email, rewards.linking, chat_offers)
     support_chat = SupportChat(words, rewards.support, support_words)
     stats_words = StatsWords(catalogue)
+    economics = None
+    if stores.economics is not None:
+        on_sale = (*rules.packs.packs, *stars.packs)
+        economics = EconomicsService(stores.economics, settings.fees(), on_sale, clock=clock)
     conversation = Conversation(
         words,
         wallets,
@@ -376,7 +387,7 @@ def compose(
         payments=payments_chat,
         rewards=rewards_chat,
         support=support_chat,
-        admin=AdminChat(words, wallets, payments, support_chat, rewards.stats, platforms, stats_words),
+        admin=AdminChat(words, wallets, payments, support_chat, rewards.stats, platforms, stats_words, economics),
         servers=ServersChat(words, server_wallets, payments_chat),
     )
 
@@ -439,6 +450,7 @@ def compose(
         web=web,
         sweeps=sweeps,
         intake_pool=pool,
+        economics=economics,
     )
 
 
@@ -497,6 +509,7 @@ def build_generator(settings: Settings) -> MusicGenerator:
             model_version_id=settings.replicate_model_version,
             base_url=settings.replicate_api_base,
             model_variant=settings.replicate_model_variant,
+            compute_micros_per_second=micros(settings.replicate_cost_per_second),
         )
     logger.info("no REPLICATE_API_TOKEN: generating with the local melody synthesizer")
     return LocalSynthGenerator(max_seconds=float(max(60, *settings.generation_costs)))

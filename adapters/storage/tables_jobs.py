@@ -73,6 +73,8 @@ class JobRow(SQLModel, table=True):
     lease_until: dt.datetime | None = Field(default=None, sa_column=_utc_nullable())
     source_job_id: str | None = Field(default=None, max_length=32)
     delivery_ref: str | None = Field(default=None, max_length=300)  # e.g. a Telegram file id: Share after a restart
+    # What the provider billed for this job, micro-units of money (unit economics); NULL: nothing.
+    provider_cost_micros: int | None = Field(default=None, sa_type=BigInteger)
     created_at: dt.datetime = Field(sa_column=_utc())
     updated_at: dt.datetime = Field(sa_column=_utc())
     started_at: dt.datetime | None = Field(default=None, sa_column=_utc_nullable())

@@ -24,6 +24,7 @@ import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from core.domain.economics import compute_cost
 from core.domain.generation import (
     GeneratedClip,
     GenerationRequest,
@@ -385,6 +386,9 @@ class JobRunner:
             await wait_for_event(run.wake, wait)
 
     async def _prediction_finished(self, run: _Run, job: Job, status: PredictionStatus) -> Job | None:
+        cost = compute_cost(status.compute_seconds, self.generator.compute_micros_per_second)
+        if cost:  # billed whether the run succeeded or not
+            await self.store.record_cost(job.job_id, cost)
         if status.state == PredictionState.SUCCEEDED:
             # The output is fetched while the step is written, and the generator slot freed
             # (the dispatcher's claim is queued behind this step, so it sees the slot free).

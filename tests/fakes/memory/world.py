@@ -187,6 +187,7 @@ class World:
     notices: dict[str, NoticeRow] = field(default_factory=dict)
     jobs: dict[str, JobRow] = field(default_factory=dict)
     job_inputs: dict[str, tuple[PreparedClip, dt.datetime]] = field(default_factory=dict)
+    job_costs: dict[str, int] = field(default_factory=dict)  # job id -> provider cost, micro-units
     orders: dict[str, Order] = field(default_factory=dict)
     events: dict[str, EventRow] = field(default_factory=dict)
     ids: Any = field(default_factory=lambda: itertools.count(1))  # one sequence for every row id
