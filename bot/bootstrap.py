@@ -56,6 +56,7 @@ from adapters.speech import (
 from adapters.storage.bonuses import SqlBonusStore
 from adapters.storage.dashboard import read_dashboard
 from adapters.storage.database import Database
+from adapters.storage.economics import SqlEconomicsReads
 from adapters.storage.email_verification import SqlEmailStore
 from adapters.storage.jobs import SqlJobStore
 from adapters.storage.ledger import SqlLedgerStore
@@ -76,6 +77,7 @@ from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic
 from bot.processes import decoding_pool, stop_pool
 from core.clock import SystemClock
 from core.codes import SecretCodes
+from core.domain.economics import micros
 from core.domain.identity import IdentityFormats
 from core.domain.jobs import JobState
 from core.domain.operations import OperationName
@@ -88,6 +90,7 @@ from core.ports import (
     BonusStore,
     Clock,
     CodeSource,
+    EconomicsReads,
     EmailSender,
     EmailStore,
     ExpiryStore,
@@ -104,6 +107,7 @@ from core.ports import (
     SupportStore,
     TopUpStore,
 )
+from core.services.economics import EconomicsService
 from core.services.email import EmailVerificationService
 from core.services.expiry import ExpiryService
 from core.services.generation import GenerationService, GenerationSettings
@@ -163,6 +167,7 @@ class App:
     providers: dict[str, MusicGenerator] = field(default_factory=dict)  # of the other operations
     intake_pool: ProcessPoolExecutor | None = None
     top_ups: TopUpService | None = None
+    economics: EconomicsService | None = None
 
     @property
     def chats(self) -> list[ChatPlatform]:
@@ -224,6 +229,7 @@ class Stores:
     support: SupportStore
     stats: StatsStore
     top_ups: TopUpStore | None = None  # automatic top-up (None: not offered)
+    economics: EconomicsReads | None = None  # SQL only: the unit economics replay the ledger's rows
 
 
 @dataclass(frozen=True)
@@ -262,6 +268,7 @@ async def build_app(
         support=SqlSupportStore(database, ledger),
         stats=SqlStatsStore(database),
         top_ups=SqlTopUpStore(database),
+        economics=SqlEconomicsReads(database),
     )
 
     async def health() -> bool:
@@ -432,6 +439,10 @@ def compose(
     rewards_chat = RewardsChat(words, bonuses, referrals, rewards.email, rewards.linking, chat_offers)
     support_chat = SupportChat(words, rewards.support, support_words)
     stats_words = StatsWords(catalogue)
+    economics = None
+    if stores.economics is not None:
+        on_sale = (*rules.packs.packs, *stars.packs)
+        economics = EconomicsService(stores.economics, settings.fees(), on_sale, clock=clock)
     generation_chat = GenerationChat(words, generation, wallets, job_notices, rules.pricing)
     conversation = Conversation(
         words,
@@ -443,7 +454,7 @@ def compose(
         payments=payments_chat,
         rewards=rewards_chat,
         support=support_chat,
-        admin=AdminChat(words, wallets, payments, support_chat, rewards.stats, platforms, stats_words),
+        admin=AdminChat(words, wallets, payments, support_chat, rewards.stats, platforms, stats_words, economics),
         servers=ServersChat(words, server_wallets, payments_chat),
         speech=SpeechChat(words, generation, generation_chat),
         top_ups=top_up_chat,
@@ -512,6 +523,7 @@ def compose(
         sweeps=sweeps,
         intake_pool=pool,
         top_ups=top_ups,
+        economics=economics,
     )
 
 
@@ -570,6 +582,7 @@ def build_generator(settings: Settings) -> MusicGenerator:
             model_version_id=settings.replicate_model_version,
             base_url=settings.replicate_api_base,
             model_variant=settings.replicate_model_variant,
+            compute_micros_per_second=micros(settings.replicate_cost_per_second),
         )
     logger.info("no REPLICATE_API_TOKEN: generating with the local melody synthesizer")
     return LocalSynthGenerator(max_seconds=float(max(60, *settings.generation_costs)))
@@ -586,6 +599,7 @@ def build_providers(settings: Settings, music: MusicGenerator) -> dict[str, Musi
             api_token=token,
             model_version_id=settings.replicate_speech_model_version,
             base_url=settings.replicate_api_base,
+            compute_micros_per_second=micros(settings.replicate_speech_cost_per_second),
         )
     return {
         OperationName.PROMPT: music,

@@ -1,4 +1,4 @@
-"""`python -m bot [run|migrate|stats|reconcile-payments|sync-commands|audit|backup FILE]`."""
+"""`python -m bot [run|migrate|stats|economics|reconcile-payments|sync-commands|audit|backup FILE]`."""
 
 from __future__ import annotations
 
@@ -24,6 +24,8 @@ def main(argv: list[str] | None = None) -> int:
         "--hours", type=float, default=72.0, help="look at sessions created in the last N hours (default 72)"
     )
     sub.add_parser("stats", help="print usage figures: today, 7 and 30 days")
+    economics = sub.add_parser("economics", help="print what jobs cost, what their credits brought in, and the margin")
+    economics.add_argument("--days", type=int, default=30, help="the last N days (default 30)")
     sync = sub.add_parser("sync-commands", help="publish the Discord slash commands globally")
     sync.add_argument("--guild", type=int, default=None, help="only to this server id (shows at once; for testing)")
     sub.add_parser("audit", help="check the ledger's books; exits 1 on a violation")
@@ -57,6 +59,11 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(reconcile_payments(settings, args.hours))
     if args.command == "stats":
         return asyncio.run(print_stats(settings))
+    if args.command == "economics":
+        if not 1 <= args.days <= 3650:
+            print("--days must be a whole number from 1 to 3650", file=sys.stderr)
+            return 2
+        return asyncio.run(print_economics(settings, args.days))
     if args.command == "sync-commands":
         if not settings.discord_bot_token:
             print("config error: DISCORD_BOT_TOKEN is not set", file=sys.stderr)
@@ -103,6 +110,24 @@ async def print_stats(settings: Settings) -> int:
     app = await build_app(settings)
     try:
         print(StatsWords(app.catalogue).report(await app.rewards.stats.report()))
+    finally:
+        await app.close()
+    return 0
+
+
+async def print_economics(settings: Settings, days: int) -> int:
+    """The margin report in the terminal, with the losing prices of the same days."""
+    from adapters.chat.economics import EconomicsWords
+    from adapters.storage.migrations import upgrade
+    from bot.bootstrap import build_app
+
+    await upgrade(settings.database_url)
+    app = await build_app(settings)
+    try:
+        assert app.economics is not None  # always there on a database
+        report = await app.economics.report(days)
+        losing = await app.economics.losing(days)
+        print(EconomicsWords(app.catalogue).report(report, losing))
     finally:
         await app.close()
     return 0

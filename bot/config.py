@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re  # settings that must work together
+from decimal import Decimal
 from typing import Annotated, Literal
 from urllib.parse import urlsplit  # settings that must work together
 
@@ -21,6 +22,7 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.domain.economics import Fees, basis_points, micros
 from core.domain.identity import Identity
 from core.domain.numbers import whole_number
 from core.domain.operations import OperationPrices, SpeechPrice
@@ -166,6 +168,15 @@ class Settings(BaseSettings):
     replicate_speech_model_version: str = "f559560eb822dc509045f3921a1921234918b91739db4bf3daab2169b71c7a13"
     intake_processes: int | None = Field(None, ge=0, le=64)
 
+    # --- unit economics (what a job costs the operator, what a credit brings in) ---------------
+    replicate_cost_per_second: Decimal = Field(Decimal("0.0014"), ge=0, le=100)  # dollars per GPU second
+    replicate_speech_cost_per_second: Decimal = Field(Decimal("0.000225"), ge=0, le=100)
+    stripe_fee_percent: Decimal = Field(Decimal("2.9"), ge=0, le=100)
+    stripe_fee_fixed_cents: int = Field(30, ge=0, le=10_000)
+    stars_value_per_star: Decimal = Field(Decimal("0.013"), ge=0, le=100)  # dollars the operator receives
+    discord_fee_percent: Decimal = Field(Decimal("15"), ge=0, le=100)
+    economics_warning_days: int = Field(30, ge=1, le=365)
+
     # --- web server ---------------------------------------------------------------------------
     web_host: str = "127.0.0.1"
     web_port: int = Field(8080, ge=0, le=65535)
@@ -296,6 +307,14 @@ class Settings(BaseSettings):
 
     def speech_policy(self) -> SpeechPolicy:
         return SpeechPolicy(max_chars=self.speech_max_chars, max_tag_chars=self.voice_tag_max_chars)
+
+    def fees(self) -> Fees:
+        return Fees(
+            stripe_basis_points=basis_points(self.stripe_fee_percent),
+            stripe_fixed_cents=self.stripe_fee_fixed_cents,
+            star_micros=micros(self.stars_value_per_star),
+            discord_basis_points=basis_points(self.discord_fee_percent),
+        )
 
     def credit_rules(self) -> CreditRules:
         return CreditRules(

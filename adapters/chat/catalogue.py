@@ -536,6 +536,15 @@ ENGLISH: dict[str, str] = {
     "button.buy_store": "{title}: {credits} credits",
     "buy_store": "Buy it in Discord's store; your credits arrive as soon as Discord confirms the purchase.",
     "entitlement_thanks": "Thank you! +{credits} credits from your Discord purchase. You now have {available}.",
+    # --- unit economics (operators) ---
+    "admin_user_free_cost": "Their free use has cost {cost} at the provider (clips paid with free credits, and runs never charged).",
+    "economics.header": "Unit economics, {start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC (cost: provider bills; revenue: net of fees and refunds)",
+    "economics.by_operation": "By operation and length:",
+    "economics.by_pack": "By the pack whose credits paid:",
+    "economics.by_provider": "By payment provider:",
+    "economics.overall": "Overall:",
+    "economics.row": "  {label}: {jobs} jobs · {credits} credits · cost {cost} · revenue {revenue} · margin {margin} · free share of cost {free_share} · break-even {break_even}/credit",
+    "economics.losing": "⚠ {operation} loses money: it costs {cost} a run on average, but its {credits} credits bring in {revenue} at the cheapest pack ({pack}), {loss} short. It breaks even at {break_even} per credit.",
 }
 
 LANGUAGES: dict[str, dict[str, str]] = {"en": ENGLISH}

@@ -195,6 +195,7 @@ class World:
     jobs: dict[str, JobRow] = field(default_factory=dict)
     job_inputs: dict[str, tuple[PreparedClip, dt.datetime]] = field(default_factory=dict)
     job_outputs: dict[str, tuple[bytes, dt.datetime]] = field(default_factory=dict)
+    job_costs: dict[str, int] = field(default_factory=dict)  # job id -> provider cost, micro-units
     orders: dict[str, Order] = field(default_factory=dict)
     events: dict[str, EventRow] = field(default_factory=dict)
     auto_top_ups: dict[int, AutoTopUp] = field(default_factory=dict)  # by wallet
