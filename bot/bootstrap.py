@@ -68,6 +68,7 @@ from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic
 from core.clock import SystemClock
 from core.codes import SecretCodes
 from core.domain.identity import IdentityFormats
+from core.domain.insight import DayRange
 from core.domain.jobs import JobState
 from core.domain.prompts import PromptPolicy
 from core.domain.rewards import stats_windows
@@ -205,7 +206,7 @@ class ReadModels:
 
     health: Callable[[], Awaitable[bool]]
     metrics: Callable[[], Awaitable[Figures]]
-    dashboard: Callable[[], Awaitable[Dashboard]]
+    dashboard: Callable[[DayRange], Awaitable[Dashboard]]
 
 
 async def build_app(
@@ -242,11 +243,11 @@ async def build_app(
 
     cheapest_clip = settings.credit_rules().pricing.cheapest
 
-    async def dashboard() -> Dashboard:
+    async def dashboard(span: DayRange) -> Dashboard:
         now = clock.now()
         windows = stats_windows(now)
-        rows = await read_dashboard(database, now, windows, cheapest_clip, DASHBOARD_TICKETS)
-        return Dashboard(stats_report(now, rows.windows), rows.figures, rows.tickets)
+        rows = await read_dashboard(database, now, windows, span, cheapest_clip, DASHBOARD_TICKETS)
+        return Dashboard(stats_report(now, rows.windows), rows.figures, rows.tickets, rows.insight)
 
     reads = ReadModels(health, lambda: read_figures(database, clock.now()), dashboard)
     return compose(
@@ -413,6 +414,7 @@ def compose(
         dashboard=reads.dashboard if reads is not None else None,
         dashboard_words=stats_words,
         dashboard_token=settings.dashboard_token.get_secret_value() if settings.dashboard_token else None,
+        today=lambda: clock.now().astimezone(dt.UTC).date(),
     )
     web = WebServer(hooks, settings.web_host, settings.web_port) if web_enabled(settings) else None
     if rules.free_credit_ttl is not None:

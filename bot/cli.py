@@ -22,7 +22,13 @@ def main(argv: list[str] | None = None) -> int:
     reconcile.add_argument(
         "--hours", type=float, default=72.0, help="look at sessions created in the last N hours (default 72)"
     )
-    sub.add_parser("stats", help="print usage figures: today, 7 and 30 days")
+    stats = sub.add_parser("stats", help="print usage figures: today, 7 and 30 days")
+    stats.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="instead: the success metrics of the last N UTC days, today included (1-366), as the dashboard shows them",
+    )
     sync = sub.add_parser("sync-commands", help="publish the Discord slash commands globally")
     sync.add_argument("--guild", type=int, default=None, help="only to this server id (shows at once; for testing)")
     args = parser.parse_args(argv)
@@ -44,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reconcile-payments":
         return asyncio.run(reconcile_payments(settings, args.hours))
     if args.command == "stats":
+        if args.days is not None:
+            if not 1 <= args.days <= 366:
+                print("stats: --days must be from 1 to 366", file=sys.stderr)
+                return 2
+            return asyncio.run(print_insight(settings, args.days))
         return asyncio.run(print_stats(settings))
     if args.command == "sync-commands":
         if not settings.discord_bot_token:
@@ -91,6 +102,26 @@ async def print_stats(settings: Settings) -> int:
     app = await build_app(settings)
     try:
         print(StatsWords(app.catalogue).report(await app.rewards.stats.report()))
+    finally:
+        await app.close()
+    return 0
+
+
+async def print_insight(settings: Settings, days: int) -> int:
+    """The success metrics of the last `days` days: the figures of the dashboard, as text."""
+    from adapters.chat.stats import StatsWords
+    from adapters.storage.insight import read_insight
+    from adapters.storage.migrations import upgrade
+    from bot.bootstrap import build_app
+    from core.domain.insight import last_days
+
+    await upgrade(settings.database_url)
+    app = await build_app(settings)
+    try:
+        assert app.database is not None
+        span = last_days(days, app.clock.now().astimezone(dt.UTC).date())
+        figures = await read_insight(app.database, span, settings.credit_rules().pricing.cheapest)
+        print(StatsWords(app.catalogue).insight_report(figures))
     finally:
         await app.close()
     return 0

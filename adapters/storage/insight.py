@@ -173,23 +173,27 @@ def insight(conn: Connection, span: DayRange, cheapest_clip: int) -> Insight:
     """Every figure of the range, in one read transaction."""
     if conn.dialect.name == "postgresql":
         conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
-    bounds = dict(start=to_db_time(conn, span.start), end=to_db_time(conn, span.end))
     with conn.begin():
-        new_persons = {str(day): as_int(n) for day, n in every(conn, _NEW_PERSONS_PER_DAY, **bounds)}
-        clips = {str(day): as_int(n) for day, n in every(conn, _CLIPS_PER_DAY, **bounds)}
-        usage = tuple(
-            sorted(((str(op), as_int(n)) for op, n in every(conn, _USAGE, **bounds)), key=lambda r: (-r[1], r[0]))
-        )
-        tickets = [
-            (str(text), _time(opened), from_db_time(replied))
-            for text, opened, replied in every(conn, _TICKETS, **bounds)
-        ]
-        ran_out = every(conn, _RAN_OUT, cheapest=cheapest_clip, **bounds)
-        funnel_row = every(conn, _FUNNEL, cheapest=cheapest_clip, **bounds)[0]
-        revenue = tuple(
-            RevenueRow(str(day), str(channel), str(pack), str(currency), as_int(count), as_int(amount))
-            for day, channel, pack, currency, count, amount in every(conn, _REVENUE, **bounds)
-        )
+        return insight_in(conn, span, cheapest_clip)
+
+
+def insight_in(conn: Connection, span: DayRange, cheapest_clip: int) -> Insight:
+    """Every figure of the range, inside the caller's transaction (the dashboard's read)."""
+    bounds = dict(start=to_db_time(conn, span.start), end=to_db_time(conn, span.end))
+    new_persons = {str(day): as_int(n) for day, n in every(conn, _NEW_PERSONS_PER_DAY, **bounds)}
+    clips = {str(day): as_int(n) for day, n in every(conn, _CLIPS_PER_DAY, **bounds)}
+    usage = tuple(
+        sorted(((str(op), as_int(n)) for op, n in every(conn, _USAGE, **bounds)), key=lambda r: (-r[1], r[0]))
+    )
+    tickets = [
+        (str(text), _time(opened), from_db_time(replied)) for text, opened, replied in every(conn, _TICKETS, **bounds)
+    ]
+    ran_out = every(conn, _RAN_OUT, cheapest=cheapest_clip, **bounds)
+    funnel_row = every(conn, _FUNNEL, cheapest=cheapest_clip, **bounds)[0]
+    revenue = tuple(
+        RevenueRow(str(day), str(channel), str(pack), str(currency), as_int(count), as_int(amount))
+        for day, channel, pack, currency, count, amount in every(conn, _REVENUE, **bounds)
+    )
     per_day_tickets: dict[str, int] = {}
     for _, opened, _ in tickets:
         day = opened.date().isoformat()
