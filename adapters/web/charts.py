@@ -7,9 +7,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-WIDTH = 640
-LEFT, RIGHT, TOP, BOTTOM = 40, 12, 12, 28
-BAR_HEIGHT, BAR_GAP, LABEL_WIDTH = 26, 10, 150
+WIDTH = 480  # the viewBox; drawn at the page's width (a phone scales it by about 3/4)
+LEFT, RIGHT, TOP, BOTTOM = 34, 22, 12, 28
+BAR_HEIGHT, BAR_GAP, LABEL_WIDTH, VALUE_ROOM = 24, 8, 96, 170
 
 
 def nice_ceiling(value: int) -> int:
@@ -47,6 +47,7 @@ class Line:
 class Tick:
     position: float
     text: str
+    anchor: str = "end"  # SVG text-anchor: where the text hangs from its position
 
 
 @dataclass(frozen=True)
@@ -78,7 +79,8 @@ def time_series(days: Sequence[str], series: Sequence[tuple[str, str, Sequence[i
     )
     y_ticks = tuple(Tick(y(v), str(v)) for v in sorted({0, top // 2, top}))
     picks = sorted({0, len(days) // 2, len(days) - 1}) if days else []
-    x_ticks = tuple(Tick(x(i), days[i][5:]) for i in picks)  # MM-DD
+    anchors = {0: "start", len(days) - 1: "end"}
+    x_ticks = tuple(Tick(x(i), days[i][5:], anchors.get(i, "middle")) for i in picks)  # MM-DD
     return TimeSeries(WIDTH, height, lines, y_ticks, x_ticks)
 
 
@@ -103,7 +105,7 @@ class Bars:
 def bars(items: Sequence[tuple[str, int, str]]) -> Bars:
     """Horizontal bars for (label, value, value as text), the longest filling the width."""
     longest = max((value for _, value, _ in items), default=0) or 1
-    room = WIDTH - LABEL_WIDTH - 120
+    room = WIDTH - LABEL_WIDTH - VALUE_ROOM
     drawn = tuple(
         Bar(TOP + n * (BAR_HEIGHT + BAR_GAP), max(room * value / longest, 1.0 if value else 0.0), label, text, value)
         for n, (label, value, text) in enumerate(items)
