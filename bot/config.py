@@ -170,6 +170,11 @@ class Settings(BaseSettings):
     support_telegram_chat_id: int | None = None
     support_tickets_per_hour: int = Field(5, ge=0, le=1000)
 
+    # --- progress: the daily streak and achievements (free credits, within the allowance) ---
+    achievement_credits: int = Field(1, ge=0, le=100_000)
+    streak_bonus_credits: int = Field(1, ge=0, le=100_000)
+    streak_bonus_days: int = Field(7, ge=1, le=365)
+
     @field_validator("prompt_blocklist", mode="before")
     @classmethod
     def _blocklist(cls, value: object) -> tuple[str, ...]:
@@ -283,6 +288,9 @@ class Settings(BaseSettings):
             link_code_ttl=dt.timedelta(minutes=self.link_code_ttl_minutes),
             support_tickets_per_hour=self.support_tickets_per_hour,
             operators=frozenset(self.operator_ids),
+            achievement_credits=self.achievement_credits,
+            streak_bonus_credits=self.streak_bonus_credits,
+            streak_bonus_days=self.streak_bonus_days,
         )
 
     @property

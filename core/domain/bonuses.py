@@ -44,6 +44,8 @@ def bonus_amount(kind: BonusKind, rules: CreditRules) -> int:
         BonusKind.SHARE: rules.share_credits,
         BonusKind.EMAIL: rules.email_credits,
         BonusKind.REFERRAL: rules.referral_credits,
+        BonusKind.ACHIEVEMENT: rules.achievement_credits,
+        BonusKind.STREAK: rules.streak_bonus_credits,
     }[kind]
 
 

@@ -22,6 +22,9 @@ class CreditRules:
     share_credits: int = 2
     email_credits: int = 5
     referral_credits: int = 10  # to each side
+    achievement_credits: int = 1  # each achievement, once (0: achievements pay nothing)
+    streak_bonus_credits: int = 1  # on every `streak_bonus_days`-th day of a streak, free plans
+    streak_bonus_days: int = 7
     low_balance_threshold: int = 2
     # --- who may earn what, and how often -------------------------------------------------
     daily_plans: frozenset[str] = frozenset({"free"})  # plans that may claim the daily credit
