@@ -22,6 +22,7 @@ from core.domain.notices import NoticeCandidate, ReferralNotice
 from core.domain.offers import Offer
 from core.domain.orders import Effect, Order, PaymentResult
 from core.domain.payments import CheckoutRequest, CheckoutSession, CheckoutSessionRecord, PaymentEvent
+from core.domain.progress import Award, ProgressResult, ProgressSnapshot
 from core.domain.referral_payouts import ReferralEffect, ReferralSnapshot
 from core.domain.rewards import (
     BonusResult,
@@ -44,6 +45,8 @@ WelcomeDecision = Callable[[Person], Grant | None]
 BonusDecision = Callable[[BonusSnapshot], BonusEffect]
 # What may be settled of a referral now (`core.domain.referral_payouts.decide_referral`).
 ReferralDecision = Callable[[ReferralSnapshot], ReferralEffect | None]
+# What a progress check awards (`core.domain.progress.decide_progress`).
+ProgressDecision = Callable[[ProgressSnapshot], tuple[Award, ...]]
 
 
 class Clock(Protocol):
@@ -536,4 +539,19 @@ class ReferralNotifier(Protocol):
 
     async def referral_paid(self, identity: str, notice: ReferralNotice) -> None:
         """Raises when the platform refused or cannot reach them."""
+        ...
+
+
+class ProgressStore(Protocol):
+    async def award_progress(self, person_id: int, decide: ProgressDecision, *, now: dt.datetime) -> ProgressResult:
+        """Read the `ProgressSnapshot` of the person `person_id` is now (after any linking;
+        today is `now`'s UTC day) under their wallet's lock and apply what `decide` awards:
+        each achievement recorded once per (person, kind), each grant with its bonus claim. One
+        transaction, race-safe across processes; an achievement or grant applied before is left
+        out of the result, which also names the person's identities."""
+        ...
+
+    async def progress_snapshot(self, person_id: int, *, now: dt.datetime) -> ProgressSnapshot:
+        """The snapshot in one read-only transaction without the lock: for showing, never for
+        paying."""
         ...

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 
 from adapters.storage.database import Database
-from adapters.storage.sql import Expression, Statement, as_int, const, every, from_db_time, to_db_time
+from adapters.storage.sql import Expression, Statement, as_int, const, every, from_db_time, to_db_time, utc_day_of
 from adapters.storage.stats import NOT_ABSORBED, RUNNING
 from adapters.storage.tables import accounts, persons, transfers
 from adapters.storage.tables_jobs import jobs
@@ -56,29 +56,22 @@ _SPEND = const(Reason.SPEND)
 OPERATION: ColumnElement[str] = const("music")
 
 
-def _day(column: ColumnElement[dt.datetime], dialect: str) -> ColumnElement[str]:
-    """The UTC calendar day of a stored timestamp, as `YYYY-MM-DD` text."""
-    if dialect == "sqlite":
-        return func.substr(column, 1, 10)
-    return func.to_char(func.timezone(const("UTC"), column), const("YYYY-MM-DD"))
-
-
 def _in_range(column: ColumnElement[dt.datetime]) -> tuple[ColumnElement[bool], ColumnElement[bool]]:
     return column >= _START, column < _END
 
 
 def _new_persons_per_day(dialect: str) -> Expression:
-    day = _day(persons.c.created_at, dialect)
+    day = utc_day_of(persons.c.created_at, dialect)
     return select(day, func.count()).where(*_in_range(persons.c.created_at), NOT_ABSORBED).group_by(day)
 
 
 def _clips_per_day(dialect: str) -> Expression:
-    day = _day(jobs.c.finished_at, dialect)
+    day = utc_day_of(jobs.c.finished_at, dialect)
     return select(day, func.count()).where(jobs.c.state == _SUCCEEDED, *_in_range(jobs.c.finished_at)).group_by(day)
 
 
 def _revenue(dialect: str) -> Expression:
-    day = _day(orders.c.paid_at, dialect)
+    day = utc_day_of(orders.c.paid_at, dialect)
     returned = orders.c.amount_refunded + orders.c.amount_disputed
     net = orders.c.amount - case((returned < orders.c.amount, returned), else_=orders.c.amount)
     currency = func.upper(orders.c.currency)

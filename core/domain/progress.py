@@ -120,6 +120,20 @@ class Award:
     claim: BonusClaim | None = None
 
 
+@dataclass(frozen=True)
+class ProgressResult:
+    """A progress check: the person's figures as read (before the awards), and the awards it
+    applied (none when every one was applied before, by this process or another)."""
+
+    snapshot: ProgressSnapshot
+    awards: tuple[Award, ...]
+    identities: tuple[str, ...] = ()  # where the person can be told
+
+    @property
+    def credits(self) -> int:
+        return sum(award.credits for award in self.awards)
+
+
 def reached(snapshot: ProgressSnapshot, all_styles: frozenset[str]) -> frozenset[Achievement]:
     """Every achievement the snapshot's figures reach (earned before or not)."""
     got = set()

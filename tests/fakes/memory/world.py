@@ -189,6 +189,7 @@ class World:
     job_inputs: dict[str, tuple[PreparedClip, dt.datetime]] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     events: dict[str, EventRow] = field(default_factory=dict)
+    achievements: dict[tuple[int, str], int] = field(default_factory=dict)  # (person, kind) -> credits
     ids: Any = field(default_factory=lambda: itertools.count(1))  # one sequence for every row id
 
     @contextlib.contextmanager

@@ -1,0 +1,108 @@
+"""Progress: the daily streak and achievements (rules in `core.domain.progress`).
+
+A check awards what is newly reached and is safe to repeat anywhere: after a clip is delivered
+(the job runner's success hook, which then celebrates on the person's platform), after the daily
+credit and a share (the chat replies celebrate), and when someone opens /progress (which also
+catches a purchase or a referral that paid since).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from functools import partial
+from typing import Protocol
+
+from core.domain.identity import Identity
+from core.domain.progress import (
+    ACHIEVEMENTS,
+    Achievement,
+    Award,
+    ProgressResult,
+    Streak,
+    decide_progress,
+)
+from core.domain.rules import CreditRules
+from core.ports import Clock, ProgressStore
+from core.services.wallets import WalletService
+
+logger = logging.getLogger(__name__)
+
+
+class ProgressNotifier(Protocol):
+    def reachable(self) -> frozenset[str]:
+        """The platforms this process can send on."""
+        ...
+
+    async def celebrate(self, identity: str, awards: tuple[Award, ...]) -> None: ...
+
+
+@dataclass(frozen=True)
+class ProgressView:
+    """What /progress shows."""
+
+    streak: Streak
+    clips: int
+    earned: frozenset[Achievement]
+    new: tuple[Award, ...]  # awarded by this very look
+
+    @property
+    def achievements(self) -> tuple[tuple[Achievement, bool], ...]:
+        return tuple((a, a in self.earned) for a in ACHIEVEMENTS)
+
+
+class ProgressService:
+    def __init__(
+        self,
+        store: ProgressStore,
+        wallets: WalletService,
+        rules: CreditRules,
+        clock: Clock,
+        styles: frozenset[str],
+        notifier: ProgressNotifier | None = None,
+    ) -> None:
+        self.store = store
+        self.wallets = wallets
+        self.rules = rules
+        self.clock = clock
+        self.styles = styles  # the styles "every style tried" asks for (as jobs record them)
+        self.notifier = notifier
+
+    async def check(self, identity: Identity) -> ProgressResult:
+        """Award what `identity`'s person newly reached. Earned twice, or in two processes at
+        once, an achievement is granted once."""
+        person = await self.wallets.person(identity)
+        return await self._award(person.person_id)
+
+    async def _award(self, person_id: int) -> ProgressResult:
+        now = self.clock.now()
+        decide = partial(decide_progress, all_styles=self.styles, rules=self.rules, now=now)
+        return await self.store.award_progress(person_id, decide, now=now)
+
+    async def view(self, identity: Identity) -> ProgressView:
+        """/progress: checks first, so what was reached since is awarded (and shown) now."""
+        result = await self.check(identity)
+        s = result.snapshot
+        earned = s.earned | {a.achievement for a in result.awards if a.achievement is not None}
+        return ProgressView(s.streak, s.clips, frozenset(earned), result.awards)
+
+    async def streak(self, identity: Identity) -> Streak:
+        """The streak alone, read without a lock (for /balance)."""
+        person = await self.wallets.person(identity)
+        snapshot = await self.store.progress_snapshot(person.person_id, now=self.clock.now())
+        return snapshot.streak
+
+    async def after_clip(self, person_id: int) -> None:
+        """The job runner's success hook: award, then celebrate on the first platform of theirs
+        this process reaches. A failed notice is logged; the awards stay."""
+        result = await self._award(person_id)
+        if not result.awards or self.notifier is None:
+            return
+        reachable = self.notifier.reachable()
+        for identity in result.identities:
+            if identity.split(":", 1)[0] in reachable:
+                try:
+                    await self.notifier.celebrate(identity, result.awards)
+                except Exception:  # noqa: BLE001 - a notice never undoes an award
+                    logger.warning("progress notice to %s failed", identity, exc_info=True)
+                return
