@@ -35,9 +35,11 @@ from adapters.chat.notices import ChatNotices
 from adapters.chat.offers import Offers, Shop
 from adapters.chat.payments import PaymentsChat
 from adapters.chat.platform import ChatPlatform, Platforms
+from adapters.chat.progress import ProgressChat
 from adapters.chat.rewards import RewardsChat
 from adapters.chat.servers import ServersChat
 from adapters.chat.stats import StatsWords
+from adapters.chat.styles import BUTTON_STYLES
 from adapters.chat.support import SupportChat, SupportWords
 from adapters.chat.wallet import WalletChat
 from adapters.chat.words import Words
@@ -55,6 +57,7 @@ from adapters.storage.ledger import SqlLedgerStore
 from adapters.storage.linking import SqlLinkStore
 from adapters.storage.metrics import read_figures
 from adapters.storage.payments import SqlPaymentStore
+from adapters.storage.progress import SqlProgressStore
 from adapters.storage.referral_notices import SqlReferralNoticeStore
 from adapters.storage.referrals import SqlReferralStore
 from adapters.storage.stats import SqlStatsStore
@@ -87,6 +90,7 @@ from core.ports import (
     MusicGenerator,
     PaymentGateway,
     PaymentStore,
+    ProgressStore,
     ReferralNoticeStore,
     ReferralStore,
     StatsStore,
@@ -98,6 +102,7 @@ from core.services.generation import GenerationService, GenerationSettings
 from core.services.linking import LinkService
 from core.services.offers import OfferService
 from core.services.payments import CheckoutUrls, PaymentService
+from core.services.progress import ProgressService
 from core.services.referrals import ReferralService
 from core.services.rewards import DailySchedule, RewardService
 from core.services.server_wallets import ServerWalletService
@@ -198,6 +203,7 @@ class Stores:
     links: LinkStore
     support: SupportStore
     stats: StatsStore
+    progress: ProgressStore
 
 
 @dataclass(frozen=True)
@@ -235,6 +241,7 @@ async def build_app(
         links=SqlLinkStore(database),
         support=SqlSupportStore(database, ledger),
         stats=SqlStatsStore(database),
+        progress=SqlProgressStore(database, ledger),
     )
 
     async def health() -> bool:
@@ -333,6 +340,23 @@ def compose(
         offers=offers,
         checkout_ttl=dt.timedelta(minutes=settings.checkout_expiry_minutes),
     )
+    progress = ProgressService(
+        stores.progress,
+        wallets,
+        rules,
+        clock,
+        styles=frozenset(style.prompt for style in BUTTON_STYLES),
+        notifier=notices,
+    )
+
+    async def after_clip(person_id: int) -> None:
+        """After every delivered clip: a referral to settle, progress to award (each guarded on
+        its own, so one failing never skips the other)."""
+        try:
+            await referrals.on_success(person_id)
+        finally:
+            await progress.after_clip(person_id)
+
     server_wallets = ServerWalletService(
         ledger,
         wallets,
@@ -359,12 +383,15 @@ def compose(
         settings=generation_settings(settings, generator, pool),
         prompts=PromptPolicy(blocked=settings.prompt_blocklist),
         intake_executor=pool,
-        on_success=referrals.on_success,
+        on_success=after_clip,
         notifier=job_notices,
         offers=offers,
     )
     payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers)
-    rewards_chat = RewardsChat(words, bonuses, referrals, rewards.email, rewards.linking, chat_offers)
+    progress_chat = ProgressChat(words, progress)
+    rewards_chat = RewardsChat(
+        words, bonuses, referrals, rewards.email, rewards.linking, chat_offers, progress=progress_chat
+    )
     support_chat = SupportChat(words, rewards.support, support_words)
     stats_words = StatsWords(catalogue)
     conversation = Conversation(
@@ -372,13 +399,14 @@ def compose(
         wallets,
         rules.pricing,
         chat_offers,
-        wallet=WalletChat(words, wallets, generation, rewards_chat, chat_offers),
+        wallet=WalletChat(words, wallets, generation, rewards_chat, chat_offers, progress=progress_chat),
         generation=GenerationChat(words, generation, wallets, job_notices, rules.pricing),
         payments=payments_chat,
         rewards=rewards_chat,
         support=support_chat,
         admin=AdminChat(words, wallets, payments, support_chat, rewards.stats, platforms, stats_words),
         servers=ServersChat(words, server_wallets, payments_chat),
+        progress=progress_chat,
     )
 
     # --- the chat platforms -------------------------------------------------------------------

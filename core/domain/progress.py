@@ -8,7 +8,7 @@
   daily credit (free by default) earns `streak_bonus_credits`, once per day.
 - Achievements are earned once each, for good: the first clip, 10 and 50 clips, every style
   tried, the first share, the first referral that paid, the first purchase, a 7-day streak.
-  Each pays `achievement_credits` (0: none).
+  Each pays what `achievement_credits` names for it (nothing when it names none).
 - Both are *bonuses*: free credits that expire as every free credit does and that count against
   the free allowance of the day (`max_free_per_day`, whole or not at all). An achievement whose
   credits do not fit is still earned (and celebrated), without credits.
@@ -188,7 +188,7 @@ def decide_progress(
     received = snapshot.received_today
     new = reached(snapshot, all_styles) - snapshot.earned
     for achievement in (a for a in ACHIEVEMENTS if a in new):
-        amount = rules.achievement_credits
+        amount = rules.achievement_amount(achievement)
         if amount > 0 and fits_allowance(received, amount, rules):
             key = achievement_key(snapshot.person_id, achievement)
             grant, claim = _free_grant(

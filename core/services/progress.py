@@ -34,7 +34,7 @@ class ProgressNotifier(Protocol):
         """The platforms this process can send on."""
         ...
 
-    async def celebrate(self, identity: str, awards: tuple[Award, ...]) -> None: ...
+    async def celebrate(self, identity: str, result: ProgressResult) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -44,7 +44,11 @@ class ProgressView:
     streak: Streak
     clips: int
     earned: frozenset[Achievement]
-    new: tuple[Award, ...]  # awarded by this very look
+    result: ProgressResult  # the check this look made: its awards are new
+
+    @property
+    def new(self) -> tuple[Award, ...]:
+        return self.result.awards
 
     @property
     def achievements(self) -> tuple[tuple[Achievement, bool], ...]:
@@ -84,7 +88,7 @@ class ProgressService:
         result = await self.check(identity)
         s = result.snapshot
         earned = s.earned | {a.achievement for a in result.awards if a.achievement is not None}
-        return ProgressView(s.streak, s.clips, frozenset(earned), result.awards)
+        return ProgressView(s.streak, s.clips, frozenset(earned), result)
 
     async def streak(self, identity: Identity) -> Streak:
         """The streak alone, read without a lock (for /balance)."""
@@ -102,7 +106,7 @@ class ProgressService:
         for identity in result.identities:
             if identity.split(":", 1)[0] in reachable:
                 try:
-                    await self.notifier.celebrate(identity, result.awards)
+                    await self.notifier.celebrate(identity, result)
                 except Exception:  # noqa: BLE001 - a notice never undoes an award
                     logger.warning("progress notice to %s failed", identity, exc_info=True)
                 return

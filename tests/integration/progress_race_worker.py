@@ -17,7 +17,7 @@ from core.domain.rules import CreditRules
 
 
 async def check(url: str, person_id: int, times: int) -> int:
-    rules = CreditRules(Pricing({5: 1}), PackTable(()), achievement_credits=3, max_free_per_day=0)
+    rules = CreditRules(Pricing({5: 1}), PackTable(()), achievement_credits=(("first_clip", 3),), max_free_per_day=0)
     now = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
     decide = partial(decide_progress, all_styles=frozenset({"piano", "guitar"}), rules=rules, now=now)
     async with Database(url) as db:

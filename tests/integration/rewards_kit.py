@@ -50,6 +50,7 @@ from tests.fakes.wallet_moves import WalletMoves
 
 __all__ = ["CREDIT_RULES", "OPERATOR", "START", "FakeDesk", "Kit", "make_kit"]
 
+ACHIEVEMENT_KINDS = ("first_clip", "every_style", "first_share", "first_purchase", "streak_7")
 START = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 OPERATOR = Identity("discord", "900")
 
@@ -60,6 +61,7 @@ CREDIT_RULES = CreditRules(
     # No cooldown and a roomy allowance unless a test is about them.
     new_account_cooldown=dt.timedelta(0),
     max_free_per_day=50,
+    achievement_credits=tuple((kind, 1) for kind in ACHIEVEMENT_KINDS),
 )
 KIT_STYLES = frozenset({"warm solo piano", "acoustic guitar"})  # "every style tried" asks for these
 STARS_PACKS = PackTable((Pack("starter", 100, 250, "XTR"), Pack("popular", 400, 750, "XTR")))

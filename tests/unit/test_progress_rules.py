@@ -21,7 +21,7 @@ from core.domain.rules import CreditRules
 RULES = CreditRules(
     pricing=Pricing({5: 1}),
     packs=PackTable((Pack("starter", 100, 500),)),
-    achievement_credits=2,
+    achievement_credits=tuple((a.value, 2) for a in Achievement),
     streak_bonus_credits=1,
     max_free_per_day=20,
     free_credit_ttl=dt.timedelta(days=30),
@@ -123,8 +123,10 @@ def test_achievements_beyond_the_daily_allowance_are_earned_without_credits():
 
 
 def test_achievements_pay_nothing_when_their_setting_is_zero():
-    (award,) = decide_progress(snapshot(clips=1), STYLES, dataclasses.replace(RULES, achievement_credits=0), NOW)
+    (award,) = decide_progress(snapshot(clips=1), STYLES, dataclasses.replace(RULES, achievement_credits=()), NOW)
     assert (award.credits, award.grant) == (0, None)
+    assert CreditRules(RULES.pricing, RULES.packs).achievement_amount("first_clip") == 0  # by default
+    assert CreditRules(RULES.pricing, RULES.packs).achievement_amount("clips_10") == 1
 
 
 def test_the_seventh_day_of_a_streak_pays_the_streak_bonus_to_free_plans_once():
