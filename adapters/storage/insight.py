@@ -16,11 +16,11 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     String,
+    Subquery,
     and_,
     bindparam,
     case,
     cast,
-    exists,
     func,
     literal,
     select,
@@ -131,32 +131,39 @@ _RAN_OUT = Statement(
 )
 
 # The funnel's cohort: persons welcomed in the range, each with the steps they reached (ever).
+# Each step is a set computed once and joined (a correlated look-up per person would run the
+# running balances again for every person: minutes on PostgreSQL at a few thousand people).
 _WALLET_KEY = literal("person:", String) + cast(persons.c.id, String)
-_HAS_CLIP = exists().where(jobs.c.person_id == persons.c.id, jobs.c.state == _SUCCEEDED)
-_HAS_RUN_OUT = exists().where(
-    accounts.c.owner_key == _WALLET_KEY,
-    RUNNING.c.account_id == accounts.c.id,
-    RUNNING.c.reason == _SPEND,
-    RUNNING.c.after < _CHEAPEST,
+_CLIPPED = select(jobs.c.person_id).where(jobs.c.state == _SUCCEEDED).distinct().subquery("clipped")
+_RAN_OUT_EVER = (
+    select(RUNNING.c.account_id)
+    .where(RUNNING.c.reason == _SPEND, RUNNING.c.after < _CHEAPEST)
+    .distinct()
+    .subquery("ran_out_ever")
 )
-_HAS_PAID = exists().where(orders.c.person_id == persons.c.id, orders.c.paid_at.is_not(None))
-# Offers shown are not recorded yet: no one has reached that step as far as the data can tell.
-_OFFER_SHOWN: ColumnElement[bool] | None = None
+_PAID = select(orders.c.person_id).where(orders.c.paid_at.is_not(None)).distinct().subquery("paid")
+# Offers shown are not recorded yet: None leaves the step out (`Funnel.offer_shown` is None).
+_SHOWN: Subquery | None = None
 
 
 def _funnel() -> Expression:
-    steps = [_HAS_CLIP, _HAS_RUN_OUT] + ([_OFFER_SHOWN] if _OFFER_SHOWN is not None else []) + [_HAS_PAID]
-    cohort = (
-        select(*(step.label(f"step{n}") for n, step in enumerate(steps)))
-        .where(*_in_range(persons.c.created_at), NOT_ABSORBED)
-        .subquery("cohort")
+    wallets = accounts.alias("wallet")
+    joined = (
+        persons.outerjoin(wallets, wallets.c.owner_key == _WALLET_KEY)
+        .outerjoin(_CLIPPED, _CLIPPED.c.person_id == persons.c.id)
+        .outerjoin(_RAN_OUT_EVER, _RAN_OUT_EVER.c.account_id == wallets.c.id)
+        .outerjoin(_PAID, _PAID.c.person_id == persons.c.id)
     )
-    flags = [cohort.c[f"step{n}"] for n in range(len(steps))]
+    steps = [_CLIPPED.c.person_id.is_not(None), _RAN_OUT_EVER.c.account_id.is_not(None)]
+    if _SHOWN is not None:
+        joined = joined.outerjoin(_SHOWN, _SHOWN.c.account_id == wallets.c.id)
+        steps.append(_SHOWN.c.account_id.is_not(None))
+    steps.append(_PAID.c.person_id.is_not(None))
     reached = [
-        func.coalesce(func.sum(case((and_(*flags[: n + 1]), const(1)), else_=const(0))), const(0))
-        for n in range(len(flags))
+        func.coalesce(func.sum(case((and_(*steps[: n + 1]), const(1)), else_=const(0))), const(0))
+        for n in range(len(steps))
     ]
-    return select(func.count(), *reached).select_from(cohort)
+    return select(func.count(), *reached).select_from(joined).where(*_in_range(persons.c.created_at), NOT_ABSORBED)
 
 
 _FUNNEL = Statement(_funnel())
@@ -220,7 +227,7 @@ def _retention(rows: list[tuple[object, ...]]) -> Retention:
 
 def _funnel_of(row: tuple[object, ...]) -> Funnel:
     counts = [as_int(value or 0) for value in row]
-    if _OFFER_SHOWN is None:
+    if _SHOWN is None:
         welcomed, first_clip, ran_out, paid = counts
         return Funnel(welcomed, first_clip, ran_out, None, paid)
     welcomed, first_clip, ran_out, shown, paid = counts

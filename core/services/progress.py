@@ -79,8 +79,13 @@ class ProgressService:
         return await self._award(person.person_id)
 
     async def _award(self, person_id: int) -> ProgressResult:
+        """A read first: most checks find nothing new, and then no write transaction (and no
+        wallet lock) is taken. Only when something is due is it decided again under the lock."""
         now = self.clock.now()
         decide = partial(decide_progress, all_styles=self.styles, rules=self.rules, now=now)
+        seen = await self.store.progress_snapshot(person_id, now=now)
+        if not decide(seen):
+            return ProgressResult(seen, ())
         return await self.store.award_progress(person_id, decide, now=now)
 
     async def view(self, identity: Identity) -> ProgressView:
