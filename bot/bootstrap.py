@@ -346,16 +346,7 @@ def compose(
         rules,
         clock,
         styles=frozenset(style.prompt for style in BUTTON_STYLES),
-        notifier=notices,
     )
-
-    async def after_clip(person_id: int) -> None:
-        """After every delivered clip: a referral to settle, progress to award (each guarded on
-        its own, so one failing never skips the other)."""
-        try:
-            await referrals.on_success(person_id)
-        finally:
-            await progress.after_clip(person_id)
 
     server_wallets = ServerWalletService(
         ledger,
@@ -369,7 +360,10 @@ def compose(
     # --- the conversation ---------------------------------------------------------------------
     shop = Shop(payments)
     chat_offers = Offers(words, shop)
-    job_notices = JobNotices(platforms, words, chat_offers, rules.pricing, available=ledger.balance)
+    progress_chat = ProgressChat(words, progress)
+    job_notices = JobNotices(
+        platforms, words, chat_offers, rules.pricing, available=ledger.balance, celebrate=progress_chat.after_clip
+    )
     generator = generator or build_generator(settings)
     pool = intake_pool(settings)
     generation = GenerationService(
@@ -383,12 +377,11 @@ def compose(
         settings=generation_settings(settings, generator, pool),
         prompts=PromptPolicy(blocked=settings.prompt_blocklist),
         intake_executor=pool,
-        on_success=after_clip,
+        on_success=referrals.on_success,
         notifier=job_notices,
         offers=offers,
     )
     payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers)
-    progress_chat = ProgressChat(words, progress)
     rewards_chat = RewardsChat(
         words, bonuses, referrals, rewards.email, rewards.linking, chat_offers, progress=progress_chat
     )

@@ -8,12 +8,10 @@ import logging
 
 from adapters.chat.messages import Reply
 from adapters.chat.platform import Platforms
-from adapters.chat.progress import ProgressWords
 from adapters.chat.support import SupportWords
 from adapters.chat.words import Words
 from core.domain.identity import Identity
 from core.domain.notices import ReferralNotice
-from core.domain.progress import ProgressResult
 from core.domain.support import Ticket, TicketReply
 
 logger = logging.getLogger(__name__)
@@ -24,7 +22,7 @@ class Unreachable(LookupError):
 
 
 class ChatNotices:
-    """core's `ReferralNotifier`, `SupportInbox`, `SupportReplies` and `ProgressNotifier`."""
+    """core's `ReferralNotifier`, `SupportInbox` and `SupportReplies`."""
 
     def __init__(self, platforms: Platforms, words: Words, support: SupportWords) -> None:
         self.platforms = platforms
@@ -37,12 +35,6 @@ class ChatNotices:
     async def referral_paid(self, identity: str, notice: ReferralNotice) -> None:
         key = "referral_paid" if notice.side == "referrer" else "referral_paid_referred"
         await self._send(identity, Reply(self.words.t(None, key, credits=notice.credits)))
-
-    async def celebrate(self, identity: str, result: ProgressResult) -> None:
-        """New achievements (or a streak bonus) reached by a delivered clip."""
-        text = ProgressWords(self.words).celebration(None, result)
-        if text:
-            await self._send(identity, Reply(text))
 
     async def forward(self, ticket: Ticket) -> bool:
         """The ticket to every operators' channel; True when at least one took it."""

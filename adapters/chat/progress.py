@@ -9,6 +9,7 @@ from adapters.chat.catalogue import plural
 from adapters.chat.commands import Command, Menu
 from adapters.chat.messages import Reply, Request
 from adapters.chat.words import Words
+from core.domain.jobs import Job
 from core.domain.progress import ACHIEVEMENTS, STREAK_GOAL, ProgressResult, Streak
 from core.services.progress import ProgressService
 
@@ -91,6 +92,10 @@ class ProgressChat:
     async def balance_line(self, request: Request) -> str:
         """The streak in one line, for /balance."""
         return self.texts.streak(request, await self.progress.streak(request.identity), key="balance_streak")
+
+    async def after_clip(self, job: Job, locale: str | None) -> str:
+        """What a delivered (and charged) clip achieved, awarded now, in words."""
+        return self.texts.celebration(locale, await self.progress.after_clip(job.person_id))
 
     async def after(self, request: Request) -> str:
         """Award what a reward just reached, in words (empty when nothing new)."""

@@ -1,17 +1,15 @@
 """Progress: the daily streak and achievements (rules in `core.domain.progress`).
 
 A check awards what is newly reached and is safe to repeat anywhere: after a clip is delivered
-(the job runner's success hook, which then celebrates on the person's platform), after the daily
-credit and a share (the chat replies celebrate), and when someone opens /progress (which also
-catches a purchase or a referral that paid since).
+and charged (its "Done!" notice celebrates), after the daily credit and a share (their replies
+celebrate), and when someone opens /progress (which also catches a purchase or a referral that
+paid since).
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from functools import partial
-from typing import Protocol
 
 from core.domain.identity import Identity
 from core.domain.progress import (
@@ -25,16 +23,6 @@ from core.domain.progress import (
 from core.domain.rules import CreditRules
 from core.ports import Clock, ProgressStore
 from core.services.wallets import WalletService
-
-logger = logging.getLogger(__name__)
-
-
-class ProgressNotifier(Protocol):
-    def reachable(self) -> frozenset[str]:
-        """The platforms this process can send on."""
-        ...
-
-    async def celebrate(self, identity: str, result: ProgressResult) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -63,14 +51,12 @@ class ProgressService:
         rules: CreditRules,
         clock: Clock,
         styles: frozenset[str],
-        notifier: ProgressNotifier | None = None,
     ) -> None:
         self.store = store
         self.wallets = wallets
         self.rules = rules
         self.clock = clock
         self.styles = styles  # the styles "every style tried" asks for (as jobs record them)
-        self.notifier = notifier
 
     async def check(self, identity: Identity) -> ProgressResult:
         """Award what `identity`'s person newly reached. Earned twice, or in two processes at
@@ -101,17 +87,6 @@ class ProgressService:
         snapshot = await self.store.progress_snapshot(person.person_id, now=self.clock.now())
         return snapshot.streak
 
-    async def after_clip(self, person_id: int) -> None:
-        """The job runner's success hook: award, then celebrate on the first platform of theirs
-        this process reaches. A failed notice is logged; the awards stay."""
-        result = await self._award(person_id)
-        if not result.awards or self.notifier is None:
-            return
-        reachable = self.notifier.reachable()
-        for identity in result.identities:
-            if identity.split(":", 1)[0] in reachable:
-                try:
-                    await self.notifier.celebrate(identity, result)
-                except Exception:  # noqa: BLE001 - a notice never undoes an award
-                    logger.warning("progress notice to %s failed", identity, exc_info=True)
-                return
+    async def after_clip(self, person_id: int) -> ProgressResult:
+        """After a delivered clip (the job notices ask, to say it with "Done!")."""
+        return await self._award(person_id)

@@ -30,7 +30,7 @@ async def test_progress_shows_the_streak_bar_and_every_achievement(bot):
 
 async def test_an_achievement_without_credits_is_celebrated_all_the_same(bot):
     await a_clip(bot, "discord:5")  # the first clip pays nothing by default
-    assert "🎉 Achievement unlocked: First clip!" in [text for _, text in bot.discord.texts]
+    assert bot.discord.statuses[-1].reply.text.endswith("\n🎉 Achievement unlocked: First clip!")
 
 
 async def test_a_week_of_daily_claims_fills_the_bar_and_celebrates_on_the_seventh(bot):
@@ -55,8 +55,9 @@ async def test_a_week_of_daily_claims_fills_the_bar_and_celebrates_on_the_sevent
 async def test_a_first_clip_is_celebrated_on_the_persons_platform(make):
     bot = make(achievement_credits="first_clip:1")
     await a_clip(bot, "discord:3")
-    sent = [text for who, text in bot.discord.texts if who == "discord:3"]
-    assert "🎉 Achievement unlocked: First clip! +1 credit." in sent
+    done = bot.discord.statuses[-1].reply.text  # said with "Done!", not as a message of its own
+    assert done.endswith("\n🎉 Achievement unlocked: First clip! +1 credit.")
+    assert bot.discord.texts == []
     text = (await bot.say("discord:3", "/progress")).text
     assert "✅ First clip" in text and "Clips made: 1" in text
     assert "Daily streak: ▰▱▱▱▱▱▱ 1/7 days" in text  # a delivered clip is an active day
