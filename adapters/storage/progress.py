@@ -13,7 +13,7 @@ import datetime as dt
 
 from sqlalchemy import Connection, bindparam, exists, func, select, union
 
-from adapters.storage.bonuses import received_on
+from adapters.storage.bonuses import received_on, record_claim
 from adapters.storage.database import Database
 from adapters.storage.ledger import SqlLedgerStore, SystemAccounts, packs_bought, post_grant
 from adapters.storage.persons import identities_of, lock_wallets, survivor, wallet_of
@@ -80,20 +80,6 @@ _INSERT_ACHIEVEMENT = Statement(
         },
     )
 )
-_INSERT_CLAIM = Statement(
-    insert_or_skip(
-        reward_claims,
-        ["key"],
-        {
-            "key": bindparam("key"),
-            "person_id": bindparam("person_id"),
-            "kind": bindparam("kind"),
-            "day": bindparam("day"),
-            "amount": bindparam("amount"),
-            "created_at": bindparam("now"),
-        },
-    )
-)
 
 
 def progress_snapshot(conn: Connection, person: Person, now: dt.datetime) -> ProgressSnapshot:
@@ -146,17 +132,7 @@ def apply_awards(
         if award.grant is not None and award.claim is not None:
             if post_grant(conn, system, award.grant, now).duplicate:
                 continue
-            claim = award.claim
-            run(
-                conn,
-                _INSERT_CLAIM,
-                key=claim.key,
-                person_id=claim.person_id,
-                kind=str(claim.kind),
-                day=claim.day,
-                amount=claim.amount,
-                now=at,
-            )
+            record_claim(conn, award.claim, now)
         applied.append(award)
     return tuple(applied)
 

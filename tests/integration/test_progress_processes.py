@@ -4,15 +4,12 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 
 import pytest
 
 from core.domain.progress import Achievement
+from tests.integration.processes import worker_number
 from tests.integration.rewards_kit import make_kit
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])
@@ -22,23 +19,8 @@ async def test_two_processes_earning_the_same_achievement_grant_it_once(database
     await kit.deliver(ann, "piano", "job-1")
     before = await kit.available(ann)
 
-    async def worker() -> int:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.integration.progress_race_worker",
-            db_url,
-            str(person_id),
-            "4",
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await proc.communicate()
-        assert proc.returncode == 0, err.decode()
-        return int(out.decode().strip().splitlines()[-1])
-
-    awarded = await asyncio.gather(worker(), worker())
+    args = ("tests.integration.progress_race_worker", db_url, str(person_id), "4")
+    awarded = await asyncio.gather(worker_number(*args), worker_number(*args))
     assert sorted(awarded) == [0, 3]  # one check of one process granted it; the other seven found it done
     assert await kit.available(ann) == before + 3
     view = await kit.progress.view(ann)
