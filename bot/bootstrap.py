@@ -34,10 +34,12 @@ from adapters.chat.notices import ChatNotices
 from adapters.chat.offers import Offers, Shop
 from adapters.chat.payments import PaymentsChat
 from adapters.chat.platform import ChatPlatform, Platforms, StopsReceiving
+from adapters.chat.progress import ProgressChat
 from adapters.chat.rewards import RewardsChat
 from adapters.chat.servers import ServersChat
 from adapters.chat.speech import SpeechChat
 from adapters.chat.stats import StatsWords
+from adapters.chat.styles import BUTTON_STYLES
 from adapters.chat.support import SupportChat, SupportWords
 from adapters.chat.top_ups import TopUpChat
 from adapters.chat.wallet import WalletChat
@@ -63,6 +65,7 @@ from adapters.storage.ledger import SqlLedgerStore
 from adapters.storage.linking import SqlLinkStore
 from adapters.storage.metrics import read_figures
 from adapters.storage.payments import SqlPaymentStore
+from adapters.storage.progress import SqlProgressStore
 from adapters.storage.referral_notices import SqlReferralNoticeStore
 from adapters.storage.referrals import SqlReferralStore
 from adapters.storage.stats import SqlStatsStore
@@ -79,6 +82,7 @@ from core.clock import SystemClock
 from core.codes import SecretCodes
 from core.domain.economics import micros
 from core.domain.identity import IdentityFormats
+from core.domain.insight import DayRange
 from core.domain.jobs import JobState
 from core.domain.operations import OperationName
 from core.domain.prompts import PromptPolicy
@@ -100,6 +104,7 @@ from core.ports import (
     MusicGenerator,
     PaymentGateway,
     PaymentStore,
+    ProgressStore,
     ReferralNoticeStore,
     ReferralStore,
     SavedCards,
@@ -114,6 +119,7 @@ from core.services.generation import GenerationService, GenerationSettings
 from core.services.linking import LinkService
 from core.services.offers import OfferService
 from core.services.payments import CheckoutUrls, PaymentService
+from core.services.progress import ProgressService
 from core.services.referrals import ReferralService
 from core.services.rewards import DailySchedule, RewardService
 from core.services.server_wallets import ServerWalletService
@@ -228,6 +234,7 @@ class Stores:
     links: LinkStore
     support: SupportStore
     stats: StatsStore
+    progress: ProgressStore
     top_ups: TopUpStore | None = None  # automatic top-up (None: not offered)
     economics: EconomicsReads | None = None  # SQL only: the unit economics replay the ledger's rows
 
@@ -238,7 +245,7 @@ class ReadModels:
 
     health: Callable[[], Awaitable[bool]]
     metrics: Callable[[], Awaitable[Figures]]
-    dashboard: Callable[[], Awaitable[Dashboard]]
+    dashboard: Callable[[DayRange], Awaitable[Dashboard]]
 
 
 async def build_app(
@@ -269,6 +276,7 @@ async def build_app(
         stats=SqlStatsStore(database),
         top_ups=SqlTopUpStore(database),
         economics=SqlEconomicsReads(database),
+        progress=SqlProgressStore(database, ledger),
     )
 
     async def health() -> bool:
@@ -277,11 +285,11 @@ async def build_app(
 
     cheapest_clip = settings.credit_rules().pricing.cheapest
 
-    async def dashboard() -> Dashboard:
+    async def dashboard(span: DayRange) -> Dashboard:
         now = clock.now()
         windows = stats_windows(now)
-        rows = await read_dashboard(database, now, windows, cheapest_clip, DASHBOARD_TICKETS)
-        return Dashboard(stats_report(now, rows.windows), rows.figures, rows.tickets)
+        rows = await read_dashboard(database, now, windows, span, cheapest_clip, DASHBOARD_TICKETS)
+        return Dashboard(stats_report(now, rows.windows), rows.figures, rows.tickets, rows.insight)
 
     reads = ReadModels(health, lambda: read_figures(database, clock.now()), dashboard)
     return compose(
@@ -387,6 +395,14 @@ def compose(
         if stores.top_ups is not None
         else None
     )
+    progress = ProgressService(
+        stores.progress,
+        wallets,
+        rules,
+        clock,
+        styles=frozenset(style.prompt for style in BUTTON_STYLES),
+    )
+
     server_wallets = ServerWalletService(
         ledger,
         wallets,
@@ -400,6 +416,7 @@ def compose(
     shop = Shop(payments, settings.discord_skus)
     store = StorePurchases(stores.payments, wallets, rules.packs.packs, settings.discord_skus, clock)
     chat_offers = Offers(words, shop)
+    progress_chat = ProgressChat(words, progress)
     prices = settings.operation_prices()
     speech_policy = settings.speech_policy()
     job_notices = JobNotices(
@@ -411,6 +428,7 @@ def compose(
         voices=speech_policy.keys,
         voice_tag_cost=prices.voice_tag,
         prompt_pricing=prices.prompt,
+        celebrate=progress_chat.after_clip,
     )
     generator = generator or build_generator(settings)
     providers = {**build_providers(settings, generator), **(providers or {})}
@@ -436,7 +454,9 @@ def compose(
     )
     payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers, store if store.skus else None)
     top_up_chat = TopUpChat(words, top_ups) if top_ups is not None else None
-    rewards_chat = RewardsChat(words, bonuses, referrals, rewards.email, rewards.linking, chat_offers)
+    rewards_chat = RewardsChat(
+        words, bonuses, referrals, rewards.email, rewards.linking, chat_offers, progress=progress_chat
+    )
     support_chat = SupportChat(words, rewards.support, support_words)
     stats_words = StatsWords(catalogue)
     economics = None
@@ -449,7 +469,7 @@ def compose(
         wallets,
         rules.pricing,
         chat_offers,
-        wallet=WalletChat(words, wallets, generation, rewards_chat, chat_offers, top_up_chat),
+        wallet=WalletChat(words, wallets, generation, rewards_chat, chat_offers, top_up_chat, progress=progress_chat),
         generation=generation_chat,
         payments=payments_chat,
         rewards=rewards_chat,
@@ -458,6 +478,7 @@ def compose(
         servers=ServersChat(words, server_wallets, payments_chat),
         speech=SpeechChat(words, generation, generation_chat),
         top_ups=top_up_chat,
+        progress=progress_chat,
     )
 
     # --- the chat platforms -------------------------------------------------------------------
@@ -493,6 +514,7 @@ def compose(
         dashboard=reads.dashboard if reads is not None else None,
         dashboard_words=stats_words,
         dashboard_token=settings.dashboard_token.get_secret_value() if settings.dashboard_token else None,
+        today=lambda: clock.now().astimezone(dt.UTC).date(),
     )
     web = WebServer(hooks, settings.web_host, settings.web_port) if web_enabled(settings) else None
     if rules.free_credit_ttl is not None:

@@ -23,7 +23,13 @@ def main(argv: list[str] | None = None) -> int:
     reconcile.add_argument(
         "--hours", type=float, default=72.0, help="look at sessions created in the last N hours (default 72)"
     )
-    sub.add_parser("stats", help="print usage figures: today, 7 and 30 days")
+    stats = sub.add_parser("stats", help="print usage figures: today, 7 and 30 days")
+    stats.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="instead: the success metrics of the last N UTC days, today included (1-366), as the dashboard shows them",
+    )
     economics = sub.add_parser("economics", help="print what jobs cost, what their credits brought in, and the margin")
     economics.add_argument("--days", type=int, default=30, help="the last N days (default 30)")
     sync = sub.add_parser("sync-commands", help="publish the Discord slash commands globally")
@@ -58,6 +64,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reconcile-payments":
         return asyncio.run(reconcile_payments(settings, args.hours))
     if args.command == "stats":
+        if args.days is not None:
+            if not 1 <= args.days <= 366:
+                print("stats: --days must be from 1 to 366", file=sys.stderr)
+                return 2
+            return asyncio.run(print_insight(settings, args.days))
         return asyncio.run(print_stats(settings))
     if args.command == "economics":
         if not 1 <= args.days <= 3650:
@@ -128,6 +139,26 @@ async def print_economics(settings: Settings, days: int) -> int:
         report = await app.economics.report(days)
         losing = await app.economics.losing(days)
         print(EconomicsWords(app.catalogue).report(report, losing))
+    finally:
+        await app.close()
+    return 0
+
+
+async def print_insight(settings: Settings, days: int) -> int:
+    """The success metrics of the last `days` days: the figures of the dashboard, as text."""
+    from adapters.chat.stats import StatsWords
+    from adapters.storage.insight import read_insight
+    from adapters.storage.migrations import upgrade
+    from bot.bootstrap import build_app
+    from core.domain.insight import last_days
+
+    await upgrade(settings.database_url)
+    app = await build_app(settings)
+    try:
+        assert app.database is not None
+        span = last_days(days, app.clock.now().astimezone(dt.UTC).date())
+        figures = await read_insight(app.database, span, settings.credit_rules().pricing.cheapest)
+        print(StatsWords(app.catalogue).insight_report(figures))
     finally:
         await app.close()
     return 0

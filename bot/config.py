@@ -27,8 +27,9 @@ from core.domain.identity import Identity
 from core.domain.numbers import whole_number
 from core.domain.operations import OperationPrices, SpeechPrice
 from core.domain.pricing import Pack, PackTable, Pricing
+from core.domain.progress import Achievement
 from core.domain.prompts import DEFAULT_BLOCKLIST
-from core.domain.rules import CreditRules
+from core.domain.rules import DEFAULT_ACHIEVEMENT_CREDITS, CreditRules
 from core.domain.speech import SpeechPolicy
 from core.errors import InvalidIdentity
 
@@ -207,6 +208,11 @@ class Settings(BaseSettings):
     support_telegram_chat_id: int | None = None
     support_tickets_per_hour: int = Field(5, ge=0, le=1000)
 
+    # --- progress: the daily streak and achievements (free credits, within the allowance) ---
+    achievement_credits: Annotated[tuple[tuple[str, int], ...], NoDecode] = DEFAULT_ACHIEVEMENT_CREDITS
+    streak_bonus_credits: int = Field(1, ge=0, le=100_000)
+    streak_bonus_days: int = Field(7, ge=1, le=365)
+
     @field_validator("prompt_blocklist", mode="before")
     @classmethod
     def _blocklist(cls, value: object) -> tuple[str, ...]:
@@ -339,6 +345,9 @@ class Settings(BaseSettings):
             link_code_ttl=dt.timedelta(minutes=self.link_code_ttl_minutes),
             support_tickets_per_hour=self.support_tickets_per_hour,
             operators=frozenset(self.operator_ids),
+            achievement_credits=self.achievement_credits,
+            streak_bonus_credits=self.streak_bonus_credits,
+            streak_bonus_days=self.streak_bonus_days,
         )
 
     @property
@@ -361,6 +370,26 @@ class Settings(BaseSettings):
         return skus
 
     # --- rewards ------------------------------------------------------------------
+
+    @field_validator("achievement_credits", mode="before")
+    @classmethod
+    def _achievement_credits(cls, value: object) -> tuple[tuple[str, int], ...]:
+        """`clips_10:1,streak_7:2` (blank: no achievement pays); names from `Achievement`."""
+        if isinstance(value, tuple | list):
+            return tuple((str(name), int(n)) for name, n in value)
+        known = {a.value for a in Achievement}
+        pairs: list[tuple[str, int]] = []
+        for item in str(value or "").split(","):
+            if not item.strip():
+                continue
+            name, _, amount = item.partition(":")
+            name = name.strip().lower()
+            if name not in known:
+                raise ValueError(f"unknown achievement {name!r} (known: {', '.join(sorted(known))})")
+            if not amount.strip().isdigit() or int(amount) > 100_000:
+                raise ValueError(f"{name}: credits must be a whole number from 0 to 100000")
+            pairs.append((name, int(amount)))
+        return tuple(pairs)
 
     @field_validator("daily_plans", mode="before")
     @classmethod

@@ -31,6 +31,7 @@ from core.domain.payments import (
     OffSessionResult,
     PaymentEvent,
 )
+from core.domain.progress import Award, ProgressResult, ProgressSnapshot
 from core.domain.referral_payouts import ReferralEffect, ReferralSnapshot
 from core.domain.rewards import (
     BonusResult,
@@ -56,6 +57,9 @@ BonusDecision = Callable[[BonusSnapshot], BonusEffect]
 ReferralDecision = Callable[[ReferralSnapshot], ReferralEffect | None]
 # Saves what identifies a prediction about to be created (`MusicGenerator.submit`).
 SubmissionNote = Callable[[str], Awaitable[None]]
+
+# What a progress check awards (`core.domain.progress.decide_progress`).
+ProgressDecision = Callable[[ProgressSnapshot], tuple[Award, ...]]
 
 
 class Clock(Protocol):
@@ -677,4 +681,19 @@ class EconomicsReads(Protocol):
 
     async def paid_orders(self, order_refs: list[str]) -> dict[str, PaidOrder]:
         """The paid orders among `order_refs`."""
+        ...
+
+
+class ProgressStore(Protocol):
+    async def award_progress(self, person_id: int, decide: ProgressDecision, *, now: dt.datetime) -> ProgressResult:
+        """Read the `ProgressSnapshot` of the person `person_id` is now (after any linking;
+        today is `now`'s UTC day) under their wallet's lock and apply what `decide` awards:
+        each achievement recorded once per (person, kind), each grant with its bonus claim. One
+        transaction, race-safe across processes; an achievement or grant applied before is left
+        out of the result, which also names the person's identities."""
+        ...
+
+    async def progress_snapshot(self, person_id: int, *, now: dt.datetime) -> ProgressSnapshot:
+        """The snapshot in one read-only transaction without the lock: for showing, never for
+        paying."""
         ...

@@ -90,6 +90,7 @@ def stores_of(memory: MemoryStores) -> Stores:
         support=memory.support,
         stats=memory.stats,
         top_ups=memory.top_ups,
+        progress=memory.progress,
     )
 
 

@@ -14,6 +14,7 @@ from tests.fakes.memory.jobs import FakeJobStore
 from tests.fakes.memory.ledger import FakeLedgerStore
 from tests.fakes.memory.linking import FakeLinkStore
 from tests.fakes.memory.payments import FakePaymentStore
+from tests.fakes.memory.progress import FakeProgressStore
 from tests.fakes.memory.referral_notices import FakeReferralNoticeStore
 from tests.fakes.memory.referrals import FakeReferralStore
 from tests.fakes.memory.stats import FakeStatsStore
@@ -40,6 +41,7 @@ class MemoryStores:
         self.support = FakeSupportStore(self.world)
         self.stats = FakeStatsStore(self.world)
         self.top_ups = FakeTopUpStore(self.world)
+        self.progress = FakeProgressStore(self.world)
 
 
 __all__ = ["MemoryStores", "World"]

@@ -200,6 +200,7 @@ class World:
     events: dict[str, EventRow] = field(default_factory=dict)
     auto_top_ups: dict[int, AutoTopUp] = field(default_factory=dict)  # by wallet
     top_ups: dict[str, TopUpRow] = field(default_factory=dict)  # by key, in creation order
+    achievements: dict[tuple[int, str], int] = field(default_factory=dict)  # (person, kind) -> credits
     ids: Any = field(default_factory=lambda: itertools.count(1))  # one sequence for every row id
 
     @contextlib.contextmanager
