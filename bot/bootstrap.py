@@ -263,6 +263,7 @@ async def build_app(
     await database.start()
     ledger = SqlLedgerStore(database)
     await ledger.prepare()  # system accounts exist (committed) before any movement names them
+    economics_reads = SqlEconomicsReads(database)
     stores = Stores(
         ledger=ledger,
         jobs=SqlJobStore(database, ledger),
@@ -275,7 +276,7 @@ async def build_app(
         support=SqlSupportStore(database, ledger),
         stats=SqlStatsStore(database),
         top_ups=SqlTopUpStore(database),
-        economics=SqlEconomicsReads(database),
+        economics=economics_reads,
         progress=SqlProgressStore(database, ledger),
     )
 
@@ -285,11 +286,17 @@ async def build_app(
 
     cheapest_clip = settings.credit_rules().pricing.cheapest
 
+    economics = economics_service(settings, economics_reads, clock)
+
     async def dashboard(span: DayRange) -> Dashboard:
         now = clock.now()
         windows = stats_windows(now)
         rows = await read_dashboard(database, now, windows, span, cheapest_clip, DASHBOARD_TICKETS)
-        return Dashboard(stats_report(now, rows.windows), rows.figures, rows.tickets, rows.insight)
+        margin = await economics.report_between(span.start, min(span.end, now))
+        losing = await economics.losing(settings.economics_warning_days)
+        return Dashboard(
+            stats_report(now, rows.windows), rows.figures, rows.tickets, rows.insight, margin, tuple(losing)
+        )
 
     reads = ReadModels(health, lambda: read_figures(database, clock.now()), dashboard)
     return compose(
@@ -459,10 +466,7 @@ def compose(
     )
     support_chat = SupportChat(words, rewards.support, support_words)
     stats_words = StatsWords(catalogue)
-    economics = None
-    if stores.economics is not None:
-        on_sale = (*rules.packs.packs, *stars.packs)
-        economics = EconomicsService(stores.economics, settings.fees(), on_sale, clock=clock)
+    economics = economics_service(settings, stores.economics, clock) if stores.economics is not None else None
     generation_chat = GenerationChat(words, generation, wallets, job_notices, rules.pricing)
     conversation = Conversation(
         words,
@@ -608,6 +612,12 @@ def build_generator(settings: Settings) -> MusicGenerator:
         )
     logger.info("no REPLICATE_API_TOKEN: generating with the local melody synthesizer")
     return LocalSynthGenerator(max_seconds=float(max(60, *settings.generation_costs)))
+
+
+def economics_service(settings: Settings, reads: EconomicsReads, clock: Clock) -> EconomicsService:
+    """Unit economics against every pack on sale (card and Stars): the cheapest sets the bar."""
+    on_sale = (*settings.credit_rules().packs.packs, *settings.stars_pack_table.packs)
+    return EconomicsService(reads, settings.fees(), on_sale, clock=clock)
 
 
 def build_providers(settings: Settings, music: MusicGenerator) -> dict[str, MusicGenerator]:

@@ -6,6 +6,9 @@ from __future__ import annotations
 from adapters.chat.catalogue import Catalogue
 from core.domain.economics import Line, LosingPrice, MarginReport, money_text
 
+# The figures of a line, in the order the dashboard's table shows them.
+ECONOMICS_COLUMNS = ("label", "jobs", "credits", "cost", "revenue", "margin", "free_share", "break_even")
+
 
 class EconomicsWords:
     def __init__(self, catalogue: Catalogue) -> None:
@@ -31,20 +34,23 @@ class EconomicsWords:
         return "\n".join(lines)
 
     def row(self, label: str, line: Line, locale: str | None = None) -> str:
+        return self.t("economics.row", locale, **self.figures(label, line))
+
+    @staticmethod
+    def figures(label: str, line: Line) -> dict[str, object]:
+        """One line's figures as the report and the dashboard's table show them."""
         share = "–" if line.free_cost_share is None else f"{line.free_cost_share:.0%}"
         even = line.break_even_per_credit
-        return self.t(
-            "economics.row",
-            locale,
-            label=label,
-            jobs=line.jobs,
-            credits=line.credits,
-            cost=money_text(line.cost),
-            revenue=money_text(line.revenue),
-            margin=money_text(line.margin),
-            free_share=share,
-            break_even="–" if even is None else money_text(even),
-        )
+        return {
+            "label": label,
+            "jobs": line.jobs,
+            "credits": line.credits,
+            "cost": money_text(line.cost),
+            "revenue": money_text(line.revenue),
+            "margin": money_text(line.margin),
+            "free_share": share,
+            "break_even": "–" if even is None else money_text(even),
+        }
 
     def losing(self, price: LosingPrice, locale: str | None = None) -> str:
         return self.t(

@@ -5,7 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from adapters.chat.catalogue import Catalogue
+from adapters.chat.economics import ECONOMICS_COLUMNS, EconomicsWords
 from adapters.chat.words import money_text
+from core.domain.economics import Line, LosingPrice
 from core.domain.insight import Insight
 from core.domain.stats import CurrencyRevenue, StatsReport, WindowReport
 
@@ -13,6 +15,18 @@ from core.domain.stats import CurrencyRevenue, StatsReport, WindowReport
 class StatsWords:
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
+        self.economics = EconomicsWords(catalogue)
+
+    def margin_head(self) -> list[str]:
+        return [self.t(f"economics.column.{column}") for column in ECONOMICS_COLUMNS]
+
+    def margin_row(self, line: Line) -> list[str]:
+        """A unit-economics line as the dashboard's table cells, in `ECONOMICS_COLUMNS` order."""
+        figures = self.economics.figures(line.label, line)
+        return [str(figures[column]) for column in ECONOMICS_COLUMNS]
+
+    def losing(self, price: LosingPrice) -> str:
+        return self.economics.losing(price)
 
     def t(self, key: str, locale: str | None = None, **data: object) -> str:
         return self.catalogue.text(key, locale, **data)

@@ -23,7 +23,7 @@ import asyncio
 import datetime as dt
 import hmac
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import jinja2
 from aiohttp import BasicAuth, hdrs, web
@@ -133,7 +133,35 @@ def page(data: Dashboard, words: DashboardWords, today: str) -> str:
         **_jobs(data, words),
         **_wallets(data, words),
         **_tickets(data, words),
+        **_economics(data, words),
     )
+
+
+ECONOMICS_SECTIONS = ("by_operation", "by_pack", "by_provider")
+
+
+def _economics(data: Dashboard, words: DashboardWords) -> dict[str, object]:
+    """The unit economics of the range: a table per section, the overall line, the losing prices."""
+    margin = data.margin
+    if margin is None:
+        return {"economics": None}
+    head = words.margin_head()
+    tables = [
+        (words.t(f"economics.{section}"), [_cells(words.margin_row(line)) for line in getattr(margin, section)])
+        for section in ECONOMICS_SECTIONS
+    ]
+    tables.append((words.t("economics.overall"), [_cells(words.margin_row(margin.overall))]))
+    return {
+        "economics": {
+            "head": head,
+            "tables": tables,
+            "losing": [words.losing(price) for price in data.losing],
+        }
+    }
+
+
+def _cells(values: Sequence[str]) -> list[tuple[str, str]]:
+    return [("", values[0]), *(("n", value) for value in values[1:])]
 
 
 def _daily_chart(figures: Insight, words: DashboardWords) -> object:

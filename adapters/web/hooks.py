@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from core.domain.economics import Line, LosingPrice, MarginReport
 from core.domain.insight import DayRange, Insight
 from core.domain.orders import PaymentResult
 from core.domain.payments import PaymentEvent
@@ -63,6 +64,8 @@ class Dashboard:
     figures: Figures
     tickets: Sequence[Ticket]
     insight: Insight
+    margin: MarginReport | None = None  # the unit economics of the same range
+    losing: Sequence[LosingPrice] = ()
 
 
 class DashboardWords(Protocol):
@@ -80,6 +83,12 @@ class DashboardWords(Protocol):
     def insight_lines(self, figures: Insight, locale: str | None = None) -> Mapping[str, str]: ...
 
     def funnel_steps(self, figures: Insight, locale: str | None = None) -> Sequence[tuple[str, int | None, str]]: ...
+
+    def margin_head(self) -> Sequence[str]: ...
+
+    def margin_row(self, line: Line) -> Sequence[str]: ...
+
+    def losing(self, price: LosingPrice) -> str: ...
 
 
 @dataclass

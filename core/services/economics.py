@@ -31,7 +31,9 @@ class EconomicsService:
 
     async def report(self, days: int) -> MarginReport:
         end = self.clock.now()
-        start = end - dt.timedelta(days=days)
+        return await self.report_between(end - dt.timedelta(days=days), end)
+
+    async def report_between(self, start: dt.datetime, end: dt.datetime) -> MarginReport:
         jobs = await self.reads.jobs_between(start, end)
         return await self._report(start, end, jobs)
 

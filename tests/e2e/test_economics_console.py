@@ -80,3 +80,17 @@ def test_python_m_bot_economics_prints_the_report(sqlite_url, tmp_path, monkeypa
     assert "  overall: 0 jobs · 0 credits · cost $0.0000 · revenue $0.0000" in out
     assert cli.main(["economics", "--days", "0"]) == 2
     assert "--days must be a whole number from 1 to 3650" in capsys.readouterr().err
+
+
+async def test_the_dashboard_shows_the_unit_economics_of_its_range_and_the_losing_price(app, tmp_path):
+    from adapters.web.dashboard import page
+    from core.domain.insight import last_days
+
+    await billed_clip(app, tmp_path, 200_000)
+    hooks = app.web_hooks
+    assert hooks.dashboard is not None and hooks.dashboard_words is not None
+    data = await hooks.dashboard(last_days(7, START.date()))
+    html = page(data, hooks.dashboard_words, str(START.date()))
+    assert "Unit economics: what the clips cost, what their credits brought in" in html
+    assert "<td>music 10 s</td><td class=\"n\">1</td><td class=\"n\">2</td><td class=\"n\">$0.2000</td>" in html
+    assert "⚠ music 10 s loses money: it costs $0.2000 a run on average" in html
