@@ -35,11 +35,14 @@ from adapters.chat.notices import ChatNotices
 from adapters.chat.offers import Offers, Shop
 from adapters.chat.payments import PaymentsChat
 from adapters.chat.platform import ChatPlatform, Platforms, StopsReceiving
+from adapters.chat.progress import ProgressChat
 from adapters.chat.rewards import RewardsChat
 from adapters.chat.servers import ServersChat
 from adapters.chat.speech import SpeechChat
 from adapters.chat.stats import StatsWords
+from adapters.chat.styles import BUTTON_STYLES
 from adapters.chat.support import SupportChat, SupportWords
+from adapters.chat.top_ups import TopUpChat
 from adapters.chat.wallet import WalletChat
 from adapters.chat.words import Words
 from adapters.console import CONSOLE_USER_ID, ConsolePlatform
@@ -56,6 +59,7 @@ from adapters.speech import (
 from adapters.storage.bonuses import SqlBonusStore
 from adapters.storage.dashboard import read_dashboard
 from adapters.storage.database import Database
+from adapters.storage.economics import SqlEconomicsReads
 from adapters.storage.email_verification import SqlEmailStore
 from adapters.storage.jobs import SqlJobStore
 from adapters.storage.languages import SqlLanguageStore
@@ -63,30 +67,36 @@ from adapters.storage.ledger import SqlLedgerStore
 from adapters.storage.linking import SqlLinkStore
 from adapters.storage.metrics import read_figures
 from adapters.storage.payments import SqlPaymentStore
+from adapters.storage.progress import SqlProgressStore
 from adapters.storage.referral_notices import SqlReferralNoticeStore
 from adapters.storage.referrals import SqlReferralStore
 from adapters.storage.stats import SqlStatsStore
 from adapters.storage.support import SqlSupportStore
+from adapters.storage.top_ups import SqlTopUpStore
 from adapters.stripe import StripeCheckout
 from adapters.telegram import TELEGRAM_USER_ID
 from adapters.web import Dashboard, WebHooks, WebServer
 from adapters.web.hooks import Figures, RawWebhook
 from bot.config import Settings, public_base_url, web_enabled
-from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic, ReferralSweeper
+from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic, ReferralSweeper, TopUpSweeper
 from bot.processes import decoding_pool, stop_pool
 from core.clock import SystemClock
 from core.codes import SecretCodes
+from core.domain.economics import micros
 from core.domain.identity import IdentityFormats
+from core.domain.insight import DayRange
 from core.domain.jobs import JobState
 from core.domain.operations import OperationName
 from core.domain.prompts import PromptPolicy
 from core.domain.rewards import stats_windows
 from core.domain.stats import stats_report
+from core.domain.top_ups import TopUpLimits
 from core.errors import InvalidWebhook
 from core.ports import (
     BonusStore,
     Clock,
     CodeSource,
+    EconomicsReads,
     EmailSender,
     EmailStore,
     ExpiryStore,
@@ -97,11 +107,15 @@ from core.ports import (
     MusicGenerator,
     PaymentGateway,
     PaymentStore,
+    ProgressStore,
     ReferralNoticeStore,
     ReferralStore,
+    SavedCards,
     StatsStore,
     SupportStore,
+    TopUpStore,
 )
+from core.services.economics import EconomicsService
 from core.services.email import EmailVerificationService
 from core.services.expiry import ExpiryService
 from core.services.generation import GenerationService, GenerationSettings
@@ -109,11 +123,14 @@ from core.services.languages import LanguageService
 from core.services.linking import LinkService
 from core.services.offers import OfferService
 from core.services.payments import CheckoutUrls, PaymentService
+from core.services.progress import ProgressService
 from core.services.referrals import ReferralService
 from core.services.rewards import DailySchedule, RewardService
 from core.services.server_wallets import ServerWalletService
 from core.services.stats import StatsService
+from core.services.store_purchases import StorePurchases
 from core.services.support import SupportService
+from core.services.top_ups import TopUpService
 from core.services.wallets import WalletService
 
 logger = logging.getLogger(__name__)
@@ -159,6 +176,8 @@ class App:
     sweeps: list[Periodic] = field(default_factory=list)
     providers: dict[str, MusicGenerator] = field(default_factory=dict)  # of the other operations
     intake_pool: ProcessPoolExecutor | None = None
+    top_ups: TopUpService | None = None
+    economics: EconomicsService | None = None
 
     @property
     def chats(self) -> list[ChatPlatform]:
@@ -220,6 +239,9 @@ class Stores:
     support: SupportStore
     stats: StatsStore
     languages: LanguageStore
+    progress: ProgressStore
+    top_ups: TopUpStore | None = None  # automatic top-up (None: not offered)
+    economics: EconomicsReads | None = None  # SQL only: the unit economics replay the ledger's rows
 
 
 @dataclass(frozen=True)
@@ -228,7 +250,7 @@ class ReadModels:
 
     health: Callable[[], Awaitable[bool]]
     metrics: Callable[[], Awaitable[Figures]]
-    dashboard: Callable[[], Awaitable[Dashboard]]
+    dashboard: Callable[[DayRange], Awaitable[Dashboard]]
 
 
 async def build_app(
@@ -242,10 +264,11 @@ async def build_app(
     """Everything on the configured database (migrated first), with the chat platforms the
     settings configure: Telegram, Discord, or else the console."""
     clock = clock or SystemClock()
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, postgres_writers=settings.database_writers)
     await database.start()
     ledger = SqlLedgerStore(database)
     await ledger.prepare()  # system accounts exist (committed) before any movement names them
+    economics_reads = SqlEconomicsReads(database)
     stores = Stores(
         ledger=ledger,
         jobs=SqlJobStore(database, ledger),
@@ -258,6 +281,9 @@ async def build_app(
         support=SqlSupportStore(database, ledger),
         stats=SqlStatsStore(database),
         languages=SqlLanguageStore(database),
+        top_ups=SqlTopUpStore(database),
+        economics=economics_reads,
+        progress=SqlProgressStore(database, ledger),
     )
 
     async def health() -> bool:
@@ -266,11 +292,17 @@ async def build_app(
 
     cheapest_clip = settings.credit_rules().pricing.cheapest
 
-    async def dashboard() -> Dashboard:
+    economics = economics_service(settings, economics_reads, clock)
+
+    async def dashboard(span: DayRange) -> Dashboard:
         now = clock.now()
         windows = stats_windows(now)
-        rows = await read_dashboard(database, now, windows, cheapest_clip, DASHBOARD_TICKETS)
-        return Dashboard(stats_report(now, rows.windows), rows.figures, rows.tickets)
+        rows = await read_dashboard(database, now, windows, span, cheapest_clip, DASHBOARD_TICKETS)
+        margin = await economics.report_between(span.start, min(span.end, now))
+        losing = await economics.losing(settings.economics_warning_days)
+        return Dashboard(
+            stats_report(now, rows.windows), rows.figures, rows.tickets, rows.insight, margin, tuple(losing)
+        )
 
     reads = ReadModels(health, lambda: read_figures(database, clock.now()), dashboard)
     return compose(
@@ -295,11 +327,13 @@ def compose(
     codes: CodeSource | None = None,
     email_sender: EmailSender | None = None,
     checkout: PaymentGateway | None = None,
+    cards: SavedCards | None = None,
     database: Database | None = None,
     reads: ReadModels | None = None,
 ) -> App:
     """The object graph over any stores, by constructor, in dependency order (unit tests pass
-    in-memory stores and no database, and may pass a `checkout` gateway instead of Stripe's)."""
+    in-memory stores and no database, and may pass a `checkout` gateway and saved `cards` instead
+    of Stripe's)."""
     clock = clock or SystemClock()
     codes = codes or SecretCodes()
     ledger = stores.ledger
@@ -358,6 +392,31 @@ def compose(
         offers=offers,
         checkout_ttl=dt.timedelta(minutes=settings.checkout_expiry_minutes),
     )
+    top_ups = (
+        TopUpService(
+            stores.top_ups,
+            payments,
+            wallets,
+            clock,
+            TopUpLimits(
+                per_day=settings.auto_topup_max_per_day,
+                per_month=settings.auto_topup_max_per_month_cents,
+                max_threshold=settings.auto_topup_max_threshold,
+            ),
+            cards=cards or (stripe if stripe is not None and stripe.configured else None),
+            notifier=notices,
+        )
+        if stores.top_ups is not None
+        else None
+    )
+    progress = ProgressService(
+        stores.progress,
+        wallets,
+        rules,
+        clock,
+        styles=frozenset(style.prompt for style in BUTTON_STYLES),
+    )
+
     server_wallets = ServerWalletService(
         ledger,
         wallets,
@@ -368,8 +427,10 @@ def compose(
     )
 
     # --- the conversation ---------------------------------------------------------------------
-    shop = Shop(payments)
+    shop = Shop(payments, settings.discord_skus)
+    store = StorePurchases(stores.payments, wallets, rules.packs.packs, settings.discord_skus, clock)
     chat_offers = Offers(words, shop)
+    progress_chat = ProgressChat(words, progress)
     prices = settings.operation_prices()
     speech_policy = settings.speech_policy()
     job_notices = JobNotices(
@@ -381,6 +442,7 @@ def compose(
         voices=speech_policy.keys,
         voice_tag_cost=prices.voice_tag,
         prompt_pricing=prices.prompt,
+        celebrate=progress_chat.after_clip,
     )
     generator = generator or build_generator(settings)
     providers = {**build_providers(settings, generator), **(providers or {})}
@@ -402,26 +464,33 @@ def compose(
         prices=prices,
         speech=speech_policy,
         providers=providers,
+        after_capture=top_ups.after_capture if top_ups is not None and top_ups.enabled else None,
     )
-    payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers)
-    rewards_chat = RewardsChat(words, bonuses, referrals, rewards.email, rewards.linking, chat_offers)
+    payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers, store if store.skus else None)
+    top_up_chat = TopUpChat(words, top_ups) if top_ups is not None else None
+    rewards_chat = RewardsChat(
+        words, bonuses, referrals, rewards.email, rewards.linking, chat_offers, progress=progress_chat
+    )
     support_chat = SupportChat(words, rewards.support, support_words)
     stats_words = StatsWords(catalogue)
+    economics = economics_service(settings, stores.economics, clock) if stores.economics is not None else None
     generation_chat = GenerationChat(words, generation, wallets, job_notices, rules.pricing)
     conversation = Conversation(
         words,
         wallets,
         rules.pricing,
         chat_offers,
-        wallet=WalletChat(words, wallets, generation, rewards_chat, chat_offers),
+        wallet=WalletChat(words, wallets, generation, rewards_chat, chat_offers, top_up_chat, progress=progress_chat),
         generation=generation_chat,
         payments=payments_chat,
         rewards=rewards_chat,
         support=support_chat,
-        admin=AdminChat(words, wallets, payments, support_chat, rewards.stats, platforms, stats_words),
+        admin=AdminChat(words, wallets, payments, support_chat, rewards.stats, platforms, stats_words, economics),
         servers=ServersChat(words, server_wallets, payments_chat),
         speech=SpeechChat(words, generation, generation_chat),
         language=LanguageChat(words, languages),
+        top_ups=top_up_chat,
+        progress=progress_chat,
     )
 
     # --- the chat platforms -------------------------------------------------------------------
@@ -449,7 +518,7 @@ def compose(
         health=reads.health if reads is not None else _healthy,
         text=catalogue.text,
         parse_stripe=stripe.parse_webhook if stripe is not None else None,
-        on_stripe_event=payments.handle_stripe_event if stripe is not None else None,
+        on_stripe_event=(top_ups or payments).handle_stripe_event if stripe is not None else None,
         on_replicate_webhook=replicate_webhook(generation, settings),
         on_telegram_update=telegram.on_webhook if telegram is not None and telegram.webhook_mode else None,
         telegram_secret=secret.get_secret_value() if secret else None,
@@ -459,12 +528,15 @@ def compose(
         dashboard=reads.dashboard if reads is not None else None,
         dashboard_words=stats_words,
         dashboard_token=settings.dashboard_token.get_secret_value() if settings.dashboard_token else None,
+        today=lambda: clock.now().astimezone(dt.UTC).date(),
     )
     web = WebServer(hooks, settings.web_host, settings.web_port) if web_enabled(settings) else None
     if rules.free_credit_ttl is not None:
         sweeps.append(ExpirySweeper(rewards.expiry))
     if stripe is not None and stripe.configured:
         sweeps.append(PaymentReconciler(payments, clock))
+    if top_ups is not None and top_ups.enabled:
+        sweeps.append(TopUpSweeper(top_ups))
     return App(
         settings=settings,
         clock=clock,
@@ -486,6 +558,8 @@ def compose(
         web=web,
         sweeps=sweeps,
         intake_pool=pool,
+        top_ups=top_ups,
+        economics=economics,
     )
 
 
@@ -544,9 +618,16 @@ def build_generator(settings: Settings) -> MusicGenerator:
             model_version_id=settings.replicate_model_version,
             base_url=settings.replicate_api_base,
             model_variant=settings.replicate_model_variant,
+            compute_micros_per_second=micros(settings.replicate_cost_per_second),
         )
     logger.info("no REPLICATE_API_TOKEN: generating with the local melody synthesizer")
     return LocalSynthGenerator(max_seconds=float(max(60, *settings.generation_costs)))
+
+
+def economics_service(settings: Settings, reads: EconomicsReads, clock: Clock) -> EconomicsService:
+    """Unit economics against every pack on sale (card and Stars): the cheapest sets the bar."""
+    on_sale = (*settings.credit_rules().packs.packs, *settings.stars_pack_table.packs)
+    return EconomicsService(reads, settings.fees(), on_sale, clock=clock)
 
 
 def build_providers(settings: Settings, music: MusicGenerator) -> dict[str, MusicGenerator]:
@@ -560,6 +641,7 @@ def build_providers(settings: Settings, music: MusicGenerator) -> dict[str, Musi
             api_token=token,
             model_version_id=settings.replicate_speech_model_version,
             base_url=settings.replicate_api_base,
+            compute_micros_per_second=micros(settings.replicate_speech_cost_per_second),
         )
     return {
         OperationName.PROMPT: music,

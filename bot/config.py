@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re  # settings that must work together
+from decimal import Decimal
 from typing import Annotated, Literal
 from urllib.parse import urlsplit  # settings that must work together
 
@@ -22,12 +23,14 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.domain.economics import Fees, basis_points, micros
 from core.domain.identity import Identity
 from core.domain.numbers import whole_number
 from core.domain.operations import OperationPrices, SpeechPrice
 from core.domain.pricing import Pack, PackTable, Pricing
+from core.domain.progress import Achievement
 from core.domain.prompts import DEFAULT_BLOCKLIST
-from core.domain.rules import CreditRules
+from core.domain.rules import DEFAULT_ACHIEVEMENT_CREDITS, CreditRules
 from core.domain.speech import SpeechPolicy
 from core.errors import InvalidIdentity
 
@@ -87,6 +90,8 @@ class Settings(BaseSettings):
 
     # --- core -------------------------------------------------------------------------------
     database_url: str = "sqlite+aiosqlite:///./data/bot.db"
+    # PostgreSQL: connections committing write batches in parallel, per process (SQLite has one).
+    database_writers: int = Field(4, ge=1, le=64)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     operator_ids: Annotated[tuple[str, ...], NoDecode] = ()
@@ -133,6 +138,15 @@ class Settings(BaseSettings):
     stripe_api_base: str = "https://api.stripe.com"
     checkout_expiry_minutes: int = Field(60, ge=35, le=1440)  # Stripe: 30 min to 24 h, measured on its clock
 
+    # --- automatic top-up and paying inside Discord ---------------------------------------------
+    # Hard caps per wallet on automatic (off-session) charges: how many a UTC day, how much money
+    # (cents) a UTC month; and the highest line `/autotopup <pack> below <n>` accepts.
+    auto_topup_max_per_day: int = Field(3, ge=1, le=100)
+    auto_topup_max_per_month_cents: int = Field(20_000, ge=50, le=10_000_000)
+    auto_topup_max_threshold: int = Field(10_000, ge=1, le=1_000_000)
+    # Discord consumable SKUs, one per pack: "starter=1234567890,pro=..." (off unless set).
+    discord_skus: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
+
     # --- generation ---------------------------------------------------------------------------
     replicate_api_token: SecretStr | None = None
     replicate_api_base: str = "https://api.replicate.com"
@@ -160,6 +174,15 @@ class Settings(BaseSettings):
     speech_provider: Literal["espeak", "replicate"] = "espeak"
     replicate_speech_model_version: str = "f559560eb822dc509045f3921a1921234918b91739db4bf3daab2169b71c7a13"
     intake_processes: int | None = Field(None, ge=0, le=64)
+
+    # --- unit economics (what a job costs the operator, what a credit brings in) ---------------
+    replicate_cost_per_second: Decimal = Field(Decimal("0.0014"), ge=0, le=100)  # dollars per GPU second
+    replicate_speech_cost_per_second: Decimal = Field(Decimal("0.000225"), ge=0, le=100)
+    stripe_fee_percent: Decimal = Field(Decimal("2.9"), ge=0, le=100)
+    stripe_fee_fixed_cents: int = Field(30, ge=0, le=10_000)
+    stars_value_per_star: Decimal = Field(Decimal("0.013"), ge=0, le=100)  # dollars the operator receives
+    discord_fee_percent: Decimal = Field(Decimal("15"), ge=0, le=100)
+    economics_warning_days: int = Field(30, ge=1, le=365)
 
     # --- web server ---------------------------------------------------------------------------
     web_host: str = "127.0.0.1"
@@ -190,6 +213,11 @@ class Settings(BaseSettings):
     support_discord_channel_id: int | None = None
     support_telegram_chat_id: int | None = None
     support_tickets_per_hour: int = Field(5, ge=0, le=1000)
+
+    # --- progress: the daily streak and achievements (free credits, within the allowance) ---
+    achievement_credits: Annotated[tuple[tuple[str, int], ...], NoDecode] = DEFAULT_ACHIEVEMENT_CREDITS
+    streak_bonus_credits: int = Field(1, ge=0, le=100_000)
+    streak_bonus_days: int = Field(7, ge=1, le=365)
 
     @field_validator("prompt_blocklist", mode="before")
     @classmethod
@@ -292,6 +320,14 @@ class Settings(BaseSettings):
     def speech_policy(self) -> SpeechPolicy:
         return SpeechPolicy(max_chars=self.speech_max_chars, max_tag_chars=self.voice_tag_max_chars)
 
+    def fees(self) -> Fees:
+        return Fees(
+            stripe_basis_points=basis_points(self.stripe_fee_percent),
+            stripe_fixed_cents=self.stripe_fee_fixed_cents,
+            star_micros=micros(self.stars_value_per_star),
+            discord_basis_points=basis_points(self.discord_fee_percent),
+        )
+
     def credit_rules(self) -> CreditRules:
         return CreditRules(
             pricing=Pricing(dict(self.generation_costs)),
@@ -315,13 +351,51 @@ class Settings(BaseSettings):
             link_code_ttl=dt.timedelta(minutes=self.link_code_ttl_minutes),
             support_tickets_per_hour=self.support_tickets_per_hour,
             operators=frozenset(self.operator_ids),
+            achievement_credits=self.achievement_credits,
+            streak_bonus_credits=self.streak_bonus_credits,
+            streak_bonus_days=self.streak_bonus_days,
         )
 
     @property
     def stars_pack_table(self) -> PackTable:
         return PackTable(self.stars_packs)
 
+    @field_validator("discord_skus", mode="before")
+    @classmethod
+    def _discord_skus(cls, value: object) -> dict[str, str]:
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        skus: dict[str, str] = {}
+        for item in str(value or "").split(","):
+            if not item.strip():
+                continue
+            pack, _, sku = item.partition("=")
+            if not pack.strip() or not sku.strip().isdecimal():
+                raise ValueError(f"'{item.strip()}': expected <pack>=<numeric SKU id>")
+            skus[pack.strip().lower()] = sku.strip()
+        return skus
+
     # --- rewards ------------------------------------------------------------------
+
+    @field_validator("achievement_credits", mode="before")
+    @classmethod
+    def _achievement_credits(cls, value: object) -> tuple[tuple[str, int], ...]:
+        """`clips_10:1,streak_7:2` (blank: no achievement pays); names from `Achievement`."""
+        if isinstance(value, tuple | list):
+            return tuple((str(name), int(n)) for name, n in value)
+        known = {a.value for a in Achievement}
+        pairs: list[tuple[str, int]] = []
+        for item in str(value or "").split(","):
+            if not item.strip():
+                continue
+            name, _, amount = item.partition(":")
+            name = name.strip().lower()
+            if name not in known:
+                raise ValueError(f"unknown achievement {name!r} (known: {', '.join(sorted(known))})")
+            if not amount.strip().isdigit() or int(amount) > 100_000:
+                raise ValueError(f"{name}: credits must be a whole number from 0 to 100000")
+            pairs.append((name, int(amount)))
+        return tuple(pairs)
 
     @field_validator("daily_plans", mode="before")
     @classmethod
@@ -413,6 +487,9 @@ def _conflicts(s: Settings) -> list[str]:
             )
     if webhook_secret and not webhook_secret.startswith("whsec_"):
         problems.append("STRIPE_WEBHOOK_SECRET: is not a webhook signing secret (those start with whsec_)")
+    unknown_skus = sorted(set(s.discord_skus) - {pack.pack_id for pack in s.credit_packs})
+    if unknown_skus:
+        problems.append(f"DISCORD_SKUS: no pack called {', '.join(unknown_skus)} in CREDIT_PACKS")
     if s.telegram_payments in ("stripe", "both") and not stripe_key:
         problems.append(
             f"TELEGRAM_PAYMENTS: '{s.telegram_payments}' needs Stripe: set STRIPE_SECRET_KEY "

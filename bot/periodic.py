@@ -15,6 +15,7 @@ from core.services.expiry import ExpiryService
 from core.services.outage import Outage
 from core.services.payments import PaymentService
 from core.services.referrals import ReferralService
+from core.services.top_ups import TopUpService
 
 logger = logging.getLogger(__name__)
 
@@ -133,3 +134,21 @@ class FileSweeper(Periodic):
                 await asyncio.to_thread(shelf.sweep)
             except OSError:
                 logger.warning("sweeping old files failed", exc_info=True)
+
+
+class TopUpSweeper(Periodic):
+    """When automatic top-up is on: every minute, calls Stripe for top-ups decided but never sent
+    (a crash between the commit and the call). The call reuses the top-up's idempotency key, so
+    it never makes a second payment."""
+
+    name = "top-up-sweeper"
+    wait_first = True
+
+    def __init__(self, top_ups: TopUpService, interval: float = 60.0) -> None:
+        super().__init__(interval)
+        self.top_ups = top_ups
+
+    async def tick(self) -> None:
+        tried = await self.top_ups.sweep()
+        if tried:
+            logger.warning("sent %d automatic top-ups whose Stripe call was lost", tried)

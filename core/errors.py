@@ -569,3 +569,28 @@ class UnknownLanguage(BotError):
 
     language: str
     known: tuple[str, ...]
+
+
+# --- automatic top-up ---------------------------------------------------------------------
+
+
+class TopUpThresholdInvalid(BotError):
+    """`/autotopup <pack> below <n>` with an `n` that is not a whole number in range."""
+
+    code = "top_up_threshold_invalid"
+
+    given: str
+    minimum: int
+    maximum: int
+
+
+class TopUpPending(BotError):
+    """A second `/autotopup` while the first waits for its payment (or a top-up is charging)."""
+
+    code = "top_up_pending"
+
+
+class TopUpNeedsCard(BotError):
+    """Automatic top-up charges a saved card: Stripe is not set up, so there is no card path."""
+
+    code = "top_up_needs_card"

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from core.domain.bonuses import BonusEffect, BonusSnapshot
+from core.domain.economics import JobCost, PaidOrder, WalletMove
 from core.domain.generation import GeneratedClip, GenerationRequest, PredictionStatus, PreparedClip
 from core.domain.identity import Person
 from core.domain.jobs import Concluded, Created, Delivered, Job, JobProgress, JobState, JobView, NewJob
@@ -22,7 +23,16 @@ from core.domain.ledger import AccountStats, Balance, Entry, ExpirySweep, Grant,
 from core.domain.notices import NoticeCandidate, ReferralNotice
 from core.domain.offers import Offer
 from core.domain.orders import Effect, Order, PaymentResult
-from core.domain.payments import CheckoutRequest, CheckoutSession, CheckoutSessionRecord, PaymentEvent
+from core.domain.payments import (
+    CheckoutRequest,
+    CheckoutSession,
+    CheckoutSessionRecord,
+    IntentStatus,
+    OffSessionCharge,
+    OffSessionResult,
+    PaymentEvent,
+)
+from core.domain.progress import Award, ProgressResult, ProgressSnapshot
 from core.domain.referral_payouts import ReferralEffect, ReferralSnapshot
 from core.domain.rewards import (
     BonusResult,
@@ -37,6 +47,7 @@ from core.domain.rewards import (
 from core.domain.rules import CreditRules
 from core.domain.stats import WindowStats
 from core.domain.support import Ticket, TicketReply
+from core.domain.top_ups import AutoTopUp, TopUp, TopUpDecision, TopUpSnapshot
 from core.errors import BotError
 
 # The welcome grant of a person just created (`core.domain.rules.welcome_grant`), or None.
@@ -47,6 +58,9 @@ BonusDecision = Callable[[BonusSnapshot], BonusEffect]
 ReferralDecision = Callable[[ReferralSnapshot], ReferralEffect | None]
 # Saves what identifies a prediction about to be created (`MusicGenerator.submit`).
 SubmissionNote = Callable[[str], Awaitable[None]]
+
+# What a progress check awards (`core.domain.progress.decide_progress`).
+ProgressDecision = Callable[[ProgressSnapshot], tuple[Award, ...]]
 
 
 class Clock(Protocol):
@@ -63,6 +77,10 @@ class AudioIntake(Protocol):
 
 class MusicGenerator(Protocol):
     """A backend that turns a prepared clip and a style into music (Replicate or local)."""
+
+    # What one second of the backend's reported compute costs the operator, in micro-units of
+    # money (0: it costs nothing per run, like the local synthesizer).
+    compute_micros_per_second: int
 
     async def submit(
         self, request: GenerationRequest, *, webhook_url: str | None, before_create: SubmissionNote | None = None
@@ -254,6 +272,87 @@ class PaymentStore(Protocol):
         ...
 
 
+# --- automatic top-up ------------------------------------------------------------
+
+# Whether to charge now (`core.domain.top_ups.decide_top_up`), from what the store read.
+TopUpRule = Callable[[TopUpSnapshot], TopUpDecision]
+# The order a top-up pays (built by core: id, pack, price), from the standing order and the row.
+TopUpOrder = Callable[[AutoTopUp, TopUp], Order]
+
+
+class SavedCards(Protocol):
+    """Charging a saved card without the person (Stripe Customers and off-session intents)."""
+
+    async def create_customer(self, wallet_ref: str) -> str:
+        """A Customer for this wallet (idempotent per `wallet_ref`); its id."""
+        ...
+
+    async def charge_saved_card(self, charge: OffSessionCharge) -> OffSessionResult:
+        """Create and confirm an off-session PaymentIntent under `charge.idempotency_key`. A
+        declined card or one that needs the person is a result with `failure`, not an error."""
+        ...
+
+    async def payment_intent(self, payment_intent_id: str) -> IntentStatus:
+        """The intent as it is now (a network call)."""
+        ...
+
+
+class TopUpStore(Protocol):
+    """Standing orders and their charges. The decision is taken under the wallet's standing
+    order lock (PostgreSQL row lock, SQLite's one writer), and every charge has a unique key."""
+
+    async def auto_top_up(self, wallet_id: int) -> AutoTopUp | None: ...
+
+    async def save_auto_top_up(self, auto: AutoTopUp, *, now: dt.datetime) -> bool:
+        """Store `auto` unless the wallet's standing order waits for its first payment or one of
+        its top-ups is in flight (False then, nothing stored)."""
+        ...
+
+    async def turn_off(self, wallet_id: int, *, now: dt.datetime) -> bool:
+        """Delete the standing order (a top-up already charging still lands; one not yet sent
+        ends); False if there was none."""
+        ...
+
+    async def card_saved(
+        self, wallet_id: int, customer_id: str, payment_method_id: str, *, now: dt.datetime
+    ) -> AutoTopUp | None:
+        """The wallet's standing order on that Customer is on with this card; None if it has none."""
+        ...
+
+    async def record_top_up(
+        self, wallet_id: int, decide: TopUpRule, order: TopUpOrder, *, now: dt.datetime
+    ) -> tuple[TopUpDecision, AutoTopUp | None]:
+        """Settle a finished in-flight top-up, read the snapshot, `decide`, and insert what it
+        says (the top-up row and its order; a duplicate key inserts nothing: NOTHING then)."""
+        ...
+
+    async def top_up_charged(self, key: str, payment_intent_id: str, *, now: dt.datetime) -> None: ...
+
+    async def top_up_failed(
+        self, key: str, failure: str, payment_intent_id: str | None, *, now: dt.datetime
+    ) -> AutoTopUp | None:
+        """The charge failed: the top-up ends, its order closes, the standing order pauses."""
+        ...
+
+    async def top_up_settled(self, order_id: str, *, now: dt.datetime) -> TopUp | None:
+        """The order was paid: its top-up succeeded (returned only by the call that settled it)."""
+        ...
+
+    async def due_top_ups(self, *, before: dt.datetime, limit: int = 100) -> list[tuple[TopUp, AutoTopUp]]:
+        """Top-ups decided before `before` whose Stripe call never happened (a crash)."""
+        ...
+
+    async def charged_top_ups(self, *, before: dt.datetime, limit: int = 100) -> list[TopUp]:
+        """Top-ups charged before `before` and still waiting for their webhook."""
+        ...
+
+
+class TopUpNotifier(Protocol):
+    """Where a person hears about their automatic top-up (their private chat)."""
+
+    async def top_up_notice(self, identity: str, key: str, values: dict[str, object]) -> None: ...
+
+
 # --- generation jobs -------------------------------------------------------------
 
 
@@ -280,6 +379,9 @@ class JobStore(Protocol):
     async def find_by_request(self, request_key: str) -> Job | None: ...
 
     async def find_by_prediction(self, prediction_id: str) -> Job | None: ...
+
+    async def record_cost(self, job_id: str, cost_micros: int) -> None:
+        """What the provider billed for the job (micro-units of money), as it last reported."""
 
     async def clip(self, job_id: str) -> PreparedClip | None:
         """The job's prepared input, while it is kept (see `purge_inputs`)."""
@@ -577,4 +679,39 @@ class LanguageStore(Protocol):
 
     async def saw_language(self, identity: str, language: str) -> None:
         """What their platform says they speak (nothing happens for nobody yet)."""
+
+
+class EconomicsReads(Protocol):
+    """What the unit economics read (never write): jobs with their provider cost and charge, the
+    ledger history of wallets, and paid orders."""
+
+    async def jobs_between(self, start: dt.datetime, end: dt.datetime) -> list[JobCost]:
+        """Jobs that ended in the window, oldest first."""
+        ...
+
+    async def jobs_of_wallet(self, wallet_id: int) -> list[JobCost]:
+        """Every ended job a wallet paid for."""
+        ...
+
+    async def wallet_histories(self, wallet_ids: list[int]) -> dict[int, list[WalletMove]]:
+        """Every transfer into or out of each wallet, in ledger order, with the lots it created."""
+        ...
+
+    async def paid_orders(self, order_refs: list[str]) -> dict[str, PaidOrder]:
+        """The paid orders among `order_refs`."""
+        ...
+
+
+class ProgressStore(Protocol):
+    async def award_progress(self, person_id: int, decide: ProgressDecision, *, now: dt.datetime) -> ProgressResult:
+        """Read the `ProgressSnapshot` of the person `person_id` is now (after any linking;
+        today is `now`'s UTC day) under their wallet's lock and apply what `decide` awards:
+        each achievement recorded once per (person, kind), each grant with its bonus claim. One
+        transaction, race-safe across processes; an achievement or grant applied before is left
+        out of the result, which also names the person's identities."""
+        ...
+
+    async def progress_snapshot(self, person_id: int, *, now: dt.datetime) -> ProgressSnapshot:
+        """The snapshot in one read-only transaction without the lock: for showing, never for
+        paying."""
         ...

@@ -24,10 +24,12 @@ from adapters.chat.language import LanguageChat
 from adapters.chat.messages import SILENT, Reply, Request, Surface, joined
 from adapters.chat.offers import Offers
 from adapters.chat.payments import PaymentsChat
+from adapters.chat.progress import ProgressChat
 from adapters.chat.rewards import RewardsChat
 from adapters.chat.servers import ServersChat
 from adapters.chat.speech import SpeechChat
 from adapters.chat.support import SupportChat
+from adapters.chat.top_ups import TopUpChat
 from adapters.chat.wallet import WalletChat
 from adapters.chat.words import Words
 from core.domain.pricing import Pricing
@@ -52,7 +54,9 @@ MENU_ORDER = (
     "server-wallet",
     "balance",
     "daily",
+    "progress",
     "buy",
+    "autotopup",
     "pricing",
     "say",
     "describe",
@@ -84,6 +88,8 @@ class Conversation:
         servers: ServersChat,
         speech: SpeechChat,
         language: LanguageChat,
+        top_ups: TopUpChat | None = None,
+        progress: ProgressChat | None = None,
     ) -> None:
         self.words = words
         self.wallets = wallets
@@ -101,11 +107,13 @@ class Conversation:
             *generation.commands(),
             *speech.commands(),
             *payments.commands(),
+            *(top_ups.commands() if top_ups is not None else ()),
             *rewards.commands(),
             *support.commands(),
             *servers.commands(),
             *admin.commands(),
             *language.commands(),
+            *(progress.commands() if progress is not None else []),
         ]
         rank = {name: index for index, name in enumerate(MENU_ORDER)}
         self.commands: tuple[Command, ...] = tuple(sorted(found, key=lambda c: rank.get(c.name, len(rank))))
@@ -228,6 +236,13 @@ class Conversation:
             return await self.payments.stars_paid(request, payload, charge_id, amount, currency)
         except Exception as error:  # noqa: BLE001
             return await self.failure(request, error)
+
+    async def entitlement(
+        self, request: Request, entitlement_id: str, sku_id: str, *, deleted: bool = False
+    ) -> Reply | None:
+        """The platform's store reported a purchase (or its refund): errors propagate, so the
+        platform does not consume an entitlement that was not granted."""
+        return await self.payments.entitlement(request, entitlement_id, sku_id, deleted=deleted)
 
     async def shareable(self, request: Request, job_id: str) -> Shareable | None:
         """The delivered clip `job_id` if the person may share it (the platform's share picker)."""

@@ -74,7 +74,7 @@ class DiscordPlatform:
         self.clips = clips  # clips too big to upload, linked from our web server
         self._surface = Surface(
             NAME,
-            payment_methods=(PayBy.CARD,),
+            payment_methods=(PayBy.CARD, PayBy.STORE),
             command_attachments=True,
             group_kind="server",
             max_file_bytes=options.max_download_bytes,
@@ -89,6 +89,7 @@ class DiscordPlatform:
             on_direct_message=self.on_direct_message,
             on_ready_hook=self._logged_in,
             dev_guild_id=options.dev_guild_id,
+            on_entitlement=self.on_entitlement,
         )
         self.recording_shelf = RecordingShelf(options.recordings_dir)
         self.recordings = Recordings(
@@ -185,6 +186,31 @@ class DiscordPlatform:
 
     async def send_after(self, job: Job, reply: Reply) -> None:
         await self.jobs.send_after(job, reply)
+
+    # --- Discord's store ------------------------------------------------------------------------
+
+    async def on_entitlement(self, entitlement: discord.Entitlement, deleted: bool) -> None:
+        """A pack bought in Discord's store: granted once (keyed by the entitlement id), then
+        consumed, then thanked for; a deleted one (a refund) takes the credits back."""
+        if entitlement.user_id is None:
+            return  # a server's subscription: no pack of ours
+        identity = Identity(NAME, str(entitlement.user_id))
+        request = Request(identity, self._surface, f"entitlement:{entitlement.id}", place=Place())
+        reply = await self.conversation.entitlement(
+            request, str(entitlement.id), str(entitlement.sku_id), deleted=deleted
+        )
+        if reply is None or deleted:
+            return
+        if not entitlement.consumed:
+            try:
+                await entitlement.consume()
+            except discord.HTTPException as failed:  # granted already; the next event consumes it
+                logger.warning("could not consume entitlement %s: %s", entitlement.id, failed)
+        if reply.text:
+            try:
+                await self.send(identity, reply)
+            except discord.HTTPException as failed:
+                logger.warning("could not thank %s for entitlement %s: %s", identity.key, entitlement.id, failed)
 
     # --- recordings -----------------------------------------------------------------------------
 

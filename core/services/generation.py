@@ -44,7 +44,7 @@ from core.errors import (
     WalletFrozen,
 )
 from core.ports import AudioIntake, Clock, JobNotifier, JobStore, LedgerStore, MusicGenerator
-from core.services.job_runner import GenerationSettings, JobRunner, SuccessHook
+from core.services.job_runner import CaptureHook, GenerationSettings, JobRunner, SuccessHook
 from core.services.offers import OfferService
 from core.services.wallets import WalletService
 
@@ -108,6 +108,7 @@ class GenerationService:
         prices: OperationPrices | None = None,
         speech: SpeechPolicy | None = None,
         providers: Mapping[str, MusicGenerator] | None = None,
+        after_capture: CaptureHook | None = None,
     ) -> None:
         self.store = store
         self.intake_executor = intake_executor
@@ -133,6 +134,7 @@ class GenerationService:
             offers=offers,
             notifier=notifier,
             providers=providers,
+            after_capture=after_capture,
         )
         self._intake_slots = asyncio.Semaphore(self.settings.intake_workers)
 

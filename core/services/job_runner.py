@@ -25,6 +25,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+from core.domain.economics import compute_cost
 from core.domain.generation import (
     GeneratedClip,
     GenerationRequest,
@@ -43,6 +44,9 @@ from core.services.outage import Outage
 logger = logging.getLogger(__name__)
 
 SuccessHook = Callable[[int], Awaitable[None]]
+# Called with the wallet and the capture's ledger entry after a capture committed (automatic
+# top-up); it must be idempotent per entry.
+CaptureHook = Callable[[int, str], Awaitable[object]]
 
 
 def _discard(future: asyncio.Future[bytes]) -> None:
@@ -147,6 +151,7 @@ class JobRunner:
         offers: OfferService | None = None,
         notifier: JobNotifier | None = None,
         providers: Mapping[str, MusicGenerator] | None = None,
+        after_capture: CaptureHook | None = None,
     ) -> None:
         self.store = store
         self.ledger = ledger
@@ -161,6 +166,7 @@ class JobRunner:
         # capture committed; it must be idempotent. A crash in between skips one call: the
         # person's next success makes up for it.
         self.on_success = on_success
+        self.after_capture = after_capture
         # The offer after a job that leaves the balance low (packs, next daily credit, support);
         # the composition root connects its next-daily-credit source (`bot.bootstrap.compose`).
         self.offers = offers or OfferService(rules)
@@ -487,6 +493,9 @@ class JobRunner:
             raise _Parked
 
     async def _prediction_finished(self, run: _Run, job: Job, status: PredictionStatus) -> Job | None:
+        cost = compute_cost(status.compute_seconds, self._provider(job).compute_micros_per_second)
+        if cost:  # billed whether the run succeeded or not
+            await self.store.record_cost(job.job_id, cost)
         if status.state == PredictionState.SUCCEEDED:
             # The output is fetched while the step is written, and the generator slot freed
             # (the dispatcher's claim is queued behind this step, so it sees the slot free).
@@ -605,6 +614,11 @@ class JobRunner:
                 await self.on_success(concluded.job.person_id)
             except Exception:  # noqa: BLE001 - a reward hook never undoes a delivered job
                 logger.exception("success hook failed for person %s", concluded.job.person_id)
+        if self.after_capture is not None and concluded.charged > 0:
+            try:
+                await self.after_capture(concluded.job.wallet_id, concluded.job.hold_key)
+            except Exception:  # noqa: BLE001 - a top-up never undoes a delivered job
+                logger.exception("capture hook failed for wallet %s", concluded.job.wallet_id)
 
     # --- ending jobs -------------------------------------------------------------------------
 

@@ -28,7 +28,6 @@ from core.domain.orders import (
     CheckoutLink,
     Effect,
     Order,
-    OrderState,
     PaymentOutcome,
     PaymentResult,
     PreCheckout,
@@ -39,13 +38,16 @@ from core.domain.orders import (
     on_checkout_paid,
     on_checkout_pending,
     on_dispute,
+    on_intent_succeeded,
     on_refund,
     on_session_record,
     on_stars_paid,
     on_stars_refund,
+    open_order,
     pre_checkout_refusal,
 )
 from core.domain.payments import (
+    CardSaved,
     ChargeRefunded,
     CheckoutClosed,
     CheckoutPaid,
@@ -53,6 +55,7 @@ from core.domain.payments import (
     CheckoutRequest,
     DisputeOpened,
     IgnoredEvent,
+    IntentSucceeded,
     PaymentEvent,
 )
 from core.domain.pricing import Pack, PackTable
@@ -124,12 +127,19 @@ class PaymentService:
     # --- Stripe Checkout ----------------------------------------------------------------------
 
     async def buy(
-        self, identity: Identity, pack_id: str, *, request_id: str, wallet_id: int | None = None
+        self,
+        identity: Identity,
+        pack_id: str,
+        *,
+        request_id: str,
+        wallet_id: int | None = None,
+        save_card_for: str | None = None,
     ) -> CheckoutLink:
         """A Checkout link for `pack_id`. The same `request_id` (e.g. the interaction id) gives
         the same order and session. `wallet_id` sends the credits to another wallet (a server
-        wallet); the caller checks who may do that. Raises `PaymentsNotConfigured`,
-        `UnknownPack`, `OperationFailed("payment_provider_unavailable")`."""
+        wallet); the caller checks who may do that. `save_card_for` (a Stripe Customer) also
+        saves the card for automatic top-up. Raises `PaymentsNotConfigured`, `UnknownPack`,
+        `OperationFailed("payment_provider_unavailable")`."""
         gateway = self.gateway
         if gateway is None or not gateway.configured:
             raise PaymentsNotConfigured()
@@ -164,6 +174,7 @@ class PaymentService:
                 # From the row, not the clock: a retry must send identical parameters.
                 expires_at_unix=int(order.expires_at.timestamp()),
                 customer_ref=f"person:{order.person_id}",
+                save_card_for=save_card_for,
             )
         )
         order = await self.store.set_checkout(order.order_id, session.session_id, session.url, now=self.clock.now())
@@ -188,6 +199,11 @@ class PaymentService:
                 order_id, decide = await self._order_of(event, key), lambda o: on_refund(o, event)
             case DisputeOpened():
                 order_id, decide = await self._order_of(event, key), lambda o: on_dispute(o, event)
+            case IntentSucceeded():
+                order_id, decide = event.order_id, lambda o: on_intent_succeeded(o, event)
+            case CardSaved():
+                # The standing order's part (`TopUpService`); its purchase is the session's.
+                order_id, decide = event.order_id, lambda o: Effect(PaymentOutcome.NOTED, "card_saved")
             case IgnoredEvent():
                 kind = event.type
                 order_id, decide = None, lambda o: Effect(PaymentOutcome.IGNORED, event.reason)
@@ -198,7 +214,7 @@ class PaymentService:
             f"stripe {kind} {event.event_id}",
             order_id,
             result,
-            money_in=isinstance(event, CheckoutPaid),
+            money_in=isinstance(event, CheckoutPaid | IntentSucceeded),
             event_id=event.event_id,
         )
         return result
@@ -349,20 +365,15 @@ class PaymentService:
         wallet_id: int | None,
         expires_at: dt.datetime | None,
     ) -> Order:
-        return Order(
-            order_id=self.new_id(),
-            request_key=f"{channel.value}:{identity.key}:{request_id}"[:200],
+        return open_order(
+            self.new_id(),
+            f"{channel.value}:{identity.key}:{request_id}",
             person_id=person.person_id,
             wallet_id=wallet_id if wallet_id is not None else person.wallet_id,
             identity=identity.key,
             channel=channel,
-            pack_id=pack.pack_id,
-            credits=pack.credits,
-            amount=pack.price,
-            currency=pack.currency,
-            state=OrderState.OPEN,
-            created_at=now,
-            updated_at=now,
+            pack=pack,
+            now=now,
             expires_at=expires_at,
         )
 

@@ -44,7 +44,7 @@ def test_the_template_and_the_translations_were_updated_from_the_current_english
 
 def test_babel_s_extractor_reads_every_message_and_each_plural_as_one():
     found = list(extract_from_file("adapters.chat.locales.extract.extract_english", str(tool.SOURCE)))
-    assert len(found) == len(ENGLISH)
+    assert len(found) == len([english for english in ENGLISH.values() if english])  # "" is no message
     contexts = {context: message for _, message, _, context in found}
     assert contexts["cost_item"] == ("{seconds} s → {credits} credit", "{seconds} s → {credits} credits")
     assert contexts["help"] == ENGLISH["help"]
@@ -74,7 +74,7 @@ def test_every_message_renders_in_every_language_with_sample_values(language):
             for template in templates:
                 data.update(_sample(template, count))
             text = CATALOGUE.text(key, language, spell=DISCORD.command, **data)
-            assert text and text != key and "{" not in text, (language, key, text)
+            assert (text or not english) and text != key and "{" not in text, (language, key, text)
 
 
 def test_russian_and_spanish_choose_the_plural_form_by_the_number():

@@ -34,5 +34,5 @@ def _entries(table: ast.Dict) -> Iterator[Extracted]:
         if isinstance(value, ast.Call):
             one, other, count = (ast.literal_eval(arg) for arg in [*value.args, *(k.value for k in value.keywords)])
             yield key_node.lineno, "npgettext", (key, one, other), [f"plural: the number is {{{count}}}"]
-        else:
-            yield key_node.lineno, "pgettext", (key, ast.literal_eval(value)), []
+        elif text := ast.literal_eval(value):  # an empty message is nothing to translate
+            yield key_node.lineno, "pgettext", (key, text), []

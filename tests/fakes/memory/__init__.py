@@ -15,10 +15,12 @@ from tests.fakes.memory.languages import FakeLanguageStore
 from tests.fakes.memory.ledger import FakeLedgerStore
 from tests.fakes.memory.linking import FakeLinkStore
 from tests.fakes.memory.payments import FakePaymentStore
+from tests.fakes.memory.progress import FakeProgressStore
 from tests.fakes.memory.referral_notices import FakeReferralNoticeStore
 from tests.fakes.memory.referrals import FakeReferralStore
 from tests.fakes.memory.stats import FakeStatsStore
 from tests.fakes.memory.support import FakeSupportStore
+from tests.fakes.memory.top_ups import FakeTopUpStore
 from tests.fakes.memory.world import World
 
 
@@ -40,6 +42,8 @@ class MemoryStores:
         self.support = FakeSupportStore(self.world)
         self.stats = FakeStatsStore(self.world)
         self.languages = FakeLanguageStore(self.world)
+        self.top_ups = FakeTopUpStore(self.world)
+        self.progress = FakeProgressStore(self.world)
 
 
 __all__ = ["MemoryStores", "World"]

@@ -22,6 +22,7 @@ from core.domain.ledger import HoldState, LotKind, Reason
 from core.domain.notices import NoticeState
 from core.domain.orders import Order
 from core.domain.rewards import BonusKind
+from core.domain.top_ups import AutoTopUp, TopUp
 from core.errors import OperationFailed, UnknownIdentity
 
 
@@ -166,6 +167,12 @@ class EventRow:
 
 
 @dataclass
+class TopUpRow:
+    top_up: TopUp
+    in_flight: int | None  # the wallet while due or charged (unique), else None
+
+
+@dataclass
 class World:
     """Every row of every area; `transaction()` makes a unit of work all or nothing."""
 
@@ -188,10 +195,14 @@ class World:
     jobs: dict[str, JobRow] = field(default_factory=dict)
     job_inputs: dict[str, tuple[PreparedClip, dt.datetime]] = field(default_factory=dict)
     job_outputs: dict[str, tuple[bytes, dt.datetime]] = field(default_factory=dict)
+    job_costs: dict[str, int] = field(default_factory=dict)  # job id -> provider cost, micro-units
     orders: dict[str, Order] = field(default_factory=dict)
     events: dict[str, EventRow] = field(default_factory=dict)
     languages: dict[int, str] = field(default_factory=dict)  # person id -> the language they chose
     seen_languages: dict[int, str] = field(default_factory=dict)  # person id -> their platform's, last said
+    auto_top_ups: dict[int, AutoTopUp] = field(default_factory=dict)  # by wallet
+    top_ups: dict[str, TopUpRow] = field(default_factory=dict)  # by key, in creation order
+    achievements: dict[tuple[int, str], int] = field(default_factory=dict)  # (person, kind) -> credits
     ids: Any = field(default_factory=lambda: itertools.count(1))  # one sequence for every row id
 
     @contextlib.contextmanager
