@@ -291,12 +291,12 @@ async def build_app(
     async def dashboard(span: DayRange) -> Dashboard:
         now = clock.now()
         windows = stats_windows(now)
-        rows = await read_dashboard(database, now, windows, span, cheapest_clip, DASHBOARD_TICKETS)
-        margin = await economics.report_between(span.start, min(span.end, now))
-        losing = await economics.losing(settings.economics_warning_days)
-        return Dashboard(
-            stats_report(now, rows.windows), rows.figures, rows.tickets, rows.insight, margin, tuple(losing)
-        )
+        spent = (span.start, min(span.end, now), economics.warning_since(now))
+        rows = await read_dashboard(database, now, windows, span, cheapest_clip, DASHBOARD_TICKETS, spent)
+        assert rows.economics is not None
+        margin = economics.margin(rows.economics, span.start, min(span.end, now))
+        losing = tuple(economics.losing_in(rows.economics.recent))
+        return Dashboard(stats_report(now, rows.windows), rows.figures, rows.tickets, rows.insight, margin, losing)
 
     reads = ReadModels(health, lambda: read_figures(database, clock.now()), dashboard)
     return compose(
@@ -617,7 +617,7 @@ def build_generator(settings: Settings) -> MusicGenerator:
 def economics_service(settings: Settings, reads: EconomicsReads, clock: Clock) -> EconomicsService:
     """Unit economics against every pack on sale (card and Stars): the cheapest sets the bar."""
     on_sale = (*settings.credit_rules().packs.packs, *settings.stars_pack_table.packs)
-    return EconomicsService(reads, settings.fees(), on_sale, clock=clock)
+    return EconomicsService(reads, settings.fees(), on_sale, clock=clock, warning_days=settings.economics_warning_days)
 
 
 def build_providers(settings: Settings, music: MusicGenerator) -> dict[str, MusicGenerator]:

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from adapters.storage.database import Database
+from adapters.storage.economics import economics_in
 from adapters.storage.insight import insight_in
 from adapters.storage.metrics import DatabaseFigures, figures_in
 from adapters.storage.stats import window_stats
 from adapters.storage.support import open_tickets
+from core.domain.economics import EconomicsSnapshot
 from core.domain.insight import DayRange, Insight
 from core.domain.rewards import Window
 from core.domain.stats import WindowStats
@@ -31,6 +33,7 @@ class DashboardRows:
     figures: DatabaseFigures  # jobs, queue wait, wallets, open tickets (the total)
     tickets: tuple[Ticket, ...]  # the oldest open tickets, oldest first
     insight: Insight  # the success metrics of the range asked
+    economics: EconomicsSnapshot | None = None  # the unit economics' rows of the same range
 
 
 def dashboard(
@@ -40,6 +43,7 @@ def dashboard(
     span: DayRange,
     cheapest_clip: int,
     ticket_limit: int,
+    economics: tuple[dt.datetime, dt.datetime, dt.datetime] | None = None,
 ) -> DashboardRows:
     if conn.dialect.name == "postgresql":
         conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
@@ -48,7 +52,8 @@ def dashboard(
         stats = tuple(window_stats(conn, window, cheapest_clip) for window in windows)
         tickets = tuple(open_tickets(conn, ticket_limit))  # by id: oldest first
         metrics = insight_in(conn, span, cheapest_clip)
-    return DashboardRows(stats, figures, tickets, metrics)
+        spent = economics_in(conn, *economics) if economics is not None else None
+    return DashboardRows(stats, figures, tickets, metrics, spent)
 
 
 async def read_dashboard(
@@ -58,6 +63,7 @@ async def read_dashboard(
     span: DayRange,
     cheapest_clip: int,
     ticket_limit: int,
+    economics: tuple[dt.datetime, dt.datetime, dt.datetime] | None = None,
 ) -> DashboardRows:
     """One read (a reader connection; never the writer's queue)."""
-    return await database.read(lambda conn: dashboard(conn, now, windows, span, cheapest_clip, ticket_limit))
+    return await database.read(lambda conn: dashboard(conn, now, windows, span, cheapest_clip, ticket_limit, economics))

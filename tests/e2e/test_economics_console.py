@@ -92,5 +92,5 @@ async def test_the_dashboard_shows_the_unit_economics_of_its_range_and_the_losin
     data = await hooks.dashboard(last_days(7, START.date()))
     html = page(data, hooks.dashboard_words, str(START.date()))
     assert "Unit economics: what the clips cost, what their credits brought in" in html
-    assert "<td>music 10 s</td><td class=\"n\">1</td><td class=\"n\">2</td><td class=\"n\">$0.2000</td>" in html
+    assert '<td>music 10 s</td><td class="n">1</td><td class="n">2</td><td class="n">$0.2000</td>' in html
     assert "⚠ music 10 s loses money: it costs $0.2000 a run on average" in html
