@@ -29,6 +29,7 @@ from adapters.audio import PyAVIntake
 from adapters.chat.admin import AdminChat
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.conversation import Conversation
+from adapters.chat.experiments import ExperimentWords
 from adapters.chat.generation import GenerationChat
 from adapters.chat.jobs import JobNotices
 from adapters.chat.notices import ChatNotices
@@ -54,6 +55,7 @@ from adapters.storage.jobs import SqlJobStore
 from adapters.storage.ledger import SqlLedgerStore
 from adapters.storage.linking import SqlLinkStore
 from adapters.storage.metrics import read_figures
+from adapters.storage.offers import SqlOfferStore
 from adapters.storage.payments import SqlPaymentStore
 from adapters.storage.referral_notices import SqlReferralNoticeStore
 from adapters.storage.referrals import SqlReferralStore
@@ -84,6 +86,7 @@ from core.ports import (
     LedgerStore,
     LinkStore,
     MusicGenerator,
+    OfferStore,
     PaymentGateway,
     PaymentStore,
     ReferralNoticeStore,
@@ -92,6 +95,7 @@ from core.ports import (
     SupportStore,
 )
 from core.services.email import EmailVerificationService
+from core.services.experiments import ExperimentService
 from core.services.expiry import ExpiryService
 from core.services.generation import GenerationService, GenerationSettings
 from core.services.linking import LinkService
@@ -135,6 +139,7 @@ class App:
     words: Words
     wallets: WalletService
     payments: PaymentService
+    experiments: ExperimentService
     stripe: StripeCheckout | None
     server_wallets: ServerWalletService
     rewards: Rewards
@@ -197,6 +202,7 @@ class Stores:
     links: LinkStore
     support: SupportStore
     stats: StatsStore
+    offers: OfferStore
 
 
 @dataclass(frozen=True)
@@ -234,6 +240,7 @@ async def build_app(
         links=SqlLinkStore(database),
         support=SqlSupportStore(database, ledger),
         stats=SqlStatsStore(database),
+        offers=SqlOfferStore(database),
     )
 
     async def health() -> bool:
@@ -290,7 +297,17 @@ def compose(
     # --- core -------------------------------------------------------------------------------
     stars = settings.stars_pack_table
     schedule = DailySchedule(stores.bonuses, rules, clock)
-    offers = OfferService(rules, stars_packs=stars, next_daily_at=schedule.next_for_person, clock=clock)
+    experiments = ExperimentService(stores.offers, rules, clock, stars_packs=stars)
+    upsell_days = settings.upsell_window_days
+    offers = OfferService(
+        rules,
+        stars_packs=stars,
+        next_daily_at=schedule.next_for_person,
+        clock=clock,
+        experiments=experiments,
+        history=stores.offers,
+        upsell_window=dt.timedelta(days=upsell_days) if upsell_days else None,
+    )
     wallets = WalletService(ledger, rules, clock, offers, identities=IDENTITIES)
 
     async def owns_job(person_id: int, job_id: str) -> bool:
@@ -331,6 +348,7 @@ def compose(
         stars_packs=stars,
         offers=offers,
         checkout_ttl=dt.timedelta(minutes=settings.checkout_expiry_minutes),
+        experiments=experiments,
     )
     server_wallets = ServerWalletService(
         ledger,
@@ -376,7 +394,17 @@ def compose(
         payments=payments_chat,
         rewards=rewards_chat,
         support=support_chat,
-        admin=AdminChat(words, wallets, payments, support_chat, rewards.stats, platforms, stats_words),
+        admin=AdminChat(
+            words,
+            wallets,
+            payments,
+            support_chat,
+            rewards.stats,
+            platforms,
+            stats_words,
+            experiments,
+            ExperimentWords(catalogue),
+        ),
         servers=ServersChat(words, server_wallets, payments_chat),
     )
 
@@ -428,6 +456,7 @@ def compose(
         words=words,
         wallets=wallets,
         payments=payments,
+        experiments=experiments,
         stripe=stripe,
         server_wallets=server_wallets,
         rewards=rewards,

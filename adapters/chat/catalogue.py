@@ -453,6 +453,38 @@ ENGLISH: dict[str, str] = {
     "operation.gift_to_self": "you can't gift credits to yourself.",
     "operation.gift_to_bot": "bots can't receive credits.",
     "operation.stars_refund_failed": "the credits were taken back, but Telegram refused the Stars refund; try {/admin} refund-stars again.",
+    # --- upsell and pricing experiments ---
+    "upsell": "{title}: {saving} % less per credit ({credits} credits for {price}).",
+    "command.admin.experiment": "Pricing experiments: start, stop, report",
+    "command.admin.experiment.action": "start, stop or report",
+    "command.admin.experiment.definition": "start: <id> <arm>[:<weight>]=<pack>:<credits>:<cents>[:<stars>],... · report: [id]",
+    "usage.admin.experiment": (
+        "{/admin} experiment start <id> <arm>[:<weight>]=<pack>:<credits>:<cents>[:<stars>],... <arm>=... "
+        "(the first arm is the control) · {/admin} experiment stop · {/admin} experiment report [id]"
+    ),
+    "experiment_started": "Experiment {experiment} started with {count} arms: {arms}. Each wallet gets its arm at its next offer.",
+    "experiment_stopped": "Experiment {experiment} stopped: everyone is offered the default packs again (orders made under an arm are still paid out on its terms).",
+    "experiment_header": "Experiment {experiment}, {state}",
+    "experiment_running_since": "running since {start:%Y-%m-%d %H:%M} UTC",
+    "experiment_ran": "ran {start:%Y-%m-%d %H:%M} to {stop:%Y-%m-%d %H:%M} UTC",
+    "experiment_arm": "— {arm}{control_part} (weight {weight}): {people} people · {views} offer views · {clicks} packs chosen · {payers} payers · conversion {conversion} · revenue per person {revenue}{confidence_part}",
+    "experiment_control": ", control",
+    "experiment_confidence": " · p = {p} against the control (two-proportion z-test)",
+    "experiment_no_revenue": "0",
+    "experiment_refused": "That experiment can't start: {problem}. Nothing was stored.",
+    "experiment_problem.no_id": "give it an id, then its arms",
+    "experiment_problem.bad_name": "'{detail}' is not a usable name (lowercase letters, digits, - and _, at most 32)",
+    "experiment_problem.no_arms": "'{detail}' has no arms",
+    "experiment_problem.duplicate_arm": "two arms are called '{detail}'",
+    "experiment_problem.duplicate_pack": "a pack appears twice in one arm: '{detail}'",
+    "experiment_problem.bad_price": "prices must be above 0: '{detail}'",
+    "experiment_problem.bad_credits": "credits must be above 0: '{detail}'",
+    "experiment_problem.bad_weight": "weights must be above 0: '{detail}'",
+    "experiment_problem.malformed": "'{detail}' is not <arm>[:<weight>]=<pack>:<credits>:<cents>[:<stars>],...",
+    "experiment_problem.id_used": "the id '{detail}' was used before; pick another",
+    "error.invalid_experiment": "That experiment can't start ({problem}: {detail}). Nothing was stored.",
+    "error.experiment_running": "Experiment {experiment_id} is running; stop it first with {/admin} experiment stop.",
+    "error.no_experiment": "No experiment is running (or there is none by that id).",
 }
 
 LANGUAGES: dict[str, dict[str, str]] = {"en": ENGLISH}

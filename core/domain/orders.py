@@ -69,6 +69,8 @@ class Order:
     amount_refunded: int = 0  # cumulative, as the provider reports it
     amount_disputed: int = 0
     paid_at: dt.datetime | None = None
+    experiment_id: str | None = None  # the pricing experiment whose arm priced this order
+    arm: str | None = None
 
 
 class PaymentOutcome(enum.StrEnum):

@@ -13,6 +13,7 @@ from tests.fakes.memory.email import FakeEmailStore
 from tests.fakes.memory.jobs import FakeJobStore
 from tests.fakes.memory.ledger import FakeLedgerStore
 from tests.fakes.memory.linking import FakeLinkStore
+from tests.fakes.memory.offers import FakeOfferStore
 from tests.fakes.memory.payments import FakePaymentStore
 from tests.fakes.memory.referral_notices import FakeReferralNoticeStore
 from tests.fakes.memory.referrals import FakeReferralStore
@@ -38,6 +39,7 @@ class MemoryStores:
         self.links = FakeLinkStore(self.world)
         self.support = FakeSupportStore(self.world)
         self.stats = FakeStatsStore(self.world)
+        self.offers = FakeOfferStore(self.world)
 
 
 __all__ = ["MemoryStores", "World"]

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.domain.experiments import OfferEvent
 from core.domain.generation import PreparedClip
 from core.domain.identity import Person
 from core.domain.jobs import Job
@@ -189,6 +190,9 @@ class World:
     job_inputs: dict[str, tuple[PreparedClip, dt.datetime]] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     events: dict[str, EventRow] = field(default_factory=dict)
+    # experiment id -> (definition, started, stopped), in start order
+    experiments: dict[str, tuple[str, dt.datetime, dt.datetime | None]] = field(default_factory=dict)
+    offer_events: list[OfferEvent] = field(default_factory=list)
     ids: Any = field(default_factory=lambda: itertools.count(1))  # one sequence for every row id
 
     @contextlib.contextmanager
