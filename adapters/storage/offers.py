@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Boolean, Connection, bindparam, case, distinct, func, select, update
+from sqlalchemy import Boolean, Connection, bindparam, case, distinct, func, null, select, update
 
 from adapters.storage.database import Database
 from adapters.storage.sql import (
@@ -59,7 +59,7 @@ _INSERT = Statement(
     )
 )
 _STOP = Statement(
-    update(experiments).where(experiments.c.id == bindparam("id")).values(running=None, stopped_at=bindparam("now"))
+    update(experiments).where(experiments.c.id == bindparam("id")).values(running=null(), stopped_at=bindparam("now"))
 )
 _EVENT_VALUES = {
     "account_id": bindparam("account_id"),
