@@ -462,7 +462,7 @@ ENGLISH: dict[str, str] = {
         "{/admin} experiment start <id> <arm>[:<weight>]=<pack>:<credits>:<cents>[:<stars>],... <arm>=... "
         "(the first arm is the control) · {/admin} experiment stop · {/admin} experiment report [id]"
     ),
-    "experiment_started": "Experiment {experiment} started with {count} arms: {arms}. Each wallet gets its arm at its next offer.",
+    "experiment_started": "Experiment {experiment} started with {count} arm{plural}: {arms}. Each wallet gets its arm at its next offer.",
     "experiment_stopped": "Experiment {experiment} stopped: everyone is offered the default packs again (orders made under an arm are still paid out on its terms).",
     "experiment_header": "Experiment {experiment}, {state}",
     "experiment_running_since": "running since {start:%Y-%m-%d %H:%M} UTC",

@@ -3,7 +3,7 @@ experiment report`, the dashboard's section) and the refusal of a bad definition
 
 from __future__ import annotations
 
-from adapters.chat.catalogue import Catalogue
+from adapters.chat.catalogue import Catalogue, plural
 from adapters.chat.words import money_text
 from core.domain.experiments import ArmReport, Experiment, ExperimentReport
 from core.errors import InvalidExperiment
@@ -19,7 +19,12 @@ class ExperimentWords:
     def started(self, experiment: Experiment, locale: str | None = None) -> str:
         arms = ", ".join(f"{arm.name} ({arm.weight})" for arm in experiment.arms)
         return self.t(
-            "experiment_started", locale, experiment=experiment.experiment_id, count=len(experiment.arms), arms=arms
+            "experiment_started",
+            locale,
+            experiment=experiment.experiment_id,
+            count=len(experiment.arms),
+            plural=plural(len(experiment.arms)),
+            arms=arms,
         )
 
     def stopped(self, experiment_id: str, locale: str | None = None) -> str:
