@@ -12,11 +12,7 @@ async def test_upsell_follows_a_second_stars_invoice_for_the_same_pack_on_telegr
         fake = stack.fake
         ada = stack.user("Ada")
         await stack.send(fake.build.command(ada, "buy", "starter"))
-        invoice = await fake.wait_for("sendInvoice", chat_id=ada["id"])
-        await stack.send(fake.build.pre_checkout_query(ada, total_amount=250, invoice_payload=invoice["payload"]))
-        await fake.wait_for("answerPreCheckoutQuery", lambda p: p["ok"] is True)
-        await stack.send(fake.build.successful_payment(ada, total_amount=250, invoice_payload=invoice["payload"]))
-        await fake.wait_for("sendMessage", lambda p: "Thank you!" in p["text"], chat_id=ada["id"])
+        await stack.pay_stars(ada, await fake.wait_for("sendInvoice", chat_id=ada["id"]))
 
         await stack.send(fake.build.command(ada, "buy", "starter"))
         upsell = await fake.wait_for("sendMessage", lambda p: "less per credit" in p["text"], chat_id=ada["id"])
@@ -48,10 +44,7 @@ async def test_experiment_started_by_an_operator_sets_the_stars_packs_on_telegra
         assert [p["amount"] for p in invoice["prices"]] == [300]
 
         await stack.command(operator, "admin", "experiment stop")
-        await stack.send(fake.build.pre_checkout_query(ada, total_amount=300, invoice_payload=invoice["payload"]))
-        await fake.wait_for("answerPreCheckoutQuery", lambda p: p["ok"] is True)
-        await stack.send(fake.build.successful_payment(ada, total_amount=300, invoice_payload=invoice["payload"]))
-        thanks = await fake.wait_for("sendMessage", lambda p: "Thank you!" in p["text"], chat_id=ada["id"])
+        _, thanks = await stack.pay_stars(ada, invoice)
         assert "+150 credits." in thanks["text"]  # the arm's, after the stop
         report = await stack.command(operator, "admin", "experiment report")
         assert "— only, control (weight 1): 1 people · 1 offer views · 1 packs chosen · 1 payers" in report["text"]

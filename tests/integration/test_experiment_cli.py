@@ -4,43 +4,24 @@ events, stop returns everyone to the default packs."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import os
-import sys
 from pathlib import Path
 
 from adapters.storage.database import Database
 from adapters.storage.ledger import SqlLedgerStore
 from adapters.storage.offers import SqlOfferStore
 from core.domain.experiments import OfferEvent, OfferEventKind
+from tests.integration.bot_process import run_bot
 
-ROOT = Path(__file__).resolve().parents[2]
 NOW = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 
 
 async def bot(db_url: str, cwd: Path, *args: str) -> tuple[int, str, str]:
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("STRIPE_", "TELEGRAM_", "DISCORD_"))},
-        "DATABASE_URL": db_url,
-        "DATA_DIR": str(cwd),
-        "LOG_LEVEL": "WARNING",
-        "PYTHONPATH": str(ROOT),  # this checkout's code, whatever else is installed
-    }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        "experiment",
-        *args,
-        cwd=cwd,  # no .env there
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-    out, err = await process.communicate()
-    assert process.returncode is not None
-    return process.returncode, out.decode().strip(), err.decode().strip()
+    no_services = {k: "" for k in os.environ if k.startswith(("STRIPE_", "TELEGRAM_", "DISCORD_"))}
+    env = {**no_services, "DATABASE_URL": db_url, "DATA_DIR": str(cwd)}
+    code, out, err = await run_bot("experiment", *args, env=env, cwd=cwd)
+    return code, out.strip(), err.strip()
 
 
 async def test_experiment_command_line_start_report_stop(sqlite_url: str, tmp_path: Path):
