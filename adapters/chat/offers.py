@@ -114,7 +114,7 @@ class Offers:
         for this one) the packs."""
         if offer is not None:
             return self.with_offer(request, text, offer)
-        on_sale = self.shop.on_sale(request, await self.shop.payments.shown(request.identity))
+        on_sale = self.shop.on_sale(request, await self.shop.payments.terms_of(request.identity))
         lines = [self.words.t(request, "buy_packs_header"), *self.pack_lines(request, on_sale)]
         return self._followed(text, Reply("\n".join(lines), tuple(self.pack_rows(request, on_sale))))
 

@@ -56,7 +56,7 @@ class PaymentsChat:
         """The packs on sale, one button each; `/buy <pack>` goes straight to that pack (or asks
         how to pay when it is sold both ways)."""
         wanted = request.arg("pack").strip().lower()
-        on_sale = self.shop.on_sale(request, await self.payments.shown(request.identity, record=not wanted))
+        on_sale = self.shop.on_sale(request, await self.payments.terms_of(request.identity, shown=not wanted))
         if not wanted:
             return self.pack_list(request, on_sale)
         return await self._pack(request, on_sale, wanted, Verb.BUY, self.sell)

@@ -69,7 +69,7 @@ class WalletChat:
             self.words.t(request, "pricing.music", costs=self.words.costs(request, self.wallets.rules.pricing)),
             self.words.t(request, "buy_packs_header"),
             *self.offers.pack_lines(
-                request, self.offers.shop.on_sale(request, await self.offers.shop.payments.shown(request.identity))
+                request, self.offers.shop.on_sale(request, await self.offers.shop.payments.terms_of(request.identity))
             ),
         ]
         return Reply("\n".join(lines))

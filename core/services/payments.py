@@ -133,11 +133,12 @@ class PaymentService:
             return Terms(self.rules.packs, self.stars_packs)
         return await self.experiments.terms_for(wallet_id)
 
-    async def shown(self, identity: Identity, *, record: bool = True) -> Terms:
-        """The packs `identity` is sold, recorded as shown to them (/buy) unless `record` is
-        False (`/buy <pack>` goes straight to the pack: that is a click)."""
+    async def terms_of(self, identity: Identity, *, shown: bool = True) -> Terms:
+        """The packs `identity` is sold, recorded as shown to them (/buy, /pricing, the packs
+        after a refusal) unless `shown` is False (`/buy <pack>` goes straight to the pack: that
+        is a click, recorded with its order)."""
         person = await self.wallets.person(identity)
-        if self.experiments is None or not record:
+        if self.experiments is None or not shown:
             return await self.terms_for(person.wallet_id)
         return await self.experiments.shown_to(person.wallet_id)
 
