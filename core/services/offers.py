@@ -70,10 +70,16 @@ class OfferService:
         )
 
     async def terms(self, wallet_id: int) -> Terms:
-        """The wallet's packs, recorded as shown to it."""
+        """The wallet's packs, recorded as shown to it (the default packs when the experiment
+        cannot be read: the offer and what it follows matter more; a purchase reads it again)."""
+        default = Terms(self.rules.packs, PackTable(self.stars_packs))
         if self.experiments is None:
-            return Terms(self.rules.packs, PackTable(self.stars_packs))
-        return await self.experiments.shown_to(wallet_id)
+            return default
+        try:
+            return await self.experiments.shown_to(wallet_id)
+        except Exception:  # noqa: BLE001
+            logger.exception("the pricing experiment of wallet %s unknown", wallet_id)
+            return default
 
     async def upsell(self, person_id: int, wallet_id: int, pack: Pack, table: PackTable) -> Upsell | None:
         """The next pack up to show beside `pack` (sold from `table`), when the buyer bought it
