@@ -482,6 +482,7 @@ ENGLISH: dict[str, str] = {
     "experiment_problem.bad_weight": "weights must be above 0: '{detail}'",
     "experiment_problem.malformed": "'{detail}' is not <arm>[:<weight>]=<pack>:<credits>:<cents>[:<stars>],...",
     "experiment_problem.id_used": "the id '{detail}' was used before; pick another",
+    "experiment_problem.too_long": "the definition is longer than {detail} characters",
     "error.invalid_experiment": "That experiment can't start ({problem}: {detail}). Nothing was stored.",
     "error.experiment_running": "Experiment {experiment_id} is running; stop it first with {/admin} experiment stop.",
     "error.no_experiment": "No experiment is running (or there is none by that id).",

@@ -9,6 +9,7 @@ from sqlalchemy import BigInteger, Column, DateTime, Index, Table
 from sqlmodel import Field, SQLModel
 
 from adapters.storage import tables  # noqa: F401 - the shared metadata (naming convention) first
+from core.domain.experiments import MAX_DEFINITION
 
 
 class ExperimentRow(SQLModel, table=True):
@@ -17,7 +18,7 @@ class ExperimentRow(SQLModel, table=True):
     __tablename__ = "experiments"
 
     id: str = Field(primary_key=True, max_length=32)
-    definition: str = Field(max_length=4000)  # `definition_text`: arms, weights, packs
+    definition: str = Field(max_length=MAX_DEFINITION)  # `definition_text`: arms, weights, packs
     # True while it runs, NULL once stopped: the unique constraint lets one run at a time.
     running: bool | None = Field(default=None, unique=True)
     started_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))

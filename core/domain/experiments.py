@@ -20,6 +20,7 @@ from core.domain.pricing import Pack, PackTable
 from core.errors import InvalidExperiment
 
 NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,31}$")  # fits a button's data and a column
+MAX_DEFINITION = 4000  # characters of `definition_text`, as stored
 
 
 class OfferEventKind(enum.StrEnum):
@@ -107,7 +108,10 @@ def parse_experiment(words: list[str], *, currency: str, now: dt.datetime) -> Ex
     duplicate = next((name for name in names if names.count(name) > 1), None)
     if duplicate is not None:
         raise InvalidExperiment("duplicate_arm", duplicate)
-    return Experiment(experiment_id, arms, now)
+    experiment = Experiment(experiment_id, arms, now)
+    if len(definition_text(experiment)) > MAX_DEFINITION:
+        raise InvalidExperiment("too_long", str(MAX_DEFINITION))
+    return experiment
 
 
 def _arm(spec: str, currency: str) -> Arm:

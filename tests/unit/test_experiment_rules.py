@@ -54,6 +54,7 @@ def test_experiment_definition_reads_arms_weights_card_and_stars_prices_and_roun
         ("dec a", "malformed"),
         ("dec a=starter:100:500,starter:90:400", "duplicate_pack"),
         ("bad!id a=starter:100:500", "bad_name"),
+        ("dec " + " ".join(f"arm{n}=starter:100:500,popular:400:1500" for n in range(120)), "too_long"),
     ],
 )
 def test_experiment_definitions_that_cannot_run_are_refused_with_the_reason(text, problem):
