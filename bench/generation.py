@@ -12,8 +12,11 @@
    PUBLIC_BASE_URL), then Replicate's webhook with polling as the fallback; the last line
    reports the second (`--mode` picks one).
 
+4. the other priced operations (`bench.operations`): speech for 200 characters as a voice note,
+   200 simultaneous /say with the local voice, a voice tag mixed into a 30 s clip.
+
 Last line: `generation intake_30s_ms=<n> synth_ms_per_audio_s=<n> e2e_s=<n> ideal_s=<n>
-ratio=<r> peak_rss_mb=<n> violations=<k>`.
+ratio=<r> peak_rss_mb=<n> violations=<k> tts_ms=<n> tts_burst_violations=<k> mix_ms=<n>`.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from adapters.replicate import ReplicateGenerator, verify_replicate_webhook
 from adapters.storage.database import Database
 from adapters.storage.jobs import SqlJobStore
 from adapters.storage.ledger import SqlLedgerStore
+from bench import operations
 from bench.common import peak_rss_mb, scratch_postgres, scratch_sqlite
 from core.clock import SystemClock
 from core.domain.generation import GeneratedClip, PreparedClip
@@ -338,11 +342,26 @@ async def main(args: argparse.Namespace) -> None:
         )
     for problem in problems:
         print(f"violation: {problem}")
+    rss = peak_rss_mb()  # of the music runs, before the operations' part
+    speech_ms = operations.tts_ms()
+    print(f"speech, 200 characters as an Ogg/Opus voice note: {speech_ms:.1f} ms", flush=True)
+    burst_s, burst_problems, delivered, burst_rss = await operations.burst(200)
+    print(
+        f"200 simultaneous /say, local voice, SQLite: {burst_s:.2f} s, {delivered} delivered, "
+        f"process tree peak {burst_rss:.0f} MB, {len(burst_problems)} violations",
+        flush=True,
+    )
+    for problem in burst_problems:
+        print(f"violation: {problem}")
+    mixing_ms, tag_ms = operations.mix_ms()
+    print(f"voice tag into a 30 s clip: {mixing_ms:.1f} ms mixing, {tag_ms:.1f} ms with the MP3 encode", flush=True)
     # The last line reports the last mode run (webhook + polling unless --mode polling).
     print(
         f"generation intake_30s_ms={intake_ms:.0f} synth_ms_per_audio_s={synth_ms:.1f} "
         f"e2e_s={elapsed:.2f} ideal_s={ideal:.1f} ratio={elapsed / ideal:.3f} "
-        f"peak_rss_mb={peak_rss_mb():.0f} violations={len(problems)}"
+        f"peak_rss_mb={rss:.0f} violations={len(problems)} "
+        f"tts_ms={speech_ms:.1f} tts_burst_violations={len(burst_problems)} tts_burst_rss_mb={burst_rss:.0f} "
+        f"mix_ms={mixing_ms:.1f} tag_ms={tag_ms:.1f}"
     )
 
 

@@ -38,6 +38,7 @@ from adapters.chat.payments import PaymentsChat
 from adapters.chat.platform import ChatPlatform, Platforms
 from adapters.chat.rewards import RewardsChat
 from adapters.chat.servers import ServersChat
+from adapters.chat.speech import SpeechChat
 from adapters.chat.stats import StatsWords
 from adapters.chat.support import SupportChat, SupportWords
 from adapters.chat.wallet import WalletChat
@@ -47,6 +48,12 @@ from adapters.discord import DISCORD_USER_ID
 from adapters.email.smtp import SmtpConfig, SmtpEmailSender
 from adapters.localsynth import LocalSynthGenerator
 from adapters.replicate import ReplicateGenerator, verify_replicate_webhook
+from adapters.speech import (
+    ReplicateSpeechGenerator,
+    local_speech_generator,
+    local_voice_tag_generator,
+    shared_engine,
+)
 from adapters.storage.bonuses import SqlBonusStore
 from adapters.storage.dashboard import read_dashboard
 from adapters.storage.database import Database
@@ -71,6 +78,7 @@ from core.clock import SystemClock
 from core.codes import SecretCodes
 from core.domain.identity import IdentityFormats
 from core.domain.jobs import JobState
+from core.domain.operations import OperationName
 from core.domain.prompts import PromptPolicy
 from core.domain.rewards import stats_windows
 from core.domain.stats import stats_report
@@ -150,6 +158,7 @@ class App:
     web_hooks: WebHooks
     web: WebServer | None
     sweeps: list[Periodic] = field(default_factory=list)
+    providers: dict[str, MusicGenerator] = field(default_factory=dict)  # of the other operations
     intake_pool: ProcessPoolExecutor | None = None
 
     @property
@@ -180,6 +189,8 @@ class App:
     async def close(self) -> None:
         await self.generation.stop()  # unfinished jobs resume at the next start
         await self.generator.aclose()
+        for provider in self.providers.values():
+            await provider.aclose()
         if self.intake_pool is not None:
             self.intake_pool.shutdown(wait=False, cancel_futures=True)
         if self.stripe is not None:
@@ -274,6 +285,7 @@ def compose(
     *,
     clock: Clock | None = None,
     generator: MusicGenerator | None = None,
+    providers: Mapping[str, MusicGenerator] | None = None,
     codes: CodeSource | None = None,
     email_sender: EmailSender | None = None,
     checkout: PaymentGateway | None = None,
@@ -362,8 +374,20 @@ def compose(
     # --- the conversation ---------------------------------------------------------------------
     shop = Shop(payments)
     chat_offers = Offers(words, shop)
-    job_notices = JobNotices(platforms, words, chat_offers, rules.pricing, available=ledger.balance)
+    prices = settings.operation_prices()
+    speech_policy = settings.speech_policy()
+    job_notices = JobNotices(
+        platforms,
+        words,
+        chat_offers,
+        rules.pricing,
+        available=ledger.balance,
+        voices=speech_policy.keys,
+        voice_tag_cost=prices.voice_tag,
+        prompt_pricing=prices.prompt,
+    )
     generator = generator or build_generator(settings)
+    providers = {**build_providers(settings, generator), **(providers or {})}
     pool = intake_pool(settings)
     generation = GenerationService(
         store=stores.jobs,
@@ -379,18 +403,22 @@ def compose(
         on_success=referrals.on_success,
         notifier=job_notices,
         offers=offers,
+        prices=prices,
+        speech=speech_policy,
+        providers=providers,
     )
     payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers)
     rewards_chat = RewardsChat(words, bonuses, referrals, rewards.email, rewards.linking, chat_offers)
     support_chat = SupportChat(words, rewards.support, support_words)
     stats_words = StatsWords(catalogue)
+    generation_chat = GenerationChat(words, generation, wallets, job_notices, rules.pricing)
     conversation = Conversation(
         words,
         wallets,
         rules.pricing,
         chat_offers,
         wallet=WalletChat(words, wallets, generation, rewards_chat, chat_offers),
-        generation=GenerationChat(words, generation, wallets, job_notices, rules.pricing),
+        generation=generation_chat,
         payments=payments_chat,
         rewards=rewards_chat,
         support=support_chat,
@@ -406,6 +434,7 @@ def compose(
             ExperimentWords(catalogue),
         ),
         servers=ServersChat(words, server_wallets, payments_chat),
+        speech=SpeechChat(words, generation, generation_chat),
     )
 
     # --- the chat platforms -------------------------------------------------------------------
@@ -462,6 +491,7 @@ def compose(
         rewards=rewards,
         generation=generation,
         generator=generator,
+        providers=providers,
         conversation=conversation,
         platforms=platforms,
         web_hooks=hooks,
@@ -529,6 +559,25 @@ def build_generator(settings: Settings) -> MusicGenerator:
         )
     logger.info("no REPLICATE_API_TOKEN: generating with the local melody synthesizer")
     return LocalSynthGenerator(max_seconds=float(max(60, *settings.generation_costs)))
+
+
+def build_providers(settings: Settings, music: MusicGenerator) -> dict[str, MusicGenerator]:
+    """The provider of each operation other than music from a recording: music from words goes
+    to the music generator; speech to eSpeak NG or Replicate; voice tags are mixed here."""
+    engine = shared_engine()
+    speech: MusicGenerator = local_speech_generator(engine)
+    token = settings.replicate_api_token.get_secret_value() if settings.replicate_api_token else ""
+    if settings.speech_provider == "replicate" and token:
+        speech = ReplicateSpeechGenerator(
+            api_token=token,
+            model_version_id=settings.replicate_speech_model_version,
+            base_url=settings.replicate_api_base,
+        )
+    return {
+        OperationName.PROMPT: music,
+        OperationName.SPEECH: speech,
+        OperationName.VOICE_TAG: local_voice_tag_generator(engine),
+    }
 
 
 def intake_pool(settings: Settings) -> ProcessPoolExecutor | None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re  # settings that must work together
-from typing import Annotated
+from typing import Annotated, Literal
 from urllib.parse import urlsplit  # settings that must work together
 
 from pydantic import (
@@ -22,9 +22,11 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.domain.identity import Identity
+from core.domain.operations import OperationPrices, SpeechPrice
 from core.domain.pricing import Pack, PackTable, Pricing
 from core.domain.prompts import DEFAULT_BLOCKLIST
 from core.domain.rules import CreditRules
+from core.domain.speech import SpeechPolicy
 from core.errors import InvalidIdentity
 
 SUPPORTED_SCHEMES = ("sqlite+aiosqlite", "postgresql+asyncpg")
@@ -143,6 +145,16 @@ class Settings(BaseSettings):
     max_output_bytes: int = Field(50_000_000, ge=1_000, le=2_000_000_000)
     worker_id: str | None = Field(None, max_length=100)
     input_retention_hours: int = Field(24, ge=0, le=720)
+
+    # --- priced operations: music from words, speech, the voice tag ------------------------------
+    prompt_costs: Annotated[dict[int, int], NoDecode] = Field(default_factory=lambda: parse_costs("5:1,10:2,15:3,30:5"))
+    speech_chars_per_block: int = Field(200, ge=1, le=100_000)
+    speech_block_cost: int = Field(1, ge=1, le=100_000)
+    speech_max_chars: int = Field(1000, ge=1, le=5_000)
+    voice_tag_cost: int = Field(1, ge=1, le=100_000)
+    voice_tag_max_chars: int = Field(100, ge=1, le=1_000)
+    speech_provider: Literal["espeak", "replicate"] = "espeak"
+    replicate_speech_model_version: str = "f559560eb822dc509045f3921a1921234918b91739db4bf3daab2169b71c7a13"
     intake_processes: int | None = Field(None, ge=0, le=64)
 
     # --- web server ---------------------------------------------------------------------------
@@ -217,7 +229,7 @@ class Settings(BaseSettings):
                     raise ValueError(f"'{item.strip()}' is not platform:id (e.g. discord:123)") from None
         return tuple(keys)
 
-    @field_validator("generation_costs", mode="before")
+    @field_validator("generation_costs", "prompt_costs", mode="before")
     @classmethod
     def _costs(cls, value: object) -> dict[int, int]:
         return value if isinstance(value, dict) else parse_costs(str(value))
@@ -264,6 +276,17 @@ class Settings(BaseSettings):
         return ids
 
     # --- derived --------------------------------------------------------------------------
+
+    def operation_prices(self) -> OperationPrices:
+        return OperationPrices(
+            music=Pricing(dict(self.generation_costs)),
+            prompt=Pricing(dict(self.prompt_costs)),
+            speech=SpeechPrice(self.speech_chars_per_block, self.speech_block_cost),
+            voice_tag=self.voice_tag_cost,
+        )
+
+    def speech_policy(self) -> SpeechPolicy:
+        return SpeechPolicy(max_chars=self.speech_max_chars, max_tag_chars=self.voice_tag_max_chars)
 
     def credit_rules(self) -> CreditRules:
         return CreditRules(

@@ -520,3 +520,49 @@ class ServerWalletTooLow(BotError):
 
     required: int
     available: int
+
+
+# --- text to speech and the other priced operations ---------------------------------------
+
+
+class EmptyText(BotError):
+    """Nothing to say: the text is empty or only spaces."""
+
+    code = "empty_text"
+
+
+class TextTooLong(BotError):
+    code = "text_too_long"
+
+    length: int
+    max_chars: int
+
+
+class ControlCharacters(BotError):
+    """The text carries control or invisible formatting characters."""
+
+    code = "control_characters"
+
+
+class UnspeakableText(BotError):
+    """The voice cannot speak these characters (another script, or no words at all)."""
+
+    code = "unspeakable_text"
+
+    voice: str
+    sample: str  # the first characters it cannot speak
+
+
+class UnknownVoice(BotError):
+    code = "unknown_voice"
+
+    voice: str
+    voices: tuple[str, ...]
+
+
+class NotTaggable(BotError):
+    """A voice tag goes on a delivered music clip that is still kept."""
+
+    code = "not_taggable"
+
+    job_id: str

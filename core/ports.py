@@ -251,8 +251,9 @@ class JobStore(Protocol):
     `conclude` compose the ledger: a job and its hold, or a terminal step and its capture or
     release, are one transaction."""
 
-    async def create(self, job: NewJob, clip: PreparedClip, *, now: dt.datetime) -> Created:
-        """Insert the job, its input clip and the hold of `job.cost` credits (key `hold:<job_id>`).
+    async def create(self, job: NewJob, clip: PreparedClip | None, *, now: dt.datetime) -> Created:
+        """Insert the job, its input clip (music from a recording; None for the others) and the
+        hold of `job.cost` credits (key `hold:<job_id>`).
         A repeated `request_key` returns the existing job with `duplicate=True`.
         Raises `InsufficientCredits` / `WalletFrozen`, leaving nothing behind."""
         ...
@@ -311,9 +312,11 @@ class JobStore(Protocol):
         error: str | None = None,
         error_detail: str | None = None,
         delivery_ref: str | None = None,
+        output: bytes | None = None,
     ) -> Concluded | None:
         """A terminal step with its ledger operation (succeeded → capture, else release), in one
-        transaction; None when the job was no longer in `source`."""
+        transaction; None when the job was no longer in `source`. A succeeded step keeps `output`
+        (the delivered clip, for a later voice tag) in the same transaction."""
         ...
 
     async def position(self, job: Job) -> int | None:
@@ -345,8 +348,12 @@ class JobStore(Protocol):
         """Unfinished jobs whose hold the ledger's sweep already expired."""
         ...
 
+    async def output(self, job_id: str) -> bytes | None:
+        """The delivered clip `conclude` kept, while it is kept."""
+        ...
+
     async def purge_inputs(self, *, before: dt.datetime) -> int:
-        """Forget the input clips of finished jobs created before `before`."""
+        """Forget the input clips of finished jobs, and the kept outputs, created before `before`."""
         ...
 
 

@@ -32,9 +32,15 @@ def encode_mp3(samples: NDArray[np.float32], sample_rate: int, *, bitrate: int =
     return _encode(samples, sample_rate, "mp3", "libmp3lame", bitrate, {"compression_level": str(quality)})
 
 
-def encode_opus_ogg(samples: NDArray[np.float32], sample_rate: int, *, bitrate: int = 64_000) -> bytes:
-    """Ogg/Opus, the voice-note format (Opus runs at 48 kHz; PyAV resamples for us)."""
-    return _encode(samples, sample_rate, "ogg", "libopus", bitrate)
+def encode_opus_ogg(
+    samples: NDArray[np.float32], sample_rate: int, *, bitrate: int = 64_000, complexity: int | None = None
+) -> bytes:
+    """Ogg/Opus, the voice-note format (Opus runs at 48 kHz; PyAV resamples for us).
+
+    `complexity` is libopus's 0–10 (10 by default): 3 encodes speech about 3× faster here with
+    no audible loss at voice bitrates."""
+    options = None if complexity is None else {"compression_level": str(complexity)}
+    return _encode(samples, sample_rate, "ogg", "libopus", bitrate, options)
 
 
 def encode_wav(samples: NDArray[np.float32], sample_rate: int) -> bytes:

@@ -45,6 +45,10 @@ class Verb(enum.StrEnum):
     FREE = "f"
     DAILY = "d"
     SUPPORT = "h"
+    TAG = "t"  # how to add a voice tag to a clip
+    VOICE = "v"  # the same text again in another voice
+    DESCRIBE = "e"  # music from the words of the message the picker answers
+    SAY = "y"  # the words of the message the picker answers, spoken
 
 
 # How many arguments each verb carries (least, most): anything else is data this version did not make.
@@ -61,14 +65,31 @@ ARITY = {
     Verb.FREE: (0, 0),
     Verb.DAILY: (0, 0),
     Verb.SUPPORT: (0, 0),
+    Verb.TAG: (1, 1),
+    Verb.VOICE: (2, 2),
+    Verb.DESCRIBE: (1, 1),
+    Verb.SAY: (1, 1),
 }
-UNOWNED = frozenset({Verb.GENERATE})
+# The pickers under a person's own message: the platform knows whose message it answers.
+UNOWNED = frozenset({Verb.GENERATE, Verb.DESCRIBE, Verb.SAY})
 # Presses that start a job: the job's status message answers them.
-STARTS_JOB = frozenset({Verb.GENERATE, Verb.AGAIN, Verb.STYLE, Verb.LONGER})
+STARTS_JOB = frozenset({Verb.GENERATE, Verb.AGAIN, Verb.STYLE, Verb.LONGER, Verb.VOICE, Verb.DESCRIBE, Verb.SAY})
 # Presses that take a while (a download, the payment provider): platforms that must answer at
 # once acknowledge these first.
 SLOW = frozenset(
-    {Verb.GENERATE, Verb.AGAIN, Verb.STYLE, Verb.LONGER, Verb.SHARE, Verb.BUY, Verb.GROUP_BUY, Verb.CANCEL}
+    {
+        Verb.GENERATE,
+        Verb.AGAIN,
+        Verb.STYLE,
+        Verb.LONGER,
+        Verb.VOICE,
+        Verb.DESCRIBE,
+        Verb.SAY,
+        Verb.SHARE,
+        Verb.BUY,
+        Verb.GROUP_BUY,
+        Verb.CANCEL,
+    }
 )
 
 

@@ -115,7 +115,7 @@ ENGLISH: dict[str, str] = {
     "command.admin.member": "A member",
     "command.admin.amount": "Credits",
     "command.admin.reason": "Why (kept in the ledger)",
-    "usage.generate": "{/generate} <audio file> <style> <seconds>, e.g. {/generate} hum.ogg warm piano 10",
+    "usage.generate": '{/generate} <audio file> <style> <seconds>, e.g. {/generate} hum.ogg warm piano 10, or {/generate} "lofi beat with rain" 10',
     "usage.cancel": "{/cancel} <job id>",
     "usage.verify-email": "{/verify-email} <address> · then {/verify-email} <6-digit code>",
     "usage.support": "{/support} <your message>",
@@ -486,6 +486,56 @@ ENGLISH: dict[str, str] = {
     "error.invalid_experiment": "That experiment can't start ({problem}: {detail}). Nothing was stored.",
     "error.experiment_running": "Experiment {experiment_id} is running; stop it first with {/admin} experiment stop.",
     "error.no_experiment": "No experiment is running (or there is none by that id).",
+    # --- priced operations: speech, music from words, the voice tag ---------------------------
+    "command.say": "Turn your text into speech (a voice message)",
+    "command.say.text": "What to say (up to 1,000 characters; the cost is per 200)",
+    "command.describe": "Make music from a description, no recording needed",
+    "command.describe.description": "What it should sound like, e.g. lofi beat with rain",
+    "command.describe.length": "How long the music should be (the cost is shown)",
+    "command.tag": "Speak a short tag over the start of one of your clips",
+    "command.tag.job": "The clip's job id (the 🏷 button under a clip fills it in)",
+    "command.tag.text": "The words to speak, e.g. made by Sam",
+    "usage.say": "{/say} <text>, e.g. {/say} Happy birthday, Alex!",
+    "usage.describe": "{/describe} <description> <seconds>, e.g. {/describe} lofi beat with rain 10",
+    "usage.tag": "{/tag} <job id> <words>, e.g. {/tag} 1a2b3c4d made by Sam",
+    "pricing.prompt": "✍️ Music from a description ({/describe}): {costs}",
+    "pricing.speech": "🗣 Speech ({/say}): {credits} credit{plural} per started {chars} characters, up to {max_chars}",
+    "pricing.voicetag": "🏷 Voice tag on a clip: {credits} credit{plural}",
+    "jobs_line.speech": "{job_id} · 🗣 speech, {voice} voice · {state} · {charge}",
+    "jobs_line.voicetag": "{job_id} · 🏷 voice tag · {state} · {charge}",
+    "voice.female": "female",
+    "voice.male": "male",
+    "status_head.speech": "🗣 {voice} voice · {chars} characters · {cost} credit{plural} held",
+    "status_head.voicetag": "🏷 Voice tag “{text}” · {cost} credit{plural} held",
+    "gen_progress.started.speech": "Getting the {voice} voice ready…",
+    "gen_progress.generating.speech": "Speaking your text…",
+    "gen_progress.started.voicetag": "Getting your clip ready…",
+    "gen_progress.generating.voicetag": "Mixing your voice tag into the clip…",
+    "clip_caption.speech": "🗣 Your text in the {voice} voice",
+    "clip_title.speech": "Speech ({voice})",
+    "clip_caption.voicetag": "🏷 Your clip with “{text}”",
+    "clip_title.voicetag": "{style} with a voice tag",
+    "button.voice": "🗣 In the {voice} voice · {credits}",
+    "button.voice_tag": "🏷 Add a voice tag · {credits}",
+    "voice_tag_how": (
+        "A voice tag speaks a few words over the start of this clip, with the music turned down under it, "
+        "for {credits} credit{plural}. Send {/tag} {job_id} <your words> (up to {max_chars} characters)."
+    ),
+    "error.empty_text": "There is nothing to say: write some words after the command.",
+    "error.text_too_long": "That is {length} characters; the most I can say at once is {max_chars}.",
+    "error.control_characters": "The text has control or invisible characters; please send plain text.",
+    "error.unspeakable_text": "The {voice} voice cannot say “{sample}”: use letters it can read (English text).",
+    "error.unknown_voice": "There is no voice “{voice}”. Voices: {voices}.",
+    "stats_operation": "  {operation}: {jobs} jobs, {succeeded} delivered, {failed} failed, {credits} credits",
+    "stats_operation.music": "🎵 music from a recording",
+    "stats_operation.prompt": "✍️ music from words",
+    "stats_operation.speech": "🗣 speech",
+    "stats_operation.voicetag": "🏷 voice tag",
+    "words_pick": "What shall I make of “{words}”? You have {available} credits.",
+    "button.describe": "✍️ {seconds}s · {credits}",
+    "button.say": "🗣 {voice} · {credits}",
+    "error.words_gone": "I can't find those words any more. Send them again.",
+    "error.not_taggable": "A voice tag goes on one of your delivered music clips, kept for a day; clip {job_id} is not one.",
 }
 
 LANGUAGES: dict[str, dict[str, str]] = {"en": ENGLISH}
@@ -551,7 +601,7 @@ class Catalogue:
         data = {**context, **error.data}
         if "required" in data:
             data["required_plural"] = plural(int(str(data["required"])))
-        for listed in ("allowed", "known"):
+        for listed in ("allowed", "known", "voices"):
             if isinstance(data.get(listed), tuple | list):
                 data[listed] = ", ".join(str(s) for s in data[listed])  # type: ignore[union-attr]
         if "size_bytes" in data:

@@ -25,6 +25,7 @@ from adapters.chat.offers import Offers
 from adapters.chat.payments import PaymentsChat
 from adapters.chat.rewards import RewardsChat
 from adapters.chat.servers import ServersChat
+from adapters.chat.speech import SpeechChat
 from adapters.chat.support import SupportChat
 from adapters.chat.wallet import WalletChat
 from adapters.chat.words import Words
@@ -52,6 +53,8 @@ MENU_ORDER = (
     "daily",
     "buy",
     "pricing",
+    "say",
+    "describe",
     "history",
     "refer",
     "support",
@@ -77,6 +80,7 @@ class Conversation:
         support: SupportChat,
         admin: AdminChat,
         servers: ServersChat,
+        speech: SpeechChat,
     ) -> None:
         self.words = words
         self.wallets = wallets
@@ -86,10 +90,12 @@ class Conversation:
         self.payments = payments
         self.rewards = rewards
         self.support = support
+        self.speech = speech
         found = [
             Command("help", self.help, menu=Menu.BOTH),
             *wallet.commands(),
             *generation.commands(),
+            *speech.commands(),
             *payments.commands(),
             *rewards.commands(),
             *support.commands(),
@@ -112,6 +118,10 @@ class Conversation:
             Verb.FREE: rewards.press_free,
             Verb.DAILY: rewards.press_daily,
             Verb.SUPPORT: rewards.press_support,
+            Verb.TAG: speech.press_tag,
+            Verb.VOICE: generation.press_again,
+            Verb.DESCRIBE: speech.press_describe,
+            Verb.SAY: speech.press_say,
         }
 
     # --- what platforms register ---------------------------------------------------------------
@@ -177,6 +187,14 @@ class Conversation:
             if not found:
                 raise NoRecording()
             return await self.generation.picker(request, recording)
+        except Exception as error:  # noqa: BLE001
+            return await self.failure(request, error)
+
+    async def typed(self, request: Request, text: str) -> Reply:
+        """Words typed in a private chat, where the platform can quote them back on a press: what
+        to make of them (music from the words, or the words spoken), each with its cost."""
+        try:
+            return await self.speech.picker(request, text)
         except Exception as error:  # noqa: BLE001
             return await self.failure(request, error)
 

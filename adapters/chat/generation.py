@@ -68,17 +68,29 @@ class GenerationChat:
 
     def commands(self) -> list[Command]:
         lengths = [(self.length_label(s, c), str(s)) for s, c in sorted(self.pricing.costs.items())]
+        prompt_costs = self.generation.prices.prompt.costs
+        prompt_lengths = [(self.length_label(s, c), str(s)) for s, c in sorted(prompt_costs.items())]
         return [
             Command(
                 "generate",
                 self.generate,
                 (
-                    Param("audio", ParamKind.AUDIO),
+                    Param("audio", ParamKind.AUDIO, required=False),
                     Param("style", ParamKind.TEXT, suggest=suggest_styles),
                     Param("length", ParamKind.NUMBER, choices=lambda: lengths),
                 ),
                 slow=True,
                 where=lambda surface: surface.command_attachments,
+            ),
+            Command(
+                "describe",
+                self.describe,
+                (
+                    Param("description", ParamKind.TEXT, suggest=suggest_styles),
+                    Param("length", ParamKind.NUMBER, choices=lambda: prompt_lengths),
+                ),
+                slow=True,
+                menu=CommandMenu.BOTH,
             ),
             Command("jobs", self.list_jobs),
             Command("cancel", self.cancel, (Param("job"),), menu=CommandMenu.NONE),
@@ -138,13 +150,16 @@ class GenerationChat:
     # --- starting a job ------------------------------------------------------------------------
 
     async def generate(self, request: Request) -> Reply:
-        """`/generate <recording> <style> <length>`."""
+        """`/generate <recording> <style> <length>`; with no recording, the style is a
+        description and the music is made from the words alone (`/describe`)."""
         attachment = request.attachment
         named = request.arg("audio")
         if attachment is None and named and request.surface.attach is not None:
             attachment = request.surface.attach(named)
         if attachment is None:
-            raise UsageError("generate")
+            if named:
+                raise UsageError("generate")
+            return await self.describe(request, request.arg("style"))
         audio = await attachment.read()
         accepted = await self.generation.submit(
             request.identity,
@@ -155,7 +170,19 @@ class GenerationChat:
             reply_to=request.reply_to,
             request_id=request.request_id,
         )
-        return await self._started(request, accepted)
+        return await self.started(request, accepted)
+
+    async def describe(self, request: Request, description: str | None = None, length: str | None = None) -> Reply:
+        """`/describe <description> <length>`: music from words alone, priced on its own table."""
+        accepted = await self.generation.describe(
+            request.identity,
+            request.arg("description") if description is None else description,
+            request.arg("length") if length is None else length,
+            platform=request.platform,
+            reply_to=request.reply_to,
+            request_id=request.request_id,
+        )
+        return await self.started(request, accepted)
 
     async def press_generate(self, request: Request, action: Action) -> Reply:
         """A style × length button under a recording (a second press of the same button makes
@@ -173,11 +200,21 @@ class GenerationChat:
             reply_to=request.reply_to,
             request_id=request.request_id,
         )
-        return await self._started(request, accepted)
+        return await self.started(request, accepted)
 
     async def press_again(self, request: Request, action: Action) -> Reply:
         """Again / Try again, Other style (a picked style), Longer: a new job on the same recording."""
         style: Style | None = None
+        if action.verb == Verb.VOICE:  # a spoken text again, in another voice
+            accepted = await self.generation.again(
+                request.identity,
+                action.arg(0),
+                style=action.arg(1),
+                platform=request.platform,
+                reply_to=request.reply_to,
+                request_id=request.request_id,
+            )
+            return await self.started(request, accepted)
         if action.verb == Verb.STYLE:
             style = style_of(action.arg(1))
             if style is None:
@@ -191,9 +228,9 @@ class GenerationChat:
             reply_to=request.reply_to,
             request_id=request.request_id,
         )
-        return await self._started(request, accepted)
+        return await self.started(request, accepted)
 
-    async def _started(self, request: Request, accepted: Accepted) -> Reply:
+    async def started(self, request: Request, accepted: Accepted) -> Reply:
         """The job's status message is its answer (shown in order with the workers' updates);
         a repeated request made no second job and says so."""
         if accepted.duplicate:

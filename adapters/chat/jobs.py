@@ -27,6 +27,7 @@ from core.domain.identity import Identity
 from core.domain.jobs import Delivered, Job, JobProgress, Stage
 from core.domain.ledger import Balance
 from core.domain.offers import Offer
+from core.domain.operations import OperationName
 from core.domain.pricing import Pricing
 from core.errors import BotError, DeliveryFailed, JobCanceled
 from core.services.generation import Accepted
@@ -59,12 +60,19 @@ class JobNotices:
         offers: Offers,
         pricing: Pricing,
         available: Callable[[int], Awaitable[Balance]],
+        *,
+        voices: tuple[str, ...] = ("female", "male"),
+        voice_tag_cost: int = 1,
+        prompt_pricing: Pricing | None = None,
     ) -> None:
         self.platforms = platforms
         self.words = words
         self.offers = offers
         self.pricing = pricing
         self.available = available  # a wallet's balance, by wallet id
+        self.voices = voices  # offered under a spoken text
+        self.voice_tag_cost = voice_tag_cost
+        self.prompt_pricing = prompt_pricing or pricing  # "Longer" under music made from words
         self._rank: Recent[int] = Recent()
         self._locks: Recent[asyncio.Lock] = Recent()
         self._heads: Recent[str] = Recent()
@@ -102,9 +110,9 @@ class JobNotices:
         locale = locale_of(job)
         balance = await self.available(job.wallet_id)  # the credits are held already: this is what is left
         message = ClipMessage(
-            caption=self.words.t(locale, "clip_caption", seconds=job.seconds, style=job.style),
+            caption=self.words.t(locale, _keyed("clip_caption", job), **self._about(locale, job)),
             charge=self.words.charged(locale, job.cost, max(balance.available, 0)),
-            title=self.words.t(locale, "clip_title", style=job.style.capitalize(), seconds=job.seconds),
+            title=self.words.t(locale, _keyed("clip_title", job), **self._about(locale, job, title=True)),
             performer=self.words.t(locale, "clip_performer"),
             filename=clip_filename(job, clip.format),
             rows=self._clip_rows(job, locale),
@@ -163,10 +171,23 @@ class JobNotices:
         return head if head is not None else self._status_head(locale_of(job), job)
 
     def _status_head(self, request: Request | str | None, job: Job) -> str:
-        """'🎵 warm piano · 10 s · 2 credits held'."""
+        """'🎵 warm piano · 10 s · 2 credits held' (or what speech, a voice tag, holds)."""
+        locale = request.locale if isinstance(request, Request) else request
         return self.words.t(
-            request, "status_head", style=job.style, seconds=job.seconds, cost=job.cost, plural=plural(job.cost)
+            request, _keyed("status_head", job), cost=job.cost, plural=plural(job.cost), **self._about(locale, job)
         )
+
+    def _about(self, locale: str | None, job: Job, *, title: bool = False) -> dict[str, object]:
+        """What the words of a job's messages name: its style, length, voice, text."""
+        style = job.style.capitalize() if title else job.style
+        voice = self.words.t(locale, f"voice.{job.voice}") if job.voice else ""
+        return {
+            "style": style,
+            "seconds": job.seconds,
+            "voice": voice,
+            "text": job.text or "",
+            "chars": len(job.text or ""),
+        }
 
     def _stage_line(self, job: Job, progress: JobProgress, locale: str | None) -> str:
         if progress.stage == Stage.QUEUED:
@@ -174,20 +195,39 @@ class JobNotices:
             if progress.eta_seconds is not None:
                 eta = self.words.t(locale, "gen_eta_part", minutes=max(1, round(progress.eta_seconds / 60)))
             return self.words.t(locale, "gen_progress.queued", position=progress.position or 1, eta_part=eta)
-        return self.words.t(locale, f"gen_progress.{progress.stage.value}", seconds=job.seconds, style=job.style)
+        key = f"gen_progress.{progress.stage.value}"
+        if progress.stage != Stage.DELIVERING:
+            key = _keyed(key, job)
+        return self.words.t(locale, key, **self._about(locale, job))
 
     def _clip_rows(self, job: Job, locale: str | None) -> tuple[tuple[Control, ...], ...]:
         owner = _owner(job)
+        if job.operation == OperationName.SPEECH:  # the same text in each other voice, with its cost
+            voices = tuple(
+                Button(
+                    self.words.t(locale, "button.voice", voice=self.words.t(locale, f"voice.{key}"), credits=job.cost),
+                    owned(Verb.VOICE, owner, job.job_id, key),
+                )
+                for key in self.voices
+                if key != job.voice
+            )
+            return (voices,) if voices else ()
+        share = ShareButton(self.words.t(locale, "button.share"), job.job_id, owned(Verb.SHARE, owner, job.job_id))
+        if job.operation == OperationName.VOICE_TAG:
+            return ((share,),)
         first: list[Control] = [
             Button(self.words.t(locale, "button.again"), owned(Verb.AGAIN, owner, job.job_id)),
             Button(self.words.t(locale, "button.other_style"), owned(Verb.STYLES, owner, job.job_id)),
         ]
-        longer = [s for s in self.pricing.lengths if s > job.seconds]
+        table = self.prompt_pricing if job.operation == OperationName.PROMPT else self.pricing
+        longer = [s for s in table.lengths if s > job.seconds]
         if longer:
             label = self.words.t(locale, "button.longer", seconds=longer[0])
             first.append(Button(label, owned(Verb.LONGER, owner, job.job_id, longer[0])))
-        share = ShareButton(self.words.t(locale, "button.share"), job.job_id, owned(Verb.SHARE, owner, job.job_id))
-        return (tuple(first), (share,))
+        tag = Button(
+            self.words.t(locale, "button.voice_tag", credits=self.voice_tag_cost), owned(Verb.TAG, owner, job.job_id)
+        )
+        return (tuple(first), (tag, share))
 
     def _audience(self, job: Job, surface: Surface) -> Request:
         """The person a job notice is for, as a request (offers are worded per request)."""
@@ -196,6 +236,14 @@ class JobNotices:
     def _forget(self, job: Job) -> None:
         self._heads.pop(job.job_id, None)
         self._locks.pop(job.job_id, None)
+
+
+def _keyed(key: str, job: Job) -> str:
+    """The catalogue key of a message about `job`: speech and voice tags have their own words;
+    both kinds of music share music's."""
+    if job.operation in (OperationName.SPEECH, OperationName.VOICE_TAG):
+        return f"{key}.{job.operation}"
+    return key
 
 
 def clip_filename(job: Job, fmt: str) -> str:

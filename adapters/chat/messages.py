@@ -92,6 +92,9 @@ class Request:
     locale: str | None = None
     args: Mapping[str, str] = field(default_factory=dict)  # named arguments, parsed from the words or options
     attachment: Attachment | None = None
+    # The words of the message a press answers (a person's text under the "what shall I make of
+    # it" picker), found by the platform like a picker's recording.
+    quoted: str | None = None
     member: Member | None = None
     mention: str = ""  # how to mention the sender in a public message
     # Where the messages about a job started by this request go: opaque to the conversation,

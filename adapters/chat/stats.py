@@ -19,7 +19,24 @@ class StatsWords:
         for window in report.windows:
             name = self.t(f"stats_window.{window.stats.window.name}", locale)
             lines.append(self.t("stats_window", locale, name=name, **self.window_figures(window, locale)))
+            lines.extend(self.operation_lines(window, locale))
         return "\n".join(lines)
+
+    def operation_lines(self, report: WindowReport, locale: str | None = None) -> list[str]:
+        """A line per operation: jobs, delivered, failed, credits (the dashboard shows the same
+        figures from `report.stats.by_operation`)."""
+        return [
+            self.t(
+                "stats_operation",
+                locale,
+                operation=self.t(f"stats_operation.{o.operation}", locale),
+                jobs=o.jobs,
+                succeeded=o.succeeded,
+                failed=o.failed,
+                credits=o.credits,
+            )
+            for o in report.stats.by_operation
+        ]
 
     def window_figures(self, report: WindowReport, locale: str | None = None) -> dict[str, object]:
         """One window's figures as the `stats_window` words show them (also the operator

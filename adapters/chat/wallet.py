@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
+from adapters.chat.catalogue import plural
 from adapters.chat.commands import Command, Menu, Param
 from adapters.chat.messages import Reply, Request, joined
 from adapters.chat.offers import Offers
@@ -64,9 +65,21 @@ class WalletChat:
 
     async def pricing(self, request: Request) -> Reply:
         """What each priced operation costs, then the packs of credits."""
+        prices = self.generation.prices
+        speech = prices.speech
         lines = [
             self.words.t(request, "pricing_header"),
             self.words.t(request, "pricing.music", costs=self.words.costs(request, self.wallets.rules.pricing)),
+            self.words.t(request, "pricing.prompt", costs=self.words.costs(request, prices.prompt)),
+            self.words.t(
+                request,
+                "pricing.speech",
+                credits=speech.credits,
+                plural=plural(speech.credits),
+                chars=speech.chars_per_block,
+                max_chars=self.generation.speech.max_chars,
+            ),
+            self.words.t(request, "pricing.voicetag", credits=prices.voice_tag, plural=plural(prices.voice_tag)),
             self.words.t(request, "buy_packs_header"),
             *self.offers.pack_lines(
                 request, self.offers.shop.on_sale(request, await self.offers.shop.payments.terms_of(request.identity))

@@ -6,6 +6,7 @@ from adapters.chat.catalogue import Catalogue, plural
 from adapters.chat.messages import Request, Surface
 from core.domain.jobs import Job, JobState, JobView
 from core.domain.ledger import Entry
+from core.domain.operations import OperationName
 from core.domain.pricing import Pack, Pricing
 from core.errors import BotError
 from core.services.wallets import BalanceView
@@ -13,6 +14,10 @@ from core.services.wallets import BalanceView
 # Currencies without minor units (Stripe's list), and Telegram Stars: whole units.
 _WHOLE_UNITS = frozenset("BIF CLP DJF GNF JPY KMF KRW MGA PYG RWF UGX VND VUV XAF XOF XPF XTR".split())
 STARS_CURRENCY = "XTR"  # Telegram Stars
+
+
+# Operations whose job lines name the voice, not a style.
+SPOKEN = frozenset({OperationName.SPEECH, OperationName.VOICE_TAG})
 
 
 def price_text(pack: Pack) -> str:
@@ -145,13 +150,15 @@ class Words:
             if view.position is not None:
                 state += self.t(request, "jobs_position_part", position=view.position)
             charge = self.job_charge(request, job)
+            spoken = job.operation in SPOKEN
             lines.append(
                 self.t(
                     request,
-                    "jobs_line",
+                    f"jobs_line.{job.operation}" if spoken else "jobs_line",
                     job_id=job.job_id,
                     seconds=job.seconds,
                     style=job.style,
+                    voice=self.t(request, f"voice.{job.voice}") if spoken and job.voice else "",
                     state=state,
                     charge=charge,
                 )

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from adapters.localsynth.render import render_mp3
+from adapters.localsynth.render import render_request
 from core.domain.generation import GenerationRequest, PredictionState, PredictionStatus
 from core.errors import GenerationFailed, OutputUnavailable
 
@@ -28,9 +28,10 @@ UNKNOWN_PREDICTION = "unknown prediction"
 
 
 class Renderer(Protocol):
-    """The shape of `render_mp3`: the prepared clip in, MP3 bytes out."""
+    """The shape of `render_request`: the request in, the encoded result out (CPU work, run on a
+    worker thread)."""
 
-    def __call__(self, clip_audio: bytes, /, *, style: str, seconds: float, seed: int) -> bytes: ...
+    def __call__(self, request: GenerationRequest, /) -> bytes: ...
 
 
 @dataclass
@@ -64,7 +65,7 @@ class LocalSynthGenerator:
         record_seconds: float = 3600.0,
         max_records: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
-        render: Renderer = render_mp3,
+        render: Renderer = render_request,
     ) -> None:
         # Benchmarks set this to stand in for model time without burning CPU.
         self.extra_latency_seconds = extra_latency_seconds
@@ -87,7 +88,7 @@ class LocalSynthGenerator:
     async def submit(self, request: GenerationRequest, *, webhook_url: str | None) -> str:
         if not 0 < request.seconds <= self.max_seconds:
             raise GenerationFailed("invalid_request", f"length {request.seconds} s is outside (0, {self.max_seconds}]")
-        if not request.clip.audio:
+        if request.clip is not None and not request.clip.audio:
             raise GenerationFailed("invalid_request", "empty input clip")
         self._evict()
         prediction = _Prediction(id=f"local-{uuid.uuid4().hex}", created=self._clock())
@@ -174,13 +175,7 @@ class LocalSynthGenerator:
                     return  # canceled while queued
                 prediction.rendering = True
                 try:
-                    output = await asyncio.to_thread(
-                        self._render,
-                        request.clip.audio,
-                        style=request.style,
-                        seconds=request.seconds,
-                        seed=request.seed,
-                    )
+                    output = await asyncio.to_thread(self._render, request)
                 finally:
                     prediction.rendering = False
             remaining = self.extra_latency_seconds - (self._clock() - prediction.created)

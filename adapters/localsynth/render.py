@@ -9,10 +9,12 @@ from numpy.typing import NDArray
 
 from adapters.audio import decode_pcm, encode_mp3
 from adapters.localsynth.arrange import fit_to_length
+from adapters.localsynth.compose import compose
 from adapters.localsynth.notes import Note, segment_notes, transpose
 from adapters.localsynth.pitch import Samples, yin
 from adapters.localsynth.styles import voice_name_for_style
 from adapters.localsynth.voices import VOICES, Voice
+from core.domain.generation import GenerationRequest
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,23 @@ def render_mp3(clip_audio: bytes, *, style: str, seconds: float, seed: int) -> b
     )
     audio = render_notes(notes, voice, seconds, seed=seed)
     return encode_mp3(audio, OUTPUT_RATE)
+
+
+def render_prompt_mp3(*, style: str, seconds: float, seed: int) -> bytes:
+    """Music from words alone: a melody composed from the style's words and the seed, played by
+    the style's voice."""
+    voice = VOICES[voice_name_for_style(style)]
+    notes = compose(style, seed)
+    logger.info("local synth: %d composed notes, voice %s for %r, %.1f s", len(notes), voice.name, style, seconds)
+    return encode_mp3(render_notes(notes, voice, seconds, seed=seed), OUTPUT_RATE)
+
+
+def render_request(request: GenerationRequest) -> bytes:
+    """The local synthesizer's answer to a job: follow the recording's melody, or (no recording)
+    compose one from the words."""
+    if request.clip is None:
+        return render_prompt_mp3(style=request.style, seconds=request.seconds, seed=request.seed)
+    return render_mp3(request.clip.audio, style=request.style, seconds=request.seconds, seed=request.seed)
 
 
 def _master(out: NDArray[np.float64], sample_rate: int) -> NDArray[np.float32]:

@@ -13,7 +13,7 @@ import io
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from typing import TypedDict, TypeVar
+from typing import NotRequired, TypedDict, TypeVar
 
 import httpx
 from replicate.client import Client
@@ -50,7 +50,7 @@ class MusicGenInput(TypedDict):
 
     model_version: str
     prompt: str
-    input_audio: str
+    input_audio: NotRequired[str]  # the melody; left out for music from words alone
     duration: int
     continuation: bool
     output_format: str
@@ -131,7 +131,9 @@ class ReplicateGenerator(MusicGenerator):
     async def submit(self, request: GenerationRequest, *, webhook_url: str | None) -> str:
         # Upload once, then create: a rate-limited create is retried without re-uploading the
         # clip. The clip goes up as bytes, so no URL of ours (and no bot token) reaches Replicate.
-        audio_url = await self._with_rate_limit_retries("upload", lambda: self._upload(request))
+        audio_url = None  # music from words alone: no melody
+        if request.clip is not None:
+            audio_url = await self._with_rate_limit_retries("upload", lambda: self._upload(request))
         inputs = self._inputs(request, audio_url)
         prediction_id = await self._with_rate_limit_retries("create", lambda: self._create(inputs, webhook_url))
         logger.info("job %s submitted as prediction %s", request.job_id, prediction_id)
@@ -167,19 +169,22 @@ class ReplicateGenerator(MusicGenerator):
 
     # --- helpers ---------------------------------------------------------------------------
 
-    def _inputs(self, request: GenerationRequest, audio_url: str) -> MusicGenInput:
-        return {
+    def _inputs(self, request: GenerationRequest, audio_url: str | None) -> MusicGenInput:
+        inputs: MusicGenInput = {
             "model_version": self._variant,
             "prompt": request.style,
-            "input_audio": audio_url,
             "duration": request.seconds,
             "continuation": False,  # the clip is a melody to follow, not audio to extend
             "output_format": "mp3",
             "normalization_strategy": self._normalization,
             "seed": request.seed,
         }
+        if audio_url is not None:
+            inputs["input_audio"] = audio_url
+        return inputs
 
     async def _upload(self, request: GenerationRequest) -> str:
+        assert request.clip is not None
         clip = io.BytesIO(request.clip.audio)
         clip.name = "melody.wav"
         # The SDK uploads with timeout=None; our own bound keeps a stalled upload from hanging.
@@ -189,7 +194,7 @@ class ReplicateGenerator(MusicGenerator):
         )
         return str(created.urls["get"])
 
-    async def _create(self, inputs: MusicGenInput, webhook_url: str | None) -> str:
+    async def _create(self, inputs: Mapping[str, object], webhook_url: str | None) -> str:
         params: Predictions.CreatePredictionParams = {}
         if webhook_url:
             params = {"webhook": webhook_url, "webhook_events_filter": ["completed"]}

@@ -49,7 +49,7 @@ from adapters.storage.sql import (
     to_db_time,
 )
 from adapters.storage.tables import holds
-from adapters.storage.tables_jobs import job_inputs, jobs
+from adapters.storage.tables_jobs import job_inputs, job_outputs, jobs
 from adapters.storage.tables_rewards import person_links
 from core.domain.generation import PreparedClip
 from core.domain.jobs import (
@@ -98,6 +98,9 @@ COLUMNS = (
     jobs.c.deadline_at,
     jobs.c.source_job_id,
     jobs.c.delivery_ref,
+    jobs.c.operation,
+    jobs.c.text,
+    jobs.c.voice,
 )
 
 
@@ -128,6 +131,9 @@ def job_from_row(row: DbRow) -> Job:
         deadline_at,
         source_job_id,
         delivery_ref,
+        operation,
+        text,
+        voice,
     ) = row
     return Job(
         job_id=str(job_id),
@@ -155,6 +161,9 @@ def job_from_row(row: DbRow) -> Job:
         deadline_at=from_db_time(deadline_at),
         source_job_id=None if source_job_id is None else str(source_job_id),
         delivery_ref=None if delivery_ref is None else str(delivery_ref),
+        operation=str(operation or "music"),
+        text=None if text is None else str(text),
+        voice=None if voice is None else str(voice),
     )
 
 
@@ -260,10 +269,21 @@ _INSERT_JOB = Statement(
             "updated_at": bindparam("now"),
             "deadline_at": bindparam("deadline_at"),
             "source_job_id": bindparam("source_job_id"),
+            "operation": bindparam("operation"),
+            "text": bindparam("text"),
+            "voice": bindparam("voice"),
         },
         returning=[jobs.c.seq],
     )
 )
+_INSERT_OUTPUT = Statement(
+    insert_or_skip(
+        job_outputs,
+        ["job_id"],
+        {"job_id": bindparam("job_id"), "audio": bindparam("audio"), "created_at": bindparam("now")},
+    )
+)
+_OUTPUT = Statement(select(job_outputs.c.audio).where(job_outputs.c.job_id == bindparam("id")))
 _INSERT_CLIP = Statement(
     insert(job_inputs).values(
         job_id=bindparam("job_id"),
@@ -338,6 +358,7 @@ _PURGE = Statement(
         job_inputs.c.job_id.in_(select(jobs.c.id).where(jobs.c.state.in_(consts(TERMINAL)))),
     )
 )
+_PURGE_OUTPUTS = Statement(delete(job_outputs).where(job_outputs.c.created_at < bindparam("before")))
 
 
 def _step(source: frozenset[JobState], target: JobState, **values: object) -> Statement:
@@ -382,7 +403,7 @@ class SqlJobStore:
         self.db = db
         self.ledger = ledger  # its committed system-account ids are what `conclude` captures into
 
-    async def create(self, job: NewJob, clip: PreparedClip, *, now: dt.datetime) -> Created:
+    async def create(self, job: NewJob, clip: PreparedClip | None, *, now: dt.datetime) -> Created:
         def work(conn: Connection) -> Created:
             inserted = one(
                 conn,
@@ -401,20 +422,24 @@ class SqlJobStore:
                 now=to_db_time(conn, now),
                 deadline_at=to_db_time(conn, job.deadline_at),
                 source_job_id=job.source_job_id,
+                operation=job.operation,
+                text=job.text,
+                voice=job.voice,
             )
             if inserted is None:  # the same request again (a double tap): the first job stands
                 existing = find_by_request(conn, job.request_key)
                 assert existing is not None
                 return Created(existing, balance(conn, existing.wallet_id), position(conn, existing), True)
-            run(
-                conn,
-                _INSERT_CLIP,
-                job_id=job.job_id,
-                audio=clip.audio,
-                sample_rate=clip.sample_rate,
-                seconds=clip.seconds,
-                now=to_db_time(conn, now),
-            )
+            if clip is not None:
+                run(
+                    conn,
+                    _INSERT_CLIP,
+                    job_id=job.job_id,
+                    audio=clip.audio,
+                    sample_rate=clip.sample_rate,
+                    seconds=clip.seconds,
+                    now=to_db_time(conn, now),
+                )
             # Raises InsufficientCredits / WalletFrozen: the savepoint then drops the job row as well.
             outcome = place_hold(conn, hold_key(job.job_id), job.wallet_id, job.cost, job.hold_expires_at, now)
             created = get(conn, job.job_id)
@@ -509,8 +534,10 @@ class SqlJobStore:
         error: str | None = None,
         error_detail: str | None = None,
         delivery_ref: str | None = None,
+        output: bytes | None = None,
     ) -> Concluded | None:
-        """The terminal step and its ledger operation, together or not at all."""
+        """The terminal step and its ledger operation (and a succeeded job's kept clip),
+        together or not at all."""
         if target not in TERMINAL:
             raise ValueError("conclude() is for terminal steps")
         statement, system = _conclude(source, target), self.ledger.system
@@ -529,6 +556,8 @@ class SqlJobStore:
                 return None
             job = job_from_row(row)
             if target == JobState.SUCCEEDED:
+                if output is not None:
+                    run(conn, _INSERT_OUTPUT, job_id=job_id, audio=output, now=to_db_time(conn, now))
                 outcome = capture_hold(conn, system, job.hold_key, now)
                 return Concluded(job, charged=outcome.amount, released=0, balance=outcome.balance)
             outcome = release_hold(conn, job.hold_key, now)
@@ -588,5 +617,13 @@ class SqlJobStore:
     async def with_expired_holds(self) -> list[Job]:
         return await self.db.read(lambda c: [job_from_row(row) for row in every(c, _WITH_EXPIRED_HOLDS)])
 
+    async def output(self, job_id: str) -> bytes | None:
+        row = await self.db.read(lambda c: one(c, _OUTPUT, id=job_id))
+        return None if row is None else as_bytes(row[0])
+
     async def purge_inputs(self, *, before: dt.datetime) -> int:
-        return await self.db.write(lambda c: int(run(c, _PURGE, before=to_db_time(c, before)).rowcount))
+        def work(conn: Connection) -> int:
+            at = to_db_time(conn, before)
+            return int(run(conn, _PURGE, before=at).rowcount) + int(run(conn, _PURGE_OUTPUTS, before=at).rowcount)
+
+        return await self.db.write(work)

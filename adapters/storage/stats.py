@@ -22,11 +22,13 @@ from sqlalchemy import (
 from adapters.storage.database import Database
 from adapters.storage.sql import Statement, as_int, const, every, one, scalar, to_db_time
 from adapters.storage.tables import accounts, lots, persons, transfers
+from adapters.storage.tables_jobs import jobs
 from adapters.storage.tables_payments import orders
 from adapters.storage.tables_rewards import person_links
+from core.domain.jobs import JobState
 from core.domain.ledger import Reason
 from core.domain.rewards import Window
-from core.domain.stats import Sales, WindowStats
+from core.domain.stats import OperationStats, Sales, WindowStats
 
 _START: BindParameter[dt.datetime] = bindparam("start")
 _END: BindParameter[dt.datetime] = bindparam("end")
@@ -141,6 +143,22 @@ _RAN_OUT = Statement(
 )
 
 
+_SUCCEEDED = jobs.c.state == const(JobState.SUCCEEDED)
+_FAILED = jobs.c.state.in_([const(JobState.FAILED), const(JobState.EXPIRED)])
+_BY_OPERATION = Statement(
+    select(
+        jobs.c.operation,
+        func.count(),
+        func.sum(case((_SUCCEEDED, const(1)), else_=const(0))),
+        func.sum(case((_FAILED, const(1)), else_=const(0))),
+        func.sum(case((_SUCCEEDED, jobs.c.cost), else_=const(0))),
+    )
+    .where(*_in_window(jobs.c.created_at))
+    .group_by(jobs.c.operation)
+    .order_by(jobs.c.operation)
+)
+
+
 def window_stats(conn: Connection, window: Window, cheapest_clip: int) -> WindowStats:
     span = dict(start=to_db_time(conn, window.start), end=to_db_time(conn, window.end))
     generations, spent = one(conn, _SPENDS, **span) or (0, 0)
@@ -161,6 +179,10 @@ def window_stats(conn: Connection, window: Window, cheapest_clip: int) -> Window
         free_base=max(persons_by_end - as_int(first_before), 0),
         ran_out=as_int(ran_out),
         came_back=as_int(came_back),
+        by_operation=tuple(
+            OperationStats(str(name), as_int(count), as_int(ok), as_int(bad), as_int(credits))
+            for name, count, ok, bad, credits in every(conn, _BY_OPERATION, **span)
+        ),
     )
 
 

@@ -78,6 +78,10 @@ class JobRow(SQLModel, table=True):
     started_at: dt.datetime | None = Field(default=None, sa_column=_utc_nullable())
     finished_at: dt.datetime | None = Field(default=None, sa_column=_utc_nullable())
     deadline_at: dt.datetime = Field(sa_column=_utc())
+    # Which priced operation (core.domain.operations); rows made before there were several are music.
+    operation: str = Field(default="music", max_length=12, sa_column_kwargs={"server_default": "music"})
+    text: str | None = Field(default=None, sa_type=Text)  # what is spoken (speech, a voice tag)
+    voice: str | None = Field(default=None, max_length=20)
 
 
 class JobInputRow(SQLModel, table=True):
@@ -93,6 +97,18 @@ class JobInputRow(SQLModel, table=True):
     created_at: dt.datetime = Field(sa_column=_utc())
 
 
+class JobOutputRow(SQLModel, table=True):
+    """A delivered music clip, kept (like the inputs, then purged) so a voice tag can be mixed
+    into it later."""
+
+    __tablename__ = "job_outputs"
+
+    job_id: str = Field(sa_column=Column(String(32), ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True))
+    audio: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    created_at: dt.datetime = Field(sa_column=_utc())
+
+
 # The Table objects the statements are built from (`adapters.storage.sql`).
 jobs: Table = JobRow.__table__  # type: ignore[attr-defined]
 job_inputs: Table = JobInputRow.__table__  # type: ignore[attr-defined]
+job_outputs: Table = JobOutputRow.__table__  # type: ignore[attr-defined]

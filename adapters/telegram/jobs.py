@@ -116,24 +116,39 @@ class TelegramJobs:
         # the job stays "delivering" and is delivered after the restart instead of failing.
         await self._ready.wait()
         markup = self.replies.keyboard(message.rows)
+        voice = clip.format == "ogg"  # speech: a voice message, played in place
         async with self._sending():
             try:
-                sent: Message = await self.bot.send_audio(
-                    chat_id=int(job.reply_to["chat_id"]),
-                    audio=clip.audio,
-                    filename=message.filename,
-                    title=message.title,
-                    performer=message.performer,
-                    duration=int(round(clip.seconds)),
-                    caption=message.charge,
-                    reply_markup=markup,
-                    reply_parameters=_quoting(job),
-                    write_timeout=120,
-                )
+                sent: Message
+                if voice:
+                    sent = await self.bot.send_voice(
+                        chat_id=int(job.reply_to["chat_id"]),
+                        voice=clip.audio,
+                        filename=message.filename,
+                        caption=message.charge,
+                        reply_markup=markup,
+                        reply_parameters=_quoting(job),
+                        write_timeout=120,
+                    )
+                else:
+                    sent = await self.bot.send_audio(
+                        chat_id=int(job.reply_to["chat_id"]),
+                        audio=clip.audio,
+                        filename=message.filename,
+                        title=message.title,
+                        performer=message.performer,
+                        duration=int(round(clip.seconds)),
+                        caption=message.charge,
+                        reply_markup=markup,
+                        reply_parameters=_quoting(job),
+                        write_timeout=120,
+                    )
             except TelegramError as error:
-                logger.warning("job %s: sendAudio refused: %s", job.job_id, error)
+                logger.warning("job %s: %s refused: %s", job.job_id, "sendVoice" if voice else "sendAudio", error)
                 return False
         self._captions.put(job.job_id, (sent.chat_id, sent.message_id, message.charge, markup))
+        if voice:  # a voice note is not shared (the Share picker sends audio files)
+            return Delivered()
         # The file id, stored with the job, lets the Share picker send the clip again without
         # uploading it, also after a restart.
         return Delivered(ref=sent.audio.file_id if sent.audio is not None else None)

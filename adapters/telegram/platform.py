@@ -232,6 +232,7 @@ class TelegramPlatform:
         attachment: Attachment | None = None,
         member: Member | None = None,
         reply_to: Mapping[str, object] | None = None,
+        quoted: str | None = None,
     ) -> Request:
         place = Place()
         if message is not None and message.chat.type != ChatType.PRIVATE:
@@ -255,6 +256,7 @@ class TelegramPlatform:
             attachment=attachment,
             member=member,
             reply_to=reply_to or {},
+            quoted=quoted,
         )
 
     async def on_command(self, update: Update, context: Context) -> None:
@@ -268,7 +270,16 @@ class TelegramPlatform:
         if answered is not None and answered.from_user is not None and answered.from_user.id != user.id:
             author = answered.from_user
             member = Member(Identity(NAME, str(author.id)), _mention(author), author.is_bot)
-        request = self._request(user, message, f"{message.chat_id}:{message.message_id}", member=member)
+        # Where a job the command starts (/say, /describe, /tag) answers: under the command.
+        reply_to = {
+            "chat_id": message.chat_id,
+            "user_id": user.id,
+            "locale": user.language_code,
+            "reply_to_message_id": message.message_id,
+        }
+        request = self._request(
+            user, message, f"{message.chat_id}:{message.message_id}", member=member, reply_to=reply_to
+        )
         reply = await self.conversation.run(request, name, words)
         await self.replies.answer(message, reply, place=request.place, locale=user.language_code)
 
@@ -299,7 +310,11 @@ class TelegramPlatform:
         owner = None  # a picker's buttons belong to the author of the recording it answers
         if answered is not None and answered.from_user is not None:
             owner = str(answered.from_user.id)
-        picker = recording is not None and answered is not None and _verb(query.data) == Verb.GENERATE
+        verb = _verb(query.data)
+        picker = recording is not None and answered is not None and verb == Verb.GENERATE
+        quoted = None  # the words under the "what shall I make of it" picker
+        if answered is not None and answered.text and verb in (Verb.DESCRIBE, Verb.SAY):
+            picker, quoted = True, answered.text
         reply_to: dict[str, object] = {}
         if message is not None:
             reply_to = {
@@ -317,6 +332,7 @@ class TelegramPlatform:
             f"press:{where}:{query.data}",
             attachment=self._attachment(recording) if recording else None,
             reply_to=reply_to,
+            quoted=quoted,
         )
         reply = await self.conversation.press(request, query.data, owner=owner)
         await self.replies.pressed(query, message, reply)
@@ -383,11 +399,15 @@ class TelegramPlatform:
         await self.replies.answer(message, reply, place=request.place, locale=user.language_code)
 
     async def on_chatter(self, update: Update, context: Context) -> None:
-        """Anything else in a private chat: how to make music."""
+        """Anything else in a private chat: words get what can be made of them (the picker quotes
+        them, so a press finds them again); anything else, how to make music."""
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:
             return
         request = self._request(user, message, f"{message.chat_id}:{message.message_id}")
+        if message.text:
+            await self.replies.quote(message, await self.conversation.typed(request, message.text))
+            return
         await self.replies.answer(message, self.conversation.hint(request), place=request.place)
 
     async def on_error(self, update: object, context: Context) -> None:

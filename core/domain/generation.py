@@ -22,10 +22,14 @@ class PreparedClip:
 @dataclass(frozen=True)
 class GenerationRequest:
     job_id: str
-    clip: PreparedClip
+    clip: PreparedClip | None  # the recording (music from a melody); None for the other operations
     style: str
     seconds: int
     seed: int
+    operation: str = "music"
+    text: str = ""  # what is spoken (speech, a voice tag)
+    voice: str = ""
+    source_audio: bytes | None = None  # a voice tag: the delivered clip it goes on
 
 
 class PredictionState(enum.StrEnum):

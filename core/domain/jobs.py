@@ -109,6 +109,9 @@ class NewJob:
     deadline_at: dt.datetime
     hold_expires_at: dt.datetime
     source_job_id: str | None = None  # "Again" / "Other style": the job whose clip is reused
+    operation: str = "music"  # an `OperationName`: which provider makes it, how stats count it
+    text: str | None = None  # what is spoken (speech, a voice tag)
+    voice: str | None = None  # who speaks it
 
 
 @dataclass(frozen=True)
@@ -138,6 +141,9 @@ class Job:
     deadline_at: dt.datetime | None = None
     source_job_id: str | None = None
     delivery_ref: str | None = None  # the platform's handle on the delivered clip (see `Delivered`)
+    operation: str = "music"
+    text: str | None = None
+    voice: str | None = None
 
     @property
     def hold_key(self) -> str:

@@ -19,7 +19,10 @@ Definitions (the same in code, the report and the notes):
   the persons who existed by the window's end and had bought nothing before its start;
 - *came back after running out*: of the persons whose wallet *ran out* in the window (a spend
   left the posted balance below the cheapest clip), the share who made another generation
-  after the first time they ran out in the window (at any time up to now).
+  after the first time they ran out in the window (at any time up to now);
+- *per operation* (music, prompt, speech, voicetag): of the jobs created in the window, how many
+  there were, how many delivered (succeeded), how many failed (failed or expired; a person's
+  cancel is neither), and the credits the delivered ones cost.
 """
 
 from __future__ import annotations
@@ -43,6 +46,17 @@ class Sales:
 
 
 @dataclass(frozen=True)
+class OperationStats:
+    """One operation's jobs created in a window."""
+
+    operation: str
+    jobs: int
+    succeeded: int
+    failed: int
+    credits: int  # the cost of the delivered ones
+
+
+@dataclass(frozen=True)
 class WindowStats:
     window: Window
     new_persons: int
@@ -54,6 +68,7 @@ class WindowStats:
     free_base: int = 0
     ran_out: int = 0
     came_back: int = 0
+    by_operation: tuple[OperationStats, ...] = ()  # sorted by operation name
 
     @property
     def conversion(self) -> float | None:

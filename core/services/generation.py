@@ -27,8 +27,11 @@ from core.domain.generation import PredictionStatus, PreparedClip
 from core.domain.identity import Identity, Person
 from core.domain.jobs import CANCELABLE, Job, JobState, JobView, NewJob
 from core.domain.ledger import Balance
+from core.domain.operations import OperationName, OperationPrices
+from core.domain.operations import operation as operation_of
 from core.domain.prompts import PromptPolicy
 from core.domain.rules import CreditRules
+from core.domain.speech import SpeechPolicy
 from core.errors import (
     ClipExpired,
     InsufficientCredits,
@@ -36,6 +39,7 @@ from core.errors import (
     JobFinished,
     JobNotCancelable,
     JobNotFound,
+    NotTaggable,
     WalletFrozen,
 )
 from core.ports import AudioIntake, Clock, JobNotifier, JobStore, LedgerStore, MusicGenerator
@@ -50,6 +54,11 @@ __all__ = ["Accepted", "Canceled", "GenerationService", "GenerationSettings"]
 
 def new_job_id() -> str:
     return secrets.token_hex(8)
+
+
+def speech_seconds(text: str) -> int:
+    """About how long `text` takes to say (~15 characters a second): the clip's shown length."""
+    return max(1, -(-len(text) // 15))
 
 
 def new_seed() -> int:
@@ -95,6 +104,9 @@ class GenerationService:
         intake_executor: Executor | None = None,
         notifier: JobNotifier | None = None,
         offers: OfferService | None = None,
+        prices: OperationPrices | None = None,
+        speech: SpeechPolicy | None = None,
+        providers: Mapping[str, MusicGenerator] | None = None,
     ) -> None:
         self.store = store
         self.intake_executor = intake_executor
@@ -105,6 +117,8 @@ class GenerationService:
         self.clock = clock
         self.settings = settings or GenerationSettings()
         self.prompts = prompts or PromptPolicy()
+        self.prices = prices or OperationPrices(music=rules.pricing, prompt=rules.pricing)
+        self.speech = speech or SpeechPolicy()
         self.ids = ids
         self.seeds = seeds
         self.runner = JobRunner(
@@ -117,6 +131,7 @@ class GenerationService:
             on_success=on_success,
             offers=offers,
             notifier=notifier,
+            providers=providers,
         )
         self._intake_slots = asyncio.Semaphore(self.settings.intake_workers)
 
@@ -189,7 +204,36 @@ class GenerationService:
         jobs (kept for `input_retention`; `ClipExpired` after that)."""
         person = await self.wallets.person(identity)
         source = await self._own_job(person, source_job_id)
+        if source.operation == OperationName.SPEECH:
+            return await self.say(
+                identity,
+                source.text or "",
+                voice=source.voice if style is None else style,
+                platform=platform,
+                reply_to=reply_to,
+                request_id=request_id,
+            )
+        if source.operation == OperationName.VOICE_TAG and source.source_job_id is not None:
+            tagged = source.source_job_id
+            return await self.tag(
+                identity,
+                tagged,
+                source.text or "",
+                voice=source.voice,
+                platform=platform,
+                reply_to=reply_to,
+                request_id=request_id,
+            )
         length_asked = source.seconds if seconds is None else seconds
+        if source.operation == OperationName.PROMPT:
+            return await self.describe(
+                identity,
+                source.style if style is None else style,
+                length_asked,
+                platform=platform,
+                reply_to=reply_to,
+                request_id=request_id,
+            )
         cost = self.rules.pricing.cost_for(length_asked)
         length = self.rules.pricing.parse_length(length_asked)
         clean_style = self.prompts.clean(source.style if style is None else style)
@@ -211,6 +255,94 @@ class GenerationService:
             reply_to,
             request_key,
             source.job_id,
+        )
+
+    async def describe(
+        self,
+        identity: Identity,
+        description: str,
+        seconds: object,
+        *,
+        platform: str,
+        reply_to: Mapping[str, Any],
+        request_id: str,
+    ) -> Accepted:
+        """Music from words alone: the description is the style; priced on its own table."""
+        table = self.prices.prompt
+        cost = table.cost_for(seconds)
+        length = table.parse_length(seconds)
+        clean = self.prompts.clean(description)
+        return await self._start(
+            identity, request_id, cost, platform, reply_to, style=clean, seconds=length, operation=OperationName.PROMPT
+        )
+
+    async def say(
+        self,
+        identity: Identity,
+        text: str,
+        *,
+        voice: str | None = None,
+        platform: str,
+        reply_to: Mapping[str, Any],
+        request_id: str,
+    ) -> Accepted:
+        """Speech: `text` in `voice`, priced by its characters. Refused before anything is held:
+        `EmptyText`, `TextTooLong`, `ControlCharacters`, `UnspeakableText`, `UnknownVoice`."""
+        spoken_voice = self.speech.voice(voice).key
+        spoken = self.speech.clean(text, spoken_voice)
+        return await self._start(
+            identity,
+            request_id,
+            self.prices.speech.cost(spoken),
+            platform,
+            reply_to,
+            style=spoken_voice,
+            seconds=speech_seconds(spoken),
+            operation=OperationName.SPEECH,
+            text=spoken,
+            voice=spoken_voice,
+        )
+
+    async def tag(
+        self,
+        identity: Identity,
+        source_job_id: str,
+        text: str,
+        *,
+        voice: str | None = None,
+        platform: str,
+        reply_to: Mapping[str, Any],
+        request_id: str,
+    ) -> Accepted:
+        """A voice tag: one of the person's delivered music clips, `text` spoken over its start.
+        A flat price; `NotTaggable` when the clip is not delivered music or no longer kept."""
+        spoken_voice = self.speech.voice(voice).key
+        spoken = self.speech.clean(text, spoken_voice, max_chars=self.speech.max_tag_chars)
+        person = await self.wallets.person(identity)
+        source = await self._own_job(person, source_job_id)
+        if not operation_of(source.operation).keeps_output or source.state != JobState.SUCCEEDED:
+            raise NotTaggable(source.job_id)
+        request_key = f"{identity.key}:{request_id}"
+        existing = await self.store.find_by_request(request_key)
+        if existing is not None:
+            return await self._accepted_again(existing)
+        if await self.store.output(source.job_id) is None:
+            raise NotTaggable(source.job_id)
+        await self._refuse_unaffordable(person, self.prices.voice_tag)
+        return await self._create(
+            identity,
+            person,
+            None,
+            source.style,
+            source.seconds,
+            self.prices.voice_tag,
+            platform,
+            reply_to,
+            request_key,
+            source.job_id,
+            operation=OperationName.VOICE_TAG,
+            text=spoken,
+            voice=spoken_voice,
         )
 
     async def cancel(self, identity: Identity, job_id: str) -> Canceled:
@@ -247,6 +379,42 @@ class GenerationService:
 
     # --- accepting ---------------------------------------------------------------------------
 
+    async def _start(
+        self,
+        identity: Identity,
+        request_id: str,
+        cost: int,
+        platform: str,
+        reply_to: Mapping[str, Any],
+        *,
+        style: str,
+        seconds: int,
+        operation: OperationName,
+        text: str | None = None,
+        voice: str | None = None,
+    ) -> Accepted:
+        """A job with no recording: the repeat check, the balance check, then the job and its hold."""
+        person = await self.wallets.person(identity)
+        request_key = f"{identity.key}:{request_id}"
+        existing = await self.store.find_by_request(request_key)
+        if existing is not None:
+            return await self._accepted_again(existing)
+        await self._refuse_unaffordable(person, cost)
+        return await self._create(
+            identity,
+            person,
+            None,
+            style,
+            seconds,
+            cost,
+            platform,
+            reply_to,
+            request_key,
+            operation=operation,
+            text=text,
+            voice=voice,
+        )
+
     async def _refuse_unaffordable(self, person: Person, cost: int) -> None:
         balance = await self.ledger.balance(person.wallet_id)
         if balance.frozen:
@@ -269,7 +437,7 @@ class GenerationService:
         self,
         identity: Identity,
         person: Person,
-        clip: PreparedClip,
+        clip: PreparedClip | None,
         style: str,
         seconds: int,
         cost: int,
@@ -277,6 +445,10 @@ class GenerationService:
         reply_to: Mapping[str, Any],
         request_key: str,
         source_job_id: str | None = None,
+        *,
+        operation: OperationName = OperationName.MUSIC,
+        text: str | None = None,
+        voice: str | None = None,
     ) -> Accepted:
         now = self.clock.now()
         deadline = now + self.settings.deadline
@@ -295,13 +467,17 @@ class GenerationService:
             deadline_at=deadline,
             hold_expires_at=max(now + self.rules.hold_ttl, deadline + self.settings.hold_slack),
             source_job_id=source_job_id,
+            operation=operation,
+            text=text,
+            voice=voice,
         )
         created = await self.store.create(new, clip, now=now)
         if not created.duplicate:
             self.runner.accepted(new.job_id, clip)
             logger.info(
-                "job %s accepted: %s, %d s, %d credits held",
+                "job %s accepted: %s %s, %d s, %d credits held",
                 new.job_id,
+                operation,
                 identity.key,
                 seconds,
                 cost,

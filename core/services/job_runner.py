@@ -21,7 +21,7 @@ import functools
 import logging
 import math
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 from core.domain.generation import (
@@ -32,6 +32,7 @@ from core.domain.generation import (
     PreparedClip,
 )
 from core.domain.jobs import EXPIRABLE, UNFINISHED, Concluded, Delivered, Job, JobProgress, JobState, Stage
+from core.domain.operations import OperationName, operation
 from core.domain.rules import CreditRules
 from core.errors import BotError, DeliveryFailed, GenerationFailed, GenerationTimedOut, JobCanceled
 from core.ports import Clock, JobNotifier, JobStore, LedgerStore, MusicGenerator
@@ -110,10 +111,14 @@ class JobRunner:
         on_success: SuccessHook | None = None,
         offers: OfferService | None = None,
         notifier: JobNotifier | None = None,
+        providers: Mapping[str, MusicGenerator] | None = None,
     ) -> None:
         self.store = store
         self.ledger = ledger
         self.generator = generator
+        # The provider of each other operation (speech, a voice tag...) by its name; music, and
+        # any operation not named here, goes to `generator`.
+        self.providers = dict(providers or {})
         self.rules = rules
         self.clock = clock
         self.settings = settings
@@ -133,7 +138,9 @@ class JobRunner:
         self._background: list[asyncio.Task[None]] = []
         self._queue_positions: dict[str, int] = {}  # last position shown per queued job
         self._run_seconds: float | None = None  # a moving average, for the ETA
-        self._prediction_seconds: float | None = None  # a moving average, for the first poll
+        # A moving average per operation, for the first poll (speech takes a fraction of a
+        # second, music from the model a minute: one average would make speech wait).
+        self._prediction_seconds: dict[str, float] = {}
         self._running = False
 
     async def start(self) -> None:
@@ -166,9 +173,10 @@ class JobRunner:
 
     # --- what the use cases tell the runner ---------------------------------------------------
 
-    def accepted(self, job_id: str, clip: PreparedClip) -> None:
-        """A new job is queued: keep its clip at hand and wake the dispatcher."""
-        self._clips[job_id] = clip
+    def accepted(self, job_id: str, clip: PreparedClip | None) -> None:
+        """A new job is queued: keep its clip (if it has one) at hand and wake the dispatcher."""
+        if clip is not None:
+            self._clips[job_id] = clip
         self._nudge()
 
     async def canceled(self, concluded: Concluded) -> None:
@@ -178,7 +186,7 @@ class JobRunner:
             run.canceled = True
             run.wake.set()
         if concluded.job.prediction_id:
-            await self._cancel_prediction(concluded.job.prediction_id)
+            await self._cancel_prediction(concluded.job, concluded.job.prediction_id)
         self._nudge()
         await self._notify_failed(concluded, JobCanceled(concluded.job.job_id))
 
@@ -315,8 +323,8 @@ class JobRunner:
             await self._expire(job)
             return None
         await self._progress(job, JobProgress(Stage.STARTED))
-        clip = self._clips.pop(job.job_id, None) or await self.store.clip(job.job_id)
-        if clip is None:
+        request = await self._request(job)
+        if request is None:
             await self._end(
                 job,
                 JobState.FAILED,
@@ -324,10 +332,9 @@ class JobRunner:
                 frozenset({JobState.SUBMITTED}),
             )
             return None
-        request = GenerationRequest(job.job_id, clip, job.style, job.seconds, job.seed)
         try:
             async with asyncio.timeout(max(self._remaining(job), 0.001)):
-                prediction_id = await self.generator.submit(request, webhook_url=self.settings.webhook_url)
+                prediction_id = await self._provider(job).submit(request, webhook_url=self.settings.webhook_url)
         except TimeoutError:
             await self._expire(job)
             return None
@@ -338,7 +345,7 @@ class JobRunner:
         run.submitted_at = asyncio.get_running_loop().time()  # the first poll counts from here
         moved = await self._advance(job, frozenset({JobState.SUBMITTED}), JobState.RUNNING, prediction_id=prediction_id)
         if moved is None:  # canceled or expired while the generator was answering
-            await self._cancel_prediction(prediction_id)
+            await self._cancel_prediction(job, prediction_id)
             return None
         await self._progress(moved, JobProgress(Stage.GENERATING))
         return moved
@@ -356,8 +363,8 @@ class JobRunner:
         if self.settings.webhook_url:
             interval = max(interval, self.settings.webhook_poll_interval_seconds)
             first = interval if since is not None else None
-        elif since is not None and self._prediction_seconds is not None:
-            first = 0.9 * self._prediction_seconds - (loop.time() - since)
+        elif since is not None and job.operation in self._prediction_seconds:
+            first = 0.9 * self._prediction_seconds[job.operation] - (loop.time() - since)
         if first is not None and run.status is None:
             await wait_for_event(run.wake, min(first, max(self._remaining(job), 0.0)))
         while True:
@@ -370,7 +377,7 @@ class JobRunner:
                     await self._expire(job)
                     return None
                 try:
-                    status = await self.generator.status(job.prediction_id)
+                    status = await self._provider(job).status(job.prediction_id)
                 except GenerationFailed as error:
                     if not error.retryable:
                         await self._end(job, JobState.FAILED, error, frozenset({JobState.RUNNING}))
@@ -379,7 +386,7 @@ class JobRunner:
                     status = None
             if status is not None and status.state.finished:
                 if since is not None and status.state == PredictionState.SUCCEEDED:
-                    self._observe_prediction(loop.time() - since)
+                    self._observe_prediction(job.operation, loop.time() - since)
                 return await self._prediction_finished(run, job, status)
             wait = min(interval, max(self._remaining(job), 0.0))
             await wait_for_event(run.wake, wait)
@@ -388,7 +395,7 @@ class JobRunner:
         if status.state == PredictionState.SUCCEEDED:
             # The output is fetched while the step is written, and the generator slot freed
             # (the dispatcher's claim is queued behind this step, so it sees the slot free).
-            run.download = asyncio.ensure_future(self._download(status))
+            run.download = asyncio.ensure_future(self._download(job, status))
             self._free_slot(run)
             moved = await self._advance(
                 job,
@@ -411,8 +418,36 @@ class JobRunner:
         )
         return None
 
-    async def _download(self, status: PredictionStatus) -> bytes:
-        return await self.generator.download(status, max_bytes=self.settings.max_output_bytes)
+    async def _download(self, job: Job, status: PredictionStatus) -> bytes:
+        return await self._provider(job).download(status, max_bytes=self.settings.max_output_bytes)
+
+    def _provider(self, job: Job) -> MusicGenerator:
+        return self.providers.get(job.operation, self.generator)
+
+    async def _request(self, job: Job) -> GenerationRequest | None:
+        """What the provider is asked for; None when an input it needs is no longer kept."""
+        kind = operation(job.operation)
+        clip = None
+        if kind.needs_recording:
+            clip = self._clips.pop(job.job_id, None) or await self.store.clip(job.job_id)
+            if clip is None:
+                return None
+        source_audio = None
+        if kind.name is OperationName.VOICE_TAG and job.source_job_id is not None:
+            source_audio = await self.store.output(job.source_job_id)
+            if source_audio is None:
+                return None
+        return GenerationRequest(
+            job.job_id,
+            clip,
+            job.style,
+            job.seconds,
+            job.seed,
+            operation=job.operation,
+            text=job.text or "",
+            voice=job.voice or "",
+            source_audio=source_audio,
+        )
 
     def _free_slot(self, run: _Run) -> None:
         if run.generating:
@@ -425,7 +460,7 @@ class JobRunner:
         delivering = frozenset({JobState.DELIVERING})
         if download is None:
             status = PredictionStatus(job.prediction_id or "", PredictionState.SUCCEEDED, output_url=job.output_url)
-            download = asyncio.ensure_future(self._download(status))
+            download = asyncio.ensure_future(self._download(job, status))
         notifier = self.notifier
         if notifier is None:
             _discard(download)
@@ -439,7 +474,8 @@ class JobRunner:
             logger.warning("job %s: download failed: %s", job.job_id, error)
             await self._end(job, JobState.FAILED, error, delivering)
             return
-        clip = GeneratedClip(audio=audio, format="mp3", seconds=float(job.seconds))
+        kind = operation(job.operation)
+        clip = GeneratedClip(audio=audio, format=kind.output_format, seconds=float(job.seconds))
         delivered: bool | Delivered = False
         try:
             async with asyncio.timeout(self.settings.deliver_timeout_seconds):
@@ -451,7 +487,12 @@ class JobRunner:
             return
         ref = delivered.ref if isinstance(delivered, Delivered) else None
         concluded = await self.store.conclude(
-            job.job_id, delivering, JobState.SUCCEEDED, now=self.clock.now(), delivery_ref=ref
+            job.job_id,
+            delivering,
+            JobState.SUCCEEDED,
+            now=self.clock.now(),
+            delivery_ref=ref,
+            output=audio if kind.keeps_output else None,  # a voice tag may be added to it later
         )
         if concluded is None:
             logger.warning("job %s was delivered but had already been ended elsewhere", job.job_id)
@@ -477,7 +518,7 @@ class JobRunner:
         )
         prediction_id = concluded.job.prediction_id if concluded else job.prediction_id
         if prediction_id:
-            await self._cancel_prediction(prediction_id)
+            await self._cancel_prediction(job, prediction_id)
 
     async def _end(self, job: Job, target: JobState, error: BotError, source: frozenset[JobState]) -> Concluded | None:
         """A failed, canceled or expired end: the hold is released with the step; tell them."""
@@ -540,9 +581,9 @@ class JobRunner:
     def _past_deadline(self, job: Job) -> bool:
         return self._remaining(job) <= 0
 
-    async def _cancel_prediction(self, prediction_id: str) -> None:
+    async def _cancel_prediction(self, job: Job, prediction_id: str) -> None:
         try:
-            await self.generator.cancel(prediction_id)
+            await self._provider(job).cancel(prediction_id)
         except Exception:  # noqa: BLE001 - best effort: the credits are already released
             logger.warning("cancel of prediction %s failed", prediction_id, exc_info=True)
 
@@ -551,9 +592,9 @@ class JobRunner:
         previous = self._run_seconds
         self._run_seconds = seconds if previous is None else 0.8 * previous + 0.2 * seconds
 
-    def _observe_prediction(self, seconds: float) -> None:
-        previous = self._prediction_seconds
-        self._prediction_seconds = seconds if previous is None else 0.8 * previous + 0.2 * seconds
+    def _observe_prediction(self, name: str, seconds: float) -> None:
+        previous = self._prediction_seconds.get(name)
+        self._prediction_seconds[name] = seconds if previous is None else 0.8 * previous + 0.2 * seconds
 
     def _eta(self, position: int) -> int | None:
         if self._run_seconds is None:

@@ -131,6 +131,10 @@ class Stack:
         update = self.fake.build.audio(user, data, **kwargs)
         return await self._reply_to(update, user, kwargs.get("chat"))
 
+    async def text(self, user: JSON, words: str, **kwargs: Any) -> JSON:
+        """Send a plain text message; return the bot's reply quoting it."""
+        return await self._reply_to(self.fake.build.text(user, words, **kwargs), user, kwargs.get("chat"))
+
     async def _reply_to(self, update: JSON, user: JSON, chat: JSON | None) -> JSON:
         message_id = update["message"]["message_id"]
         chat_id = (chat or self.fake.chats[user["id"]])["id"]

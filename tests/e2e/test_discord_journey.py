@@ -44,6 +44,7 @@ async def test_generate_defers_edits_its_status_delivers_the_clip_and_charges_af
         action("a", ALICE, job_id),
         action("o", ALICE, job_id),
         action("l", ALICE, job_id, 15),
+        action("t", ALICE, job_id),
         action("x", ALICE, job_id),
     ]
     assert int(clip.response["flags"]) & FLAG_EPHEMERAL

@@ -12,6 +12,11 @@ from tests.e2e.discord_kit import ALICE, discord_world
 from tests.e2e.telegram_stack import telegram_stack
 
 MUSIC = "🎵 Music from your recording: 5 s → 1 credit, 10 s → 2 credits, 15 s → 3 credits, 30 s → 5 credits"
+OTHERS = (
+    "✍️ Music from a description ({describe}): 5 s → 1 credit, 10 s → 2 credits, 15 s → 3 credits, 30 s → 5 credits\n"
+    "🗣 Speech ({say}): 1 credit per started 200 characters, up to 1000\n"
+    "🏷 Voice tag on a clip: 1 credit"
+).format(describe="/describe", say="/say")
 
 
 async def test_pricing_in_the_console_lists_the_costs_then_the_packs(sqlite_url: str, tmp_path: Path) -> None:
@@ -22,9 +27,10 @@ async def test_pricing_in_the_console_lists_the_costs_then_the_packs(sqlite_url:
     finally:
         await app.close()
     lines = answer.splitlines()
-    assert lines[-7:] == [
+    assert lines[-10:] == [
         "What things cost:",
         MUSIC,
+        *OTHERS.splitlines(),
         "Credit packs:",
         "Starter: 100 credits for $5",
         "Popular: 400 credits for $15",
@@ -38,7 +44,9 @@ async def test_pricing_on_telegram_shows_the_stars_packs_and_is_in_the_menu(sqli
         ada = stack.user("Ada")
         await stack.command(ada, "start")
         answer = (await stack.command(ada, "pricing"))["text"]
-        assert answer.startswith(f"What things cost:\n{MUSIC}\nCredit packs:\nStarter: 100 credits for 250 ⭐")
+        assert answer.startswith(
+            f"What things cost:\n{MUSIC}\n{OTHERS}\nCredit packs:\nStarter: 100 credits for 250 ⭐"
+        )
         menus = {key: [c["command"] for c in commands] for key, commands in stack.fake.commands.items()}
         assert any("pricing" in commands for commands in menus.values())
         assert stack.unexpected_errors() == []
@@ -52,7 +60,7 @@ async def test_pricing_on_discord_is_a_slash_command(sqlite_url: str, tmp_path: 
         world.dispatch(payload)
         answer = (await world.callback(payload)).json["data"]["content"]
         assert answer.endswith(
-            f"What things cost:\n{MUSIC}\nCredit packs:\nStarter: 100 credits for $5\n"
+            f"What things cost:\n{MUSIC}\n{OTHERS}\nCredit packs:\nStarter: 100 credits for $5\n"
             "Popular: 400 credits for $15\nPro: 1,000 credits for $35\nCreator: 2,500 credits for $75"
         )
         world.assert_no_errors()

@@ -47,7 +47,7 @@ async def test_help_history_daily_and_the_command_menu(sqlite_url):
             "verify",
             "help",
         } <= set(private)
-        assert any(v == ["gift", "groupwallet", "balance", "help"] for v in menus.values())
+        assert any(v == ["gift", "groupwallet", "balance", "say", "describe", "help"] for v in menus.values())
         assert await stack.audit() == []
         assert stack.unexpected_errors() == []
 

@@ -59,6 +59,7 @@ async def test_a_new_user_hums_picks_a_style_and_gets_a_clip_charged_once(sqlite
             "🔁 Again",
             "🎨 Other style",
             "➕ Longer (15 s)",
+            "🏷 Add a voice tag · 1",
             "📤 Share",
         ]
         await stack.wait_edit(ada["id"], status_id, "Done")

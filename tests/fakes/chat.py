@@ -45,6 +45,7 @@ class RecordingPlatform:
         self.calls = 0  # sends and forwards asked for, whether they got through or not
         self.statuses: list[JobStatus] = []
         self.clips: list[ClipMessage] = []
+        self.audio: list[GeneratedClip] = []  # what each clip message carried
         self.after: list[Reply] = []
         self.sent: list[tuple[Identity, Reply]] = []
         self.to_operators: list[Reply] = []
@@ -83,6 +84,7 @@ class RecordingPlatform:
 
     async def send_clip(self, job: Job, clip: GeneratedClip, message: ClipMessage) -> Delivered | bool:
         self.clips.append(message)
+        self.audio.append(clip)
         return True
 
     async def send_after(self, job: Job, reply: Reply) -> None:

@@ -39,6 +39,10 @@ DEFAULT_WEBHOOK_SECRET = "whsec_" + base64.b64encode(b"fake-replicate-webhook-ke
 
 Outcome = Literal["succeeded", "failed", "canceled", "aborted"]
 
+# The pinned jaaari/kokoro-82m version (text to speech): its own input schema, a WAV output.
+SPEECH_VERSION = "f559560eb822dc509045f3921a1921234918b91739db4bf3daab2169b71c7a13"
+SPEECH_INPUT_TYPES: dict[str, tuple[type, ...]] = {"text": (str,), "voice": (str,), "speed": (int, float)}
+SPEECH_VOICES = {"af_bella", "af_sarah", "af_nicole", "af_sky", "am_adam", "am_michael", "bf_emma", "bm_george"}
 MODEL_VERSIONS = {"stereo-melody-large", "stereo-large", "melody-large", "large"}
 NORMALIZATION_STRATEGIES = {"loudness", "clip", "peak", "rms"}
 OUTPUT_FORMATS = {"wav", "mp3"}
@@ -137,6 +141,7 @@ class _CreateFailure:
 class FakeReplicate:
     api_token: str = DEFAULT_TOKEN
     model_version_id: str = DEFAULT_VERSION
+    speech_version_id: str = SPEECH_VERSION
     clock: Callable[[], float] = time.monotonic
     wall_clock: Callable[[], float] = time.time
     latency_seconds: float | None = None
@@ -178,6 +183,7 @@ class FakeReplicate:
         app.router.add_get("/v1/predictions/{id}", self._get_prediction)
         app.router.add_post("/v1/predictions/{id}/cancel", self._cancel_prediction)
         app.router.add_get("/delivery/{id}/output.mp3", self._output)
+        app.router.add_get("/delivery/{id}/output.wav", self._output)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -336,7 +342,7 @@ class FakeReplicate:
         problems = self._validate(body)
         if problems:
             return _problem(422, "Input validation failed", "; ".join(problems))
-        prompt = body["input"].get("prompt", "")
+        prompt = body["input"].get("prompt", body["input"].get("text", ""))
         prediction = FakePrediction(
             id=f"pred{next(self._ids):08d}",
             version=body["version"],
@@ -375,6 +381,8 @@ class FakeReplicate:
             return web.Response(status=self.output_status, text="no such output")
         if request.match_info["id"] not in self.predictions:
             return web.Response(status=404, text="no such output")
+        if self.predictions[request.match_info["id"]].version == self.speech_version_id:
+            return web.Response(body=tone_wav(), content_type="audio/wav")
         audio = tone_mp3()
         if self.output_size is None:
             return web.Response(body=audio, content_type="audio/mpeg")
@@ -401,6 +409,8 @@ class FakeReplicate:
         if not isinstance(body, dict):
             return ["body must be an object"]
         problems = []
+        if body.get("version") == self.speech_version_id:
+            return self._validate_speech(body)
         if body.get("version") != self.model_version_id:
             problems.append(f"unknown version {body.get('version')!r}")
         inputs = body.get("input")
@@ -430,6 +440,22 @@ class FakeReplicate:
         events = body.get("webhook_events_filter")
         if events is not None and not set(events) <= WEBHOOK_EVENTS:
             problems.append("unknown webhook event")
+        return problems
+
+    def _validate_speech(self, body: dict[str, Any]) -> list[str]:
+        inputs = body.get("input")
+        if not isinstance(inputs, dict):
+            return ["input must be an object"]
+        problems = [f"unexpected input {key!r}" for key in inputs if key not in SPEECH_INPUT_TYPES]
+        problems += [
+            f"input {key!r} has the wrong type"
+            for key, types in SPEECH_INPUT_TYPES.items()
+            if key in inputs and not isinstance(inputs[key], types)
+        ]
+        if not str(inputs.get("text") or "").strip():
+            problems.append("text is required")
+        if inputs.get("voice", "af_bella") not in SPEECH_VOICES:
+            problems.append("unknown voice")
         return problems
 
     def _is_input_file(self, url: str) -> bool:
@@ -464,7 +490,8 @@ class FakeReplicate:
         prediction.status = outcome
         prediction.completed_at = self.clock()
         if outcome == "succeeded":
-            url = f"{self.base_url}/delivery/{prediction.id}/output.mp3"
+            kind = "wav" if prediction.version == self.speech_version_id else "mp3"
+            url = f"{self.base_url}/delivery/{prediction.id}/output.{kind}"
             prediction.output = [url] if prediction.script.output_as_list else url
         elif outcome == "failed":
             prediction.error = prediction.script.error
@@ -534,3 +561,14 @@ def tone_mp3(seconds: float = 1.0, frequency: float = 440.0, rate: int = 44100) 
         for packet in stream.encode(None):
             container.mux(packet)
     return buffer.getvalue()
+
+
+@functools.cache
+def tone_wav(seconds: float = 1.0, frequency: float = 220.0, rate: int = 24000) -> bytes:
+    """A real WAV (16-bit mono sine), like Kokoro's output."""
+    import numpy as np
+
+    from adapters.audio import encode_wav
+
+    t = np.arange(int(rate * seconds)) / rate
+    return encode_wav((0.3 * np.sin(2 * np.pi * frequency * t)).astype(np.float32), rate)

@@ -54,6 +54,7 @@ def build_service(
     notifier: RecordingNotifier | None = None,
     rules: CreditRules = RULES,
     on_success: SuccessHook | None = None,
+    providers: dict[str, MusicGenerator] | None = None,
 ) -> GenerationService:
     ledger = SqlLedgerStore(database)
     return GenerationService(
@@ -67,6 +68,7 @@ def build_service(
         settings=settings or fast_settings(),
         notifier=notifier,
         on_success=on_success,
+        providers=providers,
     )
 
 

@@ -11,13 +11,14 @@ import datetime as dt
 import pytest
 from telegram import InlineKeyboardMarkup
 
-from adapters.chat.actions import MAX_BYTES, Action, Verb, decode, owned
+from adapters.chat.actions import MAX_BYTES, UNOWNED, Action, Verb, decode, owned
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.generation import GenerationChat
 from adapters.chat.jobs import JobNotices
 from adapters.chat.messages import Button, LinkButton, Menu, PayBy, Reply, Request, Surface
 from adapters.chat.offers import Offers, Shop
 from adapters.chat.platform import Platforms
+from adapters.chat.speech import SpeechChat
 from adapters.chat.styles import BUTTON_STYLES
 from adapters.chat.words import Words
 from adapters.telegram.bot import LeanBot
@@ -28,7 +29,10 @@ from core.domain.identity import Identity
 from core.domain.jobs import Job, JobProgress, JobView, Stage
 from core.domain.ledger import Balance
 from core.domain.offers import Offer
+from core.domain.operations import OperationPrices
 from core.domain.pricing import Pack, PackTable, Pricing
+from core.domain.prompts import PromptPolicy
+from core.domain.speech import SpeechPolicy
 from core.domain.upsell import Upsell
 from core.errors import GenerationTimedOut
 from core.services.wallets import Glance
@@ -72,7 +76,11 @@ class Wallets:
 
 
 class Generation:
-    """The one job there is, as `GenerationService.job` finds it."""
+    """The one job there is, as `GenerationService.job` finds it; the rules typed words meet."""
+
+    prompts = PromptPolicy()
+    prices = OperationPrices(PRICING, PRICING)
+    speech = SpeechPolicy()
 
     async def job(self, job_id: str) -> JobView | None:
         return JobView(job(job_id=job_id), None)
@@ -93,11 +101,14 @@ class Chat:
 
         self.jobs = JobNotices(platforms, WORDS, self.offers, PRICING, available=available)
         self.generation = GenerationChat(WORDS, Generation(), Wallets(), self.jobs, PRICING)  # type: ignore[arg-type]
+        self.speech = SpeechChat(WORDS, Generation(), self.generation)  # type: ignore[arg-type]
 
     async def every_reply(self) -> list[Reply]:
         """A reply of each kind a Telegram user meets, for the largest ids."""
         await self.jobs.progress(job(), JobProgress(Stage.QUEUED, 3))  # Cancel
-        await self.jobs.deliver(job(), GeneratedClip(b"mp3", "mp3", 15.0))  # Again, Other style, Longer, Share
+        await self.jobs.deliver(job(), GeneratedClip(b"mp3", "mp3", 15.0))  # Again, Other style, Longer, Tag, Share
+        speech = job(operation="speech", style="female", voice="female", text="hello", cost=1)
+        await self.jobs.deliver(speech, GeneratedClip(b"ogg", "ogg", 1.0))  # the other voice
         await self.jobs.failed(job(), GenerationTimedOut(), Balance(1, free=4, paid=0, held=0))  # Try again
         offer = Offer(
             available=1,
@@ -111,6 +122,8 @@ class Chat:
             await self.generation.picker(request()),
             self.platform.statuses[0].reply,
             Reply("clip", self.platform.clips[0].rows),
+            Reply("voice", self.platform.clips[1].rows),
+            await self.speech.picker(request(), "rainy night jazz"),  # music from the words, or spoken
             self.platform.statuses[-1].reply,
             await self.generation.press_styles(request(), owned(Verb.STYLES, BIGGEST_USER, JOB)),
             self.offers.offer(request(), offer),  # packs, daily, support, free
@@ -139,7 +152,7 @@ async def test_every_button_fits_telegrams_64_bytes_and_round_trips():
             assert len(text.encode()) <= MAX_BYTES == 64, text
             action = decode(text)
             assert action is not None and action.encode() == text
-            assert action.verb == Verb.GENERATE or action.owner == BIGGEST_USER  # a stranger's press is refused
+            assert action.verb in UNOWNED or action.owner == BIGGEST_USER  # a stranger's press is refused
             seen.add(action.verb)
     assert seen == set(Verb) - {Verb.SHARE}  # Share opens Telegram's share picker, it has no data here
 
@@ -184,7 +197,8 @@ async def test_the_clip_gets_again_other_style_longer_and_share_as_the_inline_sh
     render = replies()
     markup = render.keyboard(chat.platform.clips[0].rows)
     assert markup is not None
-    first, [share] = markup.inline_keyboard
+    first, [tag, share] = markup.inline_keyboard
+    assert (tag.text, tag.callback_data) == ("🏷 Add a voice tag · 1", f"t:{BIGGEST_USER}:{JOB}")
     assert [(b.text, b.callback_data) for b in first] == [
         ("🔁 Again", f"a:{BIGGEST_USER}:{JOB}"),
         ("🎨 Other style", f"o:{BIGGEST_USER}:{JOB}"),

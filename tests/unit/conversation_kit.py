@@ -159,6 +159,7 @@ class Kit:
         place: Place | None = None,
         request_id: str | None = None,
         attachment: Attachment | None = None,
+        quoted: str | None = None,
         member: Member | None = None,
         mention: str = "",
         args: Mapping[str, str] | None = None,
@@ -171,6 +172,7 @@ class Kit:
             place=place or Place(),
             args=dict(args or {}),
             attachment=attachment,
+            quoted=quoted,
             member=member,
             mention=mention or f"@{Identity.parse(who).user_id}",
             reply_to={"request": request_id},
@@ -188,6 +190,10 @@ class Kit:
     async def send_recording(self, who: str, audio: bytes = HUM, ref: str = "rec1", **request: Any) -> Reply:
         """A voice message: the style × length picker."""
         return await self.conversation.recording(self.request(who, attachment=recording(audio), **request), ref)
+
+    async def typed(self, who: str, text: str, **request: Any) -> Reply:
+        """Words typed in a private chat (where the platform quotes them back on a press)."""
+        return await self.conversation.typed(self.request(who, **request), text)
 
     async def press(
         self,
@@ -232,7 +238,15 @@ class Kit:
         return tuple(world.transfers), tuple((key, hold.state.value) for key, hold in world.holds.items())
 
 
-def kit(tmp_path: Path, *, card: bool = False, generator: Any = None, email_sender: Any = None, **settings: Any) -> Kit:
+def kit(
+    tmp_path: Path,
+    *,
+    card: bool = False,
+    generator: Any = None,
+    providers: Any = None,
+    email_sender: Any = None,
+    **settings: Any,
+) -> Kit:
     """The App on fresh in-memory stores, with the local synthesizer unless `generator` is given.
     `card=True` sells card packs through a fake Checkout."""
     values: dict[str, Any] = {
@@ -256,6 +270,7 @@ def kit(tmp_path: Path, *, card: bool = False, generator: Any = None, email_send
         clock=clock,
         codes=codes,
         generator=generator,
+        providers=providers,
         email_sender=email_sender,
         checkout=FakeCheckout() if card else None,
     )

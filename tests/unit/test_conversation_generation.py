@@ -123,7 +123,13 @@ async def test_a_job_holds_the_cost_then_charges_it_once_when_the_clip_is_delive
     ]  # no Cancel once uploading
     (clip,) = platform.clips
     assert (clip.caption, clip.charge) == ("🎵 Your 10 s warm solo piano clip", "−2 credits · 8 left")
-    assert [c.label for row in clip.rows for c in row] == ["🔁 Again", "🎨 Other style", "➕ Longer (15 s)", "📤 Share"]
+    assert [c.label for row in clip.rows for c in row] == [
+        "🔁 Again",
+        "🎨 Other style",
+        "➕ Longer (15 s)",
+        "🏷 Add a voice tag · 1",
+        "📤 Share",
+    ]
     charged = await bot.balance(who)
     assert (charged.available, charged.held, charged.free) == (8, 0, 8)
     history = (await bot.say(who, "/history")).text
@@ -209,7 +215,7 @@ async def test_not_enough_for_this_length_but_not_low_shows_the_card_packs_on_di
         ({"style": "like taylor swift", "length": "5"}, HUM, "Styles can't name artists or songs ('taylor swift')."),
         ({"style": "piano", "length": "5"}, silence_clip(), "That recording is silent."),
         ({"style": "piano", "length": "5"}, garbage_bytes(), "That file isn't audio I can read"),
-        ({"style": "piano", "length": "5"}, None, "Usage: /generate <audio file> <style> <seconds>"),
+        ({"length": "5"}, None, "Describe a style in 1 to 200 characters"),
     ],
 )
 async def test_bad_input_to_generate_is_refused_in_words_before_anything_is_held(bot, args, audio, words):

@@ -104,9 +104,12 @@ MUSIC = "🎵 Music from your recording: 5 s → 1 credit, 10 s → 2 credits, 1
 
 async def test_pricing_lists_the_costs_then_the_packs_on_sale_where_it_is_asked(bot):
     telegram = (await bot.say("telegram:1", "/pricing")).text.splitlines()
-    assert telegram[-7:] == [
+    assert telegram[-10:] == [
         "What things cost:",
         MUSIC,
+        "✍️ Music from a description (/describe): 5 s → 1 credit, 10 s → 2 credits, 15 s → 3 credits, 30 s → 5 credits",
+        "🗣 Speech (/say): 1 credit per started 200 characters, up to 1000",
+        "🏷 Voice tag on a clip: 1 credit",
         "Credit packs:",
         "Starter: 100 credits for 250 ⭐",
         "Popular: 400 credits for 750 ⭐",
@@ -115,7 +118,7 @@ async def test_pricing_lists_the_costs_then_the_packs_on_sale_where_it_is_asked(
     ]
     discord = (await bot.say("discord:1", "/pricing")).text.splitlines()
     assert discord[-6:] == [
-        MUSIC,
+        "🏷 Voice tag on a clip: 1 credit",
         "Credit packs:",
         "Starter: 100 credits for $5",
         "Popular: 400 credits for $15",
@@ -139,8 +142,15 @@ async def test_pricing_and_help_follow_the_configured_costs(make):
 @pytest.mark.parametrize(
     ("who", "commands"),
     [
-        ("telegram:1", "/start /balance /daily /buy /pricing /history /refer /support /paysupport /verify /help"),
-        ("discord:1", "/start /balance /daily /buy /pricing /history /refer /support /paysupport /verify-email /help"),
+        (
+            "telegram:1",
+            "/start /balance /daily /buy /pricing /say /describe /history /refer /support /paysupport /verify /help",
+        ),
+        (
+            "discord:1",
+            "/start /balance /daily /buy /pricing /say /describe /history /refer /support /paysupport "
+            "/verify-email /help",
+        ),
     ],
 )
 async def test_help_lists_the_commands_spelled_the_surface_s_way(bot, who, commands):

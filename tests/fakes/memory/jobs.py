@@ -49,7 +49,7 @@ class FakeJobStore:
         self.world.jobs[job.job_id].job = changed
         return changed
 
-    async def create(self, job: NewJob, clip: PreparedClip, *, now: dt.datetime) -> Created:
+    async def create(self, job: NewJob, clip: PreparedClip | None, *, now: dt.datetime) -> Created:
         with self.world.transaction():
             existing = next((row.job for row in self._rows() if row.job.request_key == job.request_key), None)
             if existing is not None:
@@ -71,9 +71,13 @@ class FakeJobStore:
                 updated_at=now,
                 deadline_at=job.deadline_at,
                 source_job_id=job.source_job_id,
+                operation=job.operation,
+                text=job.text,
+                voice=job.voice,
             )
             self.world.jobs[job.job_id] = JobRow(self.world.next_id(), made)
-            self.world.job_inputs[job.job_id] = (clip, now)
+            if clip is not None:
+                self.world.job_inputs[job.job_id] = (clip, now)
             outcome = place_hold(self.world, made.hold_key, job.wallet_id, job.cost, job.hold_expires_at, now)
             return Created(made, outcome.balance, self._position(made))
 
@@ -171,6 +175,7 @@ class FakeJobStore:
         error: str | None = None,
         error_detail: str | None = None,
         delivery_ref: str | None = None,
+        output: bytes | None = None,
     ) -> Concluded | None:
         if target not in TERMINAL:
             raise ValueError("conclude() is for terminal steps")
@@ -189,6 +194,8 @@ class FakeJobStore:
                 delivery_ref=(delivery_ref or None) and delivery_ref[:MAX_DELIVERY_REF],
             )
             if target == JobState.SUCCEEDED:
+                if output is not None:
+                    self.world.job_outputs.setdefault(job_id, (output, now))
                 outcome = capture_hold(self.world, job.hold_key, now)
                 return Concluded(job, outcome.amount, 0, outcome.balance)
             outcome = release_hold(self.world, job.hold_key, now)
@@ -252,4 +259,11 @@ class FakeJobStore:
             ]
             for job_id in gone:
                 del self.world.job_inputs[job_id]
-            return len(gone)
+            outputs = [job_id for job_id, (_audio, made) in self.world.job_outputs.items() if made < before]
+            for job_id in outputs:
+                del self.world.job_outputs[job_id]
+            return len(gone) + len(outputs)
+
+    async def output(self, job_id: str) -> bytes | None:
+        found = self.world.job_outputs.get(job_id)
+        return None if found is None else found[0]

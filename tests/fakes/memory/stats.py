@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 
+from core.domain.jobs import JobState
 from core.domain.ledger import Reason
 from core.domain.rewards import Window
-from core.domain.stats import Sales, WindowStats
+from core.domain.stats import OperationStats, Sales, WindowStats
 from tests.fakes.memory.world import World
 
 
@@ -52,7 +53,17 @@ class FakeStatsStore:
         for account, first_id in first_out.items():
             ran_out += 1
             came_back += any(t.debit == account and t.reason == Reason.SPEND and t.id > first_id for t in transfers)
+        operations: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
+        for row in world.jobs.values():
+            job = row.job
+            if job.created_at is not None and inside(job.created_at):
+                figures = operations[job.operation]
+                figures[0] += 1
+                figures[1] += job.state == JobState.SUCCEEDED
+                figures[2] += job.state in (JobState.FAILED, JobState.EXPIRED)
+                figures[3] += job.cost if job.state == JobState.SUCCEEDED else 0
         return WindowStats(
+            by_operation=tuple(OperationStats(name, *operations[name]) for name in sorted(operations)),
             window=window,
             new_persons=sum(1 for made in people.values() if inside(made)),
             generations=len(spends),

@@ -188,6 +188,7 @@ class World:
     notices: dict[str, NoticeRow] = field(default_factory=dict)
     jobs: dict[str, JobRow] = field(default_factory=dict)
     job_inputs: dict[str, tuple[PreparedClip, dt.datetime]] = field(default_factory=dict)
+    job_outputs: dict[str, tuple[bytes, dt.datetime]] = field(default_factory=dict)
     orders: dict[str, Order] = field(default_factory=dict)
     events: dict[str, EventRow] = field(default_factory=dict)
     # experiment id -> (definition, started, stopped), in start order
