@@ -12,7 +12,7 @@ import os
 
 from sqlalchemy import Connection
 
-from adapters.storage.database import async_engine_for_migrations
+from adapters.storage.database import async_engine_for_migrations, lock_migrations
 from adapters.storage.schema import metadata
 from alembic import context
 
@@ -31,6 +31,7 @@ def _configure(connection: Connection) -> None:
 def run_with_connection(connection: Connection) -> None:
     _configure(connection)
     with context.begin_transaction():
+        lock_migrations(connection)
         context.run_migrations()
 
 

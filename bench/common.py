@@ -30,7 +30,8 @@ async def scratch_sqlite() -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def scratch_postgres() -> AsyncIterator[str]:
+async def scratch_postgres(*, migrated: bool = True) -> AsyncIterator[str]:
+    """A new PostgreSQL database (at the latest migration, or empty), dropped afterwards."""
     name = f"bench_{uuid.uuid4().hex[:10]}"
     admin = await asyncpg.connect(PG_ADMIN_DSN)
     try:
@@ -40,7 +41,8 @@ async def scratch_postgres() -> AsyncIterator[str]:
     base = PG_ADMIN_DSN.rsplit("/", 1)[0].replace("postgresql://", "postgresql+asyncpg://", 1)
     url = f"{base}/{name}"
     try:
-        await upgrade(url)
+        if migrated:
+            await upgrade(url)
         yield url
     finally:
         admin = await asyncpg.connect(PG_ADMIN_DSN)

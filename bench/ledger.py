@@ -1,8 +1,11 @@
 """`python -m bench.ledger`: hold+capture cycles/s with 64 concurrent clients on SQLite and
-PostgreSQL, against the raw sqlite3 reference rate measured in the same run; then an audit.
+PostgreSQL, each against its raw reference measured in the same run; then the auditor.
 
-Last line: `ledger sqlite_cycles_per_s=<n> postgres_cycles_per_s=<n> raw_sqlite_ops_per_s=<n>
-ratio=<r> violations=<k>` (ratio = ledger SQLite cycles/s ÷ raw sqlite3 ops/s).
+The references: raw sqlite3, one guarded UPDATE + INSERT per committed transaction; raw asyncpg,
+64 clients, each committing one guarded UPDATE + INSERT per transaction (the anchor the
+PostgreSQL ledger is held to). Last line: `ledger sqlite_cycles_per_s=<n>
+raw_sqlite_ops_per_s=<n> ratio=<r> postgres_cycles_per_s=<n> raw_pg_ops_per_s=<n>
+pg_ratio=<r> violations=<k>` (a ratio = the ledger's cycles/s ÷ its raw ops/s).
 """
 
 from __future__ import annotations
@@ -15,7 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from adapters.storage.database import Database
+import asyncpg
+
+from adapters.storage.database import POSTGRES_WRITERS, Database
 from adapters.storage.ledger import SqlLedgerStore
 from bench.common import scratch_postgres, scratch_sqlite
 from core.domain.ledger import Grant, Reason
@@ -46,9 +51,44 @@ def raw_sqlite_ops_per_s(seconds: float) -> float:
         return done / elapsed
 
 
-async def ledger_cycles_per_s(url: str, seconds: float) -> tuple[float, list[str]]:
+async def raw_postgres_ops_per_s(url: str, seconds: float, clients: int = CLIENTS) -> float:
+    """The anchor: `clients` asyncpg connections, each committing one guarded UPDATE + INSERT
+    per transaction, on accounts of their own."""
+    dsn = url.replace("postgresql+asyncpg://", "postgresql://", 1)
+    setup = await asyncpg.connect(dsn)
+    try:
+        await setup.execute("CREATE TABLE raw_acct (id INTEGER PRIMARY KEY, bal BIGINT NOT NULL)")
+        await setup.execute("CREATE TABLE raw_mv (id BIGSERIAL PRIMARY KEY, k TEXT UNIQUE, amt INTEGER)")
+        await setup.executemany("INSERT INTO raw_acct VALUES ($1, 1000000000)", [(i,) for i in range(clients)])
+    finally:
+        await setup.close()
+    conns = await asyncio.gather(*(asyncpg.connect(dsn) for _ in range(clients)))
+    counts = [0] * clients
+    stop_at = time.perf_counter() + seconds
+
+    async def client(i: int) -> None:
+        conn, n = conns[i], 0
+        while time.perf_counter() < stop_at:
+            async with conn.transaction():
+                await conn.execute("UPDATE raw_acct SET bal = bal - 1 WHERE id = $1 AND bal >= 1", i)
+                await conn.execute("INSERT INTO raw_mv (k, amt) VALUES ($1, 1)", f"k{i}:{n}")
+            n += 1
+        counts[i] = n
+
+    try:
+        start = time.perf_counter()
+        await asyncio.gather(*(client(i) for i in range(clients)))
+        return sum(counts) / (time.perf_counter() - start)
+    finally:
+        await asyncio.gather(*(conn.close() for conn in conns))
+
+
+async def ledger_cycles_per_s(
+    url: str, seconds: float, *, writers: int = POSTGRES_WRITERS
+) -> tuple[float, list[str], float]:
+    """(hold+capture cycles/s, the auditor's findings, operations per write transaction)."""
     now = dt.datetime.now(dt.UTC)
-    async with Database(url) as db:
+    async with Database(url, postgres_writers=writers) as db:
         store = SqlLedgerStore(db)
         await store.prepare()  # as build_app does: the system accounts' ids cached
         wallets = []
@@ -68,36 +108,52 @@ async def ledger_cycles_per_s(url: str, seconds: float) -> tuple[float, list[str
                 n += 1
             counts[i] = n
 
+        batches, operations = db.batches, db.operations
         start = time.perf_counter()
         await asyncio.gather(*[client(i) for i in range(CLIENTS)])
         elapsed = time.perf_counter() - start
+        per_batch = (db.operations - operations) / max(1, db.batches - batches)
         problems = await store.audit()
         expected = sum(counts)
         spent = sum([(await store.stats(w)).generations for w in wallets])
         if spent != expected:
             problems.append(f"{expected} captures made but {spent} recorded")
-        return expected / elapsed, problems
+        return expected / elapsed, problems, per_batch
 
 
-async def main(seconds: float) -> None:
+async def main(seconds: float, writers: int) -> None:
     raw = raw_sqlite_ops_per_s(seconds)
     print(f"raw sqlite3 (guarded UPDATE + INSERT per transaction): {raw:,.0f} ops/s", flush=True)
-    async with scratch_sqlite() as url:
-        sqlite_rate, sqlite_problems = await ledger_cycles_per_s(url, seconds)
-    print(f"ledger on SQLite, {CLIENTS} clients: {sqlite_rate:,.0f} hold+capture cycles/s", flush=True)
     async with scratch_postgres() as url:
-        pg_rate, pg_problems = await ledger_cycles_per_s(url, seconds)
-    print(f"ledger on PostgreSQL, {CLIENTS} clients: {pg_rate:,.0f} hold+capture cycles/s", flush=True)
+        raw_pg = await raw_postgres_ops_per_s(url, seconds)
+    print(f"raw asyncpg ({CLIENTS} clients, guarded UPDATE + INSERT per commit): {raw_pg:,.0f} ops/s", flush=True)
+    async with scratch_sqlite() as url:
+        sqlite_rate, sqlite_problems, sqlite_batch = await ledger_cycles_per_s(url, seconds)
+    print(
+        f"ledger on SQLite, {CLIENTS} clients: {sqlite_rate:,.0f} hold+capture cycles/s "
+        f"({sqlite_batch:.1f} operations per transaction)",
+        flush=True,
+    )
+    async with scratch_postgres() as url:
+        pg_rate, pg_problems, pg_batch = await ledger_cycles_per_s(url, seconds, writers=writers)
+    print(
+        f"ledger on PostgreSQL, {CLIENTS} clients, {writers} writers: {pg_rate:,.0f} hold+capture cycles/s "
+        f"({pg_batch:.1f} operations per transaction)",
+        flush=True,
+    )
     problems = sqlite_problems + pg_problems
     for problem in problems:
         print(f"violation: {problem}")
     print(
-        f"ledger sqlite_cycles_per_s={sqlite_rate:.0f} postgres_cycles_per_s={pg_rate:.0f} "
-        f"raw_sqlite_ops_per_s={raw:.0f} ratio={sqlite_rate / raw:.3f} violations={len(problems)}"
+        f"ledger sqlite_cycles_per_s={sqlite_rate:.0f} raw_sqlite_ops_per_s={raw:.0f} ratio={sqlite_rate / raw:.3f} "
+        f"postgres_cycles_per_s={pg_rate:.0f} raw_pg_ops_per_s={raw_pg:.0f} pg_ratio={pg_rate / raw_pg:.3f} "
+        f"violations={len(problems)}"
     )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
-    asyncio.run(main(parser.parse_args().seconds))
+    parser.add_argument("--writers", type=int, default=POSTGRES_WRITERS, help="PostgreSQL writer connections")
+    args = parser.parse_args()
+    asyncio.run(main(args.seconds, args.writers))

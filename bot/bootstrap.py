@@ -15,7 +15,6 @@ import contextlib
 import dataclasses
 import datetime as dt
 import logging
-import multiprocessing
 import os
 import socket
 import time
@@ -35,12 +34,13 @@ from adapters.chat.jobs import JobNotices
 from adapters.chat.notices import ChatNotices
 from adapters.chat.offers import Offers, Shop
 from adapters.chat.payments import PaymentsChat
-from adapters.chat.platform import ChatPlatform, Platforms
+from adapters.chat.platform import ChatPlatform, Platforms, StopsReceiving
 from adapters.chat.rewards import RewardsChat
 from adapters.chat.servers import ServersChat
 from adapters.chat.speech import SpeechChat
 from adapters.chat.stats import StatsWords
 from adapters.chat.support import SupportChat, SupportWords
+from adapters.chat.top_ups import TopUpChat
 from adapters.chat.wallet import WalletChat
 from adapters.chat.words import Words
 from adapters.console import CONSOLE_USER_ID, ConsolePlatform
@@ -68,12 +68,14 @@ from adapters.storage.referral_notices import SqlReferralNoticeStore
 from adapters.storage.referrals import SqlReferralStore
 from adapters.storage.stats import SqlStatsStore
 from adapters.storage.support import SqlSupportStore
+from adapters.storage.top_ups import SqlTopUpStore
 from adapters.stripe import StripeCheckout
 from adapters.telegram import TELEGRAM_USER_ID
 from adapters.web import Dashboard, WebHooks, WebServer
 from adapters.web.hooks import Figures, RawWebhook
 from bot.config import Settings, public_base_url, web_enabled
-from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic, ReferralSweeper
+from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic, ReferralSweeper, TopUpSweeper
+from bot.processes import decoding_pool, stop_pool
 from core.clock import SystemClock
 from core.codes import SecretCodes
 from core.domain.identity import IdentityFormats
@@ -82,6 +84,7 @@ from core.domain.operations import OperationName
 from core.domain.prompts import PromptPolicy
 from core.domain.rewards import stats_windows
 from core.domain.stats import stats_report
+from core.domain.top_ups import TopUpLimits
 from core.errors import InvalidWebhook
 from core.ports import (
     BonusStore,
@@ -99,8 +102,10 @@ from core.ports import (
     PaymentStore,
     ReferralNoticeStore,
     ReferralStore,
+    SavedCards,
     StatsStore,
     SupportStore,
+    TopUpStore,
 )
 from core.services.email import EmailVerificationService
 from core.services.experiments import ExperimentService
@@ -113,7 +118,9 @@ from core.services.referrals import ReferralService
 from core.services.rewards import DailySchedule, RewardService
 from core.services.server_wallets import ServerWalletService
 from core.services.stats import StatsService
+from core.services.store_purchases import StorePurchases
 from core.services.support import SupportService
+from core.services.top_ups import TopUpService
 from core.services.wallets import WalletService
 
 logger = logging.getLogger(__name__)
@@ -160,6 +167,7 @@ class App:
     sweeps: list[Periodic] = field(default_factory=list)
     providers: dict[str, MusicGenerator] = field(default_factory=dict)  # of the other operations
     intake_pool: ProcessPoolExecutor | None = None
+    top_ups: TopUpService | None = None
 
     @property
     def chats(self) -> list[ChatPlatform]:
@@ -180,6 +188,13 @@ class App:
                 started.append(component)
             yield
         finally:
+            # Stop taking updates first; jobs in flight may still deliver while the rest stops.
+            for component in started:
+                if isinstance(component, StopsReceiving):
+                    try:
+                        await component.stop_receiving()
+                    except Exception:
+                        logger.exception("stopping updates of %s failed", type(component).__name__)
             for component in reversed(started):
                 try:
                     await component.stop()
@@ -192,7 +207,7 @@ class App:
         for provider in self.providers.values():
             await provider.aclose()
         if self.intake_pool is not None:
-            self.intake_pool.shutdown(wait=False, cancel_futures=True)
+            await stop_pool(self.intake_pool)
         if self.stripe is not None:
             await self.stripe.aclose()
         if self.database is not None:
@@ -214,6 +229,7 @@ class Stores:
     support: SupportStore
     stats: StatsStore
     offers: OfferStore
+    top_ups: TopUpStore | None = None  # automatic top-up (None: not offered)
 
 
 @dataclass(frozen=True)
@@ -236,7 +252,7 @@ async def build_app(
     """Everything on the configured database (migrated first), with the chat platforms the
     settings configure: Telegram, Discord, or else the console."""
     clock = clock or SystemClock()
-    database = Database(settings.database_url)
+    database = Database(settings.database_url, postgres_writers=settings.database_writers)
     await database.start()
     ledger = SqlLedgerStore(database)
     await ledger.prepare()  # system accounts exist (committed) before any movement names them
@@ -252,6 +268,7 @@ async def build_app(
         support=SqlSupportStore(database, ledger),
         stats=SqlStatsStore(database),
         offers=SqlOfferStore(database),
+        top_ups=SqlTopUpStore(database),
     )
 
     async def health() -> bool:
@@ -289,11 +306,13 @@ def compose(
     codes: CodeSource | None = None,
     email_sender: EmailSender | None = None,
     checkout: PaymentGateway | None = None,
+    cards: SavedCards | None = None,
     database: Database | None = None,
     reads: ReadModels | None = None,
 ) -> App:
     """The object graph over any stores, by constructor, in dependency order (unit tests pass
-    in-memory stores and no database, and may pass a `checkout` gateway instead of Stripe's)."""
+    in-memory stores and no database, and may pass a `checkout` gateway and saved `cards` instead
+    of Stripe's)."""
     clock = clock or SystemClock()
     codes = codes or SecretCodes()
     ledger = stores.ledger
@@ -362,6 +381,23 @@ def compose(
         checkout_ttl=dt.timedelta(minutes=settings.checkout_expiry_minutes),
         experiments=experiments,
     )
+    top_ups = (
+        TopUpService(
+            stores.top_ups,
+            payments,
+            wallets,
+            clock,
+            TopUpLimits(
+                per_day=settings.auto_topup_max_per_day,
+                per_month=settings.auto_topup_max_per_month_cents,
+                max_threshold=settings.auto_topup_max_threshold,
+            ),
+            cards=cards or (stripe if stripe is not None and stripe.configured else None),
+            notifier=notices,
+        )
+        if stores.top_ups is not None
+        else None
+    )
     server_wallets = ServerWalletService(
         ledger,
         wallets,
@@ -372,7 +408,8 @@ def compose(
     )
 
     # --- the conversation ---------------------------------------------------------------------
-    shop = Shop(payments)
+    shop = Shop(payments, settings.discord_skus)
+    store = StorePurchases(stores.payments, wallets, rules.packs.packs, settings.discord_skus, clock)
     chat_offers = Offers(words, shop)
     prices = settings.operation_prices()
     speech_policy = settings.speech_policy()
@@ -406,8 +443,10 @@ def compose(
         prices=prices,
         speech=speech_policy,
         providers=providers,
+        after_capture=top_ups.after_capture if top_ups is not None and top_ups.enabled else None,
     )
-    payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers)
+    payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers, store if store.skus else None)
+    top_up_chat = TopUpChat(words, top_ups) if top_ups is not None else None
     rewards_chat = RewardsChat(words, bonuses, referrals, rewards.email, rewards.linking, chat_offers)
     support_chat = SupportChat(words, rewards.support, support_words)
     stats_words = StatsWords(catalogue)
@@ -417,7 +456,7 @@ def compose(
         wallets,
         rules.pricing,
         chat_offers,
-        wallet=WalletChat(words, wallets, generation, rewards_chat, chat_offers),
+        wallet=WalletChat(words, wallets, generation, rewards_chat, chat_offers, top_up_chat),
         generation=generation_chat,
         payments=payments_chat,
         rewards=rewards_chat,
@@ -435,6 +474,7 @@ def compose(
         ),
         servers=ServersChat(words, server_wallets, payments_chat),
         speech=SpeechChat(words, generation, generation_chat),
+        top_ups=top_up_chat,
     )
 
     # --- the chat platforms -------------------------------------------------------------------
@@ -460,7 +500,7 @@ def compose(
         health=reads.health if reads is not None else _healthy,
         text=catalogue.text,
         parse_stripe=stripe.parse_webhook if stripe is not None else None,
-        on_stripe_event=payments.handle_stripe_event if stripe is not None else None,
+        on_stripe_event=(top_ups or payments).handle_stripe_event if stripe is not None else None,
         on_replicate_webhook=replicate_webhook(generation, settings),
         on_telegram_update=telegram.on_webhook if telegram is not None and telegram.webhook_mode else None,
         telegram_secret=secret.get_secret_value() if secret else None,
@@ -476,6 +516,8 @@ def compose(
         sweeps.append(ExpirySweeper(rewards.expiry))
     if stripe is not None and stripe.configured:
         sweeps.append(PaymentReconciler(payments, clock))
+    if top_ups is not None and top_ups.enabled:
+        sweeps.append(TopUpSweeper(top_ups))
     return App(
         settings=settings,
         clock=clock,
@@ -498,6 +540,7 @@ def compose(
         web=web,
         sweeps=sweeps,
         intake_pool=pool,
+        top_ups=top_ups,
     )
 
 
@@ -581,14 +624,13 @@ def build_providers(settings: Settings, music: MusicGenerator) -> dict[str, Musi
 
 
 def intake_pool(settings: Settings) -> ProcessPoolExecutor | None:
-    """Recordings are decoded in worker processes so the event loop keeps its GIL; `forkserver`
-    because forking a process that runs threads (the database writer) is unsafe."""
+    """Recordings are decoded in worker processes so the event loop keeps its GIL."""
     processes = settings.intake_processes
     if processes is None:
         processes = max(1, (os.cpu_count() or 2) - 1)
     if processes == 0:
         return None
-    return ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("forkserver"))
+    return decoding_pool(processes)
 
 
 def generation_settings(

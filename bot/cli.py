@@ -1,4 +1,4 @@
-"""`python -m bot [run|migrate|stats|reconcile-payments|sync-commands|experiment]`."""
+"""`python -m bot [run|migrate|stats|reconcile-payments|sync-commands|audit|backup FILE|experiment]`."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import datetime as dt
 import sys
+from pathlib import Path
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging import configure
@@ -35,6 +36,9 @@ def main(argv: list[str] | None = None) -> int:
     actions.add_parser("stop", help="stop the running one: everyone is offered the default packs again")
     report = actions.add_parser("report", help="per arm: people, views, payers, conversion, revenue, p-value")
     report.add_argument("id", nargs="?", default=None, help="which experiment (default: the running, else the latest)")
+    sub.add_parser("audit", help="check the ledger's books; exits 1 on a violation")
+    backup = sub.add_parser("backup", help="copy the SQLite database consistently (prints pg_dump for PostgreSQL)")
+    backup.add_argument("file", type=Path, help="where to write the copy")
     args = parser.parse_args(argv)
 
     try:
@@ -43,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         for problem in error.problems:
             print(f"config error: {problem}", file=sys.stderr)
         return 2
-    configure(settings.log_level)
+    configure(settings.log_level, settings.log_format)
 
     if args.command == "migrate":
         from adapters.storage.migrations import upgrade
@@ -51,6 +55,14 @@ def main(argv: list[str] | None = None) -> int:
         asyncio.run(upgrade(settings.database_url))
         print("database is at the latest migration")
         return 0
+    if args.command == "audit":
+        from bot.operations import audit_ledger
+
+        return asyncio.run(audit_ledger(settings))
+    if args.command == "backup":
+        from bot.operations import backup as backup_database
+
+        return backup_database(settings, args.file)
     if args.command == "reconcile-payments":
         return asyncio.run(reconcile_payments(settings, args.hours))
     if args.command == "stats":

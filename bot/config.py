@@ -22,6 +22,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from core.domain.identity import Identity
+from core.domain.numbers import whole_number
 from core.domain.operations import OperationPrices, SpeechPrice
 from core.domain.pricing import Pack, PackTable, Pricing
 from core.domain.prompts import DEFAULT_BLOCKLIST
@@ -54,9 +55,10 @@ def _pairs(text: str, parts: int, what: str) -> list[list[str]]:
 
 
 def _positive(text: str, item: str) -> int:
-    if not text.isdigit() or int(text) <= 0:
+    value = whole_number(text)
+    if value is None or value <= 0:
         raise ValueError(f"'{item}': '{text}' is not a positive whole number")
-    return int(text)
+    return value
 
 
 def parse_costs(text: str) -> dict[int, int]:
@@ -84,7 +86,10 @@ class Settings(BaseSettings):
 
     # --- core -------------------------------------------------------------------------------
     database_url: str = "sqlite+aiosqlite:///./data/bot.db"
+    # PostgreSQL: connections committing write batches in parallel, per process (SQLite has one).
+    database_writers: int = Field(4, ge=1, le=64)
     log_level: str = "INFO"
+    log_format: Literal["text", "json"] = "text"
     operator_ids: Annotated[tuple[str, ...], NoDecode] = ()
     welcome_credits: int = Field(10, ge=0, le=100_000)
     daily_credits: int = Field(1, ge=0, le=100_000)
@@ -128,6 +133,15 @@ class Settings(BaseSettings):
     # Days of spending the upsell looks at (spent more than the pack holds: show the next pack);
     # 0 turns the upsell off.
     upsell_window_days: int = Field(30, ge=0, le=365)
+
+    # --- automatic top-up and paying inside Discord ---------------------------------------------
+    # Hard caps per wallet on automatic (off-session) charges: how many a UTC day, how much money
+    # (cents) a UTC month; and the highest line `/autotopup <pack> below <n>` accepts.
+    auto_topup_max_per_day: int = Field(3, ge=1, le=100)
+    auto_topup_max_per_month_cents: int = Field(20_000, ge=50, le=10_000_000)
+    auto_topup_max_threshold: int = Field(10_000, ge=1, le=1_000_000)
+    # Discord consumable SKUs, one per pack: "starter=1234567890,pro=..." (off unless set).
+    discord_skus: Annotated[dict[str, str], NoDecode] = Field(default_factory=dict)
 
     # --- generation ---------------------------------------------------------------------------
     replicate_api_token: SecretStr | None = None
@@ -259,7 +273,7 @@ class Settings(BaseSettings):
         texts = [str(item).strip() for item in items if str(item).strip()]
         if not texts:
             return None
-        bad = [t for t in texts if not t.isdigit()]
+        bad = [t for t in texts if whole_number(t) is None]
         if bad:
             raise ValueError(f"'{bad[0]}' is not a shard number (whole numbers from 0, e.g. 0,1)")
         ids = tuple(int(t) for t in texts)
@@ -316,6 +330,21 @@ class Settings(BaseSettings):
     @property
     def stars_pack_table(self) -> PackTable:
         return PackTable(self.stars_packs)
+
+    @field_validator("discord_skus", mode="before")
+    @classmethod
+    def _discord_skus(cls, value: object) -> dict[str, str]:
+        if isinstance(value, dict):
+            return {str(k): str(v) for k, v in value.items()}
+        skus: dict[str, str] = {}
+        for item in str(value or "").split(","):
+            if not item.strip():
+                continue
+            pack, _, sku = item.partition("=")
+            if not pack.strip() or not sku.strip().isdecimal():
+                raise ValueError(f"'{item.strip()}': expected <pack>=<numeric SKU id>")
+            skus[pack.strip().lower()] = sku.strip()
+        return skus
 
     # --- rewards ------------------------------------------------------------------
 
@@ -409,6 +438,9 @@ def _conflicts(s: Settings) -> list[str]:
             )
     if webhook_secret and not webhook_secret.startswith("whsec_"):
         problems.append("STRIPE_WEBHOOK_SECRET: is not a webhook signing secret (those start with whsec_)")
+    unknown_skus = sorted(set(s.discord_skus) - {pack.pack_id for pack in s.credit_packs})
+    if unknown_skus:
+        problems.append(f"DISCORD_SKUS: no pack called {', '.join(unknown_skus)} in CREDIT_PACKS")
     if s.telegram_payments in ("stripe", "both") and not stripe_key:
         problems.append(
             f"TELEGRAM_PAYMENTS: '{s.telegram_payments}' needs Stripe: set STRIPE_SECRET_KEY "

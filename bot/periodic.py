@@ -1,5 +1,5 @@
 """The periodic work, in one place: `Periodic` runs a tick every so often (the first at once, or
-after one interval), and a failed tick is logged and the next one comes all the same."""
+after one interval); a tick that starts failing is logged once and the next one comes all the same."""
 
 from __future__ import annotations
 
@@ -12,8 +12,10 @@ from typing import Protocol
 
 from core.ports import Clock
 from core.services.expiry import ExpiryService
+from core.services.outage import Outage
 from core.services.payments import PaymentService
 from core.services.referrals import ReferralService
+from core.services.top_ups import TopUpService
 
 logger = logging.getLogger(__name__)
 
@@ -41,11 +43,15 @@ class Periodic:
     async def _loop(self) -> None:
         if self.wait_first:
             await asyncio.sleep(self.interval)
+        # A failing tick (the database is away) is logged once, and once more when it works again.
+        outage = Outage(self.name, logger, first_wait=self.interval, max_wait=self.interval)
         while True:
             try:
                 await self.tick()
-            except Exception:
-                logger.exception("%s failed; next try in %.0f s", self.name, self.interval)
+            except Exception as error:
+                outage.failed(error)
+            else:
+                outage.succeeded()
             await asyncio.sleep(self.interval)
 
 
@@ -128,3 +134,21 @@ class FileSweeper(Periodic):
                 await asyncio.to_thread(shelf.sweep)
             except OSError:
                 logger.warning("sweeping old files failed", exc_info=True)
+
+
+class TopUpSweeper(Periodic):
+    """When automatic top-up is on: every minute, calls Stripe for top-ups decided but never sent
+    (a crash between the commit and the call). The call reuses the top-up's idempotency key, so
+    it never makes a second payment."""
+
+    name = "top-up-sweeper"
+    wait_first = True
+
+    def __init__(self, top_ups: TopUpService, interval: float = 60.0) -> None:
+        super().__init__(interval)
+        self.top_ups = top_ups
+
+    async def tick(self) -> None:
+        tried = await self.top_ups.sweep()
+        if tried:
+            logger.warning("sent %d automatic top-ups whose Stripe call was lost", tried)

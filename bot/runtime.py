@@ -1,5 +1,10 @@
 """`python -m bot`: one event loop runs every registered chat platform, the job workers, the web
-server and the periodic sweeps; with no chat token, the console chat in the terminal."""
+server and the periodic sweeps; with no chat token, the console chat in the terminal.
+
+SIGTERM and SIGINT stop every mode the same way: the web server and the chat platforms stop
+taking updates, jobs in flight get a few seconds to finish (the rest stay in the database and
+resume at the next start), queued ledger writes are committed, and the decoding processes are
+ended, so nothing the bot started outlives it."""
 
 from __future__ import annotations
 
@@ -9,6 +14,8 @@ import gc
 import getpass
 import logging
 import signal
+from collections.abc import Coroutine
+from typing import Any
 
 from adapters.console import ConsolePlatform
 from adapters.storage.migrations import upgrade
@@ -17,6 +24,8 @@ from bot.config import Settings
 from core.domain.identity import Identity
 
 logger = logging.getLogger(__name__)
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def console_identity() -> Identity:
@@ -32,26 +41,69 @@ def freeze_startup_heap() -> None:
     gc.freeze()
 
 
+class StopSignal:
+    """Set by SIGTERM or SIGINT (the handlers are installed for as long as it is entered)."""
+
+    def __init__(self) -> None:
+        self.event = asyncio.Event()
+        self.received: str | None = None
+
+    def __enter__(self) -> StopSignal:
+        loop = asyncio.get_running_loop()
+        for sig in STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError):
+                loop.add_signal_handler(sig, self._on_signal, sig)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        loop = asyncio.get_running_loop()
+        for sig in STOP_SIGNALS:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(sig)
+
+    def _on_signal(self, sig: signal.Signals) -> None:
+        if self.received is None:
+            self.received = sig.name
+            logger.warning("%s received: stopping", sig.name)
+        self.event.set()
+
+    async def wait(self) -> None:
+        await self.event.wait()
+
+
 async def until_signalled() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
-    await stop.wait()
+    with StopSignal() as stop:
+        await stop.wait()
+
+
+async def run_until_stopped(main: Coroutine[Any, Any, None], stop: StopSignal) -> None:
+    """Run `main` until it ends by itself or a stop signal comes, whichever is first."""
+    work = asyncio.ensure_future(main)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait({work, stopped}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in (work, stopped):
+            task.cancel()
+        await asyncio.gather(work, stopped, return_exceptions=True)
+    if work.done() and not work.cancelled():
+        work.result()  # its error, if it ended with one
 
 
 async def run(settings: Settings) -> None:
-    await upgrade(settings.database_url)
-    app = await build_app(settings)
-    try:
-        async with app.running():
-            freeze_startup_heap()
-            console = next((p for p in app.chats if isinstance(p, ConsolePlatform)), None)
-            if console is not None:
-                await console.chat(console_identity()).run()
-            else:
-                logger.info("running %s; stop with Ctrl-C", ", ".join(p.surface.name for p in app.chats))
-                await until_signalled()
-    finally:
-        await app.close()
+    with StopSignal() as stop:
+        await upgrade(settings.database_url)
+        app = await build_app(settings)
+        try:
+            async with app.running():
+                freeze_startup_heap()
+                console = next((p for p in app.chats if isinstance(p, ConsolePlatform)), None)
+                if console is not None:
+                    await run_until_stopped(console.chat(console_identity()).run(), stop)
+                else:
+                    names = ", ".join(p.surface.name for p in app.chats)
+                    logger.info("running %s; stop with Ctrl-C or SIGTERM", names)
+                    await stop.wait()
+        finally:
+            await app.close()
+        logger.info("stopped")

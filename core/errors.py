@@ -237,6 +237,15 @@ class AudioSilent(AudioRejected):
     code = "audio_silent"
 
 
+class AudioUnusual(AudioRejected):
+    """A sample rate or channel count no recording has: a header made to blow decoding up."""
+
+    code = "audio_unusual"
+
+    sample_rate: int
+    channels: int
+
+
 class AudioTruncated(AudioRejected):
     """The file decodes to clearly less than the duration its header declares."""
 
@@ -566,3 +575,37 @@ class NotTaggable(BotError):
     code = "not_taggable"
 
     job_id: str
+
+
+class ClipOnItsWay(BotError):
+    """A voice tag asked for in the moment between a clip reaching the person and its charge
+    being recorded (with the clip kept for tags): a moment later it can be tagged."""
+
+    code = "clip_on_its_way"
+
+    job_id: str
+
+
+# --- automatic top-up ---------------------------------------------------------------------
+
+
+class TopUpThresholdInvalid(BotError):
+    """`/autotopup <pack> below <n>` with an `n` that is not a whole number in range."""
+
+    code = "top_up_threshold_invalid"
+
+    given: str
+    minimum: int
+    maximum: int
+
+
+class TopUpPending(BotError):
+    """A second `/autotopup` while the first waits for its payment (or a top-up is charging)."""
+
+    code = "top_up_pending"
+
+
+class TopUpNeedsCard(BotError):
+    """Automatic top-up charges a saved card: Stripe is not set up, so there is no card path."""
+
+    code = "top_up_needs_card"

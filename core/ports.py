@@ -22,7 +22,15 @@ from core.domain.ledger import AccountStats, Balance, Entry, ExpirySweep, Grant,
 from core.domain.notices import NoticeCandidate, ReferralNotice
 from core.domain.offers import Offer
 from core.domain.orders import Effect, Order, PaymentResult
-from core.domain.payments import CheckoutRequest, CheckoutSession, CheckoutSessionRecord, PaymentEvent
+from core.domain.payments import (
+    CheckoutRequest,
+    CheckoutSession,
+    CheckoutSessionRecord,
+    IntentStatus,
+    OffSessionCharge,
+    OffSessionResult,
+    PaymentEvent,
+)
 from core.domain.referral_payouts import ReferralEffect, ReferralSnapshot
 from core.domain.rewards import (
     BonusResult,
@@ -37,6 +45,7 @@ from core.domain.rewards import (
 from core.domain.rules import CreditRules
 from core.domain.stats import WindowStats
 from core.domain.support import Ticket, TicketReply
+from core.domain.top_ups import AutoTopUp, TopUp, TopUpDecision, TopUpSnapshot
 from core.domain.upsell import BuyerHistory
 from core.errors import BotError
 
@@ -46,6 +55,8 @@ WelcomeDecision = Callable[[Person], Grant | None]
 BonusDecision = Callable[[BonusSnapshot], BonusEffect]
 # What may be settled of a referral now (`core.domain.referral_payouts.decide_referral`).
 ReferralDecision = Callable[[ReferralSnapshot], ReferralEffect | None]
+# Saves what identifies a prediction about to be created (`MusicGenerator.submit`).
+SubmissionNote = Callable[[str], Awaitable[None]]
 
 
 class Clock(Protocol):
@@ -63,8 +74,19 @@ class AudioIntake(Protocol):
 class MusicGenerator(Protocol):
     """A backend that turns a prepared clip and a style into music (Replicate or local)."""
 
-    async def submit(self, request: GenerationRequest, *, webhook_url: str | None) -> str:
-        """Start a prediction; return its id. Raises `GenerationFailed` subclasses."""
+    async def submit(
+        self, request: GenerationRequest, *, webhook_url: str | None, before_create: SubmissionNote | None = None
+    ) -> str:
+        """Start a prediction; return its id. Raises `GenerationFailed` subclasses.
+
+        A backend whose predictions outlive this process awaits `before_create(ref)` just before
+        creating one, with what identifies it (the uploaded input); the caller saves it, and
+        after a crash `find(ref)` tells whether the prediction was made."""
+        ...
+
+    async def find(self, ref: str, *, since: dt.datetime | None = None) -> list[PredictionStatus]:
+        """The recent predictions made with `ref` (see `submit`), newest first; `since`: none
+        of them is older (the job was claimed then), so older ones need not be looked at."""
         ...
 
     async def status(self, prediction_id: str) -> PredictionStatus:
@@ -242,6 +264,87 @@ class PaymentStore(Protocol):
         ...
 
 
+# --- automatic top-up ------------------------------------------------------------
+
+# Whether to charge now (`core.domain.top_ups.decide_top_up`), from what the store read.
+TopUpRule = Callable[[TopUpSnapshot], TopUpDecision]
+# The order a top-up pays (built by core: id, pack, price), from the standing order and the row.
+TopUpOrder = Callable[[AutoTopUp, TopUp], Order]
+
+
+class SavedCards(Protocol):
+    """Charging a saved card without the person (Stripe Customers and off-session intents)."""
+
+    async def create_customer(self, wallet_ref: str) -> str:
+        """A Customer for this wallet (idempotent per `wallet_ref`); its id."""
+        ...
+
+    async def charge_saved_card(self, charge: OffSessionCharge) -> OffSessionResult:
+        """Create and confirm an off-session PaymentIntent under `charge.idempotency_key`. A
+        declined card or one that needs the person is a result with `failure`, not an error."""
+        ...
+
+    async def payment_intent(self, payment_intent_id: str) -> IntentStatus:
+        """The intent as it is now (a network call)."""
+        ...
+
+
+class TopUpStore(Protocol):
+    """Standing orders and their charges. The decision is taken under the wallet's standing
+    order lock (PostgreSQL row lock, SQLite's one writer), and every charge has a unique key."""
+
+    async def auto_top_up(self, wallet_id: int) -> AutoTopUp | None: ...
+
+    async def save_auto_top_up(self, auto: AutoTopUp, *, now: dt.datetime) -> bool:
+        """Store `auto` unless the wallet's standing order waits for its first payment or one of
+        its top-ups is in flight (False then, nothing stored)."""
+        ...
+
+    async def turn_off(self, wallet_id: int, *, now: dt.datetime) -> bool:
+        """Delete the standing order (a top-up already charging still lands; one not yet sent
+        ends); False if there was none."""
+        ...
+
+    async def card_saved(
+        self, wallet_id: int, customer_id: str, payment_method_id: str, *, now: dt.datetime
+    ) -> AutoTopUp | None:
+        """The wallet's standing order on that Customer is on with this card; None if it has none."""
+        ...
+
+    async def record_top_up(
+        self, wallet_id: int, decide: TopUpRule, order: TopUpOrder, *, now: dt.datetime
+    ) -> tuple[TopUpDecision, AutoTopUp | None]:
+        """Settle a finished in-flight top-up, read the snapshot, `decide`, and insert what it
+        says (the top-up row and its order; a duplicate key inserts nothing: NOTHING then)."""
+        ...
+
+    async def top_up_charged(self, key: str, payment_intent_id: str, *, now: dt.datetime) -> None: ...
+
+    async def top_up_failed(
+        self, key: str, failure: str, payment_intent_id: str | None, *, now: dt.datetime
+    ) -> AutoTopUp | None:
+        """The charge failed: the top-up ends, its order closes, the standing order pauses."""
+        ...
+
+    async def top_up_settled(self, order_id: str, *, now: dt.datetime) -> TopUp | None:
+        """The order was paid: its top-up succeeded (returned only by the call that settled it)."""
+        ...
+
+    async def due_top_ups(self, *, before: dt.datetime, limit: int = 100) -> list[tuple[TopUp, AutoTopUp]]:
+        """Top-ups decided before `before` whose Stripe call never happened (a crash)."""
+        ...
+
+    async def charged_top_ups(self, *, before: dt.datetime, limit: int = 100) -> list[TopUp]:
+        """Top-ups charged before `before` and still waiting for their webhook."""
+        ...
+
+
+class TopUpNotifier(Protocol):
+    """Where a person hears about their automatic top-up (their private chat)."""
+
+    async def top_up_notice(self, identity: str, key: str, values: dict[str, object]) -> None: ...
+
+
 # --- generation jobs -------------------------------------------------------------
 
 
@@ -298,8 +401,10 @@ class JobStore(Protocol):
         lease_until: dt.datetime | None,
         prediction_id: str | None = None,
         output_url: str | None = None,
+        submission_ref: str | None = None,
     ) -> Job | None:
-        """A non-terminal step; None when the job was no longer in `source`."""
+        """A non-terminal step (or a note on the current one: `source` holding `target`); None
+        when the job was no longer in `source`. Values left None keep what the job had."""
         ...
 
     async def conclude(

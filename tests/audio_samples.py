@@ -203,3 +203,33 @@ def png_bytes(width: int = 8, height: int = 8) -> bytes:
 def garbage_bytes(size: int = 4096, seed: int = 0) -> bytes:
     """Random bytes: not any media format."""
     return np.random.default_rng(seed).bytes(size)
+
+
+# --- files that lie or are not sound (the hostile-input corpus) --------------------------------
+
+
+def wav(body: bytes, *, rate: int, channels: int, tag: int, bits: int, data_size: int | None = None) -> bytes:
+    """A RIFF/WAVE file with exactly these header fields, whatever they claim."""
+    block = channels * bits // 8
+    fmt = struct.pack("<HHIIHH", tag, channels, rate, (rate * block) & 0xFFFFFFFF, block & 0xFFFF, bits)
+    size = len(body) if data_size is None else data_size
+    chunks = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", size) + body
+    return b"RIFF" + struct.pack("<I", len(chunks)) + chunks
+
+
+def float_wav(values: np.ndarray, rate: int = 32_000) -> bytes:
+    return wav(values.astype("<f4").tobytes(), rate=rate, channels=1, tag=3, bits=32)
+
+
+def low_rate_flac(rate: int = 1, samples: int = 50_000) -> bytes:
+    """A real FLAC at a rate no recording has: resampled to 32 kHz each 4096-sample frame would
+    become 131 million samples."""
+    out = io.BytesIO()
+    with av.open(out, "w", format="flac") as container:
+        stream = container.add_stream("flac", rate=rate, layout="mono")
+        tone = (np.sin(np.arange(samples) / 3.0) * 10_000).astype(np.int16)[None, :]
+        frame = av.AudioFrame.from_ndarray(tone, format="s16", layout="mono")
+        frame.sample_rate = rate
+        for packet in [*stream.encode(frame), *stream.encode(None)]:
+            container.mux(packet)
+    return out.getvalue()

@@ -14,12 +14,18 @@ import av
 import numpy as np
 from numpy.typing import NDArray
 
-from core.errors import NoAudioStream, NotAudio
+from core.errors import AudioUnusual, NoAudioStream, NotAudio
 
 logger = logging.getLogger(__name__)
 
 # A damaged packet here and there is skipped (FFmpeg conceals it); this many means "give up".
 _MAX_BAD_PACKETS = 32
+# What a recording can be. Outside this a header is lying to make decoding huge: a 1 Hz FLAC
+# resampled to 32 kHz turns each 4096-sample frame into 131 million samples (500 MB).
+MIN_SAMPLE_RATE = 4_000
+MAX_SAMPLE_RATE = 384_000
+MAX_CHANNELS = 8
+MAX_FRAME_SAMPLES = 1 << 17  # FLAC's largest block is 65535; anything bigger is built to hurt
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,11 @@ def decode_mono(data: bytes, *, sample_rate: int | None = None, limit_seconds: f
             logger.info("no audio stream in %s (streams: %s)", container.format.name, kinds)
             raise NoAudioStream()
         stream = container.streams.audio[0]
+        if stream.codec_context is None:  # a codec FFmpeg has no decoder for (or a header naming none)
+            raise NotAudio()
+        header_rate = stream.codec_context.sample_rate or stream.rate
+        if header_rate:  # a header that names no rate leaves it to each frame
+            _refuse_unusual(header_rate, stream.codec_context.channels)
         rate = sample_rate or stream.codec_context.sample_rate or stream.rate or 48_000
         declared = _declared_seconds(data, container, stream)
         limit = None if limit_seconds is None else int(limit_seconds * rate)
@@ -107,7 +118,12 @@ def _decode_stream(
                     break
                 continue
             for frame in frames:
+                # Each frame may say otherwise than the header (FLAC's do): checked again before
+                # the resampler multiplies it.
+                _refuse_unusual(frame.sample_rate, frame.layout.nb_channels, frame.samples)
                 keep(resampler.resample(frame))
+                if limit is not None and total >= limit:
+                    break
             if limit is not None and total >= limit:
                 reached = True
                 break
@@ -123,6 +139,12 @@ def _decode_stream(
     if limit is not None:
         samples = samples[:limit]
     return samples.astype(np.float32, copy=False), reached, bad
+
+
+def _refuse_unusual(sample_rate: int, channels: int, samples: int = 0) -> None:
+    if not MIN_SAMPLE_RATE <= sample_rate <= MAX_SAMPLE_RATE or channels > MAX_CHANNELS or samples > MAX_FRAME_SAMPLES:
+        logger.info("unusual audio refused: %d Hz, %d channels, %d samples in a frame", sample_rate, channels, samples)
+        raise AudioUnusual(sample_rate=sample_rate, channels=channels)
 
 
 def _declared_seconds(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+from numpy.typing import NDArray
+
 from adapters.audio.decoding import Decoded, decode_mono
 from adapters.audio.encoding import encode_wav
 from adapters.audio.levels import loudest_window_dbfs, normalise_peak
@@ -51,6 +54,10 @@ class PyAVIntake:
         decoded = decode_mono(data, sample_rate=self.sample_rate, limit_seconds=max_seconds + self.overrun_seconds)
         if len(decoded.samples) == 0 and not decoded.declared_seconds:
             raise AudioEmpty()
+        if not np.isfinite(decoded.samples).all():
+            # A float file of NaN or ±Inf: numbers, not sound (and NaN compares as "not silent").
+            logger.info("clip with non-finite samples refused as silent")
+            raise AudioSilent()
         self._refuse_truncated(decoded, max_seconds)
 
         samples = decoded.samples[: int(round(max_seconds * self.sample_rate))]
@@ -59,7 +66,7 @@ class PyAVIntake:
             raise AudioEmpty()
         if seconds < self.min_seconds:
             raise AudioTooShort(seconds=round(seconds, 3), minimum_seconds=self.min_seconds)
-        samples = samples - samples.mean()
+        samples = _within_full_scale(samples - np.float32(samples.mean(dtype=np.float64)))
         level = loudest_window_dbfs(samples, self.sample_rate)
         if level < self.silence_dbfs:
             logger.info("silent clip: loudest window %.1f dBFS", level)
@@ -87,3 +94,9 @@ class PyAVIntake:
         if missing > tolerance:
             logger.info("truncated clip: decoded %.2f s of a declared %.2f s", decoded.seconds, declared)
             raise AudioTruncated(seconds=round(decoded.seconds, 3), declared_seconds=round(declared, 3))
+
+
+def _within_full_scale(samples: NDArray[np.float32]) -> NDArray[np.float32]:
+    """Float files may go past ±1 (up to ±3.4e38, where squaring overflows): scaled back in."""
+    peak = float(np.abs(samples).max(initial=0.0))
+    return (samples / np.float32(peak)).astype(np.float32) if peak > 1.0 else samples

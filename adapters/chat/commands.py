@@ -11,10 +11,11 @@ may be described once, as `command.<group>.<param>`).
 from __future__ import annotations
 
 import enum
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from adapters.chat.messages import Reply, Request, Surface
+from core.domain.numbers import whole_number
 from core.errors import UsageError
 
 Handler = Callable[[Request], Awaitable[Reply]]
@@ -23,7 +24,7 @@ Handler = Callable[[Request], Awaitable[Reply]]
 class ParamKind(enum.StrEnum):
     WORD = "word"  # one word
     TEXT = "text"  # several words (the rest, or as many as leave one for each later argument)
-    NUMBER = "number"  # a whole number (still given as text: core parses it and refuses nonsense)
+    NUMBER = "number"  # a whole number in ASCII digits (else the usage line); core checks its range
     AUDIO = "audio"  # a recording attached to the command
     MEMBER = "member"  # another person (an option, or the author of the message replied to)
 
@@ -129,7 +130,23 @@ def parse_words_of(command: Command, words: Sequence[str], usage: str) -> Parsed
             raise UsageError(usage)
     if rest:
         raise UsageError(usage)
-    return Parsed(command, args)
+    return Parsed(command, checked_args(command, args, usage))
+
+
+def checked_args(command: Command, args: Mapping[str, str], usage: str) -> dict[str, str]:
+    """`args` with every number argument written plainly ("007" → "7"); raises `UsageError`
+    when one is not a whole number in ASCII digits ("²", "٥", "-3", "1e3", thirty digits), or
+    when any argument carries a NUL (no text means one, and PostgreSQL cannot store it)."""
+    if any("\0" in value for value in args.values()):
+        raise UsageError(usage)
+    checked = dict(args)
+    for param in command.params:
+        if param.kind == ParamKind.NUMBER and param.name in checked:
+            value = whole_number(checked[param.name].strip().removeprefix("#"))  # lists show tickets as #12
+            if value is None:
+                raise UsageError(usage)
+            checked[param.name] = str(value)
+    return checked
 
 
 def flatten(commands: Sequence[Command]) -> dict[str, Command]:

@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from adapters.chat.actions import Action, Verb, decode
 from adapters.chat.admin import AdminChat
-from adapters.chat.commands import Command, Menu, flatten, parse_words
+from adapters.chat.commands import Command, Menu, checked_args, flatten, parse_words
 from adapters.chat.generation import GenerationChat, NoRecording, Shareable
 from adapters.chat.messages import SILENT, Reply, Request, Surface, joined
 from adapters.chat.offers import Offers
@@ -27,6 +27,7 @@ from adapters.chat.rewards import RewardsChat
 from adapters.chat.servers import ServersChat
 from adapters.chat.speech import SpeechChat
 from adapters.chat.support import SupportChat
+from adapters.chat.top_ups import TopUpChat
 from adapters.chat.wallet import WalletChat
 from adapters.chat.words import Words
 from core.domain.pricing import Pricing
@@ -52,6 +53,7 @@ MENU_ORDER = (
     "balance",
     "daily",
     "buy",
+    "autotopup",
     "pricing",
     "say",
     "describe",
@@ -81,6 +83,7 @@ class Conversation:
         admin: AdminChat,
         servers: ServersChat,
         speech: SpeechChat,
+        top_ups: TopUpChat | None = None,
     ) -> None:
         self.words = words
         self.wallets = wallets
@@ -97,6 +100,7 @@ class Conversation:
             *generation.commands(),
             *speech.commands(),
             *payments.commands(),
+            *(top_ups.commands() if top_ups is not None else ()),
             *rewards.commands(),
             *support.commands(),
             *servers.commands(),
@@ -154,7 +158,8 @@ class Conversation:
                 found = command.subcommand(sub) if sub else command
                 if found is None:
                     raise UsageError(command.name)
-                target = found
+                usage = f"{command.name}.{found.name}" if found is not command else command.name
+                target, request = found, replace(request, args=checked_args(found, request.args, usage))
             if command.groups_only and request.place.private:
                 raise GroupsOnly()
             if target.run is None:
@@ -217,6 +222,13 @@ class Conversation:
         except Exception as error:  # noqa: BLE001
             return await self.failure(request, error)
 
+    async def entitlement(
+        self, request: Request, entitlement_id: str, sku_id: str, *, deleted: bool = False
+    ) -> Reply | None:
+        """The platform's store reported a purchase (or its refund): errors propagate, so the
+        platform does not consume an entitlement that was not granted."""
+        return await self.payments.entitlement(request, entitlement_id, sku_id, deleted=deleted)
+
     async def shareable(self, request: Request, job_id: str) -> Shareable | None:
         """The delivered clip `job_id` if the person may share it (the platform's share picker)."""
         try:
@@ -267,7 +279,9 @@ class Conversation:
         else logged with a reference the person is shown."""
         if not isinstance(error, BotError):
             ref = uuid.uuid4().hex[:8]
-            logger.error("unexpected error (ref %s)", ref, exc_info=error)
+            logger.error(
+                "unexpected error (ref %s)", ref, exc_info=error, extra={"ref": ref, "identity": request.identity.key}
+            )
             return Reply(self.words.t(request, "error.unexpected", ref=ref))
         text = self.words.error(request, error)
         if not isinstance(error, InsufficientCredits):

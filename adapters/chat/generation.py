@@ -15,7 +15,7 @@ from adapters.chat.catalogue import plural
 from adapters.chat.commands import Command, Param, ParamKind
 from adapters.chat.commands import Menu as CommandMenu
 from adapters.chat.jobs import JobNotices
-from adapters.chat.messages import SILENT, Button, Control, Menu, Reply, Request, joined
+from adapters.chat.messages import SILENT, Attachment, Button, Control, Menu, Reply, Request, joined
 from adapters.chat.styles import BUTTON_STYLES, Style, style_of, suggest_styles
 from adapters.chat.words import Words
 from core.domain.pricing import Pricing
@@ -102,9 +102,7 @@ class GenerationChat:
         """'Pick a style and a length…' with the person's credits and one button per style and
         length. Nothing is written: someone new gets the welcome grant with their first press.
         `recording` is the platform's reference to the recording, carried by each button."""
-        attachment, limit = request.attachment, request.surface.max_file_bytes
-        if attachment is not None and attachment.size is not None and limit is not None and attachment.size > limit:
-            raise AudioTooLarge(size_bytes=attachment.size, limit_bytes=limit)  # before anything is downloaded
+        self._refuse_too_large(request, request.attachment)
         glance = await self.wallets.glance(request.identity)
         picker = self._picker(request)
         available = glance.available
@@ -147,6 +145,16 @@ class GenerationChat:
             for row in picker.rows
         )
 
+    def _refuse_too_large(self, request: Request, attachment: Attachment | None) -> None:
+        """A recording over the platform's or the intake's limit, refused before it is read into
+        memory (the console would read a 200 MB file, a platform download it)."""
+        if attachment is None or attachment.size is None:
+            return  # the intake checks what it is given
+        limits = [self.generation.settings.max_input_bytes, request.surface.max_file_bytes]
+        limit = min(x for x in limits if x is not None)
+        if attachment.size > limit:
+            raise AudioTooLarge(size_bytes=attachment.size, limit_bytes=limit)
+
     # --- starting a job ------------------------------------------------------------------------
 
     async def generate(self, request: Request) -> Reply:
@@ -160,6 +168,7 @@ class GenerationChat:
             if named:
                 raise UsageError("generate")
             return await self.describe(request, request.arg("style"))
+        self._refuse_too_large(request, attachment)
         audio = await attachment.read()
         accepted = await self.generation.submit(
             request.identity,
@@ -190,6 +199,7 @@ class GenerationChat:
         style = style_of(action.arg(0))
         if style is None or request.attachment is None:
             raise RecordingGone()
+        self._refuse_too_large(request, request.attachment)
         audio = await request.attachment.read()
         accepted = await self.generation.submit(
             request.identity,

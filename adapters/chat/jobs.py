@@ -109,8 +109,10 @@ class JobNotices:
             return False
         locale = locale_of(job)
         balance = await self.available(job.wallet_id)  # the credits are held already: this is what is left
+        note = self.words.t(locale, "clip_resent") if clip.resent else ""
         message = ClipMessage(
-            caption=self.words.t(locale, _keyed("clip_caption", job), **self._about(locale, job)),
+            caption=joined(self.words.t(locale, _keyed("clip_caption", job), **self._about(locale, job)), note),
+            note=note,
             charge=self.words.charged(locale, job.cost, max(balance.available, 0)),
             title=self.words.t(locale, _keyed("clip_title", job), **self._about(locale, job, title=True)),
             performer=self.words.t(locale, "clip_performer"),

@@ -26,6 +26,7 @@ class PayBy(enum.StrEnum):
 
     STARS = "s"  # a Telegram Stars invoice
     CARD = "p"  # a Stripe Checkout link
+    STORE = "d"  # the platform's own store (Discord's consumable SKUs, where set)
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,14 @@ class LinkButton:
 
 
 @dataclass(frozen=True)
+class StoreButton:
+    """Buy a pack in the platform's own store (Discord's premium button for the pack's SKU)."""
+
+    label: str
+    sku_id: str
+
+
+@dataclass(frozen=True)
 class ShareButton:
     """Share a delivered clip: the platform's share picker, or a post in the channel."""
 
@@ -149,7 +158,7 @@ class Menu:
     options: tuple[Button, ...]
 
 
-Control = Button | LinkButton | ShareButton | Menu
+Control = Button | LinkButton | ShareButton | Menu | StoreButton
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,10 @@ import logging
 from adapters.chat.messages import Reply
 from adapters.chat.platform import Platforms
 from adapters.chat.support import SupportWords
-from adapters.chat.words import Words
+from adapters.chat.words import Words, price_text
 from core.domain.identity import Identity
 from core.domain.notices import ReferralNotice
+from core.domain.pricing import Pack
 from core.domain.support import Ticket, TicketReply
 
 logger = logging.getLogger(__name__)
@@ -22,7 +23,7 @@ class Unreachable(LookupError):
 
 
 class ChatNotices:
-    """core's `ReferralNotifier`, `SupportInbox` and `SupportReplies`."""
+    """core's `ReferralNotifier`, `SupportInbox`, `SupportReplies` and `TopUpNotifier`."""
 
     def __init__(self, platforms: Platforms, words: Words, support: SupportWords) -> None:
         self.platforms = platforms
@@ -49,6 +50,20 @@ class ChatNotices:
 
     async def deliver(self, reply: TicketReply) -> None:
         await self._send(reply.ticket.identity, Reply(self.support.for_person(reply)))
+
+    async def top_up_notice(self, identity: str, key: str, values: dict[str, object]) -> None:
+        """A receipt, a pause (with its Checkout link) or a limit reached, in the person's chat."""
+        who = Identity.parse(identity)
+        platform = self.platforms.get(who.platform)
+        if platform is None:
+            raise Unreachable(identity)
+        data = dict(values)
+        currency = str(data.get("currency", "usd"))
+        if "amount" in data:
+            data["price"] = price_text(Pack("pack", 1, int(str(data["amount"])), currency))
+        if "per_month" in data:
+            data["limit"] = price_text(Pack("pack", 1, int(str(data["per_month"])), currency))
+        await platform.send(who, Reply(self.words.on(platform.surface, None, key, **data)))
 
     async def _send(self, identity: str, reply: Reply) -> None:
         who = Identity.parse(identity)

@@ -4,10 +4,11 @@ for every platform (a refusal, /balance, /daily, a finished job, a purchase all 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 
 from adapters.chat.actions import Verb, owned
 from adapters.chat.catalogue import plural
-from adapters.chat.messages import Button, Control, PayBy, Reply, Request, joined
+from adapters.chat.messages import Button, Control, PayBy, Reply, Request, StoreButton, joined
 from adapters.chat.words import Words, price_text
 from core.domain.experiments import Terms
 from core.domain.offers import Offer
@@ -23,14 +24,17 @@ class Shop:
     """What can be bought where: the platform says how it can take money (`Surface.payment_methods`),
     the payment service what is configured."""
 
-    def __init__(self, payments: PaymentService) -> None:
+    def __init__(self, payments: PaymentService, store_skus: Mapping[str, str] | None = None) -> None:
         self.payments = payments
+        self.store_skus = dict(store_skus or {})  # pack id -> the platform store's SKU id
 
     def on_sale(self, request: Request, terms: Terms) -> list[tuple[PayBy, Pack]]:
         """The packs of `terms` (a wallet's: its experiment arm's, else the default) sold here."""
         shown: list[tuple[PayBy, Pack]] = []
         if self.sells(request, PayBy.STARS):
             shown += [(PayBy.STARS, pack) for pack in terms.stars.packs]
+        if self.sells(request, PayBy.STORE):  # the store's prices are fixed there: never an arm's
+            shown += [(PayBy.STORE, pack) for pack in self.payments.packs() if pack.pack_id in self.store_skus]
         if self.sells(request, PayBy.CARD):
             shown += [(PayBy.CARD, pack) for pack in terms.packs.packs]
         return shown
@@ -41,6 +45,8 @@ class Shop:
             return False
         if method == PayBy.STARS:
             return self.payments.stars_enabled
+        if method == PayBy.STORE:
+            return bool(self.store_skus)
         return method == PayBy.CARD and self.payments.stripe_enabled
 
 
@@ -78,10 +84,13 @@ class Offers:
     def pack_rows(
         self, request: Request, on_sale: list[tuple[PayBy, Pack]], verb: Verb = Verb.BUY
     ) -> list[tuple[Control, ...]]:
-        """One button per pack (⭐ Stars or 💳 card); `Verb.GROUP_BUY` buys for the group's wallet."""
+        """One button per pack (⭐ Stars, 💳 card, or the platform store's own button); `Verb.GROUP_BUY`
+        buys for the group's wallet (never through the store, whose purchase is the buyer's)."""
         owner = request.identity.user_id
         return [
-            (
+            (self.store_button(request, pack),)
+            if method == PayBy.STORE
+            else (
                 Button(
                     self.words.t(
                         request,
@@ -94,11 +103,18 @@ class Offers:
                 ),
             )
             for method, pack in on_sale[:MAX_PACK_BUTTONS]
+            if method != PayBy.STORE or verb == Verb.BUY
         ]
+
+    def store_button(self, request: Request, pack: Pack) -> StoreButton:
+        label = self.words.t(request, "button.buy_store", title=pack.title, credits=f"{pack.credits:,}")
+        return StoreButton(label, self.shop.store_skus[pack.pack_id])
 
     def pack_lines(self, request: Request, on_sale: list[tuple[PayBy, Pack]]) -> list[str]:
         """The packs on sale here; with none on sale, the packs there are (what they would cost)."""
-        packs = [pack for _, pack in on_sale] or list(self.shop.payments.packs())
+        # A pack sold both by card and in the platform's store is one line.
+        shown = [pack for method, pack in on_sale if method != PayBy.STORE or (PayBy.CARD, pack) not in on_sale]
+        packs = shown or list(self.shop.payments.packs())
         return [self.words.pack_line(request, pack) for pack in packs]
 
     def with_offer(

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from adapters.chat.actions import Action, Verb
 from adapters.chat.commands import Command, Menu, Param
-from adapters.chat.messages import Invoice, LinkButton, PayBy, Reply, Request, joined
+from adapters.chat.messages import SILENT, Invoice, LinkButton, PayBy, Reply, Request, joined
 from adapters.chat.offers import UPSOLD, Offers, Shop
 from adapters.chat.words import Words, price_text
 from core.domain.orders import CheckoutLink, PaymentOutcome, PaymentResult, StarsInvoice
@@ -17,6 +17,7 @@ from core.domain.pricing import Pack
 from core.errors import PaymentsNotConfigured, UnknownPack
 from core.services.payments import PaymentService
 from core.services.server_wallets import ServerWalletService
+from core.services.store_purchases import StorePurchases
 
 PAYMENT_OK = ""  # a pre-checkout answer with no refusal
 
@@ -29,8 +30,10 @@ class PaymentsChat:
         servers: ServerWalletService,
         shop: Shop,
         offers: Offers,
+        store: StorePurchases | None = None,
     ) -> None:
         self.words = words
+        self.store = store
         self.payments = payments
         self.servers = servers
         self.shop = shop
@@ -79,6 +82,9 @@ class PaymentsChat:
         the person's experiment arm), and the next pack up when it would suit them better."""
         if not self.shop.sells(request, method):  # a forged button: not sold that way here
             raise PaymentsNotConfigured()
+        if method == PayBy.STORE:  # the platform's own store takes it from here
+            pack = self.payments.rules.packs.get(pack_id)
+            return Reply(self.words.t(request, "buy_store"), ((self.offers.store_button(request, pack),),))
         me, rid = request.identity, request.request_id
         if method == PayBy.STARS:
             invoice = await self.payments.stars_invoice(me, pack_id, request_id=rid)
@@ -117,7 +123,7 @@ class PaymentsChat:
     async def sell_to_group(self, request: Request, method: str, pack_id: str, admin: bool) -> Reply:
         """The group's order: a Stars invoice in the group or a Checkout link; the credits go to
         the group's wallet (whoever pays)."""
-        if not self.shop.sells(request, method):
+        if not self.shop.sells(request, method) or method == PayBy.STORE:
             raise PaymentsNotConfigured()
         server, me, rid = request.server, request.identity, request.request_id
         if method == PayBy.STARS:
@@ -150,6 +156,23 @@ class PaymentsChat:
         else:
             text = self.words.t(request, "purchase_not_granted")
         return self.offers.with_offer(request, text, result.offer)
+
+    # --- the platform's own store (Discord entitlements) ---------------------------------------
+
+    async def entitlement(self, request: Request, entitlement_id: str, sku_id: str, *, deleted: bool) -> Reply | None:
+        """An entitlement the platform reported: the pack granted once (a thank-you the first
+        time; `SILENT` after), or taken back when deleted. None: not one of our packs (leave it
+        unconsumed)."""
+        if self.store is None or self.store.pack_for(sku_id) is None:
+            return None
+        if deleted:
+            await self.store.deleted(request.identity, entitlement_id, sku_id)
+            return SILENT
+        result = await self.store.granted(request.identity, entitlement_id, sku_id)
+        if result.outcome != PaymentOutcome.GRANTED:
+            return SILENT
+        available = 0 if result.balance is None else max(result.balance.available, 0)
+        return Reply(self.words.t(request, "entitlement_thanks", credits=f"{result.credits:,}", available=available))
 
     async def paysupport(self, request: Request) -> Reply:
         """Help with a payment (Telegram requires it of bots that sell with Stars)."""

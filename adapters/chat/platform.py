@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from adapters.chat.messages import Control, Reply, Surface
 from core.domain.generation import GeneratedClip
@@ -33,7 +33,8 @@ class JobStatus:
 @dataclass(frozen=True)
 class ClipMessage:
     """A delivered clip's words: `caption` names it, `charge` says what it costs ("−2 credits ·
-    8 left", before the capture), `title`/`performer`/`filename` for players that show them."""
+    8 left", before the capture), `title`/`performer`/`filename` for players that show them,
+    `note` for a platform that shows `charge` instead of `caption`."""
 
     caption: str
     charge: str
@@ -41,6 +42,7 @@ class ClipMessage:
     performer: str
     filename: str
     rows: tuple[tuple[Control, ...], ...]
+    note: str = ""  # "sent again after a restart" (already part of `caption`)
 
 
 class ChatPlatform(Protocol):
@@ -71,6 +73,14 @@ class ChatPlatform(Protocol):
     async def send_after(self, job: Job, reply: Reply) -> None:
         """One more message where the job was asked for (the offer after a job)."""
         ...
+
+
+@runtime_checkable
+class StopsReceiving(Protocol):
+    """A platform that can stop taking updates while it still sends (the bot is stopping, and
+    jobs in flight may still deliver)."""
+
+    async def stop_receiving(self) -> None: ...
 
 
 class Platforms:

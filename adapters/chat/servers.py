@@ -57,7 +57,7 @@ class ServersChat:
         """Credits from the group's wallet to a member (the group sees it)."""
         member = request.member
         if member is None:
-            raise UsageError("gift.by_reply" if request.surface.member_by_reply else "gift")
+            raise UsageError("gift")
         note = request.arg("note").strip()
         gifted = await self.servers.gift(
             request.server,

@@ -8,6 +8,7 @@ from adapters.chat.commands import Command, Menu, Param, ParamKind
 from adapters.chat.messages import Reply, Request
 from adapters.chat.words import Words
 from core.domain.jobs import Job
+from core.domain.numbers import whole_number
 from core.domain.support import Ticket, TicketReply
 from core.errors import UsageError
 from core.services.support import SupportService
@@ -45,7 +46,7 @@ class SupportChat:
         words = message.split()
         if grant is None and len(words) >= 3 and words[-2].lower() == GRANT_WORD:
             grant, words = words[-1], words[:-2]
-        if not ticket or not words:
+        if not ticket or not words or (grant is not None and whole_number(grant) is None):
             raise UsageError("admin.reply")
         reply = await self.support.reply(request.identity, ticket, " ".join(words), grant, request.request_id)
         return Reply(self.texts.for_operator(request, reply))

@@ -9,6 +9,7 @@ from adapters.chat.commands import Command, Menu, Param
 from adapters.chat.messages import Reply, Request, joined
 from adapters.chat.offers import Offers
 from adapters.chat.rewards import RewardsChat
+from adapters.chat.top_ups import TopUpChat
 from adapters.chat.words import Words
 from core.domain.jobs import JobView
 from core.services.generation import GenerationService
@@ -23,8 +24,10 @@ class WalletChat:
         generation: GenerationService,
         rewards: RewardsChat,
         offers: Offers,
+        top_ups: TopUpChat | None = None,
     ) -> None:
         self.words = words
+        self.top_ups = top_ups
         self.wallets = wallets
         self.generation = generation
         self.rewards = rewards
@@ -60,6 +63,9 @@ class WalletChat:
             lines.append(self.offers.next_daily(request, view.next_daily_at, view.daily_due))
         if jobs:
             lines.append(self.words.jobs(request, jobs))
+        if self.top_ups is not None:
+            lines.append(await self.top_ups.balance_line(request))
+        lines = [line for line in lines if line]
         # The offer's daily line would repeat the one above.
         return self.offers.with_offer(request, "\n".join(lines), view.offer, daily_line=False, private=True)
 

@@ -8,7 +8,7 @@ from core.domain.jobs import Job, JobState, JobView
 from core.domain.ledger import Entry
 from core.domain.operations import OperationName
 from core.domain.pricing import Pack, Pricing
-from core.errors import BotError
+from core.errors import BotError, UsageError
 from core.services.wallets import BalanceView
 
 # Currencies without minor units (Stripe's list), and Telegram Stars: whole units.
@@ -63,6 +63,9 @@ class Words:
     def error(self, request: Request | str | None, error: BotError, **context: object) -> str:
         """A typed core error in the request's words (`context` fills what the error does not carry)."""
         if isinstance(request, Request):
+            by_reply = f"{error.command}.by_reply" if isinstance(error, UsageError) else ""
+            if by_reply and request.surface.member_by_reply and self.catalogue.has(f"usage.{by_reply}"):
+                error = UsageError(by_reply)  # where a member is named by replying to them
             return self.catalogue.error(
                 error,
                 request.locale,

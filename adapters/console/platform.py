@@ -13,6 +13,7 @@ import asyncio
 import logging
 import os
 import shlex
+import stat
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -22,9 +23,11 @@ from typing import TextIO
 from adapters.chat.conversation import Conversation
 from adapters.chat.messages import SILENT, Attachment, Button, LinkButton, Menu, Reply, Request, ShareButton, Surface
 from adapters.chat.platform import ClipMessage, JobStatus
+from adapters.console.lines import InputLines
 from core.domain.generation import GeneratedClip
 from core.domain.identity import Identity
 from core.domain.jobs import Delivered, Job
+from core.domain.numbers import whole_number
 from core.errors import OperationFailed
 
 logger = logging.getLogger(__name__)
@@ -38,17 +41,40 @@ def read_file(path: str) -> Attachment:
     """A recording named by its path (read when the job needs it)."""
 
     async def read() -> bytes:
-        return await asyncio.to_thread(_read, path)
+        return await asyncio.to_thread(read_regular_file, path)
 
-    return Attachment(Path(path).name, read)
+    return Attachment(Path(path).name, read, _regular_size(path))
 
 
-def _read(path: str) -> bytes:
+def _regular_size(path: str) -> int | None:
+    """A regular file's size, so a file over the limit is refused before it is read (a stat
+    never blocks, even on a FIFO)."""
     try:
-        with open(Path(path).expanduser(), "rb") as handle:
+        found = os.stat(Path(path).expanduser())
+    except (OSError, ValueError, RuntimeError):
+        return None
+    return found.st_size if stat.S_ISREG(found.st_mode) else None
+
+
+def read_regular_file(path: str) -> bytes:
+    """The file's bytes, regular files only: opened without blocking (a FIFO would wait in
+    `open()` for a writer, holding the whole chat), then checked before anything is read (a
+    device such as /dev/zero never ends)."""
+    if "\0" in path:
+        raise OperationFailed("file_name_invalid")
+    try:
+        fd = os.open(Path(path).expanduser(), os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
+    except (OSError, ValueError, RuntimeError):  # RuntimeError: "~nobody/…" names no home
+        raise OperationFailed("file_not_found") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OperationFailed("file_not_regular")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
             return handle.read(MAX_FILE_BYTES + 1)
     except OSError:
         raise OperationFailed("file_not_found") from None
+    finally:
+        os.close(fd)
 
 
 SURFACE = Surface(NAME, command_attachments=True, share_by_command=True, attach=read_file)
@@ -149,12 +175,16 @@ class ConsoleChat:
         """Read lines until end of input or /quit; the first thing said is /start."""
         stdin = stdin or sys.stdin
         interactive = stdin.isatty()
+        lines = InputLines(stdin)
         self.platform.say(await self.handle("/start"))
         while True:
             if interactive:
                 self.platform.stdout.write("> ")
                 self.platform.stdout.flush()
-            line = await asyncio.to_thread(stdin.readline)
+            line = await lines.readline()
+            if line is None:
+                self.platform.say(self.conversation.words.t(None, "console_not_utf8"))
+                continue
             if not line or line.strip() in ("/quit", "/exit"):
                 break
             if line.strip():
@@ -168,8 +198,9 @@ class ConsoleChat:
             words = line.split()
         if not words:
             return ""
-        if words[0].isdigit() and len(words) == 1:
-            return await self._choose(int(words[0]))
+        choice = whole_number(words[0]) if len(words) == 1 else None
+        if choice is not None:
+            return await self._choose(choice)
         wait = NO_WAIT not in words
         words = [w for w in words if w != NO_WAIT]
         request_id = uuid.uuid4().hex

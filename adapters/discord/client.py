@@ -21,6 +21,11 @@ logger = logging.getLogger(__name__)
 Hook = Callable[[], Awaitable[None]]
 OnMessage = Callable[[discord.Message], Awaitable[None]]
 OnError = Callable[[Interaction, app_commands.AppCommandError], Awaitable[None]]
+OnEntitlement = Callable[[discord.Entitlement, bool], Awaitable[None]]
+
+
+async def _no_store(entitlement: discord.Entitlement, deleted: bool) -> None:
+    return None
 
 
 class MusicBot(discord.Client):
@@ -34,6 +39,7 @@ class MusicBot(discord.Client):
         dev_guild_id: int | None = None,
         shard_count: int | None = None,
         shard_ids: tuple[int, ...] | None = None,
+        on_entitlement: OnEntitlement = _no_store,
     ) -> None:
         intents = discord.Intents.none()
         intents.guilds = True  # slash commands need no privileged intents
@@ -45,6 +51,7 @@ class MusicBot(discord.Client):
         self.press = press
         self.on_direct_message = on_direct_message
         self.on_ready_hook = on_ready_hook
+        self.on_store = on_entitlement  # a purchase in Discord's store, or its refund (deleted=True)
         self.dev_guild_id = dev_guild_id
         self.tree: app_commands.CommandTree[MusicBot] = app_commands.CommandTree(self)
         self.tree.error(on_error)
@@ -60,6 +67,22 @@ class MusicBot(discord.Client):
 
     async def on_message(self, message: discord.Message) -> None:
         await self.on_direct_message(message)
+
+    # Discord's store: the gateway's entitlement events, and the entitlements every interaction
+    # carries (a purchase whose event was missed is granted at the person's next click).
+    async def on_entitlement_create(self, entitlement: discord.Entitlement) -> None:
+        await self.on_store(entitlement, False)
+
+    async def on_entitlement_update(self, entitlement: discord.Entitlement) -> None:
+        await self.on_store(entitlement, entitlement.deleted)
+
+    async def on_entitlement_delete(self, entitlement: discord.Entitlement) -> None:
+        await self.on_store(entitlement, True)
+
+    async def on_interaction(self, interaction: Interaction) -> None:
+        for entitlement in interaction.entitlements:
+            if not entitlement.consumed:  # one already consumed was granted before
+                await self.on_store(entitlement, entitlement.deleted)
 
 
 class ShardedMusicBot(MusicBot, discord.AutoShardedClient):
@@ -87,6 +110,7 @@ def make_bot(
     on_direct_message: OnMessage,
     on_ready_hook: Hook,
     dev_guild_id: int | None = None,
+    on_entitlement: OnEntitlement = _no_store,
 ) -> MusicBot:
     """One connection unless sharding is set: exactly one shard → a plain client for that shard;
     a shard count alone (all shards) or several ids → an `AutoShardedClient`."""
@@ -99,4 +123,5 @@ def make_bot(
         dev_guild_id=dev_guild_id,
         shard_count=shard_count,
         shard_ids=shard_ids,
+        on_entitlement=on_entitlement,
     )

@@ -26,7 +26,7 @@ from adapters.discord.clip_links import ClipShelf
 from adapters.discord.interactions import fit
 from adapters.discord.views import view_of
 from core.domain.generation import GeneratedClip
-from core.domain.jobs import Job
+from core.domain.jobs import Delivered, Job
 
 if TYPE_CHECKING:
     from discord.types.webhook import Webhook as WebhookPayload
@@ -113,7 +113,7 @@ class DiscordJobs:
 
     # --- the clip -------------------------------------------------------------------------------
 
-    async def send_clip(self, job: Job, clip: GeneratedClip, message: ClipMessage) -> bool:
+    async def send_clip(self, job: Job, clip: GeneratedClip, message: ClipMessage) -> Delivered | bool:
         if not await self._wait_ready():
             return False
         view = view_of(message.rows, share=job.reply_to.get("guild") is not None)
@@ -124,14 +124,15 @@ class DiscordJobs:
             return False
         while True:  # once more, with a link, when Discord finds the file too large after all
             try:
-                await self._webhook(job).send(
+                sent = await self._webhook(job).send(
                     content=content,
                     file=_file(clip, message) if fits else discord.utils.MISSING,
                     view=view or discord.utils.MISSING,
                     ephemeral=bool(job.reply_to.get("private")),
                     wait=True,
                 )
-                return True
+                # The message's id is recorded with the capture, in the same transaction.
+                return Delivered(ref=str(sent.id))
             except TokenExpired:
                 break
             except discord.HTTPException as error:

@@ -22,6 +22,7 @@ from adapters.chat.messages import SILENT, Attachment, Member, Place, Reply, Req
 from adapters.discord.recordings import Recordings
 from adapters.discord.views import Interaction, view_of
 from core.domain.identity import Identity
+from core.domain.numbers import whole_number
 from core.errors import NotServerAdmin, UsageError
 
 logger = logging.getLogger(__name__)
@@ -126,8 +127,9 @@ class Interactions:
             job = action is not None and action.verb in STARTS_JOB
             status = await self.acknowledge(interaction, job=job) if slow else None
             attachment = None
-            if action is not None and action.verb == Verb.GENERATE and action.arg(2).isdigit():
-                attachment = self.recordings.kept(interaction, int(action.arg(2)))
+            kept = whole_number(action.arg(2)) if action is not None and action.verb == Verb.GENERATE else None
+            if kept is not None:
+                attachment = self.recordings.kept(interaction, kept)
             # A button makes one job per message: a second press of it is "already on it".
             where = interaction.message.id if interaction.message is not None else interaction.id
             request = replace(

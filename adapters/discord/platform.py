@@ -36,7 +36,7 @@ from adapters.discord.slash import slash_commands
 from adapters.discord.views import Interaction, view_of
 from core.domain.generation import GeneratedClip
 from core.domain.identity import Identity
-from core.domain.jobs import Job
+from core.domain.jobs import Delivered, Job
 
 logger = logging.getLogger(__name__)
 
@@ -73,7 +73,7 @@ class DiscordPlatform:
         self.clips = clips  # clips too big to upload, linked from our web server
         self._surface = Surface(
             NAME,
-            payment_methods=(PayBy.CARD,),
+            payment_methods=(PayBy.CARD, PayBy.STORE),
             command_attachments=True,
             group_kind="server",
             max_file_bytes=options.max_download_bytes,
@@ -87,6 +87,7 @@ class DiscordPlatform:
             on_direct_message=self.on_direct_message,
             on_ready_hook=self._logged_in,
             dev_guild_id=options.dev_guild_id,
+            on_entitlement=self.on_entitlement,
         )
         self.recording_shelf = RecordingShelf(options.recordings_dir)
         self.recordings = Recordings(
@@ -174,11 +175,36 @@ class DiscordPlatform:
     async def show_status(self, status: JobStatus) -> None:
         await self.jobs.show_status(status)
 
-    async def send_clip(self, job: Job, clip: GeneratedClip, message: ClipMessage) -> bool:
+    async def send_clip(self, job: Job, clip: GeneratedClip, message: ClipMessage) -> Delivered | bool:
         return await self.jobs.send_clip(job, clip, message)
 
     async def send_after(self, job: Job, reply: Reply) -> None:
         await self.jobs.send_after(job, reply)
+
+    # --- Discord's store ------------------------------------------------------------------------
+
+    async def on_entitlement(self, entitlement: discord.Entitlement, deleted: bool) -> None:
+        """A pack bought in Discord's store: granted once (keyed by the entitlement id), then
+        consumed, then thanked for; a deleted one (a refund) takes the credits back."""
+        if entitlement.user_id is None:
+            return  # a server's subscription: no pack of ours
+        identity = Identity(NAME, str(entitlement.user_id))
+        request = Request(identity, self._surface, f"entitlement:{entitlement.id}", place=Place())
+        reply = await self.conversation.entitlement(
+            request, str(entitlement.id), str(entitlement.sku_id), deleted=deleted
+        )
+        if reply is None or deleted:
+            return
+        if not entitlement.consumed:
+            try:
+                await entitlement.consume()
+            except discord.HTTPException as failed:  # granted already; the next event consumes it
+                logger.warning("could not consume entitlement %s: %s", entitlement.id, failed)
+        if reply.text:
+            try:
+                await self.send(identity, reply)
+            except discord.HTTPException as failed:
+                logger.warning("could not thank %s for entitlement %s: %s", identity.key, entitlement.id, failed)
 
     # --- recordings -----------------------------------------------------------------------------
 

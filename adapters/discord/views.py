@@ -14,7 +14,7 @@ import discord
 from discord import ui
 
 from adapters.chat.actions import Verb
-from adapters.chat.messages import Control, LinkButton, Menu, ShareButton
+from adapters.chat.messages import Control, LinkButton, Menu, ShareButton, StoreButton
 
 Interaction = discord.Interaction[discord.Client]
 Item = ui.Item[ui.View]
@@ -116,6 +116,9 @@ def view_of(rows: tuple[tuple[Control, ...], ...], *, share: bool = True) -> dis
 def _item(control: Control, row: int | None, share: bool) -> ui.Item[ui.View] | None:
     if isinstance(control, LinkButton):
         return ui.Button(label=control.label[:MAX_LABEL], url=control.url, row=row)
+    if isinstance(control, StoreButton):
+        # A premium button: Discord draws it from the SKU (no label of ours).
+        return ui.Button(sku_id=int(control.sku_id), row=row)
     if isinstance(control, Menu):
         options = [discord.SelectOption(label=o.label[:100], value=o.action.encode()) for o in control.options[:25]]
         key = options[0].value[:90] if options else "none"

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import datetime as dt
 import logging
 import os
 import time
@@ -21,6 +22,7 @@ from typing import Protocol
 from adapters.localsynth.render import render_request
 from core.domain.generation import GenerationRequest, PredictionState, PredictionStatus
 from core.errors import GenerationFailed, OutputUnavailable
+from core.ports import SubmissionNote
 
 logger = logging.getLogger(__name__)
 
@@ -85,7 +87,9 @@ class LocalSynthGenerator:
 
     # --- MusicGenerator ------------------------------------------------------------------
 
-    async def submit(self, request: GenerationRequest, *, webhook_url: str | None) -> str:
+    async def submit(
+        self, request: GenerationRequest, *, webhook_url: str | None, before_create: SubmissionNote | None = None
+    ) -> str:
         if not 0 < request.seconds <= self.max_seconds:
             raise GenerationFailed("invalid_request", f"length {request.seconds} s is outside (0, {self.max_seconds}]")
         if request.clip is not None and not request.clip.audio:
@@ -103,6 +107,10 @@ class LocalSynthGenerator:
             request.seconds,
         )
         return prediction.id
+
+    async def find(self, ref: str, *, since: dt.datetime | None = None) -> list[PredictionStatus]:
+        """Local predictions end with the process, and `submit` never notes one: none to find."""
+        return []
 
     async def status(self, prediction_id: str) -> PredictionStatus:
         self._evict()

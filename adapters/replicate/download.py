@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from core.domain.numbers import whole_number
 from core.errors import OutputUnavailable
 
 logger = logging.getLogger(__name__)
@@ -25,8 +26,8 @@ async def fetch_bounded(http: httpx.AsyncClient, url: str, *, max_bytes: int, ti
             async with http.stream("GET", url) as response:
                 if response.status_code != 200:
                     raise OutputUnavailable(detail=f"output download answered HTTP {response.status_code}")
-                declared = response.headers.get("Content-Length")
-                if declared and declared.isdigit() and int(declared) > max_bytes:
+                declared = whole_number(response.headers.get("Content-Length"))
+                if declared is not None and declared > max_bytes:
                     raise OutputUnavailable(detail=f"output is {declared} bytes, limit {max_bytes}")
                 body = bytearray()
                 async for chunk in response.aiter_bytes():

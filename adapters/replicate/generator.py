@@ -9,6 +9,8 @@ leave waiting to `adapters.replicate.poller.wait_for_prediction` (plus the webho
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import functools
 import io
 import logging
 import re
@@ -30,7 +32,7 @@ from adapters.replicate.failures import (
 from adapters.replicate.mapping import status_from_prediction
 from core.domain.generation import GenerationRequest, PredictionStatus
 from core.errors import GenerationFailed, GenerationRateLimited, OutputUnavailable
-from core.ports import MusicGenerator
+from core.ports import MusicGenerator, SubmissionNote
 
 logger = logging.getLogger(__name__)
 
@@ -76,6 +78,7 @@ class ReplicateGenerator(MusicGenerator):
         max_retry_after_seconds: float = 60.0,
         backoff_seconds: float = 1.0,
         max_connections: int = 20,
+        find_pages: int = 20,
         sleep: Sleep = asyncio.sleep,
     ) -> None:
         if not api_token:
@@ -92,6 +95,9 @@ class ReplicateGenerator(MusicGenerator):
         self._max_retry_after = max_retry_after_seconds
         self._backoff = backoff_seconds
         self._sleep = sleep
+        # A job's prediction is looked for among at most this many pages of the newest
+        # predictions (100 a page), back to when the job was claimed.
+        self._find_pages = max(1, find_pages)
         limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
         # httpcore's pool rescans every queued request against every connection whenever one
         # frees up: with hundreds of jobs in flight that goes quadratic (500 jobs on the fake:
@@ -128,16 +134,40 @@ class ReplicateGenerator(MusicGenerator):
 
     # --- MusicGenerator --------------------------------------------------------------------
 
-    async def submit(self, request: GenerationRequest, *, webhook_url: str | None) -> str:
+    async def submit(
+        self, request: GenerationRequest, *, webhook_url: str | None, before_create: SubmissionNote | None = None
+    ) -> str:
         # Upload once, then create: a rate-limited create is retried without re-uploading the
         # clip. The clip goes up as bytes, so no URL of ours (and no bot token) reaches Replicate.
         audio_url = None  # music from words alone: no melody
         if request.clip is not None:
             audio_url = await self._with_rate_limit_retries("upload", lambda: self._upload(request))
+            if before_create is not None:
+                await before_create(audio_url)  # the uploaded file is this job's: `find` looks for it
         inputs = self._inputs(request, audio_url)
         prediction_id = await self._with_rate_limit_retries("create", lambda: self._create(inputs, webhook_url))
         logger.info("job %s submitted as prediction %s", request.job_id, prediction_id)
         return prediction_id
+
+    async def find(self, ref: str, *, since: dt.datetime | None = None) -> list[PredictionStatus]:
+        """The predictions among the recent ones (`GET /v1/predictions`, newest first) whose
+        input is the file `ref`, which `submit` uploaded for one job only. Pages are read until
+        one reaches back before `since` (less a minute for clock skew), at most `find_pages`."""
+        oldest = since - dt.timedelta(minutes=1) if since is not None else None
+        found: list[PredictionStatus] = []
+        page: str | None = "/v1/predictions"
+        for _ in range(self._find_pages):
+            if page is None:
+                break
+            body = await self._call(functools.partial(self._get_json, page))
+            results = body.get("results")
+            items = [item for item in results if isinstance(item, dict)] if isinstance(results, list) else []
+            found += [status_from_prediction(i) for i in items if _input_of(i).get("input_audio") == ref]
+            after = body.get("next")
+            page = after if isinstance(after, str) and after else None
+            if oldest is not None and items and _created(items[-1]) < oldest:
+                break  # the rest was made before the job was claimed
+        return found
 
     async def status(self, prediction_id: str) -> PredictionStatus:
         path = self._prediction_path(prediction_id)
@@ -186,7 +216,7 @@ class ReplicateGenerator(MusicGenerator):
     async def _upload(self, request: GenerationRequest) -> str:
         assert request.clip is not None
         clip = io.BytesIO(request.clip.audio)
-        clip.name = "melody.wav"
+        clip.name = f"melody-{request.job_id}.wav"
         # The SDK uploads with timeout=None; our own bound keeps a stalled upload from hanging.
         created = await self._call(
             lambda: self._client.files.async_create(clip, content_type="audio/wav"),
@@ -203,6 +233,14 @@ class ReplicateGenerator(MusicGenerator):
             lambda: self._client.predictions.async_create(version=self._version_id, input=dict(inputs), **params)
         )
         return str(prediction.id)
+
+    async def _get_json(self, path: str) -> dict[str, object]:
+        # Read as plain JSON: the SDK's model refuses an "aborted" prediction in the list.
+        response = await self._client._async_request("GET", path)
+        body = response.json()
+        if not isinstance(body, dict):
+            raise GenerationFailed("bad_response", "the prediction list is not an object", retryable=True)
+        return body
 
     async def _get_prediction(self, prediction_id: str, path: str) -> Mapping[str, object]:
         body: object
@@ -265,3 +303,17 @@ class ReplicateGenerator(MusicGenerator):
         if not _PREDICTION_ID.match(prediction_id):
             raise GenerationFailed("not_found", f"malformed prediction id {prediction_id!r}")
         return f"/v1/predictions/{prediction_id}"
+
+
+def _input_of(prediction: Mapping[str, object]) -> Mapping[str, object]:
+    given = prediction.get("input")
+    return given if isinstance(given, dict) else {}
+
+
+def _created(prediction: Mapping[str, object]) -> dt.datetime:
+    """When the prediction was made (the distant future when unreadable: keep looking)."""
+    try:
+        made = dt.datetime.fromisoformat(str(prediction.get("created_at")))
+    except ValueError:
+        return dt.datetime.max.replace(tzinfo=dt.UTC)
+    return made if made.tzinfo is not None else made.replace(tzinfo=dt.UTC)

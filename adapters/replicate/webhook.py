@@ -13,11 +13,11 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import logging
 from collections.abc import Mapping
 
 from adapters.replicate.mapping import status_from_prediction
+from adapters.web.bodies import json_object
 from core.domain.generation import PredictionStatus
 from core.errors import InvalidWebhook
 
@@ -77,10 +77,10 @@ def verify_replicate_webhook(
         raise InvalidWebhook("bad_signature")
 
     try:
-        payload: object = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise InvalidWebhook("not_json") from None
-    if not isinstance(payload, dict) or not payload.get("id") or not payload.get("status"):
+        payload = json_object(body)
+    except InvalidWebhook as error:
+        raise InvalidWebhook("not_json" if error.reason == "not_json" else "not_a_prediction") from None
+    if not isinstance(payload.get("id"), str) or not payload["id"] or not isinstance(payload.get("status"), str):
         raise InvalidWebhook("not_a_prediction")
     return status_from_prediction(payload)
 

@@ -17,6 +17,7 @@ from adapters.replicate.generator import ReplicateGenerator
 from adapters.speech.local import VOICE_BITRATE, VOICE_COMPLEXITY
 from core.domain.generation import GenerationRequest, PredictionStatus
 from core.errors import OutputUnavailable
+from core.ports import SubmissionNote
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +38,10 @@ class ReplicateSpeechGenerator(ReplicateGenerator):
     def __repr__(self) -> str:  # never show the token
         return f"ReplicateSpeechGenerator(version={self._version_id!r})"
 
-    async def submit(self, request: GenerationRequest, *, webhook_url: str | None) -> str:
+    async def submit(
+        self, request: GenerationRequest, *, webhook_url: str | None, before_create: SubmissionNote | None = None
+    ) -> str:
+        # Nothing is uploaded for speech, so there is no input to note (and find after a crash).
         inputs = {"text": request.text, "voice": self._voices.get(request.voice, request.voice), "speed": self._speed}
         prediction_id = await self._with_rate_limit_retries("create", lambda: self._create(inputs, webhook_url))
         logger.info("job %s (speech) submitted as prediction %s", request.job_id, prediction_id)

@@ -2,37 +2,49 @@
 
 Why: the async database layers cost far more per awaited statement than the disk does (NOTES.md:
 ~850 hold+capture cycles/s when each statement is awaited, ~23,000 when a whole batch runs in the
-database thread). So writes are *group-committed*: one writer collects whatever units of work
-are queued, runs them in one transaction, each inside its own SAVEPOINT so that one refused
-operation rolls back alone, and commits once.
+database thread). So writes are *group-committed*: a writer collects whatever units of work
+are queued, runs them in one transaction and commits once. It first runs them straight, with
+no SAVEPOINTs (two statements fewer per unit); should one of them be refused, the transaction
+rolls back and the batch runs again with each unit inside its own SAVEPOINT, so that the
+refused one rolls back alone and the others commit.
 
-- SQLite: a dedicated writer thread with a synchronous pysqlite connection (`BEGIN IMMEDIATE`,
-  so a write transaction never fails with "database is locked" half-way), WAL, busy timeout,
-  foreign keys. Reads run on a small thread pool of their own connections.
-- PostgreSQL: an asyncpg engine; the same batch function runs through `run_sync` on one
-  connection at READ COMMITTED, retried as a whole on deadlock or serialization failure.
+- SQLite: one dedicated writer thread with a synchronous pysqlite connection (`BEGIN
+  IMMEDIATE`, so a write transaction never fails with "database is locked" half-way), WAL,
+  busy timeout, foreign keys. Reads run on a small thread pool of their own connections.
+- PostgreSQL: several writers, each on its own asyncpg connection at READ COMMITTED with a
+  queue of its own. A unit of work names the rows it will change (`Locks`): units of one
+  wallet go to one writer, in order, and every batch locks its rows in one global order
+  first (`row_locks`), so writers and processes never deadlock over them. Deadlocks and
+  serialization failures (from units that name nothing) run the batch again after a random
+  pause; a lost connection fails the batch's requests ("try again"), never half-written,
+  and the writer's next batch takes a fresh connection.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import queue
+import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar, cast
+from typing import Protocol, TypeVar, cast
 
+import asyncpg
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, NullPool
 
+from adapters.storage.row_locks import NO_LOCKS, Locks, lock_in_order
 from adapters.storage.sql import Savepoint
 from core.errors import BotError, InternalError
 
@@ -42,14 +54,21 @@ T = TypeVar("T")
 Work = Callable[[Connection], T]  # a unit of work; its result is what `read`/`write` return
 
 MAX_BATCH = 256
-# Smaller batches on PostgreSQL so that the parallel writers share the queue.
-MAX_POSTGRES_BATCH = 32
+MAX_POSTGRES_BATCH = 256
+# Writer connections per process on PostgreSQL. Measured with `bench.ledger` (2 cores): 4
+# commit the most (1: 64 requests per transaction but one commit in flight; 8 and 16: batches
+# too small to pay for their round trips).
+POSTGRES_WRITERS = 4
 BATCH_RETRIES = 5
+MAX_REMEMBERED_HOLDS = 100_000
 # How long a point read on the event loop thread may wait for a busy SQLite before it moves to
 # a reader thread.
 POINT_BUSY_MS = 5
 # PostgreSQL SQLSTATEs that mean "run the whole transaction again".
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
+# ... and those that mean the connection is gone (class 08: connection exception; 57P01-57P03:
+# the server shut down or terminated this backend).
+DISCONNECT_SQLSTATE_PREFIXES = ("08", "57P")
 
 
 def is_sqlite(url: str) -> bool:
@@ -64,26 +83,49 @@ def sqlite_path(url: str) -> str | None:
 # (True, what the work returned) or (False, the exception it raised or the batch failed with)
 _Result = tuple[bool, object]
 
+LEFT_TO_UNIT = object()  # what a `SetOperation` returns for a row it leaves to the unit of work
+
+
+class SetOperation(Protocol):
+    """Many units of work of one kind as a few set-based statements (PostgreSQL). For each
+    request, in order, its unit's result, or `LEFT_TO_UNIT` where it changed nothing for that
+    request and the unit of work itself must run (a refusal, a repeat: the unusual cases)."""
+
+    def run_many(self, conn: Connection, requests: Sequence[object]) -> list[object]: ...
+
 
 @dataclass
 class _Pending:
     work: Work[object]
     loop: asyncio.AbstractEventLoop
     future: asyncio.Future[object]  # settled with the work's result, or the error it raised
+    locks: Locks = NO_LOCKS
+    together: tuple[SetOperation, object] | None = None  # the same work as a row of a set operation
+
+
+class _Redo(Exception):
+    """A unit of a batch run without SAVEPOINTs failed: run the batch again with them."""
+
+
+class _Refused(Exception):
+    """The one unit of a batch failed: roll back, and that failure is its result."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(error)
+        self.error = error
 
 
 class Database:
     """Runs units of work; `write` batches them, `read` runs them on their own connection."""
 
-    def __init__(self, url: str, *, pool_size: int = 5, postgres_writers: int = 1) -> None:
+    def __init__(self, url: str, *, pool_size: int = 5, postgres_writers: int = POSTGRES_WRITERS) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
         self._pool_size = pool_size
-        # SQLite has one writer by nature. PostgreSQL can commit batches from several connections
-        # in parallel, but batches that touch the same wallets in another order deadlock (and
-        # each deadlock costs PostgreSQL's deadlock_timeout), so one writer is the default;
-        # deadlocks between processes are retried as a whole batch.
+        # SQLite has one writer by nature; PostgreSQL commits from several connections at once.
         self._postgres_writers = max(1, postgres_writers)
+        self._next_writer = 0
+        self._hold_wallets: dict[str, int] = {}  # hold key -> wallet, for routing (insertion order)
         self._started = False
         self._closed = False
         # SQLite
@@ -96,7 +138,7 @@ class Database:
         self._point_conn: Connection | None = None
         # PostgreSQL
         self.async_engine: AsyncEngine | None = None
-        self._aqueue: asyncio.Queue[_Pending | None] | None = None
+        self._aqueues: list[asyncio.Queue[_Pending | None]] = []
         self._writer_tasks: list[asyncio.Task[None]] = []
         self.batches = 0  # for benchmarks: how many transactions carried the writes
         self.operations = 0
@@ -123,12 +165,12 @@ class Database:
                 self.url,
                 pool_size=self._pool_size + self._postgres_writers,
                 max_overflow=self._pool_size,
-                pool_pre_ping=True,
+                pool_pre_ping=True,  # a connection the server dropped is replaced at checkout
             )
-            self._aqueue = asyncio.Queue()
+            self._aqueues = [asyncio.Queue() for _ in range(self._postgres_writers)]
             self._writer_tasks = [
-                asyncio.create_task(self._postgres_writer(), name=f"db-writer-{i}")
-                for i in range(self._postgres_writers)
+                asyncio.create_task(self._postgres_writer(q), name=f"db-writer-{i}")
+                for i, q in enumerate(self._aqueues)
             ]
 
     async def close(self) -> None:
@@ -147,9 +189,8 @@ class Database:
                 if engine is not None:
                     engine.dispose()
         else:
-            assert self._aqueue is not None
-            for _ in self._writer_tasks:
-                await self._aqueue.put(None)
+            for writer_queue in self._aqueues:
+                await writer_queue.put(None)
             await asyncio.gather(*self._writer_tasks)
             assert self.async_engine is not None
             await self.async_engine.dispose()
@@ -163,18 +204,55 @@ class Database:
 
     # --- running work ---------------------------------------------------------------------
 
-    async def write(self, work: Work[T]) -> T:
-        """Run `work` in a write transaction (batched with others); its result or its error."""
+    async def write(
+        self,
+        work: Work[T],
+        *,
+        wallets: Iterable[int] = (),
+        holds: Iterable[str] = (),
+        orders: Iterable[str] = (),
+        together: tuple[SetOperation, object] | None = None,
+    ) -> T:
+        """Run `work` in a write transaction (batched with others); its result or its error.
+
+        `wallets`, `holds` and `orders` name the rows `work` changes, where the caller knows
+        them: on PostgreSQL they choose the writer and are locked first, in a global order. A
+        unit that names nothing still runs correctly; it only may deadlock and be retried.
+        `together` is (operation, request): on PostgreSQL the batch's units that share an
+        operation run as its set-based statements, and `work` runs only for what it leaves.
+        The set operations of a batch run before its other units: all of them were waiting
+        at once, and any order of concurrent requests is one they could have arrived in."""
         if self._closed or not self._started:
             raise InternalError("the database is not running")
         loop = asyncio.get_running_loop()
-        pending = _Pending(work, loop, loop.create_future())
+        locks = Locks(tuple(wallets), tuple(holds), tuple(orders))
+        pending = _Pending(work, loop, loop.create_future(), locks, together)
         if self.sqlite:
             self._queue.put(pending)
         else:
-            assert self._aqueue is not None
-            self._aqueue.put_nowait(pending)
+            self._aqueues[self._writer_for(locks)].put_nowait(pending)
         return cast(T, await pending.future)  # the future holds what `work` returned
+
+    def _writer_for(self, locks: Locks) -> int:
+        """One wallet's units always go to the same writer (so they run in order and never wait
+        for each other's locks); a hold named with its wallet is remembered, so that its
+        capture or release, named by the hold alone, follows it there. Units that name
+        nothing take turns."""
+        count = len(self._aqueues)
+        wallet = min(locks.wallets) if locks.wallets else None
+        for key in locks.holds:
+            if wallet is not None:
+                self._hold_wallets[key] = wallet
+                if len(self._hold_wallets) > MAX_REMEMBERED_HOLDS:
+                    del self._hold_wallets[next(iter(self._hold_wallets))]  # the oldest
+            else:
+                wallet = self._hold_wallets.pop(key, None)
+        if wallet is not None:
+            return wallet % count
+        if locks.holds or locks.orders:
+            return zlib.crc32(min(locks.holds or locks.orders).encode()) % count
+        self._next_writer = (self._next_writer + 1) % count
+        return self._next_writer
 
     async def read(self, work: Work[T]) -> T:
         """Run `work` in a read-only transaction on its own connection."""
@@ -219,7 +297,32 @@ class Database:
 
     # --- the batch ------------------------------------------------------------------------
 
-    def _run_batch(self, conn: Connection, batch: list[_Pending]) -> list[_Result]:
+    def _run_batch(self, conn: Connection, batch: list[_Pending], *, isolated: bool) -> list[_Result]:
+        if conn.dialect.name == "postgresql":
+            lock_in_order(conn, (item.locks for item in batch))
+            if isolated:
+                return self._run_isolated(conn, batch)
+            done = _run_together(conn, batch)
+        elif isolated:
+            return self._run_isolated(conn, batch)
+        else:
+            done = {}
+        results: list[_Result] = []
+        for index, item in enumerate(batch):
+            if index in done:
+                results.append((True, done[index]))
+                continue
+            try:
+                results.append((True, item.work(conn)))
+            except Exception as error:
+                if _retryable(error) or _disconnected(error):
+                    raise
+                if len(batch) == 1:
+                    raise _Refused(error) from error
+                raise _Redo from error
+        return results
+
+    def _run_isolated(self, conn: Connection, batch: list[_Pending]) -> list[_Result]:
         """Each unit of work in its own SAVEPOINT: a refusal rolls back that one alone."""
         results: list[_Result] = []
         for item in batch:
@@ -230,8 +333,8 @@ class Database:
                 savepoint.rollback()
                 results.append((False, error))
             except Exception as error:  # a bug in one unit must not sink the others
-                if _retryable(error):
-                    raise  # a deadlock or serialization failure dooms the batch: run it again
+                if _retryable(error) or _disconnected(error):
+                    raise  # dooms the batch: run it again, or fail it
                 savepoint.rollback()
                 results.append((False, error))
             else:
@@ -258,65 +361,147 @@ class Database:
                     break
                 batch.append(item)
             outcome = self._attempt_sync(engine, batch)
+            # One wake-up of each event loop per batch, not one per unit: waking a loop from
+            # another thread is a write to its self-pipe, which cost more than the SQL did.
+            by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[object], bool, object]]] = {}
             for item, (ok, value) in zip(batch, outcome, strict=True):
-                item.loop.call_soon_threadsafe(_settle, item.future, ok, value)
+                by_loop.setdefault(item.loop, []).append((item.future, ok, value))
+            for loop, settled in by_loop.items():
+                loop.call_soon_threadsafe(_settle_all, settled)
 
     def _attempt_sync(self, engine: Engine, batch: list[_Pending]) -> list[_Result]:
         error: BaseException | None = None
-        for attempt in range(BATCH_RETRIES):
+        isolated = False
+        attempt = 0
+        while attempt < BATCH_RETRIES:
             try:
                 with engine.connect() as conn, conn.begin():
-                    results = self._run_batch(conn, batch)
-                self.batches += 1
-                self.operations += len(batch)
+                    results = self._run_batch(conn, batch, isolated=isolated)
+                self._count(batch)
                 return results
+            except _Redo:
+                isolated = True
+            except _Refused as refused:
+                return [(False, refused.error)]
             except OperationalError as exc:  # "database is locked" from another process
                 error = exc
-                logger.warning("write batch retry %d: %s", attempt + 1, exc.orig)
-                time.sleep(0.01 * 2**attempt)
+                attempt += 1
+                logger.warning("write batch retry %d: %s", attempt, exc.orig)
+                time.sleep(random.uniform(0, 0.01 * 2**attempt))
             except Exception as exc:
                 error = exc
                 break
         logger.error("write batch failed: %r", error)
         return [(False, InternalError("database write failed"))] * len(batch)
 
-    async def _postgres_writer(self) -> None:
-        assert self._aqueue is not None and self.async_engine is not None
-        stop = False
-        while not stop:
-            first = await self._aqueue.get()
-            if first is None:
-                break
-            batch = [first]
-            while len(batch) < MAX_POSTGRES_BATCH and not self._aqueue.empty():
-                item = self._aqueue.get_nowait()
-                if item is None:
-                    stop = True
-                    break
-                batch.append(item)
-            outcome = await self._attempt_async(batch)
-            for item, (ok, value) in zip(batch, outcome, strict=True):
-                _settle(item.future, ok, value)
-
-    async def _attempt_async(self, batch: list[_Pending]) -> list[_Result]:
+    async def _postgres_writer(self, writer_queue: asyncio.Queue[_Pending | None]) -> None:
+        """Keeps one connection for its batches (no pool checkout, ping and reset per batch);
+        drops it when it breaks and takes a fresh one for the next batch."""
         assert self.async_engine is not None
+        conn: AsyncConnection | None = None
+        stop = False
+        try:
+            while not stop:
+                first = await writer_queue.get()
+                if first is None:
+                    break
+                batch = [first]
+                while len(batch) < MAX_POSTGRES_BATCH and not writer_queue.empty():
+                    item = writer_queue.get_nowait()
+                    if item is None:
+                        stop = True
+                        break
+                    batch.append(item)
+                if conn is None:
+                    conn = await self._connect_writer()
+                outcome: list[_Result]
+                if conn is None:
+                    outcome = [(False, InternalError("database unreachable"))] * len(batch)
+                else:
+                    outcome, healthy = await self._attempt_async(conn, batch)
+                    if not healthy:  # take a fresh connection for the next batch
+                        await _discard(conn)
+                        conn = None
+                for item, (ok, value) in zip(batch, outcome, strict=True):
+                    _settle(item.future, ok, value)
+        finally:
+            if conn is not None:
+                with contextlib.suppress(Exception):
+                    await conn.close()
+
+    async def _connect_writer(self) -> AsyncConnection | None:
+        assert self.async_engine is not None
+        try:
+            return await self.async_engine.connect()
+        except Exception as exc:  # the server is down or restarting: this batch is told to try again
+            logger.warning("database writer cannot connect: %s", exc)
+            return None
+
+    async def _attempt_async(self, conn: AsyncConnection, batch: list[_Pending]) -> tuple[list[_Result], bool]:
+        """The batch's results, and whether the connection is still fit for the next batch."""
         error: BaseException | None = None
-        for attempt in range(BATCH_RETRIES):
+        isolated = False
+        attempt = 0
+        while attempt < BATCH_RETRIES:
             try:
-                async with self.async_engine.begin() as conn:
-                    results = await conn.run_sync(self._run_batch, batch)
-                self.batches += 1
-                self.operations += len(batch)
-                return results
+                async with conn.begin():
+                    results = await conn.run_sync(self._run_batch, batch, isolated=isolated)
+                self._count(batch)
+                return results, True
+            except _Redo:
+                isolated = True
+            except _Refused as refused:
+                return [(False, refused.error)], True
             except Exception as exc:
                 error = exc
-                invalidated = isinstance(exc, DBAPIError) and exc.connection_invalidated
-                if not _retryable(exc) and not invalidated:
+                if _disconnected(exc):
+                    # The COMMIT may or may not have reached the server: running the batch
+                    # again could apply it twice, so its requests are told to try again.
+                    logger.warning("write batch lost its connection: %s", exc)
+                    return [(False, InternalError("database connection lost"))] * len(batch), False
+                if not _retryable(exc):
                     break
-                logger.warning("write batch retry %d: %s", attempt + 1, exc)
-                await asyncio.sleep(0.01 * 2**attempt)
+                attempt += 1
+                logger.info("write batch retry %d: %s", attempt, exc)
+                await asyncio.sleep(random.uniform(0, 0.005 * 2**attempt))  # jitter: no lockstep
         logger.error("write batch failed: %r", error)
-        return [(False, InternalError("database write failed"))] * len(batch)
+        return [(False, InternalError("database write failed"))] * len(batch), False
+
+    def _count(self, batch: list[_Pending]) -> None:
+        self.batches += 1
+        self.operations += len(batch)
+
+
+def _run_together(conn: Connection, batch: list[_Pending]) -> dict[int, object]:
+    """Run the batch's set operations (those with two rows or more): {index in batch: result}
+    for the rows they did."""
+    groups: dict[int, tuple[SetOperation, list[int]]] = {}
+    for index, item in enumerate(batch):
+        if item.together is not None:
+            operation = item.together[0]
+            groups.setdefault(id(operation), (operation, []))[1].append(index)
+    done: dict[int, object] = {}
+    for operation, indexes in groups.values():
+        if len(indexes) < 2:
+            continue  # one row: its own unit of work is as cheap
+        requests = [batch[i].together[1] for i in indexes]  # type: ignore[index]
+        for index, result in zip(indexes, operation.run_many(conn, requests), strict=True):
+            if result is not LEFT_TO_UNIT:
+                done[index] = result
+    return done
+
+
+async def _discard(conn: AsyncConnection) -> None:
+    """Drop a writer's connection that failed: it may be broken, or mid-protocol."""
+    with contextlib.suppress(Exception):
+        await conn.invalidate()
+    with contextlib.suppress(Exception):
+        await conn.close()
+
+
+def _settle_all(settled: list[tuple[asyncio.Future[object], bool, object]]) -> None:
+    for future, ok, value in settled:
+        _settle(future, ok, value)
 
 
 def _settle(future: asyncio.Future[object], ok: bool, value: object) -> None:
@@ -328,13 +513,39 @@ def _settle(future: asyncio.Future[object], ok: bool, value: object) -> None:
         future.set_exception(cast(BaseException, value))
 
 
+def _causes(error: BaseException) -> list[BaseException]:
+    """The error, and what it wraps (SQLAlchemy's `orig`, the driver's cause), a few deep."""
+    found: list[BaseException] = []
+    pending: list[object] = [error]
+    while pending and len(found) < 8:
+        candidate = pending.pop()
+        if isinstance(candidate, BaseException) and candidate not in found:
+            found.append(candidate)
+            pending += [getattr(candidate, "orig", None), candidate.__cause__, candidate.__context__]
+    return found
+
+
+def _sqlstate(error: BaseException) -> str:
+    return str(getattr(error, "sqlstate", None) or getattr(error, "pgcode", None) or "")
+
+
 def _retryable(error: BaseException) -> bool:
     """A deadlock or serialization failure, raised through SQLAlchemy or straight from the
     driver (the hot-path statements use the driver's cursor)."""
-    for candidate in (error, getattr(error, "orig", None), error.__cause__):
-        sqlstate = getattr(candidate, "sqlstate", None) or getattr(candidate, "pgcode", None)
-        if sqlstate in RETRYABLE_SQLSTATES:
+    return any(_sqlstate(candidate) in RETRYABLE_SQLSTATES for candidate in _causes(error))
+
+
+def _disconnected(error: BaseException) -> bool:
+    """The connection to PostgreSQL broke (a restart, a terminated backend, the network)."""
+    for candidate in _causes(error):
+        if isinstance(candidate, DBAPIError) and candidate.connection_invalidated:
             return True
+        if _sqlstate(candidate).startswith(DISCONNECT_SQLSTATE_PREFIXES):
+            return True
+        if isinstance(candidate, (ConnectionError, asyncpg.ConnectionDoesNotExistError)):
+            return True
+        if isinstance(candidate, (asyncpg.InterfaceError, asyncpg.InternalClientError)):
+            return True  # "connection is closed", or a protocol left mid-operation by a broken link
     return False
 
 
@@ -362,6 +573,20 @@ def _sqlite_engine(path: str, *, immediate: bool, pool_size: int, busy_timeout_m
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
+
+
+# Any fixed 64-bit number, the same in every process of this bot: the key of the advisory lock
+# that makes processes starting together run the migrations one after another.
+MIGRATION_LOCK_KEY = 7_305_118_420_913_640_001
+
+
+def lock_migrations(conn: Connection) -> None:
+    """On PostgreSQL, wait for any other process migrating this database, and keep it waiting
+    until this transaction ends: the next process in then finds the schema current. Without it
+    two processes started together both create the same tables and one crashes. (SQLite's
+    BEGIN of the migration's first write already serialises writers.)"""
+    if conn.dialect.name == "postgresql":
+        conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({MIGRATION_LOCK_KEY})")
 
 
 def async_engine_for_migrations(url: str) -> AsyncEngine:

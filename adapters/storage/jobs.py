@@ -101,6 +101,7 @@ COLUMNS = (
     jobs.c.operation,
     jobs.c.text,
     jobs.c.voice,
+    jobs.c.submission_ref,
 )
 
 
@@ -134,6 +135,7 @@ def job_from_row(row: DbRow) -> Job:
         operation,
         text,
         voice,
+        submission_ref,
     ) = row
     return Job(
         job_id=str(job_id),
@@ -164,6 +166,7 @@ def job_from_row(row: DbRow) -> Job:
         operation=str(operation or "music"),
         text=None if text is None else str(text),
         voice=None if voice is None else str(voice),
+        submission_ref=None if submission_ref is None else str(submission_ref),
     )
 
 
@@ -380,6 +383,7 @@ def _advance(source: frozenset[JobState], target: JobState) -> Statement:
         lease_until=bindparam("lease_until"),
         prediction_id=func.coalesce(bindparam("prediction_id", type_=String), jobs.c.prediction_id),
         output_url=func.coalesce(bindparam("output_url", type_=String), jobs.c.output_url),
+        submission_ref=func.coalesce(bindparam("submission_ref", type_=String), jobs.c.submission_ref),
     )
 
 
@@ -446,7 +450,7 @@ class SqlJobStore:
             assert created is not None
             return Created(created, outcome.balance, position(conn, created))
 
-        return await self.db.write(work)
+        return await self.db.write(work, wallets=[job.wallet_id], holds=[hold_key(job.job_id)])
 
     async def get(self, job_id: str) -> Job | None:
         return await self.db.read(lambda c: get(c, job_id))
@@ -504,6 +508,7 @@ class SqlJobStore:
         lease_until: dt.datetime | None,
         prediction_id: str | None = None,
         output_url: str | None = None,
+        submission_ref: str | None = None,
     ) -> Job | None:
         if target in TERMINAL:
             raise ValueError("a terminal step goes through conclude()")
@@ -519,6 +524,7 @@ class SqlJobStore:
                 now=to_db_time(conn, now),
                 prediction_id=prediction_id,
                 output_url=output_url,
+                submission_ref=submission_ref,
             )
             return _job(row)
 
@@ -565,7 +571,7 @@ class SqlJobStore:
             released = 0 if outcome.duplicate else outcome.amount
             return Concluded(job, charged=0, released=released, balance=outcome.balance)
 
-        return await self.db.write(work)
+        return await self.db.write(work, holds=[hold_key(job_id)])
 
     async def position(self, job: Job) -> int | None:
         return await self.db.read(lambda c: position(c, job))

@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, case, false, func, 
 
 from adapters.storage.audit import audit
 from adapters.storage.database import Database
+from adapters.storage.ledger_sets import CaptureHolds, CaptureRequest, HoldRequest, PlaceHolds, lot_view
 from adapters.storage.persons import (
     account_of,
     claim_identity,
@@ -364,16 +365,7 @@ def add_lot(
 
 
 def lots_of(conn: Connection, account_id: int) -> list[LotView]:
-    return [
-        LotView(
-            as_int(lot_id),
-            LotKind(str(kind)),
-            as_int(remaining),
-            from_db_time(expires_at),
-            None if order_ref is None else str(order_ref),
-        )
-        for lot_id, kind, remaining, expires_at, order_ref in every(conn, _LOTS, account_id=account_id)
-    ]
+    return [lot_view(*row) for row in every(conn, _LOTS, account_id=account_id)]
 
 
 def _take_lots(conn: Connection, account_id: int, amount: int, *, first_order_ref: str | None = None) -> list[LotTake]:
@@ -607,6 +599,11 @@ def take_back(
     return Outcome(key, amount, balance(conn, account_id))
 
 
+def taken_for_order(conn: Connection, account_id: int, order_ref: str) -> int:
+    """Credits refunds and disputes have taken back for `order_ref` so far."""
+    return as_int(scalar(conn, _TAKEN_FOR_ORDER, order_ref=order_ref, account_id=account_id))
+
+
 # --- reads -------------------------------------------------------------------------------
 
 _PACKS_BOUGHT = Statement(
@@ -702,6 +699,11 @@ def _expire_batch(
 # --- the store ---------------------------------------------------------------------------
 
 
+# The hot path's set-based forms (PostgreSQL): a batch's holds, and its captures, together.
+PLACE_HOLDS = PlaceHolds()
+CAPTURE_HOLDS = CaptureHolds()
+
+
 class SqlLedgerStore:
     """`LedgerStore` and `ExpiryStore` (core/ports.py): each call is one unit of work."""
 
@@ -748,18 +750,27 @@ class SqlLedgerStore:
         return await self.db.write(lambda c: ensure_account(c, "server", server_key, now))
 
     async def grant(self, grant: Grant, *, now: dt.datetime) -> Outcome:
-        return await self.db.write(lambda c: post_grant(c, self.system, grant, now))
+        return await self.db.write(lambda c: post_grant(c, self.system, grant, now), wallets=[grant.account_id])
 
     async def hold(
         self, key: str, account_id: int, amount: int, *, expires_at: dt.datetime, now: dt.datetime
     ) -> Outcome:
-        return await self.db.write(lambda c: place_hold(c, key, account_id, amount, expires_at, now))
+        return await self.db.write(
+            lambda c: place_hold(c, key, account_id, amount, expires_at, now),
+            wallets=[account_id],
+            holds=[key],
+            together=(PLACE_HOLDS, HoldRequest(key, account_id, amount, expires_at, now)),
+        )
 
     async def capture(self, key: str, *, now: dt.datetime) -> Outcome:
-        return await self.db.write(lambda c: capture_hold(c, self.system, key, now))
+        return await self.db.write(
+            lambda c: capture_hold(c, self.system, key, now),
+            holds=[key],
+            together=(CAPTURE_HOLDS, CaptureRequest(key, self.system, now)),
+        )
 
     async def release(self, key: str, *, now: dt.datetime) -> Outcome:
-        return await self.db.write(lambda c: release_hold(c, key, now))
+        return await self.db.write(lambda c: release_hold(c, key, now), holds=[key])
 
     async def sweep_expired_holds(self, *, now: dt.datetime, limit: int = 500) -> int:
         def work(conn: Connection) -> int:
@@ -792,7 +803,7 @@ class SqlLedgerStore:
                 add_lot(conn, to_account, part.amount, received_kind(part.kind, reason), key, now)
             return Outcome(key, amount, balance(conn, from_account))
 
-        return await self.db.write(work)
+        return await self.db.write(work, wallets=[from_account, to_account])
 
     async def take_back(
         self,
@@ -805,7 +816,8 @@ class SqlLedgerStore:
         now: dt.datetime,
     ) -> Outcome:
         return await self.db.write(
-            lambda c: take_back(c, self.system, key, account_id, order_ref, target_total, reason, now)
+            lambda c: take_back(c, self.system, key, account_id, order_ref, target_total, reason, now),
+            wallets=[account_id],
         )
 
     async def take(
@@ -820,7 +832,7 @@ class SqlLedgerStore:
             _take_lots(conn, account_id, amount)
             return Outcome(key, amount, balance(conn, account_id))
 
-        return await self.db.write(work)
+        return await self.db.write(work, wallets=[account_id])
 
     async def set_frozen(self, account_id: int, frozen: bool) -> Balance:
         def work(conn: Connection) -> Balance:
@@ -832,7 +844,7 @@ class SqlLedgerStore:
             run(conn, _SET_FROZEN, id=account_id, frozen=frozen)
             return balance(conn, account_id)
 
-        return await self.db.write(work)
+        return await self.db.write(work, wallets=[account_id])
 
     async def balance(self, account_id: int) -> Balance:
         return await self.db.read(lambda c: balance(c, account_id))

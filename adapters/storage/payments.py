@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 from collections.abc import Callable
 from typing import TypeVar
 
@@ -17,7 +18,7 @@ from sqlalchemy import BigInteger, ColumnElement, Connection, String, bindparam,
 from sqlalchemy.types import TypeEngine
 
 from adapters.storage.database import Database
-from adapters.storage.ledger import SqlLedgerStore, SystemAccounts, post_grant, take_back
+from adapters.storage.ledger import SqlLedgerStore, SystemAccounts, post_grant, take_back, taken_for_order
 from adapters.storage.offers import paid_event, record_event
 from adapters.storage.persons import find_person, survivor, wallet_of
 from adapters.storage.sql import (
@@ -38,6 +39,7 @@ from adapters.storage.tables_payments import orders, payment_events
 from core.domain.orders import Channel, Effect, Order, OrderState, PaymentOutcome, PaymentResult
 
 T = TypeVar("T")
+logger = logging.getLogger(__name__)
 
 MAX_ORDER_ID = max_length(orders.c.id)
 MAX_EVENT_TYPE = max_length(payment_events.c.type)
@@ -66,6 +68,7 @@ COLUMNS = (
     orders.c.amount_refunded,
     orders.c.amount_disputed,
     orders.c.paid_at,
+    orders.c.credits_unrecovered,
     orders.c.experiment,
     orders.c.arm,
 )
@@ -91,6 +94,7 @@ _INSERT_ORDER = Statement(
             "arm": bindparam("arm"),
             "amount_refunded": const(0),
             "amount_disputed": const(0),
+            "credits_unrecovered": const(0),
             "created_at": bindparam("now"),
             "updated_at": bindparam("now"),
         },
@@ -132,6 +136,7 @@ _UPDATE_ORDER = Statement(
         telegram_charge_id=_once("charge_id", orders.c.telegram_charge_id, String),
         amount_refunded=_given("amount_refunded", orders.c.amount_refunded, BigInteger),
         amount_disputed=_given("amount_disputed", orders.c.amount_disputed, BigInteger),
+        credits_unrecovered=_given("unrecovered", orders.c.credits_unrecovered, BigInteger),
         paid_at=_once("paid_at", orders.c.paid_at, orders.c.paid_at.type),
         updated_at=bindparam("now"),
     )
@@ -189,6 +194,7 @@ def _order(row: DbRow | None) -> Order | None:
         refunded,
         disputed,
         paid_at,
+        unrecovered,
         experiment,
         arm,
     ) = row
@@ -216,6 +222,7 @@ def _order(row: DbRow | None) -> Order | None:
         amount_refunded=as_int(refunded),
         amount_disputed=as_int(disputed),
         paid_at=from_db_time(paid_at),
+        credits_unrecovered=as_int(unrecovered),
         experiment_id=None if experiment is None else str(experiment),
         arm=None if arm is None else str(arm),
     )
@@ -260,7 +267,7 @@ def _apply(
             return _duplicate(conn, event_key)
     order = _as_now(conn, _order(one(conn, _ORDER_BY_ID_LOCKED, id=order_id))) if order_id else None
     effect = decide(order)
-    credits, balance = 0, None
+    credits, balance, unrecovered = 0, None, None
     if effect.grant is not None:
         granted = post_grant(conn, system, effect.grant, now)
         credits, balance = (0 if granted.duplicate else granted.amount), granted.balance
@@ -280,15 +287,18 @@ def _apply(
         if effect.grant is None:  # a take-back right after a grant is part of the same purchase
             credits += 0 if taken.duplicate else taken.amount
         balance = taken.balance
+        unrecovered = max(0, take.target_total - taken_for_order(conn, take.account_id, take.order_ref))
+    if unrecovered:
+        logger.warning("order %s: %d credits could not be taken back (spent)", order_id, unrecovered)
     if order is not None and effect.changes_order:
-        _update_order(conn, order, effect, now)
+        _update_order(conn, order, effect, now, unrecovered)
         order = get_order(conn, order.order_id)
     if event_key is not None:
         run(conn, _EVENT_DONE, key=event_key, outcome=effect.outcome.value, detail=effect.detail[:MAX_EVENT_DETAIL])
     return PaymentResult(effect.outcome, effect.detail, order, credits, balance)
 
 
-def _update_order(conn: Connection, order: Order, effect: Effect, now: dt.datetime) -> None:
+def _update_order(conn: Connection, order: Order, effect: Effect, now: dt.datetime, unrecovered: int | None) -> None:
     paid = effect.grant is not None
     run(
         conn,
@@ -300,6 +310,7 @@ def _update_order(conn: Connection, order: Order, effect: Effect, now: dt.dateti
         charge_id=effect.telegram_charge_id,
         amount_refunded=effect.amount_refunded,
         amount_disputed=effect.amount_disputed,
+        unrecovered=unrecovered,
         paid_at=to_db_time(conn, now) if paid else None,
         now=to_db_time(conn, now),
     )
@@ -311,6 +322,32 @@ def _duplicate(conn: Connection, event_key: str) -> PaymentResult:
     outcome, detail, order_id = row
     order = get_order(conn, str(order_id)) if order_id else None
     return PaymentResult(PaymentOutcome.DUPLICATE, str(outcome), order)
+
+
+def insert_order(conn: Connection, order: Order) -> Order:
+    """Insert the order, or find the one its `request_key` already made."""
+    run(
+        conn,
+        _INSERT_ORDER,
+        id=order.order_id,
+        request_key=order.request_key,
+        person_id=order.person_id,
+        wallet_id=order.wallet_id,
+        identity=order.identity,
+        channel=order.channel.value,
+        pack_id=order.pack_id,
+        credits=order.credits,
+        amount=order.amount,
+        currency=order.currency,
+        state=order.state.value,
+        expires_at=to_db_time(conn, order.expires_at),
+        experiment=order.experiment_id,
+        arm=order.arm,
+        now=to_db_time(conn, order.created_at),
+    )
+    stored = _order(one(conn, _ORDER_BY_REQUEST, key=order.request_key))
+    assert stored is not None
+    return stored
 
 
 def _short(order_id: str | None) -> str | None:
@@ -329,31 +366,7 @@ class SqlPaymentStore:
     async def create_order(self, order: Order) -> Order:
         """Insert the order, or find the one its `request_key` already made (a repeated request)."""
 
-        def work(conn: Connection) -> Order:
-            run(
-                conn,
-                _INSERT_ORDER,
-                id=order.order_id,
-                request_key=order.request_key,
-                person_id=order.person_id,
-                wallet_id=order.wallet_id,
-                identity=order.identity,
-                channel=order.channel.value,
-                pack_id=order.pack_id,
-                credits=order.credits,
-                amount=order.amount,
-                currency=order.currency,
-                state=order.state.value,
-                expires_at=to_db_time(conn, order.expires_at),
-                experiment=order.experiment_id,
-                arm=order.arm,
-                now=to_db_time(conn, order.created_at),
-            )
-            stored = _order(one(conn, _ORDER_BY_REQUEST, key=order.request_key))
-            assert stored is not None
-            return stored
-
-        return await self.db.write(work)
+        return await self.db.write(lambda c: insert_order(c, order))
 
     async def set_checkout(self, order_id: str, session_id: str, url: str, *, now: dt.datetime) -> Order:
         def work(conn: Connection) -> Order:
@@ -395,4 +408,7 @@ class SqlPaymentStore:
         now: dt.datetime,
     ) -> PaymentResult:
         system = self.ledger.system
-        return await self.db.write(lambda c: _apply(c, system, order_id, decide, event_key, event_type, now))
+        return await self.db.write(
+            lambda c: _apply(c, system, order_id, decide, event_key, event_type, now),
+            orders=[order_id] if order_id else [],
+        )

@@ -73,6 +73,9 @@ class JobRow(SQLModel, table=True):
     lease_until: dt.datetime | None = Field(default=None, sa_column=_utc_nullable())
     source_job_id: str | None = Field(default=None, max_length=32)
     delivery_ref: str | None = Field(default=None, max_length=300)  # e.g. a Telegram file id: Share after a restart
+    # What the generator sent for the prediction (the uploaded input's URL), saved before the
+    # prediction is created: after a crash, the prediction is found by it instead of made twice.
+    submission_ref: str | None = Field(default=None, max_length=500)
     created_at: dt.datetime = Field(sa_column=_utc())
     updated_at: dt.datetime = Field(sa_column=_utc())
     started_at: dt.datetime | None = Field(default=None, sa_column=_utc_nullable())

@@ -30,7 +30,7 @@ class OrderRow(SQLModel, table=True):
     person_id: int = Field(foreign_key="persons.id", index=True)
     wallet_id: int = Field(foreign_key="accounts.id")
     identity: str = Field(max_length=80)
-    channel: str = Field(max_length=10)  # stripe | stars
+    channel: str = Field(max_length=10)  # stripe | stars | discord
     pack_id: str = Field(max_length=40)
     credits: int = Field(sa_type=BigInteger)
     amount: int = Field(sa_type=BigInteger)  # minor units (cents, Stars)
@@ -42,6 +42,8 @@ class OrderRow(SQLModel, table=True):
     telegram_charge_id: str | None = Field(default=None, max_length=255, unique=True)
     amount_refunded: int = Field(default=0, sa_type=BigInteger)  # cumulative, as reported
     amount_disputed: int = Field(default=0, sa_type=BigInteger)
+    # Credits a refund or a deleted entitlement could not take back (spent): for the operator.
+    credits_unrecovered: int = Field(default=0, sa_type=BigInteger)
     expires_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     paid_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     # The pricing experiment and arm whose pack terms (credits, amount above) this order sells.

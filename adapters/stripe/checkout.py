@@ -8,7 +8,6 @@ Stripe objects/events into `core.domain.payments` values.
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from dataclasses import replace
@@ -18,17 +17,24 @@ from stripe.params.checkout import SessionCreateParams
 
 from adapters.stripe.errors import map_stripe_error
 from adapters.stripe.events import (
+    PURPOSE_SETUP,
+    PURPOSE_TOP_UP,
     MalformedObject,
     metadata_order_id,
     session_record,
     translate_event,
 )
+from adapters.web.bodies import json_object
+from core.domain.numbers import whole_number
 from core.domain.payments import (
     ChargeRefunded,
     CheckoutRequest,
     CheckoutSession,
     CheckoutSessionRecord,
     DisputeOpened,
+    IntentStatus,
+    OffSessionCharge,
+    OffSessionResult,
     PaymentEvent,
 )
 from core.errors import InvalidWebhook, OperationFailed, PaymentsNotConfigured
@@ -144,18 +150,18 @@ class StripeCheckout:
             stripe.WebhookSignature.verify_header(
                 raw_body, signature_header, self._webhook_secret, tolerance=self._tolerance
             )
-            event: object = json.loads(raw_body)
         except stripe.SignatureVerificationError as exc:
             reason = _signature_failure_reason(signature_header, self._tolerance)
             logger.warning("stripe webhook rejected: %s", reason)
             raise InvalidWebhook(reason) from exc
-        except (ValueError, TypeError) as exc:
-            # Signed but not JSON (UnicodeDecodeError is a ValueError too).
+        except (ValueError, TypeError) as exc:  # a body the SDK cannot read as text (not UTF-8)
             logger.warning("stripe webhook rejected: malformed body (%s)", type(exc).__name__)
             raise InvalidWebhook("malformed_body") from exc
-        if not isinstance(event, dict):
-            logger.warning("stripe webhook rejected: malformed body (not an object)")
-            raise InvalidWebhook("malformed_body")
+        try:
+            event = json_object(raw_body)
+        except InvalidWebhook as exc:  # signed, but not a JSON object we can walk
+            logger.warning("stripe webhook rejected: malformed body (%s)", exc.reason)
+            raise InvalidWebhook("malformed_body") from None
         return translate_event(event)
 
     async def resolve_order_id(self, event: PaymentEvent) -> PaymentEvent:
@@ -184,6 +190,60 @@ class StripeCheckout:
         if order_id is None:
             return event
         return _with_order_id(event, order_id)
+
+    # --- saved cards (automatic top-up) -------------------------------------------------------
+
+    async def create_customer(self, wallet_ref: str) -> str:
+        """A Customer for one wallet (no personal data: only our reference), idempotent per
+        wallet so a retried `/autotopup` makes no second one."""
+        self._require_key()
+        try:
+            customer = await self._client.v1.customers.create_async(
+                {"metadata": {"wallet_ref": wallet_ref}},
+                options={"idempotency_key": f"customer:{wallet_ref}"},
+            )
+        except stripe.StripeError as exc:
+            raise map_stripe_error(exc, "create_customer") from exc
+        return customer.id
+
+    async def charge_saved_card(self, charge: OffSessionCharge) -> OffSessionResult:
+        """Create and confirm an off-session PaymentIntent on the saved card. A card that needs
+        the person (`authentication_required`) or is declined comes back as a `CardError`: that
+        is a result here, with the PaymentIntent Stripe attached to the error."""
+        self._require_key()
+        metadata = {"order_id": charge.order_id, "pack_id": charge.pack_id, "purpose": PURPOSE_TOP_UP}
+        try:
+            intent = await self._client.v1.payment_intents.create_async(
+                {
+                    "amount": charge.amount_cents,
+                    "currency": charge.currency.lower(),
+                    "customer": charge.customer_id,
+                    "payment_method": charge.payment_method_id,
+                    "off_session": True,
+                    "confirm": True,
+                    "metadata": metadata,
+                    "description": f"Automatic top-up: {charge.pack_id}",
+                },
+                options={"idempotency_key": charge.idempotency_key},
+            )
+        except stripe.CardError as exc:
+            failed = getattr(exc.error, "payment_intent", None) if exc.error is not None else None
+            failure = "authentication_required" if exc.code == "authentication_required" else "card_declined"
+            logger.info("stripe off-session charge for order %s refused: %s", charge.order_id, exc.code)
+            return OffSessionResult(getattr(failed, "id", None), "requires_payment_method", failure)
+        except stripe.StripeError as exc:
+            raise map_stripe_error(exc, "charge_saved_card") from exc
+        logger.info("stripe off-session payment %s for order %s: %s", intent.id, charge.order_id, intent.status)
+        return OffSessionResult(intent.id, intent.status)
+
+    async def payment_intent(self, payment_intent_id: str) -> IntentStatus:
+        """A payment intent as it is now (a top-up whose webhook is late)."""
+        self._require_key()
+        try:
+            intent = await self._client.v1.payment_intents.retrieve_async(payment_intent_id)
+        except stripe.StripeError as exc:
+            raise map_stripe_error(exc, "payment_intent") from exc
+        return IntentStatus(intent.id, intent.status, intent.amount, intent.currency)
 
     def _require_key(self) -> None:
         if not self._has_key:
@@ -216,6 +276,14 @@ def checkout_params(req: CheckoutRequest) -> SessionCreateParams:
     }
     if req.expires_at_unix is not None:
         params["expires_at"] = req.expires_at_unix
+    if req.save_card_for:
+        # Automatic top-up's first purchase: pay as the Customer and keep the card for charges
+        # made without the person; the intent's `payment_intent.succeeded` says which card.
+        params["customer"] = req.save_card_for
+        params["payment_intent_data"] = {
+            "metadata": {**metadata, "purpose": PURPOSE_SETUP},
+            "setup_future_usage": "off_session",
+        }
     return params
 
 
@@ -243,8 +311,8 @@ def _signature_failure_reason(header: str, tolerance: int) -> str:
     for part in header.split(","):
         key, _, value = part.strip().partition("=")
         fields.setdefault(key, value)
-    timestamp = fields.get("t", "")
-    if "v1" in fields and timestamp.isdigit() and int(timestamp) < time.time() - tolerance:
+    timestamp = whole_number(fields.get("t"))
+    if "v1" in fields and timestamp is not None and timestamp < time.time() - tolerance:
         return "stale_timestamp"
     return "bad_signature"
 

@@ -18,6 +18,7 @@ import logging
 from collections.abc import Callable, Mapping
 
 from core.domain.payments import (
+    CardSaved,
     ChargeRefunded,
     CheckoutClosed,
     CheckoutPaid,
@@ -25,6 +26,7 @@ from core.domain.payments import (
     CheckoutSessionRecord,
     DisputeOpened,
     IgnoredEvent,
+    IntentSucceeded,
     PaymentEvent,
 )
 from core.errors import InvalidWebhook
@@ -37,6 +39,12 @@ SESSION_ASYNC_FAILED = "checkout.session.async_payment_failed"
 SESSION_EXPIRED = "checkout.session.expired"
 CHARGE_REFUNDED = "charge.refunded"
 DISPUTE_CREATED = "charge.dispute.created"
+INTENT_SUCCEEDED = "payment_intent.succeeded"
+
+# `metadata.purpose` of a payment intent we made for automatic top-up: its first purchase (the
+# card is saved on the Customer), or an off-session charge of the saved card.
+PURPOSE_SETUP = "auto_topup_setup"
+PURPOSE_TOP_UP = "auto_topup"
 
 
 class MalformedObject(Exception):
@@ -156,6 +164,28 @@ def _dispute_created(event_id: str, _type: str, dispute: Mapping[str, object]) -
     )
 
 
+def _intent_succeeded(event_id: str, event_type: str, intent: Mapping[str, object]) -> PaymentEvent:
+    """Only automatic top-up's intents matter here; every other purchase is fulfilled from its
+    Checkout session's events."""
+    metadata = intent.get("metadata")
+    purpose = metadata.get("purpose") if isinstance(metadata, Mapping) else None
+    order_id = metadata_order_id(intent)
+    if order_id is None or purpose not in (PURPOSE_SETUP, PURPOSE_TOP_UP):
+        return IgnoredEvent(event_id=event_id, type=event_type, reason="not_a_top_up")
+    if purpose == PURPOSE_SETUP:
+        customer, method = _ref_id(intent.get("customer")), _ref_id(intent.get("payment_method"))
+        if customer is None or method is None:
+            raise MalformedObject("customer")
+        return CardSaved(event_id, order_id, customer, method)
+    return IntentSucceeded(
+        event_id=event_id,
+        payment_intent_id=_str(intent, "id"),
+        order_id=order_id,
+        amount=_int(intent, "amount"),
+        currency=_str(intent, "currency"),
+    )
+
+
 # (event id, event type, the event's `data.object`) -> the core's event
 _Handler = Callable[[str, str, Mapping[str, object]], PaymentEvent]
 
@@ -166,6 +196,7 @@ _HANDLERS: dict[str, _Handler] = {
     SESSION_EXPIRED: _checkout_event,
     CHARGE_REFUNDED: _charge_refunded,
     DISPUTE_CREATED: _dispute_created,
+    INTENT_SUCCEEDED: _intent_succeeded,
 }
 
 

@@ -19,7 +19,7 @@ from telegram.constants import ChatAction
 from telegram.error import BadRequest, TelegramError
 
 from adapters.chat.jobs import Recent
-from adapters.chat.messages import Reply
+from adapters.chat.messages import Reply, joined
 from adapters.chat.platform import ClipMessage, JobStatus
 from adapters.telegram.bot import LeanBot
 from adapters.telegram.replies import Replies
@@ -44,7 +44,7 @@ class TelegramJobs:
         self._idle = asyncio.Event()
         self._idle.set()
         self._status: Recent[int] = Recent()  # job id → status message id
-        self._captions: Recent[tuple[int, int, str, InlineKeyboardMarkup | None]] = Recent()
+        self._captions: Recent[tuple[int, int, str, str, InlineKeyboardMarkup | None]] = Recent()
         self._acting: dict[str, tuple[int, str, float]] = {}  # job id → (chat, action, since)
         self._ticker: asyncio.Task[None] | None = None
         self._side_tasks: set[asyncio.Task[None]] = set()
@@ -125,7 +125,7 @@ class TelegramJobs:
                         chat_id=int(job.reply_to["chat_id"]),
                         voice=clip.audio,
                         filename=message.filename,
-                        caption=message.charge,
+                        caption=joined(message.charge, message.note),
                         reply_markup=markup,
                         reply_parameters=_quoting(job),
                         write_timeout=120,
@@ -138,7 +138,7 @@ class TelegramJobs:
                         title=message.title,
                         performer=message.performer,
                         duration=int(round(clip.seconds)),
-                        caption=message.charge,
+                        caption=joined(message.charge, message.note),
                         reply_markup=markup,
                         reply_parameters=_quoting(job),
                         write_timeout=120,
@@ -146,7 +146,7 @@ class TelegramJobs:
             except TelegramError as error:
                 logger.warning("job %s: %s refused: %s", job.job_id, "sendVoice" if voice else "sendAudio", error)
                 return False
-        self._captions.put(job.job_id, (sent.chat_id, sent.message_id, message.charge, markup))
+        self._captions.put(job.job_id, (sent.chat_id, sent.message_id, message.charge, message.note, markup))
         if voice:  # a voice note is not shared (the Share picker sends audio files)
             return Delivered()
         # The file id, stored with the job, lets the Share picker send the clip again without
@@ -158,10 +158,10 @@ class TelegramJobs:
         sent = self._captions.pop(job.job_id, None)
         if sent is None or sent[2] == charge:
             return
-        chat_id, message_id, _, markup = sent
+        chat_id, message_id, _, note, markup = sent
         with contextlib.suppress(TelegramError):
             await self.bot.edit_message_caption(
-                chat_id=chat_id, message_id=message_id, caption=charge, reply_markup=markup
+                chat_id=chat_id, message_id=message_id, caption=joined(charge, note), reply_markup=markup
             )
 
     async def send_after(self, job: Job, reply: Reply) -> None:

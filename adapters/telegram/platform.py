@@ -9,7 +9,6 @@ message (`adapters.telegram.replies`); the job notices are shown by `TelegramJob
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 from collections.abc import Mapping
@@ -51,6 +50,7 @@ from adapters.telegram.jobs import TelegramJobs
 from adapters.telegram.recordings import MAX_DOWNLOAD_BYTES, Recording, download, recording_of
 from adapters.telegram.replies import Replies
 from adapters.telegram.request import AiohttpRequest
+from adapters.web.bodies import json_object
 from core.domain.generation import GeneratedClip
 from core.domain.identity import Identity
 from core.domain.jobs import Delivered, Job
@@ -160,11 +160,16 @@ class TelegramPlatform:
             logger.info("telegram: long polling")
         self.jobs.start()
 
-    async def stop(self) -> None:
-        await self.jobs.stop()
+    async def stop_receiving(self) -> None:
+        """Stop long polling (updates not fetched wait at Telegram for the next start)."""
         app = self.application
         if app.updater is not None and app.updater.running:
             await app.updater.stop()
+
+    async def stop(self) -> None:
+        await self.jobs.stop()
+        await self.stop_receiving()
+        app = self.application
         if app.running:
             await app.stop()
         await app.shutdown()  # in webhook mode the webhook stays set: updates wait at Telegram
@@ -172,8 +177,14 @@ class TelegramPlatform:
     async def on_webhook(self, raw: bytes, headers: Mapping[str, str]) -> None:
         """One update POSTed by Telegram (the web server checked the secret token)."""
         try:
-            update = Update.de_json(json.loads(raw), self.bot)
-        except (ValueError, TypeError, KeyError) as error:
+            payload = json_object(raw)
+            if isinstance(payload.get("update_id"), bool) or not isinstance(payload.get("update_id"), int):
+                raise InvalidWebhook("bad_update")
+            update = Update.de_json(payload, self.bot)
+        except InvalidWebhook as error:
+            raise InvalidWebhook("bad_update") from error
+        except (ValueError, TypeError, KeyError, AttributeError, IndexError) as error:
+            # A field of the wrong type deep inside (PTB builds the objects as it reads them).
             raise InvalidWebhook("bad_update") from error
         await self.application.update_queue.put(update)
 

@@ -59,3 +59,6 @@ class GeneratedClip:
     audio: bytes
     format: str  # "mp3" | "ogg" | "wav"
     seconds: float
+    # Delivered by a job resumed after a restart while it was delivering: the person may have
+    # this clip already (the crash came between its delivery and the capture).
+    resent: bool = False

@@ -144,6 +144,8 @@ class Job:
     operation: str = "music"
     text: str | None = None
     voice: str | None = None
+    # What the generator sent for the prediction, saved before creating it (see `MusicGenerator`).
+    submission_ref: str | None = None
 
     @property
     def hold_key(self) -> str:

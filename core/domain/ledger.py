@@ -12,6 +12,7 @@ import datetime as dt
 import enum
 from dataclasses import dataclass
 
+from core.domain.numbers import whole_number
 from core.errors import InvalidAmount
 
 # One operation never moves more than this: a typo or an overflow, not a real amount.
@@ -20,16 +21,10 @@ MAX_AMOUNT = 1_000_000
 
 def checked_amount(amount: object) -> int:
     """A positive whole number of credits, or `InvalidAmount`."""
-    if isinstance(amount, bool):
+    credits = whole_number(amount)
+    if credits is None or credits <= 0 or credits > MAX_AMOUNT:
         raise InvalidAmount(amount, MAX_AMOUNT)
-    if isinstance(amount, str):
-        text = amount.strip()
-        if not text.isdigit():
-            raise InvalidAmount(amount, MAX_AMOUNT)
-        amount = int(text)
-    if not isinstance(amount, int) or amount <= 0 or amount > MAX_AMOUNT:
-        raise InvalidAmount(amount, MAX_AMOUNT)
-    return amount
+    return credits
 
 
 class LotKind(enum.StrEnum):

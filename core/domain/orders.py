@@ -23,6 +23,7 @@ from core.domain.payments import (
     CheckoutPending,
     CheckoutSessionRecord,
     DisputeOpened,
+    IntentSucceeded,
 )
 from core.domain.pricing import Pack
 
@@ -32,6 +33,7 @@ STARS_CURRENCY = "XTR"
 class Channel(enum.StrEnum):
     STRIPE = "stripe"
     STARS = "stars"
+    DISCORD = "discord"  # a consumable SKU bought in Discord's store (an entitlement)
 
 
 class OrderState(enum.StrEnum):
@@ -71,6 +73,45 @@ class Order:
     paid_at: dt.datetime | None = None
     experiment_id: str | None = None  # the pricing experiment whose arm priced this order
     arm: str | None = None
+    # Credits a refund or deleted entitlement should have taken back but the person had spent
+    # (the wallet never goes below zero for those): for the operator to see.
+    credits_unrecovered: int = 0
+
+
+def open_order(
+    order_id: str,
+    request_key: str,
+    *,
+    person_id: int,
+    wallet_id: int,
+    identity: str,
+    channel: Channel,
+    pack: Pack,
+    now: dt.datetime,
+    expires_at: dt.datetime | None = None,
+    experiment_id: str | None = None,
+    arm: str | None = None,
+) -> Order:
+    """A new order for `pack`, waiting for its money (price and credits from the pack table, or
+    from the pricing experiment's arm `arm` it was sold under)."""
+    return Order(
+        order_id=order_id,
+        request_key=request_key[:200],
+        person_id=person_id,
+        wallet_id=wallet_id,
+        identity=identity,
+        channel=channel,
+        pack_id=pack.pack_id,
+        credits=pack.credits,
+        amount=pack.price,
+        currency=pack.currency,
+        state=OrderState.OPEN,
+        created_at=now,
+        updated_at=now,
+        expires_at=expires_at,
+        experiment_id=experiment_id,
+        arm=arm,
+    )
 
 
 class PaymentOutcome(enum.StrEnum):
@@ -387,6 +428,36 @@ def on_refund(order: Order | None, event: ChargeRefunded) -> Effect:
 def on_dispute(order: Order | None, event: DisputeOpened) -> Effect:
     """`charge.dispute.created`: take the disputed part back and freeze the wallet."""
     return _returned(order, Channel.STRIPE, 0, event.amount)
+
+
+def on_intent_succeeded(order: Order | None, event: IntentSucceeded) -> Effect:
+    """`payment_intent.succeeded` of an automatic top-up: fulfil its order once (the grant is
+    keyed by the payment intent)."""
+    if order is None:
+        return _ignore("unknown_order")
+    if order.channel != Channel.STRIPE:
+        return _ignore("wrong_channel")
+    if order.payment_intent_id is not None and order.payment_intent_id != event.payment_intent_id:
+        return _ignore("intent_mismatch")
+    if not _amount_matches(order, event.amount, event.currency):
+        return _ignore("amount_mismatch")
+    return _fulfil(order, f"purchase:{event.payment_intent_id}", payment_intent_id=event.payment_intent_id)
+
+
+def on_entitlement(order: Order | None, entitlement_id: str) -> Effect:
+    """A Discord entitlement for a pack's SKU: grant once, keyed by the entitlement id. A delete
+    that came first was noted on the order and takes the credits back at once."""
+    if order is None:
+        return _ignore("unknown_order")
+    if order.channel != Channel.DISCORD:
+        return _ignore("wrong_channel")
+    return _fulfil(order, f"discord:{entitlement_id}")
+
+
+def on_entitlement_deleted(order: Order | None) -> Effect:
+    """Discord deleted (refunded) the entitlement: take its credits back like a Stripe refund
+    (never below zero; what was spent stays on the order as unrecovered)."""
+    return _returned(order, Channel.DISCORD, order.amount if order is not None else 0, 0)
 
 
 def on_stars_paid(order: Order | None, charge_id: str, amount: int, currency: str) -> Effect:

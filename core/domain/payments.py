@@ -31,6 +31,9 @@ class CheckoutRequest:
     cancel_url: str
     expires_at_unix: int | None
     customer_ref: str
+    # Automatic top-up's first purchase: pay as this Stripe Customer and save the card for
+    # charges without the person (`setup_future_usage=off_session`).
+    save_card_for: str | None = None
 
 
 @dataclass(frozen=True)
@@ -139,6 +142,71 @@ class IgnoredEvent:
     reason: str = "unhandled_type"
 
 
+@dataclass(frozen=True)
+class CardSaved:
+    """The first purchase of an automatic top-up succeeded: its card is saved on the Customer."""
+
+    event_id: str
+    order_id: str
+    customer_id: str
+    payment_method_id: str
+
+
+@dataclass(frozen=True)
+class IntentSucceeded:
+    """An automatic top-up's off-session payment succeeded: fulfil its order (once)."""
+
+    event_id: str
+    payment_intent_id: str
+    order_id: str
+    amount: int
+    currency: str
+
+
 PaymentEvent: TypeAlias = (
-    CheckoutPaid | CheckoutPending | CheckoutClosed | ChargeRefunded | DisputeOpened | IgnoredEvent
+    CheckoutPaid
+    | CheckoutPending
+    | CheckoutClosed
+    | ChargeRefunded
+    | DisputeOpened
+    | CardSaved
+    | IntentSucceeded
+    | IgnoredEvent
 )
+
+
+# --- charging a saved card -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OffSessionCharge:
+    """Charge a saved card without the person (automatic top-up). `idempotency_key` comes from
+    the top-up row, so a retry after a crash makes no second payment."""
+
+    order_id: str
+    pack_id: str
+    customer_id: str
+    payment_method_id: str
+    amount_cents: int
+    currency: str
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class OffSessionResult:
+    """`failure` is None when Stripe accepted it (credits then come from the webhook), else
+    "authentication_required" or "card_declined"."""
+
+    payment_intent_id: str | None
+    status: str
+    failure: str | None = None
+
+
+@dataclass(frozen=True)
+class IntentStatus:
+    """A PaymentIntent as Stripe reports it now (for a top-up whose webhook never came)."""
+
+    payment_intent_id: str
+    status: str  # "succeeded", "processing", "requires_payment_method", "canceled", ...
+    amount: int
+    currency: str

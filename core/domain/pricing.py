@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from core.domain.numbers import whole_number
 from core.errors import InvalidLength, UnknownPack
 
 
@@ -54,16 +55,11 @@ class Pricing:
 
     def cost_for(self, seconds: object) -> int:
         """The credits a clip of `seconds` costs; other lengths are refused with the allowed list."""
-        if isinstance(seconds, bool) or not isinstance(seconds, int | str):
-            raise InvalidLength(seconds, self.lengths)
-        try:
-            value = int(str(seconds).strip().removesuffix("s"))
-        except ValueError:
-            raise InvalidLength(seconds, self.lengths) from None
-        if value not in self.costs:
-            raise InvalidLength(seconds, self.lengths)
-        return self.costs[value]
+        return self.costs[self.parse_length(seconds)]
 
     def parse_length(self, seconds: object) -> int:
-        self.cost_for(seconds)
-        return int(str(seconds).strip().removesuffix("s"))
+        """`seconds` (`10`, "10" or "10s") as one of the priced lengths, else `InvalidLength`."""
+        value = whole_number(seconds.strip().removesuffix("s") if isinstance(seconds, str) else seconds)
+        if value is None or value not in self.costs:
+            raise InvalidLength(seconds, self.lengths)
+        return value

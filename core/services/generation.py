@@ -34,6 +34,7 @@ from core.domain.rules import CreditRules
 from core.domain.speech import SpeechPolicy
 from core.errors import (
     ClipExpired,
+    ClipOnItsWay,
     InsufficientCredits,
     JobCanceled,
     JobFinished,
@@ -43,7 +44,7 @@ from core.errors import (
     WalletFrozen,
 )
 from core.ports import AudioIntake, Clock, JobNotifier, JobStore, LedgerStore, MusicGenerator
-from core.services.job_runner import GenerationSettings, JobRunner, SuccessHook
+from core.services.job_runner import CaptureHook, GenerationSettings, JobRunner, SuccessHook
 from core.services.offers import OfferService
 from core.services.wallets import WalletService
 
@@ -107,6 +108,7 @@ class GenerationService:
         prices: OperationPrices | None = None,
         speech: SpeechPolicy | None = None,
         providers: Mapping[str, MusicGenerator] | None = None,
+        after_capture: CaptureHook | None = None,
     ) -> None:
         self.store = store
         self.intake_executor = intake_executor
@@ -132,6 +134,7 @@ class GenerationService:
             offers=offers,
             notifier=notifier,
             providers=providers,
+            after_capture=after_capture,
         )
         self._intake_slots = asyncio.Semaphore(self.settings.intake_workers)
 
@@ -320,6 +323,8 @@ class GenerationService:
         spoken = self.speech.clean(text, spoken_voice, max_chars=self.speech.max_tag_chars)
         person = await self.wallets.person(identity)
         source = await self._own_job(person, source_job_id)
+        if source.state == JobState.DELIVERING and operation_of(source.operation).keeps_output:
+            raise ClipOnItsWay(source.job_id)
         if not operation_of(source.operation).keeps_output or source.state != JobState.SUCCEEDED:
             raise NotTaggable(source.job_id)
         request_key = f"{identity.key}:{request_id}"

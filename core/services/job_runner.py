@@ -21,6 +21,7 @@ import functools
 import logging
 import math
 import os
+import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -37,10 +38,14 @@ from core.domain.rules import CreditRules
 from core.errors import BotError, DeliveryFailed, GenerationFailed, GenerationTimedOut, JobCanceled
 from core.ports import Clock, JobNotifier, JobStore, LedgerStore, MusicGenerator
 from core.services.offers import OfferService
+from core.services.outage import Outage
 
 logger = logging.getLogger(__name__)
 
 SuccessHook = Callable[[int], Awaitable[None]]
+# Called with the wallet and the capture's ledger entry after a capture committed (automatic
+# top-up); it must be idempotent per entry.
+CaptureHook = Callable[[int, str], Awaitable[object]]
 
 
 def _discard(future: asyncio.Future[bytes]) -> None:
@@ -60,6 +65,35 @@ async def wait_for_event(event: asyncio.Event, seconds: float) -> None:
             await event.wait()
 
 
+class _Parked(Exception):
+    """A job left where it is because the runner is stopping."""
+
+
+class _Gone(Exception):
+    """The job left the state a step expected (canceled or expired meanwhile)."""
+
+
+def log_step(job: Job, step: str, level: int = logging.INFO, **fields: object) -> None:
+    """One event per job step, with the job, whose it is and the step as fields (LOG_FORMAT=json
+    indexes them): `job 3f2a… succeeded charged=2`."""
+    details = "".join(f" {name}={value}" for name, value in fields.items())
+    logger.log(
+        level,
+        "job %s %s%s",
+        job.job_id,
+        step,
+        details,
+        extra={"job_id": job.job_id, "identity": job.identity, "step": step, **fields},
+    )
+
+
+def with_job(url: str, job_id: str) -> str:
+    """The webhook URL naming the job it is for (a delivery can be traced to its job)."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query) + [("job", job_id)]
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
+
+
 @dataclass(frozen=True)
 class GenerationSettings:
     max_input_bytes: int = 20_000_000
@@ -76,10 +110,13 @@ class GenerationSettings:
     lease: dt.timedelta = dt.timedelta(minutes=2)
     sweep_interval_seconds: float = 30.0
     dispatch_interval_seconds: float = 1.0  # how often the queue is checked without a nudge
+    outage_max_wait_seconds: float = 30.0  # the longest wait between tries while the database is away
     input_retention: dt.timedelta = dt.timedelta(hours=24)  # for "Again" / "Other style"
     deliver_timeout_seconds: float = 300.0
     notify_timeout_seconds: float = 30.0
-    shutdown_grace_seconds: float = 10.0  # jobs in flight may finish while the bot stops
+    # While the bot stops, a job creating its prediction or delivering its clip may finish that
+    # step; one only waiting on its prediction stops at once (it resumes from its saved id).
+    shutdown_grace_seconds: float = 5.0
     hold_slack: dt.timedelta = dt.timedelta(minutes=5)  # a hold outlives the deadline by this
     intake_workers: int = max(1, os.cpu_count() or 1)
 
@@ -96,6 +133,7 @@ class _Run:
     generating: bool = True  # holds a slot of the concurrency limit (until it is delivering)
     submitted_at: float | None = None  # loop time the generator accepted it (this run only)
     download: asyncio.Future[bytes] | None = None  # started while the step to delivering is written
+    resumed: bool = False  # taken back after a restart (or from a dead worker)
 
 
 class JobRunner:
@@ -112,6 +150,7 @@ class JobRunner:
         offers: OfferService | None = None,
         notifier: JobNotifier | None = None,
         providers: Mapping[str, MusicGenerator] | None = None,
+        after_capture: CaptureHook | None = None,
     ) -> None:
         self.store = store
         self.ledger = ledger
@@ -126,6 +165,7 @@ class JobRunner:
         # capture committed; it must be idempotent. A crash in between skips one call: the
         # person's next success makes up for it.
         self.on_success = on_success
+        self.after_capture = after_capture
         # The offer after a job that leaves the balance low (packs, next daily credit, support);
         # the composition root connects its next-daily-credit source (`bot.bootstrap.compose`).
         self.offers = offers or OfferService(rules)
@@ -142,12 +182,14 @@ class JobRunner:
         # second, music from the model a minute: one average would make speech wait).
         self._prediction_seconds: dict[str, float] = {}
         self._running = False
+        self._stopping = False  # parks jobs waiting on their prediction
 
     async def start(self) -> None:
         """Resume or resolve every unfinished job, then run the dispatcher and the sweep."""
         if self._running:
             return
         self._running = True
+        self._stopping = False
         await self.resume()
         self._background = [
             asyncio.create_task(self._dispatch_loop(), name="jobs-dispatch"),
@@ -155,15 +197,19 @@ class JobRunner:
         ]
 
     async def stop(self, grace_seconds: float | None = None) -> None:
-        """Stop taking jobs, give the ones in flight `grace_seconds` to finish, then stop the
-        rest where they are: their rows stay, and `resume()` finishes them on the next start."""
+        """Stop taking jobs, park the ones waiting on their prediction, give the ones creating
+        a prediction or delivering `grace_seconds` to finish that step, then stop the rest where
+        they are: their rows stay, and `resume()` finishes them on the next start."""
         self._running = False
+        self._stopping = True
         for task in self._background:
             task.cancel()
         await asyncio.gather(*self._background, return_exceptions=True)
         self._background = []
         grace = self.settings.shutdown_grace_seconds if grace_seconds is None else grace_seconds
         in_flight = [run.task for run in self._active.values() if run.task]
+        for run in self._active.values():
+            run.wake.set()  # one waiting on its prediction parks at once
         if in_flight and grace > 0:
             await asyncio.wait(in_flight, timeout=grace)
         for task in in_flight:
@@ -220,8 +266,8 @@ class JobRunner:
         started = []
         for job in adopted:
             if job.job_id not in self._active:
-                logger.info("resuming job %s (%s)", job.job_id, job.state)
-                self._start(job)
+                log_step(job, "resumed", state=job.state.value)
+                self._start(job, resumed=True)
                 started.append(job.job_id)
         await self._expire_queued(now)
         await self._expire_with_expired_holds()
@@ -260,13 +306,17 @@ class JobRunner:
         self._dispatch_wake.set()
 
     async def _dispatch_loop(self) -> None:
+        interval = self.settings.dispatch_interval_seconds
+        outage = Outage("job dispatch", logger, first_wait=interval, max_wait=self.settings.outage_max_wait_seconds)
         while True:
             self._dispatch_wake.clear()
             try:
                 await self.dispatch()
-            except Exception:  # noqa: BLE001 - the loop must outlive a bad moment of the database
-                logger.exception("job dispatch failed")
-            await wait_for_event(self._dispatch_wake, self.settings.dispatch_interval_seconds)
+            except Exception as error:  # noqa: BLE001 - the loop must outlive a bad moment of the database
+                await asyncio.sleep(outage.failed(error))  # a nudge does not shorten the backoff
+                continue
+            outage.succeeded()
+            await wait_for_event(self._dispatch_wake, interval)
 
     async def dispatch(self) -> int:
         """Start as many queued jobs as the limits allow; returns how many were started."""
@@ -283,11 +333,12 @@ class JobRunner:
             lease_until=now + self.settings.lease,
         )
         for job in claimed:
+            log_step(job, "claimed", worker=self.settings.worker_id)
             self._start(job)
         return len(claimed)
 
-    def _start(self, job: Job, status: PredictionStatus | None = None) -> None:
-        run = _Run(job, status=status, generating=job.state.generating)
+    def _start(self, job: Job, status: PredictionStatus | None = None, *, resumed: bool = False) -> None:
+        run = _Run(job, status=status, generating=job.state.generating, resumed=resumed)
         self._active[job.job_id] = run
         self._queue_positions.pop(job.job_id, None)
         run.task = asyncio.create_task(self._drive(run), name=f"job-{job.job_id}")
@@ -310,7 +361,11 @@ class JobRunner:
                 job = await self._await_prediction(run, job)
             if job is not None and job.state == JobState.DELIVERING:
                 self._free_slot(run)
-                await self._deliver(job, run.download)
+                # Resumed while delivering: the clip may have reached the person before the crash.
+                resent = run.resumed and run.job.state == JobState.DELIVERING
+                await self._deliver(job, run.download, resent=resent)
+        except _Parked:
+            return  # stopping: the row stays as it is and is resumed on the next start
         except asyncio.CancelledError:
             if run.download is not None:
                 _discard(run.download)
@@ -323,32 +378,70 @@ class JobRunner:
             await self._expire(job)
             return None
         await self._progress(job, JobProgress(Stage.STARTED))
+        adopted = await self._made_before(job) if job.submission_ref is not None else None
+        if adopted is not None:
+            prediction_id = adopted.prediction_id
+            if adopted.state.finished:
+                run.status = adopted  # no need to ask again
+        else:
+            created = await self._create_prediction(job)
+            if created is None:
+                return None
+            prediction_id = created
+            run.submitted_at = asyncio.get_running_loop().time()  # the first poll counts from here
+        moved = await self._advance(job, frozenset({JobState.SUBMITTED}), JobState.RUNNING, prediction_id=prediction_id)
+        if moved is None:  # canceled or expired while the generator was answering
+            await self._cancel_prediction(job, prediction_id)
+            return None
+        log_step(moved, "adopted" if adopted is not None else "submitted", prediction_id=prediction_id)
+        await self._progress(moved, JobProgress(Stage.GENERATING))
+        return moved
+
+    async def _create_prediction(self, job: Job) -> str | None:
+        """Create the job's prediction, saving what identifies it first (so a crash before its
+        id is saved does not make a second one); None when the job ended instead."""
+        submitting = frozenset({JobState.SUBMITTED})
         request = await self._request(job)
         if request is None:
-            await self._end(
-                job,
-                JobState.FAILED,
-                GenerationFailed("input_missing"),
-                frozenset({JobState.SUBMITTED}),
-            )
+            await self._end(job, JobState.FAILED, GenerationFailed("input_missing"), submitting)
             return None
+
+        async def note(ref: str) -> None:
+            if await self._advance(job, submitting, JobState.SUBMITTED, submission_ref=ref) is None:
+                raise _Gone  # canceled or expired meanwhile: create nothing
+
+        webhook = self.settings.webhook_url
         try:
             async with asyncio.timeout(max(self._remaining(job), 0.001)):
-                prediction_id = await self._provider(job).submit(request, webhook_url=self.settings.webhook_url)
+                return await self._provider(job).submit(
+                    request, webhook_url=webhook and with_job(webhook, job.job_id), before_create=note
+                )
+        except _Gone:
+            return None
         except TimeoutError:
             await self._expire(job)
             return None
         except GenerationFailed as error:
             logger.warning("job %s: submit failed: %s", job.job_id, error)
-            await self._end(job, JobState.FAILED, error, frozenset({JobState.SUBMITTED}))
+            await self._end(job, JobState.FAILED, error, submitting)
             return None
-        run.submitted_at = asyncio.get_running_loop().time()  # the first poll counts from here
-        moved = await self._advance(job, frozenset({JobState.SUBMITTED}), JobState.RUNNING, prediction_id=prediction_id)
-        if moved is None:  # canceled or expired while the generator was answering
-            await self._cancel_prediction(job, prediction_id)
+
+    async def _made_before(self, job: Job) -> PredictionStatus | None:
+        """The prediction a run before a restart made for the job (it was noted, so it may have
+        been created): adopt the best one and cancel the strays; None when there is none alive."""
+        assert job.submission_ref is not None
+        # A failure to look is raised: the sweep tries again (creating one could pay twice).
+        found = await self._provider(job).find(job.submission_ref, since=job.started_at)
+        alive = [s for s in found if s.state not in (PredictionState.FAILED, PredictionState.CANCELED)]
+        if not alive:
             return None
-        await self._progress(moved, JobProgress(Stage.GENERATING))
-        return moved
+        keep = min(alive, key=lambda s: s.state != PredictionState.SUCCEEDED)  # finished first, else newest
+        for stray in alive:
+            if stray is not keep and not stray.state.finished:
+                logger.warning("job %s: canceling stray prediction %s", job.job_id, stray.prediction_id)
+                await self._cancel_prediction(job, stray.prediction_id)
+        logger.warning("job %s: adopted prediction %s made before a restart", job.job_id, keep.prediction_id)
+        return keep
 
     async def _await_prediction(self, run: _Run, job: Job) -> Job | None:
         """Poll until the prediction finishes (or the webhook says so), the person cancels, or
@@ -366,7 +459,7 @@ class JobRunner:
         elif since is not None and job.operation in self._prediction_seconds:
             first = 0.9 * self._prediction_seconds[job.operation] - (loop.time() - since)
         if first is not None and run.status is None:
-            await wait_for_event(run.wake, min(first, max(self._remaining(job), 0.0)))
+            await self._idle(run, min(first, max(self._remaining(job), 0.0)))
         while True:
             run.wake.clear()  # before looking: a webhook or cancel from now on wakes the wait below
             if run.canceled:
@@ -388,8 +481,15 @@ class JobRunner:
                 if since is not None and status.state == PredictionState.SUCCEEDED:
                     self._observe_prediction(job.operation, loop.time() - since)
                 return await self._prediction_finished(run, job, status)
-            wait = min(interval, max(self._remaining(job), 0.0))
-            await wait_for_event(run.wake, wait)
+            await self._idle(run, min(interval, max(self._remaining(job), 0.0)))
+
+    async def _idle(self, run: _Run, seconds: float) -> None:
+        """Wait for the prediction; once the runner is stopping, leave the job parked instead
+        (its prediction id is saved: the next start polls it again)."""
+        if not self._stopping:
+            await wait_for_event(run.wake, seconds)
+        if self._stopping:
+            raise _Parked
 
     async def _prediction_finished(self, run: _Run, job: Job, status: PredictionStatus) -> Job | None:
         if status.state == PredictionState.SUCCEEDED:
@@ -406,6 +506,7 @@ class JobRunner:
             if moved is None:  # a webhook elsewhere or a cancel got there first
                 _discard(run.download)
                 return None
+            log_step(moved, "generated", prediction_id=status.prediction_id)
             if job.started_at is not None:
                 self._observe_run(job.started_at)
             return moved
@@ -454,7 +555,7 @@ class JobRunner:
             run.generating = False
             self._nudge()
 
-    async def _deliver(self, job: Job, download: asyncio.Future[bytes] | None = None) -> None:
+    async def _deliver(self, job: Job, download: asyncio.Future[bytes] | None = None, *, resent: bool = False) -> None:
         """Download at once (unless already under way), hand the clip to the chat adapter, and
         capture only once it says the platform accepted it."""
         delivering = frozenset({JobState.DELIVERING})
@@ -475,7 +576,7 @@ class JobRunner:
             await self._end(job, JobState.FAILED, error, delivering)
             return
         kind = operation(job.operation)
-        clip = GeneratedClip(audio=audio, format=kind.output_format, seconds=float(job.seconds))
+        clip = GeneratedClip(audio=audio, format=kind.output_format, seconds=float(job.seconds), resent=resent)
         delivered: bool | Delivered = False
         try:
             async with asyncio.timeout(self.settings.deliver_timeout_seconds):
@@ -497,7 +598,7 @@ class JobRunner:
         if concluded is None:
             logger.warning("job %s was delivered but had already been ended elsewhere", job.job_id)
             return
-        logger.info("job %s succeeded: %d credits charged", job.job_id, concluded.charged)
+        log_step(concluded.job, "succeeded", charged=concluded.charged, resent=resent)
         offer = await self.offers.after(concluded.balance, concluded.job.person_id)
         await self._call_notifier(
             "finished",
@@ -509,6 +610,11 @@ class JobRunner:
                 await self.on_success(concluded.job.person_id)
             except Exception:  # noqa: BLE001 - a reward hook never undoes a delivered job
                 logger.exception("success hook failed for person %s", concluded.job.person_id)
+        if self.after_capture is not None and concluded.charged > 0:
+            try:
+                await self.after_capture(concluded.job.wallet_id, concluded.job.hold_key)
+            except Exception:  # noqa: BLE001 - a top-up never undoes a delivered job
+                logger.exception("capture hook failed for wallet %s", concluded.job.wallet_id)
 
     # --- ending jobs -------------------------------------------------------------------------
 
@@ -528,13 +634,7 @@ class JobRunner:
         )
         if concluded is None:
             return None
-        logger.info(
-            "job %s %s (%s): %d credits released",
-            job.job_id,
-            target,
-            error.code,
-            concluded.released,
-        )
+        log_step(concluded.job, target.value, error=error.code, released=concluded.released)
         await self._notify_failed(concluded, error)
         return concluded
 
@@ -632,9 +732,15 @@ class JobRunner:
     # --- background loops --------------------------------------------------------------------
 
     async def _sweep_loop(self) -> None:
+        interval = self.settings.sweep_interval_seconds
+        outage = Outage("job sweep", logger, first_wait=interval, max_wait=max(interval, 300.0))
+        wait = interval
         while True:
-            await asyncio.sleep(self.settings.sweep_interval_seconds)
+            await asyncio.sleep(wait)
             try:
                 await self.sweep()
-            except Exception:  # noqa: BLE001
-                logger.exception("job sweep failed")
+            except Exception as error:  # noqa: BLE001
+                wait = outage.failed(error)
+            else:
+                outage.succeeded()
+                wait = interval

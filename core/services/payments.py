@@ -29,7 +29,6 @@ from core.domain.orders import (
     CheckoutLink,
     Effect,
     Order,
-    OrderState,
     PaymentOutcome,
     PaymentResult,
     PreCheckout,
@@ -40,13 +39,16 @@ from core.domain.orders import (
     on_checkout_paid,
     on_checkout_pending,
     on_dispute,
+    on_intent_succeeded,
     on_refund,
     on_session_record,
     on_stars_paid,
     on_stars_refund,
+    open_order,
     pre_checkout_refusal,
 )
 from core.domain.payments import (
+    CardSaved,
     ChargeRefunded,
     CheckoutClosed,
     CheckoutPaid,
@@ -54,6 +56,7 @@ from core.domain.payments import (
     CheckoutRequest,
     DisputeOpened,
     IgnoredEvent,
+    IntentSucceeded,
     PaymentEvent,
 )
 from core.domain.pricing import Pack, PackTable
@@ -152,12 +155,19 @@ class PaymentService:
     # --- Stripe Checkout ----------------------------------------------------------------------
 
     async def buy(
-        self, identity: Identity, pack_id: str, *, request_id: str, wallet_id: int | None = None
+        self,
+        identity: Identity,
+        pack_id: str,
+        *,
+        request_id: str,
+        wallet_id: int | None = None,
+        save_card_for: str | None = None,
     ) -> CheckoutLink:
         """A Checkout link for `pack_id`. The same `request_id` (e.g. the interaction id) gives
         the same order and session. `wallet_id` sends the credits to another wallet (a server
-        wallet); the caller checks who may do that. Raises `PaymentsNotConfigured`,
-        `UnknownPack`, `OperationFailed("payment_provider_unavailable")`."""
+        wallet); the caller checks who may do that. `save_card_for` (a Stripe Customer) also
+        saves the card for automatic top-up. Raises `PaymentsNotConfigured`, `UnknownPack`,
+        `OperationFailed("payment_provider_unavailable")`."""
         gateway = self.gateway
         if gateway is None or not gateway.configured:
             raise PaymentsNotConfigured()
@@ -195,6 +205,7 @@ class PaymentService:
                 # From the row, not the clock: a retry must send identical parameters.
                 expires_at_unix=int(order.expires_at.timestamp()),
                 customer_ref=f"person:{order.person_id}",
+                save_card_for=save_card_for,
             )
         )
         order = await self.store.set_checkout(order.order_id, session.session_id, session.url, now=self.clock.now())
@@ -219,6 +230,11 @@ class PaymentService:
                 order_id, decide = await self._order_of(event, key), lambda o: on_refund(o, event)
             case DisputeOpened():
                 order_id, decide = await self._order_of(event, key), lambda o: on_dispute(o, event)
+            case IntentSucceeded():
+                order_id, decide = event.order_id, lambda o: on_intent_succeeded(o, event)
+            case CardSaved():
+                # The standing order's part (`TopUpService`); its purchase is the session's.
+                order_id, decide = event.order_id, lambda o: Effect(PaymentOutcome.NOTED, "card_saved")
             case IgnoredEvent():
                 kind = event.type
                 order_id, decide = None, lambda o: Effect(PaymentOutcome.IGNORED, event.reason)
@@ -229,7 +245,8 @@ class PaymentService:
             f"stripe {kind} {event.event_id}",
             order_id,
             result,
-            money_in=isinstance(event, CheckoutPaid),
+            money_in=isinstance(event, CheckoutPaid | IntentSucceeded),
+            event_id=event.event_id,
         )
         return result
 
@@ -257,7 +274,13 @@ class PaymentService:
                 event_type="reconcile",
                 now=self.clock.now(),
             )
-            _log_result(f"reconcile {record.session_id}", record.order_id, result, money_in=record.is_paid)
+            _log_result(
+                f"reconcile {record.session_id}",
+                record.order_id,
+                result,
+                money_in=record.is_paid,
+                event_id=f"reconcile:{record.session_id}",
+            )
             if result.outcome == PaymentOutcome.GRANTED:
                 fulfilled.append(record.order_id)
             elif result.outcome == PaymentOutcome.CLOSED:
@@ -319,7 +342,14 @@ class PaymentService:
             event_type="successful_payment",
             now=self.clock.now(),
         )
-        _log_result(f"stars payment {charge} from {identity.key}", payload, result, money_in=True)
+        _log_result(
+            f"stars payment {charge} from {identity.key}",
+            payload,
+            result,
+            money_in=True,
+            event_id=charge,
+            identity=identity.key,
+        )
         if result.balance is None and result.order is not None and result.outcome in _ALREADY:
             # A repeated delivery moved nothing; the reply still says what the wallet holds.
             result = replace(result, balance=await self.wallets.store.balance(result.order.wallet_id))
@@ -342,7 +372,7 @@ class PaymentService:
             event_type="stars_refund",
             now=self.clock.now(),
         )
-        _log_result(f"stars refund {charge_id} by {operator.key}", order.order_id, result)
+        _log_result(f"stars refund {charge_id} by {operator.key}", order.order_id, result, event_id=charge_id)
         if result.outcome == PaymentOutcome.IGNORED:
             raise OperationFailed("not_refundable")
         return StarsRefund(
@@ -368,20 +398,15 @@ class PaymentService:
         expires_at: dt.datetime | None,
         terms: Terms,
     ) -> Order:
-        return Order(
-            order_id=self.new_id(),
-            request_key=f"{channel.value}:{identity.key}:{request_id}"[:200],
+        return open_order(
+            self.new_id(),
+            f"{channel.value}:{identity.key}:{request_id}",
             person_id=person.person_id,
             wallet_id=wallet_id if wallet_id is not None else person.wallet_id,
             identity=identity.key,
             channel=channel,
-            pack_id=pack.pack_id,
-            credits=pack.credits,
-            amount=pack.price,
-            currency=pack.currency,
-            state=OrderState.OPEN,
-            created_at=now,
-            updated_at=now,
+            pack=pack,
+            now=now,
             expires_at=expires_at,
             experiment_id=terms.experiment_id,
             arm=terms.arm,
@@ -422,14 +447,31 @@ def _link(order: Order) -> CheckoutLink:
     return CheckoutLink(order.checkout_url, _pack_of(order), order.order_id, order.expires_at)
 
 
-def _log_result(what: str, order_id: str | None, result: PaymentResult, *, money_in: bool = False) -> None:
+def _log_result(
+    what: str,
+    order_id: str | None,
+    result: PaymentResult,
+    *,
+    money_in: bool = False,
+    event_id: str,
+    identity: str | None = None,
+) -> None:
+    """One event per payment, with its fields (for LOG_FORMAT=json): the event, the order, whose
+    it is, what it did."""
+    fields = {
+        "event_id": event_id,
+        "order_id": order_id,
+        "identity": identity or (result.order.identity if result.order is not None else None),
+        "outcome": result.outcome.value,
+        "credits": result.credits,
+    }
     if result.outcome == PaymentOutcome.IGNORED and money_in:
         # Money came in that we did not grant: an operator must look (and refund or grant).
-        logger.error("%s for order %s ignored: %s", what, order_id, result.detail)
+        logger.error("%s for order %s ignored: %s", what, order_id, result.detail, extra=fields)
     elif result.outcome == PaymentOutcome.IGNORED and result.detail != "unhandled_type":
-        logger.warning("%s for order %s ignored: %s", what, order_id, result.detail)
+        logger.warning("%s for order %s ignored: %s", what, order_id, result.detail, extra=fields)
     elif result.outcome in (PaymentOutcome.IGNORED, PaymentOutcome.DUPLICATE):
-        logger.debug("%s for order %s: %s %s", what, order_id, result.outcome.value, result.detail)
+        logger.debug("%s for order %s: %s %s", what, order_id, result.outcome.value, result.detail, extra=fields)
     else:
         logger.info(
             "%s for order %s: %s %s (%d credits)",
@@ -438,4 +480,5 @@ def _log_result(what: str, order_id: str | None, result: PaymentResult, *, money
             result.outcome.value,
             result.detail,
             result.credits,
+            extra=fields,
         )

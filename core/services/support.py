@@ -13,6 +13,7 @@ import logging
 
 from core.domain.identity import Identity
 from core.domain.ledger import checked_amount
+from core.domain.numbers import whole_number
 from core.domain.rules import CreditRules
 from core.domain.support import Ticket, TicketReply
 from core.errors import InvalidSupportText, NotPermitted, UnknownTicket
@@ -23,10 +24,10 @@ logger = logging.getLogger(__name__)
 
 
 def parse_ticket_id(text: object) -> int:
-    value = str(text).strip().removeprefix("#")
-    if not value.isdigit() or not 0 < int(value) < 2**31:
+    value = whole_number(str(text).strip().removeprefix("#"))
+    if value is None or not 0 < value < 2**31:
         raise UnknownTicket(str(text))
-    return int(value)
+    return value
 
 
 class SupportService:

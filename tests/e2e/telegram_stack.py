@@ -5,6 +5,7 @@ through our own web server) and the fake Bot API on loopback."""
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import socket
 from collections.abc import AsyncIterator
@@ -21,6 +22,7 @@ from bot.config import load_settings
 from bot.platforms import telegram_platform
 from core.domain.generation import GenerationRequest, PredictionState, PredictionStatus
 from core.domain.identity import Identity
+from core.ports import SubmissionNote
 from tests.fakes.telegram_fake import FakeBotAPI
 
 JSON = dict[str, Any]
@@ -45,9 +47,14 @@ class GatedGenerator:
     def open(self) -> None:
         self.gate.set()
 
-    async def submit(self, request: GenerationRequest, *, webhook_url: str | None) -> str:
+    async def submit(
+        self, request: GenerationRequest, *, webhook_url: str | None, before_create: SubmissionNote | None = None
+    ) -> str:
         self.submitted += 1
-        return await self.inner.submit(request, webhook_url=webhook_url)
+        return await self.inner.submit(request, webhook_url=webhook_url, before_create=before_create)
+
+    async def find(self, ref: str, *, since: dt.datetime | None = None) -> list[PredictionStatus]:
+        return await self.inner.find(ref, since=since)
 
     async def status(self, prediction_id: str) -> PredictionStatus:
         if not self.gate.is_set():

@@ -39,7 +39,7 @@ def test_console_welcomes_shows_balance_and_history_with_piped_input(tmp_path):
 def test_console_state_survives_a_restart_and_operators_can_grant(tmp_path):
     me = "".join(ch for ch in getpass.getuser() if ch.isalnum() or ch in "_.-") or "me"
     env = {"OPERATOR_IDS": f"console:{me}"}
-    first = run_console(tmp_path, [f"/admin grant console:{me} 5 testing", f"/admin grant console:{me} -1 nope"], **env)
+    first = run_console(tmp_path, [f"/admin grant console:{me} 5 testing", f"/admin grant console:{me} 0 nope"], **env)
     assert f"Granted 5 credits to console:{me}. Their balance: 15." in first.stdout
     assert "The amount must be a whole number" in first.stdout
     second = run_console(tmp_path, ["/balance"], **env)

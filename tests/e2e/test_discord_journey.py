@@ -64,6 +64,8 @@ async def test_generate_defers_edits_its_status_delivers_the_clip_and_charges_af
     await world.idle()
     assert await world.available(ALICE) == 8
     assert await world.audit() == []
+    delivered = await world.app.generation.runner.store.get(job_id)
+    assert delivered is not None and delivered.delivery_ref == str(clip.response["id"])  # recorded with the capture
 
     balance = world.command("balance", [], ALICE)
     world.dispatch(balance)

@@ -18,6 +18,7 @@ from tests.e2e.console_kit import console_chat
 from tests.e2e.discord_kit import ALICE, action, discord_world
 from tests.e2e.telegram_stack import button, telegram_stack
 from tests.fakes.discord_harness import option
+from tests.integration.jobs_harness import wait_until
 
 
 def codec_of(data: bytes) -> str:
@@ -129,6 +130,11 @@ async def test_a_voice_tag_on_telegram_from_the_button_under_the_clip(sqlite_url
         await stack.answer(await stack.press(ada, clip_message, tag["callback_data"]))
         how = await stack.fake.wait_for("sendMessage", chat_id=chat_id, count=before + 1, timeout=10)
         assert f"/tag {job_id} <your words>" in how["text"]
+
+        async def charged() -> bool:  # the charge and the clip kept for tags are one step
+            return await stack.available(ada) == 9
+
+        await wait_until(charged)
         status = await stack.command(ada, "tag", f"{job_id} made by Ada")
         assert status["text"].startswith("🏷 Voice tag “made by Ada” · 1 credit held")
         tagged = await stack.wait_audio(chat_id, count=2)

@@ -3,6 +3,8 @@ fake Bot API: by long polling and by webhook through our own web server."""
 
 from __future__ import annotations
 
+import logging
+
 import aiohttp
 import pytest
 
@@ -122,3 +124,33 @@ async def test_webhook_mode_refuses_updates_without_the_secret_token(sqlite_url)
         reply = await stack.command(ada, "start")  # Telegram's own delivery, with the secret
         assert reply["text"].startswith("Welcome!")
         assert await stack.available(ada) == 10
+
+
+async def test_webhook_mode_answers_400_to_a_body_that_is_no_update_and_logs_nothing_unexpected(sqlite_url, caplog):
+    async with telegram_stack(sqlite_url, webhook=True) as stack:
+        url = stack.telegram.config.webhook_url
+        assert url is not None
+        good = {"X-Telegram-Bot-Api-Secret-Token": WEBHOOK_SECRET}
+        bodies = [
+            b"null",
+            b"[]",
+            b'"an update"',
+            b"5",
+            b"[" * 100_000 + b"]" * 100_000,
+            b'{"a":' * 2_000 + b"1" + b"}" * 2_000,
+            b'{"update_id": "x"}',
+            b'{"update_id": true}',
+            b'{"update_id": NaN}',
+            b'{"update_id": 1, "message": 5}',
+            b'{"update_id": 2, "message": {"message_id": "x", "chat": 3, "date": "y"}}',
+            b'{"update_id": 3, "callback_query": []}',
+        ]
+        async with aiohttp.ClientSession() as http:
+            for body in bodies:
+                async with http.post(url, data=body, headers=good) as response:
+                    assert response.status == 400, body[:40]
+        assert stack.fake.calls("sendMessage") == []
+        reply = await stack.command(stack.user("Ada"), "start")  # and the bot still answers
+        assert reply["text"].startswith("Welcome!")
+        assert stack.unexpected_errors() == []
+        assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info] == []

@@ -10,6 +10,9 @@ downloads), keeps the messages it created, and records every request so tests ca
 - an expired token: callback 404 "Unknown interaction" (10062), webhooks 401 (50027);
 - uploads above the interaction's `attachment_size_limit` are 413 (40005);
 - empty messages (50006), content > 2000 chars and custom_id > 100 chars (50035);
+- entitlements (Discord's store): `create_entitlement` / `delete_entitlement` make the payloads
+  the gateway sends (feed them to the client's parsers), and `POST .../consume` marks one
+  consumed (404, code 10070, for an unknown one);
 - scripted 429s with the headers discord.py reads (including `Via`, without which discord.py
   takes a 429 for a Cloudflare ban and raises instead of retrying).
 
@@ -269,6 +272,7 @@ class FakeDiscordAPI:
         # The gateway (a websocket): the servers the bot is in, and every IDENTIFY it received.
         self.guilds: dict[int, dict[str, Any]] = {}
         self.identifies: list[dict[str, Any]] = []
+        self.entitlements: dict[int, dict[str, Any]] = {}  # Discord's store: by entitlement id
         self._sockets: set[web.WebSocketResponse] = set()
         self.root = ""  # http://127.0.0.1:<port>
 
@@ -722,6 +726,12 @@ class FakeDiscordAPI:
                 self._delete_channel_message,
             ),
             ("POST", r"/users/@me/channels", True, self._post_dm_channel),
+            (
+                "POST",
+                rf"/applications/{snow.format('app')}/entitlements/{snow.format('eid')}/consume",
+                True,
+                self._consume_entitlement,
+            ),
             ("GET", rf"/users/{snow.format('uid')}", True, self._get_user),
             ("GET", r"/(?:media-proxy/)?attachments/.+", False, self._get_file),
         ]
@@ -775,6 +785,40 @@ class FakeDiscordAPI:
         finally:
             self._sockets.discard(socket)
         return socket
+
+    # -- the store (entitlements) ---------------------------------------------------------------
+
+    def create_entitlement(self, user: Mapping[str, Any], sku_id: int) -> dict[str, Any]:
+        """`user` bought the consumable SKU: the ENTITLEMENT_CREATE payload (type 1, purchase)."""
+        entitlement = {
+            "id": str(snowflake()),
+            "sku_id": str(sku_id),
+            "application_id": str(self.application_id),
+            "user_id": str(user["id"]),
+            "type": 1,
+            "deleted": False,
+            "consumed": False,
+            "starts_at": None,
+            "ends_at": None,
+        }
+        self.entitlements[int(entitlement["id"])] = entitlement
+        return dict(entitlement)
+
+    def delete_entitlement(self, entitlement_id: int | str) -> dict[str, Any]:
+        """Discord refunded it: the ENTITLEMENT_DELETE payload."""
+        entitlement = self.entitlements[int(entitlement_id)]
+        entitlement["deleted"] = True
+        return dict(entitlement)
+
+    def consumed(self) -> list[int]:
+        return [eid for eid, e in self.entitlements.items() if e["consumed"]]
+
+    async def _consume_entitlement(self, req: RecordedRequest, m: re.Match[str]) -> Reply:
+        entitlement = self.entitlements.get(int(m["eid"]))
+        if entitlement is None or int(m["app"]) != self.application_id:
+            raise ApiError(404, 10070, "Unknown Entitlement")
+        entitlement["consumed"] = True
+        return Reply(204)
 
     # -- identity -----------------------------------------------------------------------------
 

@@ -203,6 +203,10 @@ class DiscordHarness:
         """Deliver a MESSAGE_CREATE (e.g. from `FakeDiscordAPI.add_message`) as the gateway would."""
         dispatch_message(client, payload)
 
+    def dispatch_event(self, client: discord.Client, event: str, payload: dict[str, Any]) -> None:
+        """Deliver any gateway dispatch (e.g. ENTITLEMENT_CREATE) to the client's own parser."""
+        client._connection.parsers[event](payload)
+
     def dispatch(self, client: discord.Client, payload: dict[str, Any]) -> None:
         """Deliver an INTERACTION_CREATE to `client` as the gateway would."""
         self.fake.register_interaction(payload)

@@ -11,7 +11,15 @@ from core.domain.generation import GeneratedClip
 from core.domain.jobs import Job, JobProgress
 from core.domain.ledger import Balance
 from core.domain.offers import Offer
-from core.domain.payments import CheckoutRequest, CheckoutSession, CheckoutSessionRecord, PaymentEvent
+from core.domain.payments import (
+    CheckoutRequest,
+    CheckoutSession,
+    CheckoutSessionRecord,
+    IntentStatus,
+    OffSessionCharge,
+    OffSessionResult,
+    PaymentEvent,
+)
 from core.domain.support import Ticket, TicketReply
 from core.errors import BotError, EmailNotSent
 
@@ -35,11 +43,36 @@ class FakeSender:
 
 class FakeCheckout:
     """A Stripe Checkout that opens a session `cs_<order id>` per order and lists nothing;
-    the test then plays Stripe's webhook events itself (`Kit.pay_stripe`, `Kit.refund_stripe`)."""
+    the test then plays Stripe's webhook events itself. It also keeps saved cards: customers
+    `cus_<wallet ref>`, and off-session charges recorded by idempotency key (one payment per
+    key, like Stripe); `refuse` makes the next charges fail with that code."""
 
     configured = True
 
+    def __init__(self) -> None:
+        self.requests: list[CheckoutRequest] = []
+        self.charges: dict[str, OffSessionCharge] = {}  # idempotency key -> the charge
+        self.attempts: list[OffSessionCharge] = []  # every call, refused ones too
+        self.refuse: str | None = None  # "authentication_required" | "card_declined"
+
+    async def create_customer(self, wallet_ref: str) -> str:
+        return f"cus_{wallet_ref.replace(':', '_')}"
+
+    async def charge_saved_card(self, charge: OffSessionCharge) -> OffSessionResult:
+        intent = f"pi_{charge.order_id}"
+        self.attempts.append(charge)
+        if self.refuse is not None:
+            return OffSessionResult(intent, "requires_payment_method", self.refuse)
+        self.charges.setdefault(charge.idempotency_key, charge)
+        return OffSessionResult(intent, "succeeded")
+
+    async def payment_intent(self, payment_intent_id: str) -> IntentStatus:
+        """Every intent this fake made succeeded (unless refused, and then it was never charged)."""
+        charge = next(c for c in self.charges.values() if f"pi_{c.order_id}" == payment_intent_id)
+        return IntentStatus(payment_intent_id, "succeeded", charge.amount_cents, charge.currency)
+
     async def create_checkout(self, req: CheckoutRequest) -> CheckoutSession:
+        self.requests.append(req)
         return CheckoutSession(f"cs_{req.order_id}", f"https://checkout.test/{req.order_id}", req.order_id)
 
     async def list_recent_sessions(self, created_after_unix: int) -> list[CheckoutSessionRecord]:

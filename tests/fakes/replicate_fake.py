@@ -1,6 +1,7 @@
 """A loopback stand-in for the Replicate HTTP API, driven by the real `replicate` client.
 
-Serves `POST /v1/files`, `POST /v1/predictions`, `GET /v1/predictions/{id}`,
+Serves `POST /v1/files`, `POST /v1/predictions`, `GET /v1/predictions` (newest first, paged),
+`GET /v1/predictions/{id}`,
 `POST /v1/predictions/{id}/cancel` and the output file (real MP3 bytes), records every request,
 and can deliver signed webhooks. How a prediction behaves is scripted with `Script`, per test
 (`default_script`) or per prompt (`scripts_by_prompt`). Time-based scripts read `clock`, so tests
@@ -153,6 +154,7 @@ class FakeReplicate:
     output_status: int = 200
     output_size: int | None = None
     output_declares_length: bool = True
+    list_page_size: int = 100  # GET /v1/predictions
 
     requests: list[RecordedRequest] = field(default_factory=list)
     files: dict[str, FakeFile] = field(default_factory=dict)
@@ -180,6 +182,7 @@ class FakeReplicate:
         app.router.add_get("/v1/files/{id}", self._get_file)
         app.router.add_get("/v1/files/{id}/download", self._download_file)
         app.router.add_post("/v1/predictions", self._create_prediction)
+        app.router.add_get("/v1/predictions", self._list_predictions)
         app.router.add_get("/v1/predictions/{id}", self._get_prediction)
         app.router.add_post("/v1/predictions/{id}/cancel", self._cancel_prediction)
         app.router.add_get("/delivery/{id}/output.mp3", self._output)
@@ -359,6 +362,18 @@ class FakeReplicate:
             loop = asyncio.get_running_loop()
             self._timers[prediction.id] = loop.call_later(self.latency_seconds, self._on_timer, prediction.id)
         return web.json_response(self.prediction_json(prediction), status=201)
+
+    async def _list_predictions(self, request: web.Request) -> web.Response:
+        """Newest first, `list_page_size` a page, `next` the URL of the following page; listing
+        does not move a prediction along (as on Replicate, only time does)."""
+        newest_first = list(reversed(self.predictions.values()))
+        start = int(request.query.get("cursor", "0"))
+        page = newest_first[start : start + self.list_page_size]
+        after = start + self.list_page_size
+        following = f"{self.base_url}/v1/predictions?cursor={after}" if after < len(newest_first) else None
+        previous = f"{self.base_url}/v1/predictions?cursor={max(start - self.list_page_size, 0)}" if start else None
+        results = [self.prediction_json(p) for p in page]
+        return web.json_response({"next": following, "previous": previous, "results": results})
 
     async def _get_prediction(self, request: web.Request) -> web.Response:
         prediction = self.predictions.get(request.match_info["id"])

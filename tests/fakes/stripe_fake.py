@@ -8,7 +8,11 @@ Two halves:
   derived from the order id (or a per-process counter), so runs are deterministic; building and
   signing one event takes microseconds.
 - `FakeStripe`: an `aiohttp.web` app on 127.0.0.1:0 that the real `stripe` client talks to
-  (`base_addresses={"api": fake.base_url}`). It keeps sessions, payment intents and charges,
+  (`base_addresses={"api": fake.base_url}`). It keeps sessions, payment intents, charges,
+  Customers and saved payment methods (a paid session with a `customer` and
+  `payment_intent_data[setup_future_usage]=off_session` attaches its card), and answers
+  off-session PaymentIntents (`off_session=true&confirm=true`) as `card_outcome` says: success,
+  or a 402 `card_error` (`authentication_required`, `card_declined`) carrying the intent. It
   honours idempotency keys like Stripe (same key + same params → same response; same key +
   other params → 400 `idempotency_error`), paginates lists, and records every request. Its
   helpers (`complete_session`, `refund`, `dispute`, ...) move an object along and return the
@@ -503,6 +507,11 @@ class _Order:
     payment_intent_id: str | None = None
     charge_id: str | None = None
     seq: int = 0
+    customer: str | None = None  # `customer` of the session
+    save_card: bool = False  # `payment_intent_data[setup_future_usage]=off_session`
+
+
+CARD_OUTCOMES = ("success", "authentication_required", "card_declined")
 
 
 @dataclass
@@ -516,6 +525,12 @@ class FakeStripe:
     sessions: dict[str, dict[str, Any]] = field(default_factory=dict)
     payment_intents: dict[str, dict[str, Any]] = field(default_factory=dict)
     charges: dict[str, dict[str, Any]] = field(default_factory=dict)
+    customers: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Saved payment methods by id -> the customer they are attached to (a paid Checkout with
+    # `setup_future_usage` attaches its card).
+    payment_methods: dict[str, str] = field(default_factory=dict)
+    # What the next off-session charges do: "success", "authentication_required", "card_declined".
+    card_outcome: str = "success"
 
     def __post_init__(self) -> None:
         self._orders: dict[str, _Order] = {}
@@ -534,6 +549,8 @@ class FakeStripe:
         app.router.add_get("/v1/checkout/sessions", self._list_sessions)
         app.router.add_get("/v1/checkout/sessions/{id}", self._get_session)
         app.router.add_get("/v1/payment_intents/{id}", self._get_payment_intent)
+        app.router.add_post("/v1/customers", self._create_customer)
+        app.router.add_post("/v1/payment_intents", self._create_payment_intent)
         app.router.add_get("/v1/charges/{id}", self._get_charge)
         app.router.add_get("/c/pay/{id}", self._checkout_page)
         self._runner = web.AppRunner(app, access_log=None)
@@ -631,6 +648,12 @@ class FakeStripe:
             status="succeeded" if paid else "pending",
             created=self.clock(),
         )
+        if order.customer is not None:
+            pm_id = stable_id("pm_", "pm", session_id)
+            self.payment_intents[pi_id].update(customer=order.customer, payment_method=pm_id)
+            if order.save_card and paid:
+                self.payment_methods[pm_id] = order.customer
+                self.payment_intents[pi_id]["setup_future_usage"] = "off_session"
         order.payment_intent_id, order.charge_id = pi_id, ch_id
         session.update(
             status="complete",
@@ -639,6 +662,22 @@ class FakeStripe:
             url=None,
         )
         return self._event("checkout.session.completed", session)
+
+    def intent_succeeded(self, payment_intent_id: str) -> dict[str, Any]:
+        """`payment_intent.succeeded` for a paid intent (a Checkout's, or an off-session one)."""
+        intent = self.payment_intents[payment_intent_id]
+        if intent["status"] != "succeeded":
+            raise ValueError(f"payment intent {payment_intent_id} is {intent['status']}")
+        return self._event("payment_intent.succeeded", intent)
+
+    def session_intent(self, session_id: str) -> str:
+        intent = self._orders[session_id].payment_intent_id
+        if intent is None:
+            raise ValueError(f"session {session_id} has no payment intent yet")
+        return intent
+
+    def off_session_intents(self) -> list[dict[str, Any]]:
+        return [pi for pi in self.payment_intents.values() if pi.get("off_session")]
 
     def async_payment_succeeded(self, session_id: str) -> dict[str, Any]:
         session, pi, charge = self._processing_session(session_id)
@@ -749,6 +788,19 @@ class FakeStripe:
         return None
 
     async def _create_session(self, request: web.Request) -> web.Response:
+        return await self._idempotent_post(request, self._new_session)
+
+    async def _create_customer(self, request: web.Request) -> web.Response:
+        return await self._idempotent_post(request, self._new_customer)
+
+    async def _create_payment_intent(self, request: web.Request) -> web.Response:
+        return await self._idempotent_post(request, self._new_off_session_intent)
+
+    async def _idempotent_post(
+        self, request: web.Request, create: Callable[[dict[str, Any]], tuple[int, dict[str, Any]]]
+    ) -> web.Response:
+        """Like Stripe: same key + same parameters → the first answer again (a card error too:
+        Stripe stores every result but a validation refusal); same key + other parameters → 400."""
         recorded = await self._record(request)
         if (refusal := self._refusal(request)) is not None:
             return refusal
@@ -762,11 +814,63 @@ class FakeStripe:
                     "Keys for idempotent requests can only be used with the same parameters they were first used with.",
                 )
             return web.json_response(body, status=status, headers={"Idempotent-Replayed": "true"})
-        status, body = self._new_session(recorded.params)
+        status, body = create(recorded.params)
         # Like Stripe, a request refused by validation does not consume the key.
-        if key is not None and status == 200:
+        if key is not None and status in (200, 402):
             self._idempotent[key] = (recorded.form, status, body)
         return web.json_response(body, status=status, headers=_request_id())
+
+    def _new_customer(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        customer_id = stable_id("cus_", "cus", next(self._seq), length=14)
+        customer = {
+            "id": customer_id,
+            "object": "customer",
+            "created": self.clock(),
+            "metadata": params.get("metadata", {}),
+            "livemode": False,
+        }
+        self.customers[customer_id] = customer
+        return 200, customer
+
+    def _new_off_session_intent(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """An off-session PaymentIntent on a saved card (`off_session=true&confirm=true`)."""
+        customer, method = params.get("customer"), params.get("payment_method")
+        if params.get("off_session") != "true" or params.get("confirm") != "true":
+            return 400, _error_body("invalid_request_error", "This fake charges off-session only.", "parameter_invalid")
+        if customer not in self.customers or self.payment_methods.get(str(method)) != customer:
+            message = f"The payment method {method} is not attached to customer {customer}."
+            return 400, _error_body("invalid_request_error", message, "resource_missing", "payment_method")
+        seq = next(self._seq)
+        pi_id = stable_id("pi_", "off", seq)
+        outcome = self.card_outcome
+        status = "succeeded" if outcome == "success" else "requires_payment_method"
+        charge_id = stable_id("ch_", "off", seq) if outcome == "success" else None
+        intent = payment_intent_object(
+            payment_intent_id=pi_id,
+            amount=int(params["amount"]),
+            currency=params["currency"],
+            status=status,
+            metadata=params.get("metadata", {}),
+            latest_charge=charge_id,
+            created=self.clock(),
+        )
+        intent.update(customer=customer, payment_method=method, off_session=True)
+        self.payment_intents[pi_id] = intent
+        if charge_id is None:
+            error = _error_body("card_error", "Your card was declined.", outcome)
+            if outcome == "card_declined":
+                error["error"]["decline_code"] = "generic_decline"
+            error["error"]["payment_intent"] = dict(intent)
+            return 402, error
+        self.charges[charge_id] = charge_object(
+            charge_id=charge_id,
+            payment_intent_id=pi_id,
+            amount=intent["amount"],
+            currency=intent["currency"],
+            metadata={},
+            created=self.clock(),
+        )
+        return 200, intent
 
     def _new_session(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         problem = _validate_session_params(params, self.clock())
@@ -791,8 +895,16 @@ class FakeStripe:
             cancel_url=params.get("cancel_url", ""),
         )
         self.sessions[session_id] = session
-        pi_metadata = params.get("payment_intent_data", {}).get("metadata", {})
-        self._orders[session_id] = _Order(session_id, dict(pi_metadata), seq=seq)
+        intent_data = params.get("payment_intent_data", {})
+        pi_metadata = intent_data.get("metadata", {})
+        self._orders[session_id] = _Order(
+            session_id,
+            dict(pi_metadata),
+            seq=seq,
+            customer=params.get("customer"),
+            save_card=intent_data.get("setup_future_usage") == "off_session",
+        )
+        session["customer"] = params.get("customer")
         return 200, session
 
     async def _list_sessions(self, request: web.Request) -> web.Response:

@@ -37,3 +37,16 @@ async def test_the_generation_benchmark_runs_a_tiny_load(tmp_path):
     assert problems == []
     assert (notifier.delivered, len(notifier.failures)) == (4, 0)
     assert counts.get("succeeded") == 4
+
+
+@pytest.mark.postgres
+async def test_the_scale_benchmark_runs_a_tiny_load():
+    """Two bot processes on one PostgreSQL database behind the sticky webhook balancer: two
+    people each start, claim, get a clip and buy a pack; every Stripe event reaches both
+    processes, and each pack is granted once."""
+    from bench.scale import run_round
+
+    found = await run_round(processes=2, users=2, timeout=60)
+    assert found.violations == []
+    assert found.double_grants == 0
+    assert len(found.first_reply_ms) == 2 and found.throughput > 0

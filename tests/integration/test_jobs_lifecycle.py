@@ -289,7 +289,7 @@ async def test_replicate_calls_our_webhook_and_that_alone_completes_the_job(data
         fake.default_script = PROCESSING_FOREVER
         accepted = await stack.submit(ANN)
         job = await wait_for_state(stack.service, accepted.job_id, JobState.RUNNING)
-        assert fake.predictions[job.prediction_id].webhook == url
+        assert fake.predictions[job.prediction_id].webhook == f"{url}?job={job.job_id}"  # names its job
         await fake.finish(job.prediction_id, "succeeded")
         done = await wait_for_state(stack.service, job.job_id, *ENDED)
         assert done.state == JobState.SUCCEEDED and received == [True]

@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+import aiohttp
 import pytest
 
 from adapters.audio import PyAVIntake
@@ -370,3 +371,105 @@ async def _set_lease(db_url: str, job_id: str, until: Any) -> None:
     statement = Statement(update(jobs).where(jobs.c.id == bindparam("id")).values(lease_until=bindparam("until")))
     async with Database(db_url) as database:
         await database.write(lambda c: run(c, statement, until=to_db_time(c, until), id=job_id))
+
+
+# --- a crash after Replicate accepted a prediction but before its id was saved ---------------
+# The restarted bot finds that prediction among the recent ones (`GET /v1/predictions`) by the
+# input it noted before creating it, adopts it and cancels strays, instead of paying twice.
+
+CREATED_NOT_SAVED = ("generator.submit", 1, "after")  # Replicate answered; the process died
+
+
+def creates(fake: FakeReplicate) -> list[Any]:
+    return [r for r in fake.requests if (r.method, r.path) == ("POST", "/v1/predictions")]
+
+
+def lists(fake: FakeReplicate) -> list[Any]:
+    return [r for r in fake.requests if (r.method, r.path) == ("GET", "/v1/predictions")]
+
+
+async def test_a_prediction_created_before_a_crash_is_adopted_not_made_again(db_url, fake, clock, replicate):
+    who = Identity("console", "ann")
+    wire = Tripwire(target=CREATED_NOT_SAVED)
+    request_key, delivered = await run_one_job(replicate, db_url, clock, wire, who)
+    assert wire.fired.is_set() and len(fake.predictions) == 1
+    (made,) = fake.predictions.values()
+    assert made.webhook is None and made.input["input_audio"].endswith(tuple(fake.files))
+
+    outcome = await check_outcome(replicate, db_url, clock, who, request_key, delivered)
+
+    assert outcome == JobState.SUCCEEDED.value  # charged once, with a clip (checked inside)
+    assert len(creates(fake)) == 1 and len(fake.predictions) == 1
+    assert len(lists(fake)) == 1
+    assert fake.requests_to("POST", f"/v1/predictions/{made.id}/cancel") == []
+
+
+async def test_strays_made_for_the_same_job_are_canceled_and_one_is_adopted(sqlite_url, fake, clock, replicate):
+    who = Identity("console", "bob")
+    request_key, delivered = await run_one_job(replicate, sqlite_url, clock, Tripwire(target=CREATED_NOT_SAVED), who)
+    (first,) = creates(fake)
+    async with aiohttp.ClientSession() as http:  # the same create again: a stray for this job
+        headers = {"Authorization": f"Bearer {fake.api_token}"}
+        async with http.post(f"{fake.base_url}/v1/predictions", json=first.json, headers=headers) as answer:
+            assert answer.status == 201
+
+    assert await check_outcome(replicate, sqlite_url, clock, who, request_key, delivered) == "succeeded"
+
+    life = await start_life(replicate, sqlite_url, clock, start=False)  # to read what it left
+    try:
+        done = await life.service.store.find_by_request(request_key)
+        assert done is not None and done.prediction_id is not None
+        job = done
+        canceled = [r.path for r in fake.requests if r.method == "POST" and r.path.endswith("/cancel")]
+        assert len(canceled) == 1 and done.prediction_id not in canceled[0]
+        assert len(creates(fake)) == 2  # the original and the stray; nothing new
+        assert await spends(life.database, job.job_id) == 1
+    finally:
+        await life.die()
+
+
+async def test_a_job_noted_but_never_created_is_submitted_once_after_the_restart(db_url, fake, clock, replicate):
+    who = Identity("console", "cy")
+    wire = Tripwire(target=("store.advance", 1, "after"))  # the note is the first advance
+    request_key, delivered = await run_one_job(replicate, db_url, clock, wire, who)
+    assert wire.fired.is_set() and creates(fake) == []
+
+    outcome = await check_outcome(replicate, db_url, clock, who, request_key, delivered)
+
+    assert outcome == JobState.SUCCEEDED.value
+    assert len(creates(fake)) == 1 and len(lists(fake)) == 1
+
+
+async def test_a_clip_delivered_just_before_a_crash_is_sent_again_saying_so_and_charged_once(
+    sqlite_url, fake, clock, replicate
+):
+    who = Identity("console", "dee")
+    wire = Tripwire(target=("notifier.deliver", 1, "after"))  # delivered; the capture never written
+    request_key, delivered = await run_one_job(replicate, sqlite_url, clock, wire, who)
+    assert wire.fired.is_set() and list(delivered.values()) == [1]
+
+    life = await start_life(replicate, sqlite_url, clock)
+    try:
+        job = await life.service.store.find_by_request(request_key)
+        assert job is not None
+        done = await wait_for_state(life.service, job.job_id, *TERMINAL)
+        assert done.state == JobState.SUCCEEDED
+        assert life.notifier.clips[job.job_id].resent  # the chat says "sent again after a restart"
+        assert await spends(life.database, job.job_id) == 1
+        assert await life.service.ledger.audit() == []
+    finally:
+        await life.die()
+
+
+async def test_a_job_that_never_reached_delivering_is_not_called_a_resend(sqlite_url, fake, clock, replicate):
+    who = Identity("console", "eve")
+    wire = Tripwire(target=("generator.submit", 1, "after"))
+    request_key, delivered = await run_one_job(replicate, sqlite_url, clock, wire, who)
+    life = await start_life(replicate, sqlite_url, clock)
+    try:
+        job = await life.service.store.find_by_request(request_key)
+        assert job is not None
+        await wait_for_state(life.service, job.job_id, JobState.SUCCEEDED)
+        assert not life.notifier.clips[job.job_id].resent
+    finally:
+        await life.die()

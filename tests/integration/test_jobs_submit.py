@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
+import numpy as np
 import pytest
 
 from core.clock import ManualClock
@@ -19,6 +20,7 @@ from core.errors import (
     AudioTooLarge,
     AudioTooShort,
     AudioTruncated,
+    AudioUnusual,
     ClipExpired,
     InsufficientCredits,
     InvalidLength,
@@ -30,7 +32,9 @@ from core.errors import (
 )
 from tests.audio_samples import (
     A4,
+    float_wav,
     garbage_bytes,
+    low_rate_flac,
     mislabelled_clip,
     noise_clip,
     png_bytes,
@@ -61,6 +65,8 @@ REFUSED = [
     ("random bytes", garbage_bytes, NotAudio),
     ("nothing", lambda: b"", AudioEmpty),
     ("half a second", lambda: tone_clip([A4], 0.5, "ogg"), AudioTooShort),
+    ("a float wav of NaN", lambda: float_wav(np.full(64_000, np.nan)), AudioSilent),
+    ("a 1 Hz flac", low_rate_flac, AudioUnusual),
 ]
 ACCEPTED = [
     ("a tone", lambda: tone_clip([A4], 2.0, "ogg")),

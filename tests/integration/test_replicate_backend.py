@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import datetime as dt
 import hashlib
 import io
 import json
@@ -148,7 +149,7 @@ async def test_a_clip_is_submitted_polled_and_its_mp3_downloaded(fake, generator
     # The clip went up once, as our exact WAV bytes.
     (uploaded,) = fake.files.values()
     assert uploaded.sha256 == hashlib.sha256(CLIP.audio).hexdigest()
-    assert (uploaded.name, uploaded.content_type) == ("melody.wav", "audio/wav")
+    assert (uploaded.name, uploaded.content_type) == ("melody-job-1.wav", "audio/wav")  # names its job
     # The output host never sees our API token.
     (output_get,) = fake.requests_to("GET", "/delivery/")
     assert "Authorization" not in output_get.headers
@@ -571,3 +572,27 @@ async def test_a_hundred_concurrent_jobs_complete_against_the_real_time_fake():
     assert all(audio == tone_mp3() for audio in outputs)
     assert len(server.predictions) == 100
     assert {p.input["seed"] for p in server.predictions.values()} == set(range(100))
+
+
+# --- finding a job's prediction after a crash ------------------------------------------------
+
+
+async def test_find_reads_pages_back_to_when_the_job_was_claimed(fake, generator):
+    fake.list_page_size = 2
+    refs: list[str] = []
+
+    async def note(ref: str) -> None:
+        refs.append(ref)
+
+    first = await generator.submit(request(seed=1), webhook_url=None, before_create=note)
+    for seed in range(2, 6):  # four newer predictions of other jobs: the first is on page 3
+        await generator.submit(request(seed=seed), webhook_url=None)
+
+    found = await generator.find(refs[0], since=dt.datetime.now(dt.UTC) - dt.timedelta(hours=1))
+    assert [s.prediction_id for s in found] == [first]
+    listed = [r for r in fake.requests if (r.method, r.path) == ("GET", "/v1/predictions")]
+    assert len(listed) == 3
+
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)  # claimed after all of them
+    assert await generator.find(refs[0], since=later) == []
+    assert len([r for r in fake.requests if (r.method, r.path) == ("GET", "/v1/predictions")]) == 4

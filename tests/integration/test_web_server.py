@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Mapping
 
 import aiohttp
@@ -52,6 +54,28 @@ async def hooks() -> WebHooks:
 async def web(hooks: WebHooks) -> AsyncIterator[tuple[WebServer, aiohttp.ClientSession]]:
     async with WebServer(hooks, "127.0.0.1", 0) as server, aiohttp.ClientSession() as http:
         yield server, http
+
+
+async def test_stopping_gives_a_request_in_flight_a_bounded_time(hooks):
+    """A stuck webhook cannot hold up the bot's stop (aiohttp would wait 60 s)."""
+    entered = asyncio.Event()
+
+    async def stuck() -> bool:
+        entered.set()
+        await asyncio.Event().wait()
+        return True
+
+    server = WebServer(WebHooks(health=stuck, text=Catalogue().text), "127.0.0.1", 0, shutdown_seconds=0.2)
+    await server.start()
+    async with aiohttp.ClientSession() as http:
+        request = asyncio.ensure_future(http.get(f"{server.base_url}/healthz"))
+        await entered.wait()
+        started = time.monotonic()
+        await server.stop()
+        took = time.monotonic() - started
+        request.cancel()
+        await asyncio.gather(request, return_exceptions=True)
+    assert took < 2.0
 
 
 async def test_healthz_says_whether_the_database_answers(web, hooks):

@@ -90,6 +90,7 @@ def stores_of(memory: MemoryStores) -> Stores:
         support=memory.support,
         stats=memory.stats,
         offers=memory.offers,
+        top_ups=memory.top_ups,
     )
 
 
@@ -140,6 +141,7 @@ class Kit:
     codes: CountingCodes
     telegram: RecordingPlatform
     discord: RecordingPlatform
+    checkout: FakeCheckout | None = None  # with `card=True`: Checkout and the saved cards
     _ids: Any = field(default_factory=lambda: itertools.count(1))
 
     @property
@@ -264,6 +266,7 @@ def kit(
         **settings,
     }
     memory, clock, codes = MemoryStores(), ManualClock(START), CountingCodes()
+    checkout = FakeCheckout() if card else None
     app = compose(
         load_settings(_env_file=None, **values),
         stores_of(memory),
@@ -272,13 +275,14 @@ def kit(
         generator=generator,
         providers=providers,
         email_sender=email_sender,
-        checkout=FakeCheckout() if card else None,
+        checkout=checkout,
+        cards=checkout,
     )
     telegram = RecordingPlatform(telegram_surface(app.conversation))
     discord = RecordingPlatform(DISCORD)
     app.platforms.register(telegram)
     app.platforms.register(discord)
-    return Kit(app, clock, memory, codes, telegram, discord)
+    return Kit(app, clock, memory, codes, telegram, discord, checkout)
 
 
 @contextlib.asynccontextmanager

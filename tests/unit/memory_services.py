@@ -15,7 +15,7 @@ from core.domain.identity import Identity
 from core.domain.pricing import Pack, PackTable, Pricing
 from core.domain.rules import CreditRules
 from core.errors import AudioEmpty
-from core.ports import ReferralNotifier
+from core.ports import ReferralNotifier, SubmissionNote
 from core.services.email import EmailVerificationService
 from core.services.expiry import ExpiryService
 from core.services.generation import GenerationService, GenerationSettings
@@ -70,7 +70,12 @@ class FakeIntake:
 class IdleGenerator:
     """A generator the services never get to call: unit tests do not start the job workers."""
 
-    async def submit(self, request: GenerationRequest, *, webhook_url: str | None) -> str:
+    async def submit(
+        self, request: GenerationRequest, *, webhook_url: str | None, before_create: SubmissionNote | None = None
+    ) -> str:
+        raise AssertionError("the workers are not running")
+
+    async def find(self, ref: str, *, since: dt.datetime | None = None) -> list[PredictionStatus]:
         raise AssertionError("the workers are not running")
 
     async def status(self, prediction_id: str) -> PredictionStatus:

@@ -11,6 +11,7 @@ import av
 import pytest
 
 from core.domain.generation import GenerationRequest, PredictionState, PredictionStatus
+from core.domain.jobs import JobState
 from core.errors import GenerationFailed
 from tests.unit.conversation_kit import HUM, OPERATOR, labels, recording
 
@@ -18,8 +19,11 @@ from tests.unit.conversation_kit import HUM, OPERATOR, labels, recording
 class FailingProvider:
     """A provider whose model fails every prediction (the host said "failed")."""
 
-    async def submit(self, request: GenerationRequest, *, webhook_url: str | None) -> str:
+    async def submit(self, request: GenerationRequest, *, webhook_url: str | None, before_create=None) -> str:
         return f"fail-{request.job_id}"
+
+    async def find(self, ref: str, *, since=None) -> list[PredictionStatus]:
+        return []
 
     async def status(self, prediction_id: str) -> PredictionStatus:
         return PredictionStatus(prediction_id, PredictionState.FAILED, error="CUDA out of memory")
@@ -281,3 +285,19 @@ async def test_typed_words_get_only_what_can_take_them_and_a_lost_quote_is_refus
     before = bot.movements()
     gone = await bot.press("telegram:1", "y:female", owner="1")
     assert gone.text == "I can't find those words any more. Send them again." and bot.movements() == before
+
+
+async def test_a_tag_asked_while_the_clip_is_still_on_its_way_says_so_and_charges_nothing(bot):
+    await bot.say("discord:1", "/start")
+    await bot.options("discord:1", "generate", attachment=recording(HUM), args={"style": "piano", "length": "5"})
+    job_id = bot.discord.statuses[-1].job.job_id
+    store = bot.app.generation.store
+    now = bot.app.clock.now()
+    # the platform has the clip, the charge is not recorded yet
+    assert await store.advance(
+        job_id, frozenset({JobState.QUEUED}), JobState.DELIVERING, now=now, worker_id="w", lease_until=now
+    )
+    before = bot.movements()
+    refused = await bot.options("discord:1", "tag", args={"job": job_id, "text": "made by Sam"})
+    assert refused.text == f"Clip {job_id} is still on its way to you: try the voice tag again in a moment."
+    assert bot.movements() == before

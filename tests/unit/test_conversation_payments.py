@@ -160,9 +160,9 @@ async def test_an_admin_gifts_from_the_server_wallet_for_everyone_to_see_once(bo
         ("/gift 2", None, "This command works in servers only."),
         ("/server-wallet deposit 2", None, "This command works in servers only."),
         ("/gift 20", ADMIN, "The server wallet has only 5 credits, not enough to gift 20."),
-        ("/gift lots", ADMIN, "The amount must be a whole number from 1 to 100000."),
+        ("/gift lots", ADMIN, "Usage: /gift <member> <credits> [note]"),
         ("/gift 0", ADMIN, "The amount must be a whole number from 1 to 100000."),
-        ("/server-wallet deposit -3", ADMIN, "The amount must be a whole number from 1 to 1000000."),
+        ("/server-wallet deposit -3", ADMIN, "Usage: /server-wallet · /server-wallet deposit <credits>"),
         ("/server-wallet refill 3", ADMIN, "Usage: /server-wallet · /server-wallet deposit <credits>"),
     ],
 )

@@ -144,11 +144,12 @@ async def test_pricing_and_help_follow_the_configured_costs(make):
     [
         (
             "telegram:1",
-            "/start /balance /daily /buy /pricing /say /describe /history /refer /support /paysupport /verify /help",
+            "/start /balance /daily /buy /autotopup /pricing /say /describe /history /refer /support /paysupport "
+            "/verify /help",
         ),
         (
             "discord:1",
-            "/start /balance /daily /buy /pricing /say /describe /history /refer /support /paysupport "
+            "/start /balance /daily /buy /autotopup /pricing /say /describe /history /refer /support /paysupport "
             "/verify-email /help",
         ),
     ],

@@ -90,6 +90,16 @@ async def test_the_cost_is_shown_before_and_the_charge_after():
     assert WORDS.charged(None, 0, 6) == "This one is on us · 6 credits left"
 
 
+async def test_a_clip_sent_again_after_a_restart_says_so_and_a_first_delivery_does_not():
+    jobs, platform = notices(left=5)
+    await jobs.deliver(job(), GeneratedClip(b"mp3", "mp3", 10.0, resent=True))
+    again = platform.clips[-1]
+    note = "↻ Sent again after a restart: if this clip reached you already, it is still charged once."
+    assert again.caption == f"🎵 Your 10 s warm piano clip\n{note}" and again.note == note
+    await jobs.deliver(job(), GeneratedClip(b"mp3", "mp3", 10.0))
+    assert (platform.clips[-1].caption, platform.clips[-1].note) == ("🎵 Your 10 s warm piano clip", "")
+
+
 async def test_a_job_held_before_its_status_began_still_names_its_cost():
     """After a restart the head is rebuilt from the job: what it holds, without what is left."""
     jobs, platform = notices()

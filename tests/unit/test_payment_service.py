@@ -3,6 +3,8 @@ back only what is unspent, disputes freeze, Telegram Stars are granted once per 
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from core.domain.identity import Identity
@@ -73,6 +75,19 @@ async def test_a_dispute_takes_the_whole_purchase_back_and_freezes_the_wallet():
     balance = await s.balance(ANN)
     assert (balance.frozen, balance.debt, balance.available) == (True, 30, -30)
     assert await s.audit() == []
+
+
+async def test_each_payment_is_one_log_event_with_its_event_id_order_and_payer(caplog):
+    s = services()
+    invoice = await s.payments.stars_invoice(ANN, "starter", request_id="r1")
+    with caplog.at_level(logging.INFO, logger="core.services.payments"):
+        await s.payments.stars_paid(invoice.payload, "tg_9", invoice.amount, ANN)
+        await s.payments.refund_stars(OPERATOR, "tg_9")
+    events = [(r.event_id, r.order_id, r.identity, r.outcome, r.credits) for r in caplog.records]  # type: ignore[attr-defined]
+    assert events == [
+        ("tg_9", invoice.payload, ANN.key, "granted", 100),
+        ("tg_9", invoice.payload, ANN.key, "taken_back", 100),
+    ]
 
 
 async def test_a_stars_payment_is_granted_once_per_charge_and_refunded_by_an_operator():

@@ -19,6 +19,7 @@ from tests.fakes.memory.referral_notices import FakeReferralNoticeStore
 from tests.fakes.memory.referrals import FakeReferralStore
 from tests.fakes.memory.stats import FakeStatsStore
 from tests.fakes.memory.support import FakeSupportStore
+from tests.fakes.memory.top_ups import FakeTopUpStore
 from tests.fakes.memory.world import World
 
 
@@ -40,6 +41,7 @@ class MemoryStores:
         self.support = FakeSupportStore(self.world)
         self.stats = FakeStatsStore(self.world)
         self.offers = FakeOfferStore(self.world)
+        self.top_ups = FakeTopUpStore(self.world)
 
 
 __all__ = ["MemoryStores", "World"]

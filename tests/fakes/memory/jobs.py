@@ -148,6 +148,7 @@ class FakeJobStore:
         lease_until: dt.datetime | None,
         prediction_id: str | None = None,
         output_url: str | None = None,
+        submission_ref: str | None = None,
     ) -> Job | None:
         if target in TERMINAL:
             raise ValueError("a terminal step goes through conclude()")
@@ -163,6 +164,7 @@ class FakeJobStore:
                 updated_at=now,
                 prediction_id=job.prediction_id if prediction_id is None else prediction_id,
                 output_url=job.output_url if output_url is None else output_url,
+                submission_ref=job.submission_ref if submission_ref is None else submission_ref,
             )
 
     async def conclude(

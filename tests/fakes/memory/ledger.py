@@ -262,6 +262,14 @@ def release_hold(world: World, key: str, now: dt.datetime, *, state: HoldState =
     return Outcome(key, hold.amount, balance(world, hold.account_id), duplicate=True)
 
 
+def taken_for_order(world: World, account_id: int, order_ref: str) -> int:
+    return sum(
+        t.amount
+        for t in world.transfers.values()
+        if t.order_ref == order_ref and t.debit == account_id and t.reason in (Reason.REFUND, Reason.DISPUTE)
+    )
+
+
 def take_back(
     world: World,
     key: str,
@@ -275,11 +283,7 @@ def take_back(
         return _duplicate(world, key, account_id)
     if freezes_wallet(reason):
         world.accounts[account_id].frozen = True
-    already = sum(
-        t.amount
-        for t in world.transfers.values()
-        if t.order_ref == order_ref and t.debit == account_id and t.reason in (Reason.REFUND, Reason.DISPUTE)
-    )
+    already = taken_for_order(world, account_id, order_ref)
     unspent = sum(
         lot.remaining for lot in world.lots.values() if lot.account_id == account_id and lot.order_ref == order_ref
     )

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from adapters.storage.offers import paid_event
 from adapters.storage.payments import MAX_EVENT_DETAIL
 from core.domain.orders import Effect, Order, PaymentOutcome, PaymentResult
-from tests.fakes.memory.ledger import post_grant, take_back
+from tests.fakes.memory.ledger import post_grant, take_back, taken_for_order
 from tests.fakes.memory.offers import record_event
 from tests.fakes.memory.world import EventRow, World
 
@@ -84,7 +84,7 @@ class FakePaymentStore:
                 self.world.events[event_key] = EventRow(event_key, order_id)
             order = self._as_now(self.world.orders.get(order_id)) if order_id else None
             effect = decide(order)
-            credits, balance = 0, None
+            credits, balance, unrecovered = 0, None, None
             if effect.grant is not None:
                 granted = post_grant(self.world, effect.grant, now)
                 credits, balance = (0 if granted.duplicate else granted.amount), granted.balance
@@ -97,15 +97,16 @@ class FakePaymentStore:
                 if effect.grant is None:  # a take-back right after a grant is part of the same purchase
                     credits += 0 if taken.duplicate else taken.amount
                 balance = taken.balance
+                unrecovered = max(0, take.target_total - taken_for_order(self.world, take.account_id, take.order_ref))
             if order is not None and effect.changes_order:
-                order = self._update(self.world.orders[order.order_id], effect, now)
+                order = self._update(self.world.orders[order.order_id], effect, now, unrecovered)
             if event_key is not None:
                 self.world.events[event_key] = EventRow(
                     event_key, order_id, effect.outcome.value, effect.detail[:MAX_EVENT_DETAIL]
                 )
             return PaymentResult(effect.outcome, effect.detail, order, credits, balance)
 
-    def _update(self, order: Order, effect: Effect, now: dt.datetime) -> Order:
+    def _update(self, order: Order, effect: Effect, now: dt.datetime, unrecovered: int | None) -> Order:
         """Fields the effect gives (None: unchanged); the provider's ids are set once."""
         changed = dataclasses.replace(
             order,
@@ -116,6 +117,7 @@ class FakePaymentStore:
             amount_refunded=order.amount_refunded if effect.amount_refunded is None else effect.amount_refunded,
             amount_disputed=order.amount_disputed if effect.amount_disputed is None else effect.amount_disputed,
             paid_at=order.paid_at or (now if effect.grant is not None else None),
+            credits_unrecovered=order.credits_unrecovered if unrecovered is None else unrecovered,
             updated_at=now,
         )
         self.world.orders[order.order_id] = changed

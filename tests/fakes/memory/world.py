@@ -23,6 +23,7 @@ from core.domain.ledger import HoldState, LotKind, Reason
 from core.domain.notices import NoticeState
 from core.domain.orders import Order
 from core.domain.rewards import BonusKind
+from core.domain.top_ups import AutoTopUp, TopUp
 from core.errors import OperationFailed, UnknownIdentity
 
 
@@ -167,6 +168,12 @@ class EventRow:
 
 
 @dataclass
+class TopUpRow:
+    top_up: TopUp
+    in_flight: int | None  # the wallet while due or charged (unique), else None
+
+
+@dataclass
 class World:
     """Every row of every area; `transaction()` makes a unit of work all or nothing."""
 
@@ -194,6 +201,8 @@ class World:
     # experiment id -> (definition, started, stopped), in start order
     experiments: dict[str, tuple[str, dt.datetime, dt.datetime | None]] = field(default_factory=dict)
     offer_events: list[OfferEvent] = field(default_factory=list)
+    auto_top_ups: dict[int, AutoTopUp] = field(default_factory=dict)  # by wallet
+    top_ups: dict[str, TopUpRow] = field(default_factory=dict)  # by key, in creation order
     ids: Any = field(default_factory=lambda: itertools.count(1))  # one sequence for every row id
 
     @contextlib.contextmanager

@@ -1,0 +1,406 @@
+"""`python -m bench.scale`: several `python -m bot` processes on one PostgreSQL database, behind
+a Telegram webhook load balancer, serving many people at once.
+
+Each round starts N bot processes (Telegram in webhook mode, Stripe and Replicate configured)
+on a fresh PostgreSQL database. A small load balancer in front of them routes each update by
+chat (sticky, as a balancer hashing the chat id would), and the fake Bot API POSTs every
+update to it. Every person at once: /start, /daily, a voice note, the first style button (the
+fake Replicate finishes each prediction after 1 s) until the clip arrives, then `/buy starter`
+until the checkout link arrives. Then every Stripe checkout completes, and each signed
+`checkout.session.completed` event is delivered to EVERY process at the same time.
+
+Figures: first reply (the /start update POSTed → the bot's first message in that chat) p50 and
+p99 in the round with the most processes; throughput (updates handled per second, the first
+update pushed → the last person's checkout link) per round; violations (the auditor's
+findings, people whose pack was not granted exactly once, errors the bots logged, deadlocks);
+double grants (orders granted more than once).
+
+Last line: `scale processes=<n> users=<n> first_reply_p99_ms=<n> throughput_1=<n>
+throughput_2=<n> violations=<k> double_grants=<k>`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import signal
+import socket
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import asyncpg
+from aiohttp import web
+
+from bench.common import scratch_postgres
+
+ROOT = Path(__file__).resolve().parents[1]
+PACK = "starter"
+SECRET = "scale-secret"
+UPDATES_PER_PERSON = 5  # /start, /daily, voice, button, /buy
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(share * (len(ordered) - 1))))] if ordered else float("nan")
+
+
+# --- the load balancer: sticky by chat ---------------------------------------------------------
+
+
+def chat_of(update: dict[str, Any]) -> int:
+    for kind in ("message", "edited_message", "callback_query", "pre_checkout_query"):
+        found = update.get(kind)
+        if found:
+            message = found.get("message", found)
+            chat = message.get("chat") or found.get("from") or {}
+            return int(chat.get("id", 0))
+    return 0
+
+
+@contextlib.asynccontextmanager
+async def load_balancer(backends: list[int]) -> AsyncIterator[str]:
+    """POST /webhooks/telegram → the process `chat id mod N` (what a hash-by-chat rule does)."""
+    http = aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=0))
+
+    async def forward(request: web.Request) -> web.Response:
+        body = await request.read()
+        port = backends[chat_of(json.loads(body)) % len(backends)]
+        headers = {k: v for k, v in request.headers.items() if k.lower().startswith(("content-type", "x-telegram"))}
+        async with http.post(f"http://127.0.0.1:{port}/webhooks/telegram", data=body, headers=headers) as answer:
+            return web.Response(status=answer.status, body=await answer.read())
+
+    app = web.Application()
+    app.router.add_post("/webhooks/telegram", forward)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        yield f"http://127.0.0.1:{port}/webhooks/telegram"
+    finally:
+        await runner.cleanup()
+        await http.close()
+
+
+# --- watching the fake Bot API's log, chat by chat ----------------------------------------------
+
+
+@dataclass
+class ChatWatch:
+    """Reads the fake's request log incrementally (a full rescan per wait is quadratic) and
+    wakes whoever waits on a chat when that chat gets a new accepted call."""
+
+    fake: Any
+    seen: int = 0
+    calls: dict[int, list[Any]] = field(default_factory=dict)
+    waiters: dict[int, list[tuple[Callable[[list[Any]], Any], asyncio.Future[Any]]]] = field(default_factory=dict)
+
+    async def run(self) -> None:
+        while True:
+            log = self.fake.requests_log
+            for request in log[self.seen :]:
+                chat = request.params.get("chat_id")
+                if request.ok and chat is not None:
+                    chat_id = int(chat)
+                    self.calls.setdefault(chat_id, []).append(request)
+                    self._check(chat_id)
+            self.seen = len(log)
+            await asyncio.sleep(0.005)
+
+    def _check(self, chat: int) -> None:
+        kept = []
+        for condition, future in self.waiters.get(chat, []):
+            found = condition(self.calls.get(chat, []))
+            if found is not None and not future.done():
+                future.set_result(found)
+            elif not future.done():
+                kept.append((condition, future))
+        self.waiters[chat] = kept
+
+    async def until(self, chat: int, condition: Callable[[list[Any]], Any], timeout: float) -> Any:  # noqa: ASYNC109
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self.waiters.setdefault(chat, []).append((condition, future))
+        self._check(chat)
+        return await asyncio.wait_for(future, timeout)
+
+
+def nth(method: str, count: int) -> Callable[[list[Any]], Any]:
+    def condition(calls: list[Any]) -> Any:
+        matching = [c for c in calls if c.method == method]
+        return matching[count - 1] if len(matching) >= count else None
+
+    return condition
+
+
+def keyboard_after(index: int) -> Callable[[list[Any]], Any]:
+    """The first message with buttons among the chat's calls after the first `index`."""
+
+    def condition(calls: list[Any]) -> Any:
+        for call in calls[index:]:
+            markup = call.params.get("reply_markup")
+            if call.method == "sendMessage" and markup:
+                rows = markup if isinstance(markup, dict) else json.loads(markup)
+                if any("callback_data" in b for row in rows.get("inline_keyboard", []) for b in row):
+                    return call
+        return None
+
+    return condition
+
+
+def mentions(text: str, after: int) -> Callable[[list[Any]], Any]:
+    def condition(calls: list[Any]) -> Any:
+        return next((c for c in calls[after:] if text in json.dumps(c.params)), None)
+
+    return condition
+
+
+# --- one round ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Round:
+    processes: int
+    users: int
+    throughput: float = 0.0
+    first_reply_ms: list[float] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    double_grants: int = 0
+
+
+async def start_bots(count: int, env_base: dict[str, str], folder: Path) -> list[tuple[Any, int]]:
+    """`count` `python -m bot` processes, each with its own web port, data folder and worker id:
+    (process, web port)."""
+    bots = []
+    for i in range(count):
+        port = free_port()
+        env = dict(env_base, WEB_PORT=str(port), DATA_DIR=str(folder / f"data{i}"), WORKER_ID=f"scale-{i}")
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            cwd=folder,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        bots.append((process, port))
+    return bots
+
+
+async def stop_bots(bots: list[tuple[Any, int]]) -> list[tuple[bytes, bytes]]:
+    """SIGTERM each, and their (stdout, stderr) once they have exited."""
+    for process, _ in bots:
+        if process.returncode is None:
+            process.send_signal(signal.SIGTERM)
+    return list(await asyncio.gather(*(asyncio.wait_for(p.communicate(), 60) for p, _ in bots)))
+
+
+async def healthy(port: int, timeout: float) -> None:  # noqa: ASYNC109
+    deadline = time.monotonic() + timeout
+    async with aiohttp.ClientSession() as http:
+        while True:
+            with contextlib.suppress(aiohttp.ClientError):
+                async with http.get(f"http://127.0.0.1:{port}/healthz") as answer:
+                    if answer.status == 200:
+                        return
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the bot on port {port} did not come up")
+            await asyncio.sleep(0.1)
+
+
+async def run_round(processes: int, users: int, timeout: float) -> Round:  # noqa: ASYNC109
+    from tests.audio_samples import tone_clip
+    from tests.fakes.replicate_fake import FakeReplicate
+    from tests.fakes.stripe_fake import FakeStripe, signed_event
+    from tests.fakes.telegram_fake import FakeBotAPI
+
+    result = Round(processes, users)
+    replicate = FakeReplicate(latency_seconds=1.0)
+    await replicate.start()
+    try:
+        backends: list[int] = []  # the bots' ports, once they are started
+        async with (
+            FakeBotAPI() as fake,
+            FakeStripe() as stripe,
+            scratch_postgres() as db_url,
+            load_balancer(backends) as hook_url,
+        ):
+            scratch = tempfile.TemporaryDirectory(prefix="scale-")
+            folder = Path(scratch.name)
+            env = {k: v for k, v in os.environ.items() if not k.endswith("_TOKEN")}
+            try:
+                env.update(
+                    PYTHONPATH=str(ROOT),
+                    LOG_LEVEL="WARNING",
+                    DATABASE_URL=db_url,
+                    TELEGRAM_BOT_TOKEN=fake.token,
+                    TELEGRAM_API_BASE_URL=fake.base_url,
+                    TELEGRAM_WEBHOOK_URL=hook_url,
+                    TELEGRAM_WEBHOOK_SECRET=SECRET,
+                    TELEGRAM_PAYMENTS="stripe",
+                    STRIPE_SECRET_KEY=stripe.api_key,
+                    STRIPE_WEBHOOK_SECRET=stripe.webhook_secret,
+                    STRIPE_API_BASE=stripe.base_url,
+                    PUBLIC_BASE_URL="https://bot.example",
+                    REPLICATE_API_TOKEN=replicate.api_token,
+                    REPLICATE_API_BASE=replicate.base_url,
+                    POLL_INTERVAL_SECONDS="0.2",
+                    MAX_CONCURRENT_JOBS="1000",
+                    MAX_JOBS_PER_PERSON="2",
+                    NEW_ACCOUNT_COOLDOWN_MINUTES="0",
+                )
+                bots = await start_bots(processes, env, folder)
+                backends[:] = [port for _, port in bots]
+                try:
+                    await asyncio.gather(*(healthy(port, 60) for _, port in bots))
+                    await fake.wait_for("setWebhook", count=processes, timeout=60)
+                    await drive(fake, stripe, bots, users, result, timeout, tone_clip, signed_event)
+                    await check_books(db_url, users, result)
+                finally:
+                    outputs = await stop_bots(bots)
+                for (_, err), (process, _) in zip(outputs, bots, strict=True):
+                    log = err.decode(errors="replace")
+                    if process.returncode != 0:
+                        result.violations.append(f"a bot exited with {process.returncode}")
+                    result.violations += [f"bot log: {line[:200]}" for line in log.splitlines() if _bad(line)]
+            finally:
+                scratch.cleanup()
+    finally:
+        await replicate.stop()
+    return result
+
+
+def _bad(line: str) -> bool:
+    return line.startswith(("ERROR", "CRITICAL", "Traceback")) or "deadlock detected" in line
+
+
+async def drive(
+    fake: Any,
+    stripe: Any,
+    bots: list[tuple[Any, int]],
+    users: int,
+    result: Round,
+    timeout: float,  # noqa: ASYNC109
+    tone_clip: Any,
+    signed_event: Any,
+) -> None:
+    watch = ChatWatch(fake)
+    watcher = asyncio.create_task(watch.run())
+    voice = tone_clip((440.0, 494.0, 523.0, 587.0), seconds=2.0)
+    people = [fake.new_user() for _ in range(users)]
+    try:
+
+        async def person(user: dict[str, Any]) -> None:
+            chat = user["id"]
+            sent = time.monotonic()
+            await fake.push_update(fake.build.command(user, "start"))
+            first = await watch.until(chat, nth("sendMessage", 1), timeout)
+            result.first_reply_ms.append((first.at - sent) * 1000)
+            await fake.push_update(fake.build.command(user, "daily"))
+            await watch.until(chat, nth("sendMessage", 2), timeout)
+            before = len(watch.calls.get(chat, []))
+            await fake.push_update(fake.build.voice(user, voice))
+            keyboard = await watch.until(chat, keyboard_after(before), timeout)
+            markup = keyboard.params["reply_markup"]
+            rows = markup if isinstance(markup, dict) else json.loads(markup)
+            data = rows["inline_keyboard"][0][0]["callback_data"]
+            message_id = keyboard.response["result"]["message_id"]
+            await fake.push_update(fake.build.callback_query(user, data, message_id=message_id))
+            await watch.until(chat, nth("sendAudio", 1), timeout)
+            before = len(watch.calls.get(chat, []))
+            await fake.push_update(fake.build.command(user, "buy", PACK))
+            await watch.until(chat, mentions("/c/pay/", before), timeout)
+
+        started = time.monotonic()
+        await asyncio.gather(*(person(user) for user in people))
+        result.throughput = users * UPDATES_PER_PERSON / (time.monotonic() - started)
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+
+    # Every checkout completes; each event goes to every process at once.
+    events = [stripe.complete_session(session_id) for session_id in list(stripe.sessions)]
+    async with aiohttp.ClientSession() as http:
+
+        async def deliver(event: dict[str, Any], port: int) -> None:
+            body, header = signed_event(event, stripe.webhook_secret)
+            headers = {"Stripe-Signature": header, "Content-Type": "application/json"}
+            async with http.post(f"http://127.0.0.1:{port}/webhooks/stripe", data=body, headers=headers) as answer:
+                if answer.status != 200:
+                    result.violations.append(f"stripe webhook answered {answer.status}")
+
+        await asyncio.gather(*(deliver(event, port) for event in events for _, port in bots))
+    if len(events) != users:
+        result.violations.append(f"{users} people asked to buy, {len(events)} checkouts opened")
+
+
+async def check_books(db_url: str, users: int, result: Round) -> None:
+    from adapters.storage.audit import audit
+    from adapters.storage.database import Database
+
+    async with Database(db_url) as db:
+        result.violations += await db.read(audit)
+    conn = await asyncpg.connect(db_url.replace("postgresql+asyncpg://", "postgresql://", 1))
+    try:
+        grants = await conn.fetch(
+            "SELECT order_ref, count(*) AS n FROM transfers WHERE reason = 'purchase' GROUP BY order_ref"
+        )
+    finally:
+        await conn.close()
+    result.double_grants = sum(1 for row in grants if row["n"] > 1)
+    if len(grants) != users:
+        result.violations.append(f"{users} packs bought, {len(grants)} granted")
+
+
+async def main(users: int, rounds: list[int], timeout: float) -> None:  # noqa: ASYNC109
+    results = []
+    for processes in rounds:
+        found = await run_round(processes, users, timeout)
+        results.append(found)
+        p50, p99 = statistics.median(found.first_reply_ms), percentile(found.first_reply_ms, 0.99)
+        print(
+            f"{processes} process(es), {users} people: {found.throughput:,.0f} updates/s, first reply "
+            f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, "
+            f"violations {len(found.violations)}, double grants {found.double_grants}",
+            flush=True,
+        )
+        for problem in found.violations[:20]:
+            print(f"  violation: {problem}")
+    last = results[-1]
+    by_count = {r.processes: r for r in results}
+    one = by_count.get(1)
+    two = by_count.get(2)
+    print(
+        f"scale processes={last.processes} users={users} "
+        f"first_reply_p99_ms={percentile(last.first_reply_ms, 0.99):.0f} "
+        f"throughput_1={one.throughput if one else float('nan'):.0f} "
+        f"throughput_2={two.throughput if two else float('nan'):.0f} "
+        f"violations={sum(len(r.violations) for r in results)} double_grants={sum(r.double_grants for r in results)}"
+    )
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--processes", type=int, nargs="+", default=[1, 2], help="one round per count")
+    parser.add_argument("--timeout", type=float, default=300.0)
+    args = parser.parse_args()
+    asyncio.run(main(args.users, args.processes, args.timeout))

@@ -1,0 +1,68 @@
+"""The decoding processes' lifetime: none of them outlives the bot.
+
+A pool worker is a child of the forkserver, which ends when the bot does; a worker whose parent
+went away (the bot was killed with SIGKILL) notices within a second and ends too. A graceful stop
+ends the workers at once and terminates one still decoding after a short wait, then stops the
+forkserver, which lets the resource tracker end as well."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import threading
+import time
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import forkserver, resource_tracker
+
+logger = logging.getLogger(__name__)
+
+
+def watch_parent() -> None:
+    """Pool initializer: end this worker as soon as its parent is gone."""
+    parent = os.getppid()
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1.0)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="watch-parent", daemon=True).start()
+
+
+def decoding_pool(processes: int) -> ProcessPoolExecutor:
+    """`forkserver` because forking a process that runs threads (the database writer) is unsafe."""
+    return ProcessPoolExecutor(
+        processes, mp_context=multiprocessing.get_context("forkserver"), initializer=watch_parent
+    )
+
+
+async def stop_pool(pool: ProcessPoolExecutor, wait_seconds: float = 2.0) -> None:
+    """End the pool's workers (terminating one still busy after `wait_seconds`), then the
+    forkserver and the resource tracker the pool started."""
+    # The executor keeps its processes private; they are plain `multiprocessing` processes.
+    workers = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + wait_seconds
+    for worker in workers:
+        await asyncio.to_thread(worker.join, max(deadline - time.monotonic(), 0.0))
+        if worker.is_alive():
+            logger.warning("decoding process %s still busy at stop: terminating it", worker.pid)
+            worker.terminate()
+            await asyncio.to_thread(worker.join, 1.0)
+    await asyncio.to_thread(pool.shutdown, wait=True)
+    stop_helpers()
+
+
+def stop_helpers() -> None:
+    """Stop the forkserver and the resource tracker now rather than at interpreter exit: a
+    process still waiting on our standard output keeps a pipeline (`... | tee`) open."""
+    # Both are module singletons with a `_stop()` that multiprocessing's own tests use.
+    for helper in (forkserver._forkserver, resource_tracker._resource_tracker):
+        stop = getattr(helper, "_stop", None)
+        if stop is not None:
+            try:
+                stop()
+            except OSError:
+                logger.debug("stopping %s failed", type(helper).__name__, exc_info=True)

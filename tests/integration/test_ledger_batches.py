@@ -1,0 +1,120 @@
+"""Many ledger requests in one write batch: each gets its own outcome or error, the rest commit;
+and on PostgreSQL, a writer's backend terminated mid-batch fails only that batch ("try again"),
+half-writes nothing, and the writers carry on with fresh connections."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+
+import asyncpg
+import pytest
+
+from adapters.storage.ledger import SqlLedgerStore
+from core.domain.ledger import Grant, HoldState, Reason
+from core.errors import HoldNotFound, InsufficientCredits, InternalError, WalletFrozen
+
+NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
+LATER = NOW + dt.timedelta(minutes=20)
+
+
+async def funded(store: SqlLedgerStore, name: str, credits: int) -> int:
+    person = await store.ensure_person(f"console:{name}", welcome=lambda person: None, now=NOW)
+    if credits:
+        await store.grant(Grant(f"seed:{name}", person.wallet_id, credits, Reason.OPERATOR), now=NOW)
+    return person.wallet_id
+
+
+async def settle(*calls):  # type: ignore[no-untyped-def]
+    """Run the calls together (queued before the writer wakes: one batch) and keep errors."""
+    return await asyncio.gather(*calls, return_exceptions=True)
+
+
+async def test_one_batch_of_holds_and_captures_answers_each_request_on_its_own(store):
+    ann, ben, cat = await funded(store, "ann", 10), await funded(store, "ben", 0), await funded(store, "cat", 5)
+    await store.set_frozen(cat, True)
+    held = await settle(
+        store.hold("h1", ann, 3, expires_at=LATER, now=NOW),
+        store.hold("h2", ann, 3, expires_at=LATER, now=NOW),  # the same wallet twice in a batch
+        store.hold("h3", ben, 1, expires_at=LATER, now=NOW),  # cannot afford it
+        store.hold("h4", cat, 1, expires_at=LATER, now=NOW),  # frozen
+        store.hold("h1", ann, 3, expires_at=LATER, now=NOW),  # a repeat
+        store.hold("h5", ann, 5, expires_at=LATER, now=NOW),  # more than is left after h1, h2
+    )
+    assert [type(r).__name__ for r in held] == [
+        "Outcome",
+        "Outcome",
+        "InsufficientCredits",
+        "WalletFrozen",
+        "Outcome",
+        "InsufficientCredits",
+    ]
+    assert isinstance(held[2], InsufficientCredits) and isinstance(held[3], WalletFrozen)
+    assert [(r.key, r.amount, r.duplicate) for r in held[:2]] == [("h1", 3, False), ("h2", 3, False)]
+    assert held[4].duplicate and held[4].amount == 3
+    assert await store.get_hold("h3") is None and await store.get_hold("h5") is None
+
+    captured = await settle(
+        store.capture("h1", now=NOW),
+        store.capture("h2", now=NOW),
+        store.capture("h1", now=NOW),  # a repeat in the same batch
+        store.capture("nope", now=NOW),
+    )
+    assert [(r.key, r.amount, r.duplicate) for r in captured[:3]] == [  # type: ignore[union-attr]
+        ("spend:h1", 3, False),
+        ("spend:h2", 3, False),
+        ("spend:h1", 3, True),
+    ]
+    assert isinstance(captured[3], HoldNotFound)
+    balance = await store.balance(ann)
+    assert (balance.available, balance.held, balance.free + balance.paid) == (4, 0, 4)
+    assert (await store.stats(ann)).generations == 2
+    assert [(await store.get_hold(k)).state for k in ("h1", "h2")] == [HoldState.CAPTURED] * 2  # type: ignore[union-attr]
+    assert await store.audit() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_a_writer_backend_terminated_mid_batch_fails_that_batch_only_and_writers_reconnect(
+    store, db_url, backend
+):
+    wallets = [await funded(store, f"p{i}", 1_000) for i in range(16)]
+    errors: list[BaseException] = []
+    done = 0
+    stop = asyncio.Event()
+
+    async def client(i: int) -> None:
+        nonlocal done
+        n = 0
+        while not stop.is_set():
+            key = f"t{i}:{n}"
+            n += 1
+            try:
+                await store.hold(key, wallets[i], 1, expires_at=LATER, now=NOW)
+                await store.capture(key, now=NOW)
+                done += 1
+            except InternalError as error:  # "try again": the caller may repeat the request
+                errors.append(error)
+
+    admin = await asyncpg.connect(db_url.replace("+asyncpg", ""))
+    try:
+        clients = [asyncio.create_task(client(i)) for i in range(len(wallets))]
+        for _ in range(5):
+            await asyncio.sleep(0.15)
+            await admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        await asyncio.sleep(0.3)
+        stop.set()
+        await asyncio.gather(*clients)
+    finally:
+        await admin.close()
+    assert errors and all("connection" in str(e) or "unreachable" in str(e) for e in errors)
+    before = done
+    # The writers carry on: every wallet still takes a hold and a capture.
+    for i, wallet in enumerate(wallets):
+        await store.hold(f"after:{i}", wallet, 1, expires_at=LATER, now=NOW)
+        await store.capture(f"after:{i}", now=NOW)
+    assert done == before
+    assert await store.audit() == []  # nothing half-written: holds, totals and lots all agree
