@@ -35,10 +35,12 @@ from adapters.chat.notices import ChatNotices
 from adapters.chat.offers import Offers, Shop
 from adapters.chat.payments import PaymentsChat
 from adapters.chat.platform import ChatPlatform, Platforms, StopsReceiving
+from adapters.chat.progress import ProgressChat
 from adapters.chat.rewards import RewardsChat
 from adapters.chat.servers import ServersChat
 from adapters.chat.speech import SpeechChat
 from adapters.chat.stats import StatsWords
+from adapters.chat.styles import BUTTON_STYLES
 from adapters.chat.support import SupportChat, SupportWords
 from adapters.chat.top_ups import TopUpChat
 from adapters.chat.wallet import WalletChat
@@ -57,6 +59,7 @@ from adapters.speech import (
 from adapters.storage.bonuses import SqlBonusStore
 from adapters.storage.dashboard import read_dashboard
 from adapters.storage.database import Database
+from adapters.storage.economics import SqlEconomicsReads
 from adapters.storage.email_verification import SqlEmailStore
 from adapters.storage.jobs import SqlJobStore
 from adapters.storage.ledger import SqlLedgerStore
@@ -64,6 +67,7 @@ from adapters.storage.linking import SqlLinkStore
 from adapters.storage.metrics import read_figures
 from adapters.storage.offers import SqlOfferStore
 from adapters.storage.payments import SqlPaymentStore
+from adapters.storage.progress import SqlProgressStore
 from adapters.storage.referral_notices import SqlReferralNoticeStore
 from adapters.storage.referrals import SqlReferralStore
 from adapters.storage.stats import SqlStatsStore
@@ -78,7 +82,9 @@ from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic
 from bot.processes import decoding_pool, stop_pool
 from core.clock import SystemClock
 from core.codes import SecretCodes
+from core.domain.economics import micros
 from core.domain.identity import IdentityFormats
+from core.domain.insight import DayRange
 from core.domain.jobs import JobState
 from core.domain.operations import OperationName
 from core.domain.prompts import PromptPolicy
@@ -90,6 +96,7 @@ from core.ports import (
     BonusStore,
     Clock,
     CodeSource,
+    EconomicsReads,
     EmailSender,
     EmailStore,
     ExpiryStore,
@@ -100,6 +107,7 @@ from core.ports import (
     OfferStore,
     PaymentGateway,
     PaymentStore,
+    ProgressStore,
     ReferralNoticeStore,
     ReferralStore,
     SavedCards,
@@ -107,6 +115,7 @@ from core.ports import (
     SupportStore,
     TopUpStore,
 )
+from core.services.economics import EconomicsService
 from core.services.email import EmailVerificationService
 from core.services.experiments import ExperimentService
 from core.services.expiry import ExpiryService
@@ -114,6 +123,7 @@ from core.services.generation import GenerationService, GenerationSettings
 from core.services.linking import LinkService
 from core.services.offers import OfferService
 from core.services.payments import CheckoutUrls, PaymentService
+from core.services.progress import ProgressService
 from core.services.referrals import ReferralService
 from core.services.rewards import DailySchedule, RewardService
 from core.services.server_wallets import ServerWalletService
@@ -168,6 +178,7 @@ class App:
     providers: dict[str, MusicGenerator] = field(default_factory=dict)  # of the other operations
     intake_pool: ProcessPoolExecutor | None = None
     top_ups: TopUpService | None = None
+    economics: EconomicsService | None = None
 
     @property
     def chats(self) -> list[ChatPlatform]:
@@ -229,7 +240,9 @@ class Stores:
     support: SupportStore
     stats: StatsStore
     offers: OfferStore
+    progress: ProgressStore
     top_ups: TopUpStore | None = None  # automatic top-up (None: not offered)
+    economics: EconomicsReads | None = None  # SQL only: the unit economics replay the ledger's rows
 
 
 @dataclass(frozen=True)
@@ -238,7 +251,7 @@ class ReadModels:
 
     health: Callable[[], Awaitable[bool]]
     metrics: Callable[[], Awaitable[Figures]]
-    dashboard: Callable[[], Awaitable[Dashboard]]
+    dashboard: Callable[[DayRange], Awaitable[Dashboard]]
 
 
 async def build_app(
@@ -256,6 +269,7 @@ async def build_app(
     await database.start()
     ledger = SqlLedgerStore(database)
     await ledger.prepare()  # system accounts exist (committed) before any movement names them
+    economics_reads = SqlEconomicsReads(database)
     stores = Stores(
         ledger=ledger,
         jobs=SqlJobStore(database, ledger),
@@ -269,6 +283,8 @@ async def build_app(
         stats=SqlStatsStore(database),
         offers=SqlOfferStore(database),
         top_ups=SqlTopUpStore(database),
+        economics=economics_reads,
+        progress=SqlProgressStore(database, ledger),
     )
 
     async def health() -> bool:
@@ -277,11 +293,17 @@ async def build_app(
 
     cheapest_clip = settings.credit_rules().pricing.cheapest
 
-    async def dashboard() -> Dashboard:
+    economics = economics_service(settings, economics_reads, clock)
+
+    async def dashboard(span: DayRange) -> Dashboard:
         now = clock.now()
         windows = stats_windows(now)
-        rows = await read_dashboard(database, now, windows, cheapest_clip, DASHBOARD_TICKETS)
-        return Dashboard(stats_report(now, rows.windows), rows.figures, rows.tickets)
+        rows = await read_dashboard(database, now, windows, span, cheapest_clip, DASHBOARD_TICKETS)
+        margin = await economics.report_between(span.start, min(span.end, now))
+        losing = await economics.losing(settings.economics_warning_days)
+        return Dashboard(
+            stats_report(now, rows.windows), rows.figures, rows.tickets, rows.insight, margin, tuple(losing)
+        )
 
     reads = ReadModels(health, lambda: read_figures(database, clock.now()), dashboard)
     return compose(
@@ -398,6 +420,14 @@ def compose(
         if stores.top_ups is not None
         else None
     )
+    progress = ProgressService(
+        stores.progress,
+        wallets,
+        rules,
+        clock,
+        styles=frozenset(style.prompt for style in BUTTON_STYLES),
+    )
+
     server_wallets = ServerWalletService(
         ledger,
         wallets,
@@ -411,6 +441,7 @@ def compose(
     shop = Shop(payments, settings.discord_skus)
     store = StorePurchases(stores.payments, wallets, rules.packs.packs, settings.discord_skus, clock)
     chat_offers = Offers(words, shop)
+    progress_chat = ProgressChat(words, progress)
     prices = settings.operation_prices()
     speech_policy = settings.speech_policy()
     job_notices = JobNotices(
@@ -422,6 +453,7 @@ def compose(
         voices=speech_policy.keys,
         voice_tag_cost=prices.voice_tag,
         prompt_pricing=prices.prompt,
+        celebrate=progress_chat.after_clip,
     )
     generator = generator or build_generator(settings)
     providers = {**build_providers(settings, generator), **(providers or {})}
@@ -447,16 +479,19 @@ def compose(
     )
     payments_chat = PaymentsChat(words, payments, server_wallets, shop, chat_offers, store if store.skus else None)
     top_up_chat = TopUpChat(words, top_ups) if top_ups is not None else None
-    rewards_chat = RewardsChat(words, bonuses, referrals, rewards.email, rewards.linking, chat_offers)
+    rewards_chat = RewardsChat(
+        words, bonuses, referrals, rewards.email, rewards.linking, chat_offers, progress=progress_chat
+    )
     support_chat = SupportChat(words, rewards.support, support_words)
     stats_words = StatsWords(catalogue)
+    economics = economics_service(settings, stores.economics, clock) if stores.economics is not None else None
     generation_chat = GenerationChat(words, generation, wallets, job_notices, rules.pricing)
     conversation = Conversation(
         words,
         wallets,
         rules.pricing,
         chat_offers,
-        wallet=WalletChat(words, wallets, generation, rewards_chat, chat_offers, top_up_chat),
+        wallet=WalletChat(words, wallets, generation, rewards_chat, chat_offers, top_up_chat, progress=progress_chat),
         generation=generation_chat,
         payments=payments_chat,
         rewards=rewards_chat,
@@ -471,10 +506,12 @@ def compose(
             stats_words,
             experiments,
             ExperimentWords(catalogue),
+            economics,
         ),
         servers=ServersChat(words, server_wallets, payments_chat),
         speech=SpeechChat(words, generation, generation_chat),
         top_ups=top_up_chat,
+        progress=progress_chat,
     )
 
     # --- the chat platforms -------------------------------------------------------------------
@@ -510,6 +547,7 @@ def compose(
         dashboard=reads.dashboard if reads is not None else None,
         dashboard_words=stats_words,
         dashboard_token=settings.dashboard_token.get_secret_value() if settings.dashboard_token else None,
+        today=lambda: clock.now().astimezone(dt.UTC).date(),
     )
     web = WebServer(hooks, settings.web_host, settings.web_port) if web_enabled(settings) else None
     if rules.free_credit_ttl is not None:
@@ -541,6 +579,7 @@ def compose(
         sweeps=sweeps,
         intake_pool=pool,
         top_ups=top_ups,
+        economics=economics,
     )
 
 
@@ -599,9 +638,16 @@ def build_generator(settings: Settings) -> MusicGenerator:
             model_version_id=settings.replicate_model_version,
             base_url=settings.replicate_api_base,
             model_variant=settings.replicate_model_variant,
+            compute_micros_per_second=micros(settings.replicate_cost_per_second),
         )
     logger.info("no REPLICATE_API_TOKEN: generating with the local melody synthesizer")
     return LocalSynthGenerator(max_seconds=float(max(60, *settings.generation_costs)))
+
+
+def economics_service(settings: Settings, reads: EconomicsReads, clock: Clock) -> EconomicsService:
+    """Unit economics against every pack on sale (card and Stars): the cheapest sets the bar."""
+    on_sale = (*settings.credit_rules().packs.packs, *settings.stars_pack_table.packs)
+    return EconomicsService(reads, settings.fees(), on_sale, clock=clock)
 
 
 def build_providers(settings: Settings, music: MusicGenerator) -> dict[str, MusicGenerator]:
@@ -615,6 +661,7 @@ def build_providers(settings: Settings, music: MusicGenerator) -> dict[str, Musi
             api_token=token,
             model_version_id=settings.replicate_speech_model_version,
             base_url=settings.replicate_api_base,
+            compute_micros_per_second=micros(settings.replicate_speech_cost_per_second),
         )
     return {
         OperationName.PROMPT: music,

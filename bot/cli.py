@@ -1,4 +1,4 @@
-"""`python -m bot [run|migrate|stats|reconcile-payments|sync-commands|audit|backup FILE|experiment]`."""
+"""`python -m bot [run|migrate|stats|economics|reconcile-payments|sync-commands|audit|backup FILE|experiment]`."""
 
 from __future__ import annotations
 
@@ -23,7 +23,15 @@ def main(argv: list[str] | None = None) -> int:
     reconcile.add_argument(
         "--hours", type=float, default=72.0, help="look at sessions created in the last N hours (default 72)"
     )
-    sub.add_parser("stats", help="print usage figures: today, 7 and 30 days")
+    stats = sub.add_parser("stats", help="print usage figures: today, 7 and 30 days")
+    stats.add_argument(
+        "--days",
+        type=int,
+        default=None,
+        help="instead: the success metrics of the last N UTC days, today included (1-366), as the dashboard shows them",
+    )
+    economics = sub.add_parser("economics", help="print what jobs cost, what their credits brought in, and the margin")
+    economics.add_argument("--days", type=int, default=30, help="the last N days (default 30)")
     sync = sub.add_parser("sync-commands", help="publish the Discord slash commands globally")
     sync.add_argument("--guild", type=int, default=None, help="only to this server id (shows at once; for testing)")
     experiment = sub.add_parser("experiment", help="pricing experiments: start, stop, report")
@@ -66,9 +74,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "reconcile-payments":
         return asyncio.run(reconcile_payments(settings, args.hours))
     if args.command == "stats":
+        if args.days is not None:
+            if not 1 <= args.days <= 366:
+                print("stats: --days must be from 1 to 366", file=sys.stderr)
+                return 2
+            return asyncio.run(print_insight(settings, args.days))
         return asyncio.run(print_stats(settings))
     if args.command == "experiment":
         return asyncio.run(run_experiment(settings, args))
+    if args.command == "economics":
+        if not 1 <= args.days <= 3650:
+            print("--days must be a whole number from 1 to 3650", file=sys.stderr)
+            return 2
+        return asyncio.run(print_economics(settings, args.days))
     if args.command == "sync-commands":
         if not settings.discord_bot_token:
             print("config error: DISCORD_BOT_TOKEN is not set", file=sys.stderr)
@@ -143,6 +161,44 @@ async def run_experiment(settings: Settings, args: argparse.Namespace) -> int:
     except BotError as error:
         print(app.words.error(None, error), file=sys.stderr)
         return 1
+    finally:
+        await app.close()
+    return 0
+
+
+async def print_economics(settings: Settings, days: int) -> int:
+    """The margin report in the terminal, with the losing prices of the same days."""
+    from adapters.chat.economics import EconomicsWords
+    from adapters.storage.migrations import upgrade
+    from bot.bootstrap import build_app
+
+    await upgrade(settings.database_url)
+    app = await build_app(settings)
+    try:
+        assert app.economics is not None  # always there on a database
+        report = await app.economics.report(days)
+        losing = await app.economics.losing(days)
+        print(EconomicsWords(app.catalogue).report(report, losing))
+    finally:
+        await app.close()
+    return 0
+
+
+async def print_insight(settings: Settings, days: int) -> int:
+    """The success metrics of the last `days` days: the figures of the dashboard, as text."""
+    from adapters.chat.stats import StatsWords
+    from adapters.storage.insight import read_insight
+    from adapters.storage.migrations import upgrade
+    from bot.bootstrap import build_app
+    from core.domain.insight import last_days
+
+    await upgrade(settings.database_url)
+    app = await build_app(settings)
+    try:
+        assert app.database is not None
+        span = last_days(days, app.clock.now().astimezone(dt.UTC).date())
+        figures = await read_insight(app.database, span, settings.credit_rules().pricing.cheapest)
+        print(StatsWords(app.catalogue).insight_report(figures))
     finally:
         await app.close()
     return 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re  # settings that must work together
+from decimal import Decimal
 from typing import Annotated, Literal
 from urllib.parse import urlsplit  # settings that must work together
 
@@ -21,12 +22,14 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from core.domain.economics import Fees, basis_points, micros
 from core.domain.identity import Identity
 from core.domain.numbers import whole_number
 from core.domain.operations import OperationPrices, SpeechPrice
 from core.domain.pricing import Pack, PackTable, Pricing
+from core.domain.progress import Achievement
 from core.domain.prompts import DEFAULT_BLOCKLIST
-from core.domain.rules import CreditRules
+from core.domain.rules import DEFAULT_ACHIEVEMENT_CREDITS, CreditRules
 from core.domain.speech import SpeechPolicy
 from core.errors import InvalidIdentity
 
@@ -171,6 +174,15 @@ class Settings(BaseSettings):
     replicate_speech_model_version: str = "f559560eb822dc509045f3921a1921234918b91739db4bf3daab2169b71c7a13"
     intake_processes: int | None = Field(None, ge=0, le=64)
 
+    # --- unit economics (what a job costs the operator, what a credit brings in) ---------------
+    replicate_cost_per_second: Decimal = Field(Decimal("0.0014"), ge=0, le=100)  # dollars per GPU second
+    replicate_speech_cost_per_second: Decimal = Field(Decimal("0.000225"), ge=0, le=100)
+    stripe_fee_percent: Decimal = Field(Decimal("2.9"), ge=0, le=100)
+    stripe_fee_fixed_cents: int = Field(30, ge=0, le=10_000)
+    stars_value_per_star: Decimal = Field(Decimal("0.013"), ge=0, le=100)  # dollars the operator receives
+    discord_fee_percent: Decimal = Field(Decimal("15"), ge=0, le=100)
+    economics_warning_days: int = Field(30, ge=1, le=365)
+
     # --- web server ---------------------------------------------------------------------------
     web_host: str = "127.0.0.1"
     web_port: int = Field(8080, ge=0, le=65535)
@@ -200,6 +212,11 @@ class Settings(BaseSettings):
     support_discord_channel_id: int | None = None
     support_telegram_chat_id: int | None = None
     support_tickets_per_hour: int = Field(5, ge=0, le=1000)
+
+    # --- progress: the daily streak and achievements (free credits, within the allowance) ---
+    achievement_credits: Annotated[tuple[tuple[str, int], ...], NoDecode] = DEFAULT_ACHIEVEMENT_CREDITS
+    streak_bonus_credits: int = Field(1, ge=0, le=100_000)
+    streak_bonus_days: int = Field(7, ge=1, le=365)
 
     @field_validator("prompt_blocklist", mode="before")
     @classmethod
@@ -302,6 +319,14 @@ class Settings(BaseSettings):
     def speech_policy(self) -> SpeechPolicy:
         return SpeechPolicy(max_chars=self.speech_max_chars, max_tag_chars=self.voice_tag_max_chars)
 
+    def fees(self) -> Fees:
+        return Fees(
+            stripe_basis_points=basis_points(self.stripe_fee_percent),
+            stripe_fixed_cents=self.stripe_fee_fixed_cents,
+            star_micros=micros(self.stars_value_per_star),
+            discord_basis_points=basis_points(self.discord_fee_percent),
+        )
+
     def credit_rules(self) -> CreditRules:
         return CreditRules(
             pricing=Pricing(dict(self.generation_costs)),
@@ -325,6 +350,9 @@ class Settings(BaseSettings):
             link_code_ttl=dt.timedelta(minutes=self.link_code_ttl_minutes),
             support_tickets_per_hour=self.support_tickets_per_hour,
             operators=frozenset(self.operator_ids),
+            achievement_credits=self.achievement_credits,
+            streak_bonus_credits=self.streak_bonus_credits,
+            streak_bonus_days=self.streak_bonus_days,
         )
 
     @property
@@ -347,6 +375,26 @@ class Settings(BaseSettings):
         return skus
 
     # --- rewards ------------------------------------------------------------------
+
+    @field_validator("achievement_credits", mode="before")
+    @classmethod
+    def _achievement_credits(cls, value: object) -> tuple[tuple[str, int], ...]:
+        """`clips_10:1,streak_7:2` (blank: no achievement pays); names from `Achievement`."""
+        if isinstance(value, tuple | list):
+            return tuple((str(name), int(n)) for name, n in value)
+        known = {a.value for a in Achievement}
+        pairs: list[tuple[str, int]] = []
+        for item in str(value or "").split(","):
+            if not item.strip():
+                continue
+            name, _, amount = item.partition(":")
+            name = name.strip().lower()
+            if name not in known:
+                raise ValueError(f"unknown achievement {name!r} (known: {', '.join(sorted(known))})")
+            if not amount.strip().isdigit() or int(amount) > 100_000:
+                raise ValueError(f"{name}: credits must be a whole number from 0 to 100000")
+            pairs.append((name, int(amount)))
+        return tuple(pairs)
 
     @field_validator("daily_plans", mode="before")
     @classmethod

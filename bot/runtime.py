@@ -17,9 +17,10 @@ import signal
 from collections.abc import Coroutine
 from typing import Any
 
+from adapters.chat.economics import EconomicsWords
 from adapters.console import ConsolePlatform
 from adapters.storage.migrations import upgrade
-from bot.bootstrap import build_app
+from bot.bootstrap import App, build_app
 from bot.config import Settings
 from core.domain.identity import Identity
 
@@ -95,6 +96,7 @@ async def run(settings: Settings) -> None:
         await upgrade(settings.database_url)
         app = await build_app(settings)
         try:
+            await warn_losing_prices(app)
             async with app.running():
                 freeze_startup_heap()
                 console = next((p for p in app.chats if isinstance(p, ConsolePlatform)), None)
@@ -107,3 +109,13 @@ async def run(settings: Settings) -> None:
         finally:
             await app.close()
         logger.info("stopped")
+
+
+async def warn_losing_prices(app: App) -> None:
+    """At start: a warning for each operation whose recent average cost is more than its credits
+    bring in at the cheapest pack (the operator sees it before it hurts)."""
+    if app.economics is None:
+        return
+    words = EconomicsWords(app.catalogue)
+    for price in await app.economics.losing(app.settings.economics_warning_days):
+        logger.warning("%s", words.losing(price))

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from core.domain.bonuses import BonusEffect, BonusSnapshot
+from core.domain.economics import JobCost, PaidOrder, WalletMove
 from core.domain.experiments import ArmCounts, Experiment, OfferEvent
 from core.domain.generation import GeneratedClip, GenerationRequest, PredictionStatus, PreparedClip
 from core.domain.identity import Person
@@ -31,6 +32,7 @@ from core.domain.payments import (
     OffSessionResult,
     PaymentEvent,
 )
+from core.domain.progress import Award, ProgressResult, ProgressSnapshot
 from core.domain.referral_payouts import ReferralEffect, ReferralSnapshot
 from core.domain.rewards import (
     BonusResult,
@@ -58,6 +60,9 @@ ReferralDecision = Callable[[ReferralSnapshot], ReferralEffect | None]
 # Saves what identifies a prediction about to be created (`MusicGenerator.submit`).
 SubmissionNote = Callable[[str], Awaitable[None]]
 
+# What a progress check awards (`core.domain.progress.decide_progress`).
+ProgressDecision = Callable[[ProgressSnapshot], tuple[Award, ...]]
+
 
 class Clock(Protocol):
     def now(self) -> dt.datetime:
@@ -73,6 +78,10 @@ class AudioIntake(Protocol):
 
 class MusicGenerator(Protocol):
     """A backend that turns a prepared clip and a style into music (Replicate or local)."""
+
+    # What one second of the backend's reported compute costs the operator, in micro-units of
+    # money (0: it costs nothing per run, like the local synthesizer).
+    compute_micros_per_second: int
 
     async def submit(
         self, request: GenerationRequest, *, webhook_url: str | None, before_create: SubmissionNote | None = None
@@ -371,6 +380,9 @@ class JobStore(Protocol):
     async def find_by_request(self, request_key: str) -> Job | None: ...
 
     async def find_by_prediction(self, prediction_id: str) -> Job | None: ...
+
+    async def record_cost(self, job_id: str, cost_micros: int) -> None:
+        """What the provider billed for the job (micro-units of money), as it last reported."""
 
     async def clip(self, job_id: str) -> PreparedClip | None:
         """The job's prepared input, while it is kept (see `purge_inputs`)."""
@@ -683,4 +695,40 @@ class ReferralNotifier(Protocol):
 
     async def referral_paid(self, identity: str, notice: ReferralNotice) -> None:
         """Raises when the platform refused or cannot reach them."""
+        ...
+
+
+class EconomicsReads(Protocol):
+    """What the unit economics read (never write): jobs with their provider cost and charge, the
+    ledger history of wallets, and paid orders."""
+
+    async def jobs_between(self, start: dt.datetime, end: dt.datetime) -> list[JobCost]:
+        """Jobs that ended in the window, oldest first."""
+        ...
+
+    async def jobs_of_wallet(self, wallet_id: int) -> list[JobCost]:
+        """Every ended job a wallet paid for."""
+        ...
+
+    async def wallet_histories(self, wallet_ids: list[int]) -> dict[int, list[WalletMove]]:
+        """Every transfer into or out of each wallet, in ledger order, with the lots it created."""
+        ...
+
+    async def paid_orders(self, order_refs: list[str]) -> dict[str, PaidOrder]:
+        """The paid orders among `order_refs`."""
+        ...
+
+
+class ProgressStore(Protocol):
+    async def award_progress(self, person_id: int, decide: ProgressDecision, *, now: dt.datetime) -> ProgressResult:
+        """Read the `ProgressSnapshot` of the person `person_id` is now (after any linking;
+        today is `now`'s UTC day) under their wallet's lock and apply what `decide` awards:
+        each achievement recorded once per (person, kind), each grant with its bonus claim. One
+        transaction, race-safe across processes; an achievement or grant applied before is left
+        out of the result, which also names the person's identities."""
+        ...
+
+    async def progress_snapshot(self, person_id: int, *, now: dt.datetime) -> ProgressSnapshot:
+        """The snapshot in one read-only transaction without the lock: for showing, never for
+        paying."""
         ...

@@ -12,8 +12,10 @@ from adapters.chat.platform import Platforms
 from adapters.chat.stats import StatsWords
 from adapters.chat.support import SupportChat
 from adapters.chat.words import Words
+from core.domain.economics import money_text
 from core.domain.identity import Identity
 from core.errors import InvalidExperiment, OperationFailed, UsageError
+from core.services.economics import EconomicsService
 from core.services.experiments import ExperimentService
 from core.services.payments import PaymentService
 from core.services.stats import StatsService
@@ -49,6 +51,7 @@ class AdminChat:
         stats_words: StatsWords,
         experiments: ExperimentService,
         experiment_words: ExperimentWords,
+        economics: EconomicsService | None = None,
     ) -> None:
         self.words = words
         self.wallets = wallets
@@ -61,6 +64,7 @@ class AdminChat:
         self.stats_words = stats_words
         self.experiments = experiments
         self.experiment_words = experiment_words
+        self.economics = economics  # absent without a database
 
     def commands(self) -> list[Command]:
         target = _target_params()
@@ -137,6 +141,10 @@ class AdminChat:
             spent=view.stats.lifetime_spent,
             frozen_part=self.words.t(request, "admin_user_frozen") if b.frozen else "",
         )
+        if self.economics is not None:
+            wallet = (await self.wallets.operator_target(request.identity, target)).wallet_id
+            cost = await self.economics.free_use_cost(wallet)
+            text += "\n" + self.words.t(request, "admin_user_free_cost", cost=money_text(cost))
         tickets = await self.support.tickets_of(request.identity, target)
         if tickets:
             text += "\n" + self.support_words.tickets(request, tickets)

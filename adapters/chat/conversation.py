@@ -23,6 +23,7 @@ from adapters.chat.generation import GenerationChat, NoRecording, Shareable
 from adapters.chat.messages import SILENT, Reply, Request, Surface, joined
 from adapters.chat.offers import Offers
 from adapters.chat.payments import PaymentsChat
+from adapters.chat.progress import ProgressChat
 from adapters.chat.rewards import RewardsChat
 from adapters.chat.servers import ServersChat
 from adapters.chat.speech import SpeechChat
@@ -52,6 +53,7 @@ MENU_ORDER = (
     "server-wallet",
     "balance",
     "daily",
+    "progress",
     "buy",
     "autotopup",
     "pricing",
@@ -84,6 +86,7 @@ class Conversation:
         servers: ServersChat,
         speech: SpeechChat,
         top_ups: TopUpChat | None = None,
+        progress: ProgressChat | None = None,
     ) -> None:
         self.words = words
         self.wallets = wallets
@@ -105,6 +108,7 @@ class Conversation:
             *support.commands(),
             *servers.commands(),
             *admin.commands(),
+            *(progress.commands() if progress is not None else []),
         ]
         rank = {name: index for index, name in enumerate(MENU_ORDER)}
         self.commands: tuple[Command, ...] = tuple(sorted(found, key=lambda c: rank.get(c.name, len(rank))))

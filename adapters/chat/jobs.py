@@ -64,8 +64,12 @@ class JobNotices:
         voices: tuple[str, ...] = ("female", "male"),
         voice_tag_cost: int = 1,
         prompt_pricing: Pricing | None = None,
+        celebrate: Callable[[Job, str | None], Awaitable[str]] | None = None,
     ) -> None:
         self.platforms = platforms
+        # What a delivered clip achieved, in words (awarded first): shown with "Done!", so it
+        # is never a message of its own racing the person's next command.
+        self.celebrate = celebrate
         self.words = words
         self.offers = offers
         self.pricing = pricing
@@ -127,7 +131,8 @@ class JobNotices:
             return
         locale = locale_of(job)
         charge = self.words.charged(locale, charged, max(balance.available, 0))
-        await self._show(JobStatus(job, Reply(self.words.t(locale, "done", charge=charge)), None, charge), DONE)
+        text = joined(self.words.t(locale, "done", charge=charge), await self._celebrated(job, locale))
+        await self._show(JobStatus(job, Reply(text), None, charge), DONE)
         self._forget(job)
         if offer is not None:
             await platform.send_after(job, self.offers.offer(self._audience(job, platform.surface), offer))
@@ -149,6 +154,15 @@ class JobNotices:
         self._forget(job)
 
     # --- helpers -------------------------------------------------------------------------------
+
+    async def _celebrated(self, job: Job, locale: str | None) -> str:
+        if self.celebrate is None:
+            return ""
+        try:
+            return await self.celebrate(job, locale)
+        except Exception:  # noqa: BLE001 - progress never spoils a delivered clip's notice
+            logger.warning("progress check after job %s failed", job.job_id, exc_info=True)
+            return ""
 
     async def _show(self, status: JobStatus, rank: int) -> None:
         """Show `status` unless a later stage is on screen already (or the outcome is)."""

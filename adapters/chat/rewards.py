@@ -9,6 +9,7 @@ from adapters.chat.catalogue import plural
 from adapters.chat.commands import Command, Menu, Param
 from adapters.chat.messages import Reply, Request, joined
 from adapters.chat.offers import Offers
+from adapters.chat.progress import ProgressChat
 from adapters.chat.words import Words
 from core.errors import BotError, UsageError
 from core.services.email import EmailCodeSent, EmailVerificationService
@@ -28,8 +29,10 @@ class RewardsChat:
         email: EmailVerificationService,
         linking: LinkService,
         offers: Offers,
+        progress: ProgressChat | None = None,
     ) -> None:
         self.words = words
+        self.progress = progress  # celebrates what a reward reached (a streak, a first share)
         self.bonuses = bonuses
         self.referrals = referrals
         self.email = email
@@ -60,12 +63,16 @@ class RewardsChat:
     async def daily(self, request: Request) -> Reply:
         """Claim today's free credit (and the packs, when the balance is still low)."""
         claimed = await self.bonuses.claim_daily(request.identity)
-        return self.offers.with_offer(request, self._daily(request, claimed), claimed.offer)
+        text = joined(self._daily(request, claimed), await self._celebrated(request))
+        return self.offers.with_offer(request, text, claimed.offer)
 
     async def press_daily(self, request: Request, action: Action) -> Reply:
         """ "Claim your free daily credit" under an offer."""
         claimed = await self.bonuses.claim_daily(request.identity)
-        return Reply(self._daily(request, claimed), note=True, alert=True)
+        return Reply(joined(self._daily(request, claimed), await self._celebrated(request)), note=True, alert=True)
+
+    async def _celebrated(self, request: Request) -> str:
+        return await self.progress.after(request) if self.progress is not None else ""
 
     def _daily(self, request: Request, claimed: DailyClaimed) -> str:
         return self.words.t(
@@ -170,11 +177,12 @@ class RewardsChat:
         then the clip for everyone."""
         shared = await self.bonuses.record_share(request.identity, action.arg(0))
         publish = self.words.t(request, "clip_shared", mention=request.mention)
-        return Reply(self._shared(request, shared), publish=publish)
+        return Reply(joined(self._shared(request, shared), await self._celebrated(request)), publish=publish)
 
     async def shared(self, request: Request, job_id: str) -> Reply:
         """The clip was shared through the platform's own picker: the bonus, said privately."""
-        return Reply(self._shared(request, await self.bonuses.record_share(request.identity, job_id)))
+        shared = await self.bonuses.record_share(request.identity, job_id)
+        return Reply(joined(self._shared(request, shared), await self._celebrated(request)))
 
     def _shared(self, request: Request, shared: ShareRewarded) -> str:
         if shared.granted:

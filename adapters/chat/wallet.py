@@ -8,6 +8,7 @@ from adapters.chat.catalogue import plural
 from adapters.chat.commands import Command, Menu, Param
 from adapters.chat.messages import Reply, Request, joined
 from adapters.chat.offers import Offers
+from adapters.chat.progress import ProgressChat
 from adapters.chat.rewards import RewardsChat
 from adapters.chat.top_ups import TopUpChat
 from adapters.chat.words import Words
@@ -25,9 +26,11 @@ class WalletChat:
         rewards: RewardsChat,
         offers: Offers,
         top_ups: TopUpChat | None = None,
+        progress: ProgressChat | None = None,
     ) -> None:
         self.words = words
         self.top_ups = top_ups
+        self.progress = progress  # the streak's line
         self.wallets = wallets
         self.generation = generation
         self.rewards = rewards
@@ -54,11 +57,14 @@ class WalletChat:
     async def balance(self, request: Request) -> Reply:
         """Credits (free and paid), plan, next daily credit, jobs running, lifetime figures, and
         the offer when low; only the asker sees it."""
-        view, jobs = await asyncio.gather(
+        view, jobs, streak = await asyncio.gather(
             self.wallets.balance(request.identity),
             self.generation.jobs(request.identity),
+            self.progress.balance_line(request) if self.progress is not None else _nothing(),
         )
         lines = [self.words.balance(request, view)]
+        if streak:
+            lines.append(streak)
         if view.next_daily_at is not None:
             lines.append(self.offers.next_daily(request, view.next_daily_at, view.daily_due))
         if jobs:
@@ -103,3 +109,7 @@ class WalletChat:
         if recent:
             text += "\n\n" + self.words.jobs(request, [JobView(job) for job in recent], header="recent_jobs")
         return Reply(text, private=True)
+
+
+async def _nothing() -> str:
+    return ""

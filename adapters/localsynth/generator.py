@@ -56,6 +56,8 @@ class LocalSynthGenerator:
     `record_seconds`, at most `max_records` of them.
     """
 
+    compute_micros_per_second = 0  # runs on the bot's own machine
+
     def __init__(
         self,
         *,

@@ -80,7 +80,9 @@ class ReplicateGenerator(MusicGenerator):
         max_connections: int = 20,
         find_pages: int = 20,
         sleep: Sleep = asyncio.sleep,
+        compute_micros_per_second: int = 0,
     ) -> None:
+        self.compute_micros_per_second = compute_micros_per_second
         if not api_token:
             raise ValueError("api_token is required")
         if not model_version_id:

@@ -35,11 +35,24 @@ def status_from_prediction(data: Mapping[str, object]) -> PredictionStatus:
         logger.warning("prediction %s has unknown status %r", prediction_id, raw_status)
         state = PredictionState.PROCESSING
     if state is PredictionState.SUCCEEDED:
-        return PredictionStatus(prediction_id, state, output_url=output_url(data.get("output")))
+        return PredictionStatus(
+            prediction_id, state, output_url=output_url(data.get("output")), compute_seconds=predict_time(data)
+        )
     if state is PredictionState.FAILED:
         error = data.get("error")
-        return PredictionStatus(prediction_id, state, error=str(error) if error else "unknown error")
-    return PredictionStatus(prediction_id, state)
+        return PredictionStatus(
+            prediction_id, state, error=str(error) if error else "unknown error", compute_seconds=predict_time(data)
+        )
+    return PredictionStatus(prediction_id, state, compute_seconds=predict_time(data))
+
+
+def predict_time(data: Mapping[str, object]) -> float | None:
+    """The GPU seconds Replicate bills a finished prediction for (`metrics.predict_time`)."""
+    metrics = data.get("metrics")
+    seconds = metrics.get("predict_time") if isinstance(metrics, Mapping) else None
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+        return None
+    return float(seconds) if 0 <= seconds < 86_400 else None
 
 
 def output_url(output: object) -> str | None:

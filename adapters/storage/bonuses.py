@@ -17,7 +17,7 @@ from adapters.storage.ledger import SqlLedgerStore, SystemAccounts, balance, pac
 from adapters.storage.persons import created_at, locked_person, survivor, wallet_of
 from adapters.storage.sql import Statement, as_int, const, every, run, scalar, to_db_time
 from adapters.storage.tables_rewards import reward_claims
-from core.domain.bonuses import BonusEffect, BonusSnapshot
+from core.domain.bonuses import BonusClaim, BonusEffect, BonusSnapshot
 from core.domain.identity import Person
 from core.domain.rewards import BonusKind, BonusResult, BonusStatus, utc_day
 from core.ports import BonusDecision
@@ -78,7 +78,12 @@ def apply_bonus(
     outcome = post_grant(conn, system, effect.grant, now)
     if outcome.duplicate:
         return BonusResult(BonusStatus.ALREADY, person.person_id, outcome.balance)
-    claim = effect.claim
+    record_claim(conn, effect.claim, now)
+    return BonusResult(BonusStatus.GRANTED, person.person_id, outcome.balance, outcome)
+
+
+def record_claim(conn: Connection, claim: BonusClaim, now: dt.datetime) -> None:
+    """A paid bonus's claim (its key is the grant's): what the day's free allowance sums."""
     run(
         conn,
         _INSERT_CLAIM,
@@ -89,7 +94,6 @@ def apply_bonus(
         amount=claim.amount,
         now=to_db_time(conn, now),
     )
-    return BonusResult(BonusStatus.GRANTED, person.person_id, outcome.balance, outcome)
 
 
 class SqlBonusStore:

@@ -1,7 +1,8 @@
 """What `GET /dashboard` shows, read in one transaction per page load, writing nothing.
 
-The stats windows (the statements of `python -m bot stats`), the figures of `GET /metrics` and
-the oldest open support tickets all come from one snapshot: SQLite `BEGIN` (WAL: a reader never
+The stats windows, the figures of `GET /metrics`, the oldest open support tickets and the
+success metrics of the range asked (`adapters.storage.insight`, as `python -m bot stats --days N`
+prints them) all come from one snapshot: SQLite `BEGIN` (WAL: a reader never
 waits for the writer), PostgreSQL `REPEATABLE READ, READ ONLY` (one snapshot for every
 statement, and the server refuses any write).
 """
@@ -14,9 +15,11 @@ from dataclasses import dataclass
 from sqlalchemy import Connection
 
 from adapters.storage.database import Database
+from adapters.storage.insight import insight_in
 from adapters.storage.metrics import DatabaseFigures, figures_in
 from adapters.storage.stats import window_stats
 from adapters.storage.support import open_tickets
+from core.domain.insight import DayRange, Insight
 from core.domain.rewards import Window
 from core.domain.stats import WindowStats
 from core.domain.support import Ticket
@@ -27,10 +30,16 @@ class DashboardRows:
     windows: tuple[WindowStats, ...]  # in the order asked
     figures: DatabaseFigures  # jobs, queue wait, wallets, open tickets (the total)
     tickets: tuple[Ticket, ...]  # the oldest open tickets, oldest first
+    insight: Insight  # the success metrics of the range asked
 
 
 def dashboard(
-    conn: Connection, now: dt.datetime, windows: tuple[Window, ...], cheapest_clip: int, ticket_limit: int
+    conn: Connection,
+    now: dt.datetime,
+    windows: tuple[Window, ...],
+    span: DayRange,
+    cheapest_clip: int,
+    ticket_limit: int,
 ) -> DashboardRows:
     if conn.dialect.name == "postgresql":
         conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
@@ -38,11 +47,17 @@ def dashboard(
         figures = figures_in(conn, now)
         stats = tuple(window_stats(conn, window, cheapest_clip) for window in windows)
         tickets = tuple(open_tickets(conn, ticket_limit))  # by id: oldest first
-    return DashboardRows(stats, figures, tickets)
+        metrics = insight_in(conn, span, cheapest_clip)
+    return DashboardRows(stats, figures, tickets, metrics)
 
 
 async def read_dashboard(
-    database: Database, now: dt.datetime, windows: tuple[Window, ...], cheapest_clip: int, ticket_limit: int
+    database: Database,
+    now: dt.datetime,
+    windows: tuple[Window, ...],
+    span: DayRange,
+    cheapest_clip: int,
+    ticket_limit: int,
 ) -> DashboardRows:
     """One read (a reader connection; never the writer's queue)."""
-    return await database.read(lambda conn: dashboard(conn, now, windows, cheapest_clip, ticket_limit))
+    return await database.read(lambda conn: dashboard(conn, now, windows, span, cheapest_clip, ticket_limit))

@@ -200,6 +200,9 @@ def _queue_position(job_seq: ColumnElement[int]) -> Select[int]:
 _BY_ID = Statement(select(*COLUMNS).where(jobs.c.id == bindparam("id")))
 _BY_REQUEST = Statement(select(*COLUMNS).where(jobs.c.request_key == bindparam("key")))
 _BY_PREDICTION = Statement(select(*COLUMNS).where(jobs.c.prediction_id == bindparam("pid")))
+_RECORD_COST = Statement(
+    update(jobs).where(jobs.c.id == bindparam("id")).values(provider_cost_micros=bindparam("cost"))
+)
 _BY_ID_OF = Statement(select(*COLUMNS).where(jobs.c.id == bindparam("id"), _OF_PERSON))
 _CLIP = Statement(
     select(job_inputs.c.audio, job_inputs.c.sample_rate, job_inputs.c.seconds).where(
@@ -463,6 +466,12 @@ class SqlJobStore:
 
     async def find_by_prediction(self, prediction_id: str) -> Job | None:
         return await self.db.read(lambda c: _job(one(c, _BY_PREDICTION, pid=prediction_id)))
+
+    async def record_cost(self, job_id: str, cost_micros: int) -> None:
+        def work(conn: Connection) -> None:
+            run(conn, _RECORD_COST, id=job_id, cost=cost_micros)
+
+        await self.db.write(work)
 
     async def clip(self, job_id: str) -> PreparedClip | None:
         def work(conn: Connection) -> PreparedClip | None:

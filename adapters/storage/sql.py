@@ -18,7 +18,7 @@ import itertools
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol, overload
 
-from sqlalchemy import ColumnElement, Connection, Dialect, Integer, String, literal_column
+from sqlalchemy import ColumnElement, Connection, Dialect, Integer, String, func, literal_column
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import DQLDMLClauseElement
 from sqlalchemy.sql.schema import Table
@@ -164,6 +164,14 @@ def to_db_time(conn: Connection, value: dt.datetime | None) -> str | dt.datetime
     if conn.dialect.name == "sqlite":
         return utc.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
     return utc
+
+
+def utc_day_of(column: ColumnElement[dt.datetime], dialect: str) -> ColumnElement[str]:
+    """The UTC calendar day of a stored timestamp as `YYYY-MM-DD` text, in SQL: SQLite keeps
+    UTC text (`to_db_time`), PostgreSQL a timestamptz read at UTC whatever the session's zone."""
+    if dialect == "sqlite":
+        return func.substr(column, 1, 10)
+    return func.to_char(func.timezone(const("UTC"), column), const("YYYY-MM-DD"))
 
 
 def from_db_time(value: object) -> dt.datetime | None:

@@ -41,12 +41,12 @@ def _in_window(column: ColumnElement[dt.datetime]) -> tuple[ColumnElement[bool],
 
 
 # A person merged into another by account linking is no person of their own any more.
-_NOT_ABSORBED = ~exists().where(person_links.c.absorbed_person_id == persons.c.id)
+NOT_ABSORBED = ~exists().where(person_links.c.absorbed_person_id == persons.c.id)
 
 _NEW_PERSONS = Statement(
-    select(func.count()).select_from(persons).where(*_in_window(persons.c.created_at), _NOT_ABSORBED)
+    select(func.count()).select_from(persons).where(*_in_window(persons.c.created_at), NOT_ABSORBED)
 )
-_PERSONS_BY = Statement(select(func.count()).select_from(persons).where(persons.c.created_at <= _END, _NOT_ABSORBED))
+_PERSONS_BY = Statement(select(func.count()).select_from(persons).where(persons.c.created_at <= _END, NOT_ABSORBED))
 _SPENDS = Statement(
     select(func.count(), func.coalesce(func.sum(transfers.c.amount), const(0))).where(
         transfers.c.reason == _SPEND, *_in_window(transfers.c.created_at)
@@ -108,10 +108,11 @@ def _moves_of_person_wallets(side: str) -> Select[int, int, int, str, dt.datetim
     )
 
 
-# Running posted balance of each person wallet after each of its transfers; a spend that leaves
+# Running posted balance of each person wallet after each of its transfers (`RUNNING`, also read
+# by the insight queries); a spend that leaves
 # it below the cheapest clip is "running out", and spending again later is "coming back".
 _MOVES = union_all(_moves_of_person_wallets("credit"), _moves_of_person_wallets("debit")).cte("moves")
-_RUNNING = select(
+RUNNING = select(
     _MOVES.c.account_id,
     _MOVES.c.id,
     _MOVES.c.reason,
@@ -121,13 +122,13 @@ _RUNNING = select(
     .label("after"),
 ).cte("running")
 _FIRST_RUN_OUT = (
-    select(_RUNNING.c.account_id, func.min(_RUNNING.c.id).label("first_id"))
+    select(RUNNING.c.account_id, func.min(RUNNING.c.id).label("first_id"))
     .where(
-        _RUNNING.c.reason == _SPEND,
-        _RUNNING.c.after < bindparam("cheapest", type_=BigInteger),
-        *_in_window(_RUNNING.c.created_at),
+        RUNNING.c.reason == _SPEND,
+        RUNNING.c.after < bindparam("cheapest", type_=BigInteger),
+        *_in_window(RUNNING.c.created_at),
     )
-    .group_by(_RUNNING.c.account_id)
+    .group_by(RUNNING.c.account_id)
     .cte("ran_out")
 )
 _LATER = transfers.alias("later")

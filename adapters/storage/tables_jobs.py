@@ -76,6 +76,8 @@ class JobRow(SQLModel, table=True):
     # What the generator sent for the prediction (the uploaded input's URL), saved before the
     # prediction is created: after a crash, the prediction is found by it instead of made twice.
     submission_ref: str | None = Field(default=None, max_length=500)
+    # What the provider billed for this job, micro-units of money (unit economics); NULL: nothing.
+    provider_cost_micros: int | None = Field(default=None, sa_type=BigInteger)
     created_at: dt.datetime = Field(sa_column=_utc())
     updated_at: dt.datetime = Field(sa_column=_utc())
     started_at: dt.datetime | None = Field(default=None, sa_column=_utc_nullable())

@@ -7,10 +7,13 @@ answers 404 (503 for Stripe, so Stripe keeps retrying until payments are configu
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from core.domain.economics import Line, LosingPrice, MarginReport
+from core.domain.insight import DayRange, Insight
 from core.domain.orders import PaymentResult
 from core.domain.payments import PaymentEvent
 from core.domain.stats import StatsReport, WindowReport
@@ -54,12 +57,15 @@ class Figures(Protocol):
 @dataclass(frozen=True)
 class Dashboard:
     """What `GET /dashboard` shows, from one read: the stats report (today, 7 and 30 days), the
-    figures of `GET /metrics` (jobs, queue wait, wallets, open tickets) and the oldest open
-    support tickets, oldest first."""
+    figures of `GET /metrics` (jobs, queue wait, wallets, open tickets), the oldest open
+    support tickets, oldest first, and the success metrics of the range asked."""
 
     report: StatsReport
     figures: Figures
     tickets: Sequence[Ticket]
+    insight: Insight
+    margin: MarginReport | None = None  # the unit economics of the same range
+    losing: Sequence[LosingPrice] = ()
 
 
 class DashboardWords(Protocol):
@@ -69,6 +75,20 @@ class DashboardWords(Protocol):
     def t(self, key: str, locale: str | None = None, **data: object) -> str: ...
 
     def window_figures(self, report: WindowReport, locale: str | None = None) -> Mapping[str, object]: ...
+
+    def money(self, amount: int, currency: str) -> str: ...
+
+    def duration(self, span: dt.timedelta | None) -> str: ...
+
+    def insight_lines(self, figures: Insight, locale: str | None = None) -> Mapping[str, str]: ...
+
+    def funnel_steps(self, figures: Insight, locale: str | None = None) -> Sequence[tuple[str, int | None, str]]: ...
+
+    def margin_head(self) -> Sequence[str]: ...
+
+    def margin_row(self, line: Line) -> Sequence[str]: ...
+
+    def losing(self, price: LosingPrice) -> str: ...
 
 
 @dataclass
@@ -88,8 +108,10 @@ class WebHooks:
     # GET /metrics: the database's figures (one read), and the bearer token it needs when set.
     metrics: Callable[[], Awaitable[Figures]] | None = None
     metrics_token: str | None = None
-    # GET /dashboard: the operators' page (one read), its words, and the password HTTP Basic
-    # auth asks for. While `dashboard_token` is unset the page does not exist (404).
-    dashboard: Callable[[], Awaitable[Dashboard]] | None = None
+    # GET /dashboard: the operators' page for a range of days (one read), its words, and the
+    # password HTTP Basic auth asks for. While `dashboard_token` is unset the page does not exist
+    # (404). `today` is the UTC date the range picker counts from.
+    dashboard: Callable[[DayRange], Awaitable[Dashboard]] | None = None
     dashboard_words: DashboardWords | None = None
     dashboard_token: str | None = None
+    today: Callable[[], dt.date] = lambda: dt.datetime.now(dt.UTC).date()

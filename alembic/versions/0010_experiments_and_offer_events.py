@@ -2,7 +2,7 @@
 order was priced under (orders.experiment, orders.arm)
 
 Revision ID: 0010
-Revises: 0009
+Revises: 0011
 """
 
 from collections.abc import Sequence
@@ -13,7 +13,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "0010"
-down_revision: str | None = "0009"
+down_revision: str | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

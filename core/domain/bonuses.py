@@ -39,11 +39,14 @@ _ONCE_A_DAY = frozenset({BonusKind.DAILY, BonusKind.SHARE})
 
 
 def bonus_amount(kind: BonusKind, rules: CreditRules) -> int:
+    if kind == BonusKind.ACHIEVEMENT:
+        raise ValueError("achievements pay per achievement: CreditRules.achievement_amount")
     return {
         BonusKind.DAILY: rules.daily_credits,
         BonusKind.SHARE: rules.share_credits,
         BonusKind.EMAIL: rules.email_credits,
         BonusKind.REFERRAL: rules.referral_credits,
+        BonusKind.STREAK: rules.streak_bonus_credits,
     }[kind]
 
 

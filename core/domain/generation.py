@@ -50,6 +50,7 @@ class PredictionStatus:
     state: PredictionState
     output_url: str | None = None
     error: str | None = None
+    compute_seconds: float | None = None  # the provider's billed compute time, once finished
 
 
 @dataclass(frozen=True)

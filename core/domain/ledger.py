@@ -50,6 +50,8 @@ class Reason(enum.StrEnum):
     OPERATOR_TAKE = "operator_take"
     EXPIRY = "expiry"
     LINK = "link"  # merging two persons' wallets
+    ACHIEVEMENT = "achievement"  # an achievement's credits
+    STREAK = "streak"  # the bonus on a streak's 7th day
 
 
 class HoldState(enum.StrEnum):

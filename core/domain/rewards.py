@@ -30,6 +30,8 @@ class BonusKind(enum.StrEnum):
     SHARE = "share"
     EMAIL = "email"
     REFERRAL = "referral"
+    ACHIEVEMENT = "achievement"
+    STREAK = "streak"
 
 
 # --- what the stores return ------------------------------------------------------------------

@@ -11,6 +11,13 @@ from core.domain.identity import Person
 from core.domain.ledger import Grant, LotKind, Reason
 from core.domain.pricing import PackTable, Pricing
 
+DEFAULT_ACHIEVEMENT_CREDITS: tuple[tuple[str, int], ...] = (
+    ("clips_10", 1),
+    ("clips_50", 3),
+    ("every_style", 1),
+    ("streak_7", 1),
+)
+
 
 @dataclass(frozen=True)
 class CreditRules:
@@ -22,6 +29,11 @@ class CreditRules:
     share_credits: int = 2
     email_credits: int = 5
     referral_credits: int = 10  # to each side
+    # Credits per achievement (`core.domain.progress.Achievement` values), once each; an
+    # achievement not named pays nothing.
+    achievement_credits: tuple[tuple[str, int], ...] = DEFAULT_ACHIEVEMENT_CREDITS
+    streak_bonus_credits: int = 1  # on every `streak_bonus_days`-th day of a streak, free plans
+    streak_bonus_days: int = 7
     low_balance_threshold: int = 2
     # --- who may earn what, and how often -------------------------------------------------
     daily_plans: frozenset[str] = frozenset({"free"})  # plans that may claim the daily credit
@@ -41,6 +53,9 @@ class CreditRules:
     support_tickets_per_hour: int = 5
     support_text_max: int = 2000
     operators: frozenset[str] = field(default_factory=frozenset)  # identity keys
+
+    def achievement_amount(self, achievement: str) -> int:
+        return dict(self.achievement_credits).get(achievement, 0)
 
     def is_operator(self, identity: str) -> bool:
         return identity in self.operators

@@ -25,6 +25,7 @@ import urllib.parse
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
+from core.domain.economics import compute_cost
 from core.domain.generation import (
     GeneratedClip,
     GenerationRequest,
@@ -492,6 +493,9 @@ class JobRunner:
             raise _Parked
 
     async def _prediction_finished(self, run: _Run, job: Job, status: PredictionStatus) -> Job | None:
+        cost = compute_cost(status.compute_seconds, self._provider(job).compute_micros_per_second)
+        if cost:  # billed whether the run succeeded or not
+            await self.store.record_cost(job.job_id, cost)
         if status.state == PredictionState.SUCCEEDED:
             # The output is fetched while the step is written, and the generator slot freed
             # (the dispatcher's claim is queued behind this step, so it sees the slot free).

@@ -40,6 +40,7 @@ class GatedGenerator:
         self.gate.set()
         self.submitted = 0
         self.failing = False  # True: every prediction ends FAILED (the model broke)
+        self.compute_micros_per_second = inner.compute_micros_per_second
 
     def close(self) -> None:
         self.gate.clear()

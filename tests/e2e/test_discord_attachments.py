@@ -110,7 +110,7 @@ async def test_a_clip_finished_after_the_follow_up_window_goes_to_the_dms(world:
     outcome = await world.request(
         lambda r: r.is_("POST", rf"/channels/{dm['id']}/messages") and "left" in (r.json or {}).get("content", "")
     )
-    assert outcome.json["content"] == "✅ Done! −1 credit · 9 left"
+    assert outcome.json["content"] == "✅ Done! −1 credit · 9 left\n🎉 Achievement unlocked: First clip!"
     await world.idle()
     assert await world.available(ALICE) == 9
     assert await world.audit() == []

@@ -57,7 +57,7 @@ async def test_generate_defers_edits_its_status_delivers_the_clip_and_charges_af
     assert "2 credits held" in edits[0]
     assert any("Generating your 10 s warm solo piano clip" in e for e in edits)
     assert any("Uploading your clip" in e for e in edits)
-    assert edits[-1] == "✅ Done! −2 credits · 8 left"
+    assert edits[-1] == "✅ Done! −2 credits · 8 left\n🎉 Achievement unlocked: First clip!"
     status_ids = {r.route.rsplit("/", 1)[1] for r in world.fake.requests_to("PATCH", r"/webhooks/.*/messages/\d+")}
     assert status_ids == {str(world.fake.original_message(payload["token"])["id"])}  # one status message, edited
 

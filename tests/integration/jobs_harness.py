@@ -82,6 +82,7 @@ def replicate_for(fake: FakeReplicate, **overrides: Any) -> ReplicateGenerator:
         "model_version_id": fake.model_version_id,
         "http_timeout_seconds": 5.0,
         "sleep": no_wait,
+        "compute_micros_per_second": 1_400,  # an A100's price: each run's cost is recorded
     }
     values.update(overrides)
     return ReplicateGenerator(**values)

@@ -9,18 +9,23 @@ import dataclasses
 import datetime as dt
 from dataclasses import dataclass
 
+from sqlalchemy import insert
+
 from adapters.storage.bonuses import SqlBonusStore
 from adapters.storage.database import Database
 from adapters.storage.email_verification import SqlEmailStore
 from adapters.storage.ledger import SqlLedgerStore
 from adapters.storage.linking import SqlLinkStore
 from adapters.storage.payments import SqlPaymentStore
+from adapters.storage.progress import SqlProgressStore
 from adapters.storage.referrals import SqlReferralStore
 from adapters.storage.stats import SqlStatsStore
 from adapters.storage.support import SqlSupportStore
+from adapters.storage.tables_jobs import jobs
 from core.clock import ManualClock
 from core.codes import SecretCodes
 from core.domain.identity import Identity
+from core.domain.jobs import Job, JobState
 from core.domain.orders import CheckoutLink, PaymentOutcome
 from core.domain.payments import (
     ChargeRefunded,
@@ -32,6 +37,7 @@ from core.ports import LedgerStore, PaymentStore
 from core.services.email import EmailVerificationService
 from core.services.linking import LinkService
 from core.services.payments import PaymentService
+from core.services.progress import ProgressService
 from core.services.referrals import ReferralService
 from core.services.rewards import RewardService
 from core.services.stats import StatsService
@@ -39,10 +45,12 @@ from core.services.support import SupportService
 from core.services.wallets import WalletService
 from tests.fakes.edges import FakeCheckout, FakeDesk, FakeSender
 from tests.fakes.memory import MemoryStores
+from tests.fakes.memory.world import JobRow as MemoryJobRow
 from tests.fakes.wallet_moves import WalletMoves
 
 __all__ = ["CREDIT_RULES", "OPERATOR", "START", "FakeDesk", "Kit", "make_kit"]
 
+ACHIEVEMENT_KINDS = ("first_clip", "every_style", "first_share", "first_purchase", "streak_7")
 START = dt.datetime(2026, 3, 10, 9, 0, tzinfo=dt.UTC)
 OPERATOR = Identity("discord", "900")
 
@@ -53,7 +61,9 @@ CREDIT_RULES = CreditRules(
     # No cooldown and a roomy allowance unless a test is about them.
     new_account_cooldown=dt.timedelta(0),
     max_free_per_day=50,
+    achievement_credits=tuple((kind, 1) for kind in ACHIEVEMENT_KINDS),
 )
+KIT_STYLES = frozenset({"warm solo piano", "acoustic guitar"})  # "every style tried" asks for these
 STARS_PACKS = PackTable((Pack("starter", 100, 250, "XTR"), Pack("popular", 400, 750, "XTR")))
 
 
@@ -67,6 +77,7 @@ class Stores:
     links: SqlLinkStore
     support: SqlSupportStore
     stats: SqlStatsStore
+    progress: SqlProgressStore
 
 
 @dataclass
@@ -86,6 +97,7 @@ class Kit(WalletMoves):
     support: SupportService
     stats: StatsService
     payments: PaymentService
+    progress: ProgressService
 
     async def pay_stripe(self, identity: Identity, pack: str, request: str) -> str:
         """Buy `pack` through Stripe Checkout as a chat adapter would, then deliver its paid
@@ -125,6 +137,51 @@ class Kit(WalletMoves):
         assert result.outcome == PaymentOutcome.GRANTED
         return invoice.order_id
 
+    async def deliver(self, identity: Identity, style: str, job_id: str) -> None:
+        """A clip delivered now: its charge (hold, capture) and its job row, succeeded."""
+        await self.spend(identity, 1, job_id)
+        person = await self.wallets.person(identity)
+        now = self.clock.now()
+        job = Job(
+            job_id,
+            f"{identity.key}:{job_id}",
+            person.person_id,
+            person.wallet_id,
+            identity.key,
+            identity.platform,
+            {},
+            style=style,
+            seconds=5,
+            cost=1,
+            state=JobState.SUCCEEDED,
+            created_at=now,
+            updated_at=now,
+            finished_at=now,
+            deadline_at=now + dt.timedelta(minutes=30),
+        )
+        if isinstance(self.database, MemoryStores):
+            self.database.world.jobs[job_id] = MemoryJobRow(self.database.world.next_id(), job)
+            return
+        row = {
+            "id": job.job_id,
+            "request_key": job.request_key,
+            "person_id": job.person_id,
+            "wallet_id": job.wallet_id,
+            "identity": job.identity,
+            "platform": job.platform,
+            "reply_to": "{}",
+            "style": style,
+            "seconds": 5,
+            "cost": 1,
+            "seed": 1,
+            "state": JobState.SUCCEEDED.value,
+            "created_at": now,
+            "updated_at": now,
+            "finished_at": now,
+            "deadline_at": job.deadline_at,
+        }
+        await self.database.write(lambda conn: conn.execute(insert(jobs).values(**row)))
+
     def with_rules(self, **changes: object) -> Kit:
         """The same database and clock, services built with other reward rules."""
         return make_kit(
@@ -161,6 +218,7 @@ def make_kit(
             links=SqlLinkStore(database),
             support=SqlSupportStore(database, sql_ledger),
             stats=SqlStatsStore(database),
+            progress=SqlProgressStore(database, sql_ledger),
         )
     wallets = WalletService(ledger, rules, clock)
     sender = sender if sender is not None else FakeSender()
@@ -193,4 +251,5 @@ def make_kit(
             gateway=FakeCheckout(),
             stars_packs=STARS_PACKS,
         ),
+        progress=ProgressService(stores.progress, wallets, rules, clock, KIT_STYLES),
     )

@@ -231,7 +231,7 @@ async def test_a_ticket_text_is_shown_as_text_never_as_markup(browser: Browser):
 
     assert page.status == 200
     assert "<script" not in page.body and "<img" not in page.body and "<b>" not in page.body
-    assert "&lt;script&gt;alert(&quot;hi&quot;)&lt;/script&gt; &amp; &lt;img" in page.body
+    assert "&lt;script&gt;alert(&#34;hi&#34;)&lt;/script&gt; &amp; &lt;img" in page.body
     row = page.tables()["Open support tickets (1)"][1]
     assert row[4] == text  # the operator reads exactly what was written
     assert row[2].startswith("console:<b>mallory</b>")

@@ -9,6 +9,7 @@ import pytest
 from aiohttp import web
 
 from adapters.replicate import verify_replicate_webhook
+from adapters.storage.economics import SqlEconomicsReads
 from core.clock import ManualClock
 from core.domain.generation import PredictionState
 from core.domain.identity import Identity
@@ -71,6 +72,12 @@ async def assert_released(stack: Stack, job_id: str, identity: Identity = ANN) -
     assert await stack.ledger.audit() == []
 
 
+async def provider_cost(stack: Stack, job_id: str) -> int | None:
+    reads = SqlEconomicsReads(stack.database)
+    person = await stack.service.wallets.person(ANN)
+    return next((job.cost_micros for job in await reads.jobs_of_wallet(person.wallet_id) if job.job_id == job_id), None)
+
+
 # --- success -----------------------------------------------------------------------------------
 
 
@@ -103,6 +110,8 @@ async def test_a_delivered_clip_is_charged_once_and_the_person_is_told_what_is_l
     assert created.input["seed"] == job.seed
     assert created.input["input_audio"].startswith(f"{stack.fake.base_url}/v1/files/")
     assert await stack.ledger.audit() == []
+    # what the run cost the operator: Replicate's reported predict_time (1.0 s) × $0.0014/s
+    assert await provider_cost(stack, job.job_id) == 1_400
 
 
 async def test_a_low_balance_after_a_job_comes_with_the_offer(stack):
@@ -147,6 +156,7 @@ async def test_a_model_failure_releases_the_credits_and_says_why(stack):
     error = stack.notifier.error_of(job.job_id)
     assert isinstance(error, GenerationFailed) and "out of memory" in error.detail
     await assert_released(stack, job.job_id)
+    assert await provider_cost(stack, job.job_id) == 1_400  # a failed run is billed all the same
 
 
 async def test_an_output_that_cannot_be_downloaded_is_not_charged(stack):

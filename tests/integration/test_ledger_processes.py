@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 
 import pytest
 
 from core.domain.ledger import Grant, Reason
+from tests.integration.processes import worker_number
 
-ROOT = Path(__file__).resolve().parents[2]
 NOW = __import__("datetime").datetime(2026, 4, 1, tzinfo=__import__("datetime").UTC)
 
 
@@ -23,21 +21,7 @@ async def test_two_processes_racing_one_wallet_never_overdraw_it(store, db_url, 
     )
 
     async def worker(prefix: str) -> int:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.integration.race_worker",
-            db_url,
-            str(person.wallet_id),
-            prefix,
-            "100",
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await proc.communicate()
-        assert proc.returncode == 0, err.decode()
-        return int(out.decode().strip().splitlines()[-1])
+        return await worker_number("tests.integration.race_worker", db_url, str(person.wallet_id), prefix, "100")
 
     won = await asyncio.gather(worker("a"), worker("b"))
     assert sum(won) == 50

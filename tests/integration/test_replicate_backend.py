@@ -404,6 +404,7 @@ async def test_a_validly_signed_webhook_yields_the_prediction_status(fake, finis
         finished_prediction,
         PredictionState.SUCCEEDED,
         output_url=f"{fake.base_url}/delivery/{finished_prediction}/output.mp3",
+        compute_seconds=1.0,  # the billed GPU time the webhook reports (`metrics.predict_time`)
     )
 
 

@@ -4,14 +4,11 @@ referrer's wallet lock serialises the count-then-pay across processes)."""
 from __future__ import annotations
 
 import asyncio
-import sys
-from pathlib import Path
 
 import pytest
 
+from tests.integration.processes import worker_number
 from tests.integration.rewards_kit import make_kit
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.mark.parametrize("backend", [pytest.param("postgres", marks=pytest.mark.postgres), "sqlite"])
@@ -26,20 +23,7 @@ async def test_two_processes_paying_one_referrer_respect_the_monthly_cap(databas
         referred.append(friend_id)
 
     async def worker(ids: list[int]) -> int:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "tests.integration.rewards_race_worker",
-            db_url,
-            "3",
-            ",".join(map(str, ids)),
-            cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await proc.communicate()
-        assert proc.returncode == 0, err.decode()
-        return int(out.decode().strip().splitlines()[-1])
+        return await worker_number("tests.integration.rewards_race_worker", db_url, "3", ",".join(map(str, ids)))
 
     paid = await asyncio.gather(worker(referred[0::2]), worker(referred[1::2]))
     assert sum(paid) == 30  # cap 3 × 10 credits, whoever won

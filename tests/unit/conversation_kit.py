@@ -91,6 +91,7 @@ def stores_of(memory: MemoryStores) -> Stores:
         stats=memory.stats,
         offers=memory.offers,
         top_ups=memory.top_ups,
+        progress=memory.progress,
     )
 
 

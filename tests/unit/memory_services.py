@@ -70,6 +70,8 @@ class FakeIntake:
 class IdleGenerator:
     """A generator the services never get to call: unit tests do not start the job workers."""
 
+    compute_micros_per_second = 0
+
     async def submit(
         self, request: GenerationRequest, *, webhook_url: str | None, before_create: SubmissionNote | None = None
     ) -> str:

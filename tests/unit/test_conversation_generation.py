@@ -112,8 +112,11 @@ async def test_a_job_holds_the_cost_then_charges_it_once_when_the_clip_is_delive
         "Starting your 10 s warm solo piano clip…",
         "Generating your 10 s warm solo piano clip…",
         "Uploading your clip…",
-        "✅ Done! −2 credits · 8 left",
+        "🎉 Achievement unlocked: First clip!",  # under "✅ Done! −2 credits · 8 left"
     ]
+    assert platform.statuses[-1].reply.text.endswith(
+        "✅ Done! −2 credits · 8 left\n🎉 Achievement unlocked: First clip!"
+    )
     assert [bool(s.reply.rows) for s in platform.statuses] == [
         True,
         True,

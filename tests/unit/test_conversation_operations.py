@@ -19,6 +19,8 @@ from tests.unit.conversation_kit import HUM, OPERATOR, labels, recording
 class FailingProvider:
     """A provider whose model fails every prediction (the host said "failed")."""
 
+    compute_micros_per_second = 0
+
     async def submit(self, request: GenerationRequest, *, webhook_url: str | None, before_create=None) -> str:
         return f"fail-{request.job_id}"
 

@@ -121,7 +121,7 @@ async def test_continue_with_free_and_contact_support_answer_the_offer_s_buttons
 async def test_sharing_a_clip_pays_the_bonus_once_a_day_and_publishes_it(bot):
     job_id = await make_a_clip(bot, "discord:5")
     shared = await bot.press("discord:5", f"x:5:{job_id}", mention="@bob")
-    assert shared.text == "Thanks for sharing! +2 credits · you have 11."
+    assert shared.text == "Thanks for sharing! +2 credits · you have 11.\n🎉 Achievement unlocked: First share!"
     assert shared.publish == "🎵 Made by @bob with /generate"
     again = await bot.press("discord:5", f"x:5:{job_id}")
     assert again.text == f"Thanks for sharing! The share bonus is paid once a day; next one from {TOMORROW_ON_DISCORD}."
@@ -136,7 +136,7 @@ async def test_a_clip_made_before_an_account_link_is_still_its_maker_s_to_share(
     code = await bot.app.rewards.linking.start(Identity.parse("telegram:1"))
     await bot.app.rewards.linking.redeem(Identity.parse("discord:5"), code.code)  # discord:5's person is merged
     shared = await bot.press("discord:5", f"x:5:{job_id}", mention="@bob")
-    assert shared.text == "Thanks for sharing! +2 credits · you have 21."
+    assert shared.text == "Thanks for sharing! +2 credits · you have 21.\n🎉 Achievement unlocked: First share!"
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,7 @@ async def test_balance_says_when_the_next_daily_credit_is_as_the_surface_shows_a
     after = await bot.say(who, "/balance")
     assert after.text == (
         "Credits: 11 (11 free, 0 paid)\nPlan: free\nGenerations: 0 · credits spent: 0\n"
+        "🔥 Daily streak: ▰▱▱▱▱▱▱ 1/7 days\n"
         f"Next free daily credit: {next_daily}"
     )
     assert after.private and not after.rows  # not low: no offer
@@ -144,13 +145,13 @@ async def test_pricing_and_help_follow_the_configured_costs(make):
     [
         (
             "telegram:1",
-            "/start /balance /daily /buy /autotopup /pricing /say /describe /history /refer /support /paysupport "
-            "/verify /help",
+            "/start /balance /daily /progress /buy /autotopup /pricing /say /describe /history /refer /support "
+            "/paysupport /verify /help",
         ),
         (
             "discord:1",
-            "/start /balance /daily /buy /autotopup /pricing /say /describe /history /refer /support /paysupport "
-            "/verify-email /help",
+            "/start /balance /daily /progress /buy /autotopup /pricing /say /describe /history /refer /support "
+            "/paysupport /verify-email /help",
         ),
     ],
 )

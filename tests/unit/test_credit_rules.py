@@ -85,9 +85,22 @@ def test_the_plan_is_free_until_a_purchase_then_the_largest_pack_bought():
 
 
 def test_every_bonus_takes_its_amount_from_the_credit_rules():
-    rules = dataclasses.replace(RULES, daily_credits=3, share_credits=4, email_credits=6, referral_credits=8)
-    amounts = {kind: bonus_of(kind, rules, NOW).amount for kind in BonusKind}
-    assert amounts == {BonusKind.DAILY: 3, BonusKind.SHARE: 4, BonusKind.EMAIL: 6, BonusKind.REFERRAL: 8}
+    rules = dataclasses.replace(
+        RULES,
+        daily_credits=3,
+        share_credits=4,
+        email_credits=6,
+        referral_credits=8,
+        streak_bonus_credits=5,
+    )
+    amounts = {kind: bonus_of(kind, rules, NOW).amount for kind in BonusKind if kind != BonusKind.ACHIEVEMENT}
+    assert amounts == {
+        BonusKind.DAILY: 3,
+        BonusKind.SHARE: 4,
+        BonusKind.EMAIL: 6,
+        BonusKind.REFERRAL: 8,
+        BonusKind.STREAK: 5,
+    }
     assert bonus_of(BonusKind.DAILY, rules, NOW).per_day and bonus_of(BonusKind.SHARE, rules, NOW).per_day
     assert not bonus_of(BonusKind.EMAIL, rules, NOW).per_day
 

@@ -15,6 +15,7 @@ from tests.fakes.memory.ledger import FakeLedgerStore
 from tests.fakes.memory.linking import FakeLinkStore
 from tests.fakes.memory.offers import FakeOfferStore
 from tests.fakes.memory.payments import FakePaymentStore
+from tests.fakes.memory.progress import FakeProgressStore
 from tests.fakes.memory.referral_notices import FakeReferralNoticeStore
 from tests.fakes.memory.referrals import FakeReferralStore
 from tests.fakes.memory.stats import FakeStatsStore
@@ -42,6 +43,7 @@ class MemoryStores:
         self.stats = FakeStatsStore(self.world)
         self.offers = FakeOfferStore(self.world)
         self.top_ups = FakeTopUpStore(self.world)
+        self.progress = FakeProgressStore(self.world)
 
 
 __all__ = ["MemoryStores", "World"]

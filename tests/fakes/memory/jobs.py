@@ -95,6 +95,11 @@ class FakeJobStore:
     async def find_by_prediction(self, prediction_id: str) -> Job | None:
         return next((row.job for row in self._rows() if row.job.prediction_id == prediction_id), None)
 
+    async def record_cost(self, job_id: str, cost_micros: int) -> None:
+        with self.world.transaction():
+            if job_id in self.world.jobs:
+                self.world.job_costs[job_id] = cost_micros
+
     async def clip(self, job_id: str) -> PreparedClip | None:
         found = self.world.job_inputs.get(job_id)
         return None if found is None else found[0]

@@ -196,6 +196,7 @@ class World:
     jobs: dict[str, JobRow] = field(default_factory=dict)
     job_inputs: dict[str, tuple[PreparedClip, dt.datetime]] = field(default_factory=dict)
     job_outputs: dict[str, tuple[bytes, dt.datetime]] = field(default_factory=dict)
+    job_costs: dict[str, int] = field(default_factory=dict)  # job id -> provider cost, micro-units
     orders: dict[str, Order] = field(default_factory=dict)
     events: dict[str, EventRow] = field(default_factory=dict)
     # experiment id -> (definition, started, stopped), in start order
@@ -203,6 +204,7 @@ class World:
     offer_events: list[OfferEvent] = field(default_factory=list)
     auto_top_ups: dict[int, AutoTopUp] = field(default_factory=dict)  # by wallet
     top_ups: dict[str, TopUpRow] = field(default_factory=dict)  # by key, in creation order
+    achievements: dict[tuple[int, str], int] = field(default_factory=dict)  # (person, kind) -> credits
     ids: Any = field(default_factory=lambda: itertools.count(1))  # one sequence for every row id
 
     @contextlib.contextmanager
