@@ -83,6 +83,7 @@ from bot.processes import decoding_pool, stop_pool
 from core.clock import SystemClock
 from core.codes import SecretCodes
 from core.domain.economics import micros
+from core.domain.experiments import card_currency, experiment_report, stored_experiment
 from core.domain.identity import IdentityFormats
 from core.domain.insight import DayRange
 from core.domain.jobs import JobState
@@ -292,6 +293,7 @@ async def build_app(
         return True
 
     cheapest_clip = settings.credit_rules().pricing.cheapest
+    experiment_currency = card_currency(settings.credit_rules().packs)
 
     economics = economics_service(settings, economics_reads, clock)
 
@@ -301,8 +303,19 @@ async def build_app(
         rows = await read_dashboard(database, now, windows, span, cheapest_clip, DASHBOARD_TICKETS)
         margin = await economics.report_between(span.start, min(span.end, now))
         losing = await economics.losing(settings.economics_warning_days)
+        experiment = None
+        if rows.experiment is not None:
+            definition, started, stopped, counts = rows.experiment
+            arms = stored_experiment(definition, started, stopped, currency=experiment_currency)
+            experiment = experiment_report(arms, counts)
         return Dashboard(
-            stats_report(now, rows.windows), rows.figures, rows.tickets, rows.insight, margin, tuple(losing)
+            stats_report(now, rows.windows),
+            rows.figures,
+            rows.tickets,
+            rows.insight,
+            margin,
+            tuple(losing),
+            experiment,
         )
 
     reads = ReadModels(health, lambda: read_figures(database, clock.now()), dashboard)

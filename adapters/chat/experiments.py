@@ -8,6 +8,8 @@ from adapters.chat.words import money_text
 from core.domain.experiments import ArmReport, Experiment, ExperimentReport
 from core.errors import InvalidExperiment
 
+TABLE_COLUMNS = ("arm", "weight", "people", "views", "clicks", "payers", "conversion", "revenue", "p")
+
 
 class ExperimentWords:
     def __init__(self, catalogue: Catalogue) -> None:
@@ -35,13 +37,27 @@ class ExperimentWords:
         return self.t("experiment_refused", locale, problem=problem)
 
     def report(self, report: ExperimentReport, locale: str | None = None) -> str:
+        lines = [self.title(report, locale)]
+        lines += [self.t("experiment_arm", locale, **self.arm_figures(arm, locale)) for arm in report.arms]
+        return "\n".join(lines)
+
+    def title(self, report: ExperimentReport, locale: str | None = None) -> str:
+        """ "Experiment dec, running since …" (or when it ran)."""
         if report.stopped_at is None:
             state = self.t("experiment_running_since", locale, start=report.started_at)
         else:
             state = self.t("experiment_ran", locale, start=report.started_at, stop=report.stopped_at)
-        lines = [self.t("experiment_header", locale, experiment=report.experiment_id, state=state)]
-        lines += [self.t("experiment_arm", locale, **self.arm_figures(arm, locale)) for arm in report.arms]
-        return "\n".join(lines)
+        return self.t("experiment_header", locale, experiment=report.experiment_id, state=state)
+
+    def head(self, locale: str | None = None) -> list[str]:
+        """The dashboard table's column names, in `TABLE_COLUMNS` order."""
+        return [self.t(f"dashboard.experiment.{column}", locale) for column in TABLE_COLUMNS]
+
+    def row(self, arm: ArmReport, locale: str | None = None) -> list[str]:
+        """One arm as the dashboard table's cells, in `TABLE_COLUMNS` order."""
+        figures = self.arm_figures(arm, locale)
+        figures["arm"] = f"{figures['arm']}{figures['control_part']}"
+        return [str(figures[column]) for column in TABLE_COLUMNS]
 
     def arm_figures(self, arm: ArmReport, locale: str | None = None) -> dict[str, object]:
         """One arm's figures as `experiment_arm` shows them (also the dashboard's cells)."""

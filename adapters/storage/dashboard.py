@@ -17,8 +17,10 @@ from sqlalchemy import Connection
 from adapters.storage.database import Database
 from adapters.storage.insight import insight_in
 from adapters.storage.metrics import DatabaseFigures, figures_in
+from adapters.storage.offers import arm_counts, latest_experiment
 from adapters.storage.stats import window_stats
 from adapters.storage.support import open_tickets
+from core.domain.experiments import ArmCounts
 from core.domain.insight import DayRange, Insight
 from core.domain.rewards import Window
 from core.domain.stats import WindowStats
@@ -31,6 +33,9 @@ class DashboardRows:
     figures: DatabaseFigures  # jobs, queue wait, wallets, open tickets (the total)
     tickets: tuple[Ticket, ...]  # the oldest open tickets, oldest first
     insight: Insight  # the success metrics of the range asked
+    # The running pricing experiment, else the latest: (definition, started, stopped), and its
+    # figures per arm from the offer events. None: there never was one.
+    experiment: tuple[str, dt.datetime, dt.datetime | None, list[ArmCounts]] | None = None
 
 
 def dashboard(
@@ -48,7 +53,9 @@ def dashboard(
         stats = tuple(window_stats(conn, window, cheapest_clip) for window in windows)
         tickets = tuple(open_tickets(conn, ticket_limit))  # by id: oldest first
         metrics = insight_in(conn, span, cheapest_clip)
-    return DashboardRows(stats, figures, tickets, metrics)
+        found = latest_experiment(conn)
+        experiment = None if found is None else (*found, arm_counts(conn, found[0].split()[0]))
+    return DashboardRows(stats, figures, tickets, metrics, experiment)
 
 
 async def read_dashboard(

@@ -161,6 +161,25 @@ def _found(row: DbRow | None) -> tuple[str, dt.datetime, dt.datetime | None] | N
     return str(definition), started_at, from_db_time(stopped)
 
 
+def latest_experiment(conn: Connection) -> tuple[str, dt.datetime, dt.datetime | None] | None:
+    """(definition, started, stopped) of the running experiment, else of the latest."""
+    return _found(one(conn, _LATEST))
+
+
+def arm_counts(conn: Connection, experiment_id: str) -> list[ArmCounts]:
+    """The report's figures per arm, from the offer events (two GROUP BYs)."""
+    revenue: dict[str, list[tuple[str, int]]] = {}
+    for arm, currency, amount in every(conn, _ARM_REVENUE, experiment=experiment_id):
+        revenue.setdefault(str(arm), []).append((str(currency), as_int(amount)))
+    return [
+        ArmCounts(
+            str(arm), as_int(people), as_int(views), as_int(clicks), as_int(payers), tuple(revenue.get(str(arm), ()))
+        )
+        for arm, people, views, clicks, payers in every(conn, _ARM_COUNTS, experiment=experiment_id)
+        if arm is not None
+    ]
+
+
 class SqlOfferStore:
     """`OfferStore` (core/ports.py): each call is one unit of work."""
 
@@ -198,7 +217,7 @@ class SqlOfferStore:
     async def experiment(self, experiment_id: str | None = None) -> tuple[str, dt.datetime, dt.datetime | None] | None:
         if experiment_id is not None:
             return await self.db.read(lambda c: _found(one(c, _BY_ID, id=experiment_id)))
-        return await self.db.read(lambda c: _found(one(c, _LATEST)))
+        return await self.db.read(latest_experiment)
 
     async def running_definition(self) -> tuple[str, dt.datetime] | None:
         def work(conn: Connection) -> tuple[str, dt.datetime] | None:
@@ -215,24 +234,7 @@ class SqlOfferStore:
         await self.db.write(lambda c: record_event(c, event))
 
     async def arm_counts(self, experiment_id: str) -> list[ArmCounts]:
-        def work(conn: Connection) -> list[ArmCounts]:
-            revenue: dict[str, list[tuple[str, int]]] = {}
-            for arm, currency, amount in every(conn, _ARM_REVENUE, experiment=experiment_id):
-                revenue.setdefault(str(arm), []).append((str(currency), as_int(amount)))
-            return [
-                ArmCounts(
-                    str(arm),
-                    as_int(people),
-                    as_int(views),
-                    as_int(clicks),
-                    as_int(payers),
-                    tuple(revenue.get(str(arm), ())),
-                )
-                for arm, people, views, clicks, payers in every(conn, _ARM_COUNTS, experiment=experiment_id)
-                if arm is not None
-            ]
-
-        return await self.db.read(work)
+        return await self.db.read(lambda c: arm_counts(c, experiment_id))
 
     async def buyer_history(self, person_id: int, wallet_id: int, pack_id: str, *, since: dt.datetime) -> BuyerHistory:
         def work(conn: Connection) -> BuyerHistory:

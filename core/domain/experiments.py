@@ -114,6 +114,19 @@ def parse_experiment(words: list[str], *, currency: str, now: dt.datetime) -> Ex
     return experiment
 
 
+def stored_experiment(
+    definition: str, started_at: dt.datetime, stopped_at: dt.datetime | None, *, currency: str
+) -> Experiment:
+    """An experiment as stored: its `definition_text` and when it started (and stopped)."""
+    experiment = parse_experiment(definition.split(), currency=currency, now=started_at)
+    return Experiment(experiment.experiment_id, experiment.arms, started_at, stopped_at)
+
+
+def card_currency(packs: PackTable) -> str:
+    """The currency an experiment's card prices are in: the default packs'."""
+    return packs.packs[0].currency if packs.packs else "usd"
+
+
 def _arm(spec: str, currency: str) -> Arm:
     head, sep, body = spec.strip().partition("=")
     if not sep or not body:

@@ -20,9 +20,11 @@ from core.domain.experiments import (
     OfferEvent,
     OfferEventKind,
     Terms,
+    card_currency,
     definition_text,
     experiment_report,
     parse_experiment,
+    stored_experiment,
 )
 from core.domain.identity import Identity
 from core.domain.pricing import PackTable
@@ -39,7 +41,7 @@ class ExperimentService:
         self.rules = rules
         self.clock = clock
         self.default = Terms(rules.packs, stars_packs)
-        self.currency = rules.packs.packs[0].currency if rules.packs.packs else "usd"
+        self.currency = card_currency(rules.packs)
         self._parsed_last: tuple[str, Experiment] | None = None  # the running one, read per offer
 
     # --- what a wallet is offered -----------------------------------------------------------
@@ -113,8 +115,7 @@ class ExperimentService:
         return experiment_report(experiment, await self.store.arm_counts(experiment.experiment_id))
 
     def _parsed(self, definition: str, started: dt.datetime, stopped: dt.datetime | None) -> Experiment:
-        experiment = parse_experiment(definition.split(), currency=self.currency, now=started)
-        return Experiment(experiment.experiment_id, experiment.arms, started, stopped)
+        return stored_experiment(definition, started, stopped, currency=self.currency)
 
     def _operator(self, actor: Identity | None) -> None:
         if actor is not None and not self.rules.is_operator(actor.key):
