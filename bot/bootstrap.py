@@ -300,22 +300,18 @@ async def build_app(
     async def dashboard(span: DayRange) -> Dashboard:
         now = clock.now()
         windows = stats_windows(now)
-        rows = await read_dashboard(database, now, windows, span, cheapest_clip, DASHBOARD_TICKETS)
-        margin = await economics.report_between(span.start, min(span.end, now))
-        losing = await economics.losing(settings.economics_warning_days)
+        spent = (span.start, min(span.end, now), economics.warning_since(now))
+        rows = await read_dashboard(database, now, windows, span, cheapest_clip, DASHBOARD_TICKETS, spent)
+        assert rows.economics is not None
+        margin = economics.margin(rows.economics, span.start, min(span.end, now))
+        losing = tuple(economics.losing_in(rows.economics.recent))
         experiment = None
         if rows.experiment is not None:
             definition, started, stopped, counts = rows.experiment
             arms = stored_experiment(definition, started, stopped, currency=experiment_currency)
             experiment = experiment_report(arms, counts)
         return Dashboard(
-            stats_report(now, rows.windows),
-            rows.figures,
-            rows.tickets,
-            rows.insight,
-            margin,
-            tuple(losing),
-            experiment,
+            stats_report(now, rows.windows), rows.figures, rows.tickets, rows.insight, margin, losing, experiment
         )
 
     reads = ReadModels(health, lambda: read_figures(database, clock.now()), dashboard)
@@ -660,7 +656,7 @@ def build_generator(settings: Settings) -> MusicGenerator:
 def economics_service(settings: Settings, reads: EconomicsReads, clock: Clock) -> EconomicsService:
     """Unit economics against every pack on sale (card and Stars): the cheapest sets the bar."""
     on_sale = (*settings.credit_rules().packs.packs, *settings.stars_pack_table.packs)
-    return EconomicsService(reads, settings.fees(), on_sale, clock=clock)
+    return EconomicsService(reads, settings.fees(), on_sale, clock=clock, warning_days=settings.economics_warning_days)
 
 
 def build_providers(settings: Settings, music: MusicGenerator) -> dict[str, MusicGenerator]:

@@ -176,8 +176,7 @@ async def print_economics(settings: Settings, days: int) -> int:
     app = await build_app(settings)
     try:
         assert app.economics is not None  # always there on a database
-        report = await app.economics.report(days)
-        losing = await app.economics.losing(days)
+        report, losing = await app.economics.report(days)
         print(EconomicsWords(app.catalogue).report(report, losing))
     finally:
         await app.close()

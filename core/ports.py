@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from core.domain.bonuses import BonusEffect, BonusSnapshot
-from core.domain.economics import JobCost, PaidOrder, WalletMove
+from core.domain.economics import EconomicsSnapshot
 from core.domain.experiments import ArmCounts, Experiment, OfferEvent
 from core.domain.generation import GeneratedClip, GenerationRequest, PredictionStatus, PreparedClip
 from core.domain.identity import Person
@@ -699,23 +699,14 @@ class ReferralNotifier(Protocol):
 
 
 class EconomicsReads(Protocol):
-    """What the unit economics read (never write): jobs with their provider cost and charge, the
-    ledger history of wallets, and paid orders."""
+    """What the unit economics read (never write), each in one consistent read."""
 
-    async def jobs_between(self, start: dt.datetime, end: dt.datetime) -> list[JobCost]:
-        """Jobs that ended in the window, oldest first."""
+    async def snapshot(self, start: dt.datetime, end: dt.datetime, *, recent_since: dt.datetime) -> EconomicsSnapshot:
+        """The jobs that ended in [start, end], those since `recent_since`, and what is behind them."""
         ...
 
-    async def jobs_of_wallet(self, wallet_id: int) -> list[JobCost]:
-        """Every ended job a wallet paid for."""
-        ...
-
-    async def wallet_histories(self, wallet_ids: list[int]) -> dict[int, list[WalletMove]]:
-        """Every transfer into or out of each wallet, in ledger order, with the lots it created."""
-        ...
-
-    async def paid_orders(self, order_refs: list[str]) -> dict[str, PaidOrder]:
-        """The paid orders among `order_refs`."""
+    async def wallet_snapshot(self, wallet_id: int) -> EconomicsSnapshot:
+        """Every ended job the wallet paid for, and what is behind them."""
         ...
 
 
