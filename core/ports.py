@@ -15,6 +15,7 @@ from typing import Protocol
 
 from core.domain.bonuses import BonusEffect, BonusSnapshot
 from core.domain.economics import EconomicsSnapshot
+from core.domain.experiments import ArmCounts, Experiment, OfferEvent
 from core.domain.generation import GeneratedClip, GenerationRequest, PredictionStatus, PreparedClip
 from core.domain.identity import Person
 from core.domain.jobs import Concluded, Created, Delivered, Job, JobProgress, JobState, JobView, NewJob
@@ -47,6 +48,7 @@ from core.domain.rules import CreditRules
 from core.domain.stats import WindowStats
 from core.domain.support import Ticket, TicketReply
 from core.domain.top_ups import AutoTopUp, TopUp, TopUpDecision, TopUpSnapshot
+from core.domain.upsell import BuyerHistory
 from core.errors import BotError
 
 # The welcome grant of a person just created (`core.domain.rules.welcome_grant`), or None.
@@ -628,6 +630,39 @@ class SupportStore(Protocol):
 
 class StatsStore(Protocol):
     async def window_stats(self, window: Window, *, cheapest_clip: int) -> WindowStats: ...
+
+
+class OfferStore(Protocol):
+    """Pricing experiments, the offer events (shown, clicked, paid) and what the upsell reads.
+    A 'paid' event is written by `PaymentStore.apply`, in the grant's transaction."""
+
+    async def start_experiment(self, experiment: Experiment, definition: str) -> None:
+        """Store a new running experiment: `ExperimentRunning` while another runs,
+        `InvalidExperiment("id_used")` for an id used before; nothing stored then."""
+        ...
+
+    async def stop_experiment(self, *, now: dt.datetime) -> str | None:
+        """Stop the running experiment; its id, or None when none runs."""
+        ...
+
+    async def experiment(self, experiment_id: str | None = None) -> tuple[str, dt.datetime, dt.datetime | None] | None:
+        """(definition, started, stopped) of `experiment_id`, or of the running one (None: the
+        running one, else the latest)."""
+        ...
+
+    async def running_definition(self) -> tuple[str, dt.datetime] | None:
+        """(definition, started) of the running experiment: one indexed read."""
+        ...
+
+    async def record_event(self, event: OfferEvent) -> None: ...
+
+    async def arm_counts(self, experiment_id: str) -> list[ArmCounts]:
+        """The report's figures per arm, from the offer events."""
+        ...
+
+    async def buyer_history(self, person_id: int, wallet_id: int, pack_id: str, *, since: dt.datetime) -> BuyerHistory:
+        """Paid orders of `pack_id` into the wallet, and credits the wallet spent since `since`."""
+        ...
 
 
 class EmailSender(Protocol):

@@ -18,9 +18,11 @@ from adapters.storage.database import Database
 from adapters.storage.economics import economics_in
 from adapters.storage.insight import insight_in
 from adapters.storage.metrics import DatabaseFigures, figures_in
+from adapters.storage.offers import arm_counts, latest_experiment
 from adapters.storage.stats import window_stats
 from adapters.storage.support import open_tickets
 from core.domain.economics import EconomicsSnapshot
+from core.domain.experiments import ArmCounts
 from core.domain.insight import DayRange, Insight
 from core.domain.rewards import Window
 from core.domain.stats import WindowStats
@@ -34,6 +36,9 @@ class DashboardRows:
     tickets: tuple[Ticket, ...]  # the oldest open tickets, oldest first
     insight: Insight  # the success metrics of the range asked
     economics: EconomicsSnapshot | None = None  # the unit economics' rows of the same range
+    # The running pricing experiment, else the latest: (definition, started, stopped), and its
+    # figures per arm from the offer events. None: there never was one.
+    experiment: tuple[str, dt.datetime, dt.datetime | None, list[ArmCounts]] | None = None
 
 
 def dashboard(
@@ -53,7 +58,9 @@ def dashboard(
         tickets = tuple(open_tickets(conn, ticket_limit))  # by id: oldest first
         metrics = insight_in(conn, span, cheapest_clip)
         spent = economics_in(conn, *economics) if economics is not None else None
-    return DashboardRows(stats, figures, tickets, metrics, spent)
+        found = latest_experiment(conn)
+        experiment = None if found is None else (*found, arm_counts(conn, found[0].split()[0]))  # id first
+    return DashboardRows(stats, figures, tickets, metrics, spent, experiment)
 
 
 async def read_dashboard(

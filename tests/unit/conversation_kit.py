@@ -89,6 +89,7 @@ def stores_of(memory: MemoryStores) -> Stores:
         links=memory.links,
         support=memory.support,
         stats=memory.stats,
+        offers=memory.offers,
         top_ups=memory.top_ups,
         progress=memory.progress,
     )

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.domain.experiments import OfferEvent
 from core.domain.generation import PreparedClip
 from core.domain.identity import Person
 from core.domain.jobs import Job
@@ -198,6 +199,9 @@ class World:
     job_costs: dict[str, int] = field(default_factory=dict)  # job id -> provider cost, micro-units
     orders: dict[str, Order] = field(default_factory=dict)
     events: dict[str, EventRow] = field(default_factory=dict)
+    # experiment id -> (definition, started, stopped), in start order
+    experiments: dict[str, tuple[str, dt.datetime, dt.datetime | None]] = field(default_factory=dict)
+    offer_events: list[OfferEvent] = field(default_factory=list)
     auto_top_ups: dict[int, AutoTopUp] = field(default_factory=dict)  # by wallet
     top_ups: dict[str, TopUpRow] = field(default_factory=dict)  # by key, in creation order
     achievements: dict[tuple[int, str], int] = field(default_factory=dict)  # (person, kind) -> credits
