@@ -28,6 +28,7 @@ from adapters.audio import PyAVIntake
 from adapters.chat.admin import AdminChat
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.conversation import Conversation
+from adapters.chat.experiments import ExperimentWords
 from adapters.chat.generation import GenerationChat
 from adapters.chat.jobs import JobNotices
 from adapters.chat.language import LanguageChat
@@ -66,6 +67,7 @@ from adapters.storage.languages import SqlLanguageStore
 from adapters.storage.ledger import SqlLedgerStore
 from adapters.storage.linking import SqlLinkStore
 from adapters.storage.metrics import read_figures
+from adapters.storage.offers import SqlOfferStore
 from adapters.storage.payments import SqlPaymentStore
 from adapters.storage.progress import SqlProgressStore
 from adapters.storage.referral_notices import SqlReferralNoticeStore
@@ -83,6 +85,7 @@ from bot.processes import decoding_pool, stop_pool
 from core.clock import SystemClock
 from core.codes import SecretCodes
 from core.domain.economics import micros
+from core.domain.experiments import card_currency, experiment_report, stored_experiment
 from core.domain.identity import IdentityFormats
 from core.domain.insight import DayRange
 from core.domain.jobs import JobState
@@ -105,6 +108,7 @@ from core.ports import (
     LedgerStore,
     LinkStore,
     MusicGenerator,
+    OfferStore,
     PaymentGateway,
     PaymentStore,
     ProgressStore,
@@ -117,6 +121,7 @@ from core.ports import (
 )
 from core.services.economics import EconomicsService
 from core.services.email import EmailVerificationService
+from core.services.experiments import ExperimentService
 from core.services.expiry import ExpiryService
 from core.services.generation import GenerationService, GenerationSettings
 from core.services.languages import LanguageService
@@ -164,6 +169,7 @@ class App:
     words: Words
     wallets: WalletService
     payments: PaymentService
+    experiments: ExperimentService
     stripe: StripeCheckout | None
     server_wallets: ServerWalletService
     rewards: Rewards
@@ -239,6 +245,7 @@ class Stores:
     support: SupportStore
     stats: StatsStore
     languages: LanguageStore
+    offers: OfferStore
     progress: ProgressStore
     top_ups: TopUpStore | None = None  # automatic top-up (None: not offered)
     economics: EconomicsReads | None = None  # SQL only: the unit economics replay the ledger's rows
@@ -281,6 +288,7 @@ async def build_app(
         support=SqlSupportStore(database, ledger),
         stats=SqlStatsStore(database),
         languages=SqlLanguageStore(database),
+        offers=SqlOfferStore(database),
         top_ups=SqlTopUpStore(database),
         economics=economics_reads,
         progress=SqlProgressStore(database, ledger),
@@ -291,17 +299,25 @@ async def build_app(
         return True
 
     cheapest_clip = settings.credit_rules().pricing.cheapest
+    experiment_currency = card_currency(settings.credit_rules().packs)
 
     economics = economics_service(settings, economics_reads, clock)
 
     async def dashboard(span: DayRange) -> Dashboard:
         now = clock.now()
         windows = stats_windows(now)
-        rows = await read_dashboard(database, now, windows, span, cheapest_clip, DASHBOARD_TICKETS)
-        margin = await economics.report_between(span.start, min(span.end, now))
-        losing = await economics.losing(settings.economics_warning_days)
+        spent = (span.start, min(span.end, now), economics.warning_since(now))
+        rows = await read_dashboard(database, now, windows, span, cheapest_clip, DASHBOARD_TICKETS, spent)
+        assert rows.economics is not None
+        margin = economics.margin(rows.economics, span.start, min(span.end, now))
+        losing = tuple(economics.losing_in(rows.economics.recent))
+        experiment = None
+        if rows.experiment is not None:
+            definition, started, stopped, counts = rows.experiment
+            arms = stored_experiment(definition, started, stopped, currency=experiment_currency)
+            experiment = experiment_report(arms, counts)
         return Dashboard(
-            stats_report(now, rows.windows), rows.figures, rows.tickets, rows.insight, margin, tuple(losing)
+            stats_report(now, rows.windows), rows.figures, rows.tickets, rows.insight, margin, losing, experiment
         )
 
     reads = ReadModels(health, lambda: read_figures(database, clock.now()), dashboard)
@@ -350,7 +366,17 @@ def compose(
     # --- core -------------------------------------------------------------------------------
     stars = settings.stars_pack_table
     schedule = DailySchedule(stores.bonuses, rules, clock)
-    offers = OfferService(rules, stars_packs=stars, next_daily_at=schedule.next_for_person, clock=clock)
+    experiments = ExperimentService(stores.offers, rules, clock, stars_packs=stars)
+    upsell_days = settings.upsell_window_days
+    offers = OfferService(
+        rules,
+        stars_packs=stars,
+        next_daily_at=schedule.next_for_person,
+        clock=clock,
+        experiments=experiments,
+        history=stores.offers,
+        upsell_window=dt.timedelta(days=upsell_days) if upsell_days else None,
+    )
     wallets = WalletService(ledger, rules, clock, offers, identities=IDENTITIES)
 
     async def owns_job(person_id: int, job_id: str) -> bool:
@@ -391,6 +417,7 @@ def compose(
         stars_packs=stars,
         offers=offers,
         checkout_ttl=dt.timedelta(minutes=settings.checkout_expiry_minutes),
+        experiments=experiments,
     )
     top_ups = (
         TopUpService(
@@ -485,7 +512,18 @@ def compose(
         payments=payments_chat,
         rewards=rewards_chat,
         support=support_chat,
-        admin=AdminChat(words, wallets, payments, support_chat, rewards.stats, platforms, stats_words, economics),
+        admin=AdminChat(
+            words,
+            wallets,
+            payments,
+            support_chat,
+            rewards.stats,
+            platforms,
+            stats_words,
+            experiments,
+            ExperimentWords(catalogue),
+            economics,
+        ),
         servers=ServersChat(words, server_wallets, payments_chat),
         speech=SpeechChat(words, generation, generation_chat),
         language=LanguageChat(words, languages),
@@ -546,6 +584,7 @@ def compose(
         words=words,
         wallets=wallets,
         payments=payments,
+        experiments=experiments,
         stripe=stripe,
         server_wallets=server_wallets,
         rewards=rewards,
@@ -627,7 +666,7 @@ def build_generator(settings: Settings) -> MusicGenerator:
 def economics_service(settings: Settings, reads: EconomicsReads, clock: Clock) -> EconomicsService:
     """Unit economics against every pack on sale (card and Stars): the cheapest sets the bar."""
     on_sale = (*settings.credit_rules().packs.packs, *settings.stars_pack_table.packs)
-    return EconomicsService(reads, settings.fees(), on_sale, clock=clock)
+    return EconomicsService(reads, settings.fees(), on_sale, clock=clock, warning_days=settings.economics_warning_days)
 
 
 def build_providers(settings: Settings, music: MusicGenerator) -> dict[str, MusicGenerator]:

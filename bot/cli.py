@@ -1,4 +1,5 @@
-"""`python -m bot [run|migrate|stats|economics|reconcile-payments|sync-commands|audit|backup FILE|locales]`."""
+"""`python -m bot [run|migrate|stats|economics|reconcile-payments|sync-commands|audit|backup FILE|experiment|
+locales]`."""
 
 from __future__ import annotations
 
@@ -34,6 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     economics.add_argument("--days", type=int, default=30, help="the last N days (default 30)")
     sync = sub.add_parser("sync-commands", help="publish the Discord slash commands globally")
     sync.add_argument("--guild", type=int, default=None, help="only to this server id (shows at once; for testing)")
+    experiment = sub.add_parser("experiment", help="pricing experiments: start, stop, report")
+    actions = experiment.add_subparsers(dest="action", required=True)
+    start = actions.add_parser(
+        "start",
+        help="start one: <id> <arm>[:<weight>]=<pack>:<credits>:<cents>[:<stars>],... (the first arm is the control)",
+    )
+    start.add_argument("definition", nargs="+", help="the id, then one word per arm")
+    actions.add_parser("stop", help="stop the running one: everyone is offered the default packs again")
+    report = actions.add_parser("report", help="per arm: people, views, payers, conversion, revenue, p-value")
+    report.add_argument("id", nargs="?", default=None, help="which experiment (default: the running, else the latest)")
     sub.add_parser("audit", help="check the ledger's books; exits 1 on a violation")
     backup = sub.add_parser("backup", help="copy the SQLite database consistently (prints pg_dump for PostgreSQL)")
     backup.add_argument("file", type=Path, help="where to write the copy")
@@ -80,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
                 return 2
             return asyncio.run(print_insight(settings, args.days))
         return asyncio.run(print_stats(settings))
+    if args.command == "experiment":
+        return asyncio.run(run_experiment(settings, args))
     if args.command == "economics":
         if not 1 <= args.days <= 3650:
             print("--days must be a whole number from 1 to 3650", file=sys.stderr)
@@ -157,6 +170,34 @@ async def print_stats(settings: Settings) -> int:
     return 0
 
 
+async def run_experiment(settings: Settings, args: argparse.Namespace) -> int:
+    """`experiment start|stop|report`: the same service and words as `/admin experiment`."""
+    from adapters.chat.experiments import ExperimentWords
+    from adapters.storage.migrations import upgrade
+    from bot.bootstrap import build_app
+    from core.errors import BotError, InvalidExperiment
+
+    await upgrade(settings.database_url)
+    app = await build_app(settings)
+    words = ExperimentWords(app.catalogue)
+    try:
+        if args.action == "start":
+            print(words.started(await app.experiments.start(None, list(args.definition))))
+        elif args.action == "stop":
+            print(words.stopped(await app.experiments.stop(None)))
+        else:
+            print(words.report(await app.experiments.report(None, args.id)))
+    except InvalidExperiment as refused:
+        print(words.refusal(refused), file=sys.stderr)
+        return 1
+    except BotError as error:
+        print(app.words.error(None, error), file=sys.stderr)
+        return 1
+    finally:
+        await app.close()
+    return 0
+
+
 async def print_economics(settings: Settings, days: int) -> int:
     """The margin report in the terminal, with the losing prices of the same days."""
     from adapters.chat.economics import EconomicsWords
@@ -167,8 +208,7 @@ async def print_economics(settings: Settings, days: int) -> int:
     app = await build_app(settings)
     try:
         assert app.economics is not None  # always there on a database
-        report = await app.economics.report(days)
-        losing = await app.economics.losing(days)
+        report, losing = await app.economics.report(days)
         print(EconomicsWords(app.catalogue).report(report, losing))
     finally:
         await app.close()

@@ -138,6 +138,11 @@ class Settings(BaseSettings):
     stripe_api_base: str = "https://api.stripe.com"
     checkout_expiry_minutes: int = Field(60, ge=35, le=1440)  # Stripe: 30 min to 24 h, measured on its clock
 
+    # --- upsell -------------------------------------------------------------------------------
+    # Days of spending the upsell looks at (spent more than the pack holds: show the next pack);
+    # 0 turns the upsell off.
+    upsell_window_days: int = Field(30, ge=0, le=365)
+
     # --- automatic top-up and paying inside Discord ---------------------------------------------
     # Hard caps per wallet on automatic (off-session) charges: how many a UTC day, how much money
     # (cents) a UTC month; and the highest line `/autotopup <pack> below <n>` accepts.

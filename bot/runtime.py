@@ -117,5 +117,5 @@ async def warn_losing_prices(app: App) -> None:
     if app.economics is None:
         return
     words = EconomicsWords(app.catalogue)
-    for price in await app.economics.losing(app.settings.economics_warning_days):
+    for price in await app.economics.losing():
         logger.warning("%s", words.losing(price))

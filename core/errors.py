@@ -145,6 +145,33 @@ class UsageError(BotError):
     command: str
 
 
+# --- pricing experiments --------------------------------------------------------------------
+
+
+class InvalidExperiment(BotError):
+    """An experiment definition that cannot be run; `problem` names what is wrong (no_arms,
+    duplicate_arm, bad_price, bad_weight, ...), `detail` where."""
+
+    code = "invalid_experiment"
+
+    problem: str
+    detail: str
+
+
+class ExperimentRunning(BotError):
+    """Another experiment runs already (one at a time), or the id was used before."""
+
+    code = "experiment_running"
+
+    experiment_id: str
+
+
+class NoExperiment(BotError):
+    """No experiment runs (stop), or none by that id (report)."""
+
+    code = "no_experiment"
+
+
 # --- ledger --------------------------------------------------------------------------------
 
 

@@ -14,7 +14,8 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from core.domain.bonuses import BonusEffect, BonusSnapshot
-from core.domain.economics import JobCost, PaidOrder, WalletMove
+from core.domain.economics import EconomicsSnapshot
+from core.domain.experiments import ArmCounts, Experiment, OfferEvent
 from core.domain.generation import GeneratedClip, GenerationRequest, PredictionStatus, PreparedClip
 from core.domain.identity import Person
 from core.domain.jobs import Concluded, Created, Delivered, Job, JobProgress, JobState, JobView, NewJob
@@ -48,6 +49,7 @@ from core.domain.rules import CreditRules
 from core.domain.stats import WindowStats
 from core.domain.support import Ticket, TicketReply
 from core.domain.top_ups import AutoTopUp, TopUp, TopUpDecision, TopUpSnapshot
+from core.domain.upsell import BuyerHistory
 from core.errors import BotError
 
 # The welcome grant of a person just created (`core.domain.rules.welcome_grant`), or None.
@@ -631,6 +633,39 @@ class StatsStore(Protocol):
     async def window_stats(self, window: Window, *, cheapest_clip: int) -> WindowStats: ...
 
 
+class OfferStore(Protocol):
+    """Pricing experiments, the offer events (shown, clicked, paid) and what the upsell reads.
+    A 'paid' event is written by `PaymentStore.apply`, in the grant's transaction."""
+
+    async def start_experiment(self, experiment: Experiment, definition: str) -> None:
+        """Store a new running experiment: `ExperimentRunning` while another runs,
+        `InvalidExperiment("id_used")` for an id used before; nothing stored then."""
+        ...
+
+    async def stop_experiment(self, *, now: dt.datetime) -> str | None:
+        """Stop the running experiment; its id, or None when none runs."""
+        ...
+
+    async def experiment(self, experiment_id: str | None = None) -> tuple[str, dt.datetime, dt.datetime | None] | None:
+        """(definition, started, stopped) of `experiment_id`, or of the running one (None: the
+        running one, else the latest)."""
+        ...
+
+    async def running_definition(self) -> tuple[str, dt.datetime] | None:
+        """(definition, started) of the running experiment: one indexed read."""
+        ...
+
+    async def record_event(self, event: OfferEvent) -> None: ...
+
+    async def arm_counts(self, experiment_id: str) -> list[ArmCounts]:
+        """The report's figures per arm, from the offer events."""
+        ...
+
+    async def buyer_history(self, person_id: int, wallet_id: int, pack_id: str, *, since: dt.datetime) -> BuyerHistory:
+        """Paid orders of `pack_id` into the wallet, and credits the wallet spent since `since`."""
+        ...
+
+
 class EmailSender(Protocol):
     async def send_code(self, to: str, code: str, valid_minutes: int, *, language: str | None = None) -> None:
         """Hand the verification code to the mail server, worded in `language` (None: the
@@ -682,23 +717,14 @@ class LanguageStore(Protocol):
 
 
 class EconomicsReads(Protocol):
-    """What the unit economics read (never write): jobs with their provider cost and charge, the
-    ledger history of wallets, and paid orders."""
+    """What the unit economics read (never write), each in one consistent read."""
 
-    async def jobs_between(self, start: dt.datetime, end: dt.datetime) -> list[JobCost]:
-        """Jobs that ended in the window, oldest first."""
+    async def snapshot(self, start: dt.datetime, end: dt.datetime, *, recent_since: dt.datetime) -> EconomicsSnapshot:
+        """The jobs that ended in [start, end], those since `recent_since`, and what is behind them."""
         ...
 
-    async def jobs_of_wallet(self, wallet_id: int) -> list[JobCost]:
-        """Every ended job a wallet paid for."""
-        ...
-
-    async def wallet_histories(self, wallet_ids: list[int]) -> dict[int, list[WalletMove]]:
-        """Every transfer into or out of each wallet, in ledger order, with the lots it created."""
-        ...
-
-    async def paid_orders(self, order_refs: list[str]) -> dict[str, PaidOrder]:
-        """The paid orders among `order_refs`."""
+    async def wallet_snapshot(self, wallet_id: int) -> EconomicsSnapshot:
+        """Every ended job the wallet paid for, and what is behind them."""
         ...
 
 

@@ -15,7 +15,7 @@ answers, which the platform knows.
 | s | job, style | makes the clip again in another style |
 | l | job, seconds | makes a longer clip |
 | x | job | shares the clip in the channel |
-| b | method, pack | buys a pack (method: s Stars, p card) |
+| b | method, pack[, u] | buys a pack (method: s Stars, p card; u: the upsell's pack, not upsold again) |
 | w | method, pack | buys a pack for the group's wallet |
 | f | | continues with free (dismisses the offer) |
 | d | | claims the daily credit |
@@ -62,7 +62,7 @@ ARITY = {
     Verb.STYLE: (2, 2),
     Verb.LONGER: (2, 2),
     Verb.SHARE: (1, 1),
-    Verb.BUY: (2, 2),
+    Verb.BUY: (2, 3),
     Verb.GROUP_BUY: (2, 2),
     Verb.FREE: (0, 0),
     Verb.DAILY: (0, 0),

@@ -1,11 +1,12 @@
 """The operators' `/admin`, written once: grant, take, user, unfreeze, refund-stars, reply,
-tickets, stats. Who is an operator is core's decision (OPERATOR_IDS), checked by each service."""
+tickets, stats, experiment. Who is an operator is core's decision (OPERATOR_IDS), checked by each service."""
 
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
 from adapters.chat.commands import Audience, Command, Param, ParamKind
+from adapters.chat.experiments import ExperimentWords
 from adapters.chat.messages import Reply, Request
 from adapters.chat.platform import Platforms
 from adapters.chat.stats import StatsWords
@@ -13,8 +14,9 @@ from adapters.chat.support import SupportChat
 from adapters.chat.words import Words
 from core.domain.economics import money_text
 from core.domain.identity import Identity
-from core.errors import OperationFailed, UsageError
+from core.errors import InvalidExperiment, OperationFailed, UsageError
 from core.services.economics import EconomicsService
+from core.services.experiments import ExperimentService
 from core.services.payments import PaymentService
 from core.services.stats import StatsService
 from core.services.wallets import WalletService
@@ -28,6 +30,9 @@ class RefundsStars(Protocol):
         """Give the Stars of `charge_id` back (a charge refunded before counts as done); raises
         when the platform refuses."""
         ...
+
+
+EXPERIMENT_ACTIONS = ("start", "stop", "report")
 
 
 def _target_params() -> tuple[Param, ...]:
@@ -44,6 +49,8 @@ class AdminChat:
         stats: StatsService,
         platforms: Platforms,
         stats_words: StatsWords,
+        experiments: ExperimentService,
+        experiment_words: ExperimentWords,
         economics: EconomicsService | None = None,
     ) -> None:
         self.words = words
@@ -55,6 +62,8 @@ class AdminChat:
         self.stats = stats
         self.platforms = platforms
         self.stats_words = stats_words
+        self.experiments = experiments
+        self.experiment_words = experiment_words
         self.economics = economics  # absent without a database
 
     def commands(self) -> list[Command]:
@@ -81,6 +90,15 @@ class AdminChat:
                     ),
                     Command("tickets", self.tickets, slow=True),
                     Command("stats", self.report, slow=True),
+                    Command(
+                        "experiment",
+                        self.experiment,
+                        (
+                            Param("action", choices=lambda: [(a, a) for a in EXPERIMENT_ACTIONS]),
+                            Param("definition", ParamKind.TEXT, required=False),
+                        ),
+                        slow=True,
+                    ),
                 ),
                 audience=Audience.OPERATORS,
                 greets=False,  # an operator at work is not a new customer
@@ -168,6 +186,22 @@ class AdminChat:
     async def report(self, request: Request) -> Reply:
         """Usage, conversion and revenue: today, 7 and 30 days."""
         return Reply(self.stats_words.report(await self.stats.report(request.identity), request.locale))
+
+    async def experiment(self, request: Request) -> Reply:
+        """Pricing experiments: start one (its arms), stop it, or its report per arm."""
+        action, words = request.arg("action").strip().lower(), request.arg("definition").split()
+        locale, me = request.locale, request.identity
+        if action == "start":
+            try:
+                return Reply(self.experiment_words.started(await self.experiments.start(me, words), locale))
+            except InvalidExperiment as refused:
+                return Reply(self.experiment_words.refusal(refused, locale))
+        if action == "stop" and not words:
+            return Reply(self.experiment_words.stopped(await self.experiments.stop(me), locale))
+        if action == "report" and len(words) <= 1:
+            report = await self.experiments.report(me, words[0] if words else None)
+            return Reply(self.experiment_words.report(report, locale))
+        raise UsageError("admin.experiment")
 
     def _target(self, request: Request, usage: str) -> str:
         if request.member is not None:

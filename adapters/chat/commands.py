@@ -142,7 +142,10 @@ def checked_args(command: Command, args: Mapping[str, str], usage: str) -> dict[
     checked = dict(args)
     for param in command.params:
         if param.kind == ParamKind.NUMBER and param.name in checked:
-            value = whole_number(checked[param.name].strip().removeprefix("#"))  # lists show tickets as #12
+            given = checked[param.name].strip()
+            if param.name == "ticket":
+                given = given.removeprefix("#")  # lists show tickets as #12
+            value = whole_number(given)
             if value is None:
                 raise UsageError(usage)
             checked[param.name] = str(value)

@@ -308,7 +308,7 @@ class Conversation:
         if not isinstance(error, InsufficientCredits):
             return Reply(text)
         try:
-            return self.offers.after_refusal(request, text, await self.wallets.offer(request.identity))
+            return await self.offers.after_refusal(request, text, await self.wallets.offer(request.identity))
         except Exception:  # the refusal matters more than the offer
             logger.exception("the offer after a refusal failed")
             return Reply(text)

@@ -8,12 +8,15 @@ from collections.abc import Mapping
 
 from adapters.chat.actions import Verb, owned
 from adapters.chat.messages import Button, Control, PayBy, Reply, Request, StoreButton, joined
-from adapters.chat.words import Words
+from adapters.chat.words import Words, price_text
+from core.domain.experiments import Terms
 from core.domain.offers import Offer
-from core.domain.pricing import Pack
+from core.domain.pricing import Pack, PackTable
+from core.domain.upsell import Upsell
 from core.services.payments import PaymentService
 
 MAX_PACK_BUTTONS = 10
+UPSOLD = "u"  # a buy button's mark: the pack the upsell showed (not upsold again)
 
 
 class Shop:
@@ -24,20 +27,26 @@ class Shop:
         self.payments = payments
         self.store_skus = dict(store_skus or {})  # pack id -> the platform store's SKU id
 
-    def on_sale(self, request: Request) -> list[tuple[PayBy, Pack]]:
-        methods = request.surface.payment_methods
+    def on_sale(self, request: Request, terms: Terms) -> list[tuple[PayBy, Pack]]:
+        """The packs of `terms` (a wallet's: its experiment arm's, else the default) sold here."""
         shown: list[tuple[PayBy, Pack]] = []
-        if PayBy.STARS in methods and self.payments.stars_enabled:
-            shown += [(PayBy.STARS, pack) for pack in self.payments.stars_packs.packs]
-        if PayBy.STORE in methods:
+        if self.sells(request, PayBy.STARS):
+            shown += [(PayBy.STARS, pack) for pack in terms.stars.packs]
+        if self.sells(request, PayBy.STORE):  # the store's prices are fixed there: never an arm's
             shown += [(PayBy.STORE, pack) for pack in self.payments.packs() if pack.pack_id in self.store_skus]
-        if PayBy.CARD in methods and self.payments.stripe_enabled:
-            shown += [(PayBy.CARD, pack) for pack in self.payments.packs()]
+        if self.sells(request, PayBy.CARD):
+            shown += [(PayBy.CARD, pack) for pack in terms.packs.packs]
         return shown
 
     def sells(self, request: Request, method: str) -> bool:
         """Whether `method` (as a button carries it) sells packs here."""
-        return any(sold == method for sold, _ in self.on_sale(request))
+        if method not in request.surface.payment_methods:
+            return False
+        if method == PayBy.STARS:
+            return self.payments.stars_enabled
+        if method == PayBy.STORE:
+            return bool(self.store_skus)
+        return method == PayBy.CARD and self.payments.stripe_enabled
 
 
 class Offers:
@@ -49,7 +58,8 @@ class Offers:
         """The offer's words and buttons: the packs on sale here, the daily credit (a button
         while it can be claimed, else when), support, and "continue with free" unless out of
         credits. `daily_line=False` where the message already says when the next one is due."""
-        t, on_sale = self.words.t, self.shop.on_sale(request)
+        terms = Terms(PackTable(offer.packs), PackTable(offer.stars_packs))
+        t, on_sale = self.words.t, self.shop.on_sale(request, terms)
         head = (
             t(request, "out_of_credits")
             if offer.out_of_credits
@@ -114,14 +124,33 @@ class Offers:
             return Reply(text, private=private)
         return self._followed(text, self.offer(request, offer, daily_line=daily_line), private)
 
-    def after_refusal(self, request: Request, text: str, offer: Offer | None) -> Reply:
+    async def after_refusal(self, request: Request, text: str, offer: Offer | None) -> Reply:
         """ "That costs 2 credits and you have 1.", then the offer, or (not low, just not enough
         for this one) the packs."""
         if offer is not None:
             return self.with_offer(request, text, offer)
-        on_sale = self.shop.on_sale(request)
+        on_sale = self.shop.on_sale(request, await self.shop.payments.terms_of(request.identity))
         lines = [self.words.t(request, "buy_packs_header"), *self.pack_lines(request, on_sale)]
         return self._followed(text, Reply("\n".join(lines), tuple(self.pack_rows(request, on_sale))))
+
+    def upsold(self, request: Request, reply: Reply, method: str, upsell: Upsell | None) -> Reply:
+        """`reply` (a way to pay), then the next pack up with its saving per credit and a button
+        to buy it instead; that button's press is not upsold again (once per purchase flow)."""
+        if upsell is None:
+            return reply
+        big = upsell.pack
+        line = self.words.t(
+            request,
+            "upsell",
+            title=big.title,
+            saving=upsell.saving_percent,
+            credits=f"{big.credits:,}",
+            price=price_text(big),
+        )
+        (button,) = self.pack_rows(request, [(PayBy(method), big)])[0]
+        assert isinstance(button, Button)
+        upsold = Button(button.label, owned(Verb.BUY, request.identity.user_id, method, big.pack_id, UPSOLD))
+        return Reply(joined(reply.text, line), (*reply.rows, (upsold,)), invoice=reply.invoice)
 
     @staticmethod
     def _followed(text: str, then: Reply, private: bool = False) -> Reply:

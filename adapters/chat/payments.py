@@ -10,7 +10,7 @@ from collections.abc import Awaitable, Callable
 from adapters.chat.actions import Action, Verb
 from adapters.chat.commands import Command, Menu, Param
 from adapters.chat.messages import SILENT, Invoice, LinkButton, PayBy, Reply, Request, joined
-from adapters.chat.offers import Offers, Shop
+from adapters.chat.offers import UPSOLD, Offers, Shop
 from adapters.chat.words import Words
 from core.domain.orders import CheckoutLink, PaymentOutcome, PaymentResult, StarsInvoice
 from core.domain.pricing import Pack
@@ -58,8 +58,8 @@ class PaymentsChat:
     async def buy(self, request: Request) -> Reply:
         """The packs on sale, one button each; `/buy <pack>` goes straight to that pack (or asks
         how to pay when it is sold both ways)."""
-        on_sale = self.shop.on_sale(request)
         wanted = request.arg("pack").strip().lower()
+        on_sale = self.shop.on_sale(request, await self.payments.terms_of(request.identity, shown=not wanted))
         if not wanted:
             return self.pack_list(request, on_sale)
         return await self._pack(request, on_sale, wanted, Verb.BUY, self.sell)
@@ -73,21 +73,27 @@ class PaymentsChat:
         return Reply("\n".join(lines), tuple(self.offers.pack_rows(request, on_sale)))
 
     async def press_buy(self, request: Request, action: Action) -> Reply:
-        """A pack button: a Stars invoice (`s`) or a card checkout link (`p`)."""
-        return await self.sell(request, action.arg(0), action.arg(1))
+        """A pack button: a Stars invoice (`s`) or a card checkout link (`p`); the upsell's own
+        button (marked `u`) is not upsold again."""
+        return await self.sell(request, action.arg(0), action.arg(1), upsell=action.arg(2) != UPSOLD)
 
-    async def sell(self, request: Request, method: str, pack_id: str) -> Reply:
-        """Open the order and show the way to pay (the price comes from the server's table)."""
+    async def sell(self, request: Request, method: str, pack_id: str, *, upsell: bool = True) -> Reply:
+        """Open the order and show the way to pay (the price comes from the server's table, or
+        the person's experiment arm), and the next pack up when it would suit them better."""
         if not self.shop.sells(request, method):  # a forged button: not sold that way here
             raise PaymentsNotConfigured()
         if method == PayBy.STORE:  # the platform's own store takes it from here
             pack = self.payments.rules.packs.get(pack_id)
             return Reply(self.words.t(request, "buy_store"), ((self.offers.store_button(request, pack),),))
+        me, rid = request.identity, request.request_id
         if method == PayBy.STARS:
-            invoice = await self.payments.stars_invoice(request.identity, pack_id, request_id=request.request_id)
-            return Reply(invoice=self._invoice(request, invoice, "stars_invoice_description"))
-        link = await self.payments.buy(request.identity, pack_id, request_id=request.request_id)
-        return self._checkout(request, link)
+            invoice = await self.payments.stars_invoice(me, pack_id, request_id=rid)
+            reply, pack = Reply(invoice=self._invoice(request, invoice, "stars_invoice_description")), invoice.pack
+        else:
+            link = await self.payments.buy(me, pack_id, request_id=rid)
+            reply, pack = self._checkout(request, link), link.pack
+        bigger = await self.payments.upsell(me, pack) if upsell else None
+        return self.offers.upsold(request, reply, method, bigger)
 
     # --- for a group's wallet --------------------------------------------------------------------
 
@@ -96,7 +102,7 @@ class PaymentsChat:
         goes straight to paying when it is sold one way only. Admins only, asked first."""
         admin = await request.place.check_admin()
         view = await self.servers.balance(request.server, request.identity, actor_is_admin=admin)
-        on_sale = self.shop.on_sale(request)
+        on_sale = self.shop.on_sale(request, await self.payments.terms_for(None))  # a group's: the default
         if not on_sale:
             raise PaymentsNotConfigured()
         wanted = request.arg("pack").strip().lower()

@@ -6,8 +6,10 @@ import datetime as dt
 
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.economics import ECONOMICS_COLUMNS, EconomicsWords
+from adapters.chat.experiments import ExperimentWords
 from adapters.chat.words import money_text
 from core.domain.economics import Line, LosingPrice
+from core.domain.experiments import ArmReport, ExperimentReport
 from core.domain.insight import Insight
 from core.domain.stats import CurrencyRevenue, StatsReport, WindowReport
 
@@ -16,6 +18,7 @@ class StatsWords:
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
         self.economics = EconomicsWords(catalogue)
+        self.experiments = ExperimentWords(catalogue)
 
     def margin_head(self) -> list[str]:
         return [self.t(f"economics.column.{column}") for column in ECONOMICS_COLUMNS]
@@ -27,6 +30,15 @@ class StatsWords:
 
     def losing(self, price: LosingPrice) -> str:
         return self.economics.losing(price)
+
+    def experiment_title(self, report: ExperimentReport) -> str:
+        return self.experiments.title(report)
+
+    def experiment_head(self) -> list[str]:
+        return self.experiments.head()
+
+    def experiment_row(self, arm: ArmReport) -> list[str]:
+        return self.experiments.row(arm)
 
     def t(self, key: str, locale: str | None = None, **data: object) -> str:
         return self.catalogue.text(key, locale, **data)

@@ -91,7 +91,9 @@ class WalletChat:
             ),
             self.words.t(request, "pricing.voicetag", credits=prices.voice_tag),
             self.words.t(request, "buy_packs_header"),
-            *self.offers.pack_lines(request, self.offers.shop.on_sale(request)),
+            *self.offers.pack_lines(
+                request, self.offers.shop.on_sale(request, await self.offers.shop.payments.terms_of(request.identity))
+            ),
         ]
         return Reply("\n".join(lines))
 

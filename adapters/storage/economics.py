@@ -5,6 +5,7 @@ the arithmetic is `core.domain.economics`). Reads only: nothing on the money pat
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy import BindParameter, Connection, bindparam, literal, or_, select
 
@@ -13,7 +14,7 @@ from adapters.storage.sql import DbRow, Statement, as_int, const, every, from_db
 from adapters.storage.tables import lots, transfers
 from adapters.storage.tables_jobs import jobs
 from adapters.storage.tables_payments import orders
-from core.domain.economics import JobCost, LotSeed, PaidOrder, WalletMove
+from core.domain.economics import EconomicsSnapshot, JobCost, LotSeed, PaidOrder, WalletMove
 from core.domain.jobs import HOLD_KEY_PREFIX
 from core.domain.ledger import LotKind, Reason
 
@@ -128,26 +129,43 @@ def paid_order(conn: Connection, order_ref: str) -> PaidOrder | None:
     return PaidOrder(order_ref, str(pack_id), str(channel), as_int(credits), as_int(amount), as_int(returned))
 
 
+def economics_in(
+    conn: Connection, start: dt.datetime, end: dt.datetime, recent_since: dt.datetime
+) -> EconomicsSnapshot:
+    """The window's jobs, the recent jobs, and the histories and orders behind them (inside the
+    caller's transaction, so the dashboard reads them in its one snapshot)."""
+    window = _job_costs(every(conn, _JOBS_BETWEEN, start=to_db_time(conn, start), end=to_db_time(conn, end)))
+    recent = _job_costs(every(conn, _JOBS_BETWEEN, start=to_db_time(conn, recent_since), end=to_db_time(conn, end)))
+    return _behind(conn, window, recent)
+
+
+def wallet_economics_in(conn: Connection, wallet_id: int) -> EconomicsSnapshot:
+    """Every ended job a wallet paid for, with what is behind them."""
+    return _behind(conn, _job_costs(every(conn, _JOBS_OF_WALLET, wallet=wallet_id)), [])
+
+
+def _behind(conn: Connection, jobs: list[JobCost], recent: list[JobCost]) -> EconomicsSnapshot:
+    wallets = sorted({job.wallet_id for job in jobs if job.charged})
+    histories = {wallet: wallet_moves(conn, wallet) for wallet in wallets}
+    refs = sorted({seed.order_ref for moves in histories.values() for m in moves for seed in m.lots if seed.order_ref})
+    found = {ref: paid_order(conn, ref) for ref in refs}
+    orders = {ref: order for ref, order in found.items() if order is not None}
+    return EconomicsSnapshot(tuple(jobs), tuple(recent), histories, orders)
+
+
 class SqlEconomicsReads:
-    """`EconomicsReads` (core/ports.py)."""
+    """`EconomicsReads` (core/ports.py): each call one read transaction."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def jobs_between(self, start: dt.datetime, end: dt.datetime) -> list[JobCost]:
-        return await self.db.read(
-            lambda c: _job_costs(every(c, _JOBS_BETWEEN, start=to_db_time(c, start), end=to_db_time(c, end)))
-        )
+    async def snapshot(self, start: dt.datetime, end: dt.datetime, *, recent_since: dt.datetime) -> EconomicsSnapshot:
+        return await self.db.read(lambda c: _in_transaction(c, lambda: economics_in(c, start, end, recent_since)))
 
-    async def jobs_of_wallet(self, wallet_id: int) -> list[JobCost]:
-        return await self.db.read(lambda c: _job_costs(every(c, _JOBS_OF_WALLET, wallet=wallet_id)))
+    async def wallet_snapshot(self, wallet_id: int) -> EconomicsSnapshot:
+        return await self.db.read(lambda c: _in_transaction(c, lambda: wallet_economics_in(c, wallet_id)))
 
-    async def wallet_histories(self, wallet_ids: list[int]) -> dict[int, list[WalletMove]]:
-        return await self.db.read(lambda c: {wallet: wallet_moves(c, wallet) for wallet in wallet_ids})
 
-    async def paid_orders(self, order_refs: list[str]) -> dict[str, PaidOrder]:
-        def work(conn: Connection) -> dict[str, PaidOrder]:
-            found = {ref: paid_order(conn, ref) for ref in order_refs}
-            return {ref: order for ref, order in found.items() if order is not None}
-
-        return await self.db.read(work)
+def _in_transaction(conn: Connection, work: Callable[[], EconomicsSnapshot]) -> EconomicsSnapshot:
+    with conn.begin():
+        return work()

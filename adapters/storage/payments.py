@@ -19,6 +19,7 @@ from sqlalchemy.types import TypeEngine
 
 from adapters.storage.database import Database
 from adapters.storage.ledger import SqlLedgerStore, SystemAccounts, post_grant, take_back, taken_for_order
+from adapters.storage.offers import paid_event, record_event
 from adapters.storage.persons import find_person, survivor, wallet_of
 from adapters.storage.sql import (
     DbRow,
@@ -68,6 +69,8 @@ COLUMNS = (
     orders.c.amount_disputed,
     orders.c.paid_at,
     orders.c.credits_unrecovered,
+    orders.c.experiment,
+    orders.c.arm,
 )
 
 _INSERT_ORDER = Statement(
@@ -87,6 +90,8 @@ _INSERT_ORDER = Statement(
             "currency": bindparam("currency"),
             "state": bindparam("state"),
             "expires_at": bindparam("expires_at"),
+            "experiment": bindparam("experiment"),
+            "arm": bindparam("arm"),
             "amount_refunded": const(0),
             "amount_disputed": const(0),
             "credits_unrecovered": const(0),
@@ -190,6 +195,8 @@ def _order(row: DbRow | None) -> Order | None:
         disputed,
         paid_at,
         unrecovered,
+        experiment,
+        arm,
     ) = row
     created, updated = from_db_time(created_at), from_db_time(updated_at)
     assert created is not None and updated is not None
@@ -216,6 +223,8 @@ def _order(row: DbRow | None) -> Order | None:
         amount_disputed=as_int(disputed),
         paid_at=from_db_time(paid_at),
         credits_unrecovered=as_int(unrecovered),
+        experiment_id=None if experiment is None else str(experiment),
+        arm=None if arm is None else str(arm),
     )
 
 
@@ -262,6 +271,8 @@ def _apply(
     if effect.grant is not None:
         granted = post_grant(conn, system, effect.grant, now)
         credits, balance = (0 if granted.duplicate else granted.amount), granted.balance
+        if order is not None and not granted.duplicate:
+            record_event(conn, paid_event(order, now))  # the offer funnel's payment, with its arm
     for take in effect.take_backs:
         taken = take_back(
             conn,
@@ -330,6 +341,8 @@ def insert_order(conn: Connection, order: Order) -> Order:
         currency=order.currency,
         state=order.state.value,
         expires_at=to_db_time(conn, order.expires_at),
+        experiment=order.experiment_id,
+        arm=order.arm,
         now=to_db_time(conn, order.created_at),
     )
     stored = _order(one(conn, _ORDER_BY_REQUEST, key=order.request_key))

@@ -2,6 +2,7 @@
 
 from adapters.storage import (  # noqa: F401
     tables_jobs,
+    tables_offers,
     tables_payments,
     tables_progress,
     tables_rewards,

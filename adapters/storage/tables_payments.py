@@ -46,6 +46,9 @@ class OrderRow(SQLModel, table=True):
     credits_unrecovered: int = Field(default=0, sa_type=BigInteger)
     expires_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
     paid_at: dt.datetime | None = Field(default=None, sa_column=Column(DateTime(timezone=True), nullable=True))
+    # The pricing experiment and arm whose pack terms (credits, amount above) this order sells.
+    experiment: str | None = Field(default=None, max_length=32)
+    arm: str | None = Field(default=None, max_length=32)
     created_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
     updated_at: dt.datetime = Field(sa_column=Column(DateTime(timezone=True), nullable=False))
 

@@ -88,7 +88,7 @@ class Replies:
                 currency=invoice.currency,
                 prices=[LabeledPrice(invoice.title, invoice.amount)],
             )
-        elif reply.text:
+        if reply.text:  # alone, or under an invoice (the upsell's bigger pack)
             chunks = split_text(reply.text)
             quote = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
             for chunk in chunks[:-1]:

@@ -134,6 +134,7 @@ def page(data: Dashboard, words: DashboardWords, today: str) -> str:
         **_wallets(data, words),
         **_tickets(data, words),
         **_economics(data, words),
+        **_experiment(data, words),
     )
 
 
@@ -156,6 +157,20 @@ def _economics(data: Dashboard, words: DashboardWords) -> dict[str, object]:
             "head": head,
             "tables": tables,
             "losing": [words.losing(price) for price in data.losing],
+        }
+    }
+
+
+def _experiment(data: Dashboard, words: DashboardWords) -> dict[str, object]:
+    """The pricing experiment running (else the latest): a row per arm."""
+    report = data.experiment
+    if report is None:
+        return {"experiment": None}
+    return {
+        "experiment": {
+            "title": words.experiment_title(report),
+            "head": words.experiment_head(),
+            "rows": [_cells(words.experiment_row(arm)) for arm in report.arms],
         }
     }
 

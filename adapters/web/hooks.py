@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from core.domain.economics import Line, LosingPrice, MarginReport
+from core.domain.experiments import ArmReport, ExperimentReport
 from core.domain.insight import DayRange, Insight
 from core.domain.orders import PaymentResult
 from core.domain.payments import PaymentEvent
@@ -66,6 +67,7 @@ class Dashboard:
     insight: Insight
     margin: MarginReport | None = None  # the unit economics of the same range
     losing: Sequence[LosingPrice] = ()
+    experiment: ExperimentReport | None = None  # the running pricing experiment, else the latest
 
 
 class DashboardWords(Protocol):
@@ -89,6 +91,12 @@ class DashboardWords(Protocol):
     def margin_row(self, line: Line) -> Sequence[str]: ...
 
     def losing(self, price: LosingPrice) -> str: ...
+
+    def experiment_title(self, report: ExperimentReport) -> str: ...
+
+    def experiment_head(self) -> Sequence[str]: ...
+
+    def experiment_row(self, arm: ArmReport) -> Sequence[str]: ...
 
 
 @dataclass

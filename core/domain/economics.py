@@ -198,6 +198,18 @@ class JobCost:
     wallet_id: int
 
 
+@dataclass(frozen=True)
+class EconomicsSnapshot:
+    """What the unit economics of a window read, from one consistent read: the jobs that ended
+    in it, the jobs of the recent days the losing-price warning averages, the ledger history
+    of every wallet that paid for them, and the paid orders behind their lots."""
+
+    jobs: tuple[JobCost, ...]
+    recent: tuple[JobCost, ...]
+    histories: Mapping[int, list[WalletMove]]
+    orders: Mapping[str, PaidOrder]
+
+
 @dataclass
 class Line:
     """One row of the margin report."""

@@ -33,18 +33,19 @@ def offer_for(
     rules: CreditRules,
     next_daily_at: dt.datetime | None = None,
     *,
+    packs: tuple[Pack, ...] | None = None,
     stars_packs: tuple[Pack, ...] = (),
     now: dt.datetime | None = None,
 ) -> Offer | None:
     """The offer for a low `balance` (None when it is not low); `now` tells whether the daily
-    credit can be claimed already."""
+    credit can be claimed already; `packs` are the wallet's (default: the rules')."""
     available = balance.available
     if available > rules.low_balance_threshold:
         return None
     return Offer(
         available=max(available, 0),
         out_of_credits=available <= 0,
-        packs=rules.packs.packs,
+        packs=rules.packs.packs if packs is None else packs,
         next_daily_at=next_daily_at,
         stars_packs=stars_packs,
         daily_due=now is not None and daily_due(next_daily_at, now),

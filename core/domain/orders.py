@@ -71,6 +71,8 @@ class Order:
     amount_refunded: int = 0  # cumulative, as the provider reports it
     amount_disputed: int = 0
     paid_at: dt.datetime | None = None
+    experiment_id: str | None = None  # the pricing experiment whose arm priced this order
+    arm: str | None = None
     # Credits a refund or deleted entitlement should have taken back but the person had spent
     # (the wallet never goes below zero for those): for the operator to see.
     credits_unrecovered: int = 0
@@ -87,8 +89,11 @@ def open_order(
     pack: Pack,
     now: dt.datetime,
     expires_at: dt.datetime | None = None,
+    experiment_id: str | None = None,
+    arm: str | None = None,
 ) -> Order:
-    """A new order for `pack`, waiting for its money (price and credits from the pack table)."""
+    """A new order for `pack`, waiting for its money (price and credits from the pack table, or
+    from the pricing experiment's arm `arm` it was sold under)."""
     return Order(
         order_id=order_id,
         request_key=request_key[:200],
@@ -104,6 +109,8 @@ def open_order(
         created_at=now,
         updated_at=now,
         expires_at=expires_at,
+        experiment_id=experiment_id,
+        arm=arm,
     )
 
 

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from fractions import Fraction
 
 from core.domain.economics import (
+    EconomicsSnapshot,
     Fees,
     JobCost,
     LosingPrice,
@@ -23,26 +24,31 @@ from core.ports import Clock, EconomicsReads
 
 
 class EconomicsService:
-    def __init__(self, reads: EconomicsReads, fees: Fees, packs: Iterable[Pack], *, clock: Clock) -> None:
+    def __init__(
+        self, reads: EconomicsReads, fees: Fees, packs: Iterable[Pack], *, clock: Clock, warning_days: int = 30
+    ) -> None:
         self.reads = reads
         self.fees = fees
         self.packs = tuple(packs)  # every pack on sale (card and Stars): the cheapest sets the bar
         self.clock = clock
+        self.warning_days = warning_days
 
-    async def report(self, days: int) -> MarginReport:
+    async def report(self, days: int) -> tuple[MarginReport, list[LosingPrice]]:
+        """The last `days` days, and the prices that lose money over the same days."""
         end = self.clock.now()
-        return await self.report_between(end - dt.timedelta(days=days), end)
+        start = end - dt.timedelta(days=days)
+        snapshot = await self.reads.snapshot(start, end, recent_since=start)
+        return self.margin(snapshot, start, end), self.losing_in(snapshot.recent)
 
-    async def report_between(self, start: dt.datetime, end: dt.datetime) -> MarginReport:
-        jobs = await self.reads.jobs_between(start, end)
-        return await self._report(start, end, jobs)
-
-    async def losing(self, days: int = 30) -> list[LosingPrice]:
-        """The operations whose recent average cost is more than their credits bring in at the
-        cheapest pack (nothing while no job has a cost)."""
+    async def losing(self) -> list[LosingPrice]:
+        """The operations whose average cost over the warning's days is more than their credits
+        bring in at the cheapest pack (nothing while no job has a cost)."""
         end = self.clock.now()
-        jobs = await self.reads.jobs_between(end - dt.timedelta(days=days), end)
-        return self.losing_in(jobs)
+        start = end - dt.timedelta(days=self.warning_days)
+        return self.losing_in((await self.reads.snapshot(start, end, recent_since=start)).recent)
+
+    def warning_since(self, now: dt.datetime) -> dt.datetime:
+        return now - dt.timedelta(days=self.warning_days)
 
     def losing_in(self, jobs: Iterable[JobCost]) -> list[LosingPrice]:
         totals: dict[str, tuple[int, int, int]] = {}  # label -> (priced at, jobs, cost)
@@ -56,15 +62,10 @@ class EconomicsService:
     async def free_use_cost(self, wallet_id: int) -> Fraction:
         """What the provider billed for the part of a wallet's jobs paid with free credits (and
         for its jobs that were never charged)."""
-        jobs = await self.reads.jobs_of_wallet(wallet_id)
         now = self.clock.now()
-        return (await self._report(now, now, jobs)).overall.free_cost
+        return self.margin(await self.reads.wallet_snapshot(wallet_id), now, now).overall.free_cost
 
-    async def _report(self, start: dt.datetime, end: dt.datetime, jobs: list[JobCost]) -> MarginReport:
-        wallets = sorted({job.wallet_id for job in jobs if job.charged})
-        histories = await self.reads.wallet_histories(wallets)
-        mixes = {key: mix for moves in histories.values() for key, mix in replay_spends(moves).items()}
-        refs = sorted({ref for mix in mixes.values() for ref in mix.paid})
-        orders = await self.reads.paid_orders(refs)
-        purchases = {ref: Purchase.of(order, self.fees) for ref, order in orders.items()}
-        return margin_report(start, end, jobs, mixes, purchases)
+    def margin(self, snapshot: EconomicsSnapshot, start: dt.datetime, end: dt.datetime) -> MarginReport:
+        mixes = {key: mix for moves in snapshot.histories.values() for key, mix in replay_spends(moves).items()}
+        purchases = {ref: Purchase.of(order, self.fees) for ref, order in snapshot.orders.items()}
+        return margin_report(start, end, snapshot.jobs, mixes, purchases)

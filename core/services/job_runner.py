@@ -15,6 +15,7 @@ lease runs out, and the same process (same `worker_id`) takes them back at once 
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import datetime as dt
 import functools
@@ -42,6 +43,9 @@ from core.services.offers import OfferService
 from core.services.outage import Outage
 
 logger = logging.getLogger(__name__)
+
+# How many recently finished jobs a process remembers taking a status for (see `_taken`).
+TAKEN_MEMORY = 4096
 
 SuccessHook = Callable[[int], Awaitable[None]]
 # Called with the wallet and the capture's ledger entry after a capture committed (automatic
@@ -173,6 +177,10 @@ class JobRunner:
         # The chat side of every job (status, clip, outcome); without one nothing is delivered.
         self.notifier = notifier
         self._active: dict[str, _Run] = {}
+        # Jobs whose finished status this process already took (by webhook or poll), a bounded
+        # memory: a repeat of the webhook that reads the job before that run wrote its next step
+        # and looks after the run ended is still a repeat.
+        self._taken: collections.OrderedDict[str, None] = collections.OrderedDict()
         # Clips accepted in this process: the worker need not read them back.
         self._clips: dict[str, PreparedClip] = {}
         self._dispatch_wake = asyncio.Event()
@@ -254,6 +262,8 @@ class JobRunner:
             run.status = status
             run.wake.set()
             return True
+        if job.job_id in self._taken:
+            return False
         self._start(job, status)  # not driven here (another process, or a restart): take it on
         return True
 
@@ -348,6 +358,10 @@ class JobRunner:
     def _finished_driving(self, job_id: str, run: _Run, _task: object = None) -> None:
         if self._active.get(job_id) is run:
             del self._active[job_id]
+        if run.status is not None:
+            self._taken[job_id] = None
+            while len(self._taken) > TAKEN_MEMORY:
+                self._taken.popitem(last=False)
         self._clips.pop(job_id, None)
         self._nudge()
 

@@ -21,6 +21,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from core.domain.experiments import OfferEventKind, Terms
 from core.domain.identity import Identity, Person
 from core.domain.orders import (
     STARS_CURRENCY,
@@ -60,8 +61,10 @@ from core.domain.payments import (
 )
 from core.domain.pricing import Pack, PackTable
 from core.domain.rules import CreditRules
+from core.domain.upsell import Upsell
 from core.errors import NotPermitted, OperationFailed, PaymentsNotConfigured
 from core.ports import Clock, PaymentGateway, PaymentStore
+from core.services.experiments import ExperimentService
 from core.services.offers import OfferService
 from core.services.wallets import WalletService
 
@@ -96,6 +99,7 @@ class PaymentService:
         offers: OfferService | None = None,
         new_id: Callable[[], str] = new_order_id,
         checkout_ttl: dt.timedelta = dt.timedelta(hours=1),
+        experiments: ExperimentService | None = None,
     ) -> None:
         self.store = store
         self.wallets = wallets
@@ -109,6 +113,7 @@ class PaymentService:
         self.offers = offers or OfferService(rules, stars_packs=self.stars_packs)
         self.new_id = new_id
         self.checkout_ttl = checkout_ttl  # Stripe accepts 30 min to 24 h
+        self.experiments = experiments
 
     # --- what is on sale ----------------------------------------------------------------------
 
@@ -121,8 +126,31 @@ class PaymentService:
         return bool(self.stars_packs.packs)
 
     def packs(self) -> tuple[Pack, ...]:
-        """The Stripe packs (price in cents), for `/buy` with no argument."""
+        """The default Stripe packs (price in cents)."""
         return self.rules.packs.packs
+
+    async def terms_for(self, wallet_id: int | None) -> Terms:
+        """The packs `wallet_id` is sold (its experiment arm's, else the default; None: the
+        default, as for a group's wallet)."""
+        if self.experiments is None or wallet_id is None:
+            return Terms(self.rules.packs, self.stars_packs)
+        return await self.experiments.terms_for(wallet_id)
+
+    async def terms_of(self, identity: Identity, *, shown: bool = True) -> Terms:
+        """The packs `identity` is sold, recorded as shown to them (/buy, /pricing, the packs
+        after a refusal) unless `shown` is False (`/buy <pack>` goes straight to the pack: that
+        is a click, recorded with its order)."""
+        person = await self.wallets.person(identity)
+        if self.experiments is None or not shown:
+            return await self.terms_for(person.wallet_id)
+        return await self.experiments.shown_to(person.wallet_id)
+
+    async def upsell(self, identity: Identity, pack: Pack) -> Upsell | None:
+        """The bigger pack to show beside `pack`, just chosen (see `core.domain.upsell`)."""
+        person = await self.wallets.person(identity)
+        terms = await self.terms_for(person.wallet_id)
+        table = terms.stars if pack.currency == STARS_CURRENCY else terms.packs
+        return await self.offers.upsell(person.person_id, person.wallet_id, pack, table)
 
     # --- Stripe Checkout ----------------------------------------------------------------------
 
@@ -143,10 +171,11 @@ class PaymentService:
         gateway = self.gateway
         if gateway is None or not gateway.configured:
             raise PaymentsNotConfigured()
-        pack = self.rules.packs.get(pack_id)
         person = await self.wallets.person(identity)
+        terms = await self.terms_for(person.wallet_id if wallet_id is None else None)
+        pack = terms.packs.get(pack_id)
         now = self.clock.now()
-        order = await self.store.create_order(
+        order = await self._open(
             self._new_order(
                 identity,
                 person,
@@ -156,7 +185,9 @@ class PaymentService:
                 now,
                 wallet_id,
                 now + self.checkout_ttl,
-            )
+                terms,
+            ),
+            terms,
         )
         if order.checkout_url is not None:
             return _link(order)
@@ -270,11 +301,12 @@ class PaymentService:
         wallet (a group's wallet); the caller checks who may do that."""
         if not self.stars_enabled:
             raise PaymentsNotConfigured()
-        pack = self.stars_packs.get(pack_id)
         person = await self.wallets.person(identity)
+        terms = await self.terms_for(person.wallet_id if wallet_id is None else None)
+        pack = terms.stars.get(pack_id)
         now = self.clock.now()
-        order = await self.store.create_order(
-            self._new_order(identity, person, pack, Channel.STARS, request_id, now, wallet_id, None)
+        order = await self._open(
+            self._new_order(identity, person, pack, Channel.STARS, request_id, now, wallet_id, None, terms), terms
         )
         return StarsInvoice(
             payload=order.order_id,
@@ -364,6 +396,7 @@ class PaymentService:
         now: dt.datetime,
         wallet_id: int | None,
         expires_at: dt.datetime | None,
+        terms: Terms,
     ) -> Order:
         return open_order(
             self.new_id(),
@@ -375,7 +408,17 @@ class PaymentService:
             pack=pack,
             now=now,
             expires_at=expires_at,
+            experiment_id=terms.experiment_id,
+            arm=terms.arm,
         )
+
+    async def _open(self, new: Order, terms: Terms) -> Order:
+        """Store the order (or find the one the same request made) and record the pack as
+        chosen, once per order."""
+        order = await self.store.create_order(new)
+        if self.experiments is not None and order.order_id == new.order_id:
+            await self.experiments.record(OfferEventKind.CLICKED, order.wallet_id, terms, order.pack_id)
+        return order
 
     async def _order_of(self, event: ChargeRefunded | DisputeOpened, key: str) -> str | None:
         """Which order a refund/dispute is about: its metadata, else the payment intent recorded

@@ -99,7 +99,7 @@ class WalletService:
         balance = await self.store.balance(person.wallet_id)
         stats = await self.store.stats(person.wallet_id)
         next_daily = await self.offers.next_daily(person.person_id)
-        offer = self.offers.of(balance, next_daily)
+        offer = await self.offers.of(balance, next_daily)
         return BalanceView(balance, self.plan(stats), stats, offer, next_daily, self.offers.daily_due(next_daily))
 
     async def offer(self, identity: Identity) -> Offer | None:

@@ -112,6 +112,17 @@ class Stack:
     async def send(self, update: JSON) -> None:
         await self.fake.push_update(update)
 
+    async def pay_stars(self, user: JSON, invoice: JSON) -> tuple[JSON, JSON]:
+        """Pay a sent Stars invoice as Telegram does (pre-checkout, then the successful payment):
+        the payment update and the bot's thanks."""
+        amount, payload = invoice["prices"][0]["amount"], invoice["payload"]
+        await self.send(self.fake.build.pre_checkout_query(user, total_amount=amount, invoice_payload=payload))
+        await self.fake.wait_for("answerPreCheckoutQuery", lambda p: p["ok"] is True)
+        paid = self.fake.build.successful_payment(user, total_amount=amount, invoice_payload=payload)
+        await self.send(paid)
+        thanks = await self.fake.wait_for("sendMessage", lambda p: "Thank you!" in p["text"], chat_id=user["id"])
+        return paid, thanks
+
     async def command(self, user: JSON, command: str, args: str = "", **kwargs: Any) -> JSON:
         """Send `/command args`; return the bot's next message in that chat."""
         chat = kwargs.get("chat") or self.fake.chats[user["id"]]

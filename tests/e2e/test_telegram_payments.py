@@ -82,11 +82,7 @@ async def test_buy_lists_stars_packs_and_an_operator_refunds_stars(sqlite_url):
 
         await stack.send(fake.build.command(ada, "buy", "starter"))  # one pack on sale: the invoice at once
         invoice = await fake.wait_for("sendInvoice", chat_id=ada["id"])
-        await stack.send(fake.build.pre_checkout_query(ada, total_amount=250, invoice_payload=invoice["payload"]))
-        await fake.wait_for("answerPreCheckoutQuery", lambda p: p["ok"] is True)
-        paid = fake.build.successful_payment(ada, total_amount=250, invoice_payload=invoice["payload"])
-        await stack.send(paid)
-        await fake.wait_for("sendMessage", lambda p: "Thank you!" in p["text"], chat_id=ada["id"])
+        paid, _ = await stack.pay_stars(ada, invoice)
         charge = paid["message"]["successful_payment"]["telegram_payment_charge_id"]
 
         refused = await stack.command(ada, "admin", f"refund-stars {charge}")

@@ -75,7 +75,8 @@ async def assert_released(stack: Stack, job_id: str, identity: Identity = ANN) -
 async def provider_cost(stack: Stack, job_id: str) -> int | None:
     reads = SqlEconomicsReads(stack.database)
     person = await stack.service.wallets.person(ANN)
-    return next((job.cost_micros for job in await reads.jobs_of_wallet(person.wallet_id) if job.job_id == job_id), None)
+    jobs = (await reads.wallet_snapshot(person.wallet_id)).jobs
+    return next((job.cost_micros for job in jobs if job.job_id == job_id), None)
 
 
 # --- success -----------------------------------------------------------------------------------

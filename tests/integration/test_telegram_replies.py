@@ -24,15 +24,17 @@ from adapters.chat.styles import BUTTON_STYLES
 from adapters.chat.words import Words
 from adapters.telegram.bot import LeanBot
 from adapters.telegram.replies import MAX_TEXT, PrebuiltKeyboard, Replies, split_text
+from core.domain.experiments import Terms
 from core.domain.generation import GeneratedClip
 from core.domain.identity import Identity
 from core.domain.jobs import Job, JobProgress, JobView, Stage
 from core.domain.ledger import Balance
 from core.domain.offers import Offer
 from core.domain.operations import OperationPrices
-from core.domain.pricing import Pack, Pricing
+from core.domain.pricing import Pack, PackTable, Pricing
 from core.domain.prompts import PromptPolicy
 from core.domain.speech import SpeechPolicy
+from core.domain.upsell import Upsell
 from core.errors import GenerationTimedOut
 from core.services.languages import LanguageService
 from core.services.wallets import Glance
@@ -47,6 +49,7 @@ STARS_PACK = Pack("creator", 2500, 3750, "XTR")
 CARD_PACK = Pack("creator", 2500, 7500)
 SURFACE = Surface("telegram", payment_methods=(PayBy.STARS, PayBy.CARD))
 WORDS = Words(Catalogue())
+TERMS = Terms(PackTable((CARD_PACK,)), PackTable((STARS_PACK,)))
 
 
 def request(locale: str | None = "en") -> Request:
@@ -111,7 +114,14 @@ class Chat:
         speech = job(operation="speech", style="female", voice="female", text="hello", cost=1)
         await self.jobs.deliver(speech, GeneratedClip(b"ogg", "ogg", 1.0))  # the other voice
         await self.jobs.failed(job(), GenerationTimedOut(), Balance(1, free=4, paid=0, held=0))  # Try again
-        offer = Offer(available=1, out_of_credits=False, packs=(CARD_PACK,), next_daily_at=NOW, daily_due=True)
+        offer = Offer(
+            available=1,
+            out_of_credits=False,
+            packs=(CARD_PACK,),
+            stars_packs=(STARS_PACK,),
+            next_daily_at=NOW,
+            daily_due=True,
+        )
         return [
             await self.generation.picker(request()),
             self.platform.statuses[0].reply,
@@ -123,8 +133,9 @@ class Chat:
             self.offers.offer(request(), offer),  # packs, daily, support, free
             Reply(
                 "for the group",
-                tuple(self.offers.pack_rows(request(), self.offers.shop.on_sale(request()), Verb.GROUP_BUY)),
+                tuple(self.offers.pack_rows(request(), self.offers.shop.on_sale(request(), TERMS), Verb.GROUP_BUY)),
             ),
+            self.offers.upsold(request(), Reply("pay"), PayBy.CARD, Upsell(CARD_PACK, 30)),  # the upsold pack
             await self.language.language(request()),  # a button per language
         ]
 
@@ -225,7 +236,14 @@ async def test_a_menu_becomes_rows_of_two():
 
 async def test_the_offer_shows_one_pack_per_row_then_the_way_out():
     chat = Chat()
-    offer = Offer(available=1, out_of_credits=False, packs=(CARD_PACK,), next_daily_at=NOW, daily_due=True)
+    offer = Offer(
+        available=1,
+        out_of_credits=False,
+        packs=(CARD_PACK,),
+        stars_packs=(STARS_PACK,),
+        next_daily_at=NOW,
+        daily_due=True,
+    )
     markup = replies().keyboard(chat.offers.offer(request(), offer).rows)
     assert markup is not None
     assert [[(b.text, b.callback_data) for b in row] for row in markup.inline_keyboard] == [

@@ -90,6 +90,7 @@ def stores_of(memory: MemoryStores) -> Stores:
         support=memory.support,
         stats=memory.stats,
         languages=memory.languages,
+        offers=memory.offers,
         top_ups=memory.top_ups,
         progress=memory.progress,
     )

@@ -14,6 +14,7 @@ from tests.fakes.memory.jobs import FakeJobStore
 from tests.fakes.memory.languages import FakeLanguageStore
 from tests.fakes.memory.ledger import FakeLedgerStore
 from tests.fakes.memory.linking import FakeLinkStore
+from tests.fakes.memory.offers import FakeOfferStore
 from tests.fakes.memory.payments import FakePaymentStore
 from tests.fakes.memory.progress import FakeProgressStore
 from tests.fakes.memory.referral_notices import FakeReferralNoticeStore
@@ -42,6 +43,7 @@ class MemoryStores:
         self.support = FakeSupportStore(self.world)
         self.stats = FakeStatsStore(self.world)
         self.languages = FakeLanguageStore(self.world)
+        self.offers = FakeOfferStore(self.world)
         self.top_ups = FakeTopUpStore(self.world)
         self.progress = FakeProgressStore(self.world)
 

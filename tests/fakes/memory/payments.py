@@ -11,9 +11,11 @@ import dataclasses
 import datetime as dt
 from collections.abc import Callable
 
+from adapters.storage.offers import paid_event
 from adapters.storage.payments import MAX_EVENT_DETAIL
 from core.domain.orders import Effect, Order, PaymentOutcome, PaymentResult
 from tests.fakes.memory.ledger import post_grant, take_back, taken_for_order
+from tests.fakes.memory.offers import record_event
 from tests.fakes.memory.world import EventRow, World
 
 
@@ -86,6 +88,8 @@ class FakePaymentStore:
             if effect.grant is not None:
                 granted = post_grant(self.world, effect.grant, now)
                 credits, balance = (0 if granted.duplicate else granted.amount), granted.balance
+                if order is not None and not granted.duplicate:
+                    record_event(self.world, paid_event(order, now))
             for take in effect.take_backs:
                 taken = take_back(
                     self.world, take.key, take.account_id, take.order_ref, take.target_total, take.reason, now

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from core.domain.experiments import OfferEvent
 from core.domain.generation import PreparedClip
 from core.domain.identity import Person
 from core.domain.jobs import Job
@@ -200,6 +201,9 @@ class World:
     events: dict[str, EventRow] = field(default_factory=dict)
     languages: dict[int, str] = field(default_factory=dict)  # person id -> the language they chose
     seen_languages: dict[int, str] = field(default_factory=dict)  # person id -> their platform's, last said
+    # experiment id -> (definition, started, stopped), in start order
+    experiments: dict[str, tuple[str, dt.datetime, dt.datetime | None]] = field(default_factory=dict)
+    offer_events: list[OfferEvent] = field(default_factory=list)
     auto_top_ups: dict[int, AutoTopUp] = field(default_factory=dict)  # by wallet
     top_ups: dict[str, TopUpRow] = field(default_factory=dict)  # by key, in creation order
     achievements: dict[tuple[int, str], int] = field(default_factory=dict)  # (person, kind) -> credits
