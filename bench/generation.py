@@ -31,7 +31,7 @@ import statistics
 import time
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
@@ -44,16 +44,13 @@ from adapters.storage.database import Database
 from adapters.storage.jobs import SqlJobStore
 from adapters.storage.ledger import SqlLedgerStore
 from bench import operations
-from bench.common import peak_rss_mb, scratch_postgres, scratch_sqlite
+from bench.common import CountingNotifier, peak_rss_mb, scratch_postgres, scratch_sqlite
 from core.clock import SystemClock
-from core.domain.generation import GeneratedClip, PreparedClip
+from core.domain.generation import PreparedClip
 from core.domain.identity import Identity
-from core.domain.jobs import TERMINAL, Job, JobProgress, JobState
-from core.domain.ledger import Balance
-from core.domain.offers import Offer
+from core.domain.jobs import TERMINAL, JobState
 from core.domain.pricing import PackTable, Pricing
 from core.domain.rules import CreditRules
-from core.errors import BotError
 from core.services.generation import GenerationService, GenerationSettings
 from core.services.wallets import WalletService
 from tests.audio_samples import A4, C5, E5, G4, hum_clip
@@ -85,34 +82,6 @@ def synth_ms_per_audio_s(seconds: int = 30, runs: int = 3) -> float:
         render_mp3(clip.audio, style="piano", seconds=seconds, seed=run)
         times.append(time.perf_counter() - start)
     return statistics.median(times) * 1000 / seconds
-
-
-@dataclass
-class CountingNotifier:
-    """A chat adapter that accepts every clip at once."""
-
-    delivered: int = 0
-    failures: list[str] = field(default_factory=list)
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-    expected: int = 0
-
-    async def progress(self, job: Job, progress: JobProgress) -> None:
-        return None
-
-    async def deliver(self, job: Job, clip: GeneratedClip) -> bool:
-        return bool(clip.audio)
-
-    async def finished(self, job: Job, charged: int, balance: Balance, offer: Offer | None) -> None:
-        self.delivered += 1
-        self._check()
-
-    async def failed(self, job: Job, error: BotError, balance: Balance) -> None:
-        self.failures.append(error.code)
-        self._check()
-
-    def _check(self) -> None:
-        if self.delivered + len(self.failures) >= self.expected:
-            self.done.set()
 
 
 def _warm_up() -> None:

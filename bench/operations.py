@@ -25,7 +25,7 @@ from adapters.speech import local_speech_generator, render_speech, render_voice_
 from adapters.storage.database import Database
 from adapters.storage.jobs import SqlJobStore
 from adapters.storage.ledger import SqlLedgerStore
-from bench.common import scratch_sqlite
+from bench.common import CountingNotifier, scratch_sqlite
 from core.clock import SystemClock
 from core.domain.generation import GenerationRequest
 from core.domain.identity import Identity
@@ -83,8 +83,6 @@ def tree_rss_mb() -> float:
 
 async def burst(requests: int = 200) -> tuple[float, list[str], int, float]:
     """(seconds, violations, delivered, peak tree RSS MB) for `requests` simultaneous /say."""
-    from bench.generation import CountingNotifier  # that module runs this one
-
     async with scratch_sqlite() as url, Database(url) as database:
         ledger = SqlLedgerStore(database)
         await ledger.prepare()

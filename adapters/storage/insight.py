@@ -31,6 +31,7 @@ from adapters.storage.sql import Expression, Statement, as_int, const, every, fr
 from adapters.storage.stats import NOT_ABSORBED, RUNNING
 from adapters.storage.tables import accounts, persons, transfers
 from adapters.storage.tables_jobs import jobs
+from adapters.storage.tables_offers import offer_events
 from adapters.storage.tables_payments import orders
 from adapters.storage.tables_rewards import support_replies, support_tickets
 from core.domain.insight import (
@@ -141,8 +142,11 @@ _RAN_OUT_EVER = (
     .subquery("ran_out_ever")
 )
 _PAID = select(orders.c.person_id).where(orders.c.paid_at.is_not(None)).distinct().subquery("paid")
-# Offers shown are not recorded yet: None leaves the step out (`Funnel.offer_shown` is None).
-_SHOWN: Subquery | None = None
+# Wallets that were shown the packs (the offer events record it for everyone); None would leave
+# the step out (`Funnel.offer_shown` is None).
+_SHOWN: Subquery | None = (
+    select(offer_events.c.account_id).where(offer_events.c.kind == const("shown")).distinct().subquery("shown")
+)
 
 
 def _funnel() -> Expression:

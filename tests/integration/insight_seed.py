@@ -2,7 +2,8 @@
 (exact times, day boundaries included), on SQLite or PostgreSQL.
 
 The range asked is 2026-03-01 .. 2026-03-10 (UTC). Cheapest clip: 2 credits.
-- ann: welcomed 03-01 10:00 (2 credits); clip 03-02 09:00 leaves 0 (ran out); buys `small` by
+- ann: welcomed 03-01 10:00 (2 credits); clip 03-02 09:00 leaves 0 (ran out) and is shown the
+  packs (bob, who also ran out, is shown none on record); buys `small` by
   Stripe and `big` on Discord 03-04; clip 03-05 (came back after 3 days).
 - bob: welcomed 03-03 23:59:30 (2); clip 03-04 00:00:30 leaves 0 (ran out); buys `small` with
   Stars 03-09 (100, 30 refunded); never clips again.
@@ -26,6 +27,7 @@ from sqlalchemy import Connection, insert
 from adapters.storage.database import Database
 from adapters.storage.tables import accounts, persons, transfers
 from adapters.storage.tables_jobs import jobs
+from adapters.storage.tables_offers import offer_events
 from adapters.storage.tables_payments import orders
 from adapters.storage.tables_rewards import person_links, support_replies, support_tickets
 from core.domain.insight import DayRange
@@ -168,6 +170,7 @@ def history(conn: Connection) -> None:
     s = Seed(conn)
     ann, ann_w = s.person(at(1, 10), 2)
     s.clip(ann, ann_w, at(2, 9))
+    conn.execute(insert(offer_events).values(account_id=ann_w, kind="shown", pack_id="small", created_at=at(2, 9)))
     s.order(ann, ann_w, "stripe", "small", 500, "usd", at(4, 8))
     s.order(ann, ann_w, "discord", "big", 999, "usd", at(4, 9))
     s.clip(ann, ann_w, at(5, 9))

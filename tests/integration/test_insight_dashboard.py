@@ -36,7 +36,7 @@ async def test_the_charts_carry_the_seeded_figures(browser: Browser):  # noqa: F
     assert daily[:10] == [1, 0, 1, 0, 1, 0, 1, 0, 0, 0]  # new persons (eve was linked: not counted)
     assert daily[10:20] == [1, 1, 0, 1, 1, 0, 0, 0, 1, 0]  # clips
     assert daily[20:] == [0, 2, 0, 0, 0, 1, 0, 0, 0, 0]  # tickets
-    assert _values(page.body, "Funnel (people welcomed in the range)") == [4, 2, 2, 0, 2]
+    assert _values(page.body, "Funnel (people welcomed in the range)") == [4, 2, 2, 1, 1]
     assert _values(page.body, "Revenue by pack USD") == [999, 1000]
     assert _values(page.body, "Revenue by pack XTR") == [70]
     paragraphs = page.paragraphs()
@@ -75,10 +75,10 @@ async def test_the_terminal_prints_what_the_dashboard_shows(
     assert len(lines) == 3
     for line in lines:
         assert line in printed
-    welcomed, first_clip, ran_out, _, paid = _values(page.body, "Funnel (people welcomed in the range)")
-    assert (welcomed, first_clip, ran_out, paid) == (5, 3, 3, 3)  # dan (February) is in the year
+    welcomed, first_clip, ran_out, shown, paid = _values(page.body, "Funnel (people welcomed in the range)")
+    assert (welcomed, first_clip, ran_out, shown, paid) == (5, 3, 3, 1, 1)  # dan (February) is in the year
     assert "Funnel (people welcomed in the range): Welcomed 5 → First clip 3 (60% of the step before)" in printed
-    assert "Offer shown not recorded" in printed
+    assert "→ Offer shown 1 (33% of the step before) → Paid 1 (100% of the step before)" in printed
     assert "2026-03-09 stars small ×1 XTR 70 ⭐" in printed
     assert MARKUP_TICKET not in printed  # tickets are counted, not printed
     assert await asyncio.to_thread(cli.main, ["stats", "--days", "0"]) == 2
