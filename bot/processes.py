@@ -18,6 +18,8 @@ from multiprocessing import forkserver, resource_tracker
 
 logger = logging.getLogger(__name__)
 
+HELPERS_WAIT_SECONDS = 2.0
+
 
 def watch_parent() -> None:
     """Pool initializer: end this worker as soon as its parent is gone."""
@@ -52,7 +54,14 @@ async def stop_pool(pool: ProcessPoolExecutor, wait_seconds: float = 2.0) -> Non
             worker.terminate()
             await asyncio.to_thread(worker.join, 1.0)
     await asyncio.to_thread(pool.shutdown, wait=True)
-    stop_helpers()
+    # Stopping the resource tracker waits for it to end, and it ends only once every process
+    # sharing it has: when the bot has children of its own (a benchmark's, a test's), that is
+    # later. So the stop runs aside, and the bot's own stop waits on it only briefly.
+    stopper = threading.Thread(target=stop_helpers, name="stop-helpers", daemon=True)
+    stopper.start()
+    await asyncio.to_thread(stopper.join, HELPERS_WAIT_SECONDS)
+    if stopper.is_alive():
+        logger.info("the resource tracker is shared with another process: it ends with that one")
 
 
 def stop_helpers() -> None:
