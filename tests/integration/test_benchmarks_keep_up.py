@@ -50,3 +50,26 @@ async def test_the_scale_benchmark_runs_a_tiny_load():
     assert found.violations == []
     assert found.double_grants == 0
     assert len(found.first_reply_ms) == 2 and found.throughput > 0
+
+
+def test_the_telegram_benchmark_runs_a_tiny_load_and_ends():
+    """`python -m bench.telegram` as it is run: a fake Bot API in a process of its own, three
+    people; it must end (a stop that waits on a process the bot shares helpers with hung it)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    done = subprocess.run(
+        [sys.executable, "-m", "bench.telegram", "--users", "3", "--timeout", "60"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    last = done.stdout.strip().splitlines()[-1]
+    assert last.startswith("telegram users=3 ") and last.endswith("violations=0"), last
