@@ -10,7 +10,6 @@ from aiohttp import web
 
 from adapters.replicate import verify_replicate_webhook
 from adapters.storage.economics import SqlEconomicsReads
-from core.clock import ManualClock
 from core.domain.generation import PredictionState
 from core.domain.identity import Identity
 from core.domain.jobs import JobState, Stage
@@ -25,13 +24,11 @@ from core.errors import (
     JobNotFound,
     OutputUnavailable,
 )
-from tests.fakes.replicate_fake import PROCESSING_FOREVER, FakeReplicate, Script
+from tests.fakes.replicate_fake import PROCESSING_FOREVER, Script
 from tests.integration.jobs_harness import (
-    START,
     Stack,
     hold_state,
     open_stack,
-    simulated_seconds,
     spends,
     wait_for_state,
     wait_until,
@@ -40,19 +37,6 @@ from tests.integration.jobs_harness import (
 ANN = Identity("telegram", "1001")
 BOB = Identity("telegram", "1002")
 ENDED = (JobState.SUCCEEDED, JobState.FAILED, JobState.CANCELED, JobState.EXPIRED)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-async def fake(clock: ManualClock) -> AsyncIterator[FakeReplicate]:
-    server = FakeReplicate(clock=simulated_seconds(clock))
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture

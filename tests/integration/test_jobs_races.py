@@ -4,40 +4,21 @@ finish line; the global and per-person limits with a queue that is fair across p
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-
-import pytest
 
 from adapters.replicate import verify_replicate_webhook
 from adapters.storage.database import Database
-from core.clock import ManualClock
 from core.domain.identity import Identity
 from core.domain.jobs import TERMINAL, JobState, Stage
 from core.errors import JobFinished, JobNotCancelable
-from tests.fakes.replicate_fake import PROCESSING_FOREVER, FakeReplicate
+from tests.fakes.replicate_fake import PROCESSING_FOREVER
 from tests.integration.jobs_harness import (
-    START,
     Stack,
     hold_state,
     open_stack,
-    simulated_seconds,
     spends,
     wait_for_state,
     wait_until,
 )
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-async def fake(clock: ManualClock) -> AsyncIterator[FakeReplicate]:
-    server = FakeReplicate(clock=simulated_seconds(clock))
-    await server.start()
-    yield server
-    await server.stop()
 
 
 async def states(stack: Stack, identity: Identity) -> list[tuple[JobState, int | None]]:

@@ -33,7 +33,6 @@ from tests.integration.jobs_harness import (
     fast_settings,
     hold_state,
     replicate_for,
-    simulated_seconds,
     spends,
     wait_for_state,
     wait_until,
@@ -166,19 +165,6 @@ async def start_life(
     if start:
         await service.start()
     return Life(database, service, notifier, generator)
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-async def fake(clock: ManualClock) -> AsyncIterator[FakeReplicate]:
-    server = FakeReplicate(clock=simulated_seconds(clock))
-    await server.start()
-    yield server
-    await server.stop()
 
 
 @pytest.fixture

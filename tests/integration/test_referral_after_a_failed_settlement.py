@@ -5,30 +5,11 @@ paid, each side once."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
-
 import adapters.storage.referrals
-from core.clock import ManualClock
 from core.domain.identity import Identity
 from core.domain.jobs import JobState
-from tests.fakes.replicate_fake import FakeReplicate
-from tests.integration.jobs_harness import open_stack, simulated_seconds, wait_for_state, wait_until
-from tests.integration.rewards_kit import START, make_kit
-
-
-@pytest.fixture
-def clock() -> ManualClock:
-    return ManualClock(START)
-
-
-@pytest.fixture
-async def fake(clock: ManualClock) -> AsyncIterator[FakeReplicate]:
-    server = FakeReplicate(clock=simulated_seconds(clock))
-    await server.start()
-    yield server
-    await server.stop()
+from tests.integration.jobs_harness import open_stack, wait_for_state, wait_until
+from tests.integration.rewards_kit import make_kit
 
 
 async def test_a_referral_whose_first_success_settlement_failed_is_paid_later_each_side_once(
