@@ -121,12 +121,14 @@ async def ledger_cycles_per_s(
         return expected / elapsed, problems, per_batch
 
 
-async def main(seconds: float, writers: int) -> None:
+async def main(seconds: float, writers: int, *, postgres: bool = True) -> None:
     raw = raw_sqlite_ops_per_s(seconds)
     print(f"raw sqlite3 (guarded UPDATE + INSERT per transaction): {raw:,.0f} ops/s", flush=True)
-    async with scratch_postgres() as url:
-        raw_pg = await raw_postgres_ops_per_s(url, seconds)
-    print(f"raw asyncpg ({CLIENTS} clients, guarded UPDATE + INSERT per commit): {raw_pg:,.0f} ops/s", flush=True)
+    raw_pg = float("nan")
+    if postgres:
+        async with scratch_postgres() as url:
+            raw_pg = await raw_postgres_ops_per_s(url, seconds)
+        print(f"raw asyncpg ({CLIENTS} clients, guarded UPDATE + INSERT per commit): {raw_pg:,.0f} ops/s", flush=True)
     async with scratch_sqlite() as url:
         sqlite_rate, sqlite_problems, sqlite_batch = await ledger_cycles_per_s(url, seconds)
     print(
@@ -134,13 +136,15 @@ async def main(seconds: float, writers: int) -> None:
         f"({sqlite_batch:.1f} operations per transaction)",
         flush=True,
     )
-    async with scratch_postgres() as url:
-        pg_rate, pg_problems, pg_batch = await ledger_cycles_per_s(url, seconds, writers=writers)
-    print(
-        f"ledger on PostgreSQL, {CLIENTS} clients, {writers} writers: {pg_rate:,.0f} hold+capture cycles/s "
-        f"({pg_batch:.1f} operations per transaction)",
-        flush=True,
-    )
+    pg_rate, pg_problems = float("nan"), []
+    if postgres:
+        async with scratch_postgres() as url:
+            pg_rate, pg_problems, pg_batch = await ledger_cycles_per_s(url, seconds, writers=writers)
+        print(
+            f"ledger on PostgreSQL, {CLIENTS} clients, {writers} writers: {pg_rate:,.0f} hold+capture cycles/s "
+            f"({pg_batch:.1f} operations per transaction)",
+            flush=True,
+        )
     problems = sqlite_problems + pg_problems
     for problem in problems:
         print(f"violation: {problem}")
@@ -155,5 +159,8 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=float, default=3.0)
     parser.add_argument("--writers", type=int, default=POSTGRES_WRITERS, help="PostgreSQL writer connections")
+    parser.add_argument(
+        "--sqlite-only", action="store_true", help="skip PostgreSQL (its figures print as nan): quicker while tuning"
+    )
     args = parser.parse_args()
-    asyncio.run(main(args.seconds, args.writers))
+    asyncio.run(main(args.seconds, args.writers, postgres=not args.sqlite_only))

@@ -10,7 +10,9 @@ refused one rolls back alone and the others commit.
 
 - SQLite: one dedicated writer thread with a synchronous pysqlite connection (`BEGIN
   IMMEDIATE`, so a write transaction never fails with "database is locked" half-way), WAL,
-  busy timeout, foreign keys. Reads run on a small thread pool of their own connections.
+  busy timeout, foreign keys. Reads run on a small thread pool of their own connections. WAL
+  checkpoints (copying the log into the database file, with its fsyncs) run on a thread of
+  their own, so the writer's commits never wait for them.
 - PostgreSQL: several writers, each on its own asyncpg connection at READ COMMITTED with a
   queue of its own. A unit of work names the rows it will change (`Locks`): units of one
   wallet go to one writer, in order, and every batch locks its rows in one global order
@@ -64,6 +66,15 @@ MAX_REMEMBERED_HOLDS = 100_000
 # How long a point read on the event loop thread may wait for a busy SQLite before it moves to
 # a reader thread.
 POINT_BUSY_MS = 5
+# How often the SQLite checkpointer thread copies the WAL into the database: after this many
+# units of work (~1,000 pages of ledger writes, SQLite's own default). A checkpoint fsyncs
+# twice: run in the committing writer, as SQLite does by default, that was half of a busy
+# writer's commit time.
+CHECKPOINT_AFTER_UNITS = 256
+# The WAL starts over only at a write transaction that begins with all of it copied, which a
+# checkpoint running beside a busy writer never sees: past this many pages the writer
+# checkpoints itself, between two batches (little is left to copy by then).
+WAL_RESTART_PAGES = 4000
 # PostgreSQL SQLSTATEs that mean "run the whole transaction again".
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 # ... and those that mean the connection is gone (class 08: connection exception; 57P01-57P03:
@@ -136,6 +147,11 @@ class Database:
         self._readers: ThreadPoolExecutor | None = None
         self._point_engine: Engine | None = None
         self._point_conn: Connection | None = None
+        self._checkpointer: threading.Thread | None = None
+        self._wal_grew = threading.Event()  # set by the writer: time for a checkpoint
+        self._units_since_checkpoint = 0
+        self._wal_pages = 0  # in the WAL at the checkpointer's last round
+        self._stopping = threading.Event()
         # PostgreSQL
         self.async_engine: AsyncEngine | None = None
         self._aqueues: list[asyncio.Queue[_Pending | None]] = []
@@ -154,12 +170,16 @@ class Database:
             if path is None:
                 raise InternalError("an in-memory SQLite database cannot be shared; use a file")
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-            self._write_engine = _sqlite_engine(path, immediate=True, pool_size=1)
+            self._write_engine = _sqlite_engine(path, immediate=True, pool_size=1, checkpoints=False)
             self._read_engine = _sqlite_engine(path, immediate=False, pool_size=self._pool_size)
             self._readers = ThreadPoolExecutor(self._pool_size, thread_name_prefix="db-read")
             self._point_engine = _sqlite_engine(path, immediate=False, pool_size=1, busy_timeout_ms=POINT_BUSY_MS)
             self._thread = threading.Thread(target=self._sqlite_writer, name="db-writer", daemon=True)
             self._thread.start()
+            self._checkpointer = threading.Thread(
+                target=self._sqlite_checkpointer, args=(path,), name="db-checkpoint", daemon=True
+            )
+            self._checkpointer.start()
         else:
             self.async_engine = create_async_engine(
                 self.url,
@@ -181,6 +201,10 @@ class Database:
             self._queue.put(None)
             if self._thread is not None:
                 await asyncio.to_thread(self._thread.join)
+            self._stopping.set()
+            self._wal_grew.set()
+            if self._checkpointer is not None:
+                await asyncio.to_thread(self._checkpointer.join)
             if self._readers is not None:
                 self._readers.shutdown(wait=True)
             if self._point_conn is not None:
@@ -306,7 +330,7 @@ class Database:
         elif isolated:
             return self._run_isolated(conn, batch)
         else:
-            done = {}
+            done = _run_together(conn, batch)
         results: list[_Result] = []
         for index, item in enumerate(batch):
             if index in done:
@@ -360,7 +384,13 @@ class Database:
                     stop = True
                     break
                 batch.append(item)
+            if self._wal_pages >= WAL_RESTART_PAGES:
+                self._restart_wal(engine)
             outcome = self._attempt_sync(engine, batch)
+            self._units_since_checkpoint += len(batch)
+            if self._units_since_checkpoint >= CHECKPOINT_AFTER_UNITS:
+                self._units_since_checkpoint = 0
+                self._wal_grew.set()
             # One wake-up of each event loop per batch, not one per unit: waking a loop from
             # another thread is a write to its self-pipe, which cost more than the SQL did.
             by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[object], bool, object]]] = {}
@@ -393,6 +423,39 @@ class Database:
                 break
         logger.error("write batch failed: %r", error)
         return [(False, InternalError("database write failed"))] * len(batch)
+
+    def _restart_wal(self, engine: Engine) -> None:
+        """Copy what is left of the WAL from the writer's own connection, so that no commit
+        lands meanwhile and its next transaction starts the log over."""
+        try:
+            with engine.connect() as conn:
+                dbapi_conn = conn.connection.dbapi_connection
+                assert dbapi_conn is not None
+                done = _checkpoint(cast(sqlite3.Connection, dbapi_conn))
+            if done is not None and done[1] >= done[0]:  # all copied: the next transaction starts over
+                self._wal_pages = 0
+        except Exception as exc:  # the checkpointer thread carries on; so does the next try
+            logger.warning("WAL checkpoint by the writer failed: %s", exc)
+
+    def _sqlite_checkpointer(self, path: str) -> None:
+        """Copy the WAL into the database when the writer says so. PASSIVE: it never waits for,
+        nor holds up, the writer or the readers (frames a reader still needs wait for the next
+        round)."""
+        conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+        try:
+            while True:
+                self._wal_grew.wait()
+                if self._stopping.is_set():
+                    break
+                self._wal_grew.clear()
+                try:
+                    done = _checkpoint(conn)
+                    if done is not None:
+                        self._wal_pages = done[0]
+                except sqlite3.Error as exc:  # the next round tries again
+                    logger.warning("WAL checkpoint failed: %s", exc)
+        finally:
+            conn.close()
 
     async def _postgres_writer(self, writer_queue: asyncio.Queue[_Pending | None]) -> None:
         """Keeps one connection for its batches (no pool checkout, ping and reset per batch);
@@ -549,7 +612,17 @@ def _disconnected(error: BaseException) -> bool:
     return False
 
 
-def _sqlite_engine(path: str, *, immediate: bool, pool_size: int, busy_timeout_ms: int = 30_000) -> Engine:
+def _checkpoint(conn: sqlite3.Connection) -> tuple[int, int] | None:
+    """A PASSIVE checkpoint: it copies what no reader still needs and waits for nobody. (The
+    WAL's length in pages, how many of them are copied), or None when another checkpoint was
+    running."""
+    busy, pages, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    return None if busy else (int(pages), int(copied))
+
+
+def _sqlite_engine(
+    path: str, *, immediate: bool, pool_size: int, busy_timeout_ms: int = 30_000, checkpoints: bool = True
+) -> Engine:
     engine = create_engine(
         f"sqlite:///{path}",
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
@@ -566,6 +639,8 @@ def _sqlite_engine(path: str, *, immediate: bool, pool_size: int, busy_timeout_m
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        if not checkpoints:  # the checkpointer thread does them
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")

@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Connection, bindparam, case, false, func, 
 from adapters.storage.audit import audit
 from adapters.storage.database import Database
 from adapters.storage.ledger_sets import CaptureHolds, CaptureRequest, HoldRequest, PlaceHolds, lot_view
+from adapters.storage.ledger_sets_sqlite import CaptureHoldsSqlite, PlaceHoldsSqlite
 from adapters.storage.persons import (
     account_of,
     claim_identity,
@@ -699,9 +700,11 @@ def _expire_batch(
 # --- the store ---------------------------------------------------------------------------
 
 
-# The hot path's set-based forms (PostgreSQL): a batch's holds, and its captures, together.
+# The hot path's set-based forms: a batch's holds, and its captures, together.
 PLACE_HOLDS = PlaceHolds()
 CAPTURE_HOLDS = CaptureHolds()
+PLACE_HOLDS_SQLITE = PlaceHoldsSqlite()
+CAPTURE_HOLDS_SQLITE = CaptureHoldsSqlite()
 
 
 class SqlLedgerStore:
@@ -710,6 +713,8 @@ class SqlLedgerStore:
     def __init__(self, db: Database) -> None:
         self.db = db
         self.system = SystemAccounts()  # shared with the stores that compose ledger operations
+        self._place_holds = PLACE_HOLDS_SQLITE if db.sqlite else PLACE_HOLDS
+        self._capture_holds = CAPTURE_HOLDS_SQLITE if db.sqlite else CAPTURE_HOLDS
 
     async def prepare(self) -> None:
         """Create the system accounts once, committed, and cache their ids (`build_app` does,
@@ -759,14 +764,14 @@ class SqlLedgerStore:
             lambda c: place_hold(c, key, account_id, amount, expires_at, now),
             wallets=[account_id],
             holds=[key],
-            together=(PLACE_HOLDS, HoldRequest(key, account_id, amount, expires_at, now)),
+            together=(self._place_holds, HoldRequest(key, account_id, amount, expires_at, now)),
         )
 
     async def capture(self, key: str, *, now: dt.datetime) -> Outcome:
         return await self.db.write(
             lambda c: capture_hold(c, self.system, key, now),
             holds=[key],
-            together=(CAPTURE_HOLDS, CaptureRequest(key, self.system, now)),
+            together=(self._capture_holds, CaptureRequest(key, self.system, now)),
         )
 
     async def release(self, key: str, *, now: dt.datetime) -> Outcome:

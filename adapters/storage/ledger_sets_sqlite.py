@@ -1,0 +1,308 @@
+"""Holds and captures of a whole write batch in a few set-based statements (SQLite).
+
+Why: SQLite runs in this process, so a statement costs no round trip, but each one run from
+Python costs several times what SQLite spends on it (a cursor, the parameters, the row, the
+conversions), and a hold + capture is ~9 of them one by one. Here a batch's holds are one
+guarded `UPDATE ... FROM` over a JSON array of the requests plus one `executemany`, and its
+captures a handful of such statements, whatever the batch's size.
+
+The same contract as `ledger_sets` (PostgreSQL), with SQLite's syntax: SQLite has no
+data-modifying CTEs, but it has `UPDATE ... FROM ... RETURNING` (3.35+), and its one writer
+(`BEGIN IMMEDIATE`) means nothing changes between the statements of a batch. Only the ordinary
+case runs here, with the guards in the SQL: a hold whose key is new and whose wallet can afford
+it and is not frozen; a capture of a hold still `held`. Every other row (a repeat, a refusal, an
+expired hold, a second row for the same wallet) is left to the unit of work itself
+(`ledger.place_hold`, `ledger.capture_hold`), which then runs exactly as it would have alone.
+Each wallet appears at most once per statement: `UPDATE ... FROM` changes a row once.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    bindparam,
+    exists,
+    func,
+    insert,
+    literal_column,
+    not_,
+    select,
+    update,
+)
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.sql.selectable import Subquery
+
+from adapters.storage.database import LEFT_TO_UNIT
+from adapters.storage.ledger_sets import (
+    SPEND_PREFIX,
+    CaptureRequest,
+    HoldRequest,
+    lot_view,
+)
+from adapters.storage.sql import Statement, as_int, const, every, run, to_db_time
+from adapters.storage.tables import accounts, holds, lots, transfers
+from core.domain.ledger import Balance, HoldState, LotKind, LotView, Outcome, Reason, take_from_lots
+
+AVAILABLE = accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending
+
+
+def _json_rows(name: str, *columns: str) -> Subquery:
+    """`(SELECT value ->> 0 AS a, value ->> 1 AS b, ... FROM json_each(:name)) AS req`: the
+    requests as one JSON array of arrays, one parameter whatever the batch's size."""
+    each = func.json_each(bindparam(name)).table_valued("value")
+    return (
+        select(*(func.json_extract(each.c.value, const(f"$[{i}]")).label(c) for i, c in enumerate(columns)))
+        .select_from(each)
+        .subquery("req")
+    )
+
+
+def _unspent(kind: LotKind) -> ColumnElement[int]:
+    """A wallet's unspent credits of `kind`, in the RETURNING of an UPDATE of `accounts`. SQLite
+    writes RETURNING's columns unqualified, where a bare `id` in this subquery would be the
+    lot's own: so the wallet's id is named with its table."""
+    wallet_id = literal_column(f"{accounts.name}.{accounts.c.id.name}", Integer())
+    spent = select(func.sum(lots.c.remaining)).where(lots.c.account_id == wallet_id, lots.c.kind == const(kind))
+    return func.coalesce(spent.scalar_subquery(), const(0))
+
+
+def _executemany(conn: Connection, statement: Statement, rows: Sequence[Sequence[object]]) -> None:
+    """One prepared statement run for each row; `rows` give the parameters in the statement's
+    own order (its names, as `Statement` compiled them)."""
+    sql, _plan = statement.compiled(conn.dialect)
+    conn.connection.dbapi_connection.cursor().executemany(sql, rows)  # type: ignore[union-attr]
+
+
+def _ordered(statement: Statement, conn: Connection, names: tuple[str, ...]) -> None:
+    """Check once that `statement` takes exactly `names`, in that order (for `_executemany`)."""
+    _sql, plan = statement.compiled(conn.dialect)
+    if tuple(name for name, _fixed in plan) != names:
+        raise AssertionError(f"parameters {plan} are not {names}")
+
+
+# --- holds -------------------------------------------------------------------------------
+
+_HOLD_REQ = _json_rows("rows", "key", "account_id", "amount")
+# Reserve, guarded; the new totals and the lots' sums come back for each wallet's balance.
+_RESERVE_MANY = Statement(
+    update(accounts)
+    .where(
+        accounts.c.id == _HOLD_REQ.c.account_id,
+        not_(accounts.c.frozen),
+        AVAILABLE >= _HOLD_REQ.c.amount,
+        ~exists().where(holds.c.key == _HOLD_REQ.c.key),
+    )
+    .values(debits_pending=accounts.c.debits_pending + _HOLD_REQ.c.amount)
+    .returning(
+        accounts.c.id,
+        accounts.c.credits_posted - accounts.c.debits_posted,
+        accounts.c.debits_pending,
+        accounts.c.frozen,
+        _unspent(LotKind.FREE),
+        _unspent(LotKind.PAID),
+    )
+)
+_HOLD_COLUMNS = ("key", "account_id", "amount", "expires_at", "now")
+_INSERT_HELD = Statement(
+    insert(holds).values(
+        key=bindparam("key"),
+        account_id=bindparam("account_id"),
+        amount=bindparam("amount"),
+        state=const(HoldState.HELD),
+        expires_at=bindparam("expires_at"),
+        created_at=bindparam("now"),
+    )
+)
+
+
+class PlaceHoldsSqlite:
+    """`ledger.place_hold` for many rows at once."""
+
+    def __init__(self) -> None:
+        self._checked = False
+
+    def run_many(self, conn: Connection, requests: Sequence[object]) -> list[object]:
+        if not self._checked:
+            _ordered(_INSERT_HELD, conn, _HOLD_COLUMNS)
+            self._checked = True
+        chosen: dict[int, HoldRequest] = {}  # wallet -> its request: one per wallet
+        keys: set[str] = set()
+        for request in requests:
+            if isinstance(request, HoldRequest) and request.account_id not in chosen and request.key not in keys:
+                chosen[request.account_id] = request
+                keys.add(request.key)
+        if not chosen:
+            return [LEFT_TO_UNIT] * len(requests)
+        times = _DbTimes(conn)
+        rows = every(
+            conn,
+            _RESERVE_MANY,
+            rows=json.dumps([(r.key, r.account_id, r.amount) for r in chosen.values()]),
+        )
+        placed: dict[int, Outcome] = {}
+        for account, posted, pending, frozen, free, paid in rows:
+            wallet = as_int(account)
+            request = chosen[wallet]
+            balance = _balance(wallet, posted, pending, frozen, as_int(free), as_int(paid))
+            placed[id(request)] = Outcome(request.key, request.amount, balance)
+        if placed:
+            _executemany(
+                conn,
+                _INSERT_HELD,
+                [
+                    (r.key, r.account_id, r.amount, times(r.expires_at), times(r.now))
+                    for r in chosen.values()
+                    if id(r) in placed
+                ],
+            )
+        return [placed.get(id(r), LEFT_TO_UNIT) for r in requests]
+
+
+# --- captures ----------------------------------------------------------------------------
+
+# The holds asked for, looked up by key. Which are still held is checked in Python: with
+# `state` in its condition, SQLite walks the state index (every open hold) instead.
+_HOLDS_OF = Statement(
+    select(holds.c.key, holds.c.account_id, holds.c.amount, holds.c.state).where(
+        holds.c.key.in_(select(func.json_each(bindparam("keys")).table_valued("value").c.value))
+    )
+)
+_RESOLVE_COLUMNS = ("now", "key")
+_RESOLVE = Statement(
+    update(holds)
+    .where(holds.c.key == bindparam("key"), holds.c.state == const(HoldState.HELD))
+    .values(state=const(HoldState.CAPTURED), resolved_at=bindparam("now"))
+)
+_POST_REQ = _json_rows("rows", "account_id", "amount")
+# The pending debits become posted; the new totals come back for the balances.
+_POST_MANY = Statement(
+    update(accounts)
+    .where(accounts.c.id == _POST_REQ.c.account_id)
+    .values(
+        debits_pending=accounts.c.debits_pending - _POST_REQ.c.amount,
+        debits_posted=accounts.c.debits_posted + _POST_REQ.c.amount,
+    )
+    .returning(
+        accounts.c.id,
+        accounts.c.credits_posted - accounts.c.debits_posted,
+        accounts.c.debits_pending,
+        accounts.c.frozen,
+    )
+)
+_SPEND_COLUMNS = ("key", "debit", "credit", "amount", "now")
+_INSERT_SPENT = Statement(
+    sqlite.insert(transfers)
+    .values(
+        key=bindparam("key"),
+        debit_account_id=bindparam("debit"),
+        credit_account_id=bindparam("credit"),
+        amount=bindparam("amount"),
+        reason=const(Reason.SPEND),
+        memo=const(""),
+        created_at=bindparam("now"),
+    )
+    .on_conflict_do_nothing(index_elements=["key"])
+)
+# In no particular order: `core.domain.ledger.spend_order` orders them.
+_LOTS_OF_WALLETS = Statement(
+    select(lots.c.account_id, lots.c.id, lots.c.kind, lots.c.remaining, lots.c.expires_at, lots.c.order_ref).where(
+        lots.c.account_id.in_(select(func.json_each(bindparam("wallets")).table_valued("value").c.value)),
+        lots.c.remaining > const(0),
+    )
+)
+_TAKE_COLUMNS = ("amount", "id")
+_TAKE_FROM_LOT = Statement(
+    update(lots).where(lots.c.id == bindparam("id")).values(remaining=lots.c.remaining - bindparam("amount"))
+)
+
+
+class CaptureHoldsSqlite:
+    """`ledger.capture_hold` of holds still held, for many rows at once."""
+
+    def __init__(self) -> None:
+        self._checked = False
+
+    def run_many(self, conn: Connection, requests: Sequence[object]) -> list[object]:
+        if not self._checked:
+            _ordered(_RESOLVE, conn, _RESOLVE_COLUMNS)
+            _ordered(_INSERT_SPENT, conn, _SPEND_COLUMNS)
+            _ordered(_TAKE_FROM_LOT, conn, _TAKE_COLUMNS)
+            self._checked = True
+        asked: dict[str, CaptureRequest] = {}  # hold key -> its first request
+        for request in requests:
+            if isinstance(request, CaptureRequest) and request.key not in asked:
+                asked[request.key] = request
+        # One held hold per wallet (the lowest key), so each wallet is changed once per statement.
+        chosen: dict[int, tuple[str, int]] = {}  # wallet -> (hold key, amount)
+        for row in run(conn, _HOLDS_OF, keys=json.dumps(list(asked))).fetchall():
+            if row[3] == HoldState.HELD:
+                key, wallet = str(row[0]), as_int(row[1])
+                found = chosen.get(wallet)
+                if found is None or key < found[0]:
+                    chosen[wallet] = (key, as_int(row[2]))
+        if not chosen:
+            return [LEFT_TO_UNIT] * len(requests)
+        times = _DbTimes(conn)
+        first = next(iter(asked.values()))
+        sink = first.system.id(conn, Reason.SPEND.value, first.now)
+        _executemany(conn, _RESOLVE, [(times(asked[key].now), key) for key, _amount in chosen.values()])
+        posted = run(conn, _POST_MANY, rows=json.dumps([(w, amount) for w, (_key, amount) in chosen.items()]))
+        totals = {as_int(row[0]): row for row in posted.fetchall()}
+        _executemany(
+            conn,
+            _INSERT_SPENT,
+            [(SPEND_PREFIX + key, w, sink, amount, times(asked[key].now)) for w, (key, amount) in chosen.items()],
+        )
+        wallet_lots: dict[int, list[LotView]] = {wallet: [] for wallet in chosen}
+        for account, *columns in run(conn, _LOTS_OF_WALLETS, wallets=json.dumps(list(chosen))).fetchall():
+            wallet_lots[as_int(account)].append(lot_view(*columns))
+        outcomes: dict[str, Outcome] = {}
+        takes: list[tuple[int, int]] = []
+        for wallet, (key, amount) in chosen.items():
+            found_lots = wallet_lots[wallet]
+            unspent = {LotKind.FREE: 0, LotKind.PAID: 0}
+            for lot in found_lots:
+                unspent[lot.kind] += lot.remaining
+            for part in take_from_lots(found_lots, amount):
+                takes.append((part.amount, part.lot_id))
+                unspent[part.kind] -= part.amount
+            _id, posted_total, pending, frozen = totals[wallet]
+            balance = _balance(wallet, posted_total, pending, frozen, unspent[LotKind.FREE], unspent[LotKind.PAID])
+            outcomes[key] = Outcome(SPEND_PREFIX + key, amount, balance)
+        if takes:
+            _executemany(conn, _TAKE_FROM_LOT, takes)
+        results: list[object] = []
+        for request in requests:
+            # A key asked twice: its first row gets the outcome, the repeat runs alone ("already done").
+            outcome = outcomes.pop(request.key, None) if isinstance(request, CaptureRequest) else None
+            results.append(LEFT_TO_UNIT if outcome is None else outcome)
+        return results
+
+
+# --- shared ------------------------------------------------------------------------------
+
+
+class _DbTimes:
+    """`to_db_time`, once per distinct time of a batch (its requests mostly share one `now`)."""
+
+    def __init__(self, conn: Connection) -> None:
+        self._conn = conn
+        self._seen: dict[dt.datetime, object] = {}
+
+    def __call__(self, value: dt.datetime) -> object:
+        found = self._seen.get(value)
+        if found is None:
+            found = self._seen[value] = to_db_time(self._conn, value)
+        return found
+
+
+def _balance(account: int, posted: object, pending: object, frozen: object, free: int, paid: int) -> Balance:
+    return Balance(
+        account, free=free, paid=paid, held=as_int(pending), frozen=bool(frozen), debt=max(0, -as_int(posted))
+    )
