@@ -67,14 +67,14 @@ MAX_REMEMBERED_HOLDS = 100_000
 # a reader thread.
 POINT_BUSY_MS = 5
 # How often the SQLite checkpointer thread copies the WAL into the database: after this many
-# units of work (~1,000 pages of ledger writes, SQLite's own default). A checkpoint fsyncs
-# twice: run in the committing writer, as SQLite does by default, that was half of a busy
-# writer's commit time.
-CHECKPOINT_AFTER_UNITS = 256
+# units of work (a few thousand pages of ledger writes). A checkpoint fsyncs twice; run in the
+# committing writer every 1,000 pages, as SQLite does by default, it took half of a busy
+# writer's commit time. Seldom is cheaper too: a page changed by many commits is copied once.
+CHECKPOINT_AFTER_UNITS = 1024
 # The WAL starts over only at a write transaction that begins with all of it copied, which a
-# checkpoint running beside a busy writer never sees: past this many pages the writer
+# checkpoint running beside a busy writer never sees: past this many pages (32 MB) the writer
 # checkpoints itself, between two batches (little is left to copy by then).
-WAL_RESTART_PAGES = 4000
+WAL_RESTART_PAGES = 8000
 # PostgreSQL SQLSTATEs that mean "run the whole transaction again".
 RETRYABLE_SQLSTATES = {"40001", "40P01"}
 # ... and those that mean the connection is gone (class 08: connection exception; 57P01-57P03:
@@ -112,6 +112,26 @@ class _Pending:
     future: asyncio.Future[object]  # settled with the work's result, or the error it raised
     locks: Locks = NO_LOCKS
     together: tuple[SetOperation, object] | None = None  # the same work as a row of a set operation
+
+
+class _KeptConnection:
+    """The SQLite writer's connection, kept from one batch to the next (no pool checkout and
+    reset per batch); dropped after an unexpected error, so that the next batch opens a new one."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._conn: Connection | None = None
+
+    def connection(self) -> Connection:
+        if self._conn is None:
+            self._conn = self._engine.connect()
+        return self._conn
+
+    def drop(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+            self._conn = None
 
 
 class _Redo(Exception):
@@ -249,7 +269,8 @@ class Database:
         if self._closed or not self._started:
             raise InternalError("the database is not running")
         loop = asyncio.get_running_loop()
-        locks = Locks(tuple(wallets), tuple(holds), tuple(orders))
+        # SQLite has one writer and one write lock: nothing to route or lock.
+        locks = NO_LOCKS if self.sqlite else Locks(tuple(wallets), tuple(holds), tuple(orders))
         pending = _Pending(work, loop, loop.create_future(), locks, together)
         if self.sqlite:
             self._queue.put(pending)
@@ -368,7 +389,13 @@ class Database:
 
     def _sqlite_writer(self) -> None:
         assert self._write_engine is not None
-        engine = self._write_engine
+        writer = _KeptConnection(self._write_engine)
+        try:
+            self._write_batches(writer)
+        finally:
+            writer.drop()
+
+    def _write_batches(self, writer: _KeptConnection) -> None:
         stop = False
         while not stop:
             first = self._queue.get()
@@ -385,8 +412,8 @@ class Database:
                     break
                 batch.append(item)
             if self._wal_pages >= WAL_RESTART_PAGES:
-                self._restart_wal(engine)
-            outcome = self._attempt_sync(engine, batch)
+                self._restart_wal(writer)
+            outcome = self._attempt_sync(writer, batch)
             self._units_since_checkpoint += len(batch)
             if self._units_since_checkpoint >= CHECKPOINT_AFTER_UNITS:
                 self._units_since_checkpoint = 0
@@ -399,13 +426,14 @@ class Database:
             for loop, settled in by_loop.items():
                 loop.call_soon_threadsafe(_settle_all, settled)
 
-    def _attempt_sync(self, engine: Engine, batch: list[_Pending]) -> list[_Result]:
+    def _attempt_sync(self, writer: _KeptConnection, batch: list[_Pending]) -> list[_Result]:
         error: BaseException | None = None
         isolated = False
         attempt = 0
         while attempt < BATCH_RETRIES:
             try:
-                with engine.connect() as conn, conn.begin():
+                conn = writer.connection()
+                with conn.begin():
                     results = self._run_batch(conn, batch, isolated=isolated)
                 self._count(batch)
                 return results
@@ -420,18 +448,18 @@ class Database:
                 time.sleep(random.uniform(0, 0.01 * 2**attempt))
             except Exception as exc:
                 error = exc
+                writer.drop()  # whatever broke, the next batch starts on a fresh connection
                 break
         logger.error("write batch failed: %r", error)
         return [(False, InternalError("database write failed"))] * len(batch)
 
-    def _restart_wal(self, engine: Engine) -> None:
+    def _restart_wal(self, writer: _KeptConnection) -> None:
         """Copy what is left of the WAL from the writer's own connection, so that no commit
         lands meanwhile and its next transaction starts the log over."""
         try:
-            with engine.connect() as conn:
-                dbapi_conn = conn.connection.dbapi_connection
-                assert dbapi_conn is not None
-                done = _checkpoint(cast(sqlite3.Connection, dbapi_conn))
+            dbapi_conn = writer.connection().connection.dbapi_connection
+            assert dbapi_conn is not None
+            done = _checkpoint(cast(sqlite3.Connection, dbapi_conn))
             if done is not None and done[1] >= done[0]:  # all copied: the next transaction starts over
                 self._wal_pages = 0
         except Exception as exc:  # the checkpointer thread carries on; so does the next try
@@ -645,7 +673,10 @@ def _sqlite_engine(
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+        # On the driver's connection itself: SQLAlchemy's execution path costs more than BEGIN.
+        dbapi_conn = conn.connection.dbapi_connection
+        assert dbapi_conn is not None
+        dbapi_conn.execute("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
     return engine
 

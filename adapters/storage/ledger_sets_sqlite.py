@@ -45,7 +45,7 @@ from adapters.storage.ledger_sets import (
     HoldRequest,
     lot_view,
 )
-from adapters.storage.sql import Statement, as_int, const, every, run, to_db_time
+from adapters.storage.sql import Statement, as_int, const, run, to_db_time
 from adapters.storage.tables import accounts, holds, lots, transfers
 from core.domain.ledger import Balance, HoldState, LotKind, LotView, Outcome, Reason, take_from_lots
 
@@ -139,28 +139,18 @@ class PlaceHoldsSqlite:
                 keys.add(request.key)
         if not chosen:
             return [LEFT_TO_UNIT] * len(requests)
-        times = _DbTimes(conn)
-        rows = every(
-            conn,
-            _RESERVE_MANY,
-            rows=json.dumps([(r.key, r.account_id, r.amount) for r in chosen.values()]),
-        )
+        expiries, times = _DbTimes(conn), _DbTimes(conn)
+        reserved = run(conn, _RESERVE_MANY, rows=json.dumps([(r.key, r.account_id, r.amount) for r in chosen.values()]))
         placed: dict[int, Outcome] = {}
-        for account, posted, pending, frozen, free, paid in rows:
+        held: list[tuple[object, ...]] = []
+        for account, posted, pending, frozen, free, paid in reserved.fetchall():
             wallet = as_int(account)
-            request = chosen[wallet]
+            r = chosen[wallet]
             balance = _balance(wallet, posted, pending, frozen, as_int(free), as_int(paid))
-            placed[id(request)] = Outcome(request.key, request.amount, balance)
-        if placed:
-            _executemany(
-                conn,
-                _INSERT_HELD,
-                [
-                    (r.key, r.account_id, r.amount, times(r.expires_at), times(r.now))
-                    for r in chosen.values()
-                    if id(r) in placed
-                ],
-            )
+            placed[id(r)] = Outcome(r.key, r.amount, balance)
+            held.append((r.key, wallet, r.amount, expiries(r.expires_at), times(r.now)))
+        if held:
+            _executemany(conn, _INSERT_HELD, held)
         return [placed.get(id(r), LEFT_TO_UNIT) for r in requests]
 
 
@@ -289,17 +279,18 @@ class CaptureHoldsSqlite:
 
 
 class _DbTimes:
-    """`to_db_time`, once per distinct time of a batch (its requests mostly share one `now`)."""
+    """`to_db_time`, converting again only when the time is not the one before (the requests
+    of a batch often share their `now`)."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
-        self._seen: dict[dt.datetime, object] = {}
+        self._last: dt.datetime | None = None
+        self._converted: object = None
 
     def __call__(self, value: dt.datetime) -> object:
-        found = self._seen.get(value)
-        if found is None:
-            found = self._seen[value] = to_db_time(self._conn, value)
-        return found
+        if value is not self._last:
+            self._last, self._converted = value, to_db_time(self._conn, value)
+        return self._converted
 
 
 def _balance(account: int, posted: object, pending: object, frozen: object, free: int, paid: int) -> Balance:

@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from dataclasses import replace
 
 import asyncpg
 import pytest
 
 from adapters.storage.ledger import SqlLedgerStore
-from core.domain.ledger import Grant, HoldState, Reason
+from core.domain.ledger import Grant, HoldState, LotKind, Outcome, Reason
 from core.errors import HoldNotFound, InsufficientCredits, InternalError, WalletFrozen
 
 NOW = dt.datetime(2026, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -118,3 +119,57 @@ async def test_a_writer_backend_terminated_mid_batch_fails_that_batch_only_and_w
         await store.capture(f"after:{i}", now=NOW)
     assert done == before
     assert await store.audit() == []  # nothing half-written: holds, totals and lots all agree
+
+
+def _seen(result: object) -> tuple[object, ...]:
+    """What a caller sees of a result, apart from the wallet's id and the key's prefix."""
+    if not isinstance(result, Outcome):
+        return (type(result).__name__,)
+    b = result.balance
+    return (result.key.split(":", 2)[-1], result.amount, result.duplicate, b.free, b.paid, b.held, b.frozen, b.debt)
+
+
+async def test_a_batch_of_holds_and_captures_ends_as_the_same_requests_one_at_a_time(store):
+    """The batched forms of holds and captures (set-based statements) give each request the
+    outcome, and leave the wallets, lots and books, exactly as the requests run one by one."""
+    soon, later = NOW + dt.timedelta(days=2), NOW + dt.timedelta(days=9)
+
+    async def wallets(side: str) -> list[int]:
+        made = []
+        for i, (free, paid) in enumerate([(5, 0), (0, 4), (2, 3), (1, 1), (3, 0), (0, 6)]):
+            wallet = await funded(store, f"{side}{i}", 0)
+            if free:  # two lots of free credits: the one expiring first is spent first
+                await store.grant(Grant(f"{side}{i}:f1", wallet, free, Reason.DAILY, expires_at=later), now=NOW)
+                await store.grant(Grant(f"{side}{i}:f2", wallet, 1, Reason.DAILY, expires_at=soon), now=NOW)
+            if paid:
+                order = f"{side}{i}:o"
+                await store.grant(
+                    Grant(order, wallet, paid, Reason.PURCHASE, LotKind.PAID, pack_id="p", order_ref=order), now=NOW
+                )
+            made.append(wallet)
+        return made
+
+    batched, alone = await wallets("a"), await wallets("b")
+
+    def holds(side: str, wallet_ids: list[int]) -> list[tuple[str, int, int]]:
+        asked = [(f"{side}:h{i}", wallet, 1 + i % 3) for i, wallet in enumerate(wallet_ids)]
+        asked.append((f"{side}:h0", wallet_ids[0], 1))  # a repeat
+        asked.append((f"{side}:x2", wallet_ids[2], 1))  # a second hold on one wallet
+        return asked
+
+    def captures(side: str) -> list[str]:
+        return [f"{side}:h{i}" for i in range(6)] + [f"{side}:x2", f"{side}:h3"]  # h3 twice
+
+    held = await settle(*(store.hold(k, w, n, expires_at=LATER, now=NOW) for k, w, n in holds("a", batched)))
+    captured = await settle(*(store.capture(k, now=NOW) for k in captures("a")))
+    held_alone = [await store.hold(k, w, n, expires_at=LATER, now=NOW) for k, w, n in holds("b", alone)]
+    captured_alone = [await store.capture(k, now=NOW) for k in captures("b")]
+
+    # Sorted: of two requests with one key sent together, either may be the repeat.
+    assert sorted(map(_seen, held)) == sorted(map(_seen, held_alone))
+    assert sorted(map(_seen, captured)) == sorted(map(_seen, captured_alone))
+    assert all(isinstance(r, Outcome) for r in held + captured)
+    for a, b in zip(batched, alone, strict=True):
+        assert _seen(Outcome("", 0, await store.balance(a))) == _seen(Outcome("", 0, await store.balance(b)))
+        assert await store.stats(a) == replace(await store.stats(b), account_id=a)
+    assert await store.audit() == []
