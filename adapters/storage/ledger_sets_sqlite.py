@@ -250,20 +250,26 @@ class CaptureHoldsSqlite:
             [(SPEND_PREFIX + key, w, sink, amount, times(asked[key].now)) for w, (key, amount) in chosen.items()],
         )
         wallet_lots: dict[int, list[LotView]] = {wallet: [] for wallet in chosen}
-        for account, *columns in run(conn, _LOTS_OF_WALLETS, wallets=json.dumps(list(chosen))).fetchall():
-            wallet_lots[as_int(account)].append(lot_view(*columns))
+        for row in run(conn, _LOTS_OF_WALLETS, wallets=json.dumps(list(chosen))).fetchall():
+            wallet_lots[as_int(row[0])].append(lot_view(row[1], row[2], row[3], row[4], row[5]))
         outcomes: dict[str, Outcome] = {}
         takes: list[tuple[int, int]] = []
         for wallet, (key, amount) in chosen.items():
             found_lots = wallet_lots[wallet]
-            unspent = {LotKind.FREE: 0, LotKind.PAID: 0}
+            free = paid = 0
             for lot in found_lots:
-                unspent[lot.kind] += lot.remaining
+                if lot.kind == LotKind.FREE:
+                    free += lot.remaining
+                elif lot.kind == LotKind.PAID:
+                    paid += lot.remaining
             for part in take_from_lots(found_lots, amount):
                 takes.append((part.amount, part.lot_id))
-                unspent[part.kind] -= part.amount
+                if part.kind == LotKind.FREE:
+                    free -= part.amount
+                elif part.kind == LotKind.PAID:
+                    paid -= part.amount
             _id, posted_total, pending, frozen = totals[wallet]
-            balance = _balance(wallet, posted_total, pending, frozen, unspent[LotKind.FREE], unspent[LotKind.PAID])
+            balance = _balance(wallet, posted_total, pending, frozen, free, paid)
             outcomes[key] = Outcome(SPEND_PREFIX + key, amount, balance)
         if takes:
             _executemany(conn, _TAKE_FROM_LOT, takes)
