@@ -22,7 +22,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from adapters.audio import PyAVIntake
 from adapters.chat.admin import AdminChat
@@ -50,13 +50,7 @@ from adapters.console import CONSOLE_USER_ID, ConsolePlatform
 from adapters.discord import DISCORD_USER_ID
 from adapters.email.smtp import SmtpConfig, SmtpEmailSender
 from adapters.localsynth import LocalSynthGenerator
-from adapters.replicate import ReplicateGenerator, verify_replicate_webhook
-from adapters.speech import (
-    ReplicateSpeechGenerator,
-    local_speech_generator,
-    local_voice_tag_generator,
-    shared_engine,
-)
+from adapters.speech import local_speech_generator, local_voice_tag_generator
 from adapters.storage.bonuses import SqlBonusStore
 from adapters.storage.dashboard import read_dashboard
 from adapters.storage.database import Database
@@ -75,13 +69,12 @@ from adapters.storage.referrals import SqlReferralStore
 from adapters.storage.stats import SqlStatsStore
 from adapters.storage.support import SqlSupportStore
 from adapters.storage.top_ups import SqlTopUpStore
-from adapters.stripe import StripeCheckout
 from adapters.telegram import TELEGRAM_USER_ID
-from adapters.web import Dashboard, WebHooks, WebServer
+from adapters.web import Dashboard, WebHooks
 from adapters.web.hooks import Figures, RawWebhook
 from bot.config import Settings, public_base_url, web_enabled
 from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic, ReferralSweeper, TopUpSweeper
-from bot.processes import decoding_pool, stop_pool
+from bot.processes import stop_pool, worker_pool
 from core.clock import SystemClock
 from core.codes import SecretCodes
 from core.domain.economics import micros
@@ -138,6 +131,11 @@ from core.services.support import SupportService
 from core.services.top_ups import TopUpService
 from core.services.wallets import WalletService
 
+if TYPE_CHECKING:
+    # Loaded only when configured (Stripe keys, a web port): a console bot carries neither.
+    from adapters.stripe import StripeCheckout
+    from adapters.web import WebServer
+
 logger = logging.getLogger(__name__)
 
 DASHBOARD_TICKETS = 100  # open tickets listed on GET /dashboard, oldest first (the page gives the total)
@@ -181,7 +179,7 @@ class App:
     web: WebServer | None
     sweeps: list[Periodic] = field(default_factory=list)
     providers: dict[str, MusicGenerator] = field(default_factory=dict)  # of the other operations
-    intake_pool: ProcessPoolExecutor | None = None
+    worker_pool: ProcessPoolExecutor | None = None  # decodes recordings, renders local audio
     top_ups: TopUpService | None = None
     economics: EconomicsService | None = None
 
@@ -222,8 +220,8 @@ class App:
         await self.generator.aclose()
         for provider in self.providers.values():
             await provider.aclose()
-        if self.intake_pool is not None:
-            await stop_pool(self.intake_pool)
+        if self.worker_pool is not None:
+            await stop_pool(self.worker_pool)
         if self.stripe is not None:
             await self.stripe.aclose()
         if self.database is not None:
@@ -471,9 +469,9 @@ def compose(
         prompt_pricing=prices.prompt,
         celebrate=progress_chat.after_clip,
     )
-    generator = generator or build_generator(settings)
-    providers = {**build_providers(settings, generator), **(providers or {})}
-    pool = intake_pool(settings)
+    pool = worker_pool_for(settings)
+    generator = generator or build_generator(settings, pool)
+    providers = {**build_providers(settings, generator, pool), **(providers or {})}
     generation = GenerationService(
         store=stores.jobs,
         ledger=ledger,
@@ -568,7 +566,11 @@ def compose(
         dashboard_token=settings.dashboard_token.get_secret_value() if settings.dashboard_token else None,
         today=lambda: clock.now().astimezone(dt.UTC).date(),
     )
-    web = WebServer(hooks, settings.web_host, settings.web_port) if web_enabled(settings) else None
+    web = None
+    if web_enabled(settings):
+        from adapters.web import WebServer
+
+        web = WebServer(hooks, settings.web_host, settings.web_port)
     if rules.free_credit_ttl is not None:
         sweeps.append(ExpirySweeper(rewards.expiry))
     if stripe is not None and stripe.configured:
@@ -596,7 +598,7 @@ def compose(
         web_hooks=hooks,
         web=web,
         sweeps=sweeps,
-        intake_pool=pool,
+        worker_pool=pool,
         top_ups=top_ups,
         economics=economics,
     )
@@ -609,6 +611,8 @@ def replicate_webhook(generation: GenerationService, settings: Settings) -> RawW
         secret = settings.replicate_webhook_secret
         if secret is None or not secret.get_secret_value():
             raise InvalidWebhook("not_configured")
+        from adapters.replicate import verify_replicate_webhook
+
         status = verify_replicate_webhook(body, headers, secret.get_secret_value(), now=time.time())
         await generation.on_prediction_update(status)
 
@@ -632,7 +636,11 @@ def stripe_checkout(settings: Settings) -> StripeCheckout | None:
     """Stripe when a key or a webhook secret is set (None: /buy says payments are not set up)."""
     key = settings.stripe_secret_key.get_secret_value() if settings.stripe_secret_key else None
     secret = settings.stripe_webhook_secret.get_secret_value() if settings.stripe_webhook_secret else None
-    return StripeCheckout(key, secret, settings.stripe_api_base) if key or secret else None
+    if not (key or secret):
+        return None
+    from adapters.stripe import StripeCheckout
+
+    return StripeCheckout(key, secret, settings.stripe_api_base)
 
 
 def smtp_sender(settings: Settings, words: Words) -> EmailSender | None:
@@ -650,8 +658,12 @@ def smtp_sender(settings: Settings, words: Words) -> EmailSender | None:
     return SmtpEmailSender(config, words.email_message)
 
 
-def build_generator(settings: Settings) -> MusicGenerator:
+def build_generator(settings: Settings, pool: ProcessPoolExecutor | None = None) -> MusicGenerator:
+    """MusicGen on Replicate with a token, else the local synthesizer, rendering in `pool`'s
+    worker processes (one render per worker at a time) or, without one, in threads."""
     if settings.replicate_api_token is not None and settings.replicate_api_token.get_secret_value():
+        from adapters.replicate import ReplicateGenerator
+
         return ReplicateGenerator(
             api_token=settings.replicate_api_token.get_secret_value(),
             model_version_id=settings.replicate_model_version,
@@ -660,7 +672,9 @@ def build_generator(settings: Settings) -> MusicGenerator:
             compute_micros_per_second=micros(settings.replicate_cost_per_second),
         )
     logger.info("no REPLICATE_API_TOKEN: generating with the local melody synthesizer")
-    return LocalSynthGenerator(max_seconds=float(max(60, *settings.generation_costs)))
+    return LocalSynthGenerator(
+        max_seconds=float(max(60, *settings.generation_costs)), executor=pool, max_workers=pool_size(pool)
+    )
 
 
 def economics_service(settings: Settings, reads: EconomicsReads, clock: Clock) -> EconomicsService:
@@ -669,15 +683,20 @@ def economics_service(settings: Settings, reads: EconomicsReads, clock: Clock) -
     return EconomicsService(reads, settings.fees(), on_sale, clock=clock, warning_days=settings.economics_warning_days)
 
 
-def build_providers(settings: Settings, music: MusicGenerator) -> dict[str, MusicGenerator]:
+def build_providers(
+    settings: Settings, music: MusicGenerator, pool: ProcessPoolExecutor | None = None
+) -> dict[str, MusicGenerator]:
     """The provider of each operation other than music from a recording: music from words goes
-    to the music generator; speech to eSpeak NG or Replicate; voice tags are mixed here."""
-    engine = shared_engine()
-    speech: MusicGenerator = local_speech_generator(engine)
+    to the music generator; speech to eSpeak NG or Replicate; voice tags are mixed here (eSpeak
+    and the mixing run in `pool`'s worker processes when there is one)."""
+    speech: MusicGenerator = local_speech_generator(executor=pool, max_workers=pool_size(pool))
     token = settings.replicate_api_token.get_secret_value() if settings.replicate_api_token else ""
     if settings.speech_provider == "replicate" and token:
+        from adapters.speech import ReplicateSpeechGenerator
+
         speech = ReplicateSpeechGenerator(
             api_token=token,
+            executor=pool,
             model_version_id=settings.replicate_speech_model_version,
             base_url=settings.replicate_api_base,
             compute_micros_per_second=micros(settings.replicate_speech_cost_per_second),
@@ -685,18 +704,26 @@ def build_providers(settings: Settings, music: MusicGenerator) -> dict[str, Musi
     return {
         OperationName.PROMPT: music,
         OperationName.SPEECH: speech,
-        OperationName.VOICE_TAG: local_voice_tag_generator(engine),
+        OperationName.VOICE_TAG: local_voice_tag_generator(executor=pool, max_workers=pool_size(pool)),
     }
 
 
-def intake_pool(settings: Settings) -> ProcessPoolExecutor | None:
-    """Recordings are decoded in worker processes so the event loop keeps its GIL."""
+def pool_size(pool: ProcessPoolExecutor | None) -> int | None:
+    """How many renders a local generator sends to `pool` at once: one per worker (the rest
+    wait in this process as requests, not as audio); None (the default) without a pool."""
+    return None if pool is None else pool._max_workers
+
+
+def worker_pool_for(settings: Settings) -> ProcessPoolExecutor | None:
+    """Recordings are decoded, and local audio rendered, in worker processes: the event loop
+    keeps its GIL, and the bot process neither loads numpy, PyAV or eSpeak nor holds a clip
+    being decoded or rendered."""
     processes = settings.intake_processes
     if processes is None:
         processes = max(1, (os.cpu_count() or 2) - 1)
     if processes == 0:
         return None
-    return decoding_pool(processes)
+    return worker_pool(processes)
 
 
 def generation_settings(

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-import numpy as np
-from numpy.typing import NDArray
-
-from adapters.audio.decoding import Decoded, decode_mono
-from adapters.audio.encoding import encode_wav
-from adapters.audio.levels import loudest_window_dbfs, normalise_peak
 from core.domain.generation import PreparedClip
 from core.errors import AudioEmpty, AudioSilent, AudioTooLarge, AudioTooShort, AudioTruncated
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from adapters.audio.decoding import Decoded
 
 logger = logging.getLogger(__name__)
 
@@ -45,6 +46,14 @@ class PyAVIntake:
         self.truncation_tolerance_ratio = truncation_tolerance_ratio
 
     def prepare(self, data: bytes, *, max_bytes: int, max_seconds: float) -> PreparedClip:
+        # numpy and PyAV load here, in the process that decodes (a worker), not with the module:
+        # the bot process builds this object and sends it to its workers.
+        import numpy as np
+
+        from adapters.audio.decoding import decode_mono
+        from adapters.audio.encoding import encode_wav
+        from adapters.audio.levels import loudest_window_dbfs, normalise_peak
+
         size = len(data)
         if size == 0:
             raise AudioEmpty()
@@ -98,5 +107,7 @@ class PyAVIntake:
 
 def _within_full_scale(samples: NDArray[np.float32]) -> NDArray[np.float32]:
     """Float files may go past ±1 (up to ±3.4e38, where squaring overflows): scaled back in."""
+    import numpy as np
+
     peak = float(np.abs(samples).max(initial=0.0))
     return (samples / np.float32(peak)).astype(np.float32) if peak > 1.0 else samples

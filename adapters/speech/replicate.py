@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import Executor
 
-from adapters.audio import decode_pcm, encode_opus_ogg
 from adapters.replicate.generator import ReplicateGenerator
-from adapters.speech.local import VOICE_BITRATE, VOICE_COMPLEXITY
 from core.domain.generation import GenerationRequest, PredictionStatus
 from core.errors import OutputUnavailable
 from core.ports import SubmissionNote
@@ -29,11 +28,19 @@ KOKORO_VOICES = {"female": "af_bella", "male": "am_michael"}
 class ReplicateSpeechGenerator(ReplicateGenerator):
     """`MusicGenerator`'s port for speech: submit text, poll, download a voice note."""
 
-    def __init__(self, *, voices: dict[str, str] | None = None, speed: float = 1.0, **settings: object) -> None:
+    def __init__(
+        self,
+        *,
+        voices: dict[str, str] | None = None,
+        speed: float = 1.0,
+        executor: Executor | None = None,
+        **settings: object,
+    ) -> None:
         settings.setdefault("model_version_id", KOKORO_VERSION)
         super().__init__(**settings)  # type: ignore[arg-type]
         self._voices = dict(voices or KOKORO_VOICES)
         self._speed = speed
+        self._executor = executor  # the bot's worker processes re-encode; else a thread
 
     def __repr__(self) -> str:  # never show the token
         return f"ReplicateSpeechGenerator(version={self._version_id!r})"
@@ -50,11 +57,17 @@ class ReplicateSpeechGenerator(ReplicateGenerator):
     async def download(self, status: PredictionStatus, *, max_bytes: int) -> bytes:
         audio = await super().download(status, max_bytes=max_bytes)
         try:
-            return await asyncio.to_thread(_voice_note, audio)
+            if self._executor is None:
+                return await asyncio.to_thread(_voice_note, audio)
+            return await asyncio.get_running_loop().run_in_executor(self._executor, _voice_note, audio)
         except Exception as error:  # noqa: BLE001 - a file we cannot read is an output we do not have
             raise OutputUnavailable(detail=f"speech output unreadable: {error}") from error
 
 
 def _voice_note(audio: bytes) -> bytes:
+    """The model's WAV as an Ogg/Opus voice note (numpy and PyAV load where this runs)."""
+    from adapters.audio import decode_pcm, encode_opus_ogg
+    from adapters.speech.rendering import VOICE_BITRATE, VOICE_COMPLEXITY
+
     samples, rate = decode_pcm(audio)
     return encode_opus_ogg(samples, rate, bitrate=VOICE_BITRATE, complexity=VOICE_COMPLEXITY)
