@@ -25,7 +25,7 @@ from adapters.storage.database import Database
 from adapters.storage.jobs import SqlJobStore
 from adapters.storage.ledger import SqlLedgerStore
 from bench.common import CountingNotifier, scratch_sqlite
-from bot.bootstrap import pool_size, worker_pool_for
+from bot.bootstrap import renders_in_flight, worker_pool_for
 from bot.config import Settings
 from bot.processes import stop_pool
 from core.clock import SystemClock
@@ -72,7 +72,7 @@ async def burst_in_this_process(requests: int) -> tuple[float, list[str], int, f
     (with the settings of this environment)."""
     pool = worker_pool_for(Settings())
     try:
-        return await _burst(requests, local_speech_generator(executor=pool, max_workers=pool_size(pool)))
+        return await _burst(requests, local_speech_generator(executor=pool, max_workers=renders_in_flight(pool)))
     finally:
         if pool is not None:
             await stop_pool(pool)

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
-from adapters.audio import PyAVIntake
+from adapters.audio import FileHandoffIntake, PyAVIntake
 from adapters.chat.admin import AdminChat
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.conversation import Conversation
@@ -89,6 +89,7 @@ from core.domain.stats import stats_report
 from core.domain.top_ups import TopUpLimits
 from core.errors import InvalidWebhook
 from core.ports import (
+    AudioIntake,
     BonusStore,
     Clock,
     CodeSource,
@@ -476,13 +477,12 @@ def compose(
         store=stores.jobs,
         ledger=ledger,
         wallets=wallets,
-        intake=PyAVIntake(),
+        intake=intake_for(settings, pool),
         generator=generator,
         rules=rules,
         clock=clock,
         settings=generation_settings(settings, generator, pool),
         prompts=PromptPolicy(blocked=settings.prompt_blocklist),
-        intake_executor=pool,
         on_success=referrals.on_success,
         notifier=job_notices,
         offers=offers,
@@ -673,7 +673,7 @@ def build_generator(settings: Settings, pool: ProcessPoolExecutor | None = None)
         )
     logger.info("no REPLICATE_API_TOKEN: generating with the local melody synthesizer")
     return LocalSynthGenerator(
-        max_seconds=float(max(60, *settings.generation_costs)), executor=pool, max_workers=pool_size(pool)
+        max_seconds=float(max(60, *settings.generation_costs)), executor=pool, max_workers=renders_in_flight(pool)
     )
 
 
@@ -689,7 +689,7 @@ def build_providers(
     """The provider of each operation other than music from a recording: music from words goes
     to the music generator; speech to eSpeak NG or Replicate; voice tags are mixed here (eSpeak
     and the mixing run in `pool`'s worker processes when there is one)."""
-    speech: MusicGenerator = local_speech_generator(executor=pool, max_workers=pool_size(pool))
+    speech: MusicGenerator = local_speech_generator(executor=pool, max_workers=renders_in_flight(pool))
     token = settings.replicate_api_token.get_secret_value() if settings.replicate_api_token else ""
     if settings.speech_provider == "replicate" and token:
         from adapters.speech import ReplicateSpeechGenerator
@@ -704,14 +704,23 @@ def build_providers(
     return {
         OperationName.PROMPT: music,
         OperationName.SPEECH: speech,
-        OperationName.VOICE_TAG: local_voice_tag_generator(executor=pool, max_workers=pool_size(pool)),
+        OperationName.VOICE_TAG: local_voice_tag_generator(executor=pool, max_workers=renders_in_flight(pool)),
     }
 
 
-def pool_size(pool: ProcessPoolExecutor | None) -> int | None:
-    """How many renders a local generator sends to `pool` at once: one per worker (the rest
-    wait in this process as requests, not as audio); None (the default) without a pool."""
-    return None if pool is None else pool._max_workers
+def intake_for(settings: Settings, pool: ProcessPoolExecutor | None) -> AudioIntake:
+    """Recordings decoded in `pool`'s workers, each handed over through a file in the data
+    folder; without a pool, here (in a thread)."""
+    if pool is None:
+        return PyAVIntake()
+    return FileHandoffIntake(PyAVIntake(), pool, Path(settings.data_dir) / "uploads")
+
+
+def renders_in_flight(pool: ProcessPoolExecutor | None) -> int | None:
+    """How many renders a local generator sends to `pool` at once: one per worker and one more
+    waiting its turn there, so a worker goes from one render to the next without waiting on this
+    process (the rest wait here as requests, not as audio); None (the default) without a pool."""
+    return None if pool is None else pool._max_workers + 1
 
 
 def worker_pool_for(settings: Settings) -> ProcessPoolExecutor | None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from adapters.audio.decoding import Decoded, decode_mono, decode_pcm
     from adapters.audio.encoding import encode_mp3, encode_opus_ogg, encode_wav
+    from adapters.audio.handoff import FileHandoffIntake
     from adapters.audio.intake import PyAVIntake
 
 _HOMES = {
@@ -20,11 +21,13 @@ _HOMES = {
     "encode_mp3": "adapters.audio.encoding",
     "encode_opus_ogg": "adapters.audio.encoding",
     "encode_wav": "adapters.audio.encoding",
+    "FileHandoffIntake": "adapters.audio.handoff",
     "PyAVIntake": "adapters.audio.intake",
 }
 
 __all__ = [
     "Decoded",
+    "FileHandoffIntake",
     "PyAVIntake",
     "decode_mono",
     "decode_pcm",

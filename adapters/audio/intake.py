@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from core.domain.generation import PreparedClip
@@ -46,6 +47,22 @@ class PyAVIntake:
         self.truncation_tolerance_ratio = truncation_tolerance_ratio
 
     def prepare(self, data: bytes, *, max_bytes: int, max_seconds: float) -> PreparedClip:
+        self.refuse_size(len(data), max_bytes)
+        return self._prepare(data, max_seconds)
+
+    def prepare_file(self, path: Path, *, max_bytes: int, max_seconds: float) -> PreparedClip:
+        """The same for a file, read as it is decoded rather than held whole."""
+        self.refuse_size(path.stat().st_size, max_bytes)
+        return self._prepare(path, max_seconds)
+
+    @staticmethod
+    def refuse_size(size: int, max_bytes: int) -> None:
+        if size == 0:
+            raise AudioEmpty()
+        if size > max_bytes:
+            raise AudioTooLarge(size_bytes=size, limit_bytes=max_bytes)
+
+    def _prepare(self, source: bytes | Path, max_seconds: float) -> PreparedClip:
         # numpy and PyAV load here, in the process that decodes (a worker), not with the module:
         # the bot process builds this object and sends it to its workers.
         import numpy as np
@@ -54,13 +71,7 @@ class PyAVIntake:
         from adapters.audio.encoding import encode_wav
         from adapters.audio.levels import loudest_window_dbfs, normalise_peak
 
-        size = len(data)
-        if size == 0:
-            raise AudioEmpty()
-        if size > max_bytes:
-            raise AudioTooLarge(size_bytes=size, limit_bytes=max_bytes)
-
-        decoded = decode_mono(data, sample_rate=self.sample_rate, limit_seconds=max_seconds + self.overrun_seconds)
+        decoded = decode_mono(source, sample_rate=self.sample_rate, limit_seconds=max_seconds + self.overrun_seconds)
         if len(decoded.samples) == 0 and not decoded.declared_seconds:
             raise AudioEmpty()
         if not np.isfinite(decoded.samples).all():
