@@ -166,6 +166,7 @@ class Database:
                 pool_size=self._pool_size + self._postgres_writers,
                 max_overflow=self._pool_size,
                 pool_pre_ping=True,  # a connection the server dropped is replaced at checkout
+                connect_args={"server_settings": {"plan_cache_mode": "force_custom_plan"}},
             )
             self._aqueues = [asyncio.Queue() for _ in range(self._postgres_writers)]
             self._writer_tasks = [
@@ -226,33 +227,42 @@ class Database:
             raise InternalError("the database is not running")
         loop = asyncio.get_running_loop()
         locks = Locks(tuple(wallets), tuple(holds), tuple(orders))
-        pending = _Pending(work, loop, loop.create_future(), locks, together)
         if self.sqlite:
+            pending = _Pending(work, loop, loop.create_future(), locks, together)
             self._queue.put(pending)
         else:
-            self._aqueues[self._writer_for(locks)].put_nowait(pending)
+            writer, locks = self._route(locks)
+            pending = _Pending(work, loop, loop.create_future(), locks, together)
+            self._aqueues[writer].put_nowait(pending)
         return cast(T, await pending.future)  # the future holds what `work` returned
 
-    def _writer_for(self, locks: Locks) -> int:
-        """One wallet's units always go to the same writer (so they run in order and never wait
-        for each other's locks); a hold named with its wallet is remembered, so that its
-        capture or release, named by the hold alone, follows it there. Units that name
-        nothing take turns."""
+    def _route(self, locks: Locks) -> tuple[int, Locks]:
+        """The writer for a unit, and the rows it locks with the holds' wallets filled in where
+        this process knows them. One wallet's units always go to the same writer (so they run
+        in order and never wait for each other's locks); a hold named with its one wallet is
+        remembered, so that its capture or release, named by the hold alone, follows it there
+        and locks that wallet without looking it up. Units that name nothing take turns."""
         count = len(self._aqueues)
-        wallet = min(locks.wallets) if locks.wallets else None
+        wallets = locks.wallets
+        unknown: list[str] = []
         for key in locks.holds:
-            if wallet is not None:
-                self._hold_wallets[key] = wallet
+            if len(wallets) == 1:
+                self._hold_wallets[key] = wallets[0]
                 if len(self._hold_wallets) > MAX_REMEMBERED_HOLDS:
                     del self._hold_wallets[next(iter(self._hold_wallets))]  # the oldest
+                continue
+            known = self._hold_wallets.pop(key, None)
+            if known is None:
+                unknown.append(key)  # placed by another process, or forgotten: looked up in SQL
             else:
-                wallet = self._hold_wallets.pop(key, None)
-        if wallet is not None:
-            return wallet % count
-        if locks.holds or locks.orders:
-            return zlib.crc32(min(locks.holds or locks.orders).encode()) % count
+                wallets = (*wallets, known)
+        resolved = Locks(wallets, tuple(unknown), locks.orders)
+        if wallets:
+            return min(wallets) % count, resolved
+        if unknown or locks.orders:
+            return zlib.crc32(min(unknown or locks.orders).encode()) % count, resolved
         self._next_writer = (self._next_writer + 1) % count
-        return self._next_writer
+        return self._next_writer, resolved
 
     async def read(self, work: Work[T]) -> T:
         """Run `work` in a read-only transaction on its own connection."""
