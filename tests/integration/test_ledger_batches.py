@@ -148,3 +148,25 @@ async def test_holds_placed_by_another_process_are_captured_in_one_batch_with_th
             balance = await ours.balance(wallet)
             assert (balance.available, balance.held) == (5, 0)
         assert await ours.audit() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_reads_after_every_connection_was_terminated_answer_on_fresh_connections(store, db_url, backend):
+    """Reads keep pooled connections without a ping: after the server cut them all, the next
+    reads still answer (each broken connection is dropped and the read runs once more)."""
+    wallets = [await funded(store, f"r{i}", 7) for i in range(6)]
+    assert [b.available for b in await asyncio.gather(*(store.balance(w) for w in wallets))] == [7] * 6
+
+    admin = await asyncpg.connect(db_url.replace("+asyncpg", ""))
+    try:
+        cut = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    assert cut >= 2  # the pooled readers (and the writers) were cut
+
+    assert [b.available for b in await asyncio.gather(*(store.balance(w) for w in wallets))] == [7] * 6
+    assert [b.available for b in await asyncio.gather(*(store.balance(w) for w in wallets))] == [7] * 6
