@@ -161,7 +161,7 @@ class StatisticsKeeper(Periodic):
     name = "statistics-keeper"
     wait_first = True
 
-    def __init__(self, analyze: Callable[[], Awaitable[list[str]]], interval: float = 5.0) -> None:
+    def __init__(self, analyze: Callable[[], Awaitable[list[str]]], interval: float = 2.0) -> None:
         super().__init__(interval)
         self.analyze = analyze
 

@@ -16,9 +16,9 @@ from sqlalchemy import Connection
 from adapters.storage.tables import metadata
 
 # A table is analyzed again once this many rows, plus this share of its rows, changed since
-# its last ANALYZE (autovacuum's defaults: 50 and 10 %, looked at once a minute).
-CHANGED_ROWS = 500
-CHANGED_SHARE = 0.2
+# its last ANALYZE: autovacuum's own defaults, looked at every few seconds instead of each minute.
+CHANGED_ROWS = 50
+CHANGED_SHARE = 0.1
 
 _GROWN = (
     "SELECT relname FROM pg_stat_user_tables"
