@@ -66,6 +66,7 @@ from adapters.storage.payments import SqlPaymentStore
 from adapters.storage.progress import SqlProgressStore
 from adapters.storage.referral_notices import SqlReferralNoticeStore
 from adapters.storage.referrals import SqlReferralStore
+from adapters.storage.statistics import analyze_grown_tables
 from adapters.storage.stats import SqlStatsStore
 from adapters.storage.support import SqlSupportStore
 from adapters.storage.top_ups import SqlTopUpStore
@@ -73,7 +74,15 @@ from adapters.telegram import TELEGRAM_USER_ID
 from adapters.web import Dashboard, WebHooks
 from adapters.web.hooks import Figures, RawWebhook
 from bot.config import Settings, public_base_url, web_enabled
-from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic, ReferralSweeper, TopUpSweeper
+from bot.periodic import (
+    ExpirySweeper,
+    FileSweeper,
+    PaymentReconciler,
+    Periodic,
+    ReferralSweeper,
+    StatisticsKeeper,
+    TopUpSweeper,
+)
 from bot.processes import stop_pool, worker_pool
 from core.clock import SystemClock
 from core.codes import SecretCodes
@@ -577,6 +586,9 @@ def compose(
         sweeps.append(PaymentReconciler(payments, clock))
     if top_ups is not None and top_ups.enabled:
         sweeps.append(TopUpSweeper(top_ups))
+    if database is not None and not database.sqlite:
+        kept = database
+        sweeps.append(StatisticsKeeper(lambda: kept.read(analyze_grown_tables)))
     return App(
         settings=settings,
         clock=clock,

@@ -48,11 +48,14 @@ class ReplicateSpeechGenerator(ReplicateGenerator):
     async def submit(
         self, request: GenerationRequest, *, webhook_url: str | None, before_create: SubmissionNote | None = None
     ) -> str:
-        # Nothing is uploaded for speech, so there is no input to note (and find after a crash).
-        inputs = {"text": request.text, "voice": self._voices.get(request.voice, request.voice), "speed": self._speed}
-        prediction_id = await self._with_rate_limit_retries("create", lambda: self._create(inputs, webhook_url))
-        logger.info("job %s (speech) submitted as prediction %s", request.job_id, prediction_id)
-        return prediction_id
+        # Kokoro's input has no seed: after a crash the job's prediction is told by the same words,
+        # voice and speed, made after the job was claimed (and by no other job).
+        inputs: dict[str, object] = {
+            "text": request.text,
+            "voice": self._voices.get(request.voice, request.voice),
+            "speed": self._speed,
+        }
+        return await self._create_noted(request, inputs, webhook_url, before_create)
 
     async def download(self, status: PredictionStatus, *, max_bytes: int) -> bytes:
         audio = await super().download(status, max_bytes=max_bytes)

@@ -25,10 +25,12 @@ from adapters.storage.persons import (
     claim_identity,
     find_person,
     lock_wallets,
+    person_and,
     require_person,
     wallet_owner_key,
 )
 from adapters.storage.sql import (
+    DbRow,
     Savepoint,
     Statement,
     as_int,
@@ -106,11 +108,17 @@ def _unspent(kind: LotKind) -> ColumnElement[int]:
     return func.coalesce(spent.scalar_subquery(), const(0))
 
 
-_BALANCE = Statement(
-    select(POSTED, accounts.c.debits_pending, accounts.c.frozen, _unspent(LotKind.FREE), _unspent(LotKind.PAID)).where(
-        _ACCOUNT
-    )
+_BALANCE_COLUMNS = (
+    POSTED,
+    accounts.c.debits_pending,
+    accounts.c.frozen,
+    _unspent(LotKind.FREE),
+    _unspent(LotKind.PAID),
 )
+_BALANCE = Statement(select(*_BALANCE_COLUMNS).where(_ACCOUNT))
+# Who an identity is, with their wallet's balance, in one statement (the first read of most
+# requests).
+_PERSON_WITH_BALANCE = Statement(person_and(*_BALANCE_COLUMNS))
 _POSTED = Statement(select(POSTED).where(_ACCOUNT))
 _AVAILABLE = Statement(select(AVAILABLE).where(_ACCOUNT))
 _PENDING = Statement(select(accounts.c.debits_pending).where(_ACCOUNT))
@@ -190,6 +198,18 @@ def balance(conn: Connection, account_id: int) -> Balance:
     row = one(conn, _BALANCE, id=account_id)
     if row is None:
         raise OperationFailed("unknown_account")
+    return _balance_of(account_id, row)
+
+
+def person_with_balance(conn: Connection, identity: str) -> tuple[Person, Balance] | None:
+    row = one(conn, _PERSON_WITH_BALANCE, key=identity)
+    if row is None:
+        return None
+    person = Person(as_int(row[0]), as_int(row[1]), created=False)
+    return person, _balance_of(person.wallet_id, row[2:])
+
+
+def _balance_of(account_id: int, row: DbRow) -> Balance:
     posted, pending, frozen, free, paid = row
     return Balance(
         account_id,
@@ -737,11 +757,7 @@ class SqlLedgerStore:
         return await self.db.write(work)
 
     async def find_wallet(self, identity: str) -> tuple[Person, Balance] | None:
-        def work(conn: Connection) -> tuple[Person, Balance] | None:
-            found = find_person(conn, identity)
-            return None if found is None else (found, balance(conn, found.wallet_id))
-
-        return await self.db.read_point(work)
+        return await self.db.read_point(lambda c: person_with_balance(c, identity))
 
     async def find_person(self, identity: str) -> Person | None:
         return await self.db.read(lambda c: find_person(c, identity))
