@@ -62,6 +62,10 @@ MAX_POSTGRES_BATCH = 256
 POSTGRES_WRITERS = 4
 BATCH_RETRIES = 5
 PREPARED_STATEMENTS = 1000  # per PostgreSQL connection
+# Reader connections kept open per process on PostgreSQL: about as many as the chats handle
+# updates at once. Past the pool's size a connection is opened for one read and closed after
+# it (a new backend, a TLS handshake tried), which under a burst cost more than the reads.
+POSTGRES_READERS = 32
 MAX_REMEMBERED_HOLDS = 100_000
 # How long a point read on the event loop thread may wait for a busy SQLite before it moves to
 # a reader thread.
@@ -185,7 +189,7 @@ class Database:
             # ping at checkout either: a read that finds its connection broken runs once more.
             self._read_async_engine = create_async_engine(
                 self.url,
-                pool_size=self._pool_size,
+                pool_size=max(self._pool_size, POSTGRES_READERS),
                 max_overflow=self._pool_size,
                 isolation_level="AUTOCOMMIT",
                 connect_args=settings,

@@ -99,6 +99,7 @@ _INSERT_ACCOUNT = Statement(
             "frozen": false(),
             "created_at": bindparam("now"),
         },
+        returning=[accounts.c.id],
     )
 )
 
@@ -138,6 +139,14 @@ _DEBIT = Statement(
 )
 _CREDIT = Statement(
     update(accounts).where(_ACCOUNT).values(credits_posted=accounts.c.credits_posted + bindparam("amount"))
+)
+# The same, returning the wallet's balance parts after it (its lots as they were before the
+# credit's own lot is added): a grant then needs no reads of its own.
+_CREDIT_RETURNING = Statement(
+    update(accounts)
+    .where(_ACCOUNT)
+    .values(credits_posted=accounts.c.credits_posted + bindparam("amount"))
+    .returning(*_BALANCE_COLUMNS)
 )
 _RESERVE = Statement(
     update(accounts)
@@ -188,9 +197,11 @@ class SystemAccounts:
 
 
 def ensure_account(conn: Connection, kind: str, owner_key: str, now: dt.datetime) -> int:
-    run(conn, _INSERT_ACCOUNT, kind=kind, owner_key=owner_key, now=to_db_time(conn, now))
-    found = account_of(conn, owner_key)
-    assert found is not None  # inserted just now, or there before
+    inserted = scalar(conn, _INSERT_ACCOUNT, kind=kind, owner_key=owner_key, now=to_db_time(conn, now))
+    if inserted is not None:
+        return as_int(inserted)
+    found = account_of(conn, owner_key)  # it was there before
+    assert found is not None
     return found
 
 
@@ -369,13 +380,32 @@ def add_lot(
 ) -> None:
     """Record where new posted credits came from (after they were credited)."""
     posted = as_int(scalar(conn, _POSTED, id=account_id))
+    remaining = spendable_part(amount, posted)
+    _insert_lot(
+        conn, account_id, amount, remaining, kind, key, now, pack_id=pack_id, order_ref=order_ref, expires_at=expires_at
+    )
+
+
+def _insert_lot(
+    conn: Connection,
+    account_id: int,
+    amount: int,
+    remaining: int,
+    kind: LotKind,
+    key: str,
+    now: dt.datetime,
+    *,
+    pack_id: str | None = None,
+    order_ref: str | None = None,
+    expires_at: dt.datetime | None = None,
+) -> None:
     run(
         conn,
         _INSERT_LOT,
         account_id=account_id,
         kind=str(kind),
         granted=amount,
-        remaining=spendable_part(amount, posted),
+        remaining=remaining,
         key=key,
         pack_id=pack_id,
         order_ref=order_ref,
@@ -404,17 +434,24 @@ def open_person(
 ) -> Person:
     """The person behind `identity`; on first contact a new one, with its wallet and the grant
     `welcome` decides for it, exactly once even when two processes race for the identity."""
+    return open_person_with_grant(conn, system, identity, welcome, now)[0]
+
+
+def open_person_with_grant(
+    conn: Connection, system: SystemAccounts, identity: str, welcome: WelcomeDecision, now: dt.datetime
+) -> tuple[Person, Outcome | None]:
+    """`open_person`, and the welcome grant's outcome when this call made one."""
     found = find_person(conn, identity)
     if found is not None:
-        return found
+        return found, None
     person_id = claim_identity(conn, identity, now)
     if person_id is None:  # another process won the race for this identity: theirs is the person
-        return require_person(conn, identity)
+        return require_person(conn, identity), None
     person = Person(person_id, ensure_account(conn, "person", wallet_owner_key(person_id), now), created=True)
     grant = welcome(person)
     if grant is not None and grant.amount > 0:
-        post_grant(conn, system, grant, now)
-    return person
+        return person, post_grant(conn, system, grant, now)
+    return person, None
 
 
 # --- grants, holds, captures -------------------------------------------------------------
@@ -423,32 +460,31 @@ def open_person(
 def post_grant(conn: Connection, system: SystemAccounts, g: Grant, now: dt.datetime) -> Outcome:
     """Credits from a system source into a wallet, as a new lot; once per key."""
     source = system.id(conn, str(g.reason), now)
-    if not move(
-        conn,
-        g.key,
-        source,
-        g.account_id,
-        g.amount,
-        g.reason,
-        now,
-        guarded=False,
-        system_side="debit",
-        order_ref=g.order_ref,
-        memo=g.memo,
+    # The source is a system account: its totals are the sums of its transfers (see `move`).
+    if not record_transfer(
+        conn, g.key, source, g.account_id, g.amount, g.reason, now, order_ref=g.order_ref, memo=g.memo
     ):
         return _duplicate(conn, g.key, g.account_id)
-    add_lot(
-        conn,
-        g.account_id,
-        g.amount,
-        g.lot_kind,
-        g.key,
-        now,
-        pack_id=g.pack_id,
-        order_ref=g.order_ref,
-        expires_at=g.expires_at,
-    )
-    return Outcome(g.key, g.amount, balance(conn, g.account_id))
+    if conn.dialect.name != "postgresql":
+        _credit(conn, g.account_id, g.amount)
+        add_lot(conn, g.account_id, g.amount, g.lot_kind, g.key, now, **_lot_refs(g))
+        return Outcome(g.key, g.amount, balance(conn, g.account_id))
+    # PostgreSQL: the credit returns the balance's parts, so the grant reads nothing more (each
+    # statement is a round trip). Not on SQLite: 3.40 gave stale sums from a subquery in a
+    # RETURNING clause run again on its cached statement.
+    row = one(conn, _CREDIT_RETURNING, id=g.account_id, amount=g.amount)
+    if row is None:
+        raise OperationFailed("unknown_account")
+    posted, pending, frozen, free, paid = row
+    remaining = spendable_part(g.amount, as_int(posted))
+    _insert_lot(conn, g.account_id, g.amount, remaining, g.lot_kind, g.key, now, **_lot_refs(g))
+    free_now = as_int(free) + (remaining if g.lot_kind == LotKind.FREE else 0)
+    paid_now = as_int(paid) + (remaining if g.lot_kind == LotKind.PAID else 0)
+    return Outcome(g.key, g.amount, _balance_of(g.account_id, (posted, pending, frozen, free_now, paid_now)))
+
+
+def _lot_refs(g: Grant) -> dict[str, object]:
+    return {"pack_id": g.pack_id, "order_ref": g.order_ref, "expires_at": g.expires_at}
 
 
 _INSERT_HOLD = Statement(
@@ -751,7 +787,9 @@ class SqlLedgerStore:
             return found
 
         def work(conn: Connection) -> tuple[Person, Balance]:
-            person = open_person(conn, self.system, identity, welcome, now)
+            person, granted = open_person_with_grant(conn, self.system, identity, welcome, now)
+            if granted is not None and granted.balance.account_id == person.wallet_id and not granted.duplicate:
+                return person, granted.balance
             return person, balance(conn, person.wallet_id)
 
         return await self.db.write(work)
