@@ -98,5 +98,5 @@ def stop_helpers() -> None:
         if stop is not None:
             try:
                 stop()
-            except OSError:
+            except (OSError, TypeError):  # TypeError: a helper whose process is already gone has no pid
                 logger.debug("stopping %s failed", type(helper).__name__, exc_info=True)
