@@ -127,11 +127,11 @@ HOSTILE: dict[str, Callable[[], bytes]] = {
 }
 
 
-def _intake_in_this_process(data: bytes) -> tuple[str, float, float]:
-    """(outcome, RSS with the upload received, peak RSS) in MB, in a fresh worker."""
+def _intake_in_this_process(upload: Path) -> tuple[str, float, float]:
+    """(outcome, RSS before the intake, peak RSS) in MB, in a fresh worker."""
     before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     try:
-        clip = PyAVIntake().prepare(data, max_bytes=20 * 2**20, max_seconds=30)
+        clip = PyAVIntake().prepare_file(upload, max_bytes=20 * 2**20, max_seconds=30)
         outcome = f"accepted:{clip.seconds:.1f}s"
     except Exception as error:  # noqa: BLE001 - the outcome is the figure
         outcome = type(error).__name__
@@ -140,14 +140,17 @@ def _intake_in_this_process(data: bytes) -> tuple[str, float, float]:
 
 def hostile_intake_peak_rss() -> dict[str, tuple[str, float, float]]:
     """Each hostile input through the intake in its own forkserver worker, handed over as the bot
-    hands an upload over: input → (outcome, worker RSS before, worker peak RSS) in MB."""
+    hands an upload over (through a file): input → (outcome, worker RSS before, worker peak RSS)
+    in MB."""
     context = multiprocessing.get_context("forkserver")
     figures = {}
-    for name, make in HOSTILE.items():
-        data = make()
-        with ProcessPoolExecutor(1, mp_context=context) as pool:
-            pool.submit(resource.getpagesize).result()  # the worker is up and has imported
-            figures[name] = pool.submit(_intake_in_this_process, data).result()
+    with tempfile.TemporaryDirectory() as folder:
+        for name, make in HOSTILE.items():
+            upload = Path(folder) / f"upload-{name}"
+            upload.write_bytes(make())
+            with ProcessPoolExecutor(1, mp_context=context) as pool:
+                pool.submit(resource.getpagesize).result()  # the worker is up and has imported
+                figures[name] = pool.submit(_intake_in_this_process, upload).result()
     return figures
 
 

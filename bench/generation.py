@@ -43,7 +43,7 @@ from adapters.replicate import ReplicateGenerator, verify_replicate_webhook
 from adapters.storage.database import Database
 from adapters.storage.jobs import SqlJobStore
 from adapters.storage.ledger import SqlLedgerStore
-from bench import operations
+from bench import operations, say_burst
 from bench.common import CountingNotifier, peak_rss_mb, scratch_postgres, scratch_sqlite
 from core.clock import SystemClock
 from core.domain.generation import PreparedClip
@@ -314,7 +314,7 @@ async def main(args: argparse.Namespace) -> None:
     rss = peak_rss_mb()  # of the music runs, before the operations' part
     speech_ms = operations.tts_ms()
     print(f"speech, 200 characters as an Ogg/Opus voice note: {speech_ms:.1f} ms", flush=True)
-    burst_s, burst_problems, delivered, burst_rss = await operations.burst(200)
+    burst_s, burst_problems, delivered, burst_rss = await say_burst.burst(200)
     print(
         f"200 simultaneous /say, local voice, SQLite: {burst_s:.2f} s, {delivered} delivered, "
         f"process tree peak {burst_rss:.0f} MB, {len(burst_problems)} violations",

@@ -39,6 +39,7 @@ from typing import Any
 
 import aiohttp
 import asyncpg
+import psutil
 from aiohttp import web
 
 from bench.common import scratch_postgres
@@ -181,6 +182,7 @@ class Round:
     first_reply_ms: list[float] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     double_grants: int = 0
+    bot_cpu_seconds: float = 0.0  # user + system of the bot processes and their children
 
 
 async def start_bots(count: int, env_base: dict[str, str], folder: Path) -> list[tuple[Any, int]]:
@@ -210,6 +212,17 @@ async def stop_bots(bots: list[tuple[Any, int]]) -> list[tuple[bytes, bytes]]:
         if process.returncode is None:
             process.send_signal(signal.SIGTERM)
     return list(await asyncio.gather(*(asyncio.wait_for(p.communicate(), 60) for p, _ in bots)))
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) a process and its children have used so far."""
+    process = psutil.Process(pid)
+    total = 0.0
+    for member in [process, *process.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            times = member.cpu_times()
+            total += times.user + times.system
+    return total
 
 
 async def healthy(port: int, timeout: float) -> None:  # noqa: ASYNC109
@@ -272,6 +285,7 @@ async def run_round(processes: int, users: int, timeout: float) -> Round:  # noq
                     await asyncio.gather(*(healthy(port, 60) for _, port in bots))
                     await fake.wait_for("setWebhook", count=processes, timeout=60)
                     await drive(fake, stripe, bots, users, result, timeout, tone_clip, signed_event)
+                    result.bot_cpu_seconds = sum(cpu_seconds(process.pid) for process, _ in bots)
                     await check_books(db_url, users, result)
                 finally:
                     outputs = await stop_bots(bots)
@@ -379,6 +393,7 @@ async def main(users: int, rounds: list[int], timeout: float) -> None:  # noqa: 
         print(
             f"{processes} process(es), {users} people: {found.throughput:,.0f} updates/s, first reply "
             f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, "
+            f"bot CPU {found.bot_cpu_seconds * 1000 / (users * UPDATES_PER_PERSON):.1f} ms per update, "
             f"violations {len(found.violations)}, double grants {found.double_grants}",
             flush=True,
         )

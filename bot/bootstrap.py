@@ -22,9 +22,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from adapters.audio import PyAVIntake
+from adapters.audio import FileHandoffIntake, PyAVIntake
 from adapters.chat.admin import AdminChat
 from adapters.chat.catalogue import Catalogue
 from adapters.chat.conversation import Conversation
@@ -50,13 +50,7 @@ from adapters.console import CONSOLE_USER_ID, ConsolePlatform
 from adapters.discord import DISCORD_USER_ID
 from adapters.email.smtp import SmtpConfig, SmtpEmailSender
 from adapters.localsynth import LocalSynthGenerator
-from adapters.replicate import ReplicateGenerator, verify_replicate_webhook
-from adapters.speech import (
-    ReplicateSpeechGenerator,
-    local_speech_generator,
-    local_voice_tag_generator,
-    shared_engine,
-)
+from adapters.speech import local_speech_generator, local_voice_tag_generator
 from adapters.storage.bonuses import SqlBonusStore
 from adapters.storage.dashboard import read_dashboard
 from adapters.storage.database import Database
@@ -72,16 +66,24 @@ from adapters.storage.payments import SqlPaymentStore
 from adapters.storage.progress import SqlProgressStore
 from adapters.storage.referral_notices import SqlReferralNoticeStore
 from adapters.storage.referrals import SqlReferralStore
+from adapters.storage.statistics import analyze_grown_tables
 from adapters.storage.stats import SqlStatsStore
 from adapters.storage.support import SqlSupportStore
 from adapters.storage.top_ups import SqlTopUpStore
-from adapters.stripe import StripeCheckout
 from adapters.telegram import TELEGRAM_USER_ID
-from adapters.web import Dashboard, WebHooks, WebServer
+from adapters.web import Dashboard, WebHooks
 from adapters.web.hooks import Figures, RawWebhook
 from bot.config import Settings, public_base_url, web_enabled
-from bot.periodic import ExpirySweeper, FileSweeper, PaymentReconciler, Periodic, ReferralSweeper, TopUpSweeper
-from bot.processes import decoding_pool, stop_pool
+from bot.periodic import (
+    ExpirySweeper,
+    FileSweeper,
+    PaymentReconciler,
+    Periodic,
+    ReferralSweeper,
+    StatisticsKeeper,
+    TopUpSweeper,
+)
+from bot.processes import stop_pool, worker_pool
 from core.clock import SystemClock
 from core.codes import SecretCodes
 from core.domain.economics import micros
@@ -96,6 +98,7 @@ from core.domain.stats import stats_report
 from core.domain.top_ups import TopUpLimits
 from core.errors import InvalidWebhook
 from core.ports import (
+    AudioIntake,
     BonusStore,
     Clock,
     CodeSource,
@@ -137,6 +140,11 @@ from core.services.store_purchases import StorePurchases
 from core.services.support import SupportService
 from core.services.top_ups import TopUpService
 from core.services.wallets import WalletService
+
+if TYPE_CHECKING:
+    # Loaded only when configured (Stripe keys, a web port): a console bot carries neither.
+    from adapters.stripe import StripeCheckout
+    from adapters.web import WebServer
 
 logger = logging.getLogger(__name__)
 
@@ -181,7 +189,7 @@ class App:
     web: WebServer | None
     sweeps: list[Periodic] = field(default_factory=list)
     providers: dict[str, MusicGenerator] = field(default_factory=dict)  # of the other operations
-    intake_pool: ProcessPoolExecutor | None = None
+    worker_pool: ProcessPoolExecutor | None = None  # decodes recordings, renders local audio
     top_ups: TopUpService | None = None
     economics: EconomicsService | None = None
 
@@ -222,8 +230,8 @@ class App:
         await self.generator.aclose()
         for provider in self.providers.values():
             await provider.aclose()
-        if self.intake_pool is not None:
-            await stop_pool(self.intake_pool)
+        if self.worker_pool is not None:
+            await stop_pool(self.worker_pool)
         if self.stripe is not None:
             await self.stripe.aclose()
         if self.database is not None:
@@ -471,20 +479,19 @@ def compose(
         prompt_pricing=prices.prompt,
         celebrate=progress_chat.after_clip,
     )
-    generator = generator or build_generator(settings)
-    providers = {**build_providers(settings, generator), **(providers or {})}
-    pool = intake_pool(settings)
+    pool = worker_pool_for(settings)
+    generator = generator or build_generator(settings, pool)
+    providers = {**build_providers(settings, generator, pool), **(providers or {})}
     generation = GenerationService(
         store=stores.jobs,
         ledger=ledger,
         wallets=wallets,
-        intake=PyAVIntake(),
+        intake=intake_for(settings, pool),
         generator=generator,
         rules=rules,
         clock=clock,
         settings=generation_settings(settings, generator, pool),
         prompts=PromptPolicy(blocked=settings.prompt_blocklist),
-        intake_executor=pool,
         on_success=referrals.on_success,
         notifier=job_notices,
         offers=offers,
@@ -568,13 +575,20 @@ def compose(
         dashboard_token=settings.dashboard_token.get_secret_value() if settings.dashboard_token else None,
         today=lambda: clock.now().astimezone(dt.UTC).date(),
     )
-    web = WebServer(hooks, settings.web_host, settings.web_port) if web_enabled(settings) else None
+    web = None
+    if web_enabled(settings):
+        from adapters.web import WebServer
+
+        web = WebServer(hooks, settings.web_host, settings.web_port)
     if rules.free_credit_ttl is not None:
         sweeps.append(ExpirySweeper(rewards.expiry))
     if stripe is not None and stripe.configured:
         sweeps.append(PaymentReconciler(payments, clock))
     if top_ups is not None and top_ups.enabled:
         sweeps.append(TopUpSweeper(top_ups))
+    if database is not None and not database.sqlite:
+        kept = database
+        sweeps.append(StatisticsKeeper(lambda: kept.read(analyze_grown_tables)))
     return App(
         settings=settings,
         clock=clock,
@@ -596,7 +610,7 @@ def compose(
         web_hooks=hooks,
         web=web,
         sweeps=sweeps,
-        intake_pool=pool,
+        worker_pool=pool,
         top_ups=top_ups,
         economics=economics,
     )
@@ -609,6 +623,8 @@ def replicate_webhook(generation: GenerationService, settings: Settings) -> RawW
         secret = settings.replicate_webhook_secret
         if secret is None or not secret.get_secret_value():
             raise InvalidWebhook("not_configured")
+        from adapters.replicate import verify_replicate_webhook
+
         status = verify_replicate_webhook(body, headers, secret.get_secret_value(), now=time.time())
         await generation.on_prediction_update(status)
 
@@ -632,7 +648,11 @@ def stripe_checkout(settings: Settings) -> StripeCheckout | None:
     """Stripe when a key or a webhook secret is set (None: /buy says payments are not set up)."""
     key = settings.stripe_secret_key.get_secret_value() if settings.stripe_secret_key else None
     secret = settings.stripe_webhook_secret.get_secret_value() if settings.stripe_webhook_secret else None
-    return StripeCheckout(key, secret, settings.stripe_api_base) if key or secret else None
+    if not (key or secret):
+        return None
+    from adapters.stripe import StripeCheckout
+
+    return StripeCheckout(key, secret, settings.stripe_api_base)
 
 
 def smtp_sender(settings: Settings, words: Words) -> EmailSender | None:
@@ -650,8 +670,12 @@ def smtp_sender(settings: Settings, words: Words) -> EmailSender | None:
     return SmtpEmailSender(config, words.email_message)
 
 
-def build_generator(settings: Settings) -> MusicGenerator:
+def build_generator(settings: Settings, pool: ProcessPoolExecutor | None = None) -> MusicGenerator:
+    """MusicGen on Replicate with a token, else the local synthesizer, rendering in `pool`'s
+    worker processes (one render per worker at a time) or, without one, in threads."""
     if settings.replicate_api_token is not None and settings.replicate_api_token.get_secret_value():
+        from adapters.replicate import ReplicateGenerator
+
         return ReplicateGenerator(
             api_token=settings.replicate_api_token.get_secret_value(),
             model_version_id=settings.replicate_model_version,
@@ -660,7 +684,9 @@ def build_generator(settings: Settings) -> MusicGenerator:
             compute_micros_per_second=micros(settings.replicate_cost_per_second),
         )
     logger.info("no REPLICATE_API_TOKEN: generating with the local melody synthesizer")
-    return LocalSynthGenerator(max_seconds=float(max(60, *settings.generation_costs)))
+    return LocalSynthGenerator(
+        max_seconds=float(max(60, *settings.generation_costs)), executor=pool, max_workers=renders_in_flight(pool)
+    )
 
 
 def economics_service(settings: Settings, reads: EconomicsReads, clock: Clock) -> EconomicsService:
@@ -669,15 +695,20 @@ def economics_service(settings: Settings, reads: EconomicsReads, clock: Clock) -
     return EconomicsService(reads, settings.fees(), on_sale, clock=clock, warning_days=settings.economics_warning_days)
 
 
-def build_providers(settings: Settings, music: MusicGenerator) -> dict[str, MusicGenerator]:
+def build_providers(
+    settings: Settings, music: MusicGenerator, pool: ProcessPoolExecutor | None = None
+) -> dict[str, MusicGenerator]:
     """The provider of each operation other than music from a recording: music from words goes
-    to the music generator; speech to eSpeak NG or Replicate; voice tags are mixed here."""
-    engine = shared_engine()
-    speech: MusicGenerator = local_speech_generator(engine)
+    to the music generator; speech to eSpeak NG or Replicate; voice tags are mixed here (eSpeak
+    and the mixing run in `pool`'s worker processes when there is one)."""
+    speech: MusicGenerator = local_speech_generator(executor=pool, max_workers=renders_in_flight(pool))
     token = settings.replicate_api_token.get_secret_value() if settings.replicate_api_token else ""
     if settings.speech_provider == "replicate" and token:
+        from adapters.speech import ReplicateSpeechGenerator
+
         speech = ReplicateSpeechGenerator(
             api_token=token,
+            executor=pool,
             model_version_id=settings.replicate_speech_model_version,
             base_url=settings.replicate_api_base,
             compute_micros_per_second=micros(settings.replicate_speech_cost_per_second),
@@ -685,18 +716,35 @@ def build_providers(settings: Settings, music: MusicGenerator) -> dict[str, Musi
     return {
         OperationName.PROMPT: music,
         OperationName.SPEECH: speech,
-        OperationName.VOICE_TAG: local_voice_tag_generator(engine),
+        OperationName.VOICE_TAG: local_voice_tag_generator(executor=pool, max_workers=renders_in_flight(pool)),
     }
 
 
-def intake_pool(settings: Settings) -> ProcessPoolExecutor | None:
-    """Recordings are decoded in worker processes so the event loop keeps its GIL."""
+def intake_for(settings: Settings, pool: ProcessPoolExecutor | None) -> AudioIntake:
+    """Recordings decoded in `pool`'s workers, each handed over through a file in the data
+    folder; without a pool, here (in a thread)."""
+    if pool is None:
+        return PyAVIntake()
+    return FileHandoffIntake(PyAVIntake(), pool, Path(settings.data_dir) / "uploads")
+
+
+def renders_in_flight(pool: ProcessPoolExecutor | None) -> int | None:
+    """How many renders a local generator sends to `pool` at once: one per worker and one more
+    waiting its turn there, so a worker goes from one render to the next without waiting on this
+    process (the rest wait here as requests, not as audio); None (the default) without a pool."""
+    return None if pool is None else pool._max_workers + 1
+
+
+def worker_pool_for(settings: Settings) -> ProcessPoolExecutor | None:
+    """Recordings are decoded, and local audio rendered, in worker processes: the event loop
+    keeps its GIL, and the bot process neither loads numpy, PyAV or eSpeak nor holds a clip
+    being decoded or rendered."""
     processes = settings.intake_processes
     if processes is None:
         processes = max(1, (os.cpu_count() or 2) - 1)
     if processes == 0:
         return None
-    return decoding_pool(processes)
+    return worker_pool(processes)
 
 
 def generation_settings(

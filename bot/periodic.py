@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Protocol
 
 from core.ports import Clock
@@ -152,3 +152,20 @@ class TopUpSweeper(Periodic):
         tried = await self.top_ups.sweep()
         if tried:
             logger.warning("sent %d automatic top-ups whose Stripe call was lost", tried)
+
+
+class StatisticsKeeper(Periodic):
+    """On PostgreSQL: every few seconds, analyzes the tables that changed much since their last
+    ANALYZE, so the planner never works from an empty table's statistics under a burst."""
+
+    name = "statistics-keeper"
+    wait_first = True
+
+    def __init__(self, analyze: Callable[[], Awaitable[list[str]]], interval: float = 2.0) -> None:
+        super().__init__(interval)
+        self.analyze = analyze
+
+    async def tick(self) -> None:
+        analyzed = await self.analyze()
+        if analyzed:
+            logger.debug("analyzed %s", ", ".join(analyzed))

@@ -1,13 +1,15 @@
-"""The decoding processes' lifetime: none of them outlives the bot.
+"""The worker processes (recordings decoded, local audio rendered) and their lifetime: none of
+them outlives the bot.
 
 A pool worker is a child of the forkserver, which ends when the bot does; a worker whose parent
 went away (the bot was killed with SIGKILL) notices within a second and ends too. A graceful stop
-ends the workers at once and terminates one still decoding after a short wait, then stops the
+ends the workers at once and terminates one still busy after a short wait, then stops the
 forkserver, which lets the resource tracker end as well."""
 
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing
 import os
@@ -19,10 +21,32 @@ from multiprocessing import forkserver, resource_tracker
 logger = logging.getLogger(__name__)
 
 HELPERS_WAIT_SECONDS = 2.0
+_M_MMAP_THRESHOLD = -3  # glibc's mallopt() parameter
+LARGE_BLOCK_BYTES = 128 * 1024
+
+
+def return_large_blocks() -> None:
+    """Ask glibc to give every block of 128 kB or more (an upload, a decoded or rendered clip)
+    its own mapping, handed back to the system when freed. By default the threshold rises to
+    the largest block freed so far (up to 32 MB), and later blocks that size are carved from the
+    heap, which keeps their memory after they are freed: a process that has handled one big
+    upload would hold tens of MB more from then on. Elsewhere than glibc this does nothing."""
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        return
+    mallopt(_M_MMAP_THRESHOLD, LARGE_BLOCK_BYTES)
+
+
+def start_worker() -> None:
+    """Pool initializer: large blocks go back to the system when freed, and the worker ends
+    as soon as its parent is gone."""
+    return_large_blocks()
+    watch_parent()
 
 
 def watch_parent() -> None:
-    """Pool initializer: end this worker as soon as its parent is gone."""
+    """End this worker as soon as its parent is gone."""
     parent = os.getppid()
 
     def watch() -> None:
@@ -33,10 +57,11 @@ def watch_parent() -> None:
     threading.Thread(target=watch, name="watch-parent", daemon=True).start()
 
 
-def decoding_pool(processes: int) -> ProcessPoolExecutor:
-    """`forkserver` because forking a process that runs threads (the database writer) is unsafe."""
+def worker_pool(processes: int) -> ProcessPoolExecutor:
+    """`forkserver` because forking a process that runs threads (the database writer) is unsafe;
+    it also starts workers from a bare interpreter, so each loads only what its work needs."""
     return ProcessPoolExecutor(
-        processes, mp_context=multiprocessing.get_context("forkserver"), initializer=watch_parent
+        processes, mp_context=multiprocessing.get_context("forkserver"), initializer=start_worker
     )
 
 
@@ -50,7 +75,7 @@ async def stop_pool(pool: ProcessPoolExecutor, wait_seconds: float = 2.0) -> Non
     for worker in workers:
         await asyncio.to_thread(worker.join, max(deadline - time.monotonic(), 0.0))
         if worker.is_alive():
-            logger.warning("decoding process %s still busy at stop: terminating it", worker.pid)
+            logger.warning("worker process %s still busy at stop: terminating it", worker.pid)
             worker.terminate()
             await asyncio.to_thread(worker.join, 1.0)
     await asyncio.to_thread(pool.shutdown, wait=True)
@@ -73,5 +98,5 @@ def stop_helpers() -> None:
         if stop is not None:
             try:
                 stop()
-            except OSError:
+            except (OSError, TypeError):  # TypeError: a helper whose process is already gone has no pid
                 logger.debug("stopping %s failed", type(helper).__name__, exc_info=True)

@@ -3,8 +3,8 @@ server and the periodic sweeps; with no chat token, the console chat in the term
 
 SIGTERM and SIGINT stop every mode the same way: the web server and the chat platforms stop
 taking updates, jobs in flight get a few seconds to finish (the rest stay in the database and
-resume at the next start), queued ledger writes are committed, and the decoding processes are
-ended, so nothing the bot started outlives it."""
+resume at the next start), queued ledger writes are committed, and the worker processes
+(decoding, rendering) are ended, so nothing the bot started outlives it."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from adapters.console import ConsolePlatform
 from adapters.storage.migrations import upgrade
 from bot.bootstrap import App, build_app
 from bot.config import Settings
+from bot.processes import return_large_blocks
 from core.domain.identity import Identity
 
 logger = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ async def run_until_stopped(main: Coroutine[Any, Any, None], stop: StopSignal) -
 
 
 async def run(settings: Settings) -> None:
+    return_large_blocks()  # an upload's memory goes back once it has been handed over
     with StopSignal() as stop:
         await upgrade(settings.database_url)
         app = await build_app(settings)

@@ -90,13 +90,15 @@ class MusicGenerator(Protocol):
         """Start a prediction; return its id. Raises `GenerationFailed` subclasses.
 
         A backend whose predictions outlive this process awaits `before_create(ref)` just before
-        creating one, with what identifies it (the uploaded input); the caller saves it, and
-        after a crash `find(ref)` tells whether the prediction was made."""
+        creating one, with what identifies it among the backend's recent predictions (a
+        fingerprint of what is sent: the uploaded input, the job's seed, or the words); the
+        caller saves it, and after a crash `find(ref)` tells whether the prediction was made."""
         ...
 
     async def find(self, ref: str, *, since: dt.datetime | None = None) -> list[PredictionStatus]:
-        """The recent predictions made with `ref` (see `submit`), newest first; `since`: none
-        of them is older (the job was claimed then), so older ones need not be looked at."""
+        """The recent predictions made with `ref` (see `submit`), newest first, none made
+        before `since` (the job was claimed then). The same words can make the same `ref` for
+        two jobs: the caller skips predictions another job already has."""
         ...
 
     async def status(self, prediction_id: str) -> PredictionStatus:
@@ -381,6 +383,10 @@ class JobStore(Protocol):
     async def find_by_request(self, request_key: str) -> Job | None: ...
 
     async def find_by_prediction(self, prediction_id: str) -> Job | None: ...
+
+    async def awaiting_prediction(self, submission_ref: str) -> list[str]:
+        """The ids of the jobs still submitting with this note and no prediction id saved."""
+        ...
 
     async def record_cost(self, job_id: str, cost_micros: int) -> None:
         """What the provider billed for the job (micro-units of money), as it last reported."""

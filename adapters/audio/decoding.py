@@ -1,14 +1,19 @@
 """Decode any audio PyAV can read into one mono float32 array, with a bounded appetite.
 
 The decode stops once it holds `limit_seconds` of output, so a small file that declares hours
-of audio never costs more than the limit in memory or time.
+of audio never costs more than the limit in memory or time. The audio comes as bytes or as a
+file, which is read as it is decoded (never held whole).
 """
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
 
 import av
 import numpy as np
@@ -52,10 +57,49 @@ def decode_pcm(data: bytes, *, sample_rate: int | None = None) -> tuple[NDArray[
     return decoded.samples, decoded.sample_rate
 
 
-def decode_mono(data: bytes, *, sample_rate: int | None = None, limit_seconds: float | None = None) -> Decoded:
-    """Decode the first audio stream of `data`, mixed to mono and resampled to `sample_rate`."""
+def decode_mono(source: bytes | Path, *, sample_rate: int | None = None, limit_seconds: float | None = None) -> Decoded:
+    """Decode the first audio stream of `source` (bytes, or a file's path), mixed to mono and
+    resampled to `sample_rate`."""
+    with _reader(source) as data:
+        return _decode_mono(source, data, sample_rate, limit_seconds)
+
+
+@contextlib.contextmanager
+def _reader(source: bytes | Path) -> Iterator[BinaryIO]:
+    """A file object over `source`. A file has no name FFmpeg could guess a format from (the
+    bytes have none either): the format is found from the content alone."""
+    if isinstance(source, bytes):
+        yield io.BytesIO(source)
+        return
+    with io.FileIO(source) as file, io.BufferedReader(_Unnamed(file)) as reader:
+        yield reader
+
+
+class _Unnamed(io.RawIOBase):
+    """A file's bytes without its name (PyAV hands a file object's name to FFmpeg)."""
+
+    def __init__(self, file: io.FileIO) -> None:
+        self._file = file
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int | None:
+        return self._file.readinto(buffer)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        return self._file.seek(offset, whence)
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+
+def _decode_mono(source: bytes | Path, data: BinaryIO, sample_rate: int | None, limit_seconds: float | None) -> Decoded:
     try:
-        container = av.open(io.BytesIO(data), mode="r", metadata_errors="ignore")
+        container = av.open(data, mode="r", metadata_errors="ignore")
     except (av.FFmpegError, ValueError, OSError) as exc:
         raise NotAudio() from exc
     with container:
@@ -70,7 +114,7 @@ def decode_mono(data: bytes, *, sample_rate: int | None = None, limit_seconds: f
         if header_rate:  # a header that names no rate leaves it to each frame
             _refuse_unusual(header_rate, stream.codec_context.channels)
         rate = sample_rate or stream.codec_context.sample_rate or stream.rate or 48_000
-        declared = _declared_seconds(data, container, stream)
+        declared = _declared_seconds(source, container, stream)
         limit = None if limit_seconds is None else int(limit_seconds * rate)
         samples, reached, bad = _decode_stream(container, stream, rate, limit)
         if len(samples) == 0 and bad:
@@ -148,11 +192,13 @@ def _refuse_unusual(sample_rate: int, channels: int, samples: int = 0) -> None:
 
 
 def _declared_seconds(
-    data: bytes, container: av.container.InputContainer, stream: av.audio.stream.AudioStream
+    source: bytes | Path, container: av.container.InputContainer, stream: av.audio.stream.AudioStream
 ) -> float | None:
     """The duration the file claims. FFmpeg clamps a WAV's to the bytes present, so a WAV's
-    own header is read directly; otherwise the stream's, then the container's."""
-    wav = _wav_declared_seconds(data)
+    own header is read directly (through a reader of its own: the decoder's is in use);
+    otherwise the stream's, then the container's."""
+    with _reader(source) as header:
+        wav = _wav_declared_seconds(header)
     if wav is not None:
         return wav
     if stream.duration is not None and stream.time_base is not None and stream.duration > 0:
@@ -162,18 +208,19 @@ def _declared_seconds(
     return None
 
 
-def _wav_declared_seconds(data: bytes) -> float | None:
+def _wav_declared_seconds(data: BinaryIO) -> float | None:
     """Seconds promised by a RIFF/WAVE header's `data` chunk size, or None."""
-    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+    length = data.seek(0, io.SEEK_END)
+    if length < 12 or _read_at(data, 0, 4) != b"RIFF" or _read_at(data, 8, 4) != b"WAVE":
         return None
     offset = 12
     byte_rate = 0
-    while offset + 8 <= len(data):
-        chunk_id = data[offset : offset + 4]
-        size = _u32le(data, offset + 4)
+    while offset + 8 <= length:
+        chunk_id = _read_at(data, offset, 4)
+        size = _u32le(_read_at(data, offset + 4, 4))
         body = offset + 8
-        if chunk_id == b"fmt " and body + 12 <= len(data):
-            byte_rate = _u32le(data, body + 8)
+        if chunk_id == b"fmt " and body + 12 <= length:
+            byte_rate = _u32le(_read_at(data, body + 8, 4))
         elif chunk_id == b"data":
             # 0 and 0xFFFFFFFF are what streaming writers put when they do not know the size.
             if byte_rate <= 0 or size in (0, 0xFFFFFFFF):
@@ -183,6 +230,11 @@ def _wav_declared_seconds(data: bytes) -> float | None:
     return None
 
 
-def _u32le(data: bytes, offset: int) -> int:
-    """The little-endian uint32 at `offset` (the caller has checked the 4 bytes are there)."""
-    return int.from_bytes(data[offset : offset + 4], "little")
+def _read_at(data: BinaryIO, offset: int, size: int) -> bytes:
+    data.seek(offset)
+    return data.read(size)
+
+
+def _u32le(four: bytes) -> int:
+    """The little-endian uint32 in `four` bytes (the caller has checked they are there)."""
+    return int.from_bytes(four, "little")

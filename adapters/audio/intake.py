@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
 
-import numpy as np
-from numpy.typing import NDArray
-
-from adapters.audio.decoding import Decoded, decode_mono
-from adapters.audio.encoding import encode_wav
-from adapters.audio.levels import loudest_window_dbfs, normalise_peak
 from core.domain.generation import PreparedClip
 from core.errors import AudioEmpty, AudioSilent, AudioTooLarge, AudioTooShort, AudioTruncated
+
+if TYPE_CHECKING:
+    import numpy as np
+    from numpy.typing import NDArray
+
+    from adapters.audio.decoding import Decoded
 
 logger = logging.getLogger(__name__)
 
@@ -45,13 +47,31 @@ class PyAVIntake:
         self.truncation_tolerance_ratio = truncation_tolerance_ratio
 
     def prepare(self, data: bytes, *, max_bytes: int, max_seconds: float) -> PreparedClip:
-        size = len(data)
+        self.refuse_size(len(data), max_bytes)
+        return self._prepare(data, max_seconds)
+
+    def prepare_file(self, path: Path, *, max_bytes: int, max_seconds: float) -> PreparedClip:
+        """The same for a file, read as it is decoded rather than held whole."""
+        self.refuse_size(path.stat().st_size, max_bytes)
+        return self._prepare(path, max_seconds)
+
+    @staticmethod
+    def refuse_size(size: int, max_bytes: int) -> None:
         if size == 0:
             raise AudioEmpty()
         if size > max_bytes:
             raise AudioTooLarge(size_bytes=size, limit_bytes=max_bytes)
 
-        decoded = decode_mono(data, sample_rate=self.sample_rate, limit_seconds=max_seconds + self.overrun_seconds)
+    def _prepare(self, source: bytes | Path, max_seconds: float) -> PreparedClip:
+        # numpy and PyAV load here, in the process that decodes (a worker), not with the module:
+        # the bot process builds this object and sends it to its workers.
+        import numpy as np
+
+        from adapters.audio.decoding import decode_mono
+        from adapters.audio.encoding import encode_wav
+        from adapters.audio.levels import loudest_window_dbfs, normalise_peak
+
+        decoded = decode_mono(source, sample_rate=self.sample_rate, limit_seconds=max_seconds + self.overrun_seconds)
         if len(decoded.samples) == 0 and not decoded.declared_seconds:
             raise AudioEmpty()
         if not np.isfinite(decoded.samples).all():
@@ -98,5 +118,7 @@ class PyAVIntake:
 
 def _within_full_scale(samples: NDArray[np.float32]) -> NDArray[np.float32]:
     """Float files may go past ±1 (up to ±3.4e38, where squaring overflows): scaled back in."""
+    import numpy as np
+
     peak = float(np.abs(samples).max(initial=0.0))
     return (samples / np.float32(peak)).astype(np.float32) if peak > 1.0 else samples

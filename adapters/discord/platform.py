@@ -2,9 +2,11 @@
 DMs into the conversation and showing its replies and job notices.
 
 `start()` logs in over REST (so job notices work at once) and runs the gateway connection as a
-task; `stop()` closes the client. DISCORD_API_BASE_URL points discord.py's REST calls at a proxy
-or a test fake, and the gateway at the one that API names (both are process-wide settings of
-discord.py)."""
+task. A stop comes in two steps: `stop_receiving()` takes nothing new (the gateway is closed,
+and what still reaches a handler is left unanswered) while the interactions and DMs already
+being handled go on, over REST; `stop()` waits a little for those, then closes the client.
+DISCORD_API_BASE_URL points discord.py's REST calls at a proxy or a test fake, and the gateway
+at the one that API names (both are process-wide settings of discord.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,6 +24,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from adapters.chat.commands import Command
 from adapters.chat.conversation import Conversation
 from adapters.chat.messages import PayBy, Place, Reply, Request, Surface
 from adapters.chat.platform import ClipMessage, JobStatus
@@ -62,6 +65,7 @@ class DiscordOptions:
     recordings_dir: Path | None = None  # recordings waiting for a press (None: in memory)
     shard_count: int | None = None  # unset: one connection (fine below 2,500 servers)
     shard_ids: tuple[int, ...] | None = None  # the shards this process runs (None: all)
+    stop_wait_seconds: float = 3.0  # at a stop, how long the interactions being handled may take
 
 
 class DiscordPlatform:
@@ -97,13 +101,17 @@ class DiscordPlatform:
         )
         self.interactions = Interactions(conversation, self._surface, self.recordings)
         self.jobs = DiscordJobs(self.client, words, self._surface, clips, options.ready_timeout_seconds)
-        for command in slash_commands(conversation.available(self._surface), words, self.interactions.command):
+        for command in slash_commands(conversation.available(self._surface), words, self._command):
             self.client.tree.add_command(command)
         menu_name = app_commands.locale_str(words.t(None, "context_menu.make_music"), key="context_menu.make_music")
         menu = app_commands.ContextMenu(name=menu_name, callback=self.make_music)
         self.translator = CatalogueTranslator(words)
         self.client.tree.add_command(menu)
         self._gateway: asyncio.Task[None] | None = None
+        self._receiving = True
+        self._handling = 0  # interactions and DMs being handled
+        self._handled = asyncio.Event()  # set whenever none is
+        self._handled.set()
 
     @property
     def surface(self) -> Surface:
@@ -126,13 +134,48 @@ class DiscordPlatform:
         self._gateway = asyncio.create_task(self._connect(), name="discord-gateway")
         logger.info("discord: logged in as %s%s", self.client.user, self._shards())
 
-    async def stop(self) -> None:
-        self.jobs.closed()
-        await self.client.close()
+    async def stop_receiving(self) -> None:
+        """Take no new interaction or DM: close the gateway (Discord tells people who click now
+        that the bot did not respond) and leave unanswered what it already passed on. Those being
+        handled go on: REST stays open until `stop`."""
+        self._receiving = False
         if self._gateway is not None:
+            # The connect loop first: it would take the closed connection for a drop and reconnect.
             self._gateway.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._gateway
+        if isinstance(self.client, discord.AutoShardedClient):
+            for shard in self.client.shards.values():
+                await shard.disconnect()
+        elif self.client.ws is not None and self.client.ws.open:
+            await self.client.ws.close(code=1000)
+
+    async def stop(self) -> None:
+        await self.stop_receiving()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(self.options.stop_wait_seconds):
+                await self._handled.wait()
+        if self._handling:
+            logger.warning("discord: stopping with %d interactions still being handled", self._handling)
+        self.jobs.closed()
+        await self.client.close()
+
+    @contextlib.asynccontextmanager
+    async def _new_work(self, what: str) -> AsyncIterator[bool]:
+        """Whether to handle an interaction or DM that just came: not once the stop began. One
+        taken counts as being handled until its handler returns (the stop waits for it)."""
+        if not self._receiving:
+            logger.info("discord: stopping: %s left unanswered", what)
+            yield False
+            return
+        self._handling += 1
+        self._handled.clear()
+        try:
+            yield True
+        finally:
+            self._handling -= 1
+            if not self._handling:
+                self._handled.set()
 
     async def sync_commands(self, guild_id: int | None = None) -> int:
         """Publish the slash commands (globally, or to one server): `python -m bot sync-commands`."""
@@ -194,6 +237,11 @@ class DiscordPlatform:
         consumed, then thanked for; a deleted one (a refund) takes the credits back."""
         if entitlement.user_id is None:
             return  # a server's subscription: no pack of ours
+        async with self._new_work(f"entitlement {entitlement.id}") as taking:
+            if taking:  # when stopping, it is granted at the person's next click after the start
+                await self._entitle(entitlement, deleted)
+
+    async def _entitle(self, entitlement: discord.Entitlement, deleted: bool) -> None:
         identity = Identity(NAME, str(entitlement.user_id))
         request = Request(identity, self._surface, f"entitlement:{entitlement.id}", place=Place())
         reply = await self.conversation.entitlement(
@@ -218,6 +266,11 @@ class DiscordPlatform:
         """A DM with a recording gets the style × length picker; any other DM, how it works."""
         if message.guild is not None or message.author.bot or message.type not in CONVERSATION:
             return
+        async with self._new_work(f"message {message.id}") as taking:
+            if taking:
+                await self._answer_dm(message)
+
+    async def _answer_dm(self, message: discord.Message) -> None:
         request = Request(identity_of(message.author), self._surface, str(message.id), place=Place())
         attachment = recording_of(message)
         if attachment is None:
@@ -233,6 +286,11 @@ class DiscordPlatform:
 
     async def make_music(self, interaction: Interaction, message: discord.Message) -> None:
         """ "Make music from this" on a message with a voice message or an audio file."""
+        async with self._new_work(f"interaction {interaction.id}") as taking:
+            if taking:
+                await self._make_music(interaction, message)
+
+    async def _make_music(self, interaction: Interaction, message: discord.Message) -> None:
         request = self.interactions.request(interaction)
         attachment = recording_of(message)
         if attachment is None:
@@ -264,7 +322,16 @@ class DiscordPlatform:
             return await self.conversation.failure(request, error)
 
     async def _press(self, interaction: Interaction, data: str) -> None:
-        await self.interactions.press(interaction, data)
+        async with self._new_work(f"interaction {interaction.id}") as taking:
+            if taking:
+                await self.interactions.press(interaction, data)
+
+    async def _command(
+        self, interaction: Interaction, command: Command, sub: Command | None, options: Mapping[str, object]
+    ) -> None:
+        async with self._new_work(f"interaction {interaction.id}") as taking:
+            if taking:
+                await self.interactions.command(interaction, command, sub, options)
 
     async def _refused(self, interaction: Interaction, error: BaseException) -> None:
         await self.interactions.refused(interaction, error)

@@ -1,9 +1,11 @@
 """`MusicGenerator` backed by the local melody synthesizer (no token, tests, demos, benches).
 
-Predictions run as background tasks; the CPU work goes to a thread (`asyncio.to_thread`), at
-most `max_workers` at a time, so a burst of jobs queues instead of blocking the event loop or
-thrashing the cores. State lives in this process only: after a restart every id is unknown and
-reports FAILED, which the job runner treats like any failed prediction (hold released).
+Predictions run as background tasks; the CPU work goes to `executor` (the bot's worker
+processes, so the bot process neither holds the GIL nor the memory of a render) or, without
+one, to a thread; at most `max_workers` at a time, so a burst of jobs queues instead of blocking
+the event loop or thrashing the cores. State lives in this process only: after a restart every id
+is unknown and reports FAILED, which the job runner treats like any failed prediction (hold
+released).
 """
 
 from __future__ import annotations
@@ -16,10 +18,10 @@ import os
 import time
 import uuid
 from collections.abc import Callable
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Protocol
 
-from adapters.localsynth.render import render_request
 from core.domain.generation import GenerationRequest, PredictionState, PredictionStatus
 from core.errors import GenerationFailed, OutputUnavailable
 from core.ports import SubmissionNote
@@ -30,10 +32,18 @@ UNKNOWN_PREDICTION = "unknown prediction"
 
 
 class Renderer(Protocol):
-    """The shape of `render_request`: the request in, the encoded result out (CPU work, run on a
-    worker thread)."""
+    """The shape of `render_request`: the request in, the encoded result out (CPU work, run in a
+    worker process or thread; for a process it must pickle, i.e. be a module-level function)."""
 
     def __call__(self, request: GenerationRequest, /) -> bytes: ...
+
+
+def render_music(request: GenerationRequest) -> bytes:
+    """`render_request`, imported where it runs: the synthesizer (numpy, PyAV) loads in the
+    worker process, not in the bot process that sends the request."""
+    from adapters.localsynth.render import render_request
+
+    return render_request(request)
 
 
 @dataclass
@@ -69,7 +79,8 @@ class LocalSynthGenerator:
         record_seconds: float = 3600.0,
         max_records: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
-        render: Renderer = render_request,
+        render: Renderer = render_music,
+        executor: Executor | None = None,
     ) -> None:
         # Benchmarks set this to stand in for model time without burning CPU.
         self.extra_latency_seconds = extra_latency_seconds
@@ -81,6 +92,7 @@ class LocalSynthGenerator:
         self.max_records = max_records
         self._clock = clock
         self._render = render
+        self._executor = executor
         self._predictions: dict[str, _Prediction] = {}
         self._finished: collections.deque[str] = collections.deque()  # in finishing order
         self._outputs: collections.OrderedDict[str, None] = collections.OrderedDict()
@@ -132,7 +144,7 @@ class LocalSynthGenerator:
         if prediction is None or prediction.state.finished:
             return
         self._finish(prediction, PredictionState.CANCELED)
-        # A render already in its thread cannot be interrupted (and keeps its worker slot
+        # A render already in its thread or process cannot be interrupted (and keeps its worker slot
         # until done); its result is dropped. Queued or latency-waiting ones stop now.
         if prediction.task is not None and not prediction.rendering:
             prediction.task.cancel()
@@ -185,7 +197,7 @@ class LocalSynthGenerator:
                     return  # canceled while queued
                 prediction.rendering = True
                 try:
-                    output = await asyncio.to_thread(self._render, request)
+                    output = await self._rendered(request)
                 finally:
                     prediction.rendering = False
             remaining = self.extra_latency_seconds - (self._clock() - prediction.created)
@@ -205,6 +217,11 @@ class LocalSynthGenerator:
         if prediction.state.finished:
             return  # canceled while rendering: drop the result
         self._finish(prediction, PredictionState.SUCCEEDED, output=output)
+
+    async def _rendered(self, request: GenerationRequest) -> bytes:
+        if self._executor is None:
+            return await asyncio.to_thread(self._render, request)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, self._render, request)
 
     def _worker_slots(self) -> asyncio.Semaphore:
         # A semaphore belongs to one event loop; tests may reuse a generator across loops.

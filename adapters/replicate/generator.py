@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import hashlib
 import io
+import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, Mapping
@@ -45,6 +47,7 @@ T = TypeVar("T")
 # Replicate prediction ids are short lowercase alphanumerics; refusing anything else keeps a
 # stray value from turning into another API path.
 _PREDICTION_ID = re.compile(r"^[A-Za-z0-9_-]{1,100}$")
+FINGERPRINT_PREFIX = "input-sha256:"
 
 
 class MusicGenInput(TypedDict):
@@ -144,17 +147,14 @@ class ReplicateGenerator(MusicGenerator):
         audio_url = None  # music from words alone: no melody
         if request.clip is not None:
             audio_url = await self._with_rate_limit_retries("upload", lambda: self._upload(request))
-            if before_create is not None:
-                await before_create(audio_url)  # the uploaded file is this job's: `find` looks for it
         inputs = self._inputs(request, audio_url)
-        prediction_id = await self._with_rate_limit_retries("create", lambda: self._create(inputs, webhook_url))
-        logger.info("job %s submitted as prediction %s", request.job_id, prediction_id)
-        return prediction_id
+        return await self._create_noted(request, dict(inputs), webhook_url, before_create)
 
     async def find(self, ref: str, *, since: dt.datetime | None = None) -> list[PredictionStatus]:
-        """The predictions among the recent ones (`GET /v1/predictions`, newest first) whose
-        input is the file `ref`, which `submit` uploaded for one job only. Pages are read until
-        one reaches back before `since` (less a minute for clock skew), at most `find_pages`."""
+        """The predictions among the recent ones (`GET /v1/predictions`, newest first) made with
+        the input `submit` noted as `ref` (its fingerprint; or, noted by an older release, the
+        uploaded file's URL), created at or after `since` (less a minute for clock skew). Pages
+        are read until one reaches back before that, at most `find_pages`."""
         oldest = since - dt.timedelta(minutes=1) if since is not None else None
         found: list[PredictionStatus] = []
         page: str | None = "/v1/predictions"
@@ -164,7 +164,11 @@ class ReplicateGenerator(MusicGenerator):
             body = await self._call(functools.partial(self._get_json, page))
             results = body.get("results")
             items = [item for item in results if isinstance(item, dict)] if isinstance(results, list) else []
-            found += [status_from_prediction(i) for i in items if _input_of(i).get("input_audio") == ref]
+            found += [
+                status_from_prediction(item)
+                for item in items
+                if _made_with(item, ref) and (oldest is None or _created(item) >= oldest)
+            ]
             after = body.get("next")
             page = after if isinstance(after, str) and after else None
             if oldest is not None and items and _created(items[-1]) < oldest:
@@ -200,6 +204,23 @@ class ReplicateGenerator(MusicGenerator):
         return audio
 
     # --- helpers ---------------------------------------------------------------------------
+
+    async def _create_noted(
+        self,
+        request: GenerationRequest,
+        inputs: dict[str, object],
+        webhook_url: str | None,
+        before_create: SubmissionNote | None,
+    ) -> str:
+        """Note the input's fingerprint, then create. The prediction list shows each
+        prediction's version and input (not its webhook), so what we send is what tells, after
+        a crash, which prediction was this job's: the uploaded file, the job's own seed, or (for
+        inputs with neither, like speech) the words with the time the job was claimed."""
+        if before_create is not None:
+            await before_create(input_fingerprint(self._version_id, inputs))
+        prediction_id = await self._with_rate_limit_retries("create", lambda: self._create(inputs, webhook_url))
+        logger.info("job %s (%s) submitted as prediction %s", request.job_id, request.operation, prediction_id)
+        return prediction_id
 
     def _inputs(self, request: GenerationRequest, audio_url: str | None) -> MusicGenInput:
         inputs: MusicGenInput = {
@@ -307,9 +328,31 @@ class ReplicateGenerator(MusicGenerator):
         return f"/v1/predictions/{prediction_id}"
 
 
-def _input_of(prediction: Mapping[str, object]) -> Mapping[str, object]:
+def input_fingerprint(version: str, inputs: Mapping[str, object]) -> str:
+    """What `submit` notes for a prediction: a digest of the model version and the input (the
+    list shows both as sent), so it fits the note whatever the length of the words."""
+    canonical = json.dumps([version, _plain(dict(inputs))], sort_keys=True, separators=(",", ":"))
+    return FINGERPRINT_PREFIX + hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _plain(value: object) -> object:
+    """`1.0` and `1` are the same number to the API, whichever way it echoes it."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {str(key): _plain(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    return value
+
+
+def _made_with(prediction: Mapping[str, object], ref: str) -> bool:
     given = prediction.get("input")
-    return given if isinstance(given, dict) else {}
+    if not isinstance(given, dict):
+        return False
+    if not ref.startswith(FINGERPRINT_PREFIX):
+        return given.get("input_audio") == ref  # noted by an older release: the uploaded file
+    return input_fingerprint(str(prediction.get("version") or ""), given) == ref
 
 
 def _created(prediction: Mapping[str, object]) -> dt.datetime:

@@ -1,46 +1,40 @@
-"""Speech and voice tags made in this process: eSpeak NG speaks, PyAV encodes, numpy mixes.
+"""Speech and voice tags made on this machine: eSpeak NG speaks, PyAV encodes, numpy mixes.
 
 Both run on `LocalSynthGenerator`'s prediction bookkeeping (submit, status, download, cancel),
-with their own render function; the synthesis itself queues on the engine's one thread."""
+with their own render function, in the bot's worker processes when it has them (`executor`):
+each worker has its own eSpeak engine, and the bot process loads neither eSpeak nor numpy."""
 
 from __future__ import annotations
 
-import functools
+from concurrent.futures import Executor
 
-from adapters.audio import decode_pcm, encode_mp3, encode_opus_ogg
-from adapters.audio.mixing import duck_and_mix, resample_linear
 from adapters.localsynth.generator import LocalSynthGenerator
-from adapters.speech.espeak import EspeakEngine
 from core.domain.generation import GenerationRequest
-from core.errors import GenerationFailed
-
-VOICE_BITRATE = 32_000  # Opus at 32 kb/s is clear speech; Telegram voice notes use about that
-VOICE_COMPLEXITY = 3
 
 
-def render_speech(engine: EspeakEngine, request: GenerationRequest) -> bytes:
-    """The text spoken, as an Ogg/Opus voice note."""
-    samples = engine.synthesize(request.text, request.voice)
-    if not len(samples):
-        raise GenerationFailed("invalid_request", "the voice said nothing")
-    return encode_opus_ogg(samples, engine.sample_rate, bitrate=VOICE_BITRATE, complexity=VOICE_COMPLEXITY)
+def speak(request: GenerationRequest) -> bytes:
+    """The text spoken by this process's engine, as an Ogg/Opus voice note."""
+    from adapters.speech.espeak import shared_engine
+    from adapters.speech.rendering import render_speech
+
+    return render_speech(shared_engine(), request)
 
 
-def render_voice_tag(engine: EspeakEngine, request: GenerationRequest) -> bytes:
-    """The delivered clip with the tag spoken over its start, as MP3."""
-    if not request.source_audio:
-        raise GenerationFailed("input_missing", "no clip to tag")
-    voice = engine.synthesize(request.text, request.voice)
-    if not len(voice):
-        raise GenerationFailed("invalid_request", "the voice said nothing")
-    music, rate = decode_pcm(request.source_audio)
-    mixed = duck_and_mix(music, resample_linear(voice, engine.sample_rate, rate), rate)
-    return encode_mp3(mixed, rate)
+def tag(request: GenerationRequest) -> bytes:
+    """The delivered clip with the tag spoken over its start by this process's engine, as MP3."""
+    from adapters.speech.espeak import shared_engine
+    from adapters.speech.rendering import render_voice_tag
+
+    return render_voice_tag(shared_engine(), request)
 
 
-def local_speech_generator(engine: EspeakEngine, *, max_seconds: float = 600.0) -> LocalSynthGenerator:
-    return LocalSynthGenerator(render=functools.partial(render_speech, engine), max_seconds=max_seconds)
+def local_speech_generator(
+    *, executor: Executor | None = None, max_workers: int | None = None, max_seconds: float = 600.0
+) -> LocalSynthGenerator:
+    return LocalSynthGenerator(render=speak, executor=executor, max_workers=max_workers, max_seconds=max_seconds)
 
 
-def local_voice_tag_generator(engine: EspeakEngine, *, max_seconds: float = 600.0) -> LocalSynthGenerator:
-    return LocalSynthGenerator(render=functools.partial(render_voice_tag, engine), max_seconds=max_seconds)
+def local_voice_tag_generator(
+    *, executor: Executor | None = None, max_workers: int | None = None, max_seconds: float = 600.0
+) -> LocalSynthGenerator:
+    return LocalSynthGenerator(render=tag, executor=executor, max_workers=max_workers, max_seconds=max_seconds)

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import Executor
 
-from adapters.audio import decode_pcm, encode_opus_ogg
 from adapters.replicate.generator import ReplicateGenerator
-from adapters.speech.local import VOICE_BITRATE, VOICE_COMPLEXITY
 from core.domain.generation import GenerationRequest, PredictionStatus
 from core.errors import OutputUnavailable
 from core.ports import SubmissionNote
@@ -29,11 +28,19 @@ KOKORO_VOICES = {"female": "af_bella", "male": "am_michael"}
 class ReplicateSpeechGenerator(ReplicateGenerator):
     """`MusicGenerator`'s port for speech: submit text, poll, download a voice note."""
 
-    def __init__(self, *, voices: dict[str, str] | None = None, speed: float = 1.0, **settings: object) -> None:
+    def __init__(
+        self,
+        *,
+        voices: dict[str, str] | None = None,
+        speed: float = 1.0,
+        executor: Executor | None = None,
+        **settings: object,
+    ) -> None:
         settings.setdefault("model_version_id", KOKORO_VERSION)
         super().__init__(**settings)  # type: ignore[arg-type]
         self._voices = dict(voices or KOKORO_VOICES)
         self._speed = speed
+        self._executor = executor  # the bot's worker processes re-encode; else a thread
 
     def __repr__(self) -> str:  # never show the token
         return f"ReplicateSpeechGenerator(version={self._version_id!r})"
@@ -41,20 +48,29 @@ class ReplicateSpeechGenerator(ReplicateGenerator):
     async def submit(
         self, request: GenerationRequest, *, webhook_url: str | None, before_create: SubmissionNote | None = None
     ) -> str:
-        # Nothing is uploaded for speech, so there is no input to note (and find after a crash).
-        inputs = {"text": request.text, "voice": self._voices.get(request.voice, request.voice), "speed": self._speed}
-        prediction_id = await self._with_rate_limit_retries("create", lambda: self._create(inputs, webhook_url))
-        logger.info("job %s (speech) submitted as prediction %s", request.job_id, prediction_id)
-        return prediction_id
+        # Kokoro's input has no seed: after a crash the job's prediction is told by the same words,
+        # voice and speed, made after the job was claimed (and by no other job).
+        inputs: dict[str, object] = {
+            "text": request.text,
+            "voice": self._voices.get(request.voice, request.voice),
+            "speed": self._speed,
+        }
+        return await self._create_noted(request, inputs, webhook_url, before_create)
 
     async def download(self, status: PredictionStatus, *, max_bytes: int) -> bytes:
         audio = await super().download(status, max_bytes=max_bytes)
         try:
-            return await asyncio.to_thread(_voice_note, audio)
+            if self._executor is None:
+                return await asyncio.to_thread(_voice_note, audio)
+            return await asyncio.get_running_loop().run_in_executor(self._executor, _voice_note, audio)
         except Exception as error:  # noqa: BLE001 - a file we cannot read is an output we do not have
             raise OutputUnavailable(detail=f"speech output unreadable: {error}") from error
 
 
 def _voice_note(audio: bytes) -> bytes:
+    """The model's WAV as an Ogg/Opus voice note (numpy and PyAV load where this runs)."""
+    from adapters.audio import decode_pcm, encode_opus_ogg
+    from adapters.speech.rendering import VOICE_BITRATE, VOICE_COMPLEXITY
+
     samples, rate = decode_pcm(audio)
     return encode_opus_ogg(samples, rate, bitrate=VOICE_BITRATE, complexity=VOICE_COMPLEXITY)

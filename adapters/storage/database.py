@@ -19,7 +19,8 @@ refused one rolls back alone and the others commit.
   first (`row_locks`), so writers and processes never deadlock over them. Deadlocks and
   serialization failures (from units that name nothing) run the batch again after a random
   pause; a lost connection fails the batch's requests ("try again"), never half-written,
-  and the writer's next batch takes a fresh connection.
+  and the writer's next batch takes a fresh connection. Reads run on a pool of their own, in
+  autocommit (one round trip per statement).
 """
 
 from __future__ import annotations
@@ -62,6 +63,11 @@ MAX_POSTGRES_BATCH = 256
 # too small to pay for their round trips).
 POSTGRES_WRITERS = 4
 BATCH_RETRIES = 5
+PREPARED_STATEMENTS = 1000  # per PostgreSQL connection
+# Reader connections kept open per process on PostgreSQL: about as many as the chats handle
+# updates at once. Past the pool's size a connection is opened for one read and closed after
+# it (a new backend, a TLS handshake tried), which under a burst cost more than the reads.
+POSTGRES_READERS = 32
 MAX_REMEMBERED_HOLDS = 100_000
 # How long a point read on the event loop thread may wait for a busy SQLite before it moves to
 # a reader thread.
@@ -174,6 +180,7 @@ class Database:
         self._stopping = threading.Event()
         # PostgreSQL
         self.async_engine: AsyncEngine | None = None
+        self._read_async_engine: AsyncEngine | None = None
         self._aqueues: list[asyncio.Queue[_Pending | None]] = []
         self._writer_tasks: list[asyncio.Task[None]] = []
         self.batches = 0  # for benchmarks: how many transactions carried the writes
@@ -201,11 +208,31 @@ class Database:
             )
             self._checkpointer.start()
         else:
+            # Custom plans: a plan cached while a table was small (a fresh database) would keep
+            # scanning it whole once it has grown; these statements plan in well under 0.1 ms.
+            # Room to keep every statement prepared (~200): past the driver's default of 100
+            # each would be prepared again, one more round trip, as others push it out.
+            settings: dict[str, object] = {
+                "server_settings": {"plan_cache_mode": "force_custom_plan"},
+                "prepared_statement_cache_size": PREPARED_STATEMENTS,
+            }
             self.async_engine = create_async_engine(
                 self.url,
-                pool_size=self._pool_size + self._postgres_writers,
+                pool_size=self._postgres_writers,
                 max_overflow=self._pool_size,
-                pool_pre_ping=True,  # a connection the server dropped is replaced at checkout
+                pool_pre_ping=True,  # a writer's connection is taken once, and again after it broke
+                connect_args=settings,
+            )
+            # Reads run in autocommit: at READ COMMITTED each statement sees its own snapshot
+            # whether or not a BEGIN came first, so BEGIN and ROLLBACK would be two round trips
+            # for nothing (a read that needs one snapshot asks for REPEATABLE READ itself). No
+            # ping at checkout either: a read that finds its connection broken runs once more.
+            self._read_async_engine = create_async_engine(
+                self.url,
+                pool_size=max(self._pool_size, POSTGRES_READERS),
+                max_overflow=self._pool_size,
+                isolation_level="AUTOCOMMIT",
+                connect_args=settings,
             )
             self._aqueues = [asyncio.Queue() for _ in range(self._postgres_writers)]
             self._writer_tasks = [
@@ -236,8 +263,9 @@ class Database:
             for writer_queue in self._aqueues:
                 await writer_queue.put(None)
             await asyncio.gather(*self._writer_tasks)
-            assert self.async_engine is not None
-            await self.async_engine.dispose()
+            for engine in (self.async_engine, self._read_async_engine):
+                if engine is not None:
+                    await engine.dispose()
 
     async def __aenter__(self) -> Database:
         await self.start()
@@ -262,8 +290,8 @@ class Database:
         `wallets`, `holds` and `orders` name the rows `work` changes, where the caller knows
         them: on PostgreSQL they choose the writer and are locked first, in a global order. A
         unit that names nothing still runs correctly; it only may deadlock and be retried.
-        `together` is (operation, request): on PostgreSQL the batch's units that share an
-        operation run as its set-based statements, and `work` runs only for what it leaves.
+        `together` is (operation, request): the batch's units that share an operation run as
+        its set-based statements, and `work` runs only for what it leaves.
         The set operations of a batch run before its other units: all of them were waiting
         at once, and any order of concurrent requests is one they could have arrived in."""
         if self._closed or not self._started:
@@ -271,33 +299,42 @@ class Database:
         loop = asyncio.get_running_loop()
         # SQLite has one writer and one write lock: nothing to route or lock.
         locks = NO_LOCKS if self.sqlite else Locks(tuple(wallets), tuple(holds), tuple(orders))
-        pending = _Pending(work, loop, loop.create_future(), locks, together)
         if self.sqlite:
+            pending = _Pending(work, loop, loop.create_future(), locks, together)
             self._queue.put(pending)
         else:
-            self._aqueues[self._writer_for(locks)].put_nowait(pending)
+            writer, locks = self._route(locks)
+            pending = _Pending(work, loop, loop.create_future(), locks, together)
+            self._aqueues[writer].put_nowait(pending)
         return cast(T, await pending.future)  # the future holds what `work` returned
 
-    def _writer_for(self, locks: Locks) -> int:
-        """One wallet's units always go to the same writer (so they run in order and never wait
-        for each other's locks); a hold named with its wallet is remembered, so that its
-        capture or release, named by the hold alone, follows it there. Units that name
-        nothing take turns."""
+    def _route(self, locks: Locks) -> tuple[int, Locks]:
+        """The writer for a unit, and the rows it locks with the holds' wallets filled in where
+        this process knows them. One wallet's units always go to the same writer (so they run
+        in order and never wait for each other's locks); a hold named with its one wallet is
+        remembered, so that its capture or release, named by the hold alone, follows it there
+        and locks that wallet without looking it up. Units that name nothing take turns."""
         count = len(self._aqueues)
-        wallet = min(locks.wallets) if locks.wallets else None
+        wallets = locks.wallets
+        unknown: list[str] = []
         for key in locks.holds:
-            if wallet is not None:
-                self._hold_wallets[key] = wallet
+            if len(wallets) == 1:
+                self._hold_wallets[key] = wallets[0]
                 if len(self._hold_wallets) > MAX_REMEMBERED_HOLDS:
                     del self._hold_wallets[next(iter(self._hold_wallets))]  # the oldest
+                continue
+            known = self._hold_wallets.pop(key, None)
+            if known is None:
+                unknown.append(key)  # placed by another process, or forgotten: looked up in SQL
             else:
-                wallet = self._hold_wallets.pop(key, None)
-        if wallet is not None:
-            return wallet % count
-        if locks.holds or locks.orders:
-            return zlib.crc32(min(locks.holds or locks.orders).encode()) % count
+                wallets = (*wallets, known)
+        resolved = Locks(wallets, tuple(unknown), locks.orders)
+        if wallets:
+            return min(wallets) % count, resolved
+        if unknown or locks.orders:
+            return zlib.crc32(min(unknown or locks.orders).encode()) % count, resolved
         self._next_writer = (self._next_writer + 1) % count
-        return self._next_writer
+        return self._next_writer, resolved
 
     async def read(self, work: Work[T]) -> T:
         """Run `work` in a read-only transaction on its own connection."""
@@ -313,8 +350,20 @@ class Database:
 
             loop = asyncio.get_running_loop()
             return await loop.run_in_executor(self._readers, run)
-        assert self.async_engine is not None
-        async with self.async_engine.connect() as conn:
+        engine = self._read_async_engine
+        assert engine is not None
+        try:
+            async with engine.connect() as conn:
+                return await conn.run_sync(work)
+        except Exception as error:
+            if not _disconnected(error):
+                raise
+            # The server restarted or cut this connection, and likely every pooled one with it:
+            # drop them all (the statements run on the driver's cursor, so SQLAlchemy did not
+            # notice) and read once more on a fresh connection.
+            logger.info("read lost its connection, reading again: %s", error)
+            await engine.dispose(close=False)
+        async with engine.connect() as conn:
             return await conn.run_sync(work)
 
     async def read_point(self, work: Work[T]) -> T:

@@ -200,6 +200,13 @@ def _queue_position(job_seq: ColumnElement[int]) -> Select[int]:
 _BY_ID = Statement(select(*COLUMNS).where(jobs.c.id == bindparam("id")))
 _BY_REQUEST = Statement(select(*COLUMNS).where(jobs.c.request_key == bindparam("key")))
 _BY_PREDICTION = Statement(select(*COLUMNS).where(jobs.c.prediction_id == bindparam("pid")))
+_AWAITING_PREDICTION = Statement(
+    select(jobs.c.id).where(
+        jobs.c.state == const(JobState.SUBMITTED),  # the state index narrows it to a few rows
+        jobs.c.submission_ref == bindparam("ref"),
+        jobs.c.prediction_id.is_(None),
+    )
+)
 _RECORD_COST = Statement(
     update(jobs).where(jobs.c.id == bindparam("id")).values(provider_cost_micros=bindparam("cost"))
 )
@@ -466,6 +473,9 @@ class SqlJobStore:
 
     async def find_by_prediction(self, prediction_id: str) -> Job | None:
         return await self.db.read(lambda c: _job(one(c, _BY_PREDICTION, pid=prediction_id)))
+
+    async def awaiting_prediction(self, submission_ref: str) -> list[str]:
+        return await self.db.read(lambda c: [str(row[0]) for row in every(c, _AWAITING_PREDICTION, ref=submission_ref)])
 
     async def record_cost(self, job_id: str, cost_micros: int) -> None:
         def work(conn: Connection) -> None:

@@ -26,10 +26,12 @@ from adapters.storage.persons import (
     claim_identity,
     find_person,
     lock_wallets,
+    person_and,
     require_person,
     wallet_owner_key,
 )
 from adapters.storage.sql import (
+    DbRow,
     Savepoint,
     Statement,
     as_int,
@@ -98,6 +100,7 @@ _INSERT_ACCOUNT = Statement(
             "frozen": false(),
             "created_at": bindparam("now"),
         },
+        returning=[accounts.c.id],
     )
 )
 
@@ -107,11 +110,17 @@ def _unspent(kind: LotKind) -> ColumnElement[int]:
     return func.coalesce(spent.scalar_subquery(), const(0))
 
 
-_BALANCE = Statement(
-    select(POSTED, accounts.c.debits_pending, accounts.c.frozen, _unspent(LotKind.FREE), _unspent(LotKind.PAID)).where(
-        _ACCOUNT
-    )
+_BALANCE_COLUMNS = (
+    POSTED,
+    accounts.c.debits_pending,
+    accounts.c.frozen,
+    _unspent(LotKind.FREE),
+    _unspent(LotKind.PAID),
 )
+_BALANCE = Statement(select(*_BALANCE_COLUMNS).where(_ACCOUNT))
+# Who an identity is, with their wallet's balance, in one statement (the first read of most
+# requests).
+_PERSON_WITH_BALANCE = Statement(person_and(*_BALANCE_COLUMNS))
 _POSTED = Statement(select(POSTED).where(_ACCOUNT))
 _AVAILABLE = Statement(select(AVAILABLE).where(_ACCOUNT))
 _PENDING = Statement(select(accounts.c.debits_pending).where(_ACCOUNT))
@@ -131,6 +140,14 @@ _DEBIT = Statement(
 )
 _CREDIT = Statement(
     update(accounts).where(_ACCOUNT).values(credits_posted=accounts.c.credits_posted + bindparam("amount"))
+)
+# The same, returning the wallet's balance parts after it (its lots as they were before the
+# credit's own lot is added): a grant then needs no reads of its own.
+_CREDIT_RETURNING = Statement(
+    update(accounts)
+    .where(_ACCOUNT)
+    .values(credits_posted=accounts.c.credits_posted + bindparam("amount"))
+    .returning(*_BALANCE_COLUMNS)
 )
 _RESERVE = Statement(
     update(accounts)
@@ -181,9 +198,11 @@ class SystemAccounts:
 
 
 def ensure_account(conn: Connection, kind: str, owner_key: str, now: dt.datetime) -> int:
-    run(conn, _INSERT_ACCOUNT, kind=kind, owner_key=owner_key, now=to_db_time(conn, now))
-    found = account_of(conn, owner_key)
-    assert found is not None  # inserted just now, or there before
+    inserted = scalar(conn, _INSERT_ACCOUNT, kind=kind, owner_key=owner_key, now=to_db_time(conn, now))
+    if inserted is not None:
+        return as_int(inserted)
+    found = account_of(conn, owner_key)  # it was there before
+    assert found is not None
     return found
 
 
@@ -191,6 +210,18 @@ def balance(conn: Connection, account_id: int) -> Balance:
     row = one(conn, _BALANCE, id=account_id)
     if row is None:
         raise OperationFailed("unknown_account")
+    return _balance_of(account_id, row)
+
+
+def person_with_balance(conn: Connection, identity: str) -> tuple[Person, Balance] | None:
+    row = one(conn, _PERSON_WITH_BALANCE, key=identity)
+    if row is None:
+        return None
+    person = Person(as_int(row[0]), as_int(row[1]), created=False)
+    return person, _balance_of(person.wallet_id, row[2:])
+
+
+def _balance_of(account_id: int, row: DbRow) -> Balance:
     posted, pending, frozen, free, paid = row
     return Balance(
         account_id,
@@ -350,13 +381,32 @@ def add_lot(
 ) -> None:
     """Record where new posted credits came from (after they were credited)."""
     posted = as_int(scalar(conn, _POSTED, id=account_id))
+    remaining = spendable_part(amount, posted)
+    _insert_lot(
+        conn, account_id, amount, remaining, kind, key, now, pack_id=pack_id, order_ref=order_ref, expires_at=expires_at
+    )
+
+
+def _insert_lot(
+    conn: Connection,
+    account_id: int,
+    amount: int,
+    remaining: int,
+    kind: LotKind,
+    key: str,
+    now: dt.datetime,
+    *,
+    pack_id: str | None = None,
+    order_ref: str | None = None,
+    expires_at: dt.datetime | None = None,
+) -> None:
     run(
         conn,
         _INSERT_LOT,
         account_id=account_id,
         kind=str(kind),
         granted=amount,
-        remaining=spendable_part(amount, posted),
+        remaining=remaining,
         key=key,
         pack_id=pack_id,
         order_ref=order_ref,
@@ -385,17 +435,24 @@ def open_person(
 ) -> Person:
     """The person behind `identity`; on first contact a new one, with its wallet and the grant
     `welcome` decides for it, exactly once even when two processes race for the identity."""
+    return open_person_with_grant(conn, system, identity, welcome, now)[0]
+
+
+def open_person_with_grant(
+    conn: Connection, system: SystemAccounts, identity: str, welcome: WelcomeDecision, now: dt.datetime
+) -> tuple[Person, Outcome | None]:
+    """`open_person`, and the welcome grant's outcome when this call made one."""
     found = find_person(conn, identity)
     if found is not None:
-        return found
+        return found, None
     person_id = claim_identity(conn, identity, now)
     if person_id is None:  # another process won the race for this identity: theirs is the person
-        return require_person(conn, identity)
+        return require_person(conn, identity), None
     person = Person(person_id, ensure_account(conn, "person", wallet_owner_key(person_id), now), created=True)
     grant = welcome(person)
     if grant is not None and grant.amount > 0:
-        post_grant(conn, system, grant, now)
-    return person
+        return person, post_grant(conn, system, grant, now)
+    return person, None
 
 
 # --- grants, holds, captures -------------------------------------------------------------
@@ -404,32 +461,31 @@ def open_person(
 def post_grant(conn: Connection, system: SystemAccounts, g: Grant, now: dt.datetime) -> Outcome:
     """Credits from a system source into a wallet, as a new lot; once per key."""
     source = system.id(conn, str(g.reason), now)
-    if not move(
-        conn,
-        g.key,
-        source,
-        g.account_id,
-        g.amount,
-        g.reason,
-        now,
-        guarded=False,
-        system_side="debit",
-        order_ref=g.order_ref,
-        memo=g.memo,
+    # The source is a system account: its totals are the sums of its transfers (see `move`).
+    if not record_transfer(
+        conn, g.key, source, g.account_id, g.amount, g.reason, now, order_ref=g.order_ref, memo=g.memo
     ):
         return _duplicate(conn, g.key, g.account_id)
-    add_lot(
-        conn,
-        g.account_id,
-        g.amount,
-        g.lot_kind,
-        g.key,
-        now,
-        pack_id=g.pack_id,
-        order_ref=g.order_ref,
-        expires_at=g.expires_at,
-    )
-    return Outcome(g.key, g.amount, balance(conn, g.account_id))
+    if conn.dialect.name != "postgresql":
+        _credit(conn, g.account_id, g.amount)
+        add_lot(conn, g.account_id, g.amount, g.lot_kind, g.key, now, **_lot_refs(g))
+        return Outcome(g.key, g.amount, balance(conn, g.account_id))
+    # PostgreSQL: the credit returns the balance's parts, so the grant reads nothing more (each
+    # statement is a round trip). Not on SQLite: 3.40 gave stale sums from a subquery in a
+    # RETURNING clause run again on its cached statement.
+    row = one(conn, _CREDIT_RETURNING, id=g.account_id, amount=g.amount)
+    if row is None:
+        raise OperationFailed("unknown_account")
+    posted, pending, frozen, free, paid = row
+    remaining = spendable_part(g.amount, as_int(posted))
+    _insert_lot(conn, g.account_id, g.amount, remaining, g.lot_kind, g.key, now, **_lot_refs(g))
+    free_now = as_int(free) + (remaining if g.lot_kind == LotKind.FREE else 0)
+    paid_now = as_int(paid) + (remaining if g.lot_kind == LotKind.PAID else 0)
+    return Outcome(g.key, g.amount, _balance_of(g.account_id, (posted, pending, frozen, free_now, paid_now)))
+
+
+def _lot_refs(g: Grant) -> dict[str, object]:
+    return {"pack_id": g.pack_id, "order_ref": g.order_ref, "expires_at": g.expires_at}
 
 
 _INSERT_HOLD = Statement(
@@ -736,17 +792,15 @@ class SqlLedgerStore:
             return found
 
         def work(conn: Connection) -> tuple[Person, Balance]:
-            person = open_person(conn, self.system, identity, welcome, now)
+            person, granted = open_person_with_grant(conn, self.system, identity, welcome, now)
+            if granted is not None and granted.balance.account_id == person.wallet_id and not granted.duplicate:
+                return person, granted.balance
             return person, balance(conn, person.wallet_id)
 
         return await self.db.write(work)
 
     async def find_wallet(self, identity: str) -> tuple[Person, Balance] | None:
-        def work(conn: Connection) -> tuple[Person, Balance] | None:
-            found = find_person(conn, identity)
-            return None if found is None else (found, balance(conn, found.wallet_id))
-
-        return await self.db.read_point(work)
+        return await self.db.read_point(lambda c: person_with_balance(c, identity))
 
     async def find_person(self, identity: str) -> Person | None:
         return await self.db.read(lambda c: find_person(c, identity))

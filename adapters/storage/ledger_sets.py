@@ -165,12 +165,21 @@ def _one_per_wallet(requests: list[HoldRequest]) -> list[HoldRequest]:
 # --- captures ----------------------------------------------------------------------------
 
 _CAPTURE_REQ = _rows("req", ("key", holds.c.key), ("now", holds.c.resolved_at))
-# One held hold per wallet (the lowest key), so each wallet is changed once per statement.
+# One held hold per wallet (the lowest key), so each wallet is changed once per statement. The
+# asked holds are found by their unique keys first, behind a MATERIALIZED fence: left to join
+# them freely, the planner scans the state index for 'held' instead, walking every dead entry
+# that the holds resolved since the last vacuum left there.
+_ASKED_HOLDS = (
+    select(holds.c.key, holds.c.account_id, holds.c.state)
+    .where(holds.c.key == any_(_array("keys", holds.c.key)))
+    .cte("asked_holds")
+    .prefix_with("MATERIALIZED")
+)
 _FIRST_PER_WALLET = (
-    select(holds.c.key)
-    .where(holds.c.key == any_(_array("keys", holds.c.key)), holds.c.state == const(HoldState.HELD))
-    .distinct(holds.c.account_id)
-    .order_by(holds.c.account_id, holds.c.key)
+    select(_ASKED_HOLDS.c.key)
+    .where(_ASKED_HOLDS.c.state == const(HoldState.HELD))
+    .distinct(_ASKED_HOLDS.c.account_id)
+    .order_by(_ASKED_HOLDS.c.account_id, _ASKED_HOLDS.c.key)
 )
 _RESOLVED = (
     update(holds)

@@ -12,15 +12,30 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, String, bindparam, cast, delete, insert, select, update
+from sqlalchemy.sql import Select
 
-from adapters.storage.sql import Statement, as_int, from_db_time, insert_or_skip, run, scalar, to_db_time
+from adapters.storage.sql import Statement, as_int, const, from_db_time, insert_or_skip, one, run, scalar, to_db_time
 from adapters.storage.tables import accounts, identities, persons
 from adapters.storage.tables_rewards import person_links
 from core.domain.identity import Person
 from core.errors import OperationFailed, UnknownIdentity
 
-_PERSON_OF = Statement(select(identities.c.person_id).where(identities.c.key == bindparam("key")))
+WALLET_PREFIX = "person:"  # a person's wallet is the account owned by "person:<id>"
+
+
+def person_and(*columns: object) -> Select[tuple[object, ...]]:
+    """SELECT the person behind identity `:key`, their wallet's id, then `columns` of that
+    wallet's accounts row: one statement where it was two (identity, then wallet)."""
+    owner = const(WALLET_PREFIX) + cast(identities.c.person_id, String)
+    return (
+        select(identities.c.person_id, accounts.c.id, *columns)  # type: ignore[arg-type]
+        .select_from(identities.join(accounts, accounts.c.owner_key == owner))
+        .where(identities.c.key == bindparam("key"))
+    )
+
+
+_PERSON_WITH_WALLET = Statement(person_and())
 _ACCOUNT_ID = Statement(select(accounts.c.id).where(accounts.c.owner_key == bindparam("owner_key")))
 _INSERT_PERSON = Statement(insert(persons).values(created_at=bindparam("now")).returning(persons.c.id))
 _DELETE_PERSON = Statement(delete(persons).where(persons.c.id == bindparam("id")))
@@ -42,7 +57,7 @@ _CREATED = Statement(select(persons.c.created_at).where(persons.c.id == bindpara
 
 
 def wallet_owner_key(person_id: int) -> str:
-    return f"person:{person_id}"
+    return f"{WALLET_PREFIX}{person_id}"
 
 
 def account_of(conn: Connection, owner_key: str) -> int | None:
@@ -51,12 +66,8 @@ def account_of(conn: Connection, owner_key: str) -> int | None:
 
 
 def find_person(conn: Connection, identity: str) -> Person | None:
-    person_id = scalar(conn, _PERSON_OF, key=identity)
-    if person_id is None:
-        return None
-    wallet = account_of(conn, wallet_owner_key(as_int(person_id)))
-    assert wallet is not None
-    return Person(as_int(person_id), wallet, created=False)
+    row = one(conn, _PERSON_WITH_WALLET, key=identity)
+    return None if row is None else Person(as_int(row[0]), as_int(row[1]), created=False)
 
 
 def require_person(conn: Connection, identity: str) -> Person:

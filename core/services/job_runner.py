@@ -192,6 +192,7 @@ class JobRunner:
         self._prediction_seconds: dict[str, float] = {}
         self._running = False
         self._stopping = False  # parks jobs waiting on their prediction
+        self._adopting = asyncio.Lock()  # see `_submit`
 
     async def start(self) -> None:
         """Resume or resolve every unfinished job, then run the dispatcher and the sweep."""
@@ -393,7 +394,15 @@ class JobRunner:
             await self._expire(job)
             return None
         await self._progress(job, JobProgress(Stage.STARTED))
-        adopted = await self._made_before(job) if job.submission_ref is not None else None
+        submitting = frozenset({JobState.SUBMITTED})
+        adopted = moved = None
+        if job.submission_ref is not None:
+            # One adoption at a time: two jobs noted with the same words (speech) must not both
+            # take the same prediction; the second sees it taken and looks further.
+            async with self._adopting:
+                adopted = await self._made_before(job)
+                if adopted is not None:
+                    moved = await self._advance(job, submitting, JobState.RUNNING, prediction_id=adopted.prediction_id)
         if adopted is not None:
             prediction_id = adopted.prediction_id
             if adopted.state.finished:
@@ -404,7 +413,7 @@ class JobRunner:
                 return None
             prediction_id = created
             run.submitted_at = asyncio.get_running_loop().time()  # the first poll counts from here
-        moved = await self._advance(job, frozenset({JobState.SUBMITTED}), JobState.RUNNING, prediction_id=prediction_id)
+            moved = await self._advance(job, submitting, JobState.RUNNING, prediction_id=prediction_id)
         if moved is None:  # canceled or expired while the generator was answering
             await self._cancel_prediction(job, prediction_id)
             return None
@@ -448,15 +457,24 @@ class JobRunner:
         # A failure to look is raised: the sweep tries again (creating one could pay twice).
         found = await self._provider(job).find(job.submission_ref, since=job.started_at)
         alive = [s for s in found if s.state not in (PredictionState.FAILED, PredictionState.CANCELED)]
+        # A note made of the words alone (speech) is the same for two jobs saying the same thing
+        # at about the same time: a prediction another job already has is that job's.
+        alive = [s for s in alive if not await self._owned_by_another(job, s.prediction_id)]
         if not alive:
             return None
         keep = min(alive, key=lambda s: s.state != PredictionState.SUCCEEDED)  # finished first, else newest
+        waiting = set(await self.store.awaiting_prediction(job.submission_ref)) - {job.job_id}
         for stray in alive:
-            if stray is not keep and not stray.state.finished:
+            # Another job noted the same and still waits: the others may be its to adopt.
+            if stray is not keep and not stray.state.finished and not waiting:
                 logger.warning("job %s: canceling stray prediction %s", job.job_id, stray.prediction_id)
                 await self._cancel_prediction(job, stray.prediction_id)
         logger.warning("job %s: adopted prediction %s made before a restart", job.job_id, keep.prediction_id)
         return keep
+
+    async def _owned_by_another(self, job: Job, prediction_id: str) -> bool:
+        owner = await self.store.find_by_prediction(prediction_id)
+        return owner is not None and owner.job_id != job.job_id
 
     async def _await_prediction(self, run: _Run, job: Job) -> Job | None:
         """Poll until the prediction finishes (or the webhook says so), the person cancels, or

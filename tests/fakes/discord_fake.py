@@ -189,6 +189,14 @@ class ScriptedFailure:
 
 
 @dataclass
+class HeldRequests:
+    method: str
+    route_pattern: str
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+
+@dataclass
 class InteractionRecord:
     """What the fake knows about an interaction it was told about (see `register_interaction`)."""
 
@@ -273,7 +281,8 @@ class FakeDiscordAPI:
         self.guilds: dict[int, dict[str, Any]] = {}
         self.identifies: list[dict[str, Any]] = []
         self.entitlements: dict[int, dict[str, Any]] = {}  # Discord's store: by entitlement id
-        self._sockets: set[web.WebSocketResponse] = set()
+        self._sockets: dict[web.WebSocketResponse, Callable[[str, Any], Awaitable[None]]] = {}
+        self._holds: list[HeldRequests] = []
         self.root = ""  # http://127.0.0.1:<port>
 
     # -- lifecycle ----------------------------------------------------------------------------
@@ -291,6 +300,8 @@ class FakeDiscordAPI:
         self.root = f"http://127.0.0.1:{port}"
 
     async def stop(self) -> None:
+        for held in self._holds:
+            held.release.set()
         for socket in list(self._sockets):
             await socket.close()
         if self._runner is not None:
@@ -516,6 +527,26 @@ class FakeDiscordAPI:
         }
         self.fail(method, route_pattern, 429, body, headers=headers, times=times)
 
+    def hold(self, method: str, route_pattern: str) -> HeldRequests:
+        """Keep requests matching method + route regex waiting (a slow CDN, say) until the
+        returned `release` is set; `arrived` is set when the first one comes."""
+        held = HeldRequests(method, route_pattern)
+        self._holds.append(held)
+        return held
+
+    @property
+    def gateway_connections(self) -> int:
+        """The websocket connections open now."""
+        return len(self._sockets)
+
+    async def send_dispatch(self, event: str, data: Any) -> int:
+        """A gateway event (INTERACTION_CREATE, MESSAGE_CREATE, ...) on every open connection;
+        returns how many got it."""
+        senders = list(self._sockets.values())
+        for send in senders:
+            await send(event, data)
+        return len(senders)
+
     def requests_to(self, method: str, route_pattern: str) -> list[RecordedRequest]:
         return [r for r in self.requests if r.is_(method, route_pattern)]
 
@@ -578,6 +609,10 @@ class FakeDiscordAPI:
         )
         try:
             await self._read_body(request, recorded)
+            for held in self._holds:
+                if held.method == recorded.method and re.fullmatch(held.route_pattern, route):
+                    held.arrived.set()
+                    await held.release.wait()
             recorded.received_at = time.perf_counter()
             reply = self._scripted(recorded) or await self._dispatch(recorded)
         except ApiError as exc:
@@ -744,13 +779,14 @@ class FakeDiscordAPI:
         heartbeats acknowledged. Text frames (discord.py inflates only binary ones)."""
         socket = web.WebSocketResponse()
         await socket.prepare(request)
-        self._sockets.add(socket)
         sequence = 0
 
         async def dispatch(event: str, data: Any) -> None:
             nonlocal sequence
             sequence += 1
             await socket.send_json({"op": 0, "t": event, "s": sequence, "d": data})
+
+        self._sockets[socket] = dispatch
 
         try:
             await socket.send_json({"op": 10, "d": {"heartbeat_interval": 41_250}, "s": None, "t": None})
@@ -783,7 +819,9 @@ class FakeDiscordAPI:
                     for guild in mine:
                         await dispatch("GUILD_CREATE", guild)
         finally:
-            self._sockets.discard(socket)
+            self._sockets.pop(socket, None)
+            async with self._changed:  # `wait_until(lambda: not fake.gateway_connections)`
+                self._changed.notify_all()
         return socket
 
     # -- the store (entitlements) ---------------------------------------------------------------

@@ -111,12 +111,15 @@ class FakePrediction:
     webhook: str | None
     webhook_events_filter: list[str] | None
     script: Script
-    created_at: float
+    created_at: float  # on `clock` (what scripts time against)
+    made_at: float = 0.0  # on `wall_clock`: what `created_at` in the API says
     polls: int = 0
     status: str = "starting"
     output: Any = None
     error: str | None = None
     completed_at: float | None = None
+    started_wall: float | None = None
+    completed_wall: float | None = None
 
     @property
     def finished(self) -> bool:
@@ -233,7 +236,7 @@ class FakeReplicate:
         base = f"{self.base_url}/v1/predictions/{prediction.id}"
         return {
             "id": prediction.id,
-            "model": "meta/musicgen",
+            "model": "jaaari/kokoro-82m" if prediction.version == self.speech_version_id else "meta/musicgen",
             "version": prediction.version,
             "input": prediction.input,
             "logs": "",
@@ -241,9 +244,10 @@ class FakeReplicate:
             "error": prediction.error,
             "status": prediction.status,
             "data_removed": False,
-            "created_at": _iso(self.wall_clock()),
-            "started_at": None if prediction.status == "starting" else _iso(self.wall_clock()),
-            "completed_at": None if prediction.completed_at is None else _iso(self.wall_clock()),
+            "source": "api",
+            "created_at": _iso(prediction.made_at),
+            "started_at": None if prediction.started_wall is None else _iso(prediction.started_wall),
+            "completed_at": None if prediction.completed_wall is None else _iso(prediction.completed_wall),
             "metrics": {"predict_time": 1.0} if prediction.finished else {},
             "urls": {"get": base, "cancel": f"{base}/cancel", "web": base},
         }
@@ -354,6 +358,7 @@ class FakeReplicate:
             webhook_events_filter=body.get("webhook_events_filter"),
             script=self.scripts_by_prompt.get(prompt, self.default_script),
             created_at=self.clock(),
+            made_at=self.wall_clock(),
         )
         self.predictions[prediction.id] = prediction
         if prediction.script.after_polls == 0 and prediction.script.outcome:
@@ -489,6 +494,7 @@ class FakeReplicate:
                 self._complete(prediction, script.outcome)
                 return
         prediction.status = "processing"
+        prediction.started_wall = prediction.started_wall or self.wall_clock()
 
     def _on_timer(self, prediction_id: str) -> None:
         self._timers.pop(prediction_id, None)
@@ -504,6 +510,9 @@ class FakeReplicate:
             timer.cancel()
         prediction.status = outcome
         prediction.completed_at = self.clock()
+        prediction.completed_wall = self.wall_clock()
+        if outcome != "canceled" or prediction.started_wall is not None:
+            prediction.started_wall = prediction.started_wall or prediction.completed_wall
         if outcome == "succeeded":
             kind = "wav" if prediction.version == self.speech_version_id else "mp3"
             url = f"{self.base_url}/delivery/{prediction.id}/output.{kind}"

@@ -44,6 +44,7 @@ NOT_STEPS = {
     "get",
     "find_by_request",
     "find_by_prediction",
+    "awaiting_prediction",
     "clip",
     "position",
     "queued",

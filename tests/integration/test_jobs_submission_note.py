@@ -65,11 +65,13 @@ async def test_the_note_is_kept_through_later_steps_and_only_while_submitted(sto
         job_id, SUBMITTED, JobState.SUBMITTED, now=START, worker_id="w", lease_until=LEASE, submission_ref="file:1"
     )
     assert noted is not None and (noted.state, noted.submission_ref) == (JobState.SUBMITTED, "file:1")
+    assert await jobs.awaiting_prediction("file:1") == [job_id] and await jobs.awaiting_prediction("file:2") == []
 
     running = await jobs.advance(
         job_id, SUBMITTED, JobState.RUNNING, now=START, worker_id="w", lease_until=LEASE, prediction_id="p1"
     )
     assert running is not None and (running.prediction_id, running.submission_ref) == ("p1", "file:1")
+    assert await jobs.awaiting_prediction("file:1") == []  # its prediction is known now
     late = await jobs.advance(
         job_id, SUBMITTED, JobState.SUBMITTED, now=START, worker_id="w", lease_until=LEASE, submission_ref="file:2"
     )

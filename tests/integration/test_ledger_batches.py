@@ -121,6 +121,58 @@ async def test_a_writer_backend_terminated_mid_batch_fails_that_batch_only_and_w
     assert await store.audit() == []  # nothing half-written: holds, totals and lots all agree
 
 
+@pytest.mark.postgres
+async def test_holds_placed_by_another_process_are_captured_in_one_batch_with_this_ones(postgres_url):
+    """A capture names only its hold. This process remembers the wallet of the holds it placed
+    and locks that wallet; a hold placed by another process is looked up in SQL. Both kinds in
+    one batch: each charged once, on its own wallet."""
+    from adapters.storage.database import Database
+
+    async with Database(postgres_url) as here, Database(postgres_url) as elsewhere:
+        ours, theirs = SqlLedgerStore(here), SqlLedgerStore(elsewhere)
+        for store in (ours, theirs):
+            await store.prepare()
+        wallets = [await funded(ours, f"p{i}", 10) for i in range(8)]
+        await settle(*(ours.hold(f"ours{i}", w, 2, expires_at=LATER, now=NOW) for i, w in enumerate(wallets)))
+        await settle(*(theirs.hold(f"theirs{i}", w, 3, expires_at=LATER, now=NOW) for i, w in enumerate(wallets)))
+
+        captured = await settle(
+            *(ours.capture(f"ours{i}", now=NOW) for i in range(8)),
+            *(ours.capture(f"theirs{i}", now=NOW) for i in range(8)),
+        )
+
+        assert all(not isinstance(c, BaseException) for c in captured), captured
+        assert [(c.key, c.amount) for c in captured] == [(f"spend:ours{i}", 2) for i in range(8)] + [
+            (f"spend:theirs{i}", 3) for i in range(8)
+        ]
+        for wallet in wallets:
+            balance = await ours.balance(wallet)
+            assert (balance.available, balance.held) == (5, 0)
+        assert await ours.audit() == []
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("backend", ["postgres"])
+async def test_reads_after_every_connection_was_terminated_answer_on_fresh_connections(store, db_url, backend):
+    """Reads keep pooled connections without a ping: after the server cut them all, the next
+    reads still answer (each broken connection is dropped and the read runs once more)."""
+    wallets = [await funded(store, f"r{i}", 7) for i in range(6)]
+    assert [b.available for b in await asyncio.gather(*(store.balance(w) for w in wallets))] == [7] * 6
+
+    admin = await asyncpg.connect(db_url.replace("+asyncpg", ""))
+    try:
+        cut = await admin.fetchval(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+    finally:
+        await admin.close()
+    assert cut >= 2  # the pooled readers (and the writers) were cut
+
+    assert [b.available for b in await asyncio.gather(*(store.balance(w) for w in wallets))] == [7] * 6
+    assert [b.available for b in await asyncio.gather(*(store.balance(w) for w in wallets))] == [7] * 6
+
+
 def _seen(result: object) -> tuple[object, ...]:
     """What a caller sees of a result, apart from the wallet's id and the key's prefix."""
     if not isinstance(result, Outcome):

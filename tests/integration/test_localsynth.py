@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ProcessPoolExecutor
 
 import numpy as np
 import pytest
@@ -21,6 +24,7 @@ from adapters.localsynth import (
     yin,
 )
 from adapters.localsynth.arrange import fit_to_length
+from bot.processes import stop_pool, worker_pool
 from core.domain.generation import GenerationRequest, PredictionState, PreparedClip
 from core.errors import GenerationFailed, OutputUnavailable
 from tests.audio_samples import A4, C5, E5, G4, hum_clip, melody, noise_clip, tone_clip
@@ -47,6 +51,19 @@ def renders(a4_c5_clip: PreparedClip) -> dict[str, bytes]:
     return {
         voice: render_mp3(a4_c5_clip.audio, style=style, seconds=6, seed=7) for voice, style in STYLE_FOR_VOICE.items()
     }
+
+
+@pytest.fixture
+async def pool() -> AsyncIterator[ProcessPoolExecutor]:
+    """One worker process, as the bot starts them."""
+    workers = worker_pool(1)
+    yield workers
+    await stop_pool(workers)
+
+
+def process_id(request: GenerationRequest) -> bytes:
+    """A render that answers where it ran."""
+    return str(os.getpid()).encode()
 
 
 def request(clip: PreparedClip, style: str = "piano", seconds: int = 5, seed: int = 1) -> GenerationRequest:
@@ -304,6 +321,28 @@ async def test_many_jobs_do_not_block_the_event_loop(a4_c5_clip: PreparedClip) -
     # Six 10 s renders ran meanwhile; the loop still answered within a fraction of a second.
     assert len(gaps) > 20
     assert max(gaps) < 0.25
+
+
+async def test_with_an_executor_the_render_runs_in_the_worker_process(
+    a4_c5_clip: PreparedClip, pool: ProcessPoolExecutor
+) -> None:
+    generator = LocalSynthGenerator(render=process_id, executor=pool, max_workers=1)
+    status = await generator.wait(await generator.submit(request(a4_c5_clip), webhook_url=None), max_wait=30)
+    ran_in = int(await generator.download(status, max_bytes=100))
+    assert ran_in != os.getpid()
+    assert ran_in in {worker.pid for worker in pool._processes.values()}
+
+
+async def test_a_clip_rendered_in_a_worker_process_is_the_clip_rendered_here(
+    a4_c5_clip: PreparedClip, pool: ProcessPoolExecutor
+) -> None:
+    generator = LocalSynthGenerator(executor=pool, max_workers=1)
+    ids = [await generator.submit(request(a4_c5_clip, style="strings", seconds=6, seed=7), webhook_url=None)]
+    ids.append(await generator.submit(request(a4_c5_clip, style="bass", seconds=6, seed=7), webhook_url=None))
+    statuses = [await generator.wait(i, max_wait=60) for i in ids]
+    assert [s.state for s in statuses] == [PredictionState.SUCCEEDED] * 2
+    outputs = [await generator.download(s, max_bytes=10**7) for s in statuses]
+    assert outputs == [render_mp3(a4_c5_clip.audio, style=style, seconds=6, seed=7) for style in ("strings", "bass")]
 
 
 async def test_undownloaded_outputs_are_evicted_by_count(a4_c5_clip: PreparedClip) -> None:

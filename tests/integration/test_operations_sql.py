@@ -12,7 +12,7 @@ import uuid
 import av
 import pytest
 
-from adapters.speech import KOKORO_VERSION, ReplicateSpeechGenerator, local_voice_tag_generator, shared_engine
+from adapters.speech import KOKORO_VERSION, ReplicateSpeechGenerator, local_voice_tag_generator
 from adapters.storage.stats import SqlStatsStore
 from core.clock import ManualClock
 from core.domain.identity import Identity
@@ -44,7 +44,7 @@ async def stack(database):
     await fake.start()
     music = replicate_for(fake)
     speech = ReplicateSpeechGenerator(api_token=fake.api_token, base_url=fake.base_url, http_timeout_seconds=5.0)
-    tag = local_voice_tag_generator(shared_engine())
+    tag = local_voice_tag_generator()
     notifier = RecordingNotifier()
     service = build_service(
         database,

@@ -95,6 +95,15 @@ class FakeJobStore:
     async def find_by_prediction(self, prediction_id: str) -> Job | None:
         return next((row.job for row in self._rows() if row.job.prediction_id == prediction_id), None)
 
+    async def awaiting_prediction(self, submission_ref: str) -> list[str]:
+        return [
+            row.job.job_id
+            for row in self._rows()
+            if row.job.state == JobState.SUBMITTED
+            and row.job.submission_ref == submission_ref
+            and row.job.prediction_id is None
+        ]
+
     async def record_cost(self, job_id: str, cost_micros: int) -> None:
         with self.world.transaction():
             if job_id in self.world.jobs:
