@@ -48,6 +48,7 @@ from adapters.storage.ledger_sets import (
 from adapters.storage.sql import Statement, as_int, const, run, to_db_time
 from adapters.storage.tables import accounts, holds, lots, transfers
 from core.domain.ledger import Balance, HoldState, LotKind, LotView, Outcome, Reason, take_from_lots
+from core.errors import InternalError
 
 AVAILABLE = accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending
 
@@ -72,11 +73,13 @@ def _unspent(kind: LotKind) -> ColumnElement[int]:
     return func.coalesce(spent.scalar_subquery(), const(0))
 
 
-def _executemany(conn: Connection, statement: Statement, rows: Sequence[Sequence[object]]) -> None:
+def _executemany(conn: Connection, statement: Statement, rows: Sequence[Sequence[object]]) -> int:
     """One prepared statement run for each row; `rows` give the parameters in the statement's
-    own order (its names, as `Statement` compiled them)."""
+    own order (its names, as `Statement` compiled them). Returns the rows changed in all."""
     sql, _plan = statement.compiled(conn.dialect)
-    conn.connection.dbapi_connection.cursor().executemany(sql, rows)  # type: ignore[union-attr]
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    cursor.executemany(sql, rows)
+    return int(cursor.rowcount)
 
 
 def _ordered(statement: Statement, conn: Connection, names: tuple[str, ...]) -> None:
@@ -159,14 +162,14 @@ class PlaceHoldsSqlite:
 # The holds asked for, looked up by key. Which are still held is checked in Python: with
 # `state` in its condition, SQLite walks the state index (every open hold) instead.
 _HOLDS_OF = Statement(
-    select(holds.c.key, holds.c.account_id, holds.c.amount, holds.c.state).where(
+    select(holds.c.key, holds.c.account_id, holds.c.amount, holds.c.state, holds.c.id).where(
         holds.c.key.in_(select(func.json_each(bindparam("keys")).table_valued("value").c.value))
     )
 )
-_RESOLVE_COLUMNS = ("now", "key")
-_RESOLVE = Statement(
+_RESOLVE_COLUMNS = ("now", "id")
+_RESOLVE = Statement(  # by the row's id, found just now: one seek instead of the key's two
     update(holds)
-    .where(holds.c.key == bindparam("key"), holds.c.state == const(HoldState.HELD))
+    .where(holds.c.id == bindparam("id"), holds.c.state == const(HoldState.HELD))
     .values(state=const(HoldState.CAPTURED), resolved_at=bindparam("now"))
 )
 _POST_REQ = _json_rows("rows", "account_id", "amount")
@@ -230,18 +233,22 @@ class CaptureHoldsSqlite:
                 asked[request.key] = request
         # One held hold per wallet (the lowest key), so each wallet is changed once per statement.
         chosen: dict[int, tuple[str, int]] = {}  # wallet -> (hold key, amount)
+        row_ids: dict[str, int] = {}  # hold key -> its row's id
         for row in run(conn, _HOLDS_OF, keys=json.dumps(list(asked))).fetchall():
             if row[3] == HoldState.HELD:
                 key, wallet = str(row[0]), as_int(row[1])
                 found = chosen.get(wallet)
                 if found is None or key < found[0]:
                     chosen[wallet] = (key, as_int(row[2]))
+                    row_ids[key] = as_int(row[4])
         if not chosen:
             return [LEFT_TO_UNIT] * len(requests)
         times = _DbTimes(conn)
         first = next(iter(asked.values()))
         sink = first.system.id(conn, Reason.SPEND.value, first.now)
-        _executemany(conn, _RESOLVE, [(times(asked[key].now), key) for key, _amount in chosen.values()])
+        resolving = [(times(asked[key].now), row_ids[key]) for key, _amount in chosen.values()]
+        if _executemany(conn, _RESOLVE, resolving) != len(resolving):  # cannot be: one writer, read just now
+            raise InternalError("a hold changed under its capture")
         posted = run(conn, _POST_MANY, rows=json.dumps([(w, amount) for w, (_key, amount) in chosen.items()]))
         totals = {as_int(row[0]): row for row in posted.fetchall()}
         _executemany(
