@@ -318,8 +318,8 @@ class Database:
         wallets = locks.wallets
         unknown: list[str] = []
         for key in locks.holds:
-            if len(wallets) == 1:
-                self._hold_wallets[key] = wallets[0]
+            if len(locks.wallets) == 1:  # a hold named with its one wallet
+                self._hold_wallets[key] = locks.wallets[0]
                 if len(self._hold_wallets) > MAX_REMEMBERED_HOLDS:
                     del self._hold_wallets[next(iter(self._hold_wallets))]  # the oldest
                 continue
@@ -337,7 +337,9 @@ class Database:
         return self._next_writer, resolved
 
     async def read(self, work: Work[T]) -> T:
-        """Run `work` in a read-only transaction on its own connection."""
+        """Run `work` on a connection of its own, beside the write batches: on SQLite in a read
+        transaction, on PostgreSQL in autocommit (each statement sees what was committed when it
+        began; a read that needs one snapshot for several statements begins REPEATABLE READ)."""
         if self._closed or not self._started:
             raise InternalError("the database is not running")
         if self.sqlite:
