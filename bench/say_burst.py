@@ -25,9 +25,9 @@ from adapters.storage.database import Database
 from adapters.storage.jobs import SqlJobStore
 from adapters.storage.ledger import SqlLedgerStore
 from bench.common import CountingNotifier, scratch_sqlite
-from bot.bootstrap import renders_in_flight, worker_pool_for
+from bot.bootstrap import background, renders_in_flight, worker_pool_for
 from bot.config import Settings
-from bot.processes import stop_pool
+from bot.processes import WorkerLanes, stop_pool
 from core.clock import SystemClock
 from core.domain.identity import Identity
 from core.domain.pricing import PackTable, Pricing
@@ -71,8 +71,10 @@ async def burst_in_this_process(requests: int) -> tuple[float, list[str], int, f
     """The burst, with the speech provider and its worker processes as the bot builds them
     (with the settings of this environment)."""
     pool = worker_pool_for(Settings())
+    lanes = None if pool is None else WorkerLanes(pool)
     try:
-        return await _burst(requests, local_speech_generator(executor=pool, max_workers=renders_in_flight(pool)))
+        speech = local_speech_generator(executor=background(lanes), max_workers=renders_in_flight(lanes))
+        return await _burst(requests, speech)
     finally:
         if pool is not None:
             await stop_pool(pool)

@@ -19,7 +19,7 @@ import os
 import socket
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
@@ -83,7 +83,7 @@ from bot.periodic import (
     StatisticsKeeper,
     TopUpSweeper,
 )
-from bot.processes import stop_pool, worker_pool
+from bot.processes import WorkerLanes, stop_pool, worker_pool
 from core.clock import SystemClock
 from core.codes import SecretCodes
 from core.domain.economics import micros
@@ -480,17 +480,18 @@ def compose(
         celebrate=progress_chat.after_clip,
     )
     pool = worker_pool_for(settings)
-    generator = generator or build_generator(settings, pool)
-    providers = {**build_providers(settings, generator, pool), **(providers or {})}
+    lanes = None if pool is None else WorkerLanes(pool)
+    generator = generator or build_generator(settings, lanes)
+    providers = {**build_providers(settings, generator, lanes), **(providers or {})}
     generation = GenerationService(
         store=stores.jobs,
         ledger=ledger,
         wallets=wallets,
-        intake=intake_for(settings, pool),
+        intake=intake_for(settings, lanes),
         generator=generator,
         rules=rules,
         clock=clock,
-        settings=generation_settings(settings, generator, pool),
+        settings=generation_settings(settings, generator, lanes),
         prompts=PromptPolicy(blocked=settings.prompt_blocklist),
         on_success=referrals.on_success,
         notifier=job_notices,
@@ -670,9 +671,9 @@ def smtp_sender(settings: Settings, words: Words) -> EmailSender | None:
     return SmtpEmailSender(config, words.email_message)
 
 
-def build_generator(settings: Settings, pool: ProcessPoolExecutor | None = None) -> MusicGenerator:
-    """MusicGen on Replicate with a token, else the local synthesizer, rendering in `pool`'s
-    worker processes (one render per worker at a time) or, without one, in threads."""
+def build_generator(settings: Settings, lanes: WorkerLanes | None = None) -> MusicGenerator:
+    """MusicGen on Replicate with a token, else the local synthesizer, rendering in the worker
+    processes' background lane or, without workers, in threads."""
     if settings.replicate_api_token is not None and settings.replicate_api_token.get_secret_value():
         from adapters.replicate import ReplicateGenerator
 
@@ -685,7 +686,9 @@ def build_generator(settings: Settings, pool: ProcessPoolExecutor | None = None)
         )
     logger.info("no REPLICATE_API_TOKEN: generating with the local melody synthesizer")
     return LocalSynthGenerator(
-        max_seconds=float(max(60, *settings.generation_costs)), executor=pool, max_workers=renders_in_flight(pool)
+        max_seconds=float(max(60, *settings.generation_costs)),
+        executor=background(lanes),
+        max_workers=renders_in_flight(lanes),
     )
 
 
@@ -696,12 +699,13 @@ def economics_service(settings: Settings, reads: EconomicsReads, clock: Clock) -
 
 
 def build_providers(
-    settings: Settings, music: MusicGenerator, pool: ProcessPoolExecutor | None = None
+    settings: Settings, music: MusicGenerator, lanes: WorkerLanes | None = None
 ) -> dict[str, MusicGenerator]:
     """The provider of each operation other than music from a recording: music from words goes
     to the music generator; speech to eSpeak NG or Replicate; voice tags are mixed here (eSpeak
-    and the mixing run in `pool`'s worker processes when there is one)."""
-    speech: MusicGenerator = local_speech_generator(executor=pool, max_workers=renders_in_flight(pool))
+    and the mixing run in the worker processes' background lane when there are workers)."""
+    pool = background(lanes)
+    speech: MusicGenerator = local_speech_generator(executor=pool, max_workers=renders_in_flight(lanes))
     token = settings.replicate_api_token.get_secret_value() if settings.replicate_api_token else ""
     if settings.speech_provider == "replicate" and token:
         from adapters.speech import ReplicateSpeechGenerator
@@ -716,23 +720,27 @@ def build_providers(
     return {
         OperationName.PROMPT: music,
         OperationName.SPEECH: speech,
-        OperationName.VOICE_TAG: local_voice_tag_generator(executor=pool, max_workers=renders_in_flight(pool)),
+        OperationName.VOICE_TAG: local_voice_tag_generator(executor=pool, max_workers=renders_in_flight(lanes)),
     }
 
 
-def intake_for(settings: Settings, pool: ProcessPoolExecutor | None) -> AudioIntake:
-    """Recordings decoded in `pool`'s workers, each handed over through a file in the data
-    folder; without a pool, here (in a thread)."""
-    if pool is None:
+def intake_for(settings: Settings, lanes: WorkerLanes | None) -> AudioIntake:
+    """Recordings decoded in the worker processes' urgent lane (someone waits on the answer),
+    each handed over through a file in the data folder; without workers, here (in a thread)."""
+    if lanes is None:
         return PyAVIntake()
-    return FileHandoffIntake(PyAVIntake(), pool, Path(settings.data_dir) / "uploads")
+    return FileHandoffIntake(PyAVIntake(), lanes.urgent, Path(settings.data_dir) / "uploads")
 
 
-def renders_in_flight(pool: ProcessPoolExecutor | None) -> int | None:
-    """How many renders a local generator sends to `pool` at once: one per worker and one more
-    waiting its turn there, so a worker goes from one render to the next without waiting on this
-    process (the rest wait here as requests, not as audio); None (the default) without a pool."""
-    return None if pool is None else pool._max_workers + 1
+def background(lanes: WorkerLanes | None) -> Executor | None:
+    return None if lanes is None else lanes.background
+
+
+def renders_in_flight(lanes: WorkerLanes | None) -> int | None:
+    """How many renders a local generator sends to the workers at once: one per worker and one
+    more waiting its turn (the rest wait here as requests, not as audio); None (the default)
+    without workers."""
+    return None if lanes is None else lanes.workers + 1
 
 
 def worker_pool_for(settings: Settings) -> ProcessPoolExecutor | None:
@@ -747,9 +755,7 @@ def worker_pool_for(settings: Settings) -> ProcessPoolExecutor | None:
     return worker_pool(processes)
 
 
-def generation_settings(
-    settings: Settings, generator: MusicGenerator, pool: ProcessPoolExecutor | None
-) -> GenerationSettings:
+def generation_settings(settings: Settings, generator: MusicGenerator, lanes: WorkerLanes | None) -> GenerationSettings:
     webhook = None
     if settings.public_base_url and settings.replicate_webhook_secret and settings.replicate_api_token:
         webhook = settings.public_base_url.rstrip("/") + "/webhooks/replicate"  # only when it can be verified
@@ -765,8 +771,8 @@ def generation_settings(
         worker_id=(settings.worker_id or "").strip() or socket.gethostname()[:100],
         input_retention=dt.timedelta(hours=settings.input_retention_hours),
     )
-    if pool is not None:
-        values = dataclasses.replace(values, intake_workers=pool._max_workers)
+    if lanes is not None:
+        values = dataclasses.replace(values, intake_workers=lanes.workers)
     if isinstance(generator, LocalSynthGenerator):  # asking an in-process generator is free
         values = dataclasses.replace(values, poll_interval_seconds=min(values.poll_interval_seconds, 0.2))
     return values

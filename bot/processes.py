@@ -10,15 +10,22 @@ from __future__ import annotations
 
 import asyncio
 import ctypes
+import functools
 import logging
 import multiprocessing
 import os
 import threading
 import time
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import CancelledError, Executor, Future, ProcessPoolExecutor
+from dataclasses import dataclass
 from multiprocessing import forkserver, resource_tracker
+from typing import TypeVar, cast
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 HELPERS_WAIT_SECONDS = 2.0
 _M_MMAP_THRESHOLD = -3  # glibc's mallopt() parameter
@@ -100,3 +107,85 @@ def stop_helpers() -> None:
                 stop()
             except (OSError, TypeError):  # TypeError: a helper whose process is already gone has no pid
                 logger.debug("stopping %s failed", type(helper).__name__, exc_info=True)
+
+
+class WorkerLanes:
+    """One worker pool, two lanes: `urgent` (a recording someone waits on to be answered) and
+    `background` (rendering local audio). At most one task per worker is handed to the pool at
+    a time; the others wait here, urgent ones first. Why: the pool's own queue is first come,
+    first served, and a voice note's first reply waited there behind the renders sent before it.
+    A worker idles for one hand-over between two tasks."""
+
+    def __init__(self, pool: ProcessPoolExecutor) -> None:
+        self.pool = pool
+        workers: int = pool._max_workers  # type: ignore[attr-defined]  # the executor keeps its size private
+        self.workers = workers
+        self._free = workers
+        self._waiting: tuple[deque[_Task], deque[_Task]] = (deque(), deque())
+        self._lock = threading.Lock()
+        self.urgent: Executor = _Lane(self, 0)
+        self.background: Executor = _Lane(self, 1)
+
+    def submit(self, lane: int, task: _Task) -> None:
+        with self._lock:
+            self._waiting[lane].append(task)
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        while True:
+            with self._lock:
+                if self._free == 0:
+                    return
+                lane = self._waiting[0] or self._waiting[1]
+                if not lane:
+                    return
+                task = lane.popleft()
+                self._free -= 1
+            if not task.outer.set_running_or_notify_cancel():  # cancelled while it waited
+                self._release()
+                continue
+            try:
+                inner = self.pool.submit(task.fn, *task.args, **task.kwargs)
+            except BaseException as error:  # the pool was shut down, or broke
+                task.outer.set_exception(error)
+                self._release()
+                continue
+            inner.add_done_callback(functools.partial(self._done, task.outer))
+
+    def _release(self) -> None:
+        with self._lock:
+            self._free += 1
+
+    def _done(self, outer: Future[object], inner: Future[object]) -> None:
+        self._release()
+        if inner.cancelled():
+            outer.set_exception(CancelledError())
+        elif (error := inner.exception()) is not None:
+            outer.set_exception(error)
+        else:
+            outer.set_result(inner.result())
+        self._dispatch()
+
+
+@dataclass(frozen=True)
+class _Task:
+    outer: Future[object]
+    fn: Callable[..., object]
+    args: tuple[object, ...]
+    kwargs: dict[str, object]
+
+
+class _Lane(Executor):
+    """An `Executor` view of one lane (what `run_in_executor` and the intake take)."""
+
+    def __init__(self, lanes: WorkerLanes, index: int) -> None:
+        self._lanes = lanes
+        self._index = index
+
+    def submit(self, fn: Callable[..., T], /, *args: object, **kwargs: object) -> Future[T]:
+        outer: Future[T] = Future()
+        self._lanes.submit(self._index, _Task(cast("Future[object]", outer), fn, args, kwargs))
+        return outer
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        """Nothing: the pool is stopped by its owner (`stop_pool`)."""
