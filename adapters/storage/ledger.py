@@ -14,6 +14,7 @@ Which lots a movement takes, what a take-back takes and what expires are decided
 from __future__ import annotations
 
 import datetime as dt
+from typing import TypedDict
 
 from sqlalchemy import ColumnElement, Connection, bindparam, case, false, func, insert, not_, or_, select, update
 
@@ -378,28 +379,13 @@ def add_lot(
     pack_id: str | None = None,
     order_ref: str | None = None,
     expires_at: dt.datetime | None = None,
+    remaining: int | None = None,
 ) -> None:
-    """Record where new posted credits came from (after they were credited)."""
-    posted = as_int(scalar(conn, _POSTED, id=account_id))
-    remaining = spendable_part(amount, posted)
-    _insert_lot(
-        conn, account_id, amount, remaining, kind, key, now, pack_id=pack_id, order_ref=order_ref, expires_at=expires_at
-    )
-
-
-def _insert_lot(
-    conn: Connection,
-    account_id: int,
-    amount: int,
-    remaining: int,
-    kind: LotKind,
-    key: str,
-    now: dt.datetime,
-    *,
-    pack_id: str | None = None,
-    order_ref: str | None = None,
-    expires_at: dt.datetime | None = None,
-) -> None:
+    """Record where new posted credits came from (after they were credited). `remaining`: its
+    spendable part, when the caller knows the wallet's posted balance after the credit; else
+    it is read."""
+    if remaining is None:
+        remaining = spendable_part(amount, as_int(scalar(conn, _POSTED, id=account_id)))
     run(
         conn,
         _INSERT_LOT,
@@ -468,7 +454,7 @@ def post_grant(conn: Connection, system: SystemAccounts, g: Grant, now: dt.datet
         return _duplicate(conn, g.key, g.account_id)
     if conn.dialect.name != "postgresql":
         _credit(conn, g.account_id, g.amount)
-        add_lot(conn, g.account_id, g.amount, g.lot_kind, g.key, now, **_lot_refs(g))
+        add_lot(conn, g.account_id, g.amount, g.lot_kind, g.key, now, **_lot_of(g))
         return Outcome(g.key, g.amount, balance(conn, g.account_id))
     # PostgreSQL: the credit returns the balance's parts, so the grant reads nothing more (each
     # statement is a round trip). Not on SQLite: 3.40 gave stale sums from a subquery in a
@@ -478,13 +464,20 @@ def post_grant(conn: Connection, system: SystemAccounts, g: Grant, now: dt.datet
         raise OperationFailed("unknown_account")
     posted, pending, frozen, free, paid = row
     remaining = spendable_part(g.amount, as_int(posted))
-    _insert_lot(conn, g.account_id, g.amount, remaining, g.lot_kind, g.key, now, **_lot_refs(g))
+    add_lot(conn, g.account_id, g.amount, g.lot_kind, g.key, now, remaining=remaining, **_lot_of(g))
     free_now = as_int(free) + (remaining if g.lot_kind == LotKind.FREE else 0)
     paid_now = as_int(paid) + (remaining if g.lot_kind == LotKind.PAID else 0)
     return Outcome(g.key, g.amount, _balance_of(g.account_id, (posted, pending, frozen, free_now, paid_now)))
 
 
-def _lot_refs(g: Grant) -> dict[str, object]:
+class _LotOf(TypedDict):
+    pack_id: str | None
+    order_ref: str | None
+    expires_at: dt.datetime | None
+
+
+def _lot_of(g: Grant) -> _LotOf:
+    """What a grant's lot records beside its amount."""
     return {"pack_id": g.pack_id, "order_ref": g.order_ref, "expires_at": g.expires_at}
 
 
