@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, func, select
 
+from adapters.storage.balances import POSTED
 from adapters.storage.tables import accounts, holds, lots, transfers
 from core.domain.ledger import HoldState, Reason
 
@@ -13,11 +14,7 @@ def audit(conn: Connection) -> list[str]:
     problems: list[str] = []
     # Every transfer debits one account and credits another, so the derived balances of all
     # accounts sum to zero; wallets keep running totals, system accounts are derived only.
-    total = conn.execute(
-        select(func.coalesce(func.sum(accounts.c.credits_posted - accounts.c.debits_posted), 0)).where(
-            accounts.c.kind != "system"
-        )
-    ).scalar_one()
+    total = conn.execute(select(func.coalesce(func.sum(POSTED), 0)).where(accounts.c.kind != "system")).scalar_one()
     system_net = (
         conn.execute(
             select(func.coalesce(func.sum(transfers.c.amount), 0)).where(

@@ -14,11 +14,11 @@ Which lots a movement takes, what a take-back takes and what expires are decided
 from __future__ import annotations
 
 import datetime as dt
-from typing import TypedDict
 
-from sqlalchemy import ColumnElement, Connection, bindparam, case, false, func, insert, not_, or_, select, update
+from sqlalchemy import Connection, bindparam, case, false, func, insert, not_, or_, select, update
 
 from adapters.storage.audit import audit
+from adapters.storage.balances import AVAILABLE, BALANCE_COLUMNS, POSTED, balance_from
 from adapters.storage.database import Database
 from adapters.storage.ledger_sets import CaptureHolds, CaptureRequest, HoldRequest, PlaceHolds, lot_view
 from adapters.storage.ledger_sets_sqlite import CaptureHoldsSqlite, PlaceHoldsSqlite
@@ -32,7 +32,6 @@ from adapters.storage.persons import (
     wallet_owner_key,
 )
 from adapters.storage.sql import (
-    DbRow,
     Savepoint,
     Statement,
     as_int,
@@ -81,9 +80,7 @@ from core.errors import (
 )
 from core.ports import WelcomeDecision
 
-POSTED = accounts.c.credits_posted - accounts.c.debits_posted
 MAX_MEMO = max_length(transfers.c.memo)
-AVAILABLE = POSTED - accounts.c.debits_pending
 _ACCOUNT = accounts.c.id == bindparam("id")
 
 # --- accounts ----------------------------------------------------------------------------
@@ -106,22 +103,10 @@ _INSERT_ACCOUNT = Statement(
 )
 
 
-def _unspent(kind: LotKind) -> ColumnElement[int]:
-    spent = select(func.sum(lots.c.remaining)).where(lots.c.account_id == accounts.c.id, lots.c.kind == const(kind))
-    return func.coalesce(spent.scalar_subquery(), const(0))
-
-
-_BALANCE_COLUMNS = (
-    POSTED,
-    accounts.c.debits_pending,
-    accounts.c.frozen,
-    _unspent(LotKind.FREE),
-    _unspent(LotKind.PAID),
-)
-_BALANCE = Statement(select(*_BALANCE_COLUMNS).where(_ACCOUNT))
+_BALANCE = Statement(select(*BALANCE_COLUMNS).where(_ACCOUNT))
 # Who an identity is, with their wallet's balance, in one statement (the first read of most
 # requests).
-_PERSON_WITH_BALANCE = Statement(person_and(*_BALANCE_COLUMNS))
+_PERSON_WITH_BALANCE = Statement(person_and(*BALANCE_COLUMNS))
 _POSTED = Statement(select(POSTED).where(_ACCOUNT))
 _AVAILABLE = Statement(select(AVAILABLE).where(_ACCOUNT))
 _PENDING = Statement(select(accounts.c.debits_pending).where(_ACCOUNT))
@@ -148,7 +133,7 @@ _CREDIT_RETURNING = Statement(
     update(accounts)
     .where(_ACCOUNT)
     .values(credits_posted=accounts.c.credits_posted + bindparam("amount"))
-    .returning(*_BALANCE_COLUMNS)
+    .returning(*BALANCE_COLUMNS)
 )
 _RESERVE = Statement(
     update(accounts)
@@ -211,7 +196,7 @@ def balance(conn: Connection, account_id: int) -> Balance:
     row = one(conn, _BALANCE, id=account_id)
     if row is None:
         raise OperationFailed("unknown_account")
-    return _balance_of(account_id, row)
+    return balance_from(account_id, *row)
 
 
 def person_with_balance(conn: Connection, identity: str) -> tuple[Person, Balance] | None:
@@ -219,19 +204,7 @@ def person_with_balance(conn: Connection, identity: str) -> tuple[Person, Balanc
     if row is None:
         return None
     person = Person(as_int(row[0]), as_int(row[1]), created=False)
-    return person, _balance_of(person.wallet_id, row[2:])
-
-
-def _balance_of(account_id: int, row: DbRow) -> Balance:
-    posted, pending, frozen, free, paid = row
-    return Balance(
-        account_id,
-        free=as_int(free),
-        paid=as_int(paid),
-        held=as_int(pending),
-        frozen=bool(frozen),
-        debt=max(0, -as_int(posted)),
-    )
+    return person, balance_from(person.wallet_id, *row[2:])
 
 
 def _refuse_debit(conn: Connection, account_id: int, amount: int) -> None:
@@ -452,33 +425,27 @@ def post_grant(conn: Connection, system: SystemAccounts, g: Grant, now: dt.datet
         conn, g.key, source, g.account_id, g.amount, g.reason, now, order_ref=g.order_ref, memo=g.memo
     ):
         return _duplicate(conn, g.key, g.account_id)
-    if conn.dialect.name != "postgresql":
-        _credit(conn, g.account_id, g.amount)
-        add_lot(conn, g.account_id, g.amount, g.lot_kind, g.key, now, **_lot_of(g))
-        return Outcome(g.key, g.amount, balance(conn, g.account_id))
-    # PostgreSQL: the credit returns the balance's parts, so the grant reads nothing more (each
-    # statement is a round trip). Not on SQLite: 3.40 gave stale sums from a subquery in a
-    # RETURNING clause run again on its cached statement.
+    # The credit returns the balance's parts, so the grant reads nothing more.
     row = one(conn, _CREDIT_RETURNING, id=g.account_id, amount=g.amount)
     if row is None:
         raise OperationFailed("unknown_account")
     posted, pending, frozen, free, paid = row
     remaining = spendable_part(g.amount, as_int(posted))
-    add_lot(conn, g.account_id, g.amount, g.lot_kind, g.key, now, remaining=remaining, **_lot_of(g))
+    add_lot(
+        conn,
+        g.account_id,
+        g.amount,
+        g.lot_kind,
+        g.key,
+        now,
+        pack_id=g.pack_id,
+        order_ref=g.order_ref,
+        expires_at=g.expires_at,
+        remaining=remaining,
+    )
     free_now = as_int(free) + (remaining if g.lot_kind == LotKind.FREE else 0)
     paid_now = as_int(paid) + (remaining if g.lot_kind == LotKind.PAID else 0)
-    return Outcome(g.key, g.amount, _balance_of(g.account_id, (posted, pending, frozen, free_now, paid_now)))
-
-
-class _LotOf(TypedDict):
-    pack_id: str | None
-    order_ref: str | None
-    expires_at: dt.datetime | None
-
-
-def _lot_of(g: Grant) -> _LotOf:
-    """What a grant's lot records beside its amount."""
-    return {"pack_id": g.pack_id, "order_ref": g.order_ref, "expires_at": g.expires_at}
+    return Outcome(g.key, g.amount, balance_from(g.account_id, posted, pending, frozen, free_now, paid_now))
 
 
 _INSERT_HOLD = Statement(

@@ -17,34 +17,18 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import ColumnElement, Connection, and_, any_, bindparam, column, exists, func, not_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, any_, bindparam, column, func, select, update
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql.schema import Column
 
+from adapters.storage.balances import BALANCE_COLUMNS, balance_from, guarded_reserve
 from adapters.storage.database import LEFT_TO_UNIT
 from adapters.storage.sql import DbRow, Statement, as_int, const, every, from_db_time, run
 from adapters.storage.tables import accounts, holds, lots, transfers
-from core.domain.ledger import Balance, HoldState, LotKind, LotTake, LotView, Outcome, Reason, take_from_lots
+from core.domain.ledger import HoldState, LotKind, LotTake, LotView, Outcome, Reason, take_from_lots
 
-AVAILABLE = accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending
 SPEND_PREFIX = "spend:"  # a capture's transfer key is its hold's key after this
-
-
-def _unspent(kind: LotKind) -> ColumnElement[int]:
-    spent = select(func.sum(lots.c.remaining)).where(lots.c.account_id == accounts.c.id, lots.c.kind == const(kind))
-    return func.coalesce(spent.scalar_subquery(), const(0))
-
-
-# A wallet's balance, as `ledger.balance` reads it, from its accounts row (after an UPDATE, in
-# its RETURNING) and its lots.
-_BALANCE_COLUMNS = (
-    (accounts.c.credits_posted - accounts.c.debits_posted).label("posted"),
-    accounts.c.debits_pending.label("pending"),
-    accounts.c.frozen.label("frozen"),
-    _unspent(LotKind.FREE).label("free"),
-    _unspent(LotKind.PAID).label("paid"),
-)
 
 
 def _array(name: str, of: Column[object]) -> ColumnElement[object]:
@@ -73,21 +57,14 @@ _HOLD_REQ = _rows(
     ("now", holds.c.created_at),
 )
 _RESERVED = (
-    update(accounts)
-    .where(
-        accounts.c.id == _HOLD_REQ.c.account_id,
-        not_(accounts.c.frozen),
-        AVAILABLE >= _HOLD_REQ.c.amount,
-        ~exists().where(holds.c.key == _HOLD_REQ.c.key),
-    )
-    .values(debits_pending=accounts.c.debits_pending + _HOLD_REQ.c.amount)
+    guarded_reserve(_HOLD_REQ)
     .returning(
         _HOLD_REQ.c.key,
         _HOLD_REQ.c.account_id,
         _HOLD_REQ.c.amount,
         _HOLD_REQ.c.expires_at,
         _HOLD_REQ.c.now,
-        *_BALANCE_COLUMNS,
+        *BALANCE_COLUMNS,
     )
     .cte("reserved")
 )
@@ -113,7 +90,7 @@ _PLACE_HOLDS = Statement(
         _RESERVED.c.key,
         _RESERVED.c.account_id,
         _RESERVED.c.amount,
-        *(_RESERVED.c[c.name] for c in _BALANCE_COLUMNS),
+        *(_RESERVED.c[c.name] for c in BALANCE_COLUMNS),
     ).add_cte(_RECORDED)
 )
 
@@ -144,7 +121,7 @@ class PlaceHolds:
                 nows=[r.now for r in chosen],
             )
             for key, account, amount, posted, pending, frozen, free, paid in rows:
-                balance = _balance(as_int(account), posted, pending, frozen, as_int(free), as_int(paid))
+                balance = balance_from(as_int(account), posted, pending, frozen, as_int(free), as_int(paid))
                 placed[str(key)] = Outcome(str(key), as_int(amount), balance)
         outcomes = {id(r): placed[r.key] for r in chosen if r.key in placed}
         return [outcomes.get(id(r), LEFT_TO_UNIT) for r in requests]
@@ -200,7 +177,7 @@ _POSTED = (
         debits_pending=accounts.c.debits_pending - _RESOLVED.c.amount,
         debits_posted=accounts.c.debits_posted + _RESOLVED.c.amount,
     )
-    .returning(accounts.c.id, *_BALANCE_COLUMNS[:3])
+    .returning(accounts.c.id, *BALANCE_COLUMNS[:3])
     .cte("posted")
 )
 _SPENT = (
@@ -289,7 +266,9 @@ class CaptureHolds:
                 left[part.lot_id] -= part.amount
             free = sum(left[lot.lot_id] for lot in wallet_lots[wallet] if lot.kind == LotKind.FREE)
             paid = sum(left[lot.lot_id] for lot in wallet_lots[wallet] if lot.kind == LotKind.PAID)
-            outcomes[key] = Outcome(SPEND_PREFIX + key, amount, _balance(wallet, posted, pending, frozen, free, paid))
+            outcomes[key] = Outcome(
+                SPEND_PREFIX + key, amount, balance_from(wallet, posted, pending, frozen, free, paid)
+            )
         if takes:
             run(conn, _TAKE_FROM_LOTS, ids=[t.lot_id for t in takes], amounts=[t.amount for t in takes])
         results: list[object] = []
@@ -308,13 +287,4 @@ def lot_view(lot_id: object, kind: object, remaining: object, expires_at: object
         as_int(remaining),
         from_db_time(expires_at),
         None if order_ref is None else str(order_ref),
-    )
-
-
-# --- balances ----------------------------------------------------------------------------
-
-
-def _balance(account: int, posted: object, pending: object, frozen: object, free: int, paid: int) -> Balance:
-    return Balance(
-        account, free=free, paid=paid, held=as_int(pending), frozen=bool(frozen), debt=max(0, -as_int(posted))
     )

@@ -23,21 +23,17 @@ import json
 from collections.abc import Sequence
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
-    Integer,
     bindparam,
-    exists,
     func,
     insert,
-    literal_column,
-    not_,
     select,
     update,
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.sql.selectable import Subquery
 
+from adapters.storage.balances import BALANCE_COLUMNS, POSTED, balance_from, guarded_reserve
 from adapters.storage.database import LEFT_TO_UNIT
 from adapters.storage.ledger_sets import (
     SPEND_PREFIX,
@@ -47,10 +43,8 @@ from adapters.storage.ledger_sets import (
 )
 from adapters.storage.sql import Statement, as_int, const, run, to_db_time
 from adapters.storage.tables import accounts, holds, lots, transfers
-from core.domain.ledger import Balance, HoldState, LotKind, LotView, Outcome, Reason, take_from_lots
+from core.domain.ledger import HoldState, LotKind, LotView, Outcome, Reason, take_from_lots
 from core.errors import InternalError
-
-AVAILABLE = accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending
 
 
 def _json_rows(name: str, *columns: str) -> Subquery:
@@ -64,76 +58,49 @@ def _json_rows(name: str, *columns: str) -> Subquery:
     )
 
 
-def _unspent(kind: LotKind) -> ColumnElement[int]:
-    """A wallet's unspent credits of `kind`, in the RETURNING of an UPDATE of `accounts`. SQLite
-    writes RETURNING's columns unqualified, where a bare `id` in this subquery would be the
-    lot's own: so the wallet's id is named with its table."""
-    wallet_id = literal_column(f"{accounts.name}.{accounts.c.id.name}", Integer())
-    spent = select(func.sum(lots.c.remaining)).where(lots.c.account_id == wallet_id, lots.c.kind == const(kind))
-    return func.coalesce(spent.scalar_subquery(), const(0))
+class _PerRow:
+    """A statement run once for each row by `executemany`, the rows giving its parameters in
+    the order `names` says; checked against the compiled statement at its first run."""
 
+    def __init__(self, statement: Statement, names: tuple[str, ...]) -> None:
+        self.statement = statement
+        self.names = names
+        self._checked: set[str] = set()  # the dialects it was checked for
 
-def _executemany(conn: Connection, statement: Statement, rows: Sequence[Sequence[object]]) -> int:
-    """One prepared statement run for each row; `rows` give the parameters in the statement's
-    own order (its names, as `Statement` compiled them). Returns the rows changed in all."""
-    sql, _plan = statement.compiled(conn.dialect)
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    cursor.executemany(sql, rows)
-    return int(cursor.rowcount)
+    def run(self, conn: Connection, rows: Sequence[Sequence[object]]) -> int:
+        """The rows changed in all."""
+        sql, plan = self.statement.compiled(conn.dialect)
+        if conn.dialect.name not in self._checked:
+            if tuple(name for name, _fixed in plan) != self.names:
+                raise AssertionError(f"parameters {plan} are not {self.names}")
+            self._checked.add(conn.dialect.name)
+        cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        cursor.executemany(sql, rows)
+        return int(cursor.rowcount)
 
-
-def _ordered(statement: Statement, conn: Connection, names: tuple[str, ...]) -> None:
-    """Check once that `statement` takes exactly `names`, in that order (for `_executemany`)."""
-    _sql, plan = statement.compiled(conn.dialect)
-    if tuple(name for name, _fixed in plan) != names:
-        raise AssertionError(f"parameters {plan} are not {names}")
-
-
-# --- holds -------------------------------------------------------------------------------
 
 _HOLD_REQ = _json_rows("rows", "key", "account_id", "amount")
 # Reserve, guarded; the new totals and the lots' sums come back for each wallet's balance.
-_RESERVE_MANY = Statement(
-    update(accounts)
-    .where(
-        accounts.c.id == _HOLD_REQ.c.account_id,
-        not_(accounts.c.frozen),
-        AVAILABLE >= _HOLD_REQ.c.amount,
-        ~exists().where(holds.c.key == _HOLD_REQ.c.key),
-    )
-    .values(debits_pending=accounts.c.debits_pending + _HOLD_REQ.c.amount)
-    .returning(
-        accounts.c.id,
-        accounts.c.credits_posted - accounts.c.debits_posted,
-        accounts.c.debits_pending,
-        accounts.c.frozen,
-        _unspent(LotKind.FREE),
-        _unspent(LotKind.PAID),
-    )
-)
-_HOLD_COLUMNS = ("key", "account_id", "amount", "expires_at", "now")
-_INSERT_HELD = Statement(
-    insert(holds).values(
-        key=bindparam("key"),
-        account_id=bindparam("account_id"),
-        amount=bindparam("amount"),
-        state=const(HoldState.HELD),
-        expires_at=bindparam("expires_at"),
-        created_at=bindparam("now"),
-    )
+_RESERVE_MANY = Statement(guarded_reserve(_HOLD_REQ).returning(accounts.c.id, *BALANCE_COLUMNS))
+_INSERT_HELD = _PerRow(
+    Statement(
+        insert(holds).values(
+            key=bindparam("key"),
+            account_id=bindparam("account_id"),
+            amount=bindparam("amount"),
+            state=const(HoldState.HELD),
+            expires_at=bindparam("expires_at"),
+            created_at=bindparam("now"),
+        )
+    ),
+    ("key", "account_id", "amount", "expires_at", "now"),
 )
 
 
 class PlaceHoldsSqlite:
     """`ledger.place_hold` for many rows at once."""
 
-    def __init__(self) -> None:
-        self._checked = False
-
     def run_many(self, conn: Connection, requests: Sequence[object]) -> list[object]:
-        if not self._checked:
-            _ordered(_INSERT_HELD, conn, _HOLD_COLUMNS)
-            self._checked = True
         chosen: dict[int, HoldRequest] = {}  # wallet -> its request: one per wallet
         keys: set[str] = set()
         for request in requests:
@@ -149,11 +116,11 @@ class PlaceHoldsSqlite:
         for account, posted, pending, frozen, free, paid in reserved.fetchall():
             wallet = as_int(account)
             r = chosen[wallet]
-            balance = _balance(wallet, posted, pending, frozen, as_int(free), as_int(paid))
+            balance = balance_from(wallet, posted, pending, frozen, as_int(free), as_int(paid))
             placed[id(r)] = Outcome(r.key, r.amount, balance)
             held.append((r.key, wallet, r.amount, expiries(r.expires_at), times(r.now)))
         if held:
-            _executemany(conn, _INSERT_HELD, held)
+            _INSERT_HELD.run(conn, held)
         return [placed.get(id(r), LEFT_TO_UNIT) for r in requests]
 
 
@@ -166,11 +133,13 @@ _HOLDS_OF = Statement(
         holds.c.key.in_(select(func.json_each(bindparam("keys")).table_valued("value").c.value))
     )
 )
-_RESOLVE_COLUMNS = ("now", "id")
-_RESOLVE = Statement(  # by the row's id, found just now: one seek instead of the key's two
-    update(holds)
-    .where(holds.c.id == bindparam("id"), holds.c.state == const(HoldState.HELD))
-    .values(state=const(HoldState.CAPTURED), resolved_at=bindparam("now"))
+_RESOLVE = _PerRow(  # by the row's id, found just now: one seek instead of the key's two
+    Statement(
+        update(holds)
+        .where(holds.c.id == bindparam("id"), holds.c.state == const(HoldState.HELD))
+        .values(state=const(HoldState.CAPTURED), resolved_at=bindparam("now"))
+    ),
+    ("now", "id"),
 )
 _POST_REQ = _json_rows("rows", "account_id", "amount")
 # The pending debits become posted; the new totals come back for the balances.
@@ -183,24 +152,26 @@ _POST_MANY = Statement(
     )
     .returning(
         accounts.c.id,
-        accounts.c.credits_posted - accounts.c.debits_posted,
+        POSTED,
         accounts.c.debits_pending,
         accounts.c.frozen,
     )
 )
-_SPEND_COLUMNS = ("key", "debit", "credit", "amount", "now")
-_INSERT_SPENT = Statement(
-    sqlite.insert(transfers)
-    .values(
-        key=bindparam("key"),
-        debit_account_id=bindparam("debit"),
-        credit_account_id=bindparam("credit"),
-        amount=bindparam("amount"),
-        reason=const(Reason.SPEND),
-        memo=const(""),
-        created_at=bindparam("now"),
-    )
-    .on_conflict_do_nothing(index_elements=["key"])
+_INSERT_SPENT = _PerRow(
+    Statement(
+        sqlite.insert(transfers)
+        .values(
+            key=bindparam("key"),
+            debit_account_id=bindparam("debit"),
+            credit_account_id=bindparam("credit"),
+            amount=bindparam("amount"),
+            reason=const(Reason.SPEND),
+            memo=const(""),
+            created_at=bindparam("now"),
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+    ),
+    ("key", "debit", "credit", "amount", "now"),
 )
 # In no particular order: `core.domain.ledger.spend_order` orders them.
 _LOTS_OF_WALLETS = Statement(
@@ -209,24 +180,18 @@ _LOTS_OF_WALLETS = Statement(
         lots.c.remaining > const(0),
     )
 )
-_TAKE_COLUMNS = ("amount", "id")
-_TAKE_FROM_LOT = Statement(
-    update(lots).where(lots.c.id == bindparam("id")).values(remaining=lots.c.remaining - bindparam("amount"))
+_TAKE_FROM_LOT = _PerRow(
+    Statement(
+        update(lots).where(lots.c.id == bindparam("id")).values(remaining=lots.c.remaining - bindparam("amount"))
+    ),
+    ("amount", "id"),
 )
 
 
 class CaptureHoldsSqlite:
     """`ledger.capture_hold` of holds still held, for many rows at once."""
 
-    def __init__(self) -> None:
-        self._checked = False
-
     def run_many(self, conn: Connection, requests: Sequence[object]) -> list[object]:
-        if not self._checked:
-            _ordered(_RESOLVE, conn, _RESOLVE_COLUMNS)
-            _ordered(_INSERT_SPENT, conn, _SPEND_COLUMNS)
-            _ordered(_TAKE_FROM_LOT, conn, _TAKE_COLUMNS)
-            self._checked = True
         asked: dict[str, CaptureRequest] = {}  # hold key -> its first request
         for request in requests:
             if isinstance(request, CaptureRequest) and request.key not in asked:
@@ -247,13 +212,12 @@ class CaptureHoldsSqlite:
         first = next(iter(asked.values()))
         sink = first.system.id(conn, Reason.SPEND.value, first.now)
         resolving = [(times(asked[key].now), row_ids[key]) for key, _amount in chosen.values()]
-        if _executemany(conn, _RESOLVE, resolving) != len(resolving):  # cannot be: one writer, read just now
+        if _RESOLVE.run(conn, resolving) != len(resolving):  # cannot be: one writer, read just now
             raise InternalError("a hold changed under its capture")
         posted = run(conn, _POST_MANY, rows=json.dumps([(w, amount) for w, (_key, amount) in chosen.items()]))
         totals = {as_int(row[0]): row for row in posted.fetchall()}
-        _executemany(
+        _INSERT_SPENT.run(
             conn,
-            _INSERT_SPENT,
             [(SPEND_PREFIX + key, w, sink, amount, times(asked[key].now)) for w, (key, amount) in chosen.items()],
         )
         wallet_lots: dict[int, list[LotView]] = {wallet: [] for wallet in chosen}
@@ -276,10 +240,10 @@ class CaptureHoldsSqlite:
                 elif part.kind == LotKind.PAID:
                     paid -= part.amount
             _id, posted_total, pending, frozen = totals[wallet]
-            balance = _balance(wallet, posted_total, pending, frozen, free, paid)
+            balance = balance_from(wallet, posted_total, pending, frozen, free, paid)
             outcomes[key] = Outcome(SPEND_PREFIX + key, amount, balance)
         if takes:
-            _executemany(conn, _TAKE_FROM_LOT, takes)
+            _TAKE_FROM_LOT.run(conn, takes)
         results: list[object] = []
         for request in requests:
             # A key asked twice: its first row gets the outcome, the repeat runs alone ("already done").
@@ -304,9 +268,3 @@ class _DbTimes:
         if value is not self._last:
             self._last, self._converted = value, to_db_time(self._conn, value)
         return self._converted
-
-
-def _balance(account: int, posted: object, pending: object, frozen: object, free: int, paid: int) -> Balance:
-    return Balance(
-        account, free=free, paid=paid, held=as_int(pending), frozen=bool(frozen), debt=max(0, -as_int(posted))
-    )

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import BigInteger, ColumnElement, Connection, Select, case, cast, func, select, union_all
 
+from adapters.storage.balances import AVAILABLE
 from adapters.storage.database import Database
 from adapters.storage.sql import Statement, as_int, const, every, from_db_time, scalar
 from adapters.storage.tables import accounts, holds
@@ -53,9 +54,7 @@ _FIGURES = Statement(
             const(""),
             func.count(),
             func.sum(case((accounts.c.frozen, const(1)), else_=const(0))),
-            cast(
-                func.sum(accounts.c.credits_posted - accounts.c.debits_posted - accounts.c.debits_pending), BigInteger
-            ),
+            cast(func.sum(AVAILABLE), BigInteger),
             cast(func.sum(accounts.c.debits_pending), BigInteger),
         )
         .where(accounts.c.kind != const("system"))

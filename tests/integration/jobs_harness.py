@@ -193,3 +193,17 @@ async def open_stack(
 def simulated_seconds(clock: ManualClock) -> Callable[[], float]:
     """The fake's clock, reading the same simulated time as the service."""
     return lambda: clock.now().timestamp()
+
+
+@dataclass
+class Life:
+    """One run of the bot process, for tests that end it mid-step and start another."""
+
+    database: Database
+    service: GenerationService
+    notifier: RecordingNotifier
+    generator: Any = None
+
+    async def die(self) -> None:
+        await self.service.stop(grace_seconds=0)  # cancel whatever it was doing, mid-step
+        await self.database.close()

@@ -22,11 +22,11 @@ from core.domain.generation import GenerationRequest
 from core.domain.identity import Identity
 from core.domain.jobs import TERMINAL, Job, JobState
 from core.ports import SubmissionNote
-from core.services.generation import GenerationService
 from tests.fakes.edges import RecordingNotifier
 from tests.fakes.replicate_fake import FakeReplicate
 from tests.integration.jobs_harness import (
     START,
+    Life,
     build_service,
     fast_settings,
     replicate_for,
@@ -59,17 +59,6 @@ class DiesAfterCreate:
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
-
-
-@dataclass
-class Life:
-    database: Database
-    service: GenerationService
-    notifier: RecordingNotifier
-
-    async def end(self) -> None:
-        await self.service.stop(grace_seconds=0)  # cancels whatever it was doing, mid-step
-        await self.database.close()
 
 
 @pytest.fixture
@@ -136,7 +125,7 @@ async def test_music_from_words_created_before_a_crash_is_adopted_not_made_again
         accepted = await first.service.describe(ANN, "lofi beat with rain", 10, **keyed())
         await asyncio.wait_for(dying.died.wait(), 10)
     finally:
-        await first.end()
+        await first.die()
     (made,) = fake.predictions.values()
     assert "input_audio" not in made.input and made.input["seed"] == accepted.job.seed  # the job's own seed
 
@@ -146,7 +135,7 @@ async def test_music_from_words_created_before_a_crash_is_adopted_not_made_again
         assert done.prediction_id == made.id
         assert len(creates(fake)) == 1 and cancels(fake) == []
     finally:
-        await second.end()
+        await second.die()
 
 
 async def test_speech_created_before_a_crash_is_adopted_not_another_jobs_with_the_same_words(db_url, replicate):
@@ -163,7 +152,7 @@ async def test_speech_created_before_a_crash_is_adopted_not_another_jobs_with_th
         said = await first.service.say(BO, WORDS, voice="female", **keyed())
         bo = await wait_for_state(first.service, said.job_id, JobState.SUCCEEDED)
     finally:
-        await first.end()
+        await first.die()
 
     dying = DiesAfterCreate(speech)
     second = await live(db_url, clock, music, dying)
@@ -171,7 +160,7 @@ async def test_speech_created_before_a_crash_is_adopted_not_another_jobs_with_th
         accepted = await second.service.say(ANN, WORDS, voice="female", **keyed())
         await asyncio.wait_for(dying.died.wait(), 10)
     finally:
-        await second.end()
+        await second.die()
     older, bos, anns = creates(fake)
     assert older.json == bos.json == anns.json == {**same}  # three predictions nothing tells apart but time
     ann_prediction = list(fake.predictions)[-1]
@@ -182,7 +171,7 @@ async def test_speech_created_before_a_crash_is_adopted_not_another_jobs_with_th
         assert done.prediction_id == ann_prediction != bo.prediction_id
         assert len(creates(fake)) == 3 and cancels(fake) == []  # the older one is no job's: left alone
     finally:
-        await third.end()
+        await third.die()
 
 
 async def test_two_jobs_saying_the_same_words_both_caught_by_a_crash_each_adopt_one(sqlite_url, replicate):
@@ -193,7 +182,7 @@ async def test_two_jobs_saying_the_same_words_both_caught_by_a_crash_each_adopt_
         saying = [await first.service.say(who, WORDS, **keyed()) for who in (ANN, BO)]
         await wait_until(lambda: len(fake.predictions) == 2)  # both created; neither id saved
     finally:
-        await first.end()
+        await first.die()
 
     second = await live(sqlite_url, clock, music, speech)
     try:
@@ -201,4 +190,4 @@ async def test_two_jobs_saying_the_same_words_both_caught_by_a_crash_each_adopt_
         assert {job.prediction_id for job in done} == set(fake.predictions)  # one each
         assert len(creates(fake)) == 2 and cancels(fake) == []
     finally:
-        await second.end()
+        await second.die()

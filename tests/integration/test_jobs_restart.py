@@ -29,6 +29,7 @@ from tests.integration.jobs_harness import (
     HUM,
     RULES,
     START,
+    Life,
     RecordingNotifier,
     fast_settings,
     hold_state,
@@ -112,20 +113,6 @@ class _Proxy:
 
 async def _forever() -> None:
     await asyncio.Event().wait()
-
-
-@dataclass
-class Life:
-    """One run of the bot process."""
-
-    database: Database
-    service: GenerationService
-    notifier: RecordingNotifier
-    generator: Any
-
-    async def die(self) -> None:
-        await self.service.stop(grace_seconds=0)  # cancel whatever it was doing, mid-step
-        await self.database.close()
 
 
 async def start_life(
