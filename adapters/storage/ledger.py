@@ -776,15 +776,15 @@ class SqlLedgerStore:
     ) -> Outcome:
         return await self.db.write(
             lambda c: place_hold(c, key, account_id, amount, expires_at, now),
-            wallets=[account_id],
-            holds=[key],
+            wallets=(account_id,),
+            holds=(key,),
             together=(self._place_holds, HoldRequest(key, account_id, amount, expires_at, now)),
         )
 
     async def capture(self, key: str, *, now: dt.datetime) -> Outcome:
         return await self.db.write(
             lambda c: capture_hold(c, self.system, key, now),
-            holds=[key],
+            holds=(key,),
             together=(self._capture_holds, CaptureRequest(key, self.system, now)),
         )
 

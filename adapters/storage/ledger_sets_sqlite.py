@@ -197,67 +197,64 @@ class CaptureHoldsSqlite:
             if isinstance(request, CaptureRequest) and request.key not in asked:
                 asked[request.key] = request
         # One held hold per wallet (the lowest key), so each wallet is changed once per statement.
-        chosen: dict[int, tuple[str, int]] = {}  # wallet -> (hold key, amount)
-        row_ids: dict[str, int] = {}  # hold key -> its row's id
-        for row in run(conn, _HOLDS_OF, keys=json.dumps(list(asked))).fetchall():
-            if row[3] == HoldState.HELD:
-                key, wallet = str(row[0]), as_int(row[1])
+        chosen: dict[int, tuple[str, int, int]] = {}  # wallet -> (hold key, amount, the hold row's id)
+        held = HoldState.HELD.value
+        for key, account, amount, state, row_id in run(conn, _HOLDS_OF, keys=json.dumps(list(asked))).fetchall():
+            if state == held:
+                wallet = as_int(account)
                 found = chosen.get(wallet)
-                if found is None or key < found[0]:
-                    chosen[wallet] = (key, as_int(row[2]))
-                    row_ids[key] = as_int(row[4])
+                if found is None or str(key) < found[0]:
+                    chosen[wallet] = (str(key), as_int(amount), as_int(row_id))
         if not chosen:
             return [LEFT_TO_UNIT] * len(requests)
         times = _DbTimes(conn)
         first = next(iter(asked.values()))
         sink = first.system.id(conn, Reason.SPEND.value, first.now)
-        resolving = [(times(asked[key].now), row_ids[key]) for key, _amount in chosen.values()]
+        resolving: list[tuple[object, int]] = []
+        posting: list[tuple[int, int]] = []
+        spending: list[tuple[object, ...]] = []
+        for wallet, (key, amount, row_id) in chosen.items():
+            now = times(asked[key].now)
+            resolving.append((now, row_id))
+            posting.append((wallet, amount))
+            spending.append((SPEND_PREFIX + key, wallet, sink, amount, now))
         if _RESOLVE.run(conn, resolving) != len(resolving):  # cannot be: one writer, read just now
             raise InternalError("a hold changed under its capture")
-        posted = run(conn, _POST_MANY, rows=json.dumps([(w, amount) for w, (_key, amount) in chosen.items()]))
-        totals = {as_int(row[0]): row for row in posted.fetchall()}
-        _INSERT_SPENT.run(
-            conn,
-            [(SPEND_PREFIX + key, w, sink, amount, times(asked[key].now)) for w, (key, amount) in chosen.items()],
-        )
+        totals = {as_int(row[0]): row for row in run(conn, _POST_MANY, rows=json.dumps(posting)).fetchall()}
+        _INSERT_SPENT.run(conn, spending)
         wallet_lots: dict[int, list[LotView]] = {wallet: [] for wallet in chosen}
-        for row in run(conn, _LOTS_OF_WALLETS, wallets=json.dumps(list(chosen))).fetchall():
-            wallet_lots[as_int(row[0])].append(lot_view(row[1], row[2], row[3], row[4], row[5]))
+        for wallet, lot_id, kind, remaining, expires_at, order_ref in run(
+            conn, _LOTS_OF_WALLETS, wallets=json.dumps(list(chosen))
+        ).fetchall():
+            wallet_lots[as_int(wallet)].append(lot_view(lot_id, kind, remaining, expires_at, order_ref))
         outcomes: dict[str, Outcome] = {}
         takes: list[tuple[int, int]] = []
-        for wallet, (key, amount) in chosen.items():
+        for wallet, (key, amount, _row_id) in chosen.items():
             found_lots = wallet_lots[wallet]
-            free = paid = 0
+            left = {LotKind.FREE: 0, LotKind.PAID: 0}  # unspent credits of each kind
             for lot in found_lots:
-                if lot.kind == LotKind.FREE:
-                    free += lot.remaining
-                elif lot.kind == LotKind.PAID:
-                    paid += lot.remaining
+                left[lot.kind] += lot.remaining
             for part in take_from_lots(found_lots, amount):
                 takes.append((part.amount, part.lot_id))
-                if part.kind == LotKind.FREE:
-                    free -= part.amount
-                elif part.kind == LotKind.PAID:
-                    paid -= part.amount
+                left[part.kind] -= part.amount
             _id, posted_total, pending, frozen = totals[wallet]
-            balance = balance_from(wallet, posted_total, pending, frozen, free, paid)
+            balance = balance_from(wallet, posted_total, pending, frozen, left[LotKind.FREE], left[LotKind.PAID])
             outcomes[key] = Outcome(SPEND_PREFIX + key, amount, balance)
         if takes:
             _TAKE_FROM_LOT.run(conn, takes)
-        results: list[object] = []
-        for request in requests:
-            # A key asked twice: its first row gets the outcome, the repeat runs alone ("already done").
-            outcome = outcomes.pop(request.key, None) if isinstance(request, CaptureRequest) else None
-            results.append(LEFT_TO_UNIT if outcome is None else outcome)
-        return results
+        # A key asked twice: its first row gets the outcome, the repeat runs alone ("already done").
+        return [
+            outcomes.pop(request.key, LEFT_TO_UNIT) if isinstance(request, CaptureRequest) else LEFT_TO_UNIT
+            for request in requests
+        ]
 
 
 # --- shared ------------------------------------------------------------------------------
 
 
 class _DbTimes:
-    """`to_db_time`, converting again only when the time is not the one before (the requests
-    of a batch often share their `now`)."""
+    """`to_db_time`, converting again only when the time differs from the one before (the
+    requests of a batch often share their `now`, and their expiry to the microsecond)."""
 
     def __init__(self, conn: Connection) -> None:
         self._conn = conn
@@ -265,6 +262,7 @@ class _DbTimes:
         self._converted: object = None
 
     def __call__(self, value: dt.datetime) -> object:
-        if value is not self._last:
-            self._last, self._converted = value, to_db_time(self._conn, value)
+        if value is not self._last and value != self._last:
+            self._converted = to_db_time(self._conn, value)
+        self._last = value
         return self._converted

@@ -162,7 +162,8 @@ def to_db_time(conn: Connection, value: dt.datetime | None) -> str | dt.datetime
         return None
     utc = value.astimezone(dt.UTC)
     if conn.dialect.name == "sqlite":
-        return utc.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+        # `YYYY-MM-DD HH:MM:SS.ffffff`, the "+00:00" cut off: half what strftime costs.
+        return utc.isoformat(" ", "microseconds")[:26]
     return utc
 
 

@@ -164,6 +164,8 @@ def spend_order(lots: list[LotView], *, first_order_ref: str | None = None) -> l
     """The order credits are spent in: free credits first, earliest expiry first (those that
     never expire last), then paid credits, oldest first. `first_order_ref` puts that purchase's
     lots ahead of all others (a refund takes back the credits of the purchase refunded)."""
+    if len(lots) < 2:  # nothing to order (most wallets have one lot: every capture asks)
+        return [lot for lot in lots if lot.remaining > 0]
 
     def rank(lot: LotView) -> tuple[int, int, int, dt.datetime, int]:
         return (
