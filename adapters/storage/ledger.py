@@ -26,6 +26,7 @@ from adapters.storage.persons import (
     account_of,
     claim_identity,
     find_person,
+    found_or_made_person,
     lock_wallets,
     person_and,
     require_person,
@@ -401,13 +402,18 @@ def open_person_with_grant(
     conn: Connection, system: SystemAccounts, identity: str, welcome: WelcomeDecision, now: dt.datetime
 ) -> tuple[Person, Outcome | None]:
     """`open_person`, and the welcome grant's outcome when this call made one."""
-    found = find_person(conn, identity)
-    if found is not None:
-        return found, None
-    person_id = claim_identity(conn, identity, now)
-    if person_id is None:  # another process won the race for this identity: theirs is the person
-        return require_person(conn, identity), None
-    person = Person(person_id, ensure_account(conn, "person", wallet_owner_key(person_id), now), created=True)
+    if conn.dialect.name == "postgresql":
+        person = found_or_made_person(conn, identity, now)
+        if not person.created:
+            return person, None
+    else:  # one writer, and each statement a function call: the steps one by one
+        found = find_person(conn, identity)
+        if found is not None:
+            return found, None
+        person_id = claim_identity(conn, identity, now)
+        if person_id is None:  # another process won the race for this identity: theirs is the person
+            return require_person(conn, identity), None
+        person = Person(person_id, ensure_account(conn, "person", wallet_owner_key(person_id), now), created=True)
     grant = welcome(person)
     if grant is not None and grant.amount > 0:
         return person, post_grant(conn, system, grant, now)
@@ -623,9 +629,11 @@ def taken_for_order(conn: Connection, account_id: int, order_ref: str) -> int:
 
 # --- reads -------------------------------------------------------------------------------
 
-_PACKS_BOUGHT = Statement(
+# The packs wallet `:id` ever bought.
+PACKS_BOUGHT = (
     select(lots.c.pack_id).distinct().where(lots.c.account_id == bindparam("id"), lots.c.pack_id.is_not(None))
 )
+_PACKS_BOUGHT = Statement(PACKS_BOUGHT)
 _SPENT = Statement(
     select(func.coalesce(func.sum(transfers.c.amount), const(0)), func.count(transfers.c.id)).where(
         transfers.c.debit_account_id == bindparam("id"), transfers.c.reason == const(Reason.SPEND)
