@@ -1,5 +1,6 @@
-"""A first contact on PostgreSQL makes the person, its identity and its wallet in one statement;
-two processes racing for the same identity still end with one person and nothing left over."""
+"""What PostgreSQL does in one statement where SQLite takes several: a first contact makes the
+person, its identity and its wallet (two processes racing for the same identity still end with
+one person and nothing left over); a grant records its lot with the spendable part core decides."""
 
 from __future__ import annotations
 
@@ -57,3 +58,23 @@ async def test_the_loser_of_a_race_for_an_identity_takes_the_winners_person_and_
         assert wallets == 1
     finally:
         await engine.dispose()
+
+
+async def test_a_grant_in_one_statement_keeps_the_spendable_part_of_core(postgres_url):
+    """The lot a PostgreSQL grant records in SQL gets what `spendable_part` says, debt or not."""
+    from sqlalchemy import literal
+
+    from adapters.storage.balances import spendable_part_sql
+    from core.domain.ledger import spendable_part
+
+    cases = [(amount, posted) for amount in (0, 1, 5, 100) for posted in (-200, -5, -1, 0, 1, 3, 5, 99, 100, 1000)]
+    engine = create_async_engine(postgres_url, poolclass=NullPool)
+    try:
+        async with engine.connect() as conn:
+            found = [
+                await conn.scalar(select(spendable_part_sql(literal(amount), literal(posted))))
+                for amount, posted in cases
+            ]
+    finally:
+        await engine.dispose()
+    assert found == [spendable_part(amount, posted) for amount, posted in cases]
