@@ -15,6 +15,10 @@ update pushed → the last person's checkout link) per round; violations (the au
 findings, people whose pack was not granted exactly once, errors the bots logged, deadlocks);
 double grants (orders granted more than once).
 
+Before the last line, the floor: the same people's /start through the same fake and load
+balancer to as many `bench.echo_bot` processes, which answer each update with one message and
+do nothing else. No bot can answer faster on this machine: the harness and the cores set it.
+
 Last line: `scale processes=<n> users=<n> first_reply_p99_ms=<n> throughput_1=<n>
 throughput_2=<n> violations=<k> double_grants=<k>`.
 """
@@ -301,6 +305,49 @@ async def run_round(processes: int, users: int, timeout: float) -> Round:  # noq
     return result
 
 
+async def floor_round(processes: int, users: int, timeout: float) -> list[float]:  # noqa: ASYNC109
+    """First replies (ms) to everyone's /start at once through `processes` echo bots."""
+    from tests.fakes.telegram_fake import FakeBotAPI
+
+    backends: list[int] = []
+    async with FakeBotAPI() as fake, load_balancer(backends) as hook_url:
+        ports = [free_port() for _ in range(processes)]
+        echoes = [
+            await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench.echo_bot", f"{fake.base_url}/bot{fake.token}", str(port), cwd=ROOT
+            )
+            for port in ports
+        ]
+        backends[:] = ports
+        try:
+            await asyncio.gather(*(healthy(port, 30) for port in ports))
+            async with aiohttp.ClientSession() as http:
+                hook = {"url": hook_url, "secret_token": SECRET}
+                async with http.post(f"{fake.base_url}/bot{fake.token}/setWebhook", data=hook) as answer:
+                    answer.raise_for_status()
+            watch = ChatWatch(fake)
+            watcher = asyncio.create_task(watch.run())
+            replies: list[float] = []
+
+            async def person(user: dict[str, Any]) -> None:
+                sent = time.monotonic()
+                await fake.push_update(fake.build.command(user, "start"))
+                first = await watch.until(user["id"], nth("sendMessage", 1), timeout)
+                replies.append((first.at - sent) * 1000)
+
+            try:
+                await asyncio.gather(*(person(fake.new_user()) for _ in range(users)))
+            finally:
+                watcher.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await watcher
+            return replies
+        finally:
+            for echo in echoes:
+                echo.kill()
+                await echo.wait()
+
+
 def _bad(line: str) -> bool:
     return line.startswith(("ERROR", "CRITICAL", "Traceback")) or "deadlock detected" in line
 
@@ -400,6 +447,12 @@ async def main(users: int, rounds: list[int], timeout: float) -> None:  # noqa: 
         for problem in found.violations[:20]:
             print(f"  violation: {problem}")
     last = results[-1]
+    floor = await floor_round(last.processes, users, timeout)
+    print(
+        f"floor: {last.processes} echo bot(s), {users} people's /start: first reply "
+        f"p50 {statistics.median(floor):.0f} ms, p99 {percentile(floor, 0.99):.0f} ms",
+        flush=True,
+    )
     by_count = {r.processes: r for r in results}
     one = by_count.get(1)
     two = by_count.get(2)

@@ -35,6 +35,12 @@ BALANCE_COLUMNS = (
 )
 
 
+def spendable_part_sql(amount: ColumnElement[int], posted_after: ColumnElement[int]) -> ColumnElement[int]:
+    """`core.domain.ledger.spendable_part` in PostgreSQL, for a statement that credits and records
+    the lot at once: credits that pay off a dispute's debt first are not spendable."""
+    return func.least(amount, func.greatest(posted_after, const(0)))
+
+
 def balance_from(account: int, posted: object, pending: object, frozen: object, free: object, paid: object) -> Balance:
     # Positional, in `Balance`'s field order (account_id, free, paid, held, frozen, debt): one
     # is built for every hold and capture, and keywords cost a third more.

@@ -14,7 +14,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select
 
 from adapters.storage.database import Database
 from adapters.storage.ledger import SqlLedgerStore, SystemAccounts, balance, packs_bought, post_grant
-from adapters.storage.persons import created_at, locked_person, survivor, wallet_of
+from adapters.storage.persons import created_at, current_person, locked_person, survivor
 from adapters.storage.sql import Statement, as_int, const, every, run, scalar, to_db_time
 from adapters.storage.tables_rewards import reward_claims
 from core.domain.bonuses import BonusClaim, BonusEffect, BonusSnapshot
@@ -31,7 +31,9 @@ _CLAIMS_ON = Statement(
     .group_by(reward_claims.c.kind)
 )
 _KINDS_EVER = Statement(select(reward_claims.c.kind).distinct().where(_OF_PERSON))
-_RECEIVED_ON = Statement(select(func.coalesce(func.sum(reward_claims.c.amount), const(0))).where(_OF_PERSON, _ON_DAY))
+# Bonus credits paid to `:person_id` on `:day`, all bonuses together.
+RECEIVED_ON = select(func.coalesce(func.sum(reward_claims.c.amount), const(0))).where(_OF_PERSON, _ON_DAY)
+_RECEIVED_ON = Statement(RECEIVED_ON)
 _INSERT_CLAIM = Statement(
     insert(reward_claims).values(
         key=bindparam("key"),
@@ -114,8 +116,7 @@ class SqlBonusStore:
 
     async def bonus_snapshot(self, person_id: int, *, now: dt.datetime) -> BonusSnapshot:
         def work(conn: Connection) -> BonusSnapshot:
-            current = survivor(conn, person_id)
-            return bonus_snapshot(conn, Person(current, wallet_of(conn, current), created=False), now)
+            return bonus_snapshot(conn, current_person(conn, person_id), now)
 
         return await self.db.read(work)
 

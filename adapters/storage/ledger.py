@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, bindparam, case, false, func, insert, not_, or_, select, update
+from sqlalchemy import Connection, bindparam, case, exists, false, func, insert, not_, or_, select, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql import Select
 
 from adapters.storage.audit import audit
-from adapters.storage.balances import AVAILABLE, BALANCE_COLUMNS, POSTED, balance_from
+from adapters.storage.balances import AVAILABLE, BALANCE_COLUMNS, POSTED, balance_from, spendable_part_sql
 from adapters.storage.database import Database
 from adapters.storage.ledger_sets import CaptureHolds, CaptureRequest, HoldRequest, PlaceHolds, lot_view
 from adapters.storage.ledger_sets_sqlite import CaptureHoldsSqlite, PlaceHoldsSqlite
@@ -26,6 +28,7 @@ from adapters.storage.persons import (
     account_of,
     claim_identity,
     find_person,
+    found_or_made_person,
     lock_wallets,
     person_and,
     require_person,
@@ -401,13 +404,18 @@ def open_person_with_grant(
     conn: Connection, system: SystemAccounts, identity: str, welcome: WelcomeDecision, now: dt.datetime
 ) -> tuple[Person, Outcome | None]:
     """`open_person`, and the welcome grant's outcome when this call made one."""
-    found = find_person(conn, identity)
-    if found is not None:
-        return found, None
-    person_id = claim_identity(conn, identity, now)
-    if person_id is None:  # another process won the race for this identity: theirs is the person
-        return require_person(conn, identity), None
-    person = Person(person_id, ensure_account(conn, "person", wallet_owner_key(person_id), now), created=True)
+    if conn.dialect.name == "postgresql":
+        person = found_or_made_person(conn, identity, now)
+        if not person.created:
+            return person, None
+    else:  # one writer, and each statement a function call: the steps one by one
+        found = find_person(conn, identity)
+        if found is not None:
+            return found, None
+        person_id = claim_identity(conn, identity, now)
+        if person_id is None:  # another process won the race for this identity: theirs is the person
+            return require_person(conn, identity), None
+        person = Person(person_id, ensure_account(conn, "person", wallet_owner_key(person_id), now), created=True)
     grant = welcome(person)
     if grant is not None and grant.amount > 0:
         return person, post_grant(conn, system, grant, now)
@@ -417,9 +425,60 @@ def open_person_with_grant(
 # --- grants, holds, captures -------------------------------------------------------------
 
 
+def _grant_at_once() -> Select[tuple[object, ...]]:
+    """PostgreSQL: a grant's transfer, credit and lot in one statement (two round trips fewer
+    for every welcome, daily credit and pack). Returns the balance columns after the credit, or
+    no row when the transfer's key was already applied (nothing changed)."""
+    moved = (
+        postgresql.insert(transfers)
+        .values(
+            key=bindparam("key"),
+            debit_account_id=bindparam("debit"),
+            credit_account_id=bindparam("credit"),
+            amount=bindparam("amount"),
+            reason=bindparam("reason"),
+            order_ref=bindparam("order_ref"),
+            memo=bindparam("memo"),
+            created_at=bindparam("now"),
+        )
+        .on_conflict_do_nothing(index_elements=["key"])
+        .returning(transfers.c.key)
+        .cte("moved")
+    )
+    credited = (
+        update(accounts)
+        .where(accounts.c.id == bindparam("credit"), exists(select(moved.c.key)))
+        .values(credits_posted=accounts.c.credits_posted + bindparam("amount"))
+        .returning(*BALANCE_COLUMNS)
+        .cte("credited")
+    )
+    columns = ("account_id", "kind", "granted", "remaining", "transfer_key", "pack_id", "order_ref", "expires_at")
+    values = {name: bindparam(name, type_=lots.c[name].type) for name in ("kind", "pack_id", "order_ref", "expires_at")}
+    lot = insert(lots).from_select(
+        [*columns, "created_at"],
+        select(
+            bindparam("credit", type_=lots.c.account_id.type),
+            values["kind"],
+            bindparam("amount", type_=lots.c.granted.type),
+            spendable_part_sql(bindparam("amount", type_=lots.c.granted.type), credited.c.posted),
+            bindparam("key", type_=lots.c.transfer_key.type),
+            values["pack_id"],
+            values["order_ref"],
+            values["expires_at"],
+            bindparam("now", type_=lots.c.created_at.type),
+        ),
+    )
+    return select(*credited.c).add_cte(lot.cte("lot"))
+
+
+_GRANT_AT_ONCE = Statement(_grant_at_once())
+
+
 def post_grant(conn: Connection, system: SystemAccounts, g: Grant, now: dt.datetime) -> Outcome:
     """Credits from a system source into a wallet, as a new lot; once per key."""
     source = system.id(conn, str(g.reason), now)
+    if conn.dialect.name == "postgresql":
+        return _post_grant_at_once(conn, source, g, now)
     # The source is a system account: its totals are the sums of its transfers (see `move`).
     if not record_transfer(
         conn, g.key, source, g.account_id, g.amount, g.reason, now, order_ref=g.order_ref, memo=g.memo
@@ -443,6 +502,32 @@ def post_grant(conn: Connection, system: SystemAccounts, g: Grant, now: dt.datet
         expires_at=g.expires_at,
         remaining=remaining,
     )
+    free_now = as_int(free) + (remaining if g.lot_kind == LotKind.FREE else 0)
+    paid_now = as_int(paid) + (remaining if g.lot_kind == LotKind.PAID else 0)
+    return Outcome(g.key, g.amount, balance_from(g.account_id, posted, pending, frozen, free_now, paid_now))
+
+
+def _post_grant_at_once(conn: Connection, source: int, g: Grant, now: dt.datetime) -> Outcome:
+    row = one(
+        conn,
+        _GRANT_AT_ONCE,
+        key=g.key,
+        debit=source,
+        credit=g.account_id,
+        amount=g.amount,
+        reason=str(g.reason),
+        order_ref=g.order_ref,
+        memo=g.memo[:MAX_MEMO],
+        kind=str(g.lot_kind),
+        pack_id=g.pack_id,
+        expires_at=to_db_time(conn, g.expires_at),
+        now=to_db_time(conn, now),
+    )
+    if row is None:
+        return _duplicate(conn, g.key, g.account_id)  # raises for a wallet that does not exist
+    posted, pending, frozen, free, paid = row
+    # The lots' sums in the row were read before the new lot: it is added here.
+    remaining = spendable_part(g.amount, as_int(posted))
     free_now = as_int(free) + (remaining if g.lot_kind == LotKind.FREE else 0)
     paid_now = as_int(paid) + (remaining if g.lot_kind == LotKind.PAID else 0)
     return Outcome(g.key, g.amount, balance_from(g.account_id, posted, pending, frozen, free_now, paid_now))
@@ -623,9 +708,11 @@ def taken_for_order(conn: Connection, account_id: int, order_ref: str) -> int:
 
 # --- reads -------------------------------------------------------------------------------
 
-_PACKS_BOUGHT = Statement(
+# The packs wallet `:id` ever bought.
+PACKS_BOUGHT = (
     select(lots.c.pack_id).distinct().where(lots.c.account_id == bindparam("id"), lots.c.pack_id.is_not(None))
 )
+_PACKS_BOUGHT = Statement(PACKS_BOUGHT)
 _SPENT = Statement(
     select(func.coalesce(func.sum(transfers.c.amount), const(0)), func.count(transfers.c.id)).where(
         transfers.c.debit_account_id == bindparam("id"), transfers.c.reason == const(Reason.SPEND)

@@ -18,7 +18,7 @@ from typing import NamedTuple, Protocol
 
 from sqlalchemy import ColumnElement, Connection, and_, any_, bindparam, column, func, select, update
 from sqlalchemy.dialects import postgresql
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
 from sqlalchemy.sql.schema import Column
 
 from adapters.storage.balances import BALANCE_COLUMNS, balance_from, guarded_reserve
@@ -155,7 +155,7 @@ _ASKED_HOLDS = (
 _FIRST_PER_WALLET = (
     select(_ASKED_HOLDS.c.key)
     .where(_ASKED_HOLDS.c.state == const(HoldState.HELD))
-    .distinct(_ASKED_HOLDS.c.account_id)
+    .ext(distinct_on(_ASKED_HOLDS.c.account_id))
     .order_by(_ASKED_HOLDS.c.account_id, _ASKED_HOLDS.c.key)
 )
 _RESOLVED = (

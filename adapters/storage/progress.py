@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Connection, bindparam, exists, func, select, union
+from sqlalchemy import Connection, bindparam, exists, func, null, select, union, union_all
 
-from adapters.storage.bonuses import received_on, record_claim
+from adapters.storage.bonuses import RECEIVED_ON, record_claim
 from adapters.storage.database import Database
-from adapters.storage.ledger import SqlLedgerStore, SystemAccounts, packs_bought, post_grant
-from adapters.storage.persons import identities_of, lock_wallets, survivor, wallet_of
+from adapters.storage.ledger import PACKS_BOUGHT, SqlLedgerStore, SystemAccounts, post_grant
+from adapters.storage.persons import current_person, identities_of, lock_wallets, survivor
 from adapters.storage.sql import (
     Expression,
     Statement,
@@ -24,7 +24,6 @@ from adapters.storage.sql import (
     const,
     every,
     insert_or_skip,
-    one,
     run,
     to_db_time,
     utc_day_of,
@@ -45,16 +44,8 @@ _PERSON = bindparam("person_id")
 _DELIVERED = (jobs.c.person_id == _PERSON, jobs.c.state == const(JobState.SUCCEEDED.value))
 _CLAIMS_OF = reward_claims.c.person_id == _PERSON
 
-_FIGURES = Statement(
-    select(
-        select(func.count()).where(*_DELIVERED).scalar_subquery(),
-        exists().where(_CLAIMS_OF, reward_claims.c.kind == const(BonusKind.SHARE.value)),
-        exists().where(referrals.c.referrer_person_id == _PERSON, referrals.c.referrer_state == const("paid")),
-        exists().where(reward_claims.c.key == bindparam("streak_key")),
-    )
-)
-_STYLES = Statement(select(jobs.c.style).distinct().where(*_DELIVERED))
-_EARNED = Statement(select(achievements.c.kind).where(achievements.c.person_id == _PERSON))
+_STYLES = select(jobs.c.style).distinct().where(*_DELIVERED)
+_EARNED = select(achievements.c.kind).where(achievements.c.person_id == _PERSON)
 
 
 def _active_days(dialect: str) -> Expression:
@@ -67,7 +58,34 @@ def _active_days(dialect: str) -> Expression:
     return union(daily, clips)
 
 
-_ACTIVE_DAYS = Statement(_active_days)
+def _snapshot(dialect: str) -> Expression:
+    """All that `progress_snapshot` reads, in one statement (it runs after every clip, daily
+    credit and purchase): a row ("figures", NULL, clips, shared, referral paid, streak paid,
+    received today), then one ("style" | "earned" | "pack" | "day", a word) per word."""
+    figures = select(
+        const("figures"),
+        null(),
+        select(func.count()).where(*_DELIVERED).scalar_subquery(),
+        exists().where(_CLAIMS_OF, reward_claims.c.kind == const(BonusKind.SHARE.value)),
+        exists().where(referrals.c.referrer_person_id == _PERSON, referrals.c.referrer_state == const("paid")),
+        exists().where(reward_claims.c.key == bindparam("streak_key")),
+        RECEIVED_ON.scalar_subquery(),
+    )
+
+    def words(what: str, query: Expression) -> Expression:
+        found = query.subquery()
+        return select(const(what), found.c[0], null(), null(), null(), null(), null())
+
+    return union_all(
+        figures,
+        words("style", _STYLES),
+        words("earned", _EARNED),
+        words("pack", PACKS_BOUGHT),
+        words("day", _active_days(dialect)),
+    )
+
+
+_SNAPSHOT = Statement(_snapshot)
 _INSERT_ACHIEVEMENT = Statement(
     insert_or_skip(
         achievements,
@@ -87,24 +105,35 @@ def progress_snapshot(conn: Connection, person: Person, now: dt.datetime) -> Pro
     today = now.astimezone(dt.UTC).date()
     pid = person.person_id
     since = today - dt.timedelta(days=ACTIVE_DAYS_READ)
-    clips, shared, referral_paid, streak_paid = one(
-        conn, _FIGURES, person_id=pid, streak_key=streak_key(pid, today.isoformat())
-    ) or (0, False, False, False)
-    since_at = dt.datetime(since.year, since.month, since.day, tzinfo=dt.UTC)
-    days = every(conn, _ACTIVE_DAYS, person_id=pid, since_day=since.isoformat(), since=to_db_time(conn, since_at))
-    bought = packs_bought(conn, person.wallet_id)
+    rows = every(
+        conn,
+        _SNAPSHOT,
+        person_id=pid,
+        id=person.wallet_id,
+        day=today.isoformat(),
+        streak_key=streak_key(pid, today.isoformat()),
+        since_day=since.isoformat(),
+        since=to_db_time(conn, dt.datetime(since.year, since.month, since.day, tzinfo=dt.UTC)),
+    )
+    figures = next(row for row in rows if row[0] == "figures")
+    _, _, clips, shared, referral_paid, streak_paid, received = figures
+    words: dict[str, set[str]] = {"style": set(), "earned": set(), "pack": set(), "day": set()}
+    for row in rows:
+        if row[0] != "figures" and row[1] is not None:
+            words[str(row[0])].add(str(row[1]))
+    bought = tuple(sorted(words["pack"]))
     return ProgressSnapshot(
         person_id=pid,
         wallet_id=person.wallet_id,
         today=today,
         clips=as_int(clips),
-        styles_used=frozenset(str(style) for (style,) in every(conn, _STYLES, person_id=pid)),
+        styles_used=frozenset(words["style"]),
         shared=bool(shared),
         referral_paid=bool(referral_paid),
         purchased=bool(bought),
-        active_days=frozenset(dt.date.fromisoformat(str(day)) for (day,) in days),
-        earned=frozenset(Achievement(str(kind)) for (kind,) in every(conn, _EARNED, person_id=pid)),
-        received_today=received_on(conn, pid, today.isoformat()),
+        active_days=frozenset(dt.date.fromisoformat(day) for day in words["day"]),
+        earned=frozenset(Achievement(kind) for kind in words["earned"]),
+        received_today=as_int(received),
         streak_paid_today=bool(streak_paid),
         packs_bought=bought,
     )
@@ -157,8 +186,7 @@ class SqlProgressStore:
 
     async def progress_snapshot(self, person_id: int, *, now: dt.datetime) -> ProgressSnapshot:
         def work(conn: Connection) -> ProgressSnapshot:
-            current = survivor(conn, person_id)
-            return progress_snapshot(conn, Person(current, wallet_of(conn, current), created=False), now)
+            return progress_snapshot(conn, current_person(conn, person_id), now)
 
         return await self.db.read(work)
 
@@ -166,11 +194,10 @@ class SqlProgressStore:
 def _locked(conn: Connection, person_id: int) -> Person:
     """The person `person_id` is now, with their wallet locked; re-checked after the lock (a link
     committed meanwhile may have merged them into another person)."""
-    current = survivor(conn, person_id)
+    current = current_person(conn, person_id)
     while True:
-        wallet = wallet_of(conn, current)
-        lock_wallets(conn, wallet)
+        lock_wallets(conn, current.wallet_id)
         again = survivor(conn, person_id)
-        if again == current:
-            return Person(current, wallet, created=False)
-        current = again
+        if again == current.person_id:
+            return current
+        current = current_person(conn, again)

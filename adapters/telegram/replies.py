@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Message, ReplyParameters
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, LabeledPrice, Message
 from telegram._utils.types import JSONDict
 from telegram.error import BadRequest, Forbidden
 
@@ -89,12 +89,12 @@ class Replies:
                 prices=[LabeledPrice(invoice.title, invoice.amount)],
             )
         if reply.text:  # alone, or under an invoice (the upsell's bigger pack)
+            # Telegram's echo of each message is not parsed (see `LeanBot`): nobody reads it.
             chunks = split_text(reply.text)
-            quote = ReplyParameters(reply_to, allow_sending_without_reply=True) if reply_to else None
             for chunk in chunks[:-1]:
-                await self.bot.send_message(chat_id, chunk, reply_parameters=quote)
-            await self.bot.send_message(
-                chat_id, chunks[-1], reply_markup=self.keyboard(reply.rows), reply_parameters=quote
+                await self.bot.send_message_id(chat_id, chunk, reply_to_message_id=reply_to)
+            await self.bot.send_message_id(
+                chat_id, chunks[-1], reply_to_message_id=reply_to, reply_markup=self.keyboard(reply.rows)
             )
 
     async def answer(self, message: Message, reply: Reply, *, place: Place, locale: str | None = None) -> None:
