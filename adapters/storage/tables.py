@@ -86,6 +86,14 @@ class TransferRow(SQLModel, table=True):
             sqlite_where=text("reason = 'referral'"),
             postgresql_where=text("reason = 'referral'"),
         ),
+        # A purchase's movements (refunds, disputes): most transfers name no order, and are not
+        # indexed here (migration 0016).
+        Index(
+            "ix_transfers_order_ref",
+            "order_ref",
+            sqlite_where=text("order_ref IS NOT NULL"),
+            postgresql_where=text("order_ref IS NOT NULL"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -94,7 +102,7 @@ class TransferRow(SQLModel, table=True):
     credit_account_id: int = Field(foreign_key="accounts.id")
     amount: int = Field(sa_type=BigInteger)
     reason: str = Field(max_length=20)
-    order_ref: str | None = Field(default=None, max_length=100, index=True)
+    order_ref: str | None = Field(default=None, max_length=100)
     memo: str = Field(default="", max_length=300)
     created_at: dt.datetime = Field(sa_column=_utc())
 
@@ -105,12 +113,20 @@ class HoldRow(SQLModel, table=True):
     __tablename__ = "holds"
     __table_args__ = (
         CheckConstraint("amount > 0", name="amount_positive"),
-        Index("ix_holds_state_expires", "state", "expires_at"),
+        # The expiry sweep's scan, and the count of what is held: only holds still held
+        # (migration 0016; every hold placed and resolved no longer touches it twice).
+        Index(
+            "ix_holds_held_expires",
+            "expires_at",
+            sqlite_where=text("state = 'held'"),
+            postgresql_where=text("state = 'held'"),
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=200, unique=True)
-    account_id: int = Field(foreign_key="accounts.id", index=True)
+    # No index: holds are found by key, and accounts are never deleted (migration 0016).
+    account_id: int = Field(foreign_key="accounts.id")
     amount: int = Field(sa_type=BigInteger)
     state: str = Field(max_length=10)  # held | captured | released | expired
     expires_at: dt.datetime = Field(sa_column=_utc())
