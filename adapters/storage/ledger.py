@@ -35,6 +35,7 @@ from adapters.storage.persons import (
     wallet_owner_key,
 )
 from adapters.storage.sql import (
+    DbRow,
     Savepoint,
     Statement,
     as_int,
@@ -220,22 +221,18 @@ def _refuse_debit(conn: Connection, account_id: int, amount: int) -> None:
 
 # --- transfers ---------------------------------------------------------------------------
 
-_INSERT_TRANSFER = Statement(
-    insert_or_skip(
-        transfers,
-        ["key"],
-        {
-            "key": bindparam("key"),
-            "debit_account_id": bindparam("debit"),
-            "credit_account_id": bindparam("credit"),
-            "amount": bindparam("amount"),
-            "reason": bindparam("reason"),
-            "order_ref": bindparam("order_ref"),
-            "memo": bindparam("memo"),
-            "created_at": bindparam("now"),
-        },
-    )
-)
+# A movement's row, from the parameters every statement that records one takes.
+_TRANSFER_ROW = {
+    "key": bindparam("key"),
+    "debit_account_id": bindparam("debit"),
+    "credit_account_id": bindparam("credit"),
+    "amount": bindparam("amount"),
+    "reason": bindparam("reason"),
+    "order_ref": bindparam("order_ref"),
+    "memo": bindparam("memo"),
+    "created_at": bindparam("now"),
+}
+_INSERT_TRANSFER = Statement(insert_or_skip(transfers, ["key"], _TRANSFER_ROW))
 _TRANSFER_AMOUNT = Statement(select(transfers.c.amount).where(transfers.c.key == bindparam("key")))
 _TRANSFER_EXISTS = Statement(select(const(1)).select_from(transfers).where(transfers.c.key == bindparam("key")))
 
@@ -431,16 +428,7 @@ def _grant_at_once() -> Select[tuple[object, ...]]:
     no row when the transfer's key was already applied (nothing changed)."""
     moved = (
         postgresql.insert(transfers)
-        .values(
-            key=bindparam("key"),
-            debit_account_id=bindparam("debit"),
-            credit_account_id=bindparam("credit"),
-            amount=bindparam("amount"),
-            reason=bindparam("reason"),
-            order_ref=bindparam("order_ref"),
-            memo=bindparam("memo"),
-            created_at=bindparam("now"),
-        )
+        .values(_TRANSFER_ROW)
         .on_conflict_do_nothing(index_elements=["key"])
         .returning(transfers.c.key)
         .cte("moved")
@@ -478,7 +466,10 @@ def post_grant(conn: Connection, system: SystemAccounts, g: Grant, now: dt.datet
     """Credits from a system source into a wallet, as a new lot; once per key."""
     source = system.id(conn, str(g.reason), now)
     if conn.dialect.name == "postgresql":
-        return _post_grant_at_once(conn, source, g, now)
+        row = _grant_at_once_row(conn, source, g, now)
+        if row is None:
+            return _duplicate(conn, g.key, g.account_id)  # raises for a wallet that does not exist
+        return _granted(g, row)
     # The source is a system account: its totals are the sums of its transfers (see `move`).
     if not record_transfer(
         conn, g.key, source, g.account_id, g.amount, g.reason, now, order_ref=g.order_ref, memo=g.memo
@@ -488,8 +479,6 @@ def post_grant(conn: Connection, system: SystemAccounts, g: Grant, now: dt.datet
     row = one(conn, _CREDIT_RETURNING, id=g.account_id, amount=g.amount)
     if row is None:
         raise OperationFailed("unknown_account")
-    posted, pending, frozen, free, paid = row
-    remaining = spendable_part(g.amount, as_int(posted))
     add_lot(
         conn,
         g.account_id,
@@ -500,15 +489,13 @@ def post_grant(conn: Connection, system: SystemAccounts, g: Grant, now: dt.datet
         pack_id=g.pack_id,
         order_ref=g.order_ref,
         expires_at=g.expires_at,
-        remaining=remaining,
+        remaining=spendable_part(g.amount, as_int(row[0])),
     )
-    free_now = as_int(free) + (remaining if g.lot_kind == LotKind.FREE else 0)
-    paid_now = as_int(paid) + (remaining if g.lot_kind == LotKind.PAID else 0)
-    return Outcome(g.key, g.amount, balance_from(g.account_id, posted, pending, frozen, free_now, paid_now))
+    return _granted(g, row)
 
 
-def _post_grant_at_once(conn: Connection, source: int, g: Grant, now: dt.datetime) -> Outcome:
-    row = one(
+def _grant_at_once_row(conn: Connection, source: int, g: Grant, now: dt.datetime) -> DbRow | None:
+    return one(
         conn,
         _GRANT_AT_ONCE,
         key=g.key,
@@ -523,10 +510,12 @@ def _post_grant_at_once(conn: Connection, source: int, g: Grant, now: dt.datetim
         expires_at=to_db_time(conn, g.expires_at),
         now=to_db_time(conn, now),
     )
-    if row is None:
-        return _duplicate(conn, g.key, g.account_id)  # raises for a wallet that does not exist
-    posted, pending, frozen, free, paid = row
-    # The lots' sums in the row were read before the new lot: it is added here.
+
+
+def _granted(g: Grant, credited: DbRow) -> Outcome:
+    """The grant's outcome from the balance columns its credit returned: their lot sums were
+    read before the new lot, which is added here."""
+    posted, pending, frozen, free, paid = credited
     remaining = spendable_part(g.amount, as_int(posted))
     free_now = as_int(free) + (remaining if g.lot_kind == LotKind.FREE else 0)
     paid_now = as_int(paid) + (remaining if g.lot_kind == LotKind.PAID else 0)
