@@ -463,16 +463,16 @@ class SqlJobStore:
         return await self.db.write(work, wallets=[job.wallet_id], holds=[hold_key(job.job_id)])
 
     async def get(self, job_id: str) -> Job | None:
-        return await self.db.read(lambda c: get(c, job_id))
+        return await self.db.read_point(lambda c: get(c, job_id))
 
     async def get_of(self, job_id: str, person_id: int) -> Job | None:
-        return await self.db.read(lambda c: _job(one(c, _BY_ID_OF, id=job_id, person_id=person_id)))
+        return await self.db.read_point(lambda c: _job(one(c, _BY_ID_OF, id=job_id, person_id=person_id)))
 
     async def find_by_request(self, request_key: str) -> Job | None:
-        return await self.db.read(lambda c: find_by_request(c, request_key))
+        return await self.db.read_point(lambda c: find_by_request(c, request_key))
 
     async def find_by_prediction(self, prediction_id: str) -> Job | None:
-        return await self.db.read(lambda c: _job(one(c, _BY_PREDICTION, pid=prediction_id)))
+        return await self.db.read_point(lambda c: _job(one(c, _BY_PREDICTION, pid=prediction_id)))
 
     async def awaiting_prediction(self, submission_ref: str) -> list[str]:
         return await self.db.read(lambda c: [str(row[0]) for row in every(c, _AWAITING_PREDICTION, ref=submission_ref)])

@@ -817,7 +817,7 @@ class SqlLedgerStore:
             self.system.remember(await self.db.write(lambda c: SystemAccounts.prepare(c, now)))
 
     async def ensure_person(self, identity: str, *, welcome: WelcomeDecision, now: dt.datetime) -> Person:
-        found = await self.db.read(lambda c: find_person(c, identity))
+        found = await self.db.read_point(lambda c: find_person(c, identity))
         if found is not None:  # the common case never queues behind the writer
             return found
         return await self.db.write(lambda c: open_person(c, self.system, identity, welcome, now))
@@ -839,7 +839,7 @@ class SqlLedgerStore:
         return await self.db.read_point(lambda c: person_with_balance(c, identity))
 
     async def find_person(self, identity: str) -> Person | None:
-        return await self.db.read(lambda c: find_person(c, identity))
+        return await self.db.read_point(lambda c: find_person(c, identity))
 
     async def ensure_server_wallet(self, server_key: str, *, now: dt.datetime) -> int:
         return await self.db.write(lambda c: ensure_account(c, "server", server_key, now))
@@ -942,7 +942,7 @@ class SqlLedgerStore:
         return await self.db.write(work, wallets=[account_id])
 
     async def balance(self, account_id: int) -> Balance:
-        return await self.db.read(lambda c: balance(c, account_id))
+        return await self.db.read_point(lambda c: balance(c, account_id))
 
     async def stats(self, account_id: int) -> AccountStats:
         return await self.db.read(lambda c: stats(c, account_id))

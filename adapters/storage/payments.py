@@ -378,16 +378,16 @@ class SqlPaymentStore:
         return await self.db.write(work)
 
     async def get_order(self, order_id: str) -> Order | None:
-        return await self.db.read(lambda c: get_order(c, order_id))
+        return await self.db.read_point(lambda c: get_order(c, order_id))
 
     async def order_by_payment_intent(self, payment_intent_id: str) -> Order | None:
-        return await self.db.read(lambda c: _order(one(c, _ORDER_BY_INTENT, pi=payment_intent_id)))
+        return await self.db.read_point(lambda c: _order(one(c, _ORDER_BY_INTENT, pi=payment_intent_id)))
 
     async def order_by_telegram_charge(self, charge_id: str) -> Order | None:
-        return await self.db.read(lambda c: _order(one(c, _ORDER_BY_CHARGE, charge=charge_id)))
+        return await self.db.read_point(lambda c: _order(one(c, _ORDER_BY_CHARGE, charge=charge_id)))
 
     async def event_seen(self, event_key: str) -> bool:
-        return await self.db.read(lambda c: scalar(c, _EVENT_EXISTS, key=event_key) is not None)
+        return await self.db.read_point(lambda c: scalar(c, _EVENT_EXISTS, key=event_key) is not None)
 
     async def pre_checkout_facts(self, order_id: str, payer: str) -> tuple[Order | None, int | None, bool]:
         def work(conn: Connection) -> tuple[Order | None, int | None, bool]:
