@@ -159,13 +159,13 @@ def identities_of(conn: Connection, person_id: int) -> list[str]:
 
 
 def _current_with_wallet() -> Select[tuple[object, ...]]:
-    now = func.coalesce(
+    current_id = func.coalesce(
         select(person_links.c.survivor_person_id)
         .where(person_links.c.absorbed_person_id == bindparam("id"))
         .scalar_subquery(),
         bindparam("id", type_=Integer),
     ).label("person_id")
-    current = select(now).subquery()
+    current = select(current_id).subquery()
     owner = const(WALLET_PREFIX) + cast(current.c.person_id, String)
     return select(current.c.person_id, accounts.c.id).select_from(current.join(accounts, accounts.c.owner_key == owner))
 
