@@ -91,7 +91,7 @@ class Settings(BaseSettings):
     # --- core -------------------------------------------------------------------------------
     database_url: str = "sqlite+aiosqlite:///./data/bot.db"
     # PostgreSQL: connections committing write batches in parallel, per process (SQLite has one).
-    database_writers: int = Field(4, ge=1, le=64)
+    database_writers: int = Field(2, ge=1, le=64)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     operator_ids: Annotated[tuple[str, ...], NoDecode] = ()

@@ -57,10 +57,11 @@ Work = Callable[[Connection], T]  # a unit of work; its result is what `read`/`w
 
 MAX_BATCH = 256
 MAX_POSTGRES_BATCH = 256
-# Writer connections per process on PostgreSQL. Measured with `bench.ledger` (2 cores): 4
-# commit the most (1: 64 requests per transaction but one commit in flight; 8 and 16: batches
-# too small to pay for their round trips).
-POSTGRES_WRITERS = 4
+# Writer connections per process on PostgreSQL. Measured with `bench.ledger` on 2 cores, once a
+# batch's holds and captures became a few set-based statements: 2 commit the most (5.7-5.9k
+# cycles/s; 3: 5.1-5.5k; 4: 4.8-5.3k; 8: 3.1k, batches too small to pay for their round trips;
+# 1: 4.6-4.8k, one commit in flight). More pay off when the database server has more cores.
+POSTGRES_WRITERS = 2
 BATCH_RETRIES = 5
 PREPARED_STATEMENTS = 1000  # per PostgreSQL connection
 # Reader connections kept open per process on PostgreSQL: about as many as the chats handle
