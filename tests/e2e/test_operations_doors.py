@@ -193,6 +193,7 @@ async def test_a_voice_tag_on_discord_is_the_clip_again_with_the_words(sqlite_ur
         made = world.command("describe", [option("description", "calm piano"), option("length", 5)], ALICE)
         world.dispatch(made)
         first = await world.followup_with_file(made)
+        await world.status_text(made, "−1 credit · 9 left")  # the clip is done (until then: "on its way")
         job_id = first.json["components"][0]["components"][0]["custom_id"].split(":")[2]
         assert action("t", ALICE, job_id) in [
             c["custom_id"] for row in first.json["components"] for c in row["components"] if "custom_id" in c
