@@ -26,9 +26,12 @@ async def serve(api_url: str, port: int) -> None:
                 await answer.read()
         return web.Response()
 
+    async def healthz(_request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
     app = web.Application()
     app.router.add_post("/webhooks/telegram", on_update)
-    app.router.add_get("/healthz", lambda _request: web.Response(text="ok"))  # type: ignore[arg-type,return-value]
+    app.router.add_get("/healthz", healthz)
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", port).start()

@@ -43,6 +43,21 @@ async def test_first_contact_grants_the_welcome_credits_once_even_when_messages_
     assert await store.audit() == []
 
 
+async def test_a_grant_applies_once_when_repeated_or_raced_and_a_missing_wallet_changes_nothing(store):
+    wallet = await new_wallet(store, "gil", credits=0)
+    grant = Grant("daily:gil:1", wallet, 3, Reason.DAILY, expires_at=LATER)
+    raced = await asyncio.gather(*(store.grant(grant, now=NOW) for _ in range(12)))
+    again = await store.grant(grant, now=NOW)
+    assert sum(not o.duplicate for o in raced) == 1 and again.duplicate
+    assert {(o.amount, o.balance.free, o.balance.available) for o in [*raced, again]} == {(3, 3, 3)}
+    before = await store.history(wallet, limit=10)
+    with pytest.raises(Exception, match="(?i)foreign key"):  # refused by the database: no such wallet
+        await store.grant(Grant("daily:nobody:1", wallet + 999, 3, Reason.DAILY), now=NOW)
+    assert await store.history(wallet, limit=10) == before
+    assert (await store.balance(wallet)).available == 3
+    assert await store.audit() == []
+
+
 async def test_hold_then_capture_charges_once_and_release_after_capture_is_refused(store):
     wallet = await new_wallet(store, "ann")
     held = await store.hold("hold:job1", wallet, 2, expires_at=LATER, now=NOW)
