@@ -23,6 +23,7 @@ import asyncpg
 from adapters.storage.database import POSTGRES_WRITERS, Database
 from adapters.storage.ledger import SqlLedgerStore
 from bench.common import scratch_postgres, scratch_sqlite
+from core.domain.jobs import hold_key, new_job_id
 from core.domain.ledger import Grant, Reason
 
 CLIENTS = 64
@@ -102,7 +103,7 @@ async def ledger_cycles_per_s(
         async def client(i: int) -> None:
             n = 0
             while time.perf_counter() < stop_at:
-                key = f"hold:{i}:{n}"
+                key = hold_key(new_job_id())  # as the bot makes them: time-ordered
                 await store.hold(key, wallets[i], 1, expires_at=now + dt.timedelta(minutes=20), now=now)
                 await store.capture(key, now=now)
                 n += 1

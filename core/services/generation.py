@@ -25,7 +25,7 @@ from typing import Any
 
 from core.domain.generation import PredictionStatus, PreparedClip
 from core.domain.identity import Identity, Person
-from core.domain.jobs import CANCELABLE, Job, JobState, JobView, NewJob
+from core.domain.jobs import CANCELABLE, Job, JobState, JobView, NewJob, new_job_id
 from core.domain.ledger import Balance
 from core.domain.operations import OperationName, OperationPrices
 from core.domain.operations import operation as operation_of
@@ -51,10 +51,6 @@ from core.services.wallets import WalletService
 logger = logging.getLogger(__name__)
 
 __all__ = ["Accepted", "Canceled", "GenerationService", "GenerationSettings"]
-
-
-def new_job_id() -> str:
-    return secrets.token_hex(8)
 
 
 def speech_seconds(text: str) -> int:

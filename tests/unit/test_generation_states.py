@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import time
 
 from core.domain.jobs import (
     ACTIVE,
@@ -12,6 +13,7 @@ from core.domain.jobs import (
     JobState,
     can_move,
     hold_key,
+    new_job_id,
     sources_of,
 )
 
@@ -53,3 +55,23 @@ def test_only_started_jobs_take_a_worker_slot():
 
 def test_the_hold_key_comes_from_the_job():
     assert hold_key("abc123") == "hold:abc123"
+
+
+def test_job_ids_sort_in_the_order_they_were_made_and_never_repeat():
+    made = []
+    for _ in range(5):
+        made += [new_job_id() for _ in range(200)]
+        time.sleep(0.002)  # the next ids fall in a later millisecond
+    assert len(set(made)) == len(made)
+    firsts = made[::200]  # one id from each round: their milliseconds differ
+    assert firsts == sorted(firsts)
+    assert sorted(made, key=lambda job_id: job_id[:11]) == made  # within a millisecond, any order
+    assert all(len(job_id) == 20 and job_id.isalnum() for job_id in made)  # fits a 32-character column
+
+
+def test_a_job_button_with_the_longest_owner_and_argument_fits_telegram_callback_data():
+    from adapters.chat.actions import Verb, owned
+
+    discord_user_id = "1" * 20  # snowflakes have up to 20 digits
+    for verb in Verb:
+        owned(verb, discord_user_id, new_job_id(), "120").encode()  # raises when over 64 bytes
