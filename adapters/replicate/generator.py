@@ -32,6 +32,7 @@ from adapters.replicate.failures import (
     retry_after_box,
 )
 from adapters.replicate.mapping import status_from_prediction
+from adapters.replicate.transport import ReplicateTransport
 from core.domain.generation import GenerationRequest, PredictionStatus
 from core.errors import GenerationFailed, GenerationRateLimited, OutputUnavailable
 from core.ports import MusicGenerator, SubmissionNote
@@ -111,9 +112,9 @@ class ReplicateGenerator(MusicGenerator):
         self._api_slots = asyncio.Semaphore(max_connections)
         self._download_slots = asyncio.Semaphore(max_connections)
         # Our own transport so `aclose()` can release the client's connections (the SDK has no
-        # public close) and the pool size is ours to choose.
+        # public close) and the pool size is ours to choose; aiohttp's underneath (see its module).
         tls = httpx.create_ssl_context()  # loading the CA bundle once costs ~70 ms: share it
-        self._transport = httpx.AsyncHTTPTransport(limits=limits, verify=tls)
+        self._transport = ReplicateTransport(limits=limits, verify=tls)
         self._client = Client(
             api_token=api_token,
             base_url=base_url,
@@ -126,8 +127,7 @@ class ReplicateGenerator(MusicGenerator):
         self._download_http = httpx.AsyncClient(
             timeout=httpx.Timeout(http_timeout_seconds),
             follow_redirects=True,
-            limits=limits,
-            verify=tls,
+            transport=ReplicateTransport(limits=limits, verify=tls),
         )
 
     def __repr__(self) -> str:  # never show the token

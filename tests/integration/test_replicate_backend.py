@@ -291,6 +291,22 @@ async def test_an_output_that_cannot_be_fetched_within_limits_is_unavailable(
         await generator.download(status, max_bytes=1 * MB)
 
 
+async def test_an_output_cut_off_midway_is_unavailable(generator):
+    async def cut_off(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Type: audio/mpeg\r\nContent-Length: 100000\r\n\r\n" + b"ID3" * 10)
+        await writer.drain()
+        writer.close()
+
+    server, url = await _raw_server(cut_off)
+    try:
+        status = PredictionStatus("p1", PredictionState.SUCCEEDED, output_url=f"{url}/out.mp3")
+        with pytest.raises(OutputUnavailable):
+            await generator.download(status, max_bytes=MB)
+    finally:
+        server.close()
+
+
 async def test_a_status_without_an_output_url_is_unavailable(generator):
     status = PredictionStatus("p1", PredictionState.SUCCEEDED, output_url=None)
     with pytest.raises(OutputUnavailable):
@@ -383,6 +399,44 @@ async def test_an_unreachable_api_is_a_retryable_failure(clock):
     finally:
         await backend.aclose()
     assert (caught.value.reason, caught.value.retryable) == ("network_error", True)
+
+
+async def _raw_server(handle) -> tuple[asyncio.Server, str]:  # type: ignore[no-untyped-def]
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    return server, f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}"
+
+
+async def test_an_api_that_hangs_up_or_never_answers_is_told_apart(clock):
+    """A connection the API closes is a network error; one it holds silent past the timeout is a
+    timeout; both retryable, nothing created. (The requests go through aiohttp underneath, whose
+    errors must come out as httpx's own transport would name them.)"""
+
+    async def hang_up(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.close()
+
+    async def say_nothing(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await asyncio.sleep(30)
+        writer.close()
+
+    for handle, expected in ((hang_up, "network_error"), (say_nothing, "timeout")):
+        server, url = await _raw_server(handle)
+        backend = ReplicateGenerator(
+            api_token="r8_x",
+            model_version_id="v",
+            base_url=url,
+            sleep=clock.sleep,
+            http_timeout_seconds=0.3,
+            upload_timeout_seconds=0.3,  # a clip's submit begins with its upload
+            max_submit_attempts=1,
+        )
+        try:
+            with pytest.raises(GenerationFailed) as caught:
+                await backend.submit(request(), webhook_url=None)
+        finally:
+            await backend.aclose()
+            server.close()
+        assert (caught.value.reason, caught.value.retryable) == (expected, True), handle.__name__
 
 
 # --- webhooks --------------------------------------------------------------------------------
