@@ -137,19 +137,26 @@ def _decode_stream(
     limit: int | None,
 ) -> tuple[NDArray[np.float32], bool, int]:
     resampler = av.AudioResampler(format="flt", layout="mono", rate=rate)
+    # Decoded frames wait in a FIFO and go through the resampler up to a second at a time: a
+    # voice note is ~100 frames of 20 ms, and resampling each alone cost more than decoding it.
+    fifo = av.AudioFifo()
     chunks: list[NDArray[np.float32]] = []
-    total = 0
+    total = 0  # samples out of the resampler so far
     bad = 0
     reached = False
 
-    def keep(frames: list[av.AudioFrame]) -> None:
+    def resample(frame: av.AudioFrame | None) -> None:
         nonlocal total
-        for out in frames:
+        for out in resampler.resample(frame):
             # The resampler emits "flt", so this is float32 already (no copy); PyAV's stubs
             # only promise one of the dtypes any frame format could give.
             chunk = out.to_ndarray().reshape(-1).astype(np.float32, copy=False)
             chunks.append(chunk)
             total += len(chunk)
+
+    def drain() -> None:
+        if fifo.samples:
+            resample(fifo.read())
 
     try:
         for packet in container.demux(stream):
@@ -165,7 +172,13 @@ def _decode_stream(
                 # Each frame may say otherwise than the header (FLAC's do): checked again before
                 # the resampler multiplies it.
                 _refuse_unusual(frame.sample_rate, frame.layout.nb_channels, frame.samples)
-                keep(resampler.resample(frame))
+                frame.pts = None  # the FIFO would check the timestamps run on without a gap
+                fifo.write(frame)  # a frame unlike those before it: ValueError, as the resampler gave
+                buffered = fifo.samples
+                if buffered >= frame.sample_rate or (
+                    limit is not None and total + buffered * rate // frame.sample_rate >= limit
+                ):
+                    drain()
                 if limit is not None and total >= limit:
                     break
             if limit is not None and total >= limit:
@@ -176,7 +189,8 @@ def _decode_stream(
         bad += 1
         logger.info("decode stopped early: %s", exc)
     try:
-        keep(resampler.resample(None))
+        drain()
+        resample(None)
     except (av.FFmpegError, ValueError):
         pass
     samples = np.concatenate(chunks) if chunks else np.zeros(0, dtype=np.float32)
