@@ -308,3 +308,24 @@ def test_encoders_refuse_multichannel_arrays() -> None:
 def test_sample_helpers_make_the_format_they_name() -> None:
     for fmt in INPUT_FORMATS:
         assert decode_mono(encode(sine(A4, 1.0), 48_000, fmt)).seconds == pytest.approx(1.0, abs=0.05)
+
+
+@pytest.mark.parametrize("fmt", ["ogg", "mp3", "wav"])
+def test_resampling_a_second_at_a_time_gives_the_samples_of_resampling_each_frame(fmt: str) -> None:
+    """The decoder gathers frames before resampling them; the result is what resampling every
+    decoded frame on its own gives, sample for sample (the resampler keeps its state between
+    calls either way)."""
+    import av
+
+    data = melody_clip([(A4, 1.3), (C5, 1.4)], fmt=fmt, sample_rate=44_100)
+    with av.open(io.BytesIO(data)) as container:
+        resampler = av.AudioResampler(format="flt", layout="mono", rate=32_000)
+        pieces = [
+            out.to_ndarray().reshape(-1) for frame in container.decode(audio=0) for out in resampler.resample(frame)
+        ]
+        pieces += [out.to_ndarray().reshape(-1) for out in resampler.resample(None)]
+    frame_by_frame = np.concatenate(pieces)
+
+    decoded = decode_mono(data, sample_rate=32_000)
+    assert len(decoded.samples) == len(frame_by_frame) > 2 * 32_000
+    np.testing.assert_allclose(decoded.samples, frame_by_frame, atol=1e-6)
