@@ -140,6 +140,7 @@ def _decode_stream(
     # Decoded frames wait in a FIFO and go through the resampler up to a second at a time: a
     # voice note is ~100 frames of 20 ms, and resampling each alone cost more than decoding it.
     fifo = av.AudioFifo()
+    first: av.AudioFrame | None = None  # every frame must be like it, for the FIFO
     chunks: list[NDArray[np.float32]] = []
     total = 0  # samples out of the resampler so far
     bad = 0
@@ -172,8 +173,18 @@ def _decode_stream(
                 # Each frame may say otherwise than the header (FLAC's do): checked again before
                 # the resampler multiplies it.
                 _refuse_unusual(frame.sample_rate, frame.layout.nb_channels, frame.samples)
+                if first is None:
+                    first = frame
+                elif (
+                    frame.format.name != first.format.name
+                    or frame.layout != first.layout
+                    or frame.sample_rate != first.sample_rate
+                ):
+                    # Checked here, as the resampler checks it: the FIFO does not compare the
+                    # channels, and would read a mono frame as if it were stereo (past its end).
+                    raise ValueError("a frame unlike those before it")
                 frame.pts = None  # the FIFO would check the timestamps run on without a gap
-                fifo.write(frame)  # a frame unlike those before it: ValueError, as the resampler gave
+                fifo.write(frame)
                 buffered = fifo.samples
                 if buffered >= frame.sample_rate or (
                     limit is not None and total + buffered * rate // frame.sample_rate >= limit

@@ -329,3 +329,18 @@ def test_resampling_a_second_at_a_time_gives_the_samples_of_resampling_each_fram
     decoded = decode_mono(data, sample_rate=32_000)
     assert len(decoded.samples) == len(frame_by_frame) > 2 * 32_000
     np.testing.assert_allclose(decoded.samples, frame_by_frame, atol=1e-6)
+
+
+@pytest.mark.parametrize("channels", [(2, 1), (1, 2)], ids=["stereo-then-mono", "mono-then-stereo"])
+def test_a_file_whose_channels_change_midway_is_decoded_up_to_the_change(channels: tuple[int, int]) -> None:
+    """Two MP3s end to end, one stereo and one mono: the frames after the change are not read as
+    if they had the first part's channels (reading past a mono frame's end crashed the process)."""
+    second = 44_100
+    tone = (0.3 * np.sin(2 * np.pi * A4 * np.arange(second) / second)).astype(np.float32)
+    parts = [encode(np.stack([tone] * count) if count == 2 else tone, second, "mp3") for count in channels]
+
+    decoded = decode_mono(parts[0] + parts[1], sample_rate=32_000)
+
+    assert decoded.bad_packets >= 1
+    assert 0.9 <= decoded.seconds <= 1.1  # the first part, whole
+    assert spectral_peaks(decoded.samples, 32_000)[0] == pytest.approx(A4, abs=2.0)
