@@ -91,9 +91,7 @@ class TelegramJobs:
         message_id = self._status.get(job.job_id) or job.reply_to.get("status_message_id")
         if message_id is not None:
             try:
-                await self.bot.edit_message_text(
-                    reply.text, chat_id=chat_id, message_id=message_id, reply_markup=markup
-                )
+                await self.bot.edit_text(chat_id, message_id, reply.text, reply_markup=markup)
                 return
             except BadRequest as error:
                 if "not modified" in str(error).lower() or not create:
@@ -101,13 +99,10 @@ class TelegramJobs:
                 logger.info("job %s: status message not editable (%s); sending a new one", job.job_id, error)
         elif not create:
             return
-        sent = await self.bot.send_message(
-            chat_id,
-            reply.text,
-            reply_markup=markup,
-            reply_parameters=_quoting(job),
+        sent = await self.bot.send_message_id(
+            chat_id, reply.text, reply_to_message_id=_quoted_id(job), reply_markup=markup
         )
-        self._status.put(job.job_id, sent.message_id)
+        self._status.put(job.job_id, sent)
 
     # --- the clip -------------------------------------------------------------------------------
 
@@ -212,7 +207,12 @@ class TelegramJobs:
                 self._idle.set()
 
 
-def _quoting(job: Job) -> ReplyParameters | None:
+def _quoted_id(job: Job) -> int | None:
     """The job's messages quote what it was asked from (the recording, or the clip pressed)."""
     reply_to = job.reply_to.get("reply_to_message_id")
-    return ReplyParameters(int(str(reply_to)), allow_sending_without_reply=True) if reply_to else None
+    return int(str(reply_to)) if reply_to else None
+
+
+def _quoting(job: Job) -> ReplyParameters | None:
+    quoted = _quoted_id(job)
+    return ReplyParameters(quoted, allow_sending_without_reply=True) if quoted is not None else None

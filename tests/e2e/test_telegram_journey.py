@@ -79,6 +79,39 @@ async def test_a_new_user_hums_picks_a_style_and_gets_a_clip_charged_once(sqlite
             assert fake.webhook_deliveries == [] and fake.requests("getUpdates")
 
 
+async def test_a_status_message_deleted_mid_job_is_sent_again_quoting_the_recording_and_edited_on(sqlite_url):
+    async with telegram_stack(sqlite_url, max_concurrent_jobs=1) as stack:
+        fake = stack.fake
+        ada, other = stack.user("Ada"), stack.user("Bob")
+        await stack.command(ada, "start")
+        stack.generator.close()
+        blocker = await stack.voice(other, HUM)
+        await stack.press(other, blocker, button(blocker, "🎹 5s")["callback_data"])
+        await stack.wait_edit(other["id"], blocker["message_id"], "Generating")
+
+        keyboard = await stack.voice(ada, HUM)
+        recording_id = keyboard["reply_to_message"]["message_id"]
+        await stack.press(ada, keyboard, button(keyboard, "🎹 10s")["callback_data"])
+        await stack.wait_edit(ada["id"], keyboard["message_id"], "Queued: #1 in line")
+        fake.delete_in_app(ada["id"], keyboard["message_id"])
+
+        stack.generator.open()
+        again = await fake.wait_for(
+            "sendMessage", lambda p: "Starting your 10 s" in p["text"], chat_id=ada["id"], timeout=10
+        )
+        assert again["reply_parameters"]["message_id"] == recording_id
+        status = stack.bot_message(ada["id"], again)
+        assert [b["text"] for b in markup_of(status)] == ["✖ Cancel"]
+        await stack.wait_edit(ada["id"], status["message_id"], "Generating")
+        await stack.wait_audio(ada["id"])
+        await stack.wait_edit(ada["id"], status["message_id"], "Done")
+        assert len(fake.calls("sendMessage", chat_id=ada["id"])) == 3  # welcome, picker, the new status
+        [queued] = stack.edits(ada["id"], keyboard["message_id"])  # accepted before the deletion only
+        assert "Queued" in queued["text"]
+        assert await stack.available(ada) == 8
+        assert stack.unexpected_errors() == []
+
+
 async def test_a_voice_note_as_first_contact_welcomes_and_the_first_press_grants_once(sqlite_url):
     """No /start: the keyboard says welcome without writing anything (one read before the
     reply); the first press creates the person with the welcome grant, exactly once."""

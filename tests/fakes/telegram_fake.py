@@ -434,6 +434,10 @@ class FakeBotAPI:
         """What getChatMember answers: creator, administrator, member, restricted, left, kicked."""
         self._member_status[(chat_id, user_id)] = status
 
+    def delete_in_app(self, chat_id: int, message_id: int) -> None:
+        """The person deleted a message in their app: edits of it answer "message to edit not found"."""
+        del self._messages[(chat_id, message_id)]
+
     def block(self, user_id: int) -> None:
         """The user blocked the bot: sends to their chat answer 403."""
         self._blocked.add(user_id)
