@@ -43,4 +43,6 @@ async def serve(api_url: str, port: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(serve(sys.argv[1], int(sys.argv[2])))
+    import uvloop
+
+    uvloop.run(serve(sys.argv[1], int(sys.argv[2])))
