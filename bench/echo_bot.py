@@ -43,6 +43,4 @@ async def serve(api_url: str, port: int) -> None:
 
 
 if __name__ == "__main__":
-    import uvloop
-
-    uvloop.run(serve(sys.argv[1], int(sys.argv[2])))
+    asyncio.run(serve(sys.argv[1], int(sys.argv[2])))

@@ -18,9 +18,6 @@ double grants (orders granted more than once).
 Before the last line, the floor: the same people's /start through the same fake and load
 balancer to as many `bench.echo_bot` processes, which answer each update with one message and
 do nothing else. No bot can answer faster on this machine: the harness and the cores set it.
-The harness, the echo bots and the bots all run on uvloop, as `python -m bot` does: the fakes
-and the balancer stand in for servers on other machines, so the less of the two cores they
-take, the closer the figures are to the bot's own.
 
 Last line: `scale processes=<n> users=<n> first_reply_p99_ms=<n> throughput_1=<n>
 throughput_2=<n> violations=<k> double_grants=<k>`.
@@ -474,6 +471,4 @@ if __name__ == "__main__":
     parser.add_argument("--processes", type=int, nargs="+", default=[1, 2], help="one round per count")
     parser.add_argument("--timeout", type=float, default=300.0)
     args = parser.parse_args()
-    import uvloop
-
-    uvloop.run(main(args.users, args.processes, args.timeout))
+    asyncio.run(main(args.users, args.processes, args.timeout))

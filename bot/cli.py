@@ -7,9 +7,7 @@ import argparse
 import asyncio
 import datetime as dt
 import sys
-from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
 
 from bot.config import ConfigError, Settings, load_settings
 from bot.logging import configure
@@ -109,21 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     from bot.runtime import run
 
     try:
-        serve(run(settings))
+        asyncio.run(run(settings))
     except KeyboardInterrupt:
         pass
     return 0
-
-
-def serve(main: Coroutine[Any, Any, None]) -> None:
-    """Run the bot on uvloop where it is installed: its transports, callbacks and timers are C,
-    and a busy bot spends about a tenth less CPU per update than on asyncio's own loop."""
-    try:
-        import uvloop
-    except ImportError:  # a platform without uvloop (Windows): asyncio's loop does the same job
-        asyncio.run(main)
-        return
-    uvloop.run(main)
 
 
 def manage_locales(action: str, language: str | None) -> int:
