@@ -3,9 +3,15 @@ PostgreSQL, each against its raw reference measured in the same run; then the au
 
 The references: raw sqlite3, one guarded UPDATE + INSERT per committed transaction; raw asyncpg,
 64 clients, each committing one guarded UPDATE + INSERT per transaction (the anchor the
-PostgreSQL ledger is held to). Last line: `ledger sqlite_cycles_per_s=<n>
-raw_sqlite_ops_per_s=<n> ratio=<r> postgres_cycles_per_s=<n> raw_pg_ops_per_s=<n>
-pg_ratio=<r> violations=<k>` (a ratio = the ledger's cycles/s ÷ its raw ops/s).
+PostgreSQL ledger is held to).
+
+In rounds: each round measures a reference and then the ledger right after it, so that each
+ratio compares two figures taken a few seconds apart. On a shared machine the same reference
+swings by a fifth from one minute to the next; one reference taken before everything else made
+the ratio swing as much. Last line, the medians over the rounds: `ledger
+sqlite_cycles_per_s=<n> raw_sqlite_ops_per_s=<n> ratio=<r> postgres_cycles_per_s=<n>
+raw_pg_ops_per_s=<n> pg_ratio=<r> violations=<k>` (a ratio: the median of the rounds' ledger
+cycles/s ÷ raw ops/s; violations: the auditor's findings in every round).
 """
 
 from __future__ import annotations
@@ -14,8 +20,10 @@ import argparse
 import asyncio
 import datetime as dt
 import sqlite3
+import statistics
 import tempfile
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import asyncpg
@@ -122,46 +130,78 @@ async def ledger_cycles_per_s(
         return expected / elapsed, problems, per_batch
 
 
-async def main(seconds: float, writers: int, *, postgres: bool = True) -> None:
-    raw = raw_sqlite_ops_per_s(seconds)
-    print(f"raw sqlite3 (guarded UPDATE + INSERT per transaction): {raw:,.0f} ops/s", flush=True)
-    raw_pg = float("nan")
-    if postgres:
-        async with scratch_postgres() as url:
-            raw_pg = await raw_postgres_ops_per_s(url, seconds)
-        print(f"raw asyncpg ({CLIENTS} clients, guarded UPDATE + INSERT per commit): {raw_pg:,.0f} ops/s", flush=True)
-    async with scratch_sqlite() as url:
-        sqlite_rate, sqlite_problems, sqlite_batch = await ledger_cycles_per_s(url, seconds)
+@dataclass
+class Figures:
+    """One backend's figures over the rounds."""
+
+    raw: list[float] = field(default_factory=list)
+    ledger: list[float] = field(default_factory=list)
+    per_batch: list[float] = field(default_factory=list)
+
+    def add(self, raw: float, ledger: float, per_batch: float) -> float:
+        self.raw.append(raw)
+        self.ledger.append(ledger)
+        self.per_batch.append(per_batch)
+        return ledger / raw
+
+    def medians(self) -> tuple[float, float, float]:
+        """(ledger cycles/s, raw ops/s, ratio), each the median over the rounds."""
+        if not self.raw:
+            return float("nan"), float("nan"), float("nan")
+        ratios = [ledger / raw for ledger, raw in zip(self.ledger, self.raw, strict=True)]
+        return statistics.median(self.ledger), statistics.median(self.raw), statistics.median(ratios)
+
+
+async def main(seconds: float, rounds: int, writers: int, *, postgres: bool = True) -> None:
+    sqlite, pg = Figures(), Figures()
+    problems: list[str] = []
+    for number in range(1, rounds + 1):
+        raw = raw_sqlite_ops_per_s(seconds)
+        async with scratch_sqlite() as url:
+            rate, found, per_batch = await ledger_cycles_per_s(url, seconds)
+        problems += found
+        ratio = sqlite.add(raw, rate, per_batch)
+        line = (
+            f"round {number}: raw sqlite3 {raw:,.0f} ops/s, ledger on SQLite {rate:,.0f} cycles/s "
+            f"({per_batch:.1f} operations per transaction), ratio {ratio:.3f}"
+        )
+        if postgres:
+            async with scratch_postgres() as url:
+                raw = await raw_postgres_ops_per_s(url, seconds)
+            async with scratch_postgres() as url:
+                rate, found, per_batch = await ledger_cycles_per_s(url, seconds, writers=writers)
+            problems += found
+            ratio = pg.add(raw, rate, per_batch)
+            line += (
+                f"; raw asyncpg {raw:,.0f} ops/s, ledger on PostgreSQL ({writers} writers) {rate:,.0f} cycles/s "
+                f"({per_batch:.1f} per transaction), ratio {ratio:.3f}"
+            )
+        print(line, flush=True)
+    sqlite_rate, raw_sqlite, ratio = sqlite.medians()
+    pg_rate, raw_pg, pg_ratio = pg.medians()
     print(
-        f"ledger on SQLite, {CLIENTS} clients: {sqlite_rate:,.0f} hold+capture cycles/s "
-        f"({sqlite_batch:.1f} operations per transaction)",
+        f"medians of {rounds} rounds, {CLIENTS} clients: raw sqlite3 (guarded UPDATE + INSERT per transaction) "
+        f"{raw_sqlite:,.0f} ops/s, ledger on SQLite {sqlite_rate:,.0f} hold+capture cycles/s; "
+        f"raw asyncpg ({CLIENTS} clients, guarded UPDATE + INSERT per commit) {raw_pg:,.0f} ops/s, "
+        f"ledger on PostgreSQL {pg_rate:,.0f} cycles/s",
         flush=True,
     )
-    pg_rate, pg_problems = float("nan"), []
-    if postgres:
-        async with scratch_postgres() as url:
-            pg_rate, pg_problems, pg_batch = await ledger_cycles_per_s(url, seconds, writers=writers)
-        print(
-            f"ledger on PostgreSQL, {CLIENTS} clients, {writers} writers: {pg_rate:,.0f} hold+capture cycles/s "
-            f"({pg_batch:.1f} operations per transaction)",
-            flush=True,
-        )
-    problems = sqlite_problems + pg_problems
     for problem in problems:
         print(f"violation: {problem}")
     print(
-        f"ledger sqlite_cycles_per_s={sqlite_rate:.0f} raw_sqlite_ops_per_s={raw:.0f} ratio={sqlite_rate / raw:.3f} "
-        f"postgres_cycles_per_s={pg_rate:.0f} raw_pg_ops_per_s={raw_pg:.0f} pg_ratio={pg_rate / raw_pg:.3f} "
+        f"ledger sqlite_cycles_per_s={sqlite_rate:.0f} raw_sqlite_ops_per_s={raw_sqlite:.0f} ratio={ratio:.3f} "
+        f"postgres_cycles_per_s={pg_rate:.0f} raw_pg_ops_per_s={raw_pg:.0f} pg_ratio={pg_ratio:.3f} "
         f"violations={len(problems)}"
     )
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--seconds", type=float, default=2.0, help="each measurement of each round")
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--writers", type=int, default=POSTGRES_WRITERS, help="PostgreSQL writer connections")
     parser.add_argument(
         "--sqlite-only", action="store_true", help="skip PostgreSQL (its figures print as nan): quicker while tuning"
     )
     args = parser.parse_args()
-    asyncio.run(main(args.seconds, args.writers, postgres=not args.sqlite_only))
+    asyncio.run(main(args.seconds, args.rounds, args.writers, postgres=not args.sqlite_only))
