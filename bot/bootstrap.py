@@ -279,7 +279,11 @@ async def build_app(
     """Everything on the configured database (migrated first), with the chat platforms the
     settings configure: Telegram, Discord, or else the console."""
     clock = clock or SystemClock()
-    database = Database(settings.database_url, postgres_writers=settings.database_writers)
+    database = Database(
+        settings.database_url,
+        postgres_writers=settings.database_writers,
+        postgres_connections=settings.database_connections,
+    )
     await database.start()
     ledger = SqlLedgerStore(database)
     await ledger.prepare()  # system accounts exist (committed) before any movement names them

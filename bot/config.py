@@ -92,6 +92,9 @@ class Settings(BaseSettings):
     database_url: str = "sqlite+aiosqlite:///./data/bot.db"
     # PostgreSQL: connections committing write batches in parallel, per process (SQLite has one).
     database_writers: int = Field(2, ge=1, le=64)
+    # PostgreSQL: connections per process at most, writers included (the server's max_connections
+    # is shared by every process, and by the operators' tools).
+    database_connections: int = Field(20, ge=3, le=1000)
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     operator_ids: Annotated[tuple[str, ...], NoDecode] = ()
@@ -492,6 +495,11 @@ def _conflicts(s: Settings) -> list[str]:
             )
     if webhook_secret and not webhook_secret.startswith("whsec_"):
         problems.append("STRIPE_WEBHOOK_SECRET: is not a webhook signing secret (those start with whsec_)")
+    if s.database_connections < s.database_writers + 2:
+        problems.append(
+            f"DATABASE_CONNECTIONS: {s.database_connections} leaves fewer than 2 connections for reads beside "
+            f"DATABASE_WRITERS={s.database_writers} (set it to {s.database_writers + 2} or more)"
+        )
     unknown_skus = sorted(set(s.discord_skus) - {pack.pack_id for pack in s.credit_packs})
     if unknown_skus:
         problems.append(f"DISCORD_SKUS: no pack called {', '.join(unknown_skus)} in CREDIT_PACKS")

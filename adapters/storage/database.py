@@ -64,12 +64,14 @@ MAX_POSTGRES_BATCH = 256
 POSTGRES_WRITERS = 2
 BATCH_RETRIES = 5
 PREPARED_STATEMENTS = 1000  # per PostgreSQL connection
-# Reader connections kept open per process on PostgreSQL: about as many as the chats handle
-# updates at once. Past the pool's size a connection is opened for one read and closed after
-# it (a new backend, a TLS handshake tried), which under a burst cost more than the reads.
-POSTGRES_READERS = 32
-# Of those, kept checked out between point reads (the rest go back to the pool after each read).
-POSTGRES_POINT_READERS = 16
+# Connections one process may hold on PostgreSQL, writers included; the rest read. Never more:
+# several processes share the server's `max_connections` (100 by default), and a refused
+# connection is a failed read or write. A read finds every reader busy waits for one (no
+# connection is opened for one read and closed after it: a new backend, a TLS handshake tried,
+# which under a burst cost more than the reads).
+POSTGRES_CONNECTIONS = 20
+# How long a read or write waits for a free connection of its process before it gives up.
+POSTGRES_CHECKOUT_SECONDS = 30
 MAX_REMEMBERED_HOLDS = 100_000
 # How long a point read on the event loop thread may wait for a busy SQLite before it moves to
 # a reader thread.
@@ -158,12 +160,23 @@ class _Refused(Exception):
 class Database:
     """Runs units of work; `write` batches them, `read` runs them on their own connection."""
 
-    def __init__(self, url: str, *, pool_size: int = 5, postgres_writers: int = POSTGRES_WRITERS) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        pool_size: int = 5,
+        postgres_writers: int = POSTGRES_WRITERS,
+        postgres_connections: int = POSTGRES_CONNECTIONS,
+    ) -> None:
         self.url = url
         self.sqlite = is_sqlite(url)
-        self._pool_size = pool_size
+        self._pool_size = pool_size  # SQLite: reader threads
         # SQLite has one writer by nature; PostgreSQL commits from several connections at once.
         self._postgres_writers = max(1, postgres_writers)
+        self._postgres_readers = max(2, postgres_connections - self._postgres_writers)
+        # Of the readers, at most half are kept checked out between point reads, so that the
+        # reads that check one out of the pool (`read`) always find some.
+        self._point_readers_kept = max(1, self._postgres_readers // 2)
         self._next_writer = 0
         self._hold_wallets: dict[str, int] = {}  # hold key -> wallet, for routing (insertion order)
         self._started = False
@@ -189,6 +202,11 @@ class Database:
         self._point_readers: list[AsyncConnection] = []  # idle, kept checked out
         self.batches = 0  # for benchmarks: how many transactions carried the writes
         self.operations = 0
+
+    @property
+    def kept_point_readers(self) -> int:
+        """PostgreSQL: connections kept checked out between point reads, at most."""
+        return self._point_readers_kept
 
     # --- lifecycle ------------------------------------------------------------------------
 
@@ -222,8 +240,9 @@ class Database:
             }
             self.async_engine = create_async_engine(
                 self.url,
-                pool_size=self._postgres_writers,
-                max_overflow=self._pool_size,
+                pool_size=self._postgres_writers,  # one each, taken again after it broke
+                max_overflow=0,
+                pool_timeout=POSTGRES_CHECKOUT_SECONDS,
                 pool_pre_ping=True,  # a writer's connection is taken once, and again after it broke
                 connect_args=settings,
             )
@@ -233,8 +252,9 @@ class Database:
             # ping at checkout either: a read that finds its connection broken runs once more.
             self._read_async_engine = create_async_engine(
                 self.url,
-                pool_size=max(self._pool_size, POSTGRES_READERS),
-                max_overflow=self._pool_size,
+                pool_size=self._postgres_readers,
+                max_overflow=0,
+                pool_timeout=POSTGRES_CHECKOUT_SECONDS,
                 isolation_level="AUTOCOMMIT",
                 connect_args=settings,
             )
@@ -428,7 +448,7 @@ class Database:
         return value
 
     async def _keep(self, conn: AsyncConnection) -> None:
-        if len(self._point_readers) < POSTGRES_POINT_READERS and not self._closed:
+        if len(self._point_readers) < self._point_readers_kept and not self._closed:
             self._point_readers.append(conn)
         else:
             await conn.close()  # back to the pool

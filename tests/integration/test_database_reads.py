@@ -11,7 +11,7 @@ import threading
 import pytest
 from sqlalchemy import Connection
 
-from adapters.storage.database import POSTGRES_POINT_READERS, Database, sqlite_path
+from adapters.storage.database import Database, sqlite_path
 from adapters.storage.ledger import SqlLedgerStore
 from adapters.storage.persons import find_person
 from core.clock import ManualClock
@@ -74,13 +74,14 @@ def _backend(conn: Connection) -> int:
 async def test_postgres_point_reads_keep_a_few_connections_and_drop_one_cancelled_mid_statement(
     database: Database, backend: str
 ):
+    kept_at_most = database.kept_point_readers
     one_after_another = {await database.read_point(_backend) for _ in range(20)}
     assert len(one_after_another) == 1  # the same kept connection, no checkout in between
 
-    at_once = await asyncio.gather(*(database.read_point(_backend) for _ in range(POSTGRES_POINT_READERS + 8)))
+    at_once = await asyncio.gather(*(database.read_point(_backend) for _ in range(kept_at_most + 8)))
     assert len(set(at_once)) > 1  # a burst opens more, and keeps at most its share of them
-    kept = {await database.read_point(_backend) for _ in range(3 * POSTGRES_POINT_READERS)}
-    assert len(kept) <= POSTGRES_POINT_READERS
+    kept = {await database.read_point(_backend) for _ in range(3 * kept_at_most)}
+    assert len(kept) <= kept_at_most
 
     # A statement that fails leaves the connection fit to keep (autocommit: nothing was open).
     with pytest.raises(Exception, match="division by zero"):
@@ -99,7 +100,7 @@ async def test_postgres_point_reads_keep_a_few_connections_and_drop_one_cancelle
     slow.cancel()
     with pytest.raises(asyncio.CancelledError):
         await slow
-    after = await asyncio.gather(*(database.read_point(_backend) for _ in range(POSTGRES_POINT_READERS)))
+    after = await asyncio.gather(*(database.read_point(_backend) for _ in range(kept_at_most)))
     assert cancelled and cancelled[0] not in after
     sleeping = await database.read(
         lambda conn: conn.exec_driver_sql(

@@ -53,6 +53,20 @@ def test_every_wrong_value_is_reported_in_one_line_each(monkeypatch):
     assert all("\n" not in p and "Traceback" not in p for p in problems)
 
 
+def test_a_connection_budget_that_leaves_no_readers_is_refused_in_one_line(monkeypatch):
+    assert load_settings().database_connections == 20
+    monkeypatch.setenv("DATABASE_WRITERS", "4")
+    monkeypatch.setenv("DATABASE_CONNECTIONS", "5")
+    with pytest.raises(ConfigError) as error:
+        load_settings()
+    assert error.value.problems == [
+        "DATABASE_CONNECTIONS: 5 leaves fewer than 2 connections for reads beside DATABASE_WRITERS=4 "
+        "(set it to 6 or more)"
+    ]
+    monkeypatch.setenv("DATABASE_CONNECTIONS", "6")
+    assert load_settings().database_connections == 6
+
+
 def test_tokens_are_secrets_that_do_not_show_in_reprs(monkeypatch):
     monkeypatch.setenv("TELEGRAM_BOT_TOKEN", "123:ABCDEF")
     s = load_settings()
