@@ -136,12 +136,11 @@ class Figures:
 
     raw: list[float] = field(default_factory=list)
     ledger: list[float] = field(default_factory=list)
-    per_batch: list[float] = field(default_factory=list)
 
-    def add(self, raw: float, ledger: float, per_batch: float) -> float:
+    def add(self, raw: float, ledger: float) -> float:
+        """The round's ratio."""
         self.raw.append(raw)
         self.ledger.append(ledger)
-        self.per_batch.append(per_batch)
         return ledger / raw
 
     def medians(self) -> tuple[float, float, float]:
@@ -160,7 +159,7 @@ async def main(seconds: float, rounds: int, writers: int, *, postgres: bool = Tr
         async with scratch_sqlite() as url:
             rate, found, per_batch = await ledger_cycles_per_s(url, seconds)
         problems += found
-        ratio = sqlite.add(raw, rate, per_batch)
+        ratio = sqlite.add(raw, rate)
         line = (
             f"round {number}: raw sqlite3 {raw:,.0f} ops/s, ledger on SQLite {rate:,.0f} cycles/s "
             f"({per_batch:.1f} operations per transaction), ratio {ratio:.3f}"
@@ -171,7 +170,7 @@ async def main(seconds: float, rounds: int, writers: int, *, postgres: bool = Tr
             async with scratch_postgres() as url:
                 rate, found, per_batch = await ledger_cycles_per_s(url, seconds, writers=writers)
             problems += found
-            ratio = pg.add(raw, rate, per_batch)
+            ratio = pg.add(raw, rate)
             line += (
                 f"; raw asyncpg {raw:,.0f} ops/s, ledger on PostgreSQL ({writers} writers) {rate:,.0f} cycles/s "
                 f"({per_batch:.1f} per transaction), ratio {ratio:.3f}"

@@ -66,7 +66,7 @@ BATCH_RETRIES = 5
 PREPARED_STATEMENTS = 1000  # per PostgreSQL connection
 # Connections one process may hold on PostgreSQL, writers included; the rest read. Never more:
 # several processes share the server's `max_connections` (100 by default), and a refused
-# connection is a failed read or write. A read finds every reader busy waits for one (no
+# connection is a failed read or write. A read that finds every reader busy waits for one (no
 # connection is opened for one read and closed after it: a new backend, a TLS handshake tried,
 # which under a burst cost more than the reads).
 POSTGRES_CONNECTIONS = 20
@@ -240,7 +240,7 @@ class Database:
             }
             self.async_engine = create_async_engine(
                 self.url,
-                pool_size=self._postgres_writers,  # one each, taken again after it broke
+                pool_size=self._postgres_writers,
                 max_overflow=0,
                 pool_timeout=POSTGRES_CHECKOUT_SECONDS,
                 pool_pre_ping=True,  # a writer's connection is taken once, and again after it broke
