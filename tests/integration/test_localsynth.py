@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import threading
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
@@ -24,6 +25,7 @@ from adapters.localsynth import (
     yin,
 )
 from adapters.localsynth.arrange import fit_to_length
+from adapters.localsynth.generator import render_music
 from bot.processes import stop_pool, worker_pool
 from core.domain.generation import GenerationRequest, PredictionState, PreparedClip
 from core.errors import GenerationFailed, OutputUnavailable
@@ -297,17 +299,23 @@ async def test_an_output_larger_than_allowed_is_unavailable(a4_c5_clip: Prepared
 
 
 async def test_many_jobs_do_not_block_the_event_loop(a4_c5_clip: PreparedClip) -> None:
-    generator = LocalSynthGenerator(max_workers=2)
-    gaps: list[float] = []
+    loop_thread = threading.get_ident()
+    rendered: list[tuple[int, float, float]] = []  # (thread, start, end) of each render
+
+    def watched_render(job: GenerationRequest) -> bytes:
+        start = time.perf_counter()
+        audio = render_music(job)
+        rendered.append((threading.get_ident(), start, time.perf_counter()))
+        return audio
+
+    generator = LocalSynthGenerator(max_workers=2, render=watched_render)
+    ticks: list[float] = []
     done = asyncio.Event()
 
     async def heartbeat() -> None:
-        last = time.perf_counter()
         while not done.is_set():
             await asyncio.sleep(0.005)
-            now = time.perf_counter()
-            gaps.append(now - last)
-            last = now
+            ticks.append(time.perf_counter())
 
     beat = asyncio.create_task(heartbeat())
     ids = [
@@ -318,9 +326,11 @@ async def test_many_jobs_do_not_block_the_event_loop(a4_c5_clip: PreparedClip) -
     done.set()
     await beat
     assert all(s.state is PredictionState.SUCCEEDED for s in statuses)
-    # Six 10 s renders ran meanwhile; the loop still answered within a fraction of a second.
-    assert len(gaps) > 20
-    assert max(gaps) < 0.25
+    # Six 10 s renders ran beside the loop, never on it, and the loop went on meanwhile. (How
+    # promptly it answered is for benchmarks: a busy machine stretches any gap.)
+    assert len(rendered) == 6 and all(thread != loop_thread for thread, _, _ in rendered)
+    first, last = min(start for _, start, _ in rendered), max(end for _, _, end in rendered)
+    assert sum(1 for at in ticks if first < at < last) > 5
 
 
 async def test_with_an_executor_the_render_runs_in_the_worker_process(
