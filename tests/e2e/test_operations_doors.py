@@ -18,7 +18,6 @@ from tests.e2e.console_kit import console_chat
 from tests.e2e.discord_kit import ALICE, action, discord_world
 from tests.e2e.telegram_stack import button, telegram_stack
 from tests.fakes.discord_harness import option
-from tests.integration.jobs_harness import wait_until
 
 
 def codec_of(data: bytes) -> str:
@@ -131,10 +130,11 @@ async def test_a_voice_tag_on_telegram_from_the_button_under_the_clip(sqlite_url
         how = await stack.fake.wait_for("sendMessage", chat_id=chat_id, count=before + 1, timeout=10)
         assert f"/tag {job_id} <your words>" in how["text"]
 
-        async def charged() -> bool:  # the charge and the clip kept for tags are one step
-            return await stack.available(ada) == 9
-
-        await wait_until(charged)
+        # The clip is done (charged, kept for tags) once its status says so; until then the bot
+        # answers "still on its way". (The balance cannot tell: the hold already counts.)
+        await stack.fake.wait_for(
+            "editMessageText", lambda p: "Done! −1 credit · 9 left" in p["text"], chat_id=chat_id, timeout=10
+        )
         status = await stack.command(ada, "tag", f"{job_id} made by Ada")
         assert status["text"].startswith("🏷 Voice tag “made by Ada” · 1 credit held")
         tagged = await stack.wait_audio(chat_id, count=2)
