@@ -15,9 +15,15 @@ update pushed → the last person's checkout link) per round; violations (the au
 findings, people whose pack was not granted exactly once, errors the bots logged, deadlocks);
 double grants (orders granted more than once).
 
-Before the last line, the floor: the same people's /start through the same fake and load
-balancer to as many `bench.echo_bot` processes, which answer each update with one message and
-do nothing else. No bot can answer faster on this machine: the harness and the cores set it.
+Then the burst: the same bots, freshly started, answering only everyone's /start at once, the
+first reply without the rest of the journey queued beside it. Before the last line, the floor:
+the same people's /start through the same fake and load balancer to as many `bench.echo_bot`
+processes, which answer each update with one message and do nothing else. No bot can answer
+faster on this machine: the harness and the cores set it.
+
+Each line says where the cores went while people were served: CPU seconds of the bots, of the
+PostgreSQL server, of this harness (the fakes and the balancer), and the machine's idle time,
+out of cores × seconds. A burst the cores cannot absorb in 250 ms cannot be answered in 250 ms.
 
 Last line: `scale processes=<n> users=<n> first_reply_p99_ms=<n> throughput_1=<n>
 throughput_2=<n> violations=<k> double_grants=<k>`.
@@ -187,6 +193,7 @@ class Round:
     violations: list[str] = field(default_factory=list)
     double_grants: int = 0
     bot_cpu_seconds: float = 0.0  # user + system of the bot processes and their children
+    cores: CoreUse | None = None  # while people were served
 
 
 async def start_bots(count: int, env_base: dict[str, str], folder: Path) -> list[tuple[Any, int]]:
@@ -229,6 +236,59 @@ def cpu_seconds(pid: int) -> float:
     return total
 
 
+def postgres_cpu_seconds() -> float:
+    """CPU time the PostgreSQL server's processes on this machine have used so far (those this
+    user may read; backends that already exited are not counted)."""
+    total = 0.0
+    for process in psutil.process_iter(["name"]):
+        if (process.info["name"] or "").startswith("postgres"):
+            with contextlib.suppress(psutil.Error):
+                times = process.cpu_times()
+                total += times.user + times.system
+    return total
+
+
+@dataclass
+class CoreUse:
+    """Where the machine's cores went over one stretch: CPU seconds per part, and idle."""
+
+    seconds: float
+    bots: float
+    postgres: float
+    harness: float
+    idle: float
+
+    def __str__(self) -> str:
+        return (
+            f"cores: bots {self.bots:.1f} s, PostgreSQL {self.postgres:.1f} s, harness {self.harness:.1f} s, "
+            f"idle {self.idle:.1f} s of {psutil.cpu_count()} × {self.seconds:.1f} s"
+        )
+
+
+class CoreMeter:
+    """Snapshots at start and at `stop()`: the bots' (with children), PostgreSQL's, this
+    process's and the machine's idle CPU time."""
+
+    def __init__(self, pids: list[int]) -> None:
+        self.pids = pids
+        self.start = self._now()
+
+    def _now(self) -> tuple[float, float, float, float, float]:
+        harness = psutil.Process().cpu_times()
+        return (
+            time.monotonic(),
+            sum(cpu_seconds(pid) for pid in self.pids),
+            postgres_cpu_seconds(),
+            harness.user + harness.system,
+            psutil.cpu_times().idle,
+        )
+
+    def stop(self) -> CoreUse:
+        end = self._now()
+        wall, bots, postgres, harness, idle = (b - a for a, b in zip(self.start, end, strict=True))
+        return CoreUse(wall, bots, postgres, harness, idle)
+
+
 async def healthy(port: int, timeout: float) -> None:  # noqa: ASYNC109
     deadline = time.monotonic() + timeout
     async with aiohttp.ClientSession() as http:
@@ -242,7 +302,9 @@ async def healthy(port: int, timeout: float) -> None:  # noqa: ASYNC109
             await asyncio.sleep(0.1)
 
 
-async def run_round(processes: int, users: int, timeout: float) -> Round:  # noqa: ASYNC109
+async def run_round(processes: int, users: int, timeout: float, *, journey: bool = True) -> Round:  # noqa: ASYNC109
+    """`journey`: each person's whole journey and then the Stripe events, with the books checked
+    afterwards; otherwise only everyone's /start at once (the burst)."""
     from tests.audio_samples import tone_clip
     from tests.fakes.replicate_fake import FakeReplicate
     from tests.fakes.stripe_fake import FakeStripe, signed_event
@@ -288,9 +350,15 @@ async def run_round(processes: int, users: int, timeout: float) -> Round:  # noq
                 try:
                     await asyncio.gather(*(healthy(port, 60) for _, port in bots))
                     await fake.wait_for("setWebhook", count=processes, timeout=60)
-                    await drive(fake, stripe, bots, users, result, timeout, tone_clip, signed_event)
+                    meter = CoreMeter([process.pid for process, _ in bots])
+                    if journey:
+                        await drive(fake, stripe, bots, users, result, timeout, tone_clip, signed_event)
+                    else:
+                        result.first_reply_ms = await burst(fake, users, timeout)
+                    result.cores = meter.stop()
                     result.bot_cpu_seconds = sum(cpu_seconds(process.pid) for process, _ in bots)
-                    await check_books(db_url, users, result)
+                    if journey:
+                        await check_books(db_url, users, result)
                 finally:
                     outputs = await stop_bots(bots)
                 for (_, err), (process, _) in zip(outputs, bots, strict=True):
@@ -305,10 +373,32 @@ async def run_round(processes: int, users: int, timeout: float) -> Round:  # noq
     return result
 
 
-async def floor_round(processes: int, users: int, timeout: float) -> list[float]:  # noqa: ASYNC109
-    """First replies (ms) to everyone's /start at once through `processes` echo bots."""
+async def burst(fake: Any, users: int, timeout: float) -> list[float]:  # noqa: ASYNC109
+    """Everyone's /start at once; the first replies (ms)."""
+    watch = ChatWatch(fake)
+    watcher = asyncio.create_task(watch.run())
+    replies: list[float] = []
+
+    async def person(user: dict[str, Any]) -> None:
+        sent = time.monotonic()
+        await fake.push_update(fake.build.command(user, "start"))
+        first = await watch.until(user["id"], nth("sendMessage", 1), timeout)
+        replies.append((first.at - sent) * 1000)
+
+    try:
+        await asyncio.gather(*(person(fake.new_user()) for _ in range(users)))
+    finally:
+        watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await watcher
+    return replies
+
+
+async def floor_round(processes: int, users: int, timeout: float) -> Round:  # noqa: ASYNC109
+    """Everyone's /start at once through `processes` echo bots."""
     from tests.fakes.telegram_fake import FakeBotAPI
 
+    result = Round(processes, users)
     backends: list[int] = []
     async with FakeBotAPI() as fake, load_balancer(backends) as hook_url:
         ports = [free_port() for _ in range(processes)]
@@ -325,23 +415,10 @@ async def floor_round(processes: int, users: int, timeout: float) -> list[float]
                 hook = {"url": hook_url, "secret_token": SECRET}
                 async with http.post(f"{fake.base_url}/bot{fake.token}/setWebhook", data=hook) as answer:
                     answer.raise_for_status()
-            watch = ChatWatch(fake)
-            watcher = asyncio.create_task(watch.run())
-            replies: list[float] = []
-
-            async def person(user: dict[str, Any]) -> None:
-                sent = time.monotonic()
-                await fake.push_update(fake.build.command(user, "start"))
-                first = await watch.until(user["id"], nth("sendMessage", 1), timeout)
-                replies.append((first.at - sent) * 1000)
-
-            try:
-                await asyncio.gather(*(person(fake.new_user()) for _ in range(users)))
-            finally:
-                watcher.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await watcher
-            return replies
+            meter = CoreMeter([echo.pid for echo in echoes])
+            result.first_reply_ms = await burst(fake, users, timeout)
+            result.cores = meter.stop()
+            return result
         finally:
             for echo in echoes:
                 echo.kill()
@@ -431,28 +508,29 @@ async def check_books(db_url: str, users: int, result: Round) -> None:
         result.violations.append(f"{users} packs bought, {len(grants)} granted")
 
 
+def replies(found: Round) -> str:
+    p50, p99 = statistics.median(found.first_reply_ms), percentile(found.first_reply_ms, 0.99)
+    return f"first reply p50 {p50:.0f} ms, p99 {p99:.0f} ms; {found.cores}"
+
+
 async def main(users: int, rounds: list[int], timeout: float) -> None:  # noqa: ASYNC109
     results = []
     for processes in rounds:
         found = await run_round(processes, users, timeout)
         results.append(found)
-        p50, p99 = statistics.median(found.first_reply_ms), percentile(found.first_reply_ms, 0.99)
         print(
-            f"{processes} process(es), {users} people: {found.throughput:,.0f} updates/s, first reply "
-            f"p50 {p50:.0f} ms, p99 {p99:.0f} ms, "
+            f"{processes} process(es), {users} people: {found.throughput:,.0f} updates/s, "
             f"bot CPU {found.bot_cpu_seconds * 1000 / (users * UPDATES_PER_PERSON):.1f} ms per update, "
-            f"violations {len(found.violations)}, double grants {found.double_grants}",
+            f"violations {len(found.violations)}, double grants {found.double_grants}, {replies(found)}",
             flush=True,
         )
         for problem in found.violations[:20]:
             print(f"  violation: {problem}")
     last = results[-1]
+    only_start = await run_round(last.processes, users, timeout, journey=False)
+    print(f"burst: {last.processes} bot(s), {users} people's /start only: {replies(only_start)}", flush=True)
     floor = await floor_round(last.processes, users, timeout)
-    print(
-        f"floor: {last.processes} echo bot(s), {users} people's /start: first reply "
-        f"p50 {statistics.median(floor):.0f} ms, p99 {percentile(floor, 0.99):.0f} ms",
-        flush=True,
-    )
+    print(f"floor: {last.processes} echo bot(s), {users} people's /start: {replies(floor)}", flush=True)
     by_count = {r.processes: r for r in results}
     one = by_count.get(1)
     two = by_count.get(2)
@@ -461,7 +539,8 @@ async def main(users: int, rounds: list[int], timeout: float) -> None:  # noqa: 
         f"first_reply_p99_ms={percentile(last.first_reply_ms, 0.99):.0f} "
         f"throughput_1={one.throughput if one else float('nan'):.0f} "
         f"throughput_2={two.throughput if two else float('nan'):.0f} "
-        f"violations={sum(len(r.violations) for r in results)} double_grants={sum(r.double_grants for r in results)}"
+        f"violations={sum(len(r.violations) for r in results) + len(only_start.violations)} "
+        f"double_grants={sum(r.double_grants for r in results)}"
     )
 
 

@@ -52,6 +52,19 @@ async def test_the_scale_benchmark_runs_a_tiny_load():
     assert len(found.first_reply_ms) == 2 and found.throughput > 0
 
 
+@pytest.mark.postgres
+async def test_the_scale_benchmark_measures_the_burst_and_the_floor():
+    """The /start-only burst through the real bots and the same burst through echo bots: a
+    first reply for each person, and where the cores went over that stretch."""
+    from bench.scale import floor_round, run_round
+
+    burst = await run_round(processes=1, users=3, timeout=60, journey=False)
+    floor = await floor_round(processes=1, users=3, timeout=60)
+    for found in (burst, floor):
+        assert len(found.first_reply_ms) == 3 and found.violations == []
+        assert found.cores is not None and found.cores.seconds > 0
+
+
 def test_the_telegram_benchmark_runs_a_tiny_load_and_ends():
     """`python -m bench.telegram` as it is run: a fake Bot API in a process of its own, three
     people; it must end (a stop that waits on a process the bot shares helpers with hung it)."""
