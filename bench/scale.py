@@ -508,7 +508,8 @@ async def check_books(db_url: str, users: int, result: Round) -> None:
         result.violations.append(f"{users} packs bought, {len(grants)} granted")
 
 
-def replies(found: Round) -> str:
+def reply_figures(found: Round) -> str:
+    """The round's first replies and where the cores went, for its line."""
     p50, p99 = statistics.median(found.first_reply_ms), percentile(found.first_reply_ms, 0.99)
     return f"first reply p50 {p50:.0f} ms, p99 {p99:.0f} ms; {found.cores}"
 
@@ -521,16 +522,18 @@ async def main(users: int, rounds: list[int], timeout: float) -> None:  # noqa: 
         print(
             f"{processes} process(es), {users} people: {found.throughput:,.0f} updates/s, "
             f"bot CPU {found.bot_cpu_seconds * 1000 / (users * UPDATES_PER_PERSON):.1f} ms per update, "
-            f"violations {len(found.violations)}, double grants {found.double_grants}, {replies(found)}",
+            f"violations {len(found.violations)}, double grants {found.double_grants}, {reply_figures(found)}",
             flush=True,
         )
         for problem in found.violations[:20]:
             print(f"  violation: {problem}")
     last = results[-1]
     only_start = await run_round(last.processes, users, timeout, journey=False)
-    print(f"burst: {last.processes} bot(s), {users} people's /start only: {replies(only_start)}", flush=True)
+    print(f"burst: {last.processes} bot(s), {users} people's /start only: {reply_figures(only_start)}", flush=True)
+    for problem in only_start.violations[:20]:
+        print(f"  violation: {problem}")
     floor = await floor_round(last.processes, users, timeout)
-    print(f"floor: {last.processes} echo bot(s), {users} people's /start: {replies(floor)}", flush=True)
+    print(f"floor: {last.processes} echo bot(s), {users} people's /start: {reply_figures(floor)}", flush=True)
     by_count = {r.processes: r for r in results}
     one = by_count.get(1)
     two = by_count.get(2)
